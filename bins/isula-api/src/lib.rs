@@ -1,0 +1,1 @@
+//! gRPC definitions shared by isulad and isula (filled in by the daemon/CLI issue).

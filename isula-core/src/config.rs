@@ -1,0 +1,228 @@
+//! `EngineConfig`: the daemon.json schema (kebab-case keys as iSulad and Docker use).
+//!
+//! Precedence is defaults < file < flags: [`EngineConfig::from_json`] fills a default
+//! config from a file's keys, and callers (the daemon) override fields from flags.
+//! Unknown keys are warned about and kept in [`EngineConfig::warnings`]; a key with
+//! the wrong type is an `InvalidArgument` error that names the key.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One configured OCI runtime (`runtimes` in daemon.json).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RuntimeConfig {
+    /// Path or name (looked up in `PATH`) of the runtime binary.
+    pub path: String,
+    /// Extra arguments passed before every runtime command.
+    #[serde(rename = "runtimeArgs", alias = "runtime-args")]
+    pub runtime_args: Vec<String>,
+}
+
+/// Container log settings (`container-log` in daemon.json, as iSulad).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerLogConfig {
+    /// Log driver: `json-file` or `none`.
+    pub driver: String,
+    /// Driver options (`max-size`, `max-file`).
+    pub opts: BTreeMap<String, String>,
+}
+
+impl Default for ContainerLogConfig {
+    fn default() -> Self {
+        ContainerLogConfig { driver: "json-file".into(), opts: BTreeMap::new() }
+    }
+}
+
+/// Engine configuration; the field names serialise to daemon.json keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case")]
+pub struct EngineConfig {
+    /// Root directory for persistent data (images, containers, layers).
+    pub graph: PathBuf,
+    /// Directory for runtime state (sockets, shim state); normally on tmpfs.
+    pub state: PathBuf,
+    /// Log level: error, warn, info, debug, trace.
+    pub log_level: String,
+    /// Daemon log file; stderr when unset.
+    pub log_file: Option<PathBuf>,
+    /// Addresses the daemon listens on (`unix:///run/isulad.sock`, `tcp://…`).
+    pub hosts: Vec<String>,
+    /// Daemon pid file.
+    pub pidfile: Option<PathBuf>,
+    /// Group owning the daemon socket.
+    pub group: String,
+    /// Storage driver; only `overlay2` is supported.
+    pub storage_driver: String,
+    /// Registry mirrors tried in order for docker.io.
+    pub registry_mirrors: Vec<String>,
+    /// Registries reached over plain http or unverified TLS.
+    pub insecure_registries: Vec<String>,
+    /// Parallel layer downloads per pull.
+    pub max_concurrent_downloads: usize,
+    /// Runtime used when a container names none.
+    pub default_runtime: String,
+    /// Runtimes by name.
+    pub runtimes: BTreeMap<String, RuntimeConfig>,
+    /// Path of the `isulad-shim` binary; looked up beside the current executable and in `PATH` when unset.
+    pub shim_path: Option<PathBuf>,
+    /// CNI network configuration directory.
+    pub cni_conf_dir: PathBuf,
+    /// CNI plugin directories.
+    pub cni_bin_dir: Vec<PathBuf>,
+    /// Container log driver settings.
+    pub container_log: ContainerLogConfig,
+    /// Cgroup parent for containers.
+    pub cgroup_parent: String,
+    /// Warnings found while parsing (unknown keys); not part of the file format.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            graph: PathBuf::from("/var/lib/isulad"),
+            state: PathBuf::from("/run/isulad"),
+            log_level: "info".into(),
+            log_file: None,
+            hosts: vec!["unix:///run/isulad.sock".into()],
+            pidfile: None,
+            group: "isula".into(),
+            storage_driver: "overlay2".into(),
+            registry_mirrors: Vec::new(),
+            insecure_registries: Vec::new(),
+            max_concurrent_downloads: 3,
+            default_runtime: "runc".into(),
+            runtimes: BTreeMap::new(),
+            shim_path: None,
+            cni_conf_dir: PathBuf::from("/etc/cni/net.d"),
+            cni_bin_dir: vec![PathBuf::from("/opt/cni/bin"), PathBuf::from("/usr/lib/cni")],
+            container_log: ContainerLogConfig::default(),
+            cgroup_parent: "/isulad".into(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// A default config rooted at `graph` and `state` (handy for tests and embedding).
+    pub fn with_dirs(graph: impl Into<PathBuf>, state: impl Into<PathBuf>) -> Self {
+        EngineConfig { graph: graph.into(), state: state.into(), ..Default::default() }
+    }
+
+    /// Parse daemon.json text over the defaults.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::invalid(format!("daemon config is not valid JSON: {e}")))?;
+        let serde_json::Value::Object(map) = value else {
+            return Err(Error::invalid("daemon config must be a JSON object"));
+        };
+        let known = known_keys();
+        let mut warnings = Vec::new();
+        let mut accepted = serde_json::Map::new();
+        for (key, val) in map {
+            if !known.contains(&key) {
+                let w = format!("unknown key {key:?} in daemon config ignored");
+                log::warn!("{w}");
+                warnings.push(w);
+                continue;
+            }
+            // Deserialise each key on its own so a type error names it.
+            let one = serde_json::Value::Object([(key.clone(), val.clone())].into_iter().collect());
+            if let Err(e) = serde_json::from_value::<EngineConfig>(one) {
+                return Err(Error::invalid(format!("daemon config key {key:?}: {e}")));
+            }
+            accepted.insert(key, val);
+        }
+        let mut cfg: EngineConfig = serde_json::from_value(serde_json::Value::Object(accepted))
+            .map_err(|e| Error::invalid(format!("daemon config: {e}")))?;
+        cfg.warnings = warnings;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Read and parse a daemon.json file; errors name the file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read config", e))?;
+        Self::from_json(&text).map_err(|e| e.context(format!("config file {}", path.display())))
+    }
+
+    /// Check values that types alone cannot.
+    pub fn validate(&self) -> Result<()> {
+        if !self.graph.is_absolute() {
+            return Err(Error::invalid(format!("daemon config key \"graph\": {} is not an absolute path", self.graph.display())));
+        }
+        if !self.state.is_absolute() {
+            return Err(Error::invalid(format!("daemon config key \"state\": {} is not an absolute path", self.state.display())));
+        }
+        if self.storage_driver != "overlay2" && self.storage_driver != "overlay" {
+            return Err(Error::invalid(format!(
+                "daemon config key \"storage-driver\": unsupported driver {:?} (only overlay2)",
+                self.storage_driver
+            )));
+        }
+        if self.max_concurrent_downloads == 0 {
+            return Err(Error::invalid("daemon config key \"max-concurrent-downloads\": must be at least 1"));
+        }
+        if !matches!(self.log_level.to_ascii_lowercase().as_str(), "error" | "warn" | "warning" | "info" | "debug" | "trace" | "fatal") {
+            return Err(Error::invalid(format!("daemon config key \"log-level\": unknown level {:?}", self.log_level)));
+        }
+        Ok(())
+    }
+
+    /// The binary and arguments for runtime `name` (a configured one, or a bare name like `runc`).
+    pub fn runtime(&self, name: &str) -> RuntimeConfig {
+        self.runtimes
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| RuntimeConfig { path: name.to_string(), runtime_args: Vec::new() })
+    }
+}
+
+fn known_keys() -> Vec<String> {
+    match serde_json::to_value(EngineConfig::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn parses_kebab_keys_and_warns_unknown() {
+        let cfg = EngineConfig::from_json(
+            r#"{"graph": "/tmp/g", "state": "/tmp/s", "registry-mirrors": ["https://m.example"],
+                "insecure-registries": ["127.0.0.1:5000"], "default-runtime": "crun",
+                "runtimes": {"kata": {"path": "/usr/bin/kata-runtime", "runtimeArgs": ["--debug"]}},
+                "bogus-key": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.graph, PathBuf::from("/tmp/g"));
+        assert_eq!(cfg.default_runtime, "crun");
+        assert_eq!(cfg.runtime("kata").runtime_args, vec!["--debug"]);
+        assert_eq!(cfg.runtime("runc").path, "runc");
+        assert_eq!(cfg.max_concurrent_downloads, 3);
+        assert_eq!(cfg.warnings.len(), 1);
+        assert!(cfg.warnings[0].contains("bogus-key"));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = EngineConfig::from_json(r#"{"registry-mirrors": "not-a-list"}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("registry-mirrors"), "{err}");
+        let err = EngineConfig::from_json(r#"{"graph": "relative"}"#).unwrap_err();
+        assert!(err.to_string().contains("graph"), "{err}");
+        assert!(EngineConfig::from_json("[1]").is_err());
+        assert!(EngineConfig::from_json("{").is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! Content-addressed blob store.
+//!
+//! Layout under `<root>/content`: `blobs/sha256/<hex>` for committed blobs and
+//! `ingest/<key>.data` (+ `.lock`) for writes in progress. A write becomes visible
+//! only after its digest (and size, when known) were verified: the ingest file is
+//! then fsynced and renamed into `blobs/`. A partial ingest survives an interrupted
+//! writer so a later one can resume from its offset (HTTP Range downloads).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use crate::digest::{Digest, Hasher};
+use crate::error::{Error, Result};
+use crate::sys::{self, FileLock};
+
+/// The blob store of one engine root.
+#[derive(Debug, Clone)]
+pub struct ContentStore {
+    blobs: PathBuf,
+    ingest: PathBuf,
+}
+
+impl ContentStore {
+    /// Open (creating if needed) the store at `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let blobs = dir.join("blobs").join("sha256");
+        let ingest = dir.join("ingest");
+        sys::fs::ensure_dir(&blobs, 0o700)?;
+        sys::fs::ensure_dir(&ingest, 0o700)?;
+        Ok(ContentStore { blobs, ingest })
+    }
+
+    /// Where the blob with digest `d` lives (whether or not it exists).
+    pub fn path(&self, d: &Digest) -> PathBuf {
+        self.blobs.join(d.hex())
+    }
+
+    /// True when the blob is committed.
+    pub fn contains(&self, d: &Digest) -> bool {
+        self.path(d).is_file()
+    }
+
+    /// Size in bytes of a committed blob.
+    pub fn size(&self, d: &Digest) -> Result<u64> {
+        let p = self.path(d);
+        fs::metadata(&p).map(|m| m.len()).map_err(|e| self.blob_err(d, e))
+    }
+
+    /// Open a committed blob for reading.
+    pub fn open_blob(&self, d: &Digest) -> Result<File> {
+        File::open(self.path(d)).map_err(|e| self.blob_err(d, e))
+    }
+
+    /// Read a committed blob into memory, refusing blobs larger than `max` bytes.
+    pub fn read(&self, d: &Digest, max: u64) -> Result<Vec<u8>> {
+        let f = self.open_blob(d)?;
+        let len = f.metadata().map_err(|e| self.blob_err(d, e))?.len();
+        if len > max {
+            return Err(Error::invalid(format!("blob {d} is {len} bytes, more than the limit of {max}")));
+        }
+        let mut buf = Vec::with_capacity(len as usize);
+        f.take(max.saturating_add(1)).read_to_end(&mut buf).map_err(|e| self.blob_err(d, e))?;
+        Ok(buf)
+    }
+
+    /// Store `data`, verifying it against `expected` when given. Returns its digest.
+    pub fn put(&self, data: &[u8], expected: Option<&Digest>) -> Result<Digest> {
+        let d = Digest::of(data);
+        if let Some(want) = expected {
+            if *want != d {
+                return Err(mismatch(want, &d));
+            }
+        }
+        if self.contains(&d) {
+            return Ok(d);
+        }
+        let mut w = self.ingest(&format!("put-{}", d.hex()))?;
+        w.reset()?;
+        w.write_all(data).map_err(|e| Error::io(&w.data_path, "write", e))?;
+        w.commit(Some(&d), Some(data.len() as u64))
+    }
+
+    /// Stream `reader` into the store, verifying digest and size when given.
+    pub fn write_from(
+        &self,
+        reader: &mut dyn Read,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+    ) -> Result<(Digest, u64)> {
+        let key = match expected {
+            Some(d) => d.hex().to_string(),
+            None => format!("anon-{}-{}", std::process::id(), unique()),
+        };
+        if let Some(d) = expected {
+            if self.contains(d) {
+                io::copy(reader, &mut io::sink())?;
+                return Ok((d.clone(), self.size(d)?));
+            }
+        }
+        let mut w = self.ingest(&key)?;
+        w.reset()?;
+        let n = io::copy(reader, &mut w).map_err(|e| Error::io(&w.data_path, "write", e))?;
+        let d = w.commit(expected, expected_size)?;
+        Ok((d, n))
+    }
+
+    /// Open (or resume) the ingest named `key`, waiting while another writer holds it.
+    /// Existing partial data is re-hashed so writing continues at [`Ingest::offset`].
+    pub fn ingest(&self, key: &str) -> Result<Ingest> {
+        if key.is_empty() || key.contains('/') || key.starts_with('.') {
+            return Err(Error::invalid(format!("invalid ingest key {key:?}")));
+        }
+        let lock = FileLock::lock(&self.ingest.join(format!("{key}.lock")))?;
+        let data_path = self.ingest.join(format!("{key}.data"));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&data_path)
+            .map_err(|e| Error::io(&data_path, "open", e))?;
+        let mut hasher = Hasher::new();
+        io::copy(&mut file, &mut hasher).map_err(|e| Error::io(&data_path, "read", e))?;
+        file.seek(SeekFrom::End(0)).map_err(|e| Error::io(&data_path, "seek", e))?;
+        Ok(Ingest { file, hasher, data_path, blobs: self.blobs.clone(), _lock: lock })
+    }
+
+    /// Remove a committed blob; a missing blob is `NotFound`.
+    pub fn delete(&self, d: &Digest) -> Result<()> {
+        fs::remove_file(self.path(d)).map_err(|e| self.blob_err(d, e))
+    }
+
+    /// All committed blobs.
+    pub fn list(&self) -> Result<Vec<Digest>> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(&self.blobs).map_err(|e| Error::io(&self.blobs, "list", e))? {
+            let e = e?;
+            if let Some(name) = e.file_name().to_str() {
+                if let Ok(d) = Digest::from_hex(name) {
+                    out.push(d);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Partial ingests currently on disk (key and bytes written so far).
+    pub fn partial_ingests(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(&self.ingest).map_err(|e| Error::io(&self.ingest, "list", e))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(key) = name.strip_suffix(".data") {
+                out.push((key.to_string(), e.metadata()?.len()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn blob_err(&self, d: &Digest, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::NotFound {
+            Error::not_found(format!("blob {d} not found in the content store"))
+        } else {
+            Error::io(self.path(d), "access blob", e)
+        }
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (t.as_nanos() as u64) ^ (N.fetch_add(1, Ordering::Relaxed) << 48)
+}
+
+fn mismatch(want: &Digest, got: &Digest) -> Error {
+    Error::invalid(format!("digest mismatch: expected {want}, got {got}"))
+}
+
+/// A write in progress; holds the ingest lock until committed, aborted or dropped.
+/// Dropping without commit keeps the partial data for a later resume.
+pub struct Ingest {
+    file: File,
+    hasher: Hasher,
+    data_path: PathBuf,
+    blobs: PathBuf,
+    _lock: FileLock,
+}
+
+impl Ingest {
+    /// Bytes already written (the offset to resume from).
+    pub fn offset(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    /// Throw away partial data and start from offset 0.
+    pub fn reset(&mut self) -> Result<()> {
+        self.file.set_len(0).map_err(|e| Error::io(&self.data_path, "truncate", e))?;
+        self.file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&self.data_path, "seek", e))?;
+        self.hasher = Hasher::new();
+        Ok(())
+    }
+
+    /// Verify and publish the blob. On a digest or size mismatch the partial data is
+    /// removed and nothing becomes visible.
+    pub fn commit(self, expected: Option<&Digest>, expected_size: Option<u64>) -> Result<Digest> {
+        let size = self.hasher.len();
+        let got = self.hasher.clone().finish();
+        let fail = |e: Error| {
+            let _ = fs::remove_file(&self.data_path);
+            Err(e)
+        };
+        if let Some(want) = expected_size {
+            if want != size {
+                return fail(Error::invalid(format!(
+                    "size mismatch for {}: expected {want} bytes, got {size}",
+                    expected.map(|d| d.to_string()).unwrap_or_else(|| got.to_string())
+                )));
+            }
+        }
+        if let Some(want) = expected {
+            if *want != got {
+                return fail(mismatch(want, &got));
+            }
+        }
+        self.file.sync_all().map_err(|e| Error::io(&self.data_path, "fsync", e))?;
+        let target = self.blobs.join(got.hex());
+        if target.exists() {
+            let _ = fs::remove_file(&self.data_path);
+        } else {
+            fs::rename(&self.data_path, &target).map_err(|e| Error::io(&target, "commit blob to", e))?;
+            sys::fsync_dir(&self.blobs)?;
+        }
+        Ok(got)
+    }
+
+    /// Remove the partial data.
+    pub fn abort(self) {
+        let _ = fs::remove_file(&self.data_path);
+    }
+}
+
+impl Write for Ingest {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn store() -> (tempfile::TempDir, ContentStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ContentStore::open(&dir.path().join("content")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn put_and_read() {
+        let (_d, s) = store();
+        let d = s.put(b"hello", None).unwrap();
+        assert!(s.contains(&d));
+        assert_eq!(s.read(&d, 100).unwrap(), b"hello");
+        assert_eq!(s.read(&d, 2).unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(s.list().unwrap(), vec![d]);
+    }
+
+    #[test]
+    fn mismatch_leaves_nothing() {
+        let (_d, s) = store();
+        let wrong = Digest::of(b"other");
+        let err = s.write_from(&mut &b"hello"[..], Some(&wrong), None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("digest mismatch"), "{err}");
+        assert!(s.list().unwrap().is_empty());
+        assert!(s.partial_ingests().unwrap().is_empty());
+        let err = s.write_from(&mut &b"hello"[..], Some(&Digest::of(b"hello")), Some(4)).unwrap_err();
+        assert!(err.to_string().contains("size mismatch"), "{err}");
+        assert!(s.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ingest_resumes_after_drop() {
+        let (_d, s) = store();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let want = Digest::of(&data);
+        {
+            let mut w = s.ingest("resume").unwrap();
+            w.write_all(&data[..70_000]).unwrap();
+        }
+        let mut w = s.ingest("resume").unwrap();
+        assert_eq!(w.offset(), 70_000);
+        w.write_all(&data[70_000..]).unwrap();
+        assert_eq!(w.commit(Some(&want), Some(data.len() as u64)).unwrap(), want);
+        assert_eq!(s.read(&want, u64::MAX).unwrap(), data);
+    }
+
+    #[test]
+    fn concurrent_writers_of_one_blob() {
+        let (_d, s) = store();
+        let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 13) as u8).collect();
+        let want = Digest::of(&data);
+        std::thread::scope(|sc| {
+            for _ in 0..8 {
+                sc.spawn(|| {
+                    let (d, n) = s.write_from(&mut &data[..], Some(&want), Some(data.len() as u64)).unwrap();
+                    assert_eq!((d, n as usize), (want.clone(), data.len()));
+                });
+            }
+        });
+        assert_eq!(s.read(&want, u64::MAX).unwrap(), data);
+        assert!(s.partial_ingests().unwrap().is_empty());
+    }
+}

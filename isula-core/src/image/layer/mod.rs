@@ -1,0 +1,1 @@
+//! Layer application: tar streams (plain, gzip, zstd) unpacked into overlay-ready directories.

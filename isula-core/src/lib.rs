@@ -1,0 +1,21 @@
+//! isula-core: a synchronous, embeddable container engine.
+//!
+//! Open an [`Engine`] on a root directory and call one blocking method per
+//! operation. All behaviour of the daemon, the CLI and the C ABI lives here.
+
+pub mod config;
+pub mod content;
+pub mod digest;
+pub mod engine;
+pub mod error;
+pub mod image;
+pub mod reference;
+pub mod snapshot;
+pub mod sys;
+
+pub use config::EngineConfig;
+pub use digest::Digest;
+pub use engine::Engine;
+pub use error::{Error, ErrorKind, Result};
+pub use oci_spec;
+pub use reference::Reference;

@@ -1,0 +1,83 @@
+//! Advisory whole-file locks (flock) that release when dropped.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// An exclusive flock held on a file until dropped.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    fn open(path: &Path) -> Result<File> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io(path, "open lock file", e))
+    }
+
+    /// Take the lock without waiting; `Ok(None)` when another holder has it.
+    pub fn try_lock(path: &Path) -> Result<Option<Self>> {
+        let file = Self::open(path)?;
+        // SAFETY: flock on a valid, owned descriptor.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Ok(Some(FileLock { file, path: path.to_path_buf() }));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            Ok(None)
+        } else {
+            Err(Error::io(path, "lock", err))
+        }
+    }
+
+    /// Take the lock, waiting for other holders.
+    pub fn lock(path: &Path) -> Result<Self> {
+        let file = Self::open(path)?;
+        loop {
+            // SAFETY: flock on a valid, owned descriptor.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                return Ok(FileLock { file, path: path.to_path_buf() });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Err(Error::io(path, "lock", err));
+            }
+        }
+    }
+
+    /// The locked file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The locked file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_try_lock_fails_until_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lock");
+        let a = FileLock::try_lock(&p).unwrap().expect("first lock");
+        assert!(FileLock::try_lock(&p).unwrap().is_none());
+        drop(a);
+        assert!(FileLock::try_lock(&p).unwrap().is_some());
+    }
+}

@@ -1,0 +1,97 @@
+//! Mounting and unmounting filesystems.
+
+use std::path::Path;
+
+use nix::mount::{MntFlags, MsFlags};
+
+use crate::error::{Error, Result};
+
+/// Mount an overlay filesystem at `target` with the given option string
+/// (`lowerdir=...,upperdir=...,workdir=...`). Relative lowerdir paths are
+/// resolved against `cwd` when given: the caller passes the short-link directory
+/// so the option string stays below the page-size limit.
+pub fn mount_overlay(target: &Path, options: &str, cwd: Option<&Path>) -> Result<()> {
+    let run = || {
+        nix::mount::mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(options))
+            .map_err(|e| {
+                Error::io(target, &format!("mount overlay ({options}) on"), std::io::Error::from(e))
+            })
+    };
+    match cwd {
+        None => run(),
+        Some(dir) => with_cwd(dir, run),
+    }
+}
+
+/// Run `f` with the process working directory set to `dir`, restoring it after.
+/// Serialised by a process-wide mutex because the working directory is shared by all threads.
+fn with_cwd<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    static CWD_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = CWD_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let old = std::env::current_dir().map_err(|e| Error::io(".", "get current directory", e))?;
+    std::env::set_current_dir(dir).map_err(|e| Error::io(dir, "chdir to", e))?;
+    let res = f();
+    let _ = std::env::set_current_dir(&old);
+    res
+}
+
+/// Bind-mount `source` onto `target`.
+pub fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
+    let mut flags = MsFlags::MS_BIND;
+    if recursive {
+        flags |= MsFlags::MS_REC;
+    }
+    nix::mount::mount(Some(source), target, None::<&str>, flags, None::<&str>)
+        .map_err(|e| Error::io(target, &format!("bind {} on", source.display()), std::io::Error::from(e)))
+}
+
+/// Unmount `target` (lazily when `detach`); an unmounted or missing target is not an error.
+pub fn unmount(target: &Path, detach: bool) -> Result<()> {
+    let flags = if detach { MntFlags::MNT_DETACH } else { MntFlags::empty() };
+    match nix::mount::umount2(target, flags) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(e) => Err(Error::io(target, "unmount", std::io::Error::from(e))),
+    }
+}
+
+/// True when `path` is a mount point (listed in /proc/self/mountinfo).
+pub fn is_mountpoint(path: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let want = path.to_string_lossy();
+    info.lines().any(|l| l.split(' ').nth(4).map(unescape_mountinfo).as_deref() == Some(&*want))
+}
+
+/// Mount points at or below `prefix`, deepest first (so they can be unmounted in order).
+pub fn mounts_under(prefix: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return Vec::new() };
+    let mut out: Vec<std::path::PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| std::path::PathBuf::from(unescape_mountinfo(m)))
+        .filter(|p| p.starts_with(prefix))
+        .collect();
+    out.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    out.dedup();
+    out
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    // mountinfo escapes space, tab, newline and backslash as \ooo octal.
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() {
+            let oct = &s[i + 1..i + 4];
+            if let Ok(v) = u8::from_str_radix(oct, 8) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

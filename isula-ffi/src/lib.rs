@@ -1,0 +1,1 @@
+//! C ABI over isula-core (filled in by the C ABI issue).

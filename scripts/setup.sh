@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what isula needs on Debian bookworm (as root) and prepares the host:
+# OCI runtimes, busybox-static for test images, a registry, CNI plugins, cross-check tools.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(busybox-static runc crun docker-registry containernetworking-plugins skopeo umoci
+      iptables iproute2 xz-utils zstd pkg-config gcc valgrind)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# crun refuses hybrid cgroup layouts unless a v1 hugetlb hierarchy is mounted.
+if [ -d /sys/fs/cgroup/unified ] && ! grep -q ' /sys/fs/cgroup/hugetlb ' /proc/self/mountinfo; then
+  mkdir -p /sys/fs/cgroup/hugetlb 2>/dev/null || mount -o remount,rw /sys/fs/cgroup 2>/dev/null || true
+  mkdir -p /sys/fs/cgroup/hugetlb
+  mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb || echo "warning: could not mount the hugetlb cgroup" >&2
+fi
+modprobe overlay 2>/dev/null || true
+command -v cargo >/dev/null || { echo "cargo is required (rustup toolchain)" >&2; exit 1; }

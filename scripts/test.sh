@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, clippy, unit and end-to-end tests (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo test --workspace -- --test-threads="${TEST_THREADS:-4}"

@@ -1,0 +1,1 @@
+//! Shared test support: images built from busybox-static, temporary engine roots.
