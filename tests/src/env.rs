@@ -157,3 +157,85 @@ pub fn run_ok(cmd: &mut std::process::Command) -> String {
     }
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_root_layout_and_config() {
+        let t = TestRoot::new();
+        let c = t.config();
+        assert_eq!(c.graph, t.path().join("root"));
+        assert_eq!(c.state, t.path().join("state"));
+        assert!(c.graph.is_dir() && c.state.is_dir());
+        let other = TestRoot::new();
+        assert_ne!(other.path(), t.path());
+        let p = t.path().to_path_buf();
+        drop(t);
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn drop_unmounts_nested_mounts() {
+        if !require_root() {
+            return;
+        }
+        let t = TestRoot::new();
+        let src = t.path().join("src");
+        let a = t.path().join("root/a");
+        std::fs::create_dir_all(src.join("inner")).unwrap();
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::write(src.join("f"), b"x").unwrap();
+        isula_core::sys::mount::bind(&src, &a, false).unwrap();
+        isula_core::sys::mount::bind(&src, &a.join("inner"), false).unwrap();
+        // stacked twice on the same path
+        isula_core::sys::mount::bind(&src, &a, false).unwrap();
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let count = info
+            .lines()
+            .filter(|l| {
+                l.split(' ')
+                    .nth(4)
+                    .is_some_and(|m| m.starts_with(t.path().to_str().unwrap()))
+            })
+            .count();
+        assert_eq!(count, 3, "{info}");
+        let p = t.path().to_path_buf();
+        drop(t);
+        assert!(
+            mounts_under(&p).is_empty(),
+            "mounts left: {:?}",
+            mounts_under(&p)
+        );
+        assert!(!p.exists());
+    }
+
+    #[test]
+    fn require_finds_programs() {
+        assert!(which("sh").is_some());
+        assert!(require("sh"));
+        assert!(which("/bin/sh").is_some());
+        let missing = "isula-tests-no-such-program";
+        assert!(which(missing).is_none());
+        let r = std::panic::catch_unwind(|| require(missing));
+        if in_ci() {
+            assert!(r.is_err(), "a missing prerequisite must fail in CI");
+        } else {
+            assert!(!r.unwrap());
+        }
+    }
+
+    #[test]
+    fn run_ok_reports_failures() {
+        assert_eq!(
+            run_ok(std::process::Command::new("sh").args(["-c", "echo hi"])),
+            "hi\n"
+        );
+        let r = std::panic::catch_unwind(|| {
+            run_ok(std::process::Command::new("sh").args(["-c", "echo bad >&2; exit 3"]))
+        });
+        let msg = *r.unwrap_err().downcast::<String>().unwrap();
+        assert!(msg.contains("bad") && msg.contains('3'), "{msg}");
+    }
+}
