@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::env::{require, run_ok};
-use crate::images::{write_oci_layout_dir, BuiltImage};
+use crate::images::{write_oci_layout_dir, write_oci_layout_dir_index, BuiltImage, BuiltIndex};
 
 /// Name of the registry binary (Debian package docker-registry).
 pub const REGISTRY_BIN: &str = "docker-registry";
@@ -207,6 +207,44 @@ impl Registry {
                 .arg(format!("docker://{dest}")),
         );
         dest
+    }
+
+    /// Push every image of `idx` and the index itself as `<addr>/<name>`
+    /// (`skopeo copy --all --preserve-digests`). Returns the full reference.
+    pub fn push_index(&self, idx: &BuiltIndex, name: &str) -> String {
+        let layout = tempfile::tempdir().expect("temp layout");
+        write_oci_layout_dir_index(idx, Some("x"), layout.path());
+        let dest = format!("{}/{name}", self.addr);
+        run_ok(
+            Command::new("skopeo")
+                .args(["copy", "--quiet", "--all", "--preserve-digests"])
+                .args(self.skopeo_flags("dest"))
+                .arg(format!("oci:{}:x", layout.path().display()))
+                .arg(format!("docker://{dest}")),
+        );
+        dest
+    }
+
+    /// Push `img` converted to a Docker schema 2 manifest
+    /// (`application/vnd.docker.distribution.manifest.v2+json`, docker layer and config media
+    /// types; gzip or uncompressed layers only) as `<addr>/<name>`.
+    /// Returns the digest of the manifest the registry now serves.
+    pub fn push_docker_v2s2(&self, img: &BuiltImage, name: &str) -> String {
+        let layout = tempfile::tempdir().expect("temp layout");
+        write_oci_layout_dir(img, Some("x"), layout.path());
+        let digest_file = layout.path().join("digest");
+        run_ok(
+            Command::new("skopeo")
+                .args(["copy", "--quiet", "--format", "v2s2"])
+                .arg(format!("--digestfile={}", digest_file.display()))
+                .args(self.skopeo_flags("dest"))
+                .arg(format!("oci:{}:x", layout.path().display()))
+                .arg(format!("docker://{}/{name}", self.addr)),
+        );
+        std::fs::read_to_string(&digest_file)
+            .expect("skopeo digest file")
+            .trim()
+            .to_string()
     }
 
     fn wait_ready(&mut self, limit: Duration) -> bool {

@@ -5,6 +5,7 @@
 //! [`oci_archive`], [`docker_archive`].
 
 mod archive;
+mod index;
 mod layer;
 #[cfg(test)]
 mod tests;
@@ -15,7 +16,11 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
-pub use archive::{docker_archive, oci_archive, write_oci_layout_dir, DockerLayout};
+pub use archive::{
+    docker_archive, normalize_name, oci_archive, write_oci_layout_dir, DockerLayout, IMAGE_NAME,
+    REF_NAME,
+};
+pub use index::{multi_platform, write_oci_layout_dir_index, BuiltIndex, Platform};
 pub use layer::{busybox_applets, LayerBuilder, MTIME, SYMLINK_APPLETS};
 
 /// Path of the static busybox binary the images are made of (Debian's busybox-static).

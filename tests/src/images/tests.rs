@@ -319,3 +319,47 @@ fn umoci_unpacks_whiteouts() {
         .file_type()
         .is_symlink());
 }
+
+#[test]
+fn multi_platform_index_in_oci_layout() {
+    if !require("skopeo") {
+        return;
+    }
+    let t = TestRoot::new();
+    let idx = multi_platform(&[(host_arch(), None), ("arm", Some("v7"))]);
+    assert_ne!(idx.images[0].manifest.digest, idx.images[1].manifest.digest);
+    assert_eq!(idx.images[1].config_json()["variant"], "v7");
+    let dir = t.path().join("layout");
+    write_oci_layout_dir_index(&idx, Some("multi"), &dir);
+    write_oci_layout_dir(&busybox(), Some("single"), &dir);
+    // skopeo reports the index digest and picks the host platform's image.
+    let v = skopeo_inspect(&format!("oci:{}:multi", dir.display()));
+    assert_eq!(v["Digest"], idx.index.digest.as_str());
+    let cfg = run_ok(Command::new("skopeo").args([
+        "inspect",
+        "--config",
+        "--raw",
+        &format!("oci:{}:multi", dir.display()),
+    ]));
+    assert_eq!(cfg.as_bytes(), idx.images[0].config.data);
+    assert_eq!(
+        skopeo_raw(&format!("oci:{}:multi", dir.display())),
+        idx.index.data
+    );
+    let v = skopeo_inspect(&format!("oci:{}:single", dir.display()));
+    assert_eq!(v["Digest"], busybox().manifest.digest.as_str());
+}
+
+#[test]
+fn normalize_names_like_docker() {
+    assert_eq!(
+        normalize_name("busybox"),
+        "docker.io/library/busybox:latest"
+    );
+    assert_eq!(normalize_name("user/img:1"), "docker.io/user/img:1");
+    assert_eq!(
+        normalize_name("localhost:5000/img"),
+        "localhost:5000/img:latest"
+    );
+    assert_eq!(normalize_name("example.com/a/b:2"), "example.com/a/b:2");
+}

@@ -152,3 +152,57 @@ fn bcrypt_hash_verifies() {
         run_ok(Command::new("perl").args(["-e", "print crypt($ARGV[0], $ARGV[1])", "px", &h]));
     assert_ne!(wrong, h);
 }
+
+#[test]
+fn registry_serves_index_and_docker_manifests() {
+    let mode = RegistryMode::Http;
+    if !available(&mode) || !require("skopeo") {
+        return;
+    }
+    let reg = Registry::start(mode);
+    let idx =
+        crate::images::multi_platform(&[("amd64", None), ("arm64", Some("v8")), ("riscv64", None)]);
+    reg.push_index(&idx, "multi:1");
+    let raw = |args: &[&str]| {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false"])
+            .args(args)
+            .arg(format!("docker://{}/multi:1", reg.addr()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    assert_eq!(raw(&["--raw"]), idx.index.data);
+    let v: Value = serde_json::from_slice(&raw(&["--override-arch", "arm64"])).unwrap();
+    assert_eq!(v["Digest"], idx.index.digest.as_str());
+    assert_eq!(v["Architecture"], "arm64");
+    assert_eq!(
+        raw(&["--override-arch", "arm64", "--config", "--raw"]),
+        idx.images[1].config.data
+    );
+    assert_eq!(
+        raw(&["--override-arch", "riscv64", "--config", "--raw"]),
+        idx.images[2].config.data
+    );
+
+    let img = busybox();
+    let d = reg.push_docker_v2s2(&img, "docker:1");
+    assert!(d.starts_with("sha256:") && d != img.manifest.digest);
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/docker:1", reg.addr()))
+        .output()
+        .unwrap();
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        m["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    assert_eq!(crate::images::sha256_digest(&out.stdout), d);
+    assert_eq!(m["layers"][0]["digest"], img.layers[0].digest.as_str());
+}
