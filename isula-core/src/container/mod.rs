@@ -1,0 +1,11 @@
+//! Containers: create options, their validation, and the OCI runtime spec built from them.
+//!
+//! The lifecycle (record, state machine, store) is assembled on top of these types.
+
+pub mod caps;
+pub mod options;
+pub mod parse;
+pub mod spec;
+pub mod validate;
+
+pub use options::CreateOptions;
