@@ -9,3 +9,4 @@ pub mod spec;
 pub mod validate;
 
 pub use options::CreateOptions;
+pub use spec::{build_spec, prepare_container, write_bundle_config, HostInfo, NamespaceResolver, SpecInput};
