@@ -85,13 +85,27 @@ pub fn cap_index(cap: &str) -> Option<usize> {
     ALL_CAPS.iter().position(|c| *c == cap)
 }
 
-/// The capabilities this kernel knows (`/proc/sys/kernel/cap_last_cap`), all of [`ALL_CAPS`] if unreadable.
+/// The capabilities the engine can grant: those the kernel knows (`/proc/sys/kernel/cap_last_cap`)
+/// and that are in the engine's own bounding set (`CapBnd` of `/proc/self/status`), since a
+/// process can never give a child a capability outside its bounding set.
 pub fn host_caps() -> Vec<String> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
         .unwrap_or(ALL_CAPS.len() - 1);
-    ALL_CAPS.iter().take(last + 1).map(|s| s.to_string()).collect()
+    let bounding = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("CapBnd:")).and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX);
+    ALL_CAPS
+        .iter()
+        .enumerate()
+        .take(last + 1)
+        .filter(|(i, _)| bounding & (1u64 << i) != 0)
+        .map(|(_, s)| s.to_string())
+        .collect()
 }
 
 /// Computes the capability set: privileged → `all`; otherwise defaults, then
@@ -120,6 +134,9 @@ pub fn compute_caps(privileged: bool, add: &[String], drop: &[String], all: &[St
         }
     } else if !has_all(&drop) {
         caps.retain(|c| !drop.contains(c));
+    }
+    if let Some(c) = caps.iter().find(|c| !all.contains(c)) {
+        return Err(Error::invalid(format!("capability {c} is not available to the engine (not in its bounding set)")));
     }
     caps.sort_by_key(|c| cap_index(c));
     Ok(caps)
@@ -163,5 +180,9 @@ mod tests {
         assert_eq!(c.len(), all.len() - 1);
         assert_eq!(compute_caps(true, &[], &s(&["ALL"]), &all).unwrap().len(), all.len());
         assert!(compute_caps(false, &s(&["BOGUS"]), &[], &all).is_err());
+        let limited: Vec<String> = all.iter().filter(|c| *c != "CAP_SYS_RESOURCE").cloned().collect();
+        let e = compute_caps(false, &s(&["SYS_RESOURCE"]), &[], &limited).unwrap_err();
+        assert!(e.to_string().contains("CAP_SYS_RESOURCE"), "{e}");
+        assert_eq!(compute_caps(false, &s(&["ALL"]), &[], &limited).unwrap().len(), all.len() - 1);
     }
 }

@@ -17,7 +17,7 @@ pub struct CreateOptions {
     pub name: Option<String>,
     /// Image reference or id.
     pub image: String,
-    /// Command; `None` keeps the image's Cmd, `Some` replaces it.
+    /// Command; `None` (or an empty list) keeps the image's Cmd, otherwise replaces it.
     pub cmd: Option<Vec<String>>,
     /// Entrypoint; `None` keeps the image's, `Some(vec![])` resets it (and the image Cmd).
     pub entrypoint: Option<Vec<String>>,

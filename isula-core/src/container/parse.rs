@@ -42,6 +42,14 @@ pub fn parse_memory_size(s: &str) -> Result<i64> {
     Ok(bytes as i64)
 }
 
+/// Parses `--memory-swap`: a size, or `-1` for unlimited swap.
+pub fn parse_memory_swap(s: &str) -> Result<i64> {
+    if s.trim() == "-1" {
+        return Ok(-1);
+    }
+    parse_memory_size(s).map_err(|e| e.context("--memory-swap"))
+}
+
 /// Parses `--cpus` (a non-negative decimal like `1.5`).
 pub fn parse_cpus(s: &str) -> Result<f64> {
     let v: f64 = s.trim().parse().map_err(|_| bad("--cpus", s, "not a number"))?;
@@ -596,6 +604,9 @@ mod tests {
         assert_eq!(parse_memory_size("100").unwrap(), 100);
         assert_eq!(parse_memory_size("10kb").unwrap(), 10240);
         assert_eq!(parse_memory_size("2MiB").unwrap(), 2 << 20);
+        assert_eq!(parse_memory_swap("-1").unwrap(), -1);
+        assert_eq!(parse_memory_swap("1g").unwrap(), 1 << 30);
+        assert!(parse_memory_swap("-2").is_err());
         for b in ["", "m", "12x", "-1m", "1..2m"] {
             assert_eq!(parse_memory_size(b).unwrap_err().kind(), ErrorKind::InvalidArgument, "{b}");
         }

@@ -170,6 +170,7 @@ impl CreateOptions {
             }
         }
         check_restart_policy(&self.restart_policy)?;
+        check_log_config(&self.log_config)?;
         if self.auto_remove && !matches!(self.restart_policy.name.as_str(), "" | "no") {
             return Err(Error::invalid("conflicting options: --restart and --rm"));
         }
@@ -374,6 +375,38 @@ impl CreateOptions {
     }
 }
 
+/// Log drivers the engine knows (`""` = the engine default).
+pub const LOG_DRIVERS: &[&str] = &["", "json-file", "syslog", "none"];
+
+/// Checks the log driver and its options (`max-size` a size, `max-file` a positive count).
+pub fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> {
+    if !LOG_DRIVERS.contains(&l.driver.as_str()) {
+        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, syslog or none"));
+    }
+    for (k, v) in &l.config {
+        match (l.driver.as_str(), k.as_str()) {
+            ("" | "json-file", "max-size") => {
+                parse::parse_memory_size(v).map_err(|e| e.context("--log-opt max-size"))?;
+            }
+            ("" | "json-file", "max-file") => {
+                if v.parse::<u32>().map(|n| n == 0).unwrap_or(true) {
+                    return Err(bad("--log-opt", format!("max-file={v}"), "must be a positive integer"));
+                }
+            }
+            ("" | "json-file", "compress" | "labels" | "env" | "tag") => {}
+            ("syslog", k) if k.starts_with("syslog-") || k == "tag" => {}
+            _ => {
+                return Err(bad(
+                    "--log-opt",
+                    format!("{k}={v}"),
+                    &format!("unknown option for log driver {:?}", l.driver),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// True for cpuset lists like `0-3,5` (empty is allowed: no restriction).
 pub fn is_cpuset(s: &str) -> bool {
     s.is_empty()
@@ -428,6 +461,9 @@ mod tests {
         o.security_opt = vec!["no-new-privileges".into(), "seccomp=unconfined".into()];
         o.pid_mode = Some("host".into());
         o.ipc_mode = Some("container:abc".into());
+        o.log_config.driver = "json-file".into();
+        o.log_config.config.insert("max-size".into(), "10m".into());
+        o.log_config.config.insert("max-file".into(), "3".into());
         o.validate().unwrap();
     }
 
@@ -531,6 +567,18 @@ mod tests {
             "--rm",
         );
         rejects(CreateOptions { hostname: Some("bad_host!".into()), ..base() }, "--hostname");
+        let mut o = base();
+        o.log_config.driver = "fluentd".into();
+        rejects(o, "fluentd");
+        let mut o = base();
+        o.log_config.config.insert("max-file".into(), "0".into());
+        rejects(o, "max-file");
+        let mut o = base();
+        o.log_config.config.insert("max-size".into(), "10q".into());
+        rejects(o, "max-size");
+        let mut o = base();
+        o.log_config.config.insert("bogus".into(), "1".into());
+        rejects(o, "bogus");
     }
 
     #[test]

@@ -279,6 +279,14 @@ pub fn stop_signal(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<i32
     }
 }
 
+/// The container's labels: the image's Labels overridden by the user's.
+pub fn merge_labels(o: &CreateOptions, image: Option<&ImageConfig>) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> =
+        image.and_then(|i| i.labels().clone()).unwrap_or_default().into_iter().collect();
+    labels.extend(o.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    labels
+}
+
 /// The working directory: `--workdir`, else the image's WorkingDir, else `/`.
 pub fn effective_workdir(o: &CreateOptions, image: Option<&ImageConfig>) -> String {
     o.working_dir

@@ -98,6 +98,19 @@ fn command_merge() {
 }
 
 #[test]
+fn labels_and_stop_signal() {
+    let img = image(json!({"Labels": {"a": "img", "b": "img"}, "StopSignal": "SIGQUIT"}));
+    let mut o = opts(&["sh"]);
+    o.labels.insert("b".into(), "user".into());
+    let l = merge_labels(&o, Some(&img));
+    assert_eq!((l["a"].as_str(), l["b"].as_str()), ("img", "user"));
+    assert_eq!(stop_signal(&o, Some(&img)).unwrap(), libc::SIGQUIT);
+    assert_eq!(stop_signal(&o, None).unwrap(), libc::SIGTERM);
+    o.stop_signal = Some("USR2".into());
+    assert_eq!(stop_signal(&o, Some(&img)).unwrap(), libc::SIGUSR2);
+}
+
+#[test]
 fn env_merge() {
     let env = merge_env(
         &["PATH=/img/bin".into(), "A=img".into(), "B=img".into()],
