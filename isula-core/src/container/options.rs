@@ -53,7 +53,8 @@ pub struct CreateOptions {
     pub cap_drop: Vec<String>,
     /// `no-new-privileges[:true|false]`, `seccomp=unconfined`, `seccomp=<path>`.
     pub security_opt: Vec<String>,
-    /// Mount the root filesystem read-only.
+    /// Mount the root filesystem read-only (`ReadonlyRootfs` in JSON, as Docker).
+    #[serde(rename = "ReadonlyRootfs")]
     pub read_only: bool,
     /// tmpfs mounts: destination → mount options (`size=64m,mode=1777`).
     pub tmpfs: BTreeMap<String, String>,
@@ -228,4 +229,38 @@ pub struct LogConfig {
     pub driver: String,
     /// Driver options (`max-size`, `max-file`, …).
     pub config: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_style_json() {
+        let j = r#"{"Name":"web","Image":"busybox","Cmd":["sh"],"Entrypoint":[],"Env":["A=1"],
+            "ReadonlyRootfs":true,"CapAdd":["NET_ADMIN"],"Binds":["/a:/b:ro"],
+            "Mounts":[{"Type":"tmpfs","Target":"/t","TmpfsSize":1024}],
+            "Devices":[{"PathOnHost":"/dev/fuse","PathInContainer":"/dev/fuse","CgroupPermissions":"rwm"}],
+            "Ulimits":[{"Name":"nofile","Soft":1,"Hard":2}],
+            "Resources":{"Memory":67108864,"Cpus":1.5,"OomScoreAdj":10},
+            "RestartPolicy":{"Name":"on-failure","MaximumRetryCount":3},
+            "Healthcheck":{"Test":["CMD","true"],"Interval":1000000000},
+            "LogConfig":{"Type":"json-file","Config":{"max-size":"1m"}},
+            "Unknown":"ignored"}"#;
+        let o: CreateOptions = serde_json::from_str(j).unwrap();
+        assert_eq!(o.name.as_deref(), Some("web"));
+        assert_eq!(o.entrypoint, Some(vec![]));
+        assert!(o.read_only);
+        assert_eq!(o.mounts[0].kind, MountKind::Tmpfs);
+        assert_eq!(o.mounts[0].tmpfs_size, Some(1024));
+        assert_eq!(o.resources.cpus, Some(1.5));
+        assert_eq!(o.resources.oom_score_adj, Some(10));
+        assert_eq!(o.restart_policy.maximum_retry_count, 3);
+        assert_eq!(o.log_config.driver, "json-file");
+        assert_eq!(o.healthcheck.as_ref().unwrap().interval, 1_000_000_000);
+        let back: CreateOptions = serde_json::from_value(serde_json::to_value(&o).unwrap()).unwrap();
+        assert_eq!(back, o);
+        let v = serde_json::to_value(CreateOptions::default()).unwrap();
+        assert!(v.get("ReadonlyRootfs").is_some() && v.get("PidMode").is_some() && v.get("DnsOptions").is_some());
+    }
 }

@@ -60,8 +60,31 @@ fn check_abs(option: &str, path: &str) -> Result<()> {
     }
 }
 
-fn host_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+/// Number of online CPUs of the host (`/sys/devices/system/cpu/online`), as Docker counts them.
+pub fn host_cpus() -> usize {
+    std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|s| cpuset_count(s.trim()))
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// Number of CPUs in a cpuset list like `0-3,5` (`None` when malformed).
+pub fn cpuset_count(s: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                n += b.checked_sub(a)? + 1;
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                n += 1;
+            }
+        }
+    }
+    Some(n)
 }
 
 impl CreateOptions {
@@ -587,5 +610,9 @@ mod tests {
         assert!(is_cpuset("0"));
         assert!(!is_cpuset("a"));
         assert!(!is_cpuset("0-"));
+        assert_eq!(cpuset_count("0-3,5"), Some(5));
+        assert_eq!(cpuset_count("0"), Some(1));
+        assert_eq!(cpuset_count("3-1"), None);
+        assert!(host_cpus() >= 1);
     }
 }

@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::container::parse::validate_volume_name;
 use crate::sys::fs::{atomic_write_mode, ensure_dir};
-use crate::Result;
+use crate::{Error, Result};
 
 /// File name of the generated hosts file in the container directory.
 pub const HOSTS_FILE: &str = "hosts";
@@ -165,19 +165,84 @@ pub fn volume_data_dir(volumes_root: &Path, name: &str) -> PathBuf {
     volumes_root.join(name).join("_data")
 }
 
-/// Creates (if needed) the data directory of volume `name` and returns it.
-pub fn ensure_volume(volumes_root: &Path, name: &str) -> Result<PathBuf> {
+/// Creates (if needed) the data directory of volume `name`; returns it and whether it was
+/// created by this call (a new, empty volume).
+pub fn ensure_volume(volumes_root: &Path, name: &str) -> Result<(PathBuf, bool)> {
     validate_volume_name(name)?;
     ensure_dir(volumes_root, 0o700)?;
     ensure_dir(&volumes_root.join(name), 0o755)?;
     let data = volume_data_dir(volumes_root, name);
+    let created = !data.exists();
     ensure_dir(&data, 0o755)?;
-    Ok(data)
+    Ok((data, created))
+}
+
+/// Copies the tree under `src` into the existing directory `dst` (Docker's volume
+/// copy-up): directories, regular files and symlinks with their modes and owners;
+/// `dst` itself takes `src`'s mode and owner. Other file types are skipped; a missing or
+/// non-directory `src` copies nothing.
+pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    use std::os::unix::fs::{lchown, symlink, MetadataExt, PermissionsExt};
+    let meta = match std::fs::symlink_metadata(src) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(src, "stat", e)),
+    };
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(src).map_err(|e| Error::io(src, "read dir", e))? {
+        let entry = entry.map_err(|e| Error::io(src, "read dir", e))?;
+        let (from, to) = (entry.path(), dst.join(entry.file_name()));
+        let m = std::fs::symlink_metadata(&from).map_err(|e| Error::io(&from, "stat", e))?;
+        let ft = m.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir(&to).map_err(|e| Error::io(&to, "create dir", e))?;
+            copy_tree(&from, &to)?;
+            continue;
+        } else if ft.is_file() {
+            std::fs::copy(&from, &to).map_err(|e| Error::io(&to, "copy to", e))?;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(&from).map_err(|e| Error::io(&from, "read link", e))?;
+            symlink(&target, &to).map_err(|e| Error::io(&to, "create symlink", e))?;
+        } else {
+            continue;
+        }
+        lchown(&to, Some(m.uid()), Some(m.gid())).map_err(|e| Error::io(&to, "chown", e))?;
+        if ft.is_file() {
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(m.mode() & 0o7777))
+                .map_err(|e| Error::io(&to, "chmod", e))?;
+        }
+    }
+    lchown(dst, Some(meta.uid()), Some(meta.gid())).map_err(|e| Error::io(dst, "chown", e))?;
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+        .map_err(|e| Error::io(dst, "chmod", e))?;
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_trees() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+        std::fs::create_dir_all(src.join("sub")).unwrap();
+        std::fs::create_dir(&dst).unwrap();
+        std::fs::write(src.join("sub/f"), "content").unwrap();
+        std::fs::set_permissions(src.join("sub/f"), std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::lchown(src.join("sub/f"), Some(1000), Some(1001)).unwrap();
+        std::os::unix::fs::symlink("sub/f", src.join("link")).unwrap();
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        copy_tree(&src, &dst).unwrap();
+        assert_eq!(std::fs::read_to_string(dst.join("sub/f")).unwrap(), "content");
+        let m = std::fs::metadata(dst.join("sub/f")).unwrap();
+        assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o640, 1000, 1001));
+        assert_eq!(std::fs::read_link(dst.join("link")).unwrap(), Path::new("sub/f"));
+        assert_eq!(std::fs::metadata(&dst).unwrap().mode() & 0o7777, 0o1777);
+    }
 
     #[test]
     fn hosts() {
@@ -214,8 +279,9 @@ mod tests {
         assert_eq!(n, anonymous_volume_name("id1", "/data"));
         assert_ne!(n, anonymous_volume_name("id2", "/data"));
         assert_eq!(n.len(), 64);
-        let d = ensure_volume(&t.path().join("volumes"), &n).unwrap();
-        assert!(d.is_dir() && d.ends_with("_data"));
+        let (d, created) = ensure_volume(&t.path().join("volumes"), &n).unwrap();
+        assert!(d.is_dir() && d.ends_with("_data") && created);
+        assert!(!ensure_volume(&t.path().join("volumes"), &n).unwrap().1, "second call: already there");
         assert!(ensure_volume(&t.path().join("volumes"), "../x").is_err());
     }
 }

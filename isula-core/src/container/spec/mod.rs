@@ -475,8 +475,22 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
     let user_mounts = mounts::user_mounts(o, input.id, &image_volumes, input.volumes_root)?;
     let files = etc_files(input.container_dir);
     let files: Vec<(&str, &Path)> = files.iter().map(|(d, p)| (*d, p.as_path())).collect();
-    let table =
-        mounts::mount_table(mounts::default_mounts(o.privileged, o.resources.shm_size, &m.ipc), &files, user_mounts);
+    let mut defaults = mounts::default_mounts(o.privileged, o.resources.shm_size, &m.ipc);
+    if let NamespaceMode::Container(c) = &m.ipc {
+        // Share the other container's /dev/shm through its root as seen from the host.
+        let pid = input.namespaces.container_pid(c)?;
+        if let Some(shm) = defaults.iter_mut().find(|d| d.destination == "/dev/shm") {
+            *shm = mounts::PlannedMount {
+                destination: "/dev/shm".into(),
+                kind: "bind".into(),
+                source: format!("/proc/{pid}/root/dev/shm"),
+                options: vec!["rbind".into(), "rprivate".into()],
+                volume: None,
+                copy_up: false,
+            };
+        }
+    }
+    let table = mounts::mount_table(defaults, &files, user_mounts);
     let mount_values: Vec<Value> = table.iter().map(mounts::PlannedMount::to_oci).collect();
 
     // devices
@@ -547,7 +561,10 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
     if m.uts != NamespaceMode::Host {
         spec["hostname"] = json!(hostname);
         if let Some(d) = o.domainname.as_ref().filter(|d| !d.is_empty()) {
-            spec["domainname"] = json!(d);
+            // As Docker: through the sysctl, which every runtime applies (runc < 1.2 ignores `domainname`).
+            if spec["linux"]["sysctl"].get("kernel.domainname").is_none() {
+                spec["linux"]["sysctl"]["kernel.domainname"] = json!(d);
+            }
         }
     }
     serde_json::from_value(spec).map_err(|e| Error::internal(format!("generated an invalid OCI spec: {e}")))
@@ -555,7 +572,8 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
 
 /// Writes what the spec refers to, inside the container dir, the volumes root and the rootfs:
 /// `hosts`, `resolv.conf` and `hostname` files, volume data directories, and the working
-/// directory (owned by the process user). Call after [`build_spec`] succeeded.
+/// directory (owned by the process user). New volumes get the image's content at their
+/// destination (unless `nocopy`). Call after [`build_spec`] succeeded.
 pub fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     let o = input.options;
     let m = modes(o)?;
@@ -571,7 +589,11 @@ pub fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     let image_volumes: Vec<String> = input.image.and_then(|i| i.volumes().clone()).unwrap_or_default();
     for pm in mounts::user_mounts(o, input.id, &image_volumes, input.volumes_root)? {
         if let Some(v) = &pm.volume {
-            files::ensure_volume(input.volumes_root, v)?;
+            let (data, created) = files::ensure_volume(input.volumes_root, v)?;
+            if created && pm.copy_up {
+                let src = rootfs::secure_join(input.rootfs, &pm.destination)?;
+                files::copy_tree(&src, &data).map_err(|e| e.context(format!("copy image content into volume {v}")))?;
+            }
         }
     }
     if let Some(p) = spec.process() {

@@ -26,6 +26,8 @@ pub struct PlannedMount {
     pub options: Vec<String>,
     /// The volume backing this mount, if any (created by `prepare_container`).
     pub volume: Option<String>,
+    /// Copy the image's content at the destination into the volume when it is new.
+    pub copy_up: bool,
 }
 
 impl PlannedMount {
@@ -36,6 +38,7 @@ impl PlannedMount {
             source: src.into(),
             options: opts.iter().map(|s| s.to_string()).collect(),
             volume: None,
+            copy_up: false,
         }
     }
 
@@ -116,12 +119,13 @@ pub fn user_mounts(
     volumes_root: &Path,
 ) -> Result<Vec<PlannedMount>> {
     let mut out: Vec<PlannedMount> = Vec::new();
-    let volume = |name: String, dst: &str, ro: bool| PlannedMount {
+    let volume = |name: String, dst: &str, ro: bool, no_copy: bool| PlannedMount {
         destination: norm(dst),
         kind: "bind".into(),
         source: volume_data_dir(volumes_root, &name).to_string_lossy().into_owned(),
         options: bind_options(ro, None),
         volume: Some(name),
+        copy_up: !no_copy,
     };
     for b in &o.binds {
         let b = parse_bind(b)?;
@@ -132,9 +136,12 @@ pub fn user_mounts(
                 source: src,
                 options: bind_options(b.read_only, b.propagation.as_deref()),
                 volume: None,
+                copy_up: false,
             },
-            BindSource::Volume(name) => volume(name, &b.destination, b.read_only),
-            BindSource::Anonymous => volume(anonymous_volume_name(id, &b.destination), &b.destination, b.read_only),
+            BindSource::Volume(name) => volume(name, &b.destination, b.read_only, b.no_copy),
+            BindSource::Anonymous => {
+                volume(anonymous_volume_name(id, &b.destination), &b.destination, b.read_only, b.no_copy)
+            }
         });
     }
     for m in &o.mounts {
@@ -145,10 +152,11 @@ pub fn user_mounts(
                 source: m.source.clone(),
                 options: bind_options(m.read_only, m.propagation.as_deref()),
                 volume: None,
+                copy_up: false,
             },
             MountKind::Volume => {
                 let name = if m.source.is_empty() { anonymous_volume_name(id, &m.target) } else { m.source.clone() };
-                volume(name, &m.target, m.read_only)
+                volume(name, &m.target, m.read_only, m.no_copy)
             }
             MountKind::Tmpfs => {
                 let mut opts = tmpfs_options("");
@@ -167,6 +175,7 @@ pub fn user_mounts(
                     source: "tmpfs".into(),
                     options: opts,
                     volume: None,
+                    copy_up: false,
                 }
             }
         });
@@ -178,12 +187,13 @@ pub fn user_mounts(
             source: "tmpfs".into(),
             options: tmpfs_options(opts),
             volume: None,
+            copy_up: false,
         });
     }
     for v in image_volumes {
         let d = norm(v);
         if !out.iter().any(|m| m.destination == d) {
-            out.push(volume(anonymous_volume_name(id, &d), &d, false));
+            out.push(volume(anonymous_volume_name(id, &d), &d, false, false));
         }
     }
     out.sort_by_key(|m| depth(&m.destination));
@@ -208,6 +218,7 @@ pub fn mount_table(
                 source: src.to_string_lossy().into_owned(),
                 options: bind_options(false, None),
                 volume: None,
+                copy_up: false,
             });
         }
     }

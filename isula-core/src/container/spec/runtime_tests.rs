@@ -240,15 +240,31 @@ fn runtime_memory_hostname_env_workdir_ulimit() {
     };
     for rt in RUNTIMES {
         let mut o = sh(&format!(
-            "cat {mem_file}; hostname; cat /etc/hostname; echo FOO=$FOO; pwd; ulimit -n; grep -c localhost /etc/hosts"
+            "cat {mem_file}; hostname; cat /etc/hostname; echo FOO=$FOO; pwd; ulimit -n; grep -c localhost /etc/hosts; \
+             echo domain=$(cat /proc/sys/kernel/domainname); grep -c nameserver /etc/resolv.conf; echo HOME=$HOME"
         ));
         o.resources.memory = Some(64 << 20);
         o.hostname = Some("spec-box".into());
+        o.domainname = Some("example.org".into());
+        o.dns = vec!["192.0.2.53".into()];
         o.env = vec!["FOO=bar".into()];
         o.working_dir = Some("/work/dir".into());
         o.ulimits = vec![Ulimit { name: "nofile".into(), soft: 100, hard: 200 }];
         let r = run(rt, &o);
-        check(rt, &r, 0, &["67108864\n", "spec-box\nspec-box\n", "FOO=bar\n", "/work/dir\n", "100\n"]);
+        check(
+            rt,
+            &r,
+            0,
+            &[
+                "67108864\n",
+                "spec-box\nspec-box\n",
+                "FOO=bar\n",
+                "/work/dir\n",
+                "100\n",
+                "domain=example.org\n",
+                "HOME=/root\n",
+            ],
+        );
     }
 }
 

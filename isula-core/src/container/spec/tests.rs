@@ -257,7 +257,7 @@ fn options_reach_the_spec() {
     let nproc = p["rlimits"].as_array().unwrap().iter().find(|r| r["type"] == "RLIMIT_NPROC").unwrap();
     assert_eq!((nproc["soft"].as_u64(), nproc["hard"].as_u64()), (Some(100), Some(200)));
     assert_eq!(s["hostname"], "box");
-    assert_eq!(s["domainname"], "example.com");
+    assert_eq!(s["linux"]["sysctl"]["kernel.domainname"], "example.com");
     assert_eq!(s["root"]["readonly"], true);
     assert_eq!(s["annotations"]["a.b"], "c");
     let l = &s["linux"];
@@ -321,6 +321,8 @@ fn errors_and_namespaces() {
     assert!(nss.contains(&json!({"type": "network", "path": "/proc/4242/ns/net"})));
     assert!(nss.contains(&json!({"type": "ipc", "path": "/proc/4242/ns/ipc"})));
     assert!(nss.contains(&json!({"type": "pid", "path": "/proc/4242/ns/pid"})));
+    let shm = s["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/shm").unwrap();
+    assert_eq!(shm["source"], "/proc/4242/root/dev/shm");
     o.network_mode = Some("container:missing".into());
     assert_eq!(build_with(&f, &o, None, &One).unwrap_err().kind(), ErrorKind::NotFound);
     let mut o = opts(&["sh"]);
@@ -343,13 +345,21 @@ fn errors_and_namespaces() {
     assert_eq!(build(&f, &o, None).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
+fn rootfs_of(f: &Fixture) -> PathBuf {
+    f.rootfs()
+}
+
 #[test]
 fn prepare_writes_files() {
     let f = Fixture::new();
     let mut o = opts(&["sh"]);
     o.user = Some("app".into());
     o.working_dir = Some("/home/app/work".into());
-    o.binds = vec!["named:/n".into()];
+    o.binds = vec!["named:/n".into(), "/etc/skel-like".into(), "fresh:/empty:nocopy".into()];
+    std::fs::create_dir_all(rootfs_of(&f).join("etc/skel-like")).unwrap();
+    std::fs::write(rootfs_of(&f).join("etc/skel-like/profile"), "from image").unwrap();
+    std::fs::create_dir_all(rootfs_of(&f).join("empty")).unwrap();
+    std::fs::write(rootfs_of(&f).join("empty/x"), "not copied").unwrap();
     o.extra_hosts = vec!["db:1.2.3.4".into()];
     let (rootfs, ctr, vols) = (f.rootfs(), f.ctr(), f.volumes());
     let input = SpecInput {
@@ -368,6 +378,9 @@ fn prepare_writes_files() {
     assert!(std::fs::read_to_string(ctr.join("hosts")).unwrap().contains("1.2.3.4\tdb"));
     assert_eq!(std::fs::read_to_string(ctr.join("resolv.conf")).unwrap(), "nameserver 10.9.9.9\n");
     assert!(vols.join("named/_data").is_dir());
+    let anon = vols.join(files::anonymous_volume_name(ID, "/etc/skel-like")).join("_data");
+    assert_eq!(std::fs::read_to_string(anon.join("profile")).unwrap(), "from image", "copy-up");
+    assert!(!vols.join("fresh/_data/x").exists(), "nocopy");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(rootfs.join("home/app/work")).unwrap().uid(), 1000);
     let cfg = write_bundle_config(f.dir.path(), &spec).unwrap();
