@@ -178,6 +178,9 @@ impl CreateOptions {
         if uts == NamespaceMode::Host && self.hostname.is_some() {
             return Err(Error::invalid("conflicting options: --hostname and --uts host"));
         }
+        if uts == NamespaceMode::Host && self.domainname.as_deref().is_some_and(|d| !d.is_empty()) {
+            return Err(Error::invalid("conflicting options: --domainname and --uts host"));
+        }
         for d in &self.dns {
             if d.parse::<std::net::IpAddr>().is_err() {
                 return Err(bad("--dns", format!("{d:?}"), "not an IP address"));
@@ -590,6 +593,10 @@ mod tests {
             "--rm",
         );
         rejects(CreateOptions { hostname: Some("bad_host!".into()), ..base() }, "--hostname");
+        rejects(
+            CreateOptions { uts_mode: Some("host".into()), domainname: Some("d".into()), ..base() },
+            "--domainname",
+        );
         let mut o = base();
         o.log_config.driver = "fluentd".into();
         rejects(o, "fluentd");

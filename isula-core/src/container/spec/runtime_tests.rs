@@ -241,9 +241,10 @@ fn runtime_memory_hostname_env_workdir_ulimit() {
     for rt in RUNTIMES {
         let mut o = sh(&format!(
             "cat {mem_file}; hostname; cat /etc/hostname; echo FOO=$FOO; pwd; ulimit -n; grep -c localhost /etc/hosts; \
-             echo domain=$(cat /proc/sys/kernel/domainname); grep -c nameserver /etc/resolv.conf; echo HOME=$HOME"
+             echo domain=$(cat /proc/sys/kernel/domainname); grep -c nameserver /etc/resolv.conf; echo HOME=$HOME; echo oom=$(cat /proc/self/oom_score_adj)"
         ));
         o.resources.memory = Some(64 << 20);
+        o.resources.oom_score_adj = Some(100);
         o.hostname = Some("spec-box".into());
         o.domainname = Some("example.org".into());
         o.dns = vec!["192.0.2.53".into()];
@@ -263,6 +264,7 @@ fn runtime_memory_hostname_env_workdir_ulimit() {
                 "100\n",
                 "domain=example.org\n",
                 "HOME=/root\n",
+                "oom=100\n",
             ],
         );
     }
