@@ -26,6 +26,8 @@ pub struct ApplyOptions {
     pub max_size: u64,
     /// Maximum number of tar entries.
     pub max_entries: u64,
+    /// Flush the destination's filesystem (syncfs) once the layer is written.
+    pub sync: bool,
 }
 
 impl Default for ApplyOptions {
@@ -33,6 +35,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             max_size: 64 << 30,
             max_entries: 10_000_000,
+            sync: true,
         }
     }
 }
@@ -91,10 +94,12 @@ pub fn apply_layer_with(
         ));
     }
     un.finish_dirs()?;
-    un.dirs
-        .root
-        .syncfs()
-        .map_err(|e| Error::io(dest, "sync filesystem of", e))?;
+    if opts.sync {
+        un.dirs
+            .root
+            .syncfs()
+            .map_err(|e| Error::io(dest, "sync filesystem of", e))?;
+    }
     let content_bytes = un.content_bytes;
     let (diff_id, size) = stream.finish();
     Ok(AppliedLayer {

@@ -344,20 +344,62 @@ fn apply_throughput() {
         t.file(&format!("small/{}/f{i}", i % 50), &big[..4000], 0o644);
     }
     let tar = t.finish();
+    let mb = tar.len() as f64 / 1e6;
     for (name, data) in [
         ("plain", tar.clone()),
         ("gzip", gzip(&tar)),
         ("zstd", zstd(&tar)),
     ] {
-        let area = Area::new();
         let start = std::time::Instant::now();
-        apply_bytes(&data, &area.dest()).unwrap();
+        let mut r = decompress(Box::new(&data[..])).unwrap();
+        let mut h = crate::digest::Hasher::new();
+        std::io::copy(&mut r, &mut h).unwrap();
         let secs = start.elapsed().as_secs_f64();
         println!(
-            "apply {name}: {:.1} MB uncompressed ({} entries) in {secs:.2}s = {:.0} MB/s",
-            tar.len() as f64 / 1e6,
-            80 + 5000 + 2,
-            tar.len() as f64 / 1e6 / secs
+            "decompress+sha256 {name}: {mb:.1} MB in {secs:.2}s = {:.0} MB/s",
+            mb / secs
         );
+        for sync in [false, true] {
+            let area = Area::new();
+            let opts = ApplyOptions {
+                sync,
+                ..ApplyOptions::default()
+            };
+            let start = std::time::Instant::now();
+            apply_layer_with(&mut &data[..], &area.dest(), &opts).unwrap();
+            let secs = start.elapsed().as_secs_f64();
+            println!(
+                "apply {name} (syncfs {sync}): {mb:.1} MB, 5082 entries in {secs:.2}s = {:.0} MB/s",
+                mb / secs
+            );
+        }
     }
+}
+
+/// Apply the tar file named by `ISULA_BENCH_TAR` (ad-hoc comparisons with other unpackers):
+/// `ISULA_BENCH_TAR=/path/x.tar cargo test -p isula-core apply_file_throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn apply_file_throughput() {
+    let Ok(path) = std::env::var("ISULA_BENCH_TAR") else {
+        return;
+    };
+    let area = Area::new();
+    let start = std::time::Instant::now();
+    let mut f = fs::File::open(&path).unwrap();
+    let got = apply_layer_with(
+        &mut f,
+        &area.dest(),
+        &ApplyOptions {
+            sync: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "apply {path}: {:.1} MB in {secs:.2}s = {:.0} MB/s",
+        got.size as f64 / 1e6,
+        got.size as f64 / 1e6 / secs
+    );
 }
