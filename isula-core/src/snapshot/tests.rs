@@ -399,3 +399,22 @@ fn repair_removes_leftovers() {
     assert_eq!(fx.entries("l"), vec![good.link.clone()]);
     assert_eq!(fx.snap.layers().unwrap(), vec![good]);
 }
+
+#[test]
+fn mounts_are_cleaned_up_when_a_test_panics() {
+    let root = std::sync::Mutex::new(None::<PathBuf>);
+    let res = std::panic::catch_unwind(|| {
+        let fx = Fixture::new();
+        fx.snap.prepare("p", None, None).unwrap();
+        let target = fx.target("rootfs");
+        fx.snap.mount("p", &target).unwrap();
+        let canon = fx.tmp.path().canonicalize().unwrap();
+        assert_eq!(mount::mounts_under(&canon).len(), 1);
+        *root.lock().unwrap() = Some(canon);
+        panic!("simulated test failure while mounted");
+    });
+    assert!(res.is_err());
+    let root = root.lock().unwrap().clone().unwrap();
+    assert!(mount::mounts_under(&root).is_empty());
+    assert!(!root.exists(), "temp dir not removed");
+}

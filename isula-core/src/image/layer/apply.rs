@@ -368,14 +368,20 @@ impl Unpacker<'_> {
                 .map_err(|err| self_io_err(dest, rel, "chmod", err))?;
         }
         for (k, v) in &m.xattrs {
-            dir.set_xattr(name, k, v).map_err(|err| {
-                self_io_err(
-                    dest,
-                    rel,
-                    &format!("set xattr {} on", String::from_utf8_lossy(k)),
-                    err,
-                )
-            })?;
+            let key = String::from_utf8_lossy(k);
+            match dir.set_xattr(name, k, v) {
+                Ok(()) => {}
+                // Not every filesystem or file type takes every namespace (user.* on a
+                // symlink, say): skip the attribute rather than refuse the image.
+                Err(err)
+                    if matches!(err.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::EPERM)) =>
+                {
+                    log::warn!("layer entry {}: xattr {key} not set: {err}", rel.display());
+                }
+                Err(err) => {
+                    return Err(self_io_err(dest, rel, &format!("set xattr {key} on"), err))
+                }
+            }
         }
         if times {
             dir.set_times(name, m.times.atime, m.times.mtime)

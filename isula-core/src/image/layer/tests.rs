@@ -59,6 +59,7 @@ fn every_entry_type_round_trips() {
         ])
         .file_owned("d/suid", b"#!/bin/sh\n", 0o4755, 1234, 5678)
         .link("d/hard", "d/suid", true)
+        .pax(&[("SCHILY.xattr.user.skipped", b"symlinks take no user xattrs")])
         .link("d/sym", "suid", false)
         .node("d/null", EntryType::Char, 0o666, 1, 3)
         .node("d/loop", EntryType::Block, 0o660, 7, 0)
