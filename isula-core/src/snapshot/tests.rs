@@ -392,7 +392,17 @@ fn repair_removes_leftovers() {
     .unwrap();
     fs::create_dir_all(dir.join("snapshots/half/upper")).unwrap();
     std::os::unix::fs::symlink("../layers/gone/diff", dir.join("l/DANGLING")).unwrap();
+    let stale_lock = dir
+        .join("locks")
+        .join(format!("{}.lock", Digest::of(b"half").hex()));
+    fs::write(&stale_lock, b"").unwrap();
+    // A mount record whose mount is gone (as after a reboot) is forgotten.
+    let target = fx.target("rootfs");
+    fx.snap.mount("ok", &target).unwrap();
+    mount::unmount(&target, false).unwrap();
     fx.snap.repair().unwrap();
+    assert!(!stale_lock.exists());
+    assert!(fx.snap.snapshot_meta("ok").unwrap().mounts.is_empty());
     assert!(fx.entries("tmp").is_empty());
     assert_eq!(fx.entries("layers"), vec![good.chain_id.hex().to_string()]);
     assert_eq!(fx.entries("snapshots"), vec!["ok".to_string()]);
