@@ -574,6 +574,11 @@ fn self_io_err(dest: &Path, rel: &Path, what: &str, e: io::Error) -> Error {
             "layer entry {:?}: a parent is not a directory",
             rel.display().to_string()
         )),
+        // Parents are created as needed, so a missing one is a dangling symlink in the layer.
+        Some(libc::ENOENT) => Error::invalid(format!(
+            "layer entry {:?}: a parent does not resolve (dangling symlink)",
+            rel.display().to_string()
+        )),
         _ => Error::io(dest.join(rel), what, e),
     }
 }

@@ -267,6 +267,9 @@ fn hostile_paths_are_refused() {
         .link("passwd", "lnk/passwd", true);
     assert_refused(&t, "hardlink through symlink");
     let mut t = TarBuilder::new();
+    t.link("lnk", "nowhere", false).file("lnk/x", b"x", 0o644);
+    assert_refused(&t, "dangling symlink parent");
+    let mut t = TarBuilder::new();
     t.link("x", "missing", true);
     assert_refused(&t, "hardlink to a missing file");
     let mut t = TarBuilder::new();
