@@ -85,8 +85,8 @@ fn load_docker_archives_legacy_and_blobs_multi_image() {
         );
         let ins = e.inspect_image("localhost:5000/wh:v1").unwrap();
         assert_eq!(ins.root_fs.layers.len(), 3);
-        // busybox's layer is shared by both images: one layer for it, 4 layers in all.
-        assert_eq!(e.image_layers_for_test().unwrap().len(), 3, "{layout:?}");
+        // One layer for busybox, three for the whiteout image.
+        assert_eq!(e.image_layers_for_test().unwrap().len(), 4, "{layout:?}");
         // Synthesised or kept manifests point at blobs that exist.
         for id in [a.id(), b.id()] {
             let m = e.inspect_image(id).unwrap().manifest;
@@ -253,4 +253,38 @@ fn save_is_accepted_by_skopeo_and_round_trips() {
         e.save(&["nope:1"], &mut Vec::new()).unwrap_err().kind(),
         ErrorKind::NotFound
     );
+}
+
+#[test]
+fn overlay_mount_of_multilayer_image_applies_whiteouts() {
+    if !isula_tests::env::require_root() {
+        return;
+    }
+    let (root, e) = engine();
+    let img = images::multilayer_whiteouts();
+    load(&e, &images::oci_archive(&img, Some("wh:1")), None).unwrap();
+    e.prepare_snapshot_for_test("c1", "wh:1").unwrap();
+    let target = root.path().join("rootfs");
+    std::fs::create_dir(&target).unwrap();
+    e.mount_snapshot_for_test("c1", &target).unwrap();
+    let check = || {
+        assert!(target.join("bin/busybox").is_file());
+        assert!(
+            !target.join("etc/removed-file").exists(),
+            "whiteout hides the file"
+        );
+        assert!(target.join("etc/passwd").is_file());
+        let mut data: Vec<String> = std::fs::read_dir(target.join("data"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        data.sort();
+        assert_eq!(data, vec!["c"], "opaque dir hides the lower entries");
+        assert_eq!(std::fs::read(target.join("layer3")).unwrap(), b"layer3\n");
+    };
+    let res = std::panic::catch_unwind(check);
+    e.unmount_snapshot_for_test("c1", &target).unwrap();
+    e.remove_snapshot_for_test("c1").unwrap();
+    assert_eq!(root.unmount_all(), 0);
+    res.unwrap();
 }

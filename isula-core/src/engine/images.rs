@@ -750,6 +750,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Mount snapshot `key` (overlay) on the existing directory `target`.
+    pub fn mount_snapshot_for_test(&self, key: &str, target: &Path) -> Result<()> {
+        self.snapshots.mount(key, target)
+    }
+
+    /// Unmount snapshot `key` from `target`.
+    pub fn unmount_snapshot_for_test(&self, key: &str, target: &Path) -> Result<()> {
+        self.snapshots.unmount(key, target)
+    }
+
     /// Remove container snapshot `key`.
     pub fn remove_snapshot_for_test(&self, key: &str) -> Result<()> {
         self.snapshots.remove(key)
