@@ -86,7 +86,7 @@ fn truncated_and_corrupt_archives() {
 fn wrong_digests_and_missing_blobs() {
     let (_root, e) = seeded();
     let l = layer_with("d");
-    let good = docker_archive_of(&[l.clone()], &["d:1"]);
+    let good = docker_archive_of(std::slice::from_ref(&l), &["d:1"]);
     // Sanity: the hand-made archive loads in a separate root.
     let (_r2, e2) = engine();
     e2.load(&mut &good[..], &LoadOptions::default()).unwrap();
@@ -234,7 +234,7 @@ fn layer_with_dotdot_entry_is_refused_after_earlier_layers_applied() {
 fn unknown_layer_compression_is_refused() {
     let (_root, e) = seeded();
     let bz = b"BZh91AY&SY\x00\x01\x02 not really bzip2 but it starts like it".to_vec();
-    let data = docker_archive_of(&[bz.clone()], &["bz:1"]);
+    let data = docker_archive_of(std::slice::from_ref(&bz), &["bz:1"]);
     assert_refused(&e, &data, &[ErrorKind::InvalidArgument], "bzip2 layer");
     let junk = images::pseudo_random(4096, 7);
     let data = docker_archive_of(&[junk], &["junk:1"]);

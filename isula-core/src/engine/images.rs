@@ -690,7 +690,7 @@ impl Engine {
                 orphans.push((depth, l.chain_id));
             }
         }
-        orphans.sort_by(|a, b| b.0.cmp(&a.0));
+        orphans.sort_by_key(|o| std::cmp::Reverse(o.0));
         for (_, c) in orphans {
             log::info!("removing unreferenced layer {c}");
             if let Err(e) = self.snapshots.remove_layer(&c) {
