@@ -455,3 +455,29 @@ fn records_survive_reopen_and_repair_collects_garbage() {
     }
     assert_eq!(state(&e).layers.len(), 1);
 }
+
+#[test]
+fn concurrent_loads_and_lists_from_many_threads() {
+    let (_root, e) = engine();
+    let archives: Vec<Vec<u8>> = (0..6)
+        .map(|i| {
+            let img = images::busybox_plus(Some(rootfs_tar(&format!("t{i}"))), |_| {});
+            images::oci_archive(&img, Some(&format!("par/img{i}:1")))
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for a in &archives {
+            let e = &e;
+            s.spawn(move || {
+                e.load(&mut &a[..], &LoadOptions::default()).unwrap();
+                e.images(&ListImagesOptions::default()).unwrap();
+            });
+        }
+    });
+    assert_eq!(list(&e, &["reference=par/*"]).unwrap().len(), 6);
+    assert_eq!(
+        state(&e).layers.len(),
+        7,
+        "one shared busybox layer plus one per image"
+    );
+}

@@ -13,6 +13,13 @@ use isula_tests::images;
 #[test]
 #[ignore]
 fn measure_load_and_list() {
+    if std::env::var_os("PERF_SMALL_ONLY").is_none() {
+        measure_big();
+    }
+    measure_small();
+}
+
+fn measure_big() {
     let (root, e) = engine();
     let big = images::sized(100 << 20, 4);
     let ar = images::docker_archive(&[(&big, &["big:1"])], images::DockerLayout::Legacy);
@@ -41,7 +48,9 @@ fn measure_load_and_list() {
         "~100 MB image ({} bytes archive): load docker-archive {load_big:?}, load OCI gzip {load_big_oci:?}, save {save_big:?}, images() with {n} image {list_one:?}",
         ar.len()
     );
+}
 
+fn measure_small() {
     let (_r3, e3) = engine();
     let archives: Vec<Vec<u8>> = (0..100)
         .map(|i| {
