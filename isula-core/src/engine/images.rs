@@ -35,7 +35,7 @@ pub(crate) struct NewImage {
     pub layers: Vec<Descriptor>,
     /// Names to give the image (moved from other images that hold them).
     pub names: Vec<Reference>,
-    /// `repo@sha256:` name the image was pulled by.
+    /// `repo@sha256:<manifest digest>` the image was pulled by (normalised on registration).
     pub repo_digest: Option<String>,
 }
 
@@ -170,7 +170,11 @@ impl Engine {
                 repo_digests.push(n.to_string());
             }
         }
-        repo_digests.extend(img.repo_digest.iter().cloned());
+        repo_digests.extend(img.repo_digest.iter().map(|s| {
+            Reference::parse_named(s)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| s.clone())
+        }));
         let old = self.images.get(&img.config);
         if let Some(o) = &old {
             names.extend(
@@ -585,6 +589,27 @@ impl Engine {
                 self.images.put(rec)?;
                 return Ok(vec![RemovedImage::Untagged(n.familiar())]);
             }
+            Some(n) if n.digest().is_some() && rec.names.len() + rec.repo_digests.len() > 1 => {
+                // `repo@digest`: drop that digest reference only (matching by repository and digest).
+                let untag =
+                    n.with_digest(n.digest().cloned().unwrap_or_else(|| rec.manifest.clone()));
+                let full = untag.to_string();
+                let before = rec.repo_digests.len();
+                rec.repo_digests.retain(|x| *x != full);
+                if rec.repo_digests.len() != before {
+                    self.images.put(rec)?;
+                    return Ok(vec![RemovedImage::Untagged(untag.familiar())]);
+                }
+                // Matched by manifest digest without a stored digest reference: fall through to deletion rules.
+                if !users.is_empty() && !opts.force {
+                    return Err(Error::conflict(format!(
+                        "unable to remove repository reference {:?} (must force) - container {} is using its referenced image {}",
+                        n.familiar(),
+                        users[0],
+                        rec.id.short()
+                    )));
+                }
+            }
             Some(n) => {
                 if !users.is_empty() && !opts.force {
                     return Err(Error::conflict(format!(
@@ -763,5 +788,114 @@ impl Engine {
     /// Remove container snapshot `key`.
     pub fn remove_snapshot_for_test(&self, key: &str) -> Result<()> {
         self.snapshots.remove(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EngineConfig, ErrorKind};
+
+    fn tar_of(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    /// Put an image's blobs into the content store the way a pull does; returns the NewImage.
+    fn staged(
+        e: &Engine,
+        layers: &[Vec<u8>],
+        names: &[&str],
+        repo_digest: Option<&str>,
+    ) -> NewImage {
+        let mut descs = Vec::new();
+        let mut diffs = Vec::new();
+        for l in layers {
+            let d = e.content.put(l, None).unwrap();
+            diffs.push(d.to_string());
+            descs.push(Descriptor::new(manifest::OCI_LAYER, d, l.len() as u64));
+        }
+        let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": diffs}}))
+        .unwrap();
+        let config = e.content.put(&cfg, None).unwrap();
+        let m = synth_manifest(&config, cfg.len() as u64, &descs).unwrap();
+        let manifest = e.content.put(&m, None).unwrap();
+        NewImage {
+            manifest,
+            manifest_media_type: manifest::OCI_MANIFEST.into(),
+            config,
+            layers: descs,
+            names: names.iter().map(|n| Reference::parse(n).unwrap()).collect(),
+            repo_digest: repo_digest.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn register_image_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(EngineConfig::with_dirs(
+            dir.path().join("root"),
+            dir.path().join("state"),
+        ))
+        .unwrap();
+        let a = staged(&e, &[tar_of("a", b"a")], &["app:1"], None);
+        let rec = e.register_image(a.clone()).unwrap();
+        assert_eq!(rec.names, vec!["docker.io/library/app:1"]);
+        assert_eq!(rec.chain_ids.len(), 1);
+        // Second image takes the name; pulled by digest.
+        let rd = "localhost:5000/app@sha256:".to_string() + &"ab".repeat(32);
+        let b = staged(
+            &e,
+            &[tar_of("a", b"a"), tar_of("b", b"b")],
+            &["app:1", "app:2"],
+            Some(&rd),
+        );
+        let rb = e.register_image(b.clone()).unwrap();
+        assert!(
+            e.images.get(&rec.id).unwrap().names.is_empty(),
+            "name moved away"
+        );
+        assert_eq!(rb.repo_digests, vec![rd.clone()]);
+        assert_eq!(e.resolve_image(&rd).unwrap().id, rb.id);
+        assert_eq!(e.resolve_image("app:2").unwrap().id, rb.id);
+        // Removing the digest reference only untags it while tags remain.
+        let out = e.remove_image(&rd, &RemoveImageOptions::default()).unwrap();
+        assert_eq!(out, vec![RemovedImage::Untagged(rd.clone())]);
+        assert!(e.images.get(&rb.id).unwrap().repo_digests.is_empty());
+
+        // Failure: the second layer is not a tar; the first (new) layer is rolled back.
+        let layers_before = e.image_layers_for_test().unwrap();
+        let bad = staged(
+            &e,
+            &[tar_of("c", b"c"), b"definitely not a tar archive".to_vec()],
+            &["bad:1"],
+            None,
+        );
+        assert!(e.register_image(bad.clone()).is_err());
+        assert_eq!(e.image_layers_for_test().unwrap(), layers_before);
+        assert!(e.images.get(&bad.config).is_none());
+        assert!(e.resolve_image("bad:1").is_err());
+        // Config/layer count mismatch and missing blobs are refused.
+        let mut short = b.clone();
+        short.layers.pop();
+        assert_eq!(
+            e.register_image(short).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        let mut missing = a.clone();
+        missing.manifest = Digest::of(b"not stored");
+        assert_eq!(
+            e.register_image(missing).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
 }
