@@ -225,6 +225,47 @@ fn save_is_accepted_by_skopeo_and_round_trips() {
             assert_eq!(v["Layers"].as_array().unwrap().len(), layers, "{name}");
         }
     }
+    // skopeo copies the archive to an OCI layout, re-reading every layer.tar (diff ids must match).
+    if isula_tests::env::require("skopeo") {
+        let dest = root.path().join("copied");
+        let out = std::process::Command::new("skopeo")
+            .args([
+                "copy",
+                &format!("docker-archive:{}:localhost:5000/wh:v1", file.display()),
+            ])
+            .arg(format!("oci:{}:wh", dest.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Load the copy back: skopeo rewrites the config (so the id changes) but the layers are the same.
+        let (_r, e4) = engine();
+        let oci_tar = root.path().join("copied.tar");
+        let st = std::process::Command::new("tar")
+            .arg("-C")
+            .arg(&dest)
+            .arg("-cf")
+            .arg(&oci_tar)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let l = e4
+            .load(
+                &mut std::fs::File::open(&oci_tar).unwrap(),
+                &LoadOptions {
+                    tag: Some("wh:copied".into()),
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            e4.inspect_image(&l[0].id).unwrap().root_fs.layers,
+            b.diff_ids
+        );
+    }
     // Round trip into a fresh root keeps ids and names.
     let (_root2, e2) = engine();
     let loaded = e2
