@@ -503,3 +503,30 @@ fn concurrent_loads_and_lists_from_many_threads() {
         "one shared busybox layer plus one per image"
     );
 }
+
+#[test]
+fn concurrent_load_and_remove_of_images_sharing_blobs() {
+    let (_root, e) = engine();
+    let empty = state(&e);
+    let archives: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let img = images::busybox_plus(Some(rootfs_tar(&format!("s{i}"))), |_| {});
+            let name = format!("share/img{i}:1");
+            let ar = images::oci_archive(&img, Some(&name));
+            (name, ar)
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (name, ar) in &archives {
+            let e = &e;
+            s.spawn(move || {
+                for _ in 0..8 {
+                    e.load(&mut &ar[..], &LoadOptions::default()).unwrap();
+                    e.remove_image(name, &RemoveImageOptions::default())
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(state(&e), empty, "everything freed");
+}

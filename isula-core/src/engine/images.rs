@@ -295,7 +295,7 @@ impl Engine {
             .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
             .collect();
         for d in candidates {
-            if !used.contains(d) {
+            if !used.contains(d) && !self.images.is_pinned(d) {
                 if let Err(e) = self.content.delete(d) {
                     if e.kind() != crate::ErrorKind::NotFound {
                         log::warn!("freeing blob {d}: {e}");
@@ -343,6 +343,12 @@ impl Engine {
         }
         let mut new = NewBlobs::default();
         let mut out = Vec::new();
+        // Keep a concurrent image removal from collecting blobs this load is about to use.
+        let mut pins = self.images.pin_blobs();
+        for p in &pending {
+            pins.add(&p.config.0);
+            p.layers.iter().for_each(|(d, _)| pins.add(&d.digest));
+        }
         for p in pending {
             let res = (|| -> Result<ImageRecord> {
                 let (id, cfg) = &p.config;
@@ -367,6 +373,7 @@ impl Engine {
                     ),
                 };
                 let mdigest = Digest::of(&mbytes);
+                pins.add(&mdigest);
                 let existed = self.content.contains(&mdigest);
                 self.content.put(&mbytes, Some(&mdigest))?;
                 new.note(existed, &mdigest);
@@ -389,6 +396,7 @@ impl Engine {
                     names: rec.names.clone(),
                 }),
                 Err(e) => {
+                    drop(pins);
                     let _ops = self.images.lock_ops();
                     self.free_blobs(&new.0);
                     return Err(e);
