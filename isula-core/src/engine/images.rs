@@ -334,7 +334,7 @@ impl Engine {
             }
         }
         let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
-        let pending = archive::read_archive(reader, &scratch.0)?;
+        let pending = archive::read_archive(reader, &scratch.0, &|c| self.snapshots.has_layer(c))?;
         if tag.is_some() && pending.len() != 1 {
             return Err(Error::invalid(format!(
                 "--tag needs an archive with exactly one image; this one has {}",
