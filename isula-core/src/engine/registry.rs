@@ -59,7 +59,9 @@ impl Engine {
             .max_concurrent_downloads
             .unwrap_or(self.config.max_concurrent_downloads);
         if max == 0 {
-            return Err(Error::invalid("max concurrent downloads must be at least 1"));
+            return Err(Error::invalid(
+                "max concurrent downloads must be at least 1",
+            ));
         }
         let transport = self.registry_transport(opts.timeout);
         let spec = PullSpec {
@@ -82,7 +84,11 @@ impl Engine {
                 progress: LayerProgress::Extracting,
             });
         }
-        let names = if r.digest().is_none() { vec![r.clone()] } else { Vec::new() };
+        let names = if r.digest().is_none() {
+            vec![r.clone()]
+        } else {
+            Vec::new()
+        };
         let new = NewImage {
             manifest: img.manifest.clone(),
             manifest_media_type: img.manifest_media_type.clone(),
@@ -126,17 +132,14 @@ impl Engine {
     /// Push the local image named `reference` to its registry: blobs the registry
     /// lacks are mounted from another repository of the same registry (when the image
     /// was pulled from one) or uploaded, then the manifest is put under the tag.
-    pub fn push(
-        &self,
-        reference: &str,
-        progress: &mut dyn FnMut(PushEvent),
-    ) -> Result<PushResult> {
+    pub fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
         let r = Reference::parse(reference)?;
         let rec = self.resolve_image(reference)?;
-        let bytes = self.content.read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
+        let bytes = self
+            .content
+            .read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
         let what = format!("push {r}: manifest {}", rec.manifest);
-        let (media_type, parsed) =
-            manifest::parse(&bytes, Some(&rec.manifest_media_type), &what)?;
+        let (media_type, parsed) = manifest::parse(&bytes, Some(&rec.manifest_media_type), &what)?;
         let Manifest::Image(m) = parsed else {
             return Err(Error::invalid(format!("{what}: not an image manifest")));
         };
@@ -165,7 +168,11 @@ impl Engine {
         };
         let mut blobs = vec![m.config.clone()];
         blobs.extend(m.layers.iter().cloned());
-        let img = PushImage { manifest: rec.manifest.clone(), media_type, blobs };
+        let img = PushImage {
+            manifest: rec.manifest.clone(),
+            media_type,
+            blobs,
+        };
         let transport = self.registry_transport(None);
         let digest = push_image(&transport, &self.content, &spec, &img, progress)?;
         Ok(PushResult { digest })
@@ -179,7 +186,10 @@ impl Engine {
         if user.is_empty() {
             return Err(Error::invalid(format!("login to {host}: empty user name")));
         }
-        let creds = Credentials { username: user.to_string(), password: password.to_string() };
+        let creds = Credentials {
+            username: user.to_string(),
+            password: password.to_string(),
+        };
         let transport = self.registry_transport(None);
         let mut last = None;
         for ep in transport.endpoints(&host).into_iter().filter(|e| !e.mirror) {

@@ -64,6 +64,9 @@ pub struct Endpoint {
     pub verify_tls: bool,
     /// True for a configured mirror.
     pub mirror: bool,
+    /// True when a fallback endpoint follows (https before http for an insecure
+    /// registry): a connection failure moves on at once instead of retrying.
+    pub has_fallback: bool,
 }
 
 impl Endpoint {
@@ -121,7 +124,9 @@ impl Transport {
             match scheme {
                 Some("http") => out.push(ep(registry, "http", host, false, mirror)),
                 _ => {
-                    out.push(ep(registry, "https", host, !insecure, mirror));
+                    let mut https = ep(registry, "https", host, !insecure, mirror);
+                    https.has_fallback = insecure;
+                    out.push(https);
                     if insecure {
                         out.push(ep(registry, "http", host, false, mirror));
                     }
@@ -144,6 +149,7 @@ impl Transport {
                 base: DOCKER_HUB_API.into(),
                 verify_tls: true,
                 mirror: false,
+                has_fallback: false,
             });
         } else {
             push(registry, registry, false, None);
@@ -225,11 +231,21 @@ impl Transport {
     pub fn with_retry(
         &self,
         what: &str,
+        send: impl FnMut() -> std::result::Result<Response<Body>, ureq::Error>,
+    ) -> Result<Response<Body>> {
+        self.with_retries(what, self.opts.retries, send)
+    }
+
+    /// [`Transport::with_retry`] with an explicit number of retries.
+    pub fn with_retries(
+        &self,
+        what: &str,
+        retries: u32,
         mut send: impl FnMut() -> std::result::Result<Response<Body>, ureq::Error>,
     ) -> Result<Response<Body>> {
         let mut attempt = 0;
         loop {
-            let last = attempt >= self.opts.retries;
+            let last = attempt >= retries;
             let delay = self.opts.backoff.saturating_mul(1 << attempt.min(10));
             match send() {
                 Ok(resp) => {
@@ -262,6 +278,7 @@ fn ep(registry: &str, scheme: &str, host: &str, verify: bool, mirror: bool) -> E
         base: format!("{scheme}://{host}"),
         verify_tls: verify,
         mirror,
+        has_fallback: false,
     }
 }
 
