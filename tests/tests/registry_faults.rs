@@ -659,3 +659,92 @@ fn concurrent_pulls_download_each_blob_once() {
         assert_eq!(n, 1, "layer {} downloaded {n} times", l.digest);
     }
 }
+
+#[test]
+fn docker_hub_images_come_from_mirrors_in_order() {
+    let img = images::busybox();
+    let content = Content::image(&img, "latest");
+    let broken = FakeRegistry::start(|req| {
+        if req.path == "/v2/" {
+            return respond(200, &[], "{}");
+        }
+        respond(
+            404,
+            &[],
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        )
+    });
+    let mirror = FakeRegistry::start(move |req| content.serve(req));
+    let root = TestRoot::new();
+    let mut cfg = root.config();
+    cfg.registry_mirrors = vec![
+        format!("http://{}", broken.addr),
+        format!("http://{}/", mirror.addr),
+    ];
+    let e = isula_core::Engine::open(cfg).unwrap();
+    let got = pull(&e, "busybox").unwrap();
+    assert_eq!(got.id, img.id());
+    assert_eq!(got.reference, "docker.io/library/busybox:latest");
+    assert!(broken
+        .requests()
+        .iter()
+        .any(|r| r.path == "/v2/library/busybox/manifests/latest"));
+    assert!(mirror
+        .requests()
+        .iter()
+        .any(|r| r.path.starts_with("/v2/library/busybox/blobs/")));
+}
+
+#[test]
+fn login_against_a_token_server() {
+    let addr_cell: Arc<Mutex<String>> = Arc::default();
+    let addr2 = addr_cell.clone();
+    let srv = FakeRegistry::start(move |req| {
+        if req.path == "/token" {
+            // bob:right
+            if req.header("authorization") == Some("Basic Ym9iOnJpZ2h0") {
+                return respond(200, &[], r#"{"access_token":"t-bob"}"#);
+            }
+            return respond(401, &[], "{}");
+        }
+        if req.header("authorization") == Some("Bearer t-bob") {
+            return respond(200, &[], "{}");
+        }
+        let ch = format!(
+            r#"Bearer realm="http://{}/token",service="svc""#,
+            addr2.lock().unwrap()
+        );
+        respond(401, &[("WWW-Authenticate", &ch)], "")
+    });
+    *addr_cell.lock().unwrap() = srv.addr.clone();
+    let root = TestRoot::new();
+    let e = engine(&root, &[&srv.addr]);
+    let auth_json = root.path().join("root/auth.json");
+    let err = e.login(&srv.addr, "bob", "wrong").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert!(
+        err.to_string().contains("bob") && !err.to_string().contains("wrong"),
+        "{err}"
+    );
+    assert!(!auth_json.exists());
+    e.login(&srv.addr, "bob", "right").unwrap();
+    let saved = isula_core::registry::CredentialStore::new(&root.path().join("root"))
+        .get(&srv.addr)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (saved.username.as_str(), saved.password.as_str()),
+        ("bob", "right")
+    );
+    e.logout(&srv.addr).unwrap();
+    assert!(
+        isula_core::registry::CredentialStore::new(&root.path().join("root"))
+            .get(&srv.addr)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        e.login(&srv.addr, "", "x").unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}

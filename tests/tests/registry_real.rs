@@ -243,3 +243,63 @@ fn images_pushed_by_skopeo_are_pulled() {
     assert_eq!(pushed.digest.to_string(), idx.images[1].manifest.digest);
     assert_eq!(skopeo_digest(&reg, &mine), pushed.digest.to_string());
 }
+
+#[test]
+fn large_blob_goes_up_in_chunks_and_resumes_down_from_the_real_registry() {
+    let mode = RegistryMode::Http;
+    if !registry::available(&mode) || !isula_tests::env::require("skopeo") {
+        return;
+    }
+    let reg = Registry::start(mode);
+    // One layer over the 32 MiB chunked-upload threshold.
+    let img = images::sized(40 << 20, 1);
+    assert!(img.layers[0].data.len() > 32 << 20);
+    let (a, b) = (TestRoot::new(), TestRoot::new());
+    let src = engine(&a, &[&reg.addr()]);
+    let name = format!("{}/big/img:1", reg.addr());
+    load_as(&src, &img, &name);
+    let (pushed, ev) = push_events(&src, &name);
+    assert_eq!(pushed.unwrap().digest.to_string(), img.manifest.digest);
+    let steps = count(&ev, |p| matches!(p, PushProgress::Pushing { .. }));
+    assert!(steps >= 3, "chunked upload reports each chunk: {ev:?}");
+    assert_eq!(skopeo_digest(&reg, &name), img.manifest.digest);
+    // Leave half of the layer as a partial ingest (an in-test registry cuts it), then
+    // resume from the real registry, which must answer the Range request with 206.
+    let layer = img.layers[0].digest.clone();
+    let content = Content::image(&img, "1");
+    let half = img.layers[0].data.len() / 2;
+    let l2 = layer.clone();
+    let cutter = FakeRegistry::start(move |req| {
+        if req.path.ends_with(&l2) && req.method == "GET" {
+            return Action::Cut(200, vec![], content.blobs[&l2].clone(), half);
+        }
+        content.serve(req)
+    });
+    let dst = engine(&b, &[&reg.addr(), &cutter.addr]);
+    let err = pull(&dst, &format!("{}/big/img:1", cutter.addr)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    let hex = layer.trim_start_matches("sha256:").to_string();
+    assert!(dst
+        .content()
+        .partial_ingests()
+        .unwrap()
+        .contains(&(hex, half as u64)));
+    let mut downloaded = Vec::new();
+    let got = dst
+        .pull(&name, &Default::default(), &mut |ev| {
+            if let isula_core::engine::PullEvent::Layer {
+                progress: isula_core::registry::LayerProgress::Downloading { current, .. },
+                ..
+            } = ev
+            {
+                downloaded.push(current);
+            }
+        })
+        .unwrap();
+    assert_eq!(got.id, img.id());
+    assert!(
+        downloaded.iter().all(|c| *c > half as u64),
+        "resumed past the half: {downloaded:?}"
+    );
+    assert!(dst.content().partial_ingests().unwrap().is_empty());
+}

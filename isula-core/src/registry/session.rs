@@ -103,9 +103,15 @@ impl<'t> Session<'t> {
     fn ping(&self) -> Result<()> {
         let url = format!("{}/v2/", self.endpoint.base);
         let what = format!("{}: ping {url}", self.registry_name());
+        // With a fallback (https before http), a failure moves on at once.
+        let retries = if self.endpoint.has_fallback {
+            0
+        } else {
+            self.transport.options().retries
+        };
         let resp = self
             .transport
-            .with_retry(&what, || self.agent.get(&url).call())?;
+            .with_retries(&what, retries, || self.agent.get(&url).call())?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             401 => {

@@ -457,6 +457,12 @@ mod tests {
                 ("http://10.1.2.3:5000".into(), false)
             ]
         );
+        let fb: Vec<_> = tr
+            .endpoints("10.1.2.3:5000")
+            .into_iter()
+            .map(|e| e.has_fallback)
+            .collect();
+        assert_eq!(fb, vec![true, false]);
         assert!(tr.is_insecure("reg.local:443"));
         let sec: Vec<_> = tr
             .endpoints("11.1.2.3:5000")
