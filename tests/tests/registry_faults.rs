@@ -748,3 +748,88 @@ fn login_against_a_token_server() {
         ErrorKind::InvalidArgument
     );
 }
+
+#[test]
+fn push_with_bearer_push_scope() {
+    let img = images::busybox();
+    let reg = Writable::default();
+    let addr_cell: Arc<Mutex<String>> = Arc::default();
+    let (addr2, reg2) = (addr_cell.clone(), reg.clone());
+    let scopes_seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen2 = scopes_seen.clone();
+    let srv = FakeRegistry::start(move |req| {
+        if req.path == "/token" {
+            let scopes: Vec<String> = req
+                .query
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("scope="))
+                .map(|s| {
+                    s.replace("%3A", ":")
+                        .replace("%2F", "/")
+                        .replace("%2C", ",")
+                })
+                .collect();
+            seen2.lock().unwrap().extend(scopes.iter().cloned());
+            let tok = if scopes
+                .iter()
+                .any(|s| s == "repository:push/busybox:pull,push")
+            {
+                "rw"
+            } else {
+                "ro"
+            };
+            return respond(200, &[], format!(r#"{{"token":"{tok}"}}"#));
+        }
+        let writes = req.method != "GET" && req.method != "HEAD";
+        let ok = match req.header("authorization") {
+            Some("Bearer rw") => true,
+            Some("Bearer ro") => !writes,
+            _ => false,
+        };
+        if !ok {
+            let ch = format!(
+                r#"Bearer realm="http://{}/token",service="svc",scope="repository:push/busybox:pull,push""#,
+                addr2.lock().unwrap()
+            );
+            return respond(401, &[("WWW-Authenticate", &ch)], "");
+        }
+        reg2.serve(req)
+    });
+    *addr_cell.lock().unwrap() = srv.addr.clone();
+    let root = TestRoot::new();
+    let e = engine(&root, &[&srv.addr]);
+    let name = format!("{}/push/busybox:v1", srv.addr);
+    let archive = images::oci_archive(&img, Some("x"));
+    e.load(
+        &mut &archive[..],
+        &isula_core::engine::LoadOptions {
+            tag: Some(name.clone()),
+        },
+    )
+    .unwrap();
+    let mut events = Vec::new();
+    let pushed = e.push(&name, &mut |ev| events.push(ev)).unwrap();
+    assert_eq!(pushed.digest.to_string(), img.manifest.digest);
+    assert!(scopes_seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|s| s == "repository:push/busybox:pull,push"));
+    let stored = reg.content.lock().unwrap().clone();
+    assert_eq!(stored.manifests["v1"].1, img.manifest.data);
+    assert_eq!(stored.manifests["v1"].0, img.manifest.media_type);
+    for b in [&img.config, &img.layers[0]] {
+        assert_eq!(stored.blobs[&b.digest], b.data);
+    }
+    use isula_core::registry::{PushEvent, PushProgress};
+    let pushed_blobs = events
+        .iter()
+        .filter(|PushEvent::Blob { progress, .. }| *progress == PushProgress::Pushed)
+        .count();
+    assert_eq!(pushed_blobs, 2, "{events:?}");
+    assert!(events.iter().any(|PushEvent::Blob { progress, .. }| matches!(progress, PushProgress::Pushing { current, total } if current == total)));
+    // Pulled back from the same registry into a fresh root.
+    let root2 = TestRoot::new();
+    let e2 = engine(&root2, &[&srv.addr]);
+    assert_eq!(pull(&e2, &name).unwrap().id, img.id());
+}
