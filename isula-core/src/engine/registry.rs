@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::image::manifest::Descriptor as ImageDescriptor;
 use crate::reference::Reference;
 use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
 use crate::registry::manifest::{self, Manifest, Platform};
@@ -93,17 +92,7 @@ impl Engine {
             manifest: img.manifest.clone(),
             manifest_media_type: img.manifest_media_type.clone(),
             config: img.config.digest.clone(),
-            layers: img
-                .layers
-                .iter()
-                .map(|l| ImageDescriptor {
-                    media_type: l.media_type.clone(),
-                    digest: l.digest.clone(),
-                    size: l.size,
-                    platform: None,
-                    annotations: Default::default(),
-                })
-                .collect(),
+            layers: img.layers.clone(),
             names,
             repo_digest: Some(format!("{}@{}", r.repository(), img.repo_digest)),
         };
