@@ -833,3 +833,68 @@ fn push_with_bearer_push_scope() {
     let e2 = engine(&root2, &[&srv.addr]);
     assert_eq!(pull(&e2, &name).unwrap().id, img.id());
 }
+
+#[test]
+fn failing_pull_keeps_blobs_a_concurrent_pull_needs() {
+    use images::{build, busybox_layer_tar, Compression, LayerBuilder};
+    let base = busybox_layer_tar();
+    let mut l2 = LayerBuilder::new();
+    l2.file("two", 0o644, b"two");
+    let mut l3 = LayerBuilder::new();
+    l3.file("three", 0o644, b"three");
+    let x = build(&[base.clone(), l2.finish()], Compression::Gzip, |_| {});
+    let y = build(&[base, l3.finish()], Compression::Gzip, |_| {});
+    let shared = x.layers[0].digest.clone();
+    assert_eq!(shared, y.layers[0].digest);
+    // Server 1 serves x with a corrupt, slow second layer; server 2 serves y with a slower one.
+    let mut cx = Content::image(&x, "latest");
+    let bad = x.layers[1].digest.clone();
+    let mut data = cx.blobs[&bad].clone();
+    let last = data.len() - 1;
+    data[last] ^= 1;
+    cx.blobs.insert(bad.clone(), data);
+    let b2 = bad.clone();
+    let s1 = FakeRegistry::start(move |req| {
+        if req.path.ends_with(&b2) {
+            return Action::Delay(Duration::from_millis(400), Box::new(cx.serve(req)));
+        }
+        cx.serve(req)
+    });
+    let cy = Content::image(&y, "latest");
+    let slow = y.layers[1].digest.clone();
+    let s2 = FakeRegistry::start(move |req| {
+        if req.path.ends_with(&slow) {
+            return Action::Delay(Duration::from_millis(1500), Box::new(cy.serve(req)));
+        }
+        cy.serve(req)
+    });
+    let root = TestRoot::new();
+    let e = engine(&root, &[&s1.addr, &s2.addr]);
+    std::thread::scope(|s| {
+        let a = s.spawn(|| pull(&e, &format!("{}/x/img", s1.addr)));
+        let b = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            pull(&e, &format!("{}/y/img", s2.addr))
+        });
+        let ea = a.join().unwrap().unwrap_err();
+        assert_eq!(ea.kind(), ErrorKind::InvalidArgument, "{ea}");
+        assert_eq!(b.join().unwrap().unwrap().id, y.id());
+    });
+    let blobs: Vec<String> = e
+        .content()
+        .list()
+        .unwrap()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert!(blobs.contains(&shared));
+    assert!(
+        !blobs.contains(&bad) && !blobs.contains(&x.config.digest),
+        "{blobs:?}"
+    );
+    // The image made by the successful pull is complete.
+    assert_eq!(
+        e.inspect_image(&format!("{}/y/img", s2.addr)).unwrap().id,
+        y.id()
+    );
+}

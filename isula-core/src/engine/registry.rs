@@ -6,6 +6,7 @@ use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
+use crate::registry::claims::BlobClaims;
 use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
 use crate::registry::manifest::{self, Manifest, Platform};
 use crate::registry::pull::{fetch_image, PullSpec};
@@ -35,6 +36,21 @@ impl Engine {
             opts.read_timeout = t;
         }
         Transport::new(opts)
+    }
+
+    /// After a failed pull: remove the blobs it added unless another pull in flight
+    /// claims them or an image references them.
+    fn forget_new_blobs(&self, claims: &BlobClaims, new_blobs: &[crate::digest::Digest]) {
+        let used: std::collections::HashSet<crate::digest::Digest> = self
+            .images
+            .list()
+            .iter()
+            .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
+            .collect();
+        let gone = claims.delete_unshared(&self.content, new_blobs, |d| used.contains(d));
+        if !gone.is_empty() {
+            log::debug!("failed pull: removed {} blob(s) it had added", gone.len());
+        }
     }
 
     fn credential_store(&self) -> CredentialStore {
@@ -76,7 +92,23 @@ impl Engine {
             max_concurrent: max,
             creds: self.credential_store().get(r.domain())?,
         };
-        let img = fetch_image(&transport, &self.content, &spec, progress)?;
+        let mut claims = BlobClaims::new();
+        let mut new_blobs = Vec::new();
+        let fetched = fetch_image(
+            &transport,
+            &self.content,
+            &spec,
+            &mut claims,
+            &mut new_blobs,
+            progress,
+        );
+        let img = match fetched {
+            Ok(img) => img,
+            Err(e) => {
+                self.forget_new_blobs(&claims, &new_blobs);
+                return Err(e);
+            }
+        };
         for l in &img.layers {
             progress(PullEvent::Layer {
                 digest: l.digest.clone(),
@@ -99,9 +131,7 @@ impl Engine {
         let rec = match self.register_image(new) {
             Ok(rec) => rec,
             Err(e) => {
-                for d in &img.new_blobs {
-                    let _ = self.content.delete(d);
-                }
+                self.forget_new_blobs(&claims, &new_blobs);
                 return Err(e.context(format!("pull {r}")));
             }
         };
