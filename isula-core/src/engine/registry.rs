@@ -38,8 +38,8 @@ impl Engine {
         Transport::new(opts)
     }
 
-    /// After a failed pull: remove the blobs it added unless another pull in flight
-    /// claims them or an image references them.
+    /// After a failed pull (its own pins dropped): remove the blobs it added unless another
+    /// pull in flight claims them, another operation pins them or an image references them.
     fn forget_new_blobs(&self, claims: &BlobClaims, new_blobs: &[crate::digest::Digest]) {
         let used: std::collections::HashSet<crate::digest::Digest> = self
             .images
@@ -47,7 +47,9 @@ impl Engine {
             .iter()
             .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
             .collect();
-        let gone = claims.delete_unshared(&self.content, new_blobs, |d| used.contains(d));
+        let gone = claims.delete_unshared(&self.content, new_blobs, |d| {
+            used.contains(d) || self.images.is_pinned(d)
+        });
         if !gone.is_empty() {
             log::debug!("failed pull: removed {} blob(s) it had added", gone.len());
         }
@@ -93,18 +95,22 @@ impl Engine {
             creds: self.credential_store().get(r.domain())?,
         };
         let mut claims = BlobClaims::new();
+        // Pins keep image removal from collecting the blobs while the pull runs.
+        let mut pins = self.images.pin_blobs();
         let mut new_blobs = Vec::new();
         let fetched = fetch_image(
             &transport,
             &self.content,
             &spec,
             &mut claims,
+            &mut |d| pins.add(d),
             &mut new_blobs,
             progress,
         );
         let img = match fetched {
             Ok(img) => img,
             Err(e) => {
+                drop(pins);
                 self.forget_new_blobs(&claims, &new_blobs);
                 return Err(e);
             }
@@ -131,6 +137,7 @@ impl Engine {
         let rec = match self.register_image(new) {
             Ok(rec) => rec,
             Err(e) => {
+                drop(pins);
                 self.forget_new_blobs(&claims, &new_blobs);
                 return Err(e.context(format!("pull {r}")));
             }

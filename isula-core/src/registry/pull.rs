@@ -52,7 +52,7 @@ pub struct FetchedImage {
 }
 
 /// Resolve and download `spec` into `store`. The image's blobs are claimed in `claims`
-/// once known; the blobs this call committed are added to `new_blobs` (also on failure,
+/// and passed to `pin` (to protect them from garbage collection) once known; the blobs this call committed are added to `new_blobs` (also on failure,
 /// so the caller can remove them with [`BlobClaims::delete_unshared`]). Partial downloads
 /// stay for a later resume.
 pub fn fetch_image(
@@ -60,6 +60,7 @@ pub fn fetch_image(
     store: &ContentStore,
     spec: &PullSpec,
     claims: &mut BlobClaims,
+    pin: &mut dyn FnMut(&Digest),
     new_blobs: &mut Vec<Digest>,
     progress: &mut dyn FnMut(PullEvent),
 ) -> Result<FetchedImage> {
@@ -87,6 +88,7 @@ pub fn fetch_image(
                     let mut all = vec![chosen.digest.clone(), m.config.digest.clone()];
                     all.extend(m.layers.iter().map(|l| l.digest.clone()));
                     claims.claim(store, &all);
+                    all.iter().for_each(&mut *pin);
                 }
                 return download(
                     transport, store, &session, spec, &top, chosen, new_blobs, progress,
