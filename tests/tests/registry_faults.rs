@@ -898,3 +898,27 @@ fn failing_pull_keeps_blobs_a_concurrent_pull_needs() {
         y.id()
     );
 }
+
+#[test]
+fn blob_of_the_wrong_size_is_refused() {
+    let img = images::busybox();
+    let mut content = Content::image(&img, "latest");
+    let layer = img.layers[0].digest.clone();
+    let mut data = content.blobs[&layer].clone();
+    data.truncate(data.len() - 10);
+    content.blobs.insert(layer.clone(), data);
+    let srv = FakeRegistry::start(move |req| content.serve(req));
+    let root = TestRoot::new();
+    let e = engine(&root, &[&srv.addr]);
+    let before = store_state(&e);
+    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("the manifest says"), "{err}");
+    assert_eq!(store_state(&e), before);
+    let gets = srv
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with(&layer))
+        .count();
+    assert_eq!(gets, 1, "bad data is not retried");
+}

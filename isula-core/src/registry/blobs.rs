@@ -146,7 +146,10 @@ pub fn fetch_blob(
         }
         let start = ing.offset();
         if let Some(len) = resp.body().content_length() {
-            if start + len > desc.size {
+            if start + len != desc.size {
+                if start == 0 {
+                    ing.abort();
+                }
                 return Err(Error::invalid(format!(
                     "{what}: server sends {} bytes, the manifest says {}",
                     start + len,
