@@ -12,9 +12,7 @@ use crate::digest::Digest;
 
 fn table() -> MutexGuard<'static, HashMap<PathBuf, usize>> {
     static T: OnceLock<Mutex<HashMap<PathBuf, usize>>> = OnceLock::new();
-    T.get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    T.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The blobs one pull uses; released when dropped.
@@ -101,14 +99,8 @@ mod tests {
         assert_eq!(gone, vec![a_blob.clone()]);
         assert!(s.contains(&shared) && !s.contains(&a_blob));
         drop(b);
-        assert_eq!(
-            a.delete_unshared(&s, std::slice::from_ref(&shared), |d| *d == shared),
-            vec![]
-        );
-        assert_eq!(
-            a.delete_unshared(&s, std::slice::from_ref(&shared), |_| false),
-            vec![shared.clone()]
-        );
+        assert_eq!(a.delete_unshared(&s, std::slice::from_ref(&shared), |d| *d == shared), vec![]);
+        assert_eq!(a.delete_unshared(&s, std::slice::from_ref(&shared), |_| false), vec![shared.clone()]);
         drop(a);
         assert!(!is_claimed(&s, &shared));
     }
