@@ -366,6 +366,11 @@ pub fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
 /// `layers` layers (at least 1; layer 0 also holds the busybox rootfs). Layer `i` holds files
 /// `/data/layer<i>/file<j>` of at most [`SIZED_FILE_BYTES`]. Layers are gzip (fastest level).
 pub fn sized(total_bytes: usize, layers: usize) -> BuiltImage {
+    sized_with(total_bytes, layers, Compression::Gzip)
+}
+
+/// [`sized`] with the layers stored with `compression` (gzip and zstd at their fastest level).
+pub fn sized_with(total_bytes: usize, layers: usize, compression: Compression) -> BuiltImage {
     let n = layers.max(1);
     let mut tars = Vec::with_capacity(n);
     for i in 0..n {
@@ -390,5 +395,5 @@ pub fn sized(total_bytes: usize, layers: usize) -> BuiltImage {
         }
         tars.push(b.finish());
     }
-    build_inner(&tars, Compression::Gzip, true, |_| {})
+    build_inner(&tars, compression, true, |_| {})
 }

@@ -137,6 +137,9 @@ fn sized_image_is_incompressible_and_exact() {
     let stored: usize = img.layers.iter().map(|l| l.data.len()).sum();
     assert!(stored > 10 << 20, "random data must not compress: {stored}");
     assert_eq!(sized(10 << 20, 3).manifest.digest, img.manifest.digest);
+    let plain = sized_with(1 << 20, 1, Compression::None);
+    assert_eq!(plain.layers[0].media_type, MEDIA_LAYER_TAR);
+    assert_eq!(plain.layers[0].digest, plain.diff_ids[0]);
 }
 
 fn skopeo_inspect(target: &str) -> Value {
