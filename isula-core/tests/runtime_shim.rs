@@ -102,12 +102,23 @@ impl Fixture {
 
     /// Write rootfs (busybox + applet links) and config.json.
     fn make_bundle(&self, args: &[&str], terminal: bool, pid_ns: bool) {
+        self.make_bundle_res(args, terminal, pid_ns, serde_json::json!({}));
+    }
+
+    /// [`Fixture::make_bundle`] with `linux.resources`.
+    fn make_bundle_res(
+        &self,
+        args: &[&str],
+        terminal: bool,
+        pid_ns: bool,
+        resources: serde_json::Value,
+    ) {
         let rootfs = self.bundle().join("rootfs");
         for d in ["bin", "proc", "dev", "sys", "tmp"] {
             fs::create_dir_all(rootfs.join(d)).unwrap();
         }
         fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        for a in ["sh", "echo", "sleep", "cat", "stty", "true", "ls"] {
+        for a in ["sh", "echo", "sleep", "cat", "stty", "true", "ls", "dd"] {
             symlink("busybox", rootfs.join("bin").join(a)).unwrap();
         }
         let mut ns = vec!["ipc", "uts", "mount", "network"];
@@ -136,6 +147,7 @@ impl Fixture {
             ],
             "linux": {
                 "cgroupsPath": format!("/{}", self.id),
+                "resources": resources,
                 "namespaces": ns.iter().map(|t| serde_json::json!({"type": t})).collect::<Vec<_>>()
             }
         });
@@ -721,5 +733,28 @@ fn measure_shim_pss_and_latency() {
             phases[2] / n,
             phases[3] / n
         );
+    }
+}
+
+#[test]
+fn oom_kill_is_reported() {
+    for rt in RUNTIMES {
+        let mut f = Fixture::new(rt);
+        let limit = 16u64 << 20;
+        f.make_bundle_res(
+            &["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+            false,
+            true,
+            serde_json::json!({"memory": {"limit": limit, "swap": limit}}),
+        );
+        let h = f.create(&f.request());
+        f.rt.start(&f.id).unwrap();
+        let st = h.wait_exit(WAIT).unwrap().unwrap();
+        assert_eq!((st.code, st.oom_killed), (137, true), "{rt}: {st:?}");
+        f.assert_shim_gone(&h);
+        // A normal exit is not an OOM.
+        let mut g = Fixture::new(rt);
+        let h = g.run(&["true"]);
+        assert!(!h.wait_exit(WAIT).unwrap().unwrap().oom_killed);
     }
 }
