@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use isula_core::logs::{read_logs, LogOptions, LogStream};
+use isula_core::logs::{follow_logs, read_logs, LogOptions, LogStream};
 use isula_core::oci_spec::runtime::ProcessBuilder;
 use isula_core::runtime::{
     AttachEvent, CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle,
@@ -756,5 +756,31 @@ fn oom_kill_is_reported() {
         let mut g = Fixture::new(rt);
         let h = g.run(&["true"]);
         assert!(!h.wait_exit(WAIT).unwrap().unwrap().oom_killed);
+    }
+}
+
+#[test]
+fn follow_logs_until_the_container_exits() {
+    for rt in RUNTIMES {
+        let mut f = Fixture::new(rt);
+        let h = f.run(&["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"]);
+        let state_dir = f.state_dir();
+        let mut got = Vec::new();
+        let opts = LogOptions {
+            follow: true,
+            ..Default::default()
+        };
+        let running = || {
+            isula_core::runtime::read_exit(&state_dir)
+                .unwrap()
+                .is_none()
+        };
+        follow_logs(&f.log_path(), &opts, &running, &mut |l| {
+            got.push(l.log);
+            true
+        })
+        .unwrap();
+        assert_eq!(got, vec!["1\n", "2\n", "3\n"], "{rt}");
+        assert_eq!(h.wait_exit(WAIT).unwrap().unwrap().code, 0);
     }
 }
