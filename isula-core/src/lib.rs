@@ -10,8 +10,10 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod image;
+pub mod logs;
 pub mod reference;
 pub mod registry;
+pub mod runtime;
 pub mod snapshot;
 pub mod sys;
 
