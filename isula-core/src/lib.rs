@@ -10,7 +10,9 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod image;
+pub mod logs;
 pub mod reference;
+pub mod runtime;
 pub mod snapshot;
 pub mod sys;
 
