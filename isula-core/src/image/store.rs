@@ -218,3 +218,64 @@ impl ImageStore {
         sys::atomic_write_json(&dir.join(RECORD_FILE), rec)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(n: u8, names: &[&str]) -> ImageRecord {
+        ImageRecord {
+            id: Digest::of(&[n]),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            repo_digests: vec![],
+            manifest: Digest::of(&[n, 1]),
+            manifest_media_type: "m".into(),
+            layers: vec![],
+            diff_ids: vec![],
+            chain_ids: vec![],
+            created: n as i64,
+            size: 0,
+            layer_sizes: vec![],
+            labels: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn names_move_between_records_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ImageStore::open(dir.path()).unwrap();
+        s.put(rec(1, &["a:1", "b:1"])).unwrap();
+        s.put(rec(2, &["b:1", "c:1"])).unwrap();
+        assert_eq!(s.get(&Digest::of(&[1])).unwrap().names, vec!["a:1"]);
+        assert_eq!(s.read().by_name("b:1").unwrap().id, Digest::of(&[2]));
+        drop(s);
+        let s = ImageStore::open(dir.path()).unwrap();
+        assert_eq!(s.get(&Digest::of(&[1])).unwrap().names, vec!["a:1"]);
+        assert_eq!(s.read().by_name("c:1").unwrap().id, Digest::of(&[2]));
+        s.delete(&Digest::of(&[2])).unwrap();
+        assert!(s.read().by_name("b:1").is_none());
+        assert_eq!(s.list().len(), 1);
+    }
+
+    #[test]
+    fn duplicate_names_after_a_crash_go_to_the_newest_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = rec(1, &["x:1"]);
+        old.seq = 5;
+        let mut new = rec(2, &["x:1"]);
+        new.seq = 9;
+        for r in [&old, &new] {
+            let d = dir.path().join(r.id.hex());
+            std::fs::create_dir_all(&d).unwrap();
+            sys::atomic_write_json(&d.join(RECORD_FILE), r).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("not-an-id")).unwrap();
+        let s = ImageStore::open(dir.path()).unwrap();
+        assert_eq!(s.read().by_name("x:1").unwrap().id, new.id);
+        assert!(s.get(&old.id).unwrap().names.is_empty());
+        // A later write continues the sequence.
+        let r = s.put(rec(3, &[])).unwrap();
+        assert!(r.seq > 9);
+    }
+}
