@@ -182,7 +182,7 @@ mod tests {
         ]);
         assert_eq!(
             t,
-            "REPOSITORY   TAG        IMAGE ID\nbusybox      latest     abc\n"
+            "REPOSITORY   TAG       IMAGE ID\nbusybox      latest    abc\n"
         );
         assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
     }

@@ -241,7 +241,7 @@ mod tests {
         let out = render(&r[..1], "table {{.Repository}}\t{{.Tag}}\t{{.ID}}", &title).unwrap();
         assert_eq!(
             out,
-            "REPOSITORY   TAG        IMAGE ID\nbusybox      latest     0123456789ab\n"
+            "REPOSITORY   TAG       IMAGE ID\nbusybox      latest    0123456789ab\n"
         );
         assert_eq!(
             split_tag("localhost:5000/busybox"),
