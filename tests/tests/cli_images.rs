@@ -285,3 +285,83 @@ fn bad_daemon_json_fails_startup_naming_the_key() {
     assert!(err.contains("registry-mirrors"), "{err}");
     assert!(!d.sock.exists());
 }
+
+#[test]
+fn notifies_systemd_and_socket_is_0660() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut d = Daemon::start();
+    d.stop();
+    let notify = d.root.path().join("notify.sock");
+    let rx = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    rx.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut child = d
+        .command()
+        .env("NOTIFY_SOCKET", &notify)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = rx.recv(&mut buf).expect("READY=1 from isulad");
+    assert_eq!(&buf[..n], b"READY=1");
+    // Ready means serving: the socket answers at once, with mode 0660.
+    assert_eq!(
+        std::fs::metadata(&d.sock).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    assert_eq!(isula(&d.host(), &["images", "-q"], None).ok(), "");
+    // SIGINT stops it as cleanly as SIGTERM, saying STOPPING=1 first.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let n = rx.recv(&mut buf).expect("STOPPING=1 from isulad");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+    let st = child.wait().unwrap();
+    assert!(st.success(), "{st}");
+    assert!(!d.sock.exists());
+}
+
+#[test]
+fn concurrent_clients() {
+    let d = Daemon::start();
+    load_busybox(&d);
+    let tar = images::busybox_layer_tar();
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for i in 0..6 {
+            let (d, tar) = (&d, &tar);
+            handles.push(s.spawn(move || {
+                let name = format!("imp{i}:v1");
+                d.isula_in(&["import", "-", &name], Some(tar)).ok();
+                d.isula(&["inspect", "-f", "{{.Id}}", "busybox"]).ok();
+                d.isula(&["images", "-q"]).ok();
+            }));
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    let names = d
+        .isula(&["images", "--format", "{{.Repository}}"])
+        .ok()
+        .to_string();
+    for i in 0..6 {
+        assert!(names.lines().any(|l| l == format!("imp{i}")), "{names}");
+    }
+}
+
+#[test]
+fn second_daemon_on_the_same_socket_is_refused() {
+    let d = Daemon::start();
+    let out = d.command().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Refused by the root lock (same root) before it could touch the socket.
+    assert!(
+        err.contains("in use") || err.contains("already listening"),
+        "{err}"
+    );
+    assert_eq!(d.isula(&["images", "-q"]).ok(), "");
+}
