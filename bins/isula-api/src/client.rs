@@ -3,12 +3,27 @@
 use std::path::PathBuf;
 
 use hyper_util::rt::TokioIo;
-use tonic::transport::{Channel, Endpoint, Uri};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Uri};
 
 use crate::addr::Addr;
 
+/// PEM material for mutual TLS over TCP.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// CA certificate(s) that signed the peer's certificate.
+    pub ca: Vec<u8>,
+    /// Own certificate chain.
+    pub cert: Vec<u8>,
+    /// Own private key.
+    pub key: Vec<u8>,
+}
+
 /// Connect to `addr` now (not lazily), so a daemon that is not running is reported at once.
-pub async fn connect(addr: &Addr) -> Result<Channel, tonic::transport::Error> {
+/// `tls` is used for TCP addresses (mutual TLS); unix sockets ignore it.
+pub async fn connect(
+    addr: &Addr,
+    tls: Option<&TlsFiles>,
+) -> Result<Channel, tonic::transport::Error> {
     match addr {
         Addr::Unix(path) => {
             let path: PathBuf = path.clone();
@@ -23,9 +38,24 @@ pub async fn connect(addr: &Addr) -> Result<Channel, tonic::transport::Error> {
                 }))
                 .await
         }
-        Addr::Tcp(hp) => {
-            let ep = Endpoint::from_shared(format!("http://{hp}"))?;
-            ep.connect().await
-        }
+        Addr::Tcp(hp) => match tls {
+            None => {
+                Endpoint::from_shared(format!("http://{hp}"))?
+                    .connect()
+                    .await
+            }
+            Some(t) => {
+                let host = hp.rsplit_once(':').map_or(hp.as_str(), |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let cfg = ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(&t.ca))
+                    .identity(Identity::from_pem(&t.cert, &t.key))
+                    .domain_name(host);
+                Endpoint::from_shared(format!("https://{hp}"))?
+                    .tls_config(cfg)?
+                    .connect()
+                    .await
+            }
+        },
     }
 }

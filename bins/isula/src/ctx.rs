@@ -17,12 +17,13 @@ pub struct Ctx {
     pub addr: Addr,
     /// The runtime that drives gRPC calls.
     pub rt: tokio::runtime::Runtime,
+    tls: Option<isula_api::client::TlsFiles>,
     channel: Option<Channel>,
 }
 
 impl Ctx {
     /// A context for `host` (already chosen from -H, ISULAD_HOST or the default).
-    pub fn new(host: &str) -> Result<Ctx, CliError> {
+    pub fn new(host: &str, tls: Option<isula_api::client::TlsFiles>) -> Result<Ctx, CliError> {
         let addr = Addr::parse(host).map_err(CliError::engine)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -31,6 +32,7 @@ impl Ctx {
         Ok(Ctx {
             addr,
             rt,
+            tls,
             channel: None,
         })
     }
@@ -43,7 +45,7 @@ impl Ctx {
         }
         let c = self
             .rt
-            .block_on(isula_api::client::connect(&self.addr))
+            .block_on(isula_api::client::connect(&self.addr, self.tls.as_ref()))
             .map_err(|_| {
                 CliError::engine(format!(
                     "cannot connect to isulad at {}: is it running?",

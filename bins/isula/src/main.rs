@@ -25,6 +25,33 @@ pub struct Cli {
     /// Daemon socket to connect to (unix:///PATH or tcp://HOST:PORT).
     #[arg(short = 'H', long = "host", env = "ISULAD_HOST", default_value = isula_api::DEFAULT_HOST, global = true)]
     pub host: String,
+    /// Use TLS and verify the daemon (tcp:// hosts); also present our certificate.
+    #[arg(long = "tlsverify", global = true)]
+    pub tlsverify: bool,
+    /// CA certificate that signed the daemon's certificate.
+    #[arg(
+        long = "tlscacert",
+        value_name = "FILE",
+        global = true,
+        default_value = "/etc/isulad/ca.pem"
+    )]
+    pub tlscacert: std::path::PathBuf,
+    /// Client certificate.
+    #[arg(
+        long = "tlscert",
+        value_name = "FILE",
+        global = true,
+        default_value = "/etc/isulad/cert.pem"
+    )]
+    pub tlscert: std::path::PathBuf,
+    /// Client private key.
+    #[arg(
+        long = "tlskey",
+        value_name = "FILE",
+        global = true,
+        default_value = "/etc/isulad/key.pem"
+    )]
+    pub tlskey: std::path::PathBuf,
     #[command(subcommand)]
     cmd: Command,
 }
@@ -103,7 +130,20 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     if let Command::Completion(a) = &cli.cmd {
         return commands::completion::run(a, &mut Cli::command());
     }
-    let mut ctx = ctx::Ctx::new(&cli.host)?;
+    let tls = if cli.tlsverify {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p)
+                .map_err(|e| CliError::engine(format!("cannot read {}: {e}", p.display())))
+        };
+        Some(isula_api::client::TlsFiles {
+            ca: read(&cli.tlscacert)?,
+            cert: read(&cli.tlscert)?,
+            key: read(&cli.tlskey)?,
+        })
+    } else {
+        None
+    };
+    let mut ctx = ctx::Ctx::new(&cli.host, tls)?;
     match cli.cmd {
         Command::Images(a) => commands::images::run(&mut ctx, a),
         Command::Load(a) => commands::load::run(&mut ctx, a),

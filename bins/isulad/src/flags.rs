@@ -58,9 +58,33 @@ pub struct Flags {
     /// CNI network configuration directory.
     #[arg(long = "cni-conf-dir", value_name = "DIR")]
     pub cni_conf_dir: Option<PathBuf>,
-    /// Allow tcp:// hosts without TLS (TLS is not implemented yet).
+    /// Allow tcp:// hosts without TLS (anyone who reaches the port controls the engine).
     #[arg(long = "insecure-tcp")]
     pub insecure_tcp: bool,
+    /// Serve tcp:// hosts with TLS and require client certificates signed by --tlscacert.
+    #[arg(long = "tlsverify")]
+    pub tlsverify: bool,
+    /// CA certificate that signs client certificates.
+    #[arg(
+        long = "tlscacert",
+        value_name = "FILE",
+        default_value = "/etc/isulad/ca.pem"
+    )]
+    pub tlscacert: PathBuf,
+    /// Server certificate.
+    #[arg(
+        long = "tlscert",
+        value_name = "FILE",
+        default_value = "/etc/isulad/server-cert.pem"
+    )]
+    pub tlscert: PathBuf,
+    /// Server private key.
+    #[arg(
+        long = "tlskey",
+        value_name = "FILE",
+        default_value = "/etc/isulad/server-key.pem"
+    )]
+    pub tlskey: PathBuf,
 }
 
 impl Flags {

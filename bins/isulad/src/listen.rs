@@ -25,20 +25,29 @@ pub fn group_gid(name: &str) -> Option<u32> {
 
 /// Bind `addr`. An existing socket file that nobody answers on (left by a crash) is replaced;
 /// one that answers means another daemon is running there, which is an error.
-pub async fn bind(addr: &Addr, group: &str, insecure_tcp: bool) -> Result<Listener, String> {
+/// TCP listeners need `tls` (mutual TLS) or `insecure_tcp`.
+pub async fn bind(
+    addr: &Addr,
+    group: &str,
+    insecure_tcp: bool,
+    tls: bool,
+) -> Result<Listener, String> {
     match addr {
         Addr::Unix(path) => bind_unix(path, group).map(|l| Listener::Unix(l, path.clone())),
         Addr::Tcp(hp) => {
-            if !insecure_tcp {
+            if !insecure_tcp && !tls {
                 return Err(format!(
-                    "refusing to listen on {addr} without TLS: TLS is not implemented yet; \
-                     pass --insecure-tcp to serve plain TCP (anyone reaching the port controls the engine)"
+                    "refusing to listen on {addr} without TLS: pass --tlsverify (with --tlscacert, \
+                     --tlscert, --tlskey), or --insecure-tcp to serve plain TCP \
+                     (anyone reaching the port controls the engine)"
                 ));
             }
             let l = tokio::net::TcpListener::bind(hp)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            log::warn!("listening on {addr} without TLS (--insecure-tcp)");
+            if !tls {
+                log::warn!("listening on {addr} without TLS (--insecure-tcp)");
+            }
             Ok(Listener::Tcp(l))
         }
     }
@@ -87,20 +96,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/d.sock");
         let addr = Addr::Unix(p.clone());
-        let l = bind(&addr, "no-such-group-isula-test", false)
+        let l = bind(&addr, "no-such-group-isula-test", false, false)
             .await
             .unwrap();
         assert_eq!(
             std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
             0o660
         );
-        let err = bind(&addr, "x", false).await.err().unwrap();
+        let err = bind(&addr, "x", false, false).await.err().unwrap();
         assert!(err.contains("already listening"), "{err}");
         drop(l);
         // The file stays behind, nobody answers: it is replaced.
         assert!(p.exists());
-        bind(&addr, "x", false).await.unwrap();
-        let err = bind(&Addr::Tcp("127.0.0.1:0".into()), "x", false)
+        bind(&addr, "x", false, false).await.unwrap();
+        let err = bind(&Addr::Tcp("127.0.0.1:0".into()), "x", false, false)
             .await
             .err()
             .unwrap();

@@ -22,7 +22,7 @@ use isula_api::v1::image_service_server::ImageServiceServer;
 use isula_api::v1::system_service_server::SystemServiceServer;
 use isula_core::Engine;
 use tokio::sync::watch;
-use tonic::transport::Server;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::flags::Flags;
 use crate::listen::Listener;
@@ -65,7 +65,8 @@ fn run(flags: &Flags) -> Result<(), String> {
         isula_core::sys::fs::atomic_write(p, format!("{}\n", std::process::id()).as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    let result = rt.block_on(serve(engine, addrs, &cfg.group, flags.insecure_tcp));
+    let tls = server_tls(flags)?;
+    let result = rt.block_on(serve(engine, addrs, &cfg.group, flags.insecure_tcp, tls));
     rt.shutdown_timeout(Duration::from_secs(10));
     if let Some(p) = &cfg.pidfile {
         let _ = std::fs::remove_file(p);
@@ -74,6 +75,24 @@ fn run(flags: &Flags) -> Result<(), String> {
         log::info!("isulad stopped");
     }
     result
+}
+
+/// The mutual-TLS config of TCP listeners when `--tlsverify` is given.
+fn server_tls(flags: &Flags) -> Result<Option<ServerTlsConfig>, String> {
+    if !flags.tlsverify {
+        return Ok(None);
+    }
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+    };
+    let ca = read(&flags.tlscacert)?;
+    let cert = read(&flags.tlscert)?;
+    let key = read(&flags.tlskey)?;
+    Ok(Some(
+        ServerTlsConfig::new()
+            .identity(Identity::from_pem(cert, key))
+            .client_ca_root(Certificate::from_pem(ca)),
+    ))
 }
 
 /// Install SIGTERM and SIGINT handlers now; the returned future resolves when one arrives.
@@ -94,11 +113,12 @@ async fn serve(
     addrs: Vec<Addr>,
     group: &str,
     insecure_tcp: bool,
+    tls: Option<ServerTlsConfig>,
 ) -> Result<(), String> {
     let signals = terminated()?;
     let mut listeners = Vec::new();
     for a in &addrs {
-        listeners.push(listen::bind(a, group, insecure_tcp).await?);
+        listeners.push(listen::bind(a, group, insecure_tcp, tls.is_some()).await?);
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let images = ImageServiceServer::new(images::Images::new(engine.clone()));
@@ -107,7 +127,13 @@ async fn serve(
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for l in listeners {
-        let router = Server::builder()
+        let mut builder = Server::builder();
+        if let (Listener::Tcp(_), Some(t)) = (&l, &tls) {
+            builder = builder
+                .tls_config(t.clone())
+                .map_err(|e| format!("TLS configuration: {e}"))?;
+        }
+        let router = builder
             .add_service(images.clone())
             .add_service(system.clone())
             .add_service(containers.clone());
