@@ -1,9 +1,9 @@
 //! Shared helpers of the CLI end-to-end tests: a real `isulad` on a private root and socket,
 //! driven through the real `isula` binary.
 //!
-//! The binaries are taken from the workspace target directory (`target/debug` or the
-//! profile the tests were built with), or from `$ISULA_BIN_DIR`; build them first:
-//! `cargo build -p isulad -p isula`.
+//! The binaries come from `$ISULA_BIN_DIR`, or the target directory of the test build when
+//! they are up to date there (`cargo build -p isulad -p isula` first makes that the fast
+//! path), or are built into `target/cli-tests` on first use.
 
 #![allow(dead_code)]
 
@@ -14,27 +14,92 @@ use std::time::{Duration, Instant};
 
 use isula_tests::env::TestRoot;
 
-/// Directory holding the `isulad` and `isula` binaries.
-pub fn bin_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("ISULA_BIN_DIR") {
-        return PathBuf::from(d);
-    }
-    // target/<profile>/deps/<test-exe>
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target dir")
+/// The workspace root (parent of this crate).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
         .to_path_buf()
 }
 
-/// Path of binary `name`; panics with the build command when it is missing.
+/// Newest modification time of the sources the binaries are built from.
+fn newest_source() -> std::time::SystemTime {
+    fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, newest);
+            } else if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
+                *newest = (*newest).max(m);
+            }
+        }
+    }
+    let ws = workspace();
+    let mut newest = std::time::UNIX_EPOCH;
+    for d in [
+        "isula-core/src",
+        "bins/isulad/src",
+        "bins/isula/src",
+        "bins/isula-api",
+    ] {
+        walk(&ws.join(d), &mut newest);
+    }
+    newest
+}
+
+/// Directory holding up-to-date `isulad` and `isula` binaries: `$ISULA_BIN_DIR`, else the
+/// target directory of this test build when its binaries are newer than the sources, else
+/// a private target directory (`target/cli-tests`) where they are built now (a separate
+/// directory, because the running `cargo test` holds the lock of its own).
+pub fn bin_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(d) = std::env::var_os("ISULA_BIN_DIR") {
+            return PathBuf::from(d);
+        }
+        // target/<profile>/deps/<test-exe>
+        let exe = std::env::current_exe().expect("current exe");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_path_buf();
+        let newest = newest_source();
+        let fresh = |dir: &Path| {
+            ["isulad", "isula"].iter().all(|b| {
+                std::fs::metadata(dir.join(b))
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t >= newest)
+            })
+        };
+        if fresh(&profile_dir) {
+            return profile_dir;
+        }
+        let target = profile_dir.parent().expect("target").join("cli-tests");
+        eprintln!(
+            "building isulad and isula into {} (target/debug has none or stale ones)",
+            target.display()
+        );
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "-p", "isulad", "-p", "isula", "--target-dir"])
+            .arg(&target)
+            .current_dir(workspace())
+            .status()
+            .expect("run cargo build");
+        assert!(st.success(), "cargo build -p isulad -p isula failed");
+        target.join("debug")
+    })
+    .clone()
+}
+
+/// Path of binary `name`.
 pub fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo build -p isulad -p isula` first (or set ISULA_BIN_DIR)",
-        p.display()
-    );
+    assert!(p.is_file(), "{} is missing", p.display());
     p
 }
 
