@@ -329,3 +329,51 @@ fn overlay_mount_of_multilayer_image_applies_whiteouts() {
     assert_eq!(root.unmount_all(), 0);
     res.unwrap();
 }
+
+#[test]
+fn load_oci_layout_dir_with_multi_platform_index_picks_the_host() {
+    let (root, e) = engine();
+    let host = images::host_arch();
+    let other = if host == "amd64" { "arm64" } else { "amd64" };
+    let idx = images::multi_platform(&[(other, None), (host, None), ("s390x", None)]);
+    let dir = root.path().join("layout");
+    images::write_oci_layout_dir_index(&idx, Some("docker.io/library/multi:1"), &dir);
+    // A second, plain image in the same layout.
+    images::write_oci_layout_dir(
+        &images::multilayer_whiteouts(),
+        Some("localhost:5000/wh:2"),
+        &dir,
+    );
+    let tar = root.path().join("layout.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&dir)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let loaded = e
+        .load(
+            &mut std::fs::File::open(&tar).unwrap(),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(loaded.len(), 2);
+    assert_eq!(
+        loaded[0].id,
+        idx.images[1].id(),
+        "the host platform's image"
+    );
+    let ins = e.inspect_image("multi:1").unwrap();
+    assert_eq!(ins.architecture, host);
+    assert_eq!(
+        e.inspect_image("localhost:5000/wh:2")
+            .unwrap()
+            .root_fs
+            .layers
+            .len(),
+        3
+    );
+}

@@ -388,6 +388,11 @@ fn remove_untags_deletes_and_frees_layers_and_blobs() {
         );
     }
     e.remove_snapshot_for_test("ctr1").unwrap();
+    assert_eq!(
+        state(&e).layers.len(),
+        1,
+        "b's own layer goes with the last container using it"
+    );
     // busybox still complete.
     assert_eq!(e.inspect_image("busybox").unwrap().id, a.id());
     for blob in a.blobs() {
@@ -454,6 +459,23 @@ fn records_survive_reopen_and_repair_collects_garbage() {
         assert!(e.content().contains(&blob.digest.parse().unwrap()));
     }
     assert_eq!(state(&e).layers.len(), 1);
+
+    // A record whose layer vanished from disk is dropped at the next open; its blobs are freed.
+    let b = images::busybox_plus(Some(rootfs_tar("gone")), |_| {});
+    load(&e, &images::oci_archive(&b, Some("gone:1")));
+    let top = e
+        .image_layers_for_test()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.to_string() != a.diff_ids[0])
+        .unwrap();
+    drop(e);
+    std::fs::remove_dir_all(root.path().join("root/snapshots/layers").join(top.hex())).unwrap();
+    let e = isula_core::Engine::open(root.config()).unwrap();
+    assert_eq!(all_tags(&e), vec!["busybox:latest", "keep:1"]);
+    assert!(!e.content().contains(&b.config.digest.parse().unwrap()));
+    assert!(!e.content().contains(&b.layers[1].digest.parse().unwrap()));
+    assert_eq!(e.inspect_image("busybox").unwrap().id, a.id());
 }
 
 #[test]
@@ -480,4 +502,31 @@ fn concurrent_loads_and_lists_from_many_threads() {
         7,
         "one shared busybox layer plus one per image"
     );
+}
+
+#[test]
+fn concurrent_load_and_remove_of_images_sharing_blobs() {
+    let (_root, e) = engine();
+    let empty = state(&e);
+    let archives: Vec<(String, Vec<u8>)> = (0..3)
+        .map(|i| {
+            let img = images::busybox_plus(Some(rootfs_tar(&format!("s{i}"))), |_| {});
+            let name = format!("share/img{i}:1");
+            let ar = images::oci_archive(&img, Some(&name));
+            (name, ar)
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for (name, ar) in &archives {
+            let e = &e;
+            s.spawn(move || {
+                for _ in 0..8 {
+                    e.load(&mut &ar[..], &LoadOptions::default()).unwrap();
+                    e.remove_image(name, &RemoveImageOptions::default())
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(state(&e), empty, "everything freed");
 }

@@ -748,3 +748,177 @@ fn login_against_a_token_server() {
         ErrorKind::InvalidArgument
     );
 }
+
+#[test]
+fn push_with_bearer_push_scope() {
+    let img = images::busybox();
+    let reg = Writable::default();
+    let addr_cell: Arc<Mutex<String>> = Arc::default();
+    let (addr2, reg2) = (addr_cell.clone(), reg.clone());
+    let scopes_seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen2 = scopes_seen.clone();
+    let srv = FakeRegistry::start(move |req| {
+        if req.path == "/token" {
+            let scopes: Vec<String> = req
+                .query
+                .split('&')
+                .filter_map(|kv| kv.strip_prefix("scope="))
+                .map(|s| {
+                    s.replace("%3A", ":")
+                        .replace("%2F", "/")
+                        .replace("%2C", ",")
+                })
+                .collect();
+            seen2.lock().unwrap().extend(scopes.iter().cloned());
+            let tok = if scopes
+                .iter()
+                .any(|s| s == "repository:push/busybox:pull,push")
+            {
+                "rw"
+            } else {
+                "ro"
+            };
+            return respond(200, &[], format!(r#"{{"token":"{tok}"}}"#));
+        }
+        let writes = req.method != "GET" && req.method != "HEAD";
+        let ok = match req.header("authorization") {
+            Some("Bearer rw") => true,
+            Some("Bearer ro") => !writes,
+            _ => false,
+        };
+        if !ok {
+            let ch = format!(
+                r#"Bearer realm="http://{}/token",service="svc",scope="repository:push/busybox:pull,push""#,
+                addr2.lock().unwrap()
+            );
+            return respond(401, &[("WWW-Authenticate", &ch)], "");
+        }
+        reg2.serve(req)
+    });
+    *addr_cell.lock().unwrap() = srv.addr.clone();
+    let root = TestRoot::new();
+    let e = engine(&root, &[&srv.addr]);
+    let name = format!("{}/push/busybox:v1", srv.addr);
+    let archive = images::oci_archive(&img, Some("x"));
+    e.load(
+        &mut &archive[..],
+        &isula_core::engine::LoadOptions {
+            tag: Some(name.clone()),
+        },
+    )
+    .unwrap();
+    let mut events = Vec::new();
+    let pushed = e.push(&name, &mut |ev| events.push(ev)).unwrap();
+    assert_eq!(pushed.digest.to_string(), img.manifest.digest);
+    assert!(scopes_seen
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|s| s == "repository:push/busybox:pull,push"));
+    let stored = reg.content.lock().unwrap().clone();
+    assert_eq!(stored.manifests["v1"].1, img.manifest.data);
+    assert_eq!(stored.manifests["v1"].0, img.manifest.media_type);
+    for b in [&img.config, &img.layers[0]] {
+        assert_eq!(stored.blobs[&b.digest], b.data);
+    }
+    use isula_core::registry::{PushEvent, PushProgress};
+    let pushed_blobs = events
+        .iter()
+        .filter(|PushEvent::Blob { progress, .. }| *progress == PushProgress::Pushed)
+        .count();
+    assert_eq!(pushed_blobs, 2, "{events:?}");
+    assert!(events.iter().any(|PushEvent::Blob { progress, .. }| matches!(progress, PushProgress::Pushing { current, total } if current == total)));
+    // Pulled back from the same registry into a fresh root.
+    let root2 = TestRoot::new();
+    let e2 = engine(&root2, &[&srv.addr]);
+    assert_eq!(pull(&e2, &name).unwrap().id, img.id());
+}
+
+#[test]
+fn failing_pull_keeps_blobs_a_concurrent_pull_needs() {
+    use images::{build, busybox_layer_tar, Compression, LayerBuilder};
+    let base = busybox_layer_tar();
+    let mut l2 = LayerBuilder::new();
+    l2.file("two", 0o644, b"two");
+    let mut l3 = LayerBuilder::new();
+    l3.file("three", 0o644, b"three");
+    let x = build(&[base.clone(), l2.finish()], Compression::Gzip, |_| {});
+    let y = build(&[base, l3.finish()], Compression::Gzip, |_| {});
+    let shared = x.layers[0].digest.clone();
+    assert_eq!(shared, y.layers[0].digest);
+    // Server 1 serves x with a corrupt, slow second layer; server 2 serves y with a slower one.
+    let mut cx = Content::image(&x, "latest");
+    let bad = x.layers[1].digest.clone();
+    let mut data = cx.blobs[&bad].clone();
+    let last = data.len() - 1;
+    data[last] ^= 1;
+    cx.blobs.insert(bad.clone(), data);
+    let b2 = bad.clone();
+    let s1 = FakeRegistry::start(move |req| {
+        if req.path.ends_with(&b2) {
+            return Action::Delay(Duration::from_millis(400), Box::new(cx.serve(req)));
+        }
+        cx.serve(req)
+    });
+    let cy = Content::image(&y, "latest");
+    let slow = y.layers[1].digest.clone();
+    let s2 = FakeRegistry::start(move |req| {
+        if req.path.ends_with(&slow) {
+            return Action::Delay(Duration::from_millis(1500), Box::new(cy.serve(req)));
+        }
+        cy.serve(req)
+    });
+    let root = TestRoot::new();
+    let e = engine(&root, &[&s1.addr, &s2.addr]);
+    std::thread::scope(|s| {
+        let a = s.spawn(|| pull(&e, &format!("{}/x/img", s1.addr)));
+        let b = s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            pull(&e, &format!("{}/y/img", s2.addr))
+        });
+        let ea = a.join().unwrap().unwrap_err();
+        assert_eq!(ea.kind(), ErrorKind::InvalidArgument, "{ea}");
+        assert_eq!(b.join().unwrap().unwrap().id, y.id());
+    });
+    let blobs: Vec<String> = e
+        .content()
+        .list()
+        .unwrap()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert!(blobs.contains(&shared));
+    assert!(
+        !blobs.contains(&bad) && !blobs.contains(&x.config.digest),
+        "{blobs:?}"
+    );
+    // The image made by the successful pull is complete.
+    assert_eq!(
+        e.inspect_image(&format!("{}/y/img", s2.addr)).unwrap().id,
+        y.id()
+    );
+}
+
+#[test]
+fn blob_of_the_wrong_size_is_refused() {
+    let img = images::busybox();
+    let mut content = Content::image(&img, "latest");
+    let layer = img.layers[0].digest.clone();
+    let mut data = content.blobs[&layer].clone();
+    data.truncate(data.len() - 10);
+    content.blobs.insert(layer.clone(), data);
+    let srv = FakeRegistry::start(move |req| content.serve(req));
+    let root = TestRoot::new();
+    let e = engine(&root, &[&srv.addr]);
+    let before = store_state(&e);
+    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("the manifest says"), "{err}");
+    assert_eq!(store_state(&e), before);
+    let gets = srv
+        .requests()
+        .iter()
+        .filter(|q| q.path.ends_with(&layer))
+        .count();
+    assert_eq!(gets, 1, "bad data is not retried");
+}

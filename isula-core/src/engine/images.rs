@@ -295,7 +295,7 @@ impl Engine {
             .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
             .collect();
         for d in candidates {
-            if !used.contains(d) {
+            if !used.contains(d) && !self.images.is_pinned(d) {
                 if let Err(e) = self.content.delete(d) {
                     if e.kind() != crate::ErrorKind::NotFound {
                         log::warn!("freeing blob {d}: {e}");
@@ -343,6 +343,12 @@ impl Engine {
         }
         let mut new = NewBlobs::default();
         let mut out = Vec::new();
+        // Keep a concurrent image removal from collecting blobs this load is about to use.
+        let mut pins = self.images.pin_blobs();
+        for p in &pending {
+            pins.add(&p.config.0);
+            p.layers.iter().for_each(|(d, _)| pins.add(&d.digest));
+        }
         for p in pending {
             let res = (|| -> Result<ImageRecord> {
                 let (id, cfg) = &p.config;
@@ -367,6 +373,7 @@ impl Engine {
                     ),
                 };
                 let mdigest = Digest::of(&mbytes);
+                pins.add(&mdigest);
                 let existed = self.content.contains(&mdigest);
                 self.content.put(&mbytes, Some(&mdigest))?;
                 new.note(existed, &mdigest);
@@ -389,6 +396,7 @@ impl Engine {
                     names: rec.names.clone(),
                 }),
                 Err(e) => {
+                    drop(pins);
                     let _ops = self.images.lock_ops();
                     self.free_blobs(&new.0);
                     return Err(e);
@@ -697,8 +705,28 @@ impl Engine {
             if let Some(c) = r.chain_ids.iter().find(|c| !self.snapshots.has_layer(c)) {
                 log::warn!("dropping image {}: its layer {c} is missing", r.id);
                 self.images.delete(&r.id)?;
+            } else if let Some(b) = [&r.id, &r.manifest]
+                .into_iter()
+                .find(|b| !self.content.contains(b))
+            {
+                log::warn!("dropping image {}: its blob {b} is missing", r.id);
+                self.images.delete(&r.id)?;
             }
         }
+        self.prune_layers_locked()?;
+        let all = self.content.list()?;
+        self.free_blobs(&all);
+        Ok(())
+    }
+
+    /// Remove the image layers that no image and no container snapshot uses (e.g. after the
+    /// container of a force-removed image is deleted).
+    pub(crate) fn prune_image_layers(&self) -> Result<()> {
+        let _ops = self.images.lock_ops();
+        self.prune_layers_locked()
+    }
+
+    fn prune_layers_locked(&self) -> Result<()> {
         let keep = self.layers_in_use()?;
         let mut orphans: Vec<(usize, Digest)> = Vec::new();
         for l in self.snapshots.layers()? {
@@ -715,6 +743,7 @@ impl Engine {
                 orphans.push((depth, l.chain_id));
             }
         }
+        // Children before parents.
         orphans.sort_by_key(|o| std::cmp::Reverse(o.0));
         for (_, c) in orphans {
             log::info!("removing unreferenced layer {c}");
@@ -722,8 +751,6 @@ impl Engine {
                 log::warn!("removing unreferenced layer {c}: {e}");
             }
         }
-        let all = self.content.list()?;
-        self.free_blobs(&all);
         Ok(())
     }
 }
@@ -785,9 +812,10 @@ impl Engine {
         self.snapshots.unmount(key, target)
     }
 
-    /// Remove container snapshot `key`.
+    /// Remove container snapshot `key`, then the image layers nothing uses any more.
     pub fn remove_snapshot_for_test(&self, key: &str) -> Result<()> {
-        self.snapshots.remove(key)
+        self.snapshots.remove(key)?;
+        self.prune_image_layers()
     }
 }
 
@@ -837,6 +865,12 @@ mod tests {
             names: names.iter().map(|n| Reference::parse(n).unwrap()).collect(),
             repo_digest: repo_digest.map(str::to_string),
         }
+    }
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Engine>();
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
-use crate::image::manifest::Descriptor as ImageDescriptor;
 use crate::reference::Reference;
+use crate::registry::claims::BlobClaims;
 use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
 use crate::registry::manifest::{self, Manifest, Platform};
 use crate::registry::pull::{fetch_image, PullSpec};
@@ -36,6 +36,23 @@ impl Engine {
             opts.read_timeout = t;
         }
         Transport::new(opts)
+    }
+
+    /// After a failed pull (its own pins dropped): remove the blobs it added unless another
+    /// pull in flight claims them, another operation pins them or an image references them.
+    fn forget_new_blobs(&self, claims: &BlobClaims, new_blobs: &[crate::digest::Digest]) {
+        let used: std::collections::HashSet<crate::digest::Digest> = self
+            .images
+            .list()
+            .iter()
+            .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
+            .collect();
+        let gone = claims.delete_unshared(&self.content, new_blobs, |d| {
+            used.contains(d) || self.images.is_pinned(d)
+        });
+        if !gone.is_empty() {
+            log::debug!("failed pull: removed {} blob(s) it had added", gone.len());
+        }
     }
 
     fn credential_store(&self) -> CredentialStore {
@@ -77,7 +94,27 @@ impl Engine {
             max_concurrent: max,
             creds: self.credential_store().get(r.domain())?,
         };
-        let img = fetch_image(&transport, &self.content, &spec, progress)?;
+        let mut claims = BlobClaims::new();
+        // Pins keep image removal from collecting the blobs while the pull runs.
+        let mut pins = self.images.pin_blobs();
+        let mut new_blobs = Vec::new();
+        let fetched = fetch_image(
+            &transport,
+            &self.content,
+            &spec,
+            &mut claims,
+            &mut |d| pins.add(d),
+            &mut new_blobs,
+            progress,
+        );
+        let img = match fetched {
+            Ok(img) => img,
+            Err(e) => {
+                drop(pins);
+                self.forget_new_blobs(&claims, &new_blobs);
+                return Err(e);
+            }
+        };
         for l in &img.layers {
             progress(PullEvent::Layer {
                 digest: l.digest.clone(),
@@ -93,26 +130,15 @@ impl Engine {
             manifest: img.manifest.clone(),
             manifest_media_type: img.manifest_media_type.clone(),
             config: img.config.digest.clone(),
-            layers: img
-                .layers
-                .iter()
-                .map(|l| ImageDescriptor {
-                    media_type: l.media_type.clone(),
-                    digest: l.digest.clone(),
-                    size: l.size,
-                    platform: None,
-                    annotations: Default::default(),
-                })
-                .collect(),
+            layers: img.layers.clone(),
             names,
             repo_digest: Some(format!("{}@{}", r.repository(), img.repo_digest)),
         };
         let rec = match self.register_image(new) {
             Ok(rec) => rec,
             Err(e) => {
-                for d in &img.new_blobs {
-                    let _ = self.content.delete(d);
-                }
+                drop(pins);
+                self.forget_new_blobs(&claims, &new_blobs);
                 return Err(e.context(format!("pull {r}")));
             }
         };

@@ -79,6 +79,37 @@ pub struct ImageStore {
     dir: PathBuf,
     index: RwLock<Index>,
     ops: Mutex<()>,
+    pins: Mutex<HashMap<Digest, usize>>,
+}
+
+/// Blobs protected from garbage collection while an operation that will reference them
+/// (a load or pull not yet registered) is in progress. Unpins on drop.
+#[derive(Debug)]
+pub struct BlobPins<'a> {
+    store: &'a ImageStore,
+    digests: Vec<Digest>,
+}
+
+impl BlobPins<'_> {
+    /// Pin one more blob.
+    pub fn add(&mut self, d: &Digest) {
+        *self.store.pins_lock().entry(d.clone()).or_insert(0) += 1;
+        self.digests.push(d.clone());
+    }
+}
+
+impl Drop for BlobPins<'_> {
+    fn drop(&mut self) {
+        let mut pins = self.store.pins_lock();
+        for d in &self.digests {
+            if let Some(n) = pins.get_mut(d) {
+                *n -= 1;
+                if *n == 0 {
+                    pins.remove(d);
+                }
+            }
+        }
+    }
 }
 
 impl ImageStore {
@@ -128,6 +159,7 @@ impl ImageStore {
             dir: dir.to_path_buf(),
             index: RwLock::new(index),
             ops: Mutex::new(()),
+            pins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -139,6 +171,23 @@ impl ImageStore {
     /// Serialise mutating operations (register, tag, remove, GC) against each other.
     pub(crate) fn lock_ops(&self) -> MutexGuard<'_, ()> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pins_lock(&self) -> MutexGuard<'_, HashMap<Digest, usize>> {
+        self.pins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An empty pin set; blobs added to it are not garbage-collected until it is dropped.
+    pub fn pin_blobs(&self) -> BlobPins<'_> {
+        BlobPins {
+            store: self,
+            digests: Vec::new(),
+        }
+    }
+
+    /// True when some operation has pinned `d`.
+    pub fn is_pinned(&self, d: &Digest) -> bool {
+        self.pins_lock().contains_key(d)
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Index> {

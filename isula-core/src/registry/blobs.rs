@@ -146,7 +146,10 @@ pub fn fetch_blob(
         }
         let start = ing.offset();
         if let Some(len) = resp.body().content_length() {
-            if start + len > desc.size {
+            if start + len != desc.size {
+                if start == 0 {
+                    ing.abort();
+                }
                 return Err(Error::invalid(format!(
                     "{what}: server sends {} bytes, the manifest says {}",
                     start + len,
@@ -249,7 +252,7 @@ pub fn upload_blob(
     store: &ContentStore,
     desc: &Descriptor,
     mount_from: Option<&str>,
-    progress: &dyn Fn(u64),
+    progress: &mut dyn FnMut(u64),
 ) -> Result<Uploaded> {
     let d = &desc.digest;
     let what = format!(
@@ -280,6 +283,7 @@ pub fn upload_blob(
         let mut reader = ProgressReader {
             inner: &mut file,
             done: 0,
+            total: size,
             progress,
         };
         s.expect(
@@ -382,7 +386,8 @@ fn with_digest(location: &str, d: &Digest) -> String {
 struct ProgressReader<'a, R> {
     inner: R,
     done: u64,
-    progress: &'a dyn Fn(u64),
+    total: u64,
+    progress: &'a mut dyn FnMut(u64),
 }
 
 impl<R: Read> Read for ProgressReader<'_, R> {
@@ -390,7 +395,7 @@ impl<R: Read> Read for ProgressReader<'_, R> {
         let n = self.inner.read(buf)?;
         let before = self.done >> 20;
         self.done += n as u64;
-        if self.done >> 20 != before || n == 0 {
+        if n > 0 && (self.done >> 20 != before || self.done == self.total) {
             (self.progress)(self.done);
         }
         Ok(n)

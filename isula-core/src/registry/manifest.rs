@@ -1,19 +1,13 @@
 //! Manifests as registries serve them: media types, parsing of image manifests and
 //! indexes (OCI and Docker schema 2), refusal of schema 1, and platform selection.
 
-use serde::{Deserialize, Serialize};
-
-use crate::digest::Digest;
 use crate::error::{Error, Result};
 
-/// OCI image manifest.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Docker image manifest, schema 2.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// Docker manifest list.
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub use crate::image::manifest::{
+    Descriptor, Index as ImageIndex, Manifest as ImageManifest, Platform as EntryPlatform,
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+};
+
 /// Docker schema 1 (refused).
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 /// Docker signed schema 1 (refused).
@@ -32,32 +26,14 @@ pub fn accept_header() -> String {
     .join(", ")
 }
 
-/// A content descriptor (digest, media type, size) as manifests carry them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    /// Media type of the referenced content.
-    pub media_type: String,
-    /// Digest of the content.
-    pub digest: Digest,
-    /// Size in bytes.
-    pub size: u64,
-    /// Platform (index entries only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
-}
-
-/// An os/architecture/variant triple.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// A wanted platform: os/architecture/variant (`variant` empty when unspecified).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Platform {
     /// Operating system (`linux`).
-    #[serde(default)]
     pub os: String,
     /// CPU architecture in Go's names (`amd64`, `arm64`).
-    #[serde(default)]
     pub architecture: String,
-    /// Variant (`v7`, `v8`), may be empty.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// Variant (`v7`), may be empty.
     pub variant: String,
 }
 
@@ -123,6 +99,16 @@ impl Platform {
     }
 }
 
+impl From<&EntryPlatform> for Platform {
+    fn from(p: &EntryPlatform) -> Self {
+        Platform {
+            os: p.os.clone(),
+            architecture: p.architecture.clone(),
+            variant: p.variant.clone().unwrap_or_default(),
+        }
+    }
+}
+
 fn normalize_arch(a: &str) -> &str {
     match a {
         "x86_64" | "x86-64" => "amd64",
@@ -132,36 +118,6 @@ fn normalize_arch(a: &str) -> &str {
         "armhf" | "armel" => "arm",
         other => other,
     }
-}
-
-/// An image manifest (OCI or Docker schema 2).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageManifest {
-    /// Always 2.
-    pub schema_version: u32,
-    /// Media type, when the document states it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The image configuration.
-    pub config: Descriptor,
-    /// The layers, base first.
-    #[serde(default)]
-    pub layers: Vec<Descriptor>,
-}
-
-/// An image index (OCI) or manifest list (Docker).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageIndex {
-    /// Always 2.
-    pub schema_version: u32,
-    /// Media type, when the document states it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// One entry per platform.
-    #[serde(default)]
-    pub manifests: Vec<Descriptor>,
 }
 
 /// A parsed manifest document.
@@ -234,12 +190,12 @@ pub fn select<'a>(index: &'a ImageIndex, want: &Platform, what: &str) -> Result<
         .manifests
         .iter()
         .filter(|d| d.media_type != OCI_INDEX && d.media_type != DOCKER_MANIFEST_LIST)
-        .filter(|d| d.platform.as_ref().is_some_and(|p| want.matches(p)))
+        .filter(|d| d.platform.as_ref().is_some_and(|p| want.matches(&p.into())))
         .collect();
     let exact = candidates.iter().find(|d| {
         d.platform
             .as_ref()
-            .is_some_and(|p| p.variant == want.variant)
+            .is_some_and(|p| Platform::from(p).variant == want.variant)
     });
     if let Some(d) = exact.or(candidates.first()) {
         return Ok(d);
@@ -250,7 +206,7 @@ pub fn select<'a>(index: &'a ImageIndex, want: &Platform, what: &str) -> Result<
         .map(|d| {
             d.platform
                 .as_ref()
-                .map(|p| p.to_string())
+                .map(|p| Platform::from(p).to_string())
                 .unwrap_or_else(|| "unknown".into())
         })
         .collect();
@@ -267,6 +223,7 @@ pub fn select<'a>(index: &'a ImageIndex, want: &Platform, what: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::Digest;
 
     fn d(n: u8) -> String {
         Digest::of(&[n]).to_string()

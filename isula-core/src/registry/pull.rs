@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use super::blobs::{fetch_blob, fetch_manifest, FetchedManifest};
+use super::claims::BlobClaims;
 use super::credentials::Credentials;
 use super::manifest::{self, Descriptor, Manifest, Platform};
 use super::session::Session;
@@ -48,16 +49,19 @@ pub struct FetchedImage {
     pub layers: Vec<Descriptor>,
     /// The digest the reference resolved to (index or manifest): the repo digest.
     pub repo_digest: Digest,
-    /// Blobs this pull added to the store (removed again if registering fails).
-    pub new_blobs: Vec<Digest>,
 }
 
-/// Resolve and download `spec` into `store`. On failure the blobs this call
-/// committed are removed again; partial downloads stay for a later resume.
+/// Resolve and download `spec` into `store`. The image's blobs are claimed in `claims`
+/// and passed to `pin` (to protect them from garbage collection) once known; the blobs this call committed are added to `new_blobs` (also on failure,
+/// so the caller can remove them with [`BlobClaims::delete_unshared`]). Partial downloads
+/// stay for a later resume.
 pub fn fetch_image(
     transport: &Transport,
     store: &ContentStore,
     spec: &PullSpec,
+    claims: &mut BlobClaims,
+    pin: &mut dyn FnMut(&Digest),
+    new_blobs: &mut Vec<Digest>,
     progress: &mut dyn FnMut(PullEvent),
 ) -> Result<FetchedImage> {
     let scopes = vec![format!("repository:{}:pull", spec.repository)];
@@ -80,26 +84,15 @@ pub fn fetch_image(
                     reference: spec.display.clone(),
                     digest: top.digest.clone(),
                 });
-                let mut new_blobs = Vec::new();
-                let res = download(
-                    transport,
-                    store,
-                    &session,
-                    spec,
-                    &top,
-                    chosen,
-                    &mut new_blobs,
-                    progress,
-                );
-                if res.is_err() {
-                    for d in &new_blobs {
-                        let _ = store.delete(d);
-                    }
+                if let Manifest::Image(m) = &chosen.manifest {
+                    let mut all = vec![chosen.digest.clone(), m.config.digest.clone()];
+                    all.extend(m.layers.iter().map(|l| l.digest.clone()));
+                    claims.claim(store, &all);
+                    all.iter().for_each(&mut *pin);
                 }
-                return res.map(|mut img| {
-                    img.new_blobs = new_blobs;
-                    img
-                });
+                return download(
+                    transport, store, &session, spec, &top, chosen, new_blobs, progress,
+                );
             }
             Err(e) => {
                 let next = i + 1 < n
@@ -275,6 +268,5 @@ fn download(
         config: m.config.clone(),
         layers: m.layers.clone(),
         repo_digest: top.digest.clone(),
-        new_blobs: Vec::new(),
     })
 }

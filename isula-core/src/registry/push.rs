@@ -100,20 +100,14 @@ pub fn push_image(
         let mut attempt = 0;
         let mut mount = spec.mount_from.as_deref();
         loop {
-            let (tx, rx) = std::sync::mpsc::channel::<u64>();
-            let report = |n: u64| {
-                let _ = tx.send(n);
-            };
-            let res = upload_blob(&s, store, desc, mount, &report);
-            for n in rx.try_iter() {
+            let total = desc.size;
+            let mut report = |n: u64| {
                 progress(PushEvent::Blob {
                     digest: d.clone(),
-                    progress: PushProgress::Pushing {
-                        current: n,
-                        total: desc.size,
-                    },
+                    progress: PushProgress::Pushing { current: n, total },
                 });
-            }
+            };
+            let res = upload_blob(&s, store, desc, mount, &mut report);
             match res {
                 Ok(Uploaded::Mounted) => {
                     let from = mount.unwrap_or_default().to_string();

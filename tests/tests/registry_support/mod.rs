@@ -344,3 +344,82 @@ pub fn store_state(e: &Engine) -> (Vec<String>, Vec<(String, u64)>, Vec<String>)
 pub fn pull(e: &Engine, r: &str) -> isula_core::Result<isula_core::engine::PullResult> {
     e.pull(r, &Default::default(), &mut |_| {})
 }
+
+/// A writable in-memory registry: [`Content::serve`] plus uploads (POST, PATCH, PUT ?digest=),
+/// cross-repository mounts (all repositories share blobs here) and manifest PUTs.
+#[derive(Clone, Default)]
+pub struct Writable {
+    pub content: Arc<Mutex<Content>>,
+    uploads: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Writable {
+    pub fn serve(&self, req: &Req) -> Action {
+        let p = req.path.trim_start_matches("/v2/").to_string();
+        if req.method == "POST" && p.ends_with("/blobs/uploads/") {
+            let repo = p.trim_end_matches("/blobs/uploads/").to_string();
+            if let Some(d) = query_param(&req.query, "mount") {
+                if self.content.lock().unwrap().blobs.contains_key(&d) {
+                    let loc = format!("/v2/{repo}/blobs/{d}");
+                    return respond(
+                        201,
+                        &[("Location", &loc), ("Docker-Content-Digest", &d)],
+                        "",
+                    );
+                }
+            }
+            let id = format!("u{}", self.next.fetch_add(1, Ordering::SeqCst));
+            self.uploads.lock().unwrap().insert(id.clone(), Vec::new());
+            // A relative Location, as some registries send.
+            let loc = format!("/v2/{repo}/blobs/uploads/{id}?state=x");
+            return respond(202, &[("Location", &loc), ("Range", "0-0")], "");
+        }
+        if let Some((repo, id)) = p.split_once("/blobs/uploads/") {
+            let mut ups = self.uploads.lock().unwrap();
+            let Some(buf) = ups.get_mut(id) else {
+                return respond(404, &[], "");
+            };
+            buf.extend_from_slice(&req.body);
+            let loc = format!("/v2/{repo}/blobs/uploads/{id}?state=y");
+            if req.method == "PATCH" {
+                let range = format!("0-{}", buf.len().saturating_sub(1));
+                return respond(202, &[("Location", &loc), ("Range", &range)], "");
+            }
+            if req.method == "PUT" {
+                let want = query_param(&req.query, "digest").unwrap_or_default();
+                let data = ups.remove(id).unwrap();
+                if isula_tests::images::sha256_digest(&data) != want {
+                    return respond(400, &[], r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#);
+                }
+                self.content
+                    .lock()
+                    .unwrap()
+                    .blobs
+                    .insert(want.clone(), data);
+                return respond(201, &[("Docker-Content-Digest", &want)], "");
+            }
+        }
+        if req.method == "PUT" {
+            if let Some((_, tag)) = p.rsplit_once("/manifests/") {
+                let mt = req.header("content-type").unwrap_or("").to_string();
+                let d = self
+                    .content
+                    .lock()
+                    .unwrap()
+                    .add_manifest(tag, &mt, req.body.clone());
+                return respond(201, &[("Docker-Content-Digest", &d)], "");
+            }
+        }
+        let c = self.content.lock().unwrap().clone();
+        c.serve(req)
+    }
+}
+
+/// A query parameter, percent-decoded for `%3A` only (digests).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then(|| v.replace("%3A", ":"))
+    })
+}
