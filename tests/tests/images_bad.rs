@@ -334,3 +334,85 @@ fn pack(files: &[(String, Vec<u8>)]) -> Vec<u8> {
         .collect();
     raw_tar(&refs)
 }
+
+#[test]
+fn compressed_layer_not_matching_its_diff_id() {
+    let (_root, e) = seeded();
+    let real = layer_with("real");
+    // New chain: the snapshotter's check refuses it.
+    let liar = images::build(
+        std::slice::from_ref(&real),
+        images::Compression::Gzip,
+        |_| {},
+    );
+    let mut cfg = liar.config_json();
+    cfg["rootfs"]["diff_ids"] = serde_json::json!([sha(b"another layer")]);
+    let lie = images::build(
+        std::slice::from_ref(&real),
+        images::Compression::Gzip,
+        |c| *c = cfg.clone(),
+    );
+    assert_ne!(
+        lie.diff_ids[0],
+        sha(b"another layer"),
+        "build recomputes diff ids"
+    );
+    // Hand-make the OCI layout with the lying config.
+    let cfg_bytes = serde_json::to_vec(&cfg).unwrap();
+    let layer = &lie.layers[0];
+    let manifest = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(&cfg_bytes), "size": cfg_bytes.len()},
+        "layers": [layer.descriptor()]})).unwrap();
+    let index = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(&manifest), "size": manifest.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "liar:1"}}]})).unwrap();
+    let files = vec![
+        (
+            "oci-layout".to_string(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
+        ("index.json".to_string(), index),
+        (
+            format!("blobs/sha256/{}", hex(&cfg_bytes)),
+            cfg_bytes.clone(),
+        ),
+        (format!("blobs/sha256/{}", hex(&manifest)), manifest.clone()),
+        (format!("blobs/sha256/{}", layer.hex()), layer.data.clone()),
+    ];
+    assert_refused(
+        &e,
+        &pack(&files),
+        &[ErrorKind::InvalidArgument],
+        "gzip layer with a wrong diff id (new chain)",
+    );
+
+    // Existing chain: claim busybox's diff id for a different gzip layer; the load itself must check.
+    let bb = images::busybox();
+    let mut cfg2 = bb.config_json();
+    cfg2["rootfs"]["diff_ids"] = serde_json::json!([bb.diff_ids[0]]);
+    let cfg2_bytes = serde_json::to_vec(&cfg2).unwrap();
+    let manifest2 = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(&cfg2_bytes), "size": cfg2_bytes.len()},
+        "layers": [layer.descriptor()]})).unwrap();
+    let index2 = serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sha(&manifest2), "size": manifest2.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "liar:2"}}]})).unwrap();
+    let files = vec![
+        (
+            "oci-layout".to_string(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ),
+        ("index.json".to_string(), index2),
+        (format!("blobs/sha256/{}", hex(&cfg2_bytes)), cfg2_bytes),
+        (format!("blobs/sha256/{}", hex(&manifest2)), manifest2),
+        (format!("blobs/sha256/{}", layer.hex()), layer.data.clone()),
+    ];
+    assert_refused(
+        &e,
+        &pack(&files),
+        &[ErrorKind::InvalidArgument],
+        "gzip layer with a wrong diff id (existing chain)",
+    );
+}

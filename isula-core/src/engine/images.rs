@@ -323,7 +323,8 @@ impl Engine {
     /// Load images from a docker-archive (`docker save`) or OCI image layout tar, plain or
     /// gzip/zstd/xz-compressed; the format is detected. `opts.tag` renames the image of a
     /// single-image archive. Every path, digest and diff id is checked before the stores are
-    /// touched; on failure nothing new is left behind.
+    /// touched; on failure the failing image leaves nothing behind (images of a multi-image
+    /// archive registered before it stay, as with `docker load`).
     pub fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
         let tag = opts.tag.as_deref().map(Reference::parse).transpose()?;
         if let Some(t) = &tag {
@@ -334,7 +335,7 @@ impl Engine {
             }
         }
         let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
-        let pending = archive::read_archive(reader, &scratch.0)?;
+        let pending = archive::read_archive(reader, &scratch.0, &|c| self.snapshots.has_layer(c))?;
         if tag.is_some() && pending.len() != 1 {
             return Err(Error::invalid(format!(
                 "--tag needs an archive with exactly one image; this one has {}",

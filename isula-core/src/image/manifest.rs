@@ -182,38 +182,20 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     out
 }
 
-/// Compression of a layer blob, from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// Plain tar.
-    None,
-    /// gzip.
-    Gzip,
-    /// zstd.
-    Zstd,
-    /// xz.
-    Xz,
-}
+pub use crate::image::layer::Compression;
 
-/// Sniff the compression from a blob's first bytes; unknown compressions (bzip2, lz4, …) are `InvalidArgument`.
+/// Sniff the compression from a blob's first bytes (the layer module's detection), and
+/// insist that anything uncompressed really starts like a tar: unknown compressions and
+/// garbage are `InvalidArgument` before any work is done.
 pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Compression::Gzip)
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Ok(Compression::Zstd)
-    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        Ok(Compression::Xz)
-    } else if head.starts_with(b"BZh") {
-        Err(Error::invalid("unsupported compression bzip2"))
-    } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
-        Err(Error::invalid("unsupported compression lz4"))
-    } else if head.len() >= 262 && &head[257..262] == b"ustar"
-        || head.iter().all(|&b| b == 0)
-        || tar_checksum_ok(head)
-    {
-        Ok(Compression::None)
+    let c = crate::image::layer::detect_compression(head)?;
+    if c != Compression::None {
+        return Ok(c);
+    }
+    let ustar = head.len() >= 262 && &head[257..262] == b"ustar";
+    if ustar || head.iter().all(|&b| b == 0) || tar_checksum_ok(head) {
+        Ok(c)
     } else if head.len() < 512 {
-        // Short streams: an empty tar is 0..1024 zero bytes; anything else is not a tar.
         Err(Error::invalid(
             "data is neither a tar archive nor a supported compression (gzip, zstd, xz)",
         ))
@@ -250,24 +232,11 @@ fn tar_checksum_ok(head: &[u8]) -> bool {
     sum == want
 }
 
-/// Wrap `r` in the decompressor for `c`.
-pub fn decompressor<'a>(
-    c: Compression,
-    r: Box<dyn std::io::Read + 'a>,
-) -> Result<Box<dyn std::io::Read + 'a>> {
-    Ok(match c {
-        Compression::None => r,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
-        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
-    })
-}
-
-/// Open a reader with its compression sniffed and undone.
+/// Open a reader with its compression sniffed (strictly, see [`sniff_compression`]) and undone.
 pub fn auto_decompress<'a, R: std::io::Read + 'a>(r: R) -> Result<Box<dyn std::io::Read + 'a>> {
     let (head, r) = peek(r, 512)?;
-    let c = sniff_compression(&head)?;
-    decompressor(c, r)
+    sniff_compression(&head)?;
+    crate::image::layer::decompress(r)
 }
 
 /// Read up to `n` bytes ahead; returns them and a reader that still yields the whole stream.

@@ -214,8 +214,8 @@ impl ImageStore {
         let mut idx = self.write();
         idx.seq += 1;
         rec.seq = idx.seq;
-        rec.names.dedup();
-        rec.repo_digests.dedup();
+        dedup(&mut rec.names);
+        dedup(&mut rec.repo_digests);
         self.write_record(&rec)?;
         // Take the names away from their previous owners.
         let mut touched: BTreeMap<Digest, ImageRecord> = BTreeMap::new();
@@ -268,6 +268,12 @@ impl ImageStore {
     }
 }
 
+/// Drop repeated entries, keeping the first of each.
+fn dedup(v: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(x.clone()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +300,7 @@ mod tests {
     fn names_move_between_records_and_persist() {
         let dir = tempfile::tempdir().unwrap();
         let s = ImageStore::open(dir.path()).unwrap();
-        s.put(rec(1, &["a:1", "b:1"])).unwrap();
+        s.put(rec(1, &["a:1", "b:1", "a:1"])).unwrap();
         s.put(rec(2, &["b:1", "c:1"])).unwrap();
         assert_eq!(s.get(&Digest::of(&[1])).unwrap().names, vec!["a:1"]);
         assert_eq!(s.read().by_name("b:1").unwrap().id, Digest::of(&[2]));

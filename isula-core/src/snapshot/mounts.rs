@@ -10,9 +10,10 @@ use crate::sys;
 const MAX_OPTIONS: usize = 4095;
 
 impl Snapshotter {
-    /// The overlay option string for snapshot `key`, with paths relative to the
-    /// snapshotter directory.
-    pub(super) fn mount_options(&self, key: &str) -> Result<String> {
+    /// The overlay option string for snapshot `key` (`lowerdir=l/..:..,upperdir=..,workdir=..`).
+    /// Its paths are relative to [`Snapshotter::dir`]: mount with that as working directory,
+    /// as [`Snapshotter::mount`] does. `InvalidArgument` when the chain is too long for one page.
+    pub fn mount_options(&self, key: &str) -> Result<String> {
         let meta = self.snapshot_meta(key)?;
         let lowers = match &meta.parent {
             None => vec![EMPTY_DIR.to_string()],

@@ -136,7 +136,8 @@ fn write_layer(
 ) -> Result<()> {
     let open = || -> Result<Box<dyn Read>> {
         let (head, r) = manifest::peek(content.open_blob(blob)?, 512)?;
-        manifest::decompressor(manifest::sniff_compression(&head)?, r)
+        manifest::sniff_compression(&head)?;
+        crate::image::layer::decompress(r)
     };
     let (head, _) = manifest::peek(content.open_blob(blob)?, 512)?;
     let size = if manifest::sniff_compression(&head)? == Compression::None {
