@@ -22,8 +22,8 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// Newest modification time of the sources the binaries are built from.
-fn newest_source() -> std::time::SystemTime {
+/// Newest modification time of the sources binary `bin` is built from.
+fn newest_source(bin: &str) -> std::time::SystemTime {
     fn walk(dir: &Path, newest: &mut std::time::SystemTime) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
@@ -67,9 +67,9 @@ pub fn bin_dir() -> PathBuf {
             .and_then(Path::parent)
             .expect("target dir")
             .to_path_buf();
-        let newest = newest_source();
         let fresh = |dir: &Path| {
             ["isulad", "isula"].iter().all(|b| {
+                let newest = newest_source(b);
                 std::fs::metadata(dir.join(b))
                     .and_then(|m| m.modified())
                     .is_ok_and(|t| t >= newest)
