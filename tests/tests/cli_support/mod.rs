@@ -39,12 +39,11 @@ fn newest_source(bin: &str) -> std::time::SystemTime {
     }
     let ws = workspace();
     let mut newest = std::time::UNIX_EPOCH;
-    for d in [
-        "isula-core/src",
-        "bins/isulad/src",
-        "bins/isula/src",
-        "bins/isula-api",
-    ] {
+    let dirs: &[&str] = match bin {
+        "isulad" => &["isula-core/src", "bins/isulad/src", "bins/isula-api"],
+        _ => &["bins/isula/src", "bins/isula-api"],
+    };
+    for d in dirs {
         walk(&ws.join(d), &mut newest);
     }
     newest
