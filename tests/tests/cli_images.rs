@@ -221,6 +221,11 @@ fn errors_and_exit_codes() {
         .fails(125)
         .contains("template"));
     assert!(d.isula(&["--help"]).ok().contains("images"));
+    let bare = std::process::Command::new(cli_support::bin("isula"))
+        .output()
+        .unwrap();
+    assert!(bare.status.success());
+    assert!(String::from_utf8_lossy(&bare.stdout).contains("Usage: isula"));
     assert!(d.isula(&["images", "--help"]).ok().contains("--no-trunc"));
     // Containers are not there yet: the daemon says so with UNIMPLEMENTED (checked via info's counters existing).
     assert!(d.isula(&["info"]).ok().contains("Images: 0"));

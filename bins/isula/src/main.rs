@@ -108,6 +108,11 @@ fn quiet_broken_pipe() {
 
 fn main() {
     quiet_broken_pipe();
+    if std::env::args_os().len() == 1 {
+        // Bare `isula` prints the help and succeeds, as bare `docker` does.
+        let _ = Cli::command().print_help();
+        std::process::exit(0);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
