@@ -174,10 +174,7 @@ fn read_until(master: &mut std::fs::File, want: &str, secs: u64) -> String {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while Instant::now() < deadline {
-        let mut fds = [nix::poll::PollFd::new(
-            std::os::fd::AsFd::as_fd(master),
-            nix::poll::PollFlags::POLLIN,
-        )];
+        let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(master), nix::poll::PollFlags::POLLIN)];
         if nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(200u16)).unwrap_or(0) > 0 {
             match master.read(&mut buf) {
                 Ok(0) | Err(_) => break,
@@ -253,11 +250,13 @@ fn daemon_restart_keeps_containers_and_events_stream() {
     ev.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     let _ = ev.wait();
     for action in ["create", "start", "die"] {
-        assert!(out.lines().any(|l| l.contains(&format!(" container {action} ")) && l.contains("name=evt")), "{action}: {out}");
+        assert!(
+            out.lines().any(|l| l.contains(&format!(" container {action} ")) && l.contains("name=evt")),
+            "{action}: {out}"
+        );
     }
     // History with --since/--until.
     let until = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1;
-    let hist =
-        env.isula(&["events", "--since", &since.to_string(), "--until", &until.to_string(), "-f", "event=die"]);
+    let hist = env.isula(&["events", "--since", &since.to_string(), "--until", &until.to_string(), "-f", "event=die"]);
     assert!(hist.ok().lines().any(|l| l.contains("name=evt")), "{}", hist.stdout);
 }

@@ -161,7 +161,9 @@ pub async fn next_output(s: &mut Streaming<StdioResponse>) -> Result<Option<Stdi
 /// otherwise 125 (engine error).
 pub fn start_error_code(msg: &str) -> i32 {
     let m = msg.to_ascii_lowercase();
-    if m.contains("executable file not found") || m.contains("no such file or directory") || m.contains("not found in $path")
+    if m.contains("executable file not found")
+        || m.contains("no such file or directory")
+        || m.contains("not found in $path")
     {
         127
     } else if m.contains("permission denied") || m.contains("is a directory") {

@@ -3,8 +3,8 @@
 //! and the daemon agree on one syntax (`--mount`, `--device`, `--ulimit`, `--restart`, sizes,
 //! durations, …).
 
-use isula_core::container::parse;
 use isula_core::container::options::HealthConfig;
+use isula_core::container::parse;
 use isula_core::container::CreateOptions;
 use isula_core::{Error, Result};
 use serde::Deserialize;
@@ -34,8 +34,8 @@ struct CliFlags {
 
 /// Parse the flags in `raw` and apply them to `opts`; `InvalidArgument` names the bad flag.
 pub fn apply_cli_flags(opts: &mut CreateOptions, raw: &serde_json::Value) -> Result<()> {
-    let f: CliFlags =
-        serde_json::from_value(raw.clone()).map_err(|e| Error::invalid(format!("bad CliFlags in create request: {e}")))?;
+    let f: CliFlags = serde_json::from_value(raw.clone())
+        .map_err(|e| Error::invalid(format!("bad CliFlags in create request: {e}")))?;
     for m in &f.mount {
         opts.mounts.push(parse::parse_mount(m)?);
     }

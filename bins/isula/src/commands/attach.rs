@@ -118,7 +118,10 @@ pub fn session(ctx: &mut Ctx, s: &Session<'_>) -> Result<i32, SessionError> {
 /// Run `isula attach`.
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.containers()?;
-    let info = ctx.rt.block_on(c.inspect(ContainerRequest { id: a.container.clone() })).map_err(|s| super::no_such(&s, &a.container))?;
+    let info = ctx
+        .rt
+        .block_on(c.inspect(ContainerRequest { id: a.container.clone() }))
+        .map_err(|s| super::no_such(&s, &a.container))?;
     let v = crate::ctx::parse_reply("inspect_json", &info.into_inner().inspect_json)?;
     let tty = v["Config"]["Tty"].as_bool().unwrap_or(false);
     let open_stdin = v["Config"]["OpenStdin"].as_bool().unwrap_or(false);

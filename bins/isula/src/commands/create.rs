@@ -271,7 +271,7 @@ pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool) -> Result<Str
     let req = CreateContainerRequest { options_json: options_json.clone() };
     match ctx.rt.block_on(c.create(req)) {
         Ok(r) => return Ok(r.into_inner().id),
-        Err(s) if s.code() == tonic::Code::NotFound && o.pull == "missing" => {
+        Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") && o.pull == "missing" => {
             eprintln!("Unable to find image '{}' locally", o.image);
         }
         Err(s) => return Err(create_error(&s)),
@@ -281,10 +281,15 @@ pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool) -> Result<Str
     Ok(r.into_inner().id)
 }
 
-/// Create failures are engine errors (125) as in Docker.
+/// Create failures are engine errors (125) as in Docker, except a command that cannot be
+/// found (127) or invoked (126): the runtime checks it when it creates the container.
 fn create_error(s: &tonic::Status) -> CliError {
     let mut e = CliError::daemon(s);
-    e.code = crate::error::ENGINE;
+    e.code = if s.code() == tonic::Code::Unavailable && e.code != 1 {
+        e.code
+    } else {
+        crate::stdio::start_error_code(s.message())
+    };
     e
 }
 

@@ -69,7 +69,9 @@ fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
 fn filter_json(filters: &[String]) -> Result<Value, CliError> {
     let mut f = json!({"types": [], "events": [], "containers": [], "images": [], "labels": []});
     for s in filters {
-        let (k, v) = s.split_once('=').ok_or_else(|| CliError::engine(format!("bad format of filter (expected name=value): {s}")))?;
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| CliError::engine(format!("bad format of filter (expected name=value): {s}")))?;
         let key = match k {
             "type" => "types",
             "event" => "events",

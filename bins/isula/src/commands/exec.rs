@@ -58,7 +58,9 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let env: Vec<String> = a
         .env
         .iter()
-        .filter_map(|e| if e.contains('=') { Some(e.clone()) } else { std::env::var(e).ok().map(|v| format!("{e}={v}")) })
+        .filter_map(
+            |e| if e.contains('=') { Some(e.clone()) } else { std::env::var(e).ok().map(|v| format!("{e}={v}")) },
+        )
         .collect();
     let opts = json!({"Cmd": a.cmd, "Env": env, "User": a.user, "WorkingDir": a.workdir, "Tty": a.tty,
         "Detach": a.detach, "AttachStdin": a.interactive && !a.detach});
@@ -69,13 +71,8 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     ctx.rt.block_on(async {
         let (tx, rx) = mpsc::channel::<ExecRequest>(16);
         let (h, w) = size.unwrap_or((0, 0));
-        let first = ExecRequest {
-            id: name.clone(),
-            options_json: opts.to_string(),
-            height: h,
-            width: w,
-            ..Default::default()
-        };
+        let first =
+            ExecRequest { id: name.clone(), options_json: opts.to_string(), height: h, width: w, ..Default::default() };
         let _ = tx.send(first).await;
         let mut out = c.exec(ReceiverStream::new(rx)).await.map_err(|s| exec_error(&s, &name))?.into_inner();
         if a.detach {

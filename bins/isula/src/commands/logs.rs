@@ -38,7 +38,8 @@ pub fn time_arg(flag: &str, s: &str) -> Result<String, CliError> {
     }
     let secs = parse_go_duration(s)
         .ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {s:?} (timestamp or duration like 10m)")))?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
     Ok(format!("{:.9}", now - secs))
 }
 
@@ -73,11 +74,7 @@ fn parse_go_duration(s: &str) -> Option<f64> {
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let tail = match a.tail.as_str() {
         "all" | "" => None,
-        n => Some(
-            n.parse::<i64>()
-                .map_err(|_| CliError::engine(format!("invalid value for --tail: {n:?}")))?
-                .max(0),
-        ),
+        n => Some(n.parse::<i64>().map_err(|_| CliError::engine(format!("invalid value for --tail: {n:?}")))?.max(0)),
     };
     let since = a.since.as_deref().map(|s| time_arg("--since", s)).transpose()?;
     let until = a.until.as_deref().map(|s| time_arg("--until", s)).transpose()?;

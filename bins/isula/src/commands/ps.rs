@@ -54,7 +54,9 @@ pub fn rows(list: &[Value], no_trunc: bool) -> Vec<Value> {
             let created = c["Created"].as_i64().unwrap_or(0);
             let labels = c["Labels"]
                 .as_object()
-                .map(|o| o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(","))
+                .map(|o| {
+                    o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
+                })
                 .unwrap_or_default();
             json!({
                 "ID": if no_trunc { id.to_string() } else { id.chars().take(12).collect() },

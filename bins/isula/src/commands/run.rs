@@ -1,6 +1,6 @@
 //! `isula run`: create, attach, start and copy stdio until the container exits.
 
-use isula_api::v1::{ContainerRequest, RemoveContainerRequest};
+use isula_api::v1::{ContainerRequest, RemoveContainerRequest, WaitContainerRequest};
 
 use crate::commands::attach::{session, Session, SessionError};
 use crate::commands::create::{create, ContainerOpts};
@@ -40,6 +40,18 @@ fn start_failed(ctx: &mut Ctx, id: &str, rm: bool, s: &tonic::Status) -> CliErro
     e
 }
 
+/// With `--rm`, return only once the engine has removed the container (as Docker's CLI).
+fn wait_removed(ctx: &mut Ctx, id: &str) {
+    let Ok(mut c) = ctx.containers() else {
+        return;
+    };
+    let req = WaitContainerRequest { id: id.to_string(), condition: "removed".into() };
+    let _ = ctx.rt.block_on(async {
+        let mut s = c.wait(req).await?.into_inner();
+        s.message().await
+    });
+}
+
 /// Run `isula run`.
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if a.detach && a.rm && a.opts.restart.as_deref().is_some_and(|r| r != "no") {
@@ -56,7 +68,12 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     }
     let s = Session { id: &id, stdin: a.opts.interactive, tty: a.opts.tty, proxy: a.sig_proxy, start: true };
     match session(ctx, &s) {
-        Ok(code) => Ok(code),
+        Ok(code) => {
+            if a.rm {
+                wait_removed(ctx, &id);
+            }
+            Ok(code)
+        }
         Err(SessionError::Start(st)) => Err(start_failed(ctx, &id, a.rm, &st)),
         Err(SessionError::Other(e)) => Err(e),
     }

@@ -28,7 +28,8 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             return Err(CliError::engine("you cannot start and attach multiple containers at once"));
         }
         let id = &a.containers[0];
-        let info = ctx.rt.block_on(c.inspect(ContainerRequest { id: id.clone() })).map_err(|s| super::no_such(&s, id))?;
+        let info =
+            ctx.rt.block_on(c.inspect(ContainerRequest { id: id.clone() })).map_err(|s| super::no_such(&s, id))?;
         let v = parse_reply("inspect_json", &info.into_inner().inspect_json)?;
         let tty = v["Config"]["Tty"].as_bool().unwrap_or(false);
         let s = Session { id, stdin: a.interactive, tty, proxy: true, start: true };
