@@ -117,7 +117,7 @@ mod tests {
         let r = rows(&list, false);
         assert_eq!(r[0]["ID"], "0123456789ab");
         assert_eq!(r[0]["Names"], "web");
-        assert_eq!(r[0]["Command"], "\"sh -c 'sleep 1000; e…\"");
+        assert_eq!(r[0]["Command"], "\"sh -c 'sleep 1000; …\"");
         assert_eq!(rows(&list, true)[0]["Command"], "\"sh -c 'sleep 1000; echo done'\"");
         assert_eq!(r[0]["Labels"], "a=b");
         assert_eq!(title("ID"), "CONTAINER ID");
