@@ -1,11 +1,742 @@
-//! Image operations of the [`Engine`](super::Engine): load, save, import, tag, list, inspect, remove.
+//! Image operations of the [`Engine`](super::Engine): load, save, import, tag, list, inspect, remove,
+//! and the internal registration used by pulls.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use super::Engine;
-use crate::error::Result;
+use crate::digest::{Digest, HashingReader};
+use crate::error::{Error, Result};
+use crate::image::archive::{self, save, MAX_JSON};
+use crate::image::filter::Filters;
+use crate::image::manifest::{self, Descriptor, ImageConfig, Manifest};
+use crate::image::store::ImageRecord;
+use crate::reference::Reference;
+use crate::sys;
+
+/// The option and result types of these methods, also reachable as `isula_core::image::*`.
+pub use crate::image::types::{
+    GraphDriver, ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions,
+    LoadedImage, ManifestRef, RemoveImageOptions, RemovedImage, RootFs,
+};
+
+/// An image whose blobs are all in the content store, ready to be registered.
+#[derive(Debug, Clone)]
+pub(crate) struct NewImage {
+    /// Manifest blob.
+    pub manifest: Digest,
+    /// Manifest media type.
+    pub manifest_media_type: String,
+    /// Config blob (becomes the image id).
+    pub config: Digest,
+    /// Layer blobs, bottom first.
+    pub layers: Vec<Descriptor>,
+    /// Names to give the image (moved from other images that hold them).
+    pub names: Vec<Reference>,
+    /// `repo@sha256:` name the image was pulled by.
+    pub repo_digest: Option<String>,
+}
+
+/// A scratch directory removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(parent: &Path, what: &str) -> Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let p = parent.join(format!(
+            "{what}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        sys::fs::remove_dir_all_if_exists(&p)?;
+        sys::fs::ensure_dir(&p, 0o700)?;
+        Ok(ScratchDir(p))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Blobs a failing operation added, deleted again unless some image uses them.
+#[derive(Default)]
+struct NewBlobs(Vec<Digest>);
+
+impl NewBlobs {
+    fn note(&mut self, existed: bool, d: &Digest) {
+        if !existed && !self.0.contains(d) {
+            self.0.push(d.clone());
+        }
+    }
+}
+
+fn is_hex(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
 
 impl Engine {
-    /// Start-up repair of the image store (half-written images, unreferenced layers).
-    pub(super) fn repair_images(&self) -> Result<()> {
+    // ---------------------------------------------------------------- internal API
+
+    /// Register an image whose manifest, config and layer blobs are already in the content
+    /// store: checks the config, creates missing layers (bottom up), writes the record and
+    /// moves `names` from other images. On failure the layers it created are removed and no
+    /// record is written.
+    pub(crate) fn register_image(&self, img: NewImage) -> Result<ImageRecord> {
+        let _ops = self.images.lock_ops();
+        self.register_locked(img)
+    }
+
+    fn register_locked(&self, img: NewImage) -> Result<ImageRecord> {
+        for d in [&img.manifest, &img.config]
+            .into_iter()
+            .chain(img.layers.iter().map(|l| &l.digest))
+        {
+            if !self.content.contains(d) {
+                return Err(Error::not_found(format!(
+                    "blob {d} of image {} is not in the content store",
+                    img.config
+                )));
+            }
+        }
+        let cfg_bytes = self.content.read(&img.config, MAX_JSON)?;
+        let cfg = ImageConfig::parse(&cfg_bytes)
+            .map_err(|e| e.context(format!("image {}", img.config)))?;
+        let diff_ids = cfg.rootfs.diff_ids.clone();
+        if diff_ids.len() != img.layers.len() {
+            return Err(Error::invalid(format!(
+                "image {}: config has {} diff ids but the manifest lists {} layers",
+                img.config,
+                diff_ids.len(),
+                img.layers.len()
+            )));
+        }
+        let chain_ids = manifest::chain_ids(&diff_ids);
+        let known_sizes = self.known_layer_sizes();
+        let mut created: Vec<Digest> = Vec::new();
+        let mut sizes = Vec::new();
+        let result = (|| -> Result<()> {
+            for (i, (layer, diff_id)) in img.layers.iter().zip(&diff_ids).enumerate() {
+                let chain = &chain_ids[i];
+                if self.snapshots.has_layer(chain) {
+                    sizes.push(known_sizes.get(chain).copied().unwrap_or(layer.size));
+                    continue;
+                }
+                let parent = if i == 0 {
+                    None
+                } else {
+                    Some(&chain_ids[i - 1])
+                };
+                let blob = self.content.open_blob(&layer.digest)?;
+                let mut r = HashingReader::new(manifest::auto_decompress(blob)?);
+                let info = self
+                    .snapshots
+                    .create_layer(parent, diff_id, &mut r)
+                    .map_err(|e| {
+                        e.context(format!("layer {} of image {}", layer.digest, img.config))
+                    })?;
+                created.push(info.chain_id.clone());
+                let (got, n) = r.finish()?;
+                if &got != diff_id {
+                    return Err(Error::invalid(format!(
+                        "layer {} of image {} does not match its diff id {diff_id} (content is {got})",
+                        layer.digest, img.config
+                    )));
+                }
+                sizes.push(n);
+            }
+            Ok(())
+        })();
+        let undo = |created: &[Digest]| {
+            for c in created.iter().rev() {
+                if let Err(e) = self.snapshots.remove_layer(c) {
+                    log::warn!("removing layer {c} after a failed registration: {e}");
+                }
+            }
+        };
+        if let Err(e) = result {
+            undo(&created);
+            return Err(e);
+        }
+        let mut names: Vec<String> = Vec::new();
+        let mut repo_digests: Vec<String> = Vec::new();
+        for n in &img.names {
+            if n.tag().is_some() {
+                names.push(n.with_tag(n.tag().unwrap_or("latest"))?.to_string());
+            } else if n.digest().is_some() {
+                repo_digests.push(n.to_string());
+            }
+        }
+        repo_digests.extend(img.repo_digest.iter().cloned());
+        let old = self.images.get(&img.config);
+        if let Some(o) = &old {
+            names.extend(
+                o.names
+                    .iter()
+                    .filter(|n| !names.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            repo_digests.extend(
+                o.repo_digests
+                    .iter()
+                    .filter(|n| !repo_digests.contains(n))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let rec = ImageRecord {
+            id: img.config.clone(),
+            names,
+            repo_digests,
+            manifest: img.manifest.clone(),
+            manifest_media_type: img.manifest_media_type.clone(),
+            layers: img.layers.clone(),
+            diff_ids,
+            chain_ids,
+            created: cfg.created_unix(),
+            size: sizes.iter().sum(),
+            layer_sizes: sizes,
+            labels: cfg.labels(),
+            seq: 0,
+        };
+        match self.images.put(rec) {
+            Ok(rec) => {
+                if let Some(o) = old {
+                    if o.manifest != rec.manifest {
+                        self.free_blobs(&[o.manifest]);
+                    }
+                }
+                Ok(rec)
+            }
+            Err(e) => {
+                undo(&created);
+                Err(e)
+            }
+        }
+    }
+
+    /// Uncompressed sizes of the layers known from existing records.
+    fn known_layer_sizes(&self) -> BTreeMap<Digest, u64> {
+        let mut out = BTreeMap::new();
+        for r in self.images.list() {
+            for (c, s) in r.chain_ids.iter().zip(&r.layer_sizes) {
+                out.insert(c.clone(), *s);
+            }
+        }
+        out
+    }
+
+    /// Find an image by full or familiar name, `name@digest`, full id, `sha256:` id or unique id prefix.
+    pub(crate) fn resolve_image(&self, name_or_id: &str) -> Result<ImageRecord> {
+        self.resolve_with_name(name_or_id).map(|(r, _)| r)
+    }
+
+    /// Like [`Engine::resolve_image`], also returning the full name matched (None when matched by id).
+    fn resolve_with_name(&self, s: &str) -> Result<(ImageRecord, Option<Reference>)> {
+        let idx = self.images.read();
+        let id_part = s.strip_prefix("sha256:").unwrap_or(s);
+        if id_part.len() == 64 && is_hex(id_part) {
+            if let Some(r) = Digest::from_hex(id_part)
+                .ok()
+                .and_then(|d| idx.images.get(&d))
+            {
+                return Ok((r.clone(), None));
+            }
+        }
+        if !s.starts_with("sha256:") {
+            if let Ok(r) = Reference::parse(s) {
+                if let Some(d) = r.digest() {
+                    let want = r.repository();
+                    let hit = idx.images.values().find(|rec| {
+                        rec.repo_digests.iter().any(|rd| {
+                            Reference::parse(rd)
+                                .map(|x| x.repository() == want && x.digest() == Some(d))
+                                .unwrap_or(false)
+                        }) || (&rec.manifest == d
+                            && rec.names.iter().any(|n| {
+                                Reference::parse(n)
+                                    .map(|x| x.repository() == want)
+                                    .unwrap_or(false)
+                            }))
+                    });
+                    if let Some(rec) = hit {
+                        return Ok((rec.clone(), Some(r)));
+                    }
+                } else if let Some(rec) = idx.by_name(&r.to_string()) {
+                    return Ok((rec.clone(), Some(r)));
+                }
+            }
+        }
+        if is_hex(id_part) {
+            let mut hits = idx
+                .images
+                .range(
+                    Digest::from_hex(&format!("{id_part:0<64}"))
+                        .ok()
+                        .unwrap_or_else(|| Digest::of(b""))..,
+                )
+                .take_while(|(d, _)| d.hex().starts_with(id_part))
+                .map(|(_, r)| r);
+            if let Some(first) = hits.next() {
+                if hits.next().is_some() {
+                    return Err(Error::invalid(format!(
+                        "image id prefix {s:?} is ambiguous: it matches several images"
+                    )));
+                }
+                return Ok((first.clone(), None));
+            }
+        }
+        Err(Error::not_found(format!("No such image: {s}")))
+    }
+
+    /// Delete blobs that no image references (errors are logged, not returned).
+    fn free_blobs(&self, candidates: &[Digest]) {
+        let used: HashSet<Digest> = self
+            .images
+            .list()
+            .iter()
+            .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
+            .collect();
+        for d in candidates {
+            if !used.contains(d) {
+                if let Err(e) = self.content.delete(d) {
+                    if e.kind() != crate::ErrorKind::NotFound {
+                        log::warn!("freeing blob {d}: {e}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Put `data` into the content store, noting whether it is new.
+    fn put_blob(
+        &self,
+        new: &mut NewBlobs,
+        data: &[u8],
+        expected: Option<&Digest>,
+    ) -> Result<Digest> {
+        let existed = self.content.contains(&Digest::of(data));
+        let d = self.content.put(data, expected)?;
+        new.note(existed, &d);
+        Ok(d)
+    }
+
+    // ---------------------------------------------------------------- load / save / import
+
+    /// Load images from a docker-archive (`docker save`) or OCI image layout tar, plain or
+    /// gzip/zstd/xz-compressed; the format is detected. `opts.tag` renames the image of a
+    /// single-image archive. Every path, digest and diff id is checked before the stores are
+    /// touched; on failure nothing new is left behind.
+    pub fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
+        let tag = opts.tag.as_deref().map(Reference::parse).transpose()?;
+        if let Some(t) = &tag {
+            if t.digest().is_some() {
+                return Err(Error::invalid(format!(
+                    "cannot tag a loaded image with a digest reference {t}"
+                )));
+            }
+        }
+        let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
+        let pending = archive::read_archive(reader, &scratch.0)?;
+        if tag.is_some() && pending.len() != 1 {
+            return Err(Error::invalid(format!(
+                "--tag needs an archive with exactly one image; this one has {}",
+                pending.len()
+            )));
+        }
+        let mut new = NewBlobs::default();
+        let mut out = Vec::new();
+        for p in pending {
+            let res = (|| -> Result<ImageRecord> {
+                let (id, cfg) = &p.config;
+                let existed = self.content.contains(id);
+                self.content.put(cfg, Some(id))?;
+                new.note(existed, id);
+                for (d, path) in &p.layers {
+                    let existed = self.content.contains(&d.digest);
+                    if !existed {
+                        let mut f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
+                        self.content
+                            .write_from(&mut f, Some(&d.digest), Some(d.size))?;
+                    }
+                    new.note(existed, &d.digest);
+                }
+                let layers: Vec<Descriptor> = p.layers.iter().map(|(d, _)| d.clone()).collect();
+                let (mbytes, mtype) = match &p.manifest {
+                    Some(m) => m.clone(),
+                    None => (
+                        synth_manifest(id, cfg.len() as u64, &layers)?,
+                        manifest::OCI_MANIFEST.to_string(),
+                    ),
+                };
+                let mdigest = Digest::of(&mbytes);
+                let existed = self.content.contains(&mdigest);
+                self.content.put(&mbytes, Some(&mdigest))?;
+                new.note(existed, &mdigest);
+                let names = match &tag {
+                    Some(t) => vec![t.clone()],
+                    None => p.names.clone(),
+                };
+                self.register_image(NewImage {
+                    manifest: mdigest,
+                    manifest_media_type: mtype,
+                    config: id.clone(),
+                    layers,
+                    names,
+                    repo_digest: None,
+                })
+            })();
+            match res {
+                Ok(rec) => out.push(LoadedImage {
+                    id: rec.id.to_string(),
+                    names: rec.names.clone(),
+                }),
+                Err(e) => {
+                    let _ops = self.images.lock_ops();
+                    self.free_blobs(&new.0);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write the images named in `names` (names or ids) as one docker-archive that
+    /// `docker load` and `skopeo` accept; layers are written uncompressed as `docker save` does.
+    pub fn save(&self, names: &[&str], writer: &mut dyn Write) -> Result<()> {
+        if names.is_empty() {
+            return Err(Error::invalid("save needs at least one image"));
+        }
+        let mut items: Vec<(ImageRecord, Vec<Reference>)> = Vec::new();
+        for n in names {
+            let (rec, name) = self.resolve_with_name(n)?;
+            let name = name.filter(|r| r.tag().is_some());
+            match items.iter_mut().find(|(r, _)| r.id == rec.id) {
+                Some((_, ns)) => ns.extend(name.filter(|x| !ns.contains(x))),
+                None => items.push((rec, name.into_iter().collect())),
+            }
+        }
+        save::write(&self.content, &items, writer)
+    }
+
+    /// Import a root filesystem tar (plain, gzip, xz or zstd) as a single-layer image
+    /// (os linux, the host architecture, created now). Returns the image id.
+    pub fn import(&self, reader: &mut dyn Read, opts: &ImportOptions) -> Result<Digest> {
+        let name = opts
+            .reference
+            .as_deref()
+            .map(Reference::parse)
+            .transpose()?;
+        if name.as_ref().map(|n| n.digest().is_some()).unwrap_or(false) {
+            return Err(Error::invalid(
+                "cannot name an imported image with a digest reference",
+            ));
+        }
+        let mut new = NewBlobs::default();
+        let res = (|| -> Result<Digest> {
+            let mut tar = manifest::auto_decompress(reader).map_err(|e| e.context("import"))?;
+            let (diff_id, size) = self.content.write_from(&mut tar, None, None)?;
+            new.note(false, &diff_id);
+            let now = manifest::now_rfc3339();
+            let mut history = serde_json::json!({ "created": now, "created_by": "isula import" });
+            if let Some(m) = &opts.message {
+                history["comment"] = serde_json::Value::String(m.clone());
+            }
+            let cfg = serde_json::json!({
+                "created": now,
+                "architecture": manifest::host_arch(),
+                "os": "linux",
+                "config": {},
+                "rootfs": { "type": "layers", "diff_ids": [diff_id.to_string()] },
+                "history": [history],
+            });
+            let cfg = serde_json::to_vec(&cfg)?;
+            let id = self.put_blob(&mut new, &cfg, None)?;
+            let layers = vec![Descriptor::new(manifest::OCI_LAYER, diff_id, size)];
+            let m = synth_manifest(&id, cfg.len() as u64, &layers)?;
+            let mdigest = self.put_blob(&mut new, &m, None)?;
+            self.register_image(NewImage {
+                manifest: mdigest,
+                manifest_media_type: manifest::OCI_MANIFEST.to_string(),
+                config: id.clone(),
+                layers,
+                names: name.into_iter().collect(),
+                repo_digest: None,
+            })?;
+            Ok(id)
+        })();
+        if res.is_err() {
+            let _ops = self.images.lock_ops();
+            self.free_blobs(&new.0);
+        }
+        res
+    }
+
+    // ---------------------------------------------------------------- names and queries
+
+    /// Give the image `source` (name or id) the additional name `target`; the name moves
+    /// from any image that had it.
+    pub fn tag(&self, source: &str, target: &str) -> Result<()> {
+        let t = Reference::parse(target)?;
+        if t.digest().is_some() {
+            return Err(Error::invalid(format!(
+                "refusing to create a tag with a digest reference: {target}"
+            )));
+        }
+        let _ops = self.images.lock_ops();
+        let mut rec = self.resolve_image(source)?;
+        let full = t.to_string();
+        if !rec.names.contains(&full) {
+            rec.names.push(full);
+            self.images.put(rec)?;
+        }
         Ok(())
     }
+
+    /// List images (`docker images`), newest first, filtered by `opts.filters`.
+    pub fn images(&self, opts: &ListImagesOptions) -> Result<Vec<ImageSummary>> {
+        let mut f = Filters::parse(&opts.filters)?;
+        if let Some(b) = f.before_ref.clone() {
+            f.before = Some(self.resolve_image(&b)?.created);
+        }
+        if let Some(s) = f.since_ref.clone() {
+            f.since = Some(self.resolve_image(&s)?.created);
+        }
+        let mut out: Vec<ImageSummary> = self
+            .images
+            .read()
+            .images
+            .values()
+            .filter(|r| f.matches(r))
+            .map(|r| ImageSummary {
+                id: r.id.to_string(),
+                repo_tags: familiar_all(&r.names),
+                repo_digests: familiar_all(&r.repo_digests),
+                created: r.created,
+                size: r.size,
+                labels: r.labels.clone(),
+            })
+            .collect();
+        out.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    /// Docker-shaped details of one image (name or id).
+    pub fn inspect_image(&self, name_or_id: &str) -> Result<ImageInspect> {
+        let rec = self.resolve_image(name_or_id)?;
+        let cfg_bytes = self.content.read(&rec.id, MAX_JSON)?;
+        let cfg = ImageConfig::parse(&cfg_bytes)?;
+        Ok(ImageInspect {
+            id: rec.id.to_string(),
+            repo_tags: familiar_all(&rec.names),
+            repo_digests: familiar_all(&rec.repo_digests),
+            created: cfg.created.clone().unwrap_or_default(),
+            author: cfg.author.clone().unwrap_or_default(),
+            size: rec.size,
+            config: cfg
+                .config
+                .clone()
+                .unwrap_or(serde_json::Value::Object(Default::default())),
+            architecture: cfg.architecture.clone(),
+            variant: cfg.variant.clone(),
+            os: cfg.os.clone(),
+            root_fs: RootFs {
+                kind: "layers".into(),
+                layers: rec.diff_ids.iter().map(|d| d.to_string()).collect(),
+            },
+            graph_driver: GraphDriver {
+                name: "overlay2".into(),
+                data: BTreeMap::new(),
+            },
+            manifest: ManifestRef {
+                digest: rec.manifest.to_string(),
+                media_type: rec.manifest_media_type.clone(),
+            },
+        })
+    }
+
+    /// Ids (keys) of container snapshots based on image `id`.
+    fn containers_using(&self, id: &Digest) -> Result<Vec<String>> {
+        let full = id.to_string();
+        Ok(self
+            .snapshots
+            .snapshots()?
+            .into_iter()
+            .filter(|s| {
+                s.image
+                    .as_deref()
+                    .map(|i| i == full || i == id.hex())
+                    .unwrap_or(false)
+            })
+            .map(|s| s.key)
+            .collect())
+    }
+
+    /// Remove an image (`docker rmi`). By name: untag; the image is deleted when that was its
+    /// last name. By id: delete, refused with `Conflict` when the image has several names or
+    /// a container uses it, unless `opts.force`. Deleting frees the layers and blobs no other
+    /// image uses.
+    pub fn remove_image(
+        &self,
+        name_or_id: &str,
+        opts: &RemoveImageOptions,
+    ) -> Result<Vec<RemovedImage>> {
+        let _ops = self.images.lock_ops();
+        let (mut rec, name) = self.resolve_with_name(name_or_id)?;
+        let mut out = Vec::new();
+        let users = self.containers_using(&rec.id)?;
+        match name {
+            Some(n) if n.digest().is_none() && rec.names.len() > 1 => {
+                let full = n.to_string();
+                rec.names.retain(|x| *x != full);
+                self.images.put(rec)?;
+                return Ok(vec![RemovedImage::Untagged(n.familiar())]);
+            }
+            Some(n) => {
+                if !users.is_empty() && !opts.force {
+                    return Err(Error::conflict(format!(
+                        "unable to remove repository reference {:?} (must force) - container {} is using its referenced image {}",
+                        n.familiar(),
+                        users[0],
+                        rec.id.short()
+                    )));
+                }
+            }
+            None => {
+                if rec.names.len() > 1 && !opts.force {
+                    return Err(Error::conflict(format!(
+                        "unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                        rec.id.short()
+                    )));
+                }
+                if !users.is_empty() && !opts.force {
+                    return Err(Error::conflict(format!(
+                        "unable to delete {} (must be forced) - image is being used by container {}",
+                        rec.id.short(),
+                        users[0]
+                    )));
+                }
+            }
+        }
+        out.extend(
+            familiar_all(&rec.names)
+                .into_iter()
+                .map(RemovedImage::Untagged),
+        );
+        out.extend(
+            familiar_all(&rec.repo_digests)
+                .into_iter()
+                .map(RemovedImage::Untagged),
+        );
+        self.images.delete(&rec.id)?;
+        self.free_layers(&rec.chain_ids)?;
+        self.free_blobs(&rec.blobs().cloned().collect::<Vec<_>>());
+        out.push(RemovedImage::Deleted(rec.id.to_string()));
+        Ok(out)
+    }
+
+    /// Layers that must stay: those of every image and the parent chains of container snapshots.
+    fn layers_in_use(&self) -> Result<HashSet<Digest>> {
+        let mut keep: HashSet<Digest> = self
+            .images
+            .list()
+            .into_iter()
+            .flat_map(|r| r.chain_ids)
+            .collect();
+        for s in self.snapshots.snapshots()? {
+            let mut cur = s.parent.clone();
+            while let Some(c) = cur {
+                if !keep.insert(c.clone()) {
+                    break;
+                }
+                cur = self.snapshots.layer(&c).ok().and_then(|l| l.parent);
+            }
+        }
+        Ok(keep)
+    }
+
+    /// Remove the layers of `chain` (top down) that nothing uses any more.
+    fn free_layers(&self, chain: &[Digest]) -> Result<()> {
+        let keep = self.layers_in_use()?;
+        for c in chain.iter().rev() {
+            if keep.contains(c) {
+                break;
+            }
+            if let Err(e) = self.snapshots.remove_layer(c) {
+                if e.kind() != crate::ErrorKind::NotFound {
+                    log::warn!("removing layer {c}: {e}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Start-up repair of the image store: drop records whose layers are gone, then remove
+    /// layers and blobs nothing references.
+    pub(super) fn repair_images(&self) -> Result<()> {
+        let _ops = self.images.lock_ops();
+        for r in self.images.list() {
+            if let Some(c) = r.chain_ids.iter().find(|c| !self.snapshots.has_layer(c)) {
+                log::warn!("dropping image {}: its layer {c} is missing", r.id);
+                self.images.delete(&r.id)?;
+            }
+        }
+        let keep = self.layers_in_use()?;
+        let mut orphans: Vec<(usize, Digest)> = Vec::new();
+        for l in self.snapshots.layers()? {
+            if !keep.contains(&l.chain_id) {
+                let mut depth = 0;
+                let mut cur = l.parent.clone();
+                while let Some(p) = cur {
+                    depth += 1;
+                    cur = self.snapshots.layer(&p).ok().and_then(|x| x.parent);
+                    if depth > 1000 {
+                        break;
+                    }
+                }
+                orphans.push((depth, l.chain_id));
+            }
+        }
+        orphans.sort_by(|a, b| b.0.cmp(&a.0));
+        for (_, c) in orphans {
+            log::info!("removing unreferenced layer {c}");
+            if let Err(e) = self.snapshots.remove_layer(&c) {
+                log::warn!("removing unreferenced layer {c}: {e}");
+            }
+        }
+        let all = self.content.list()?;
+        self.free_blobs(&all);
+        Ok(())
+    }
+}
+
+/// Familiar forms of full names (unparsable ones are kept as they are).
+fn familiar_all(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            Reference::parse_named(n)
+                .map(|r| r.familiar())
+                .unwrap_or_else(|_| n.clone())
+        })
+        .collect()
+}
+
+/// An OCI manifest for an image that came without one.
+fn synth_manifest(config: &Digest, config_size: u64, layers: &[Descriptor]) -> Result<Vec<u8>> {
+    let m = Manifest {
+        schema_version: 2,
+        media_type: Some(manifest::OCI_MANIFEST.to_string()),
+        config: Descriptor::new(manifest::OCI_CONFIG, config.clone(), config_size),
+        layers: layers.to_vec(),
+        annotations: BTreeMap::new(),
+    };
+    Ok(serde_json::to_vec(&m)?)
 }

@@ -1,0 +1,395 @@
+//! Manifest, index and image config types (OCI and Docker schema 2 share one JSON shape),
+//! media types, chain ids and compression sniffing.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+
+/// OCI image manifest media type.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// OCI image index media type.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// OCI image config media type.
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// OCI uncompressed layer.
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+/// OCI gzip layer.
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// OCI zstd layer.
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// Docker schema 2 manifest media type.
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list media type.
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker image config media type.
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+/// Docker gzip layer.
+pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// Docker uncompressed layer.
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+
+/// A content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// Media type of the referenced content.
+    pub media_type: String,
+    /// Digest of the content.
+    pub digest: Digest,
+    /// Size in bytes.
+    pub size: u64,
+    /// Platform (index entries only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    /// A descriptor without platform or annotations.
+    pub fn new(media_type: &str, digest: Digest, size: u64) -> Self {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest,
+            size,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+}
+
+/// Platform of an index entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    /// CPU architecture (`amd64`, `arm64`, …).
+    pub architecture: String,
+    /// Operating system.
+    pub os: String,
+    /// Variant (`v8`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+/// An image manifest (OCI or Docker schema 2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Always 2.
+    pub schema_version: u32,
+    /// Manifest media type (optional in OCI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The config blob.
+    pub config: Descriptor,
+    /// Layer blobs, bottom first.
+    pub layers: Vec<Descriptor>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image index / manifest list.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    /// Always 2.
+    pub schema_version: u32,
+    /// Media type (optional in OCI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Entries.
+    pub manifests: Vec<Descriptor>,
+}
+
+/// The parts of an image config the engine reads; the blob itself is kept verbatim.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// Creation time, RFC 3339.
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Author.
+    #[serde(default)]
+    pub author: Option<String>,
+    /// CPU architecture.
+    #[serde(default)]
+    pub architecture: String,
+    /// Operating system.
+    #[serde(default)]
+    pub os: String,
+    /// Variant.
+    #[serde(default)]
+    pub variant: Option<String>,
+    /// Execution parameters (`Env`, `Cmd`, `Labels`, …), kept as JSON.
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    /// Layer diff ids.
+    pub rootfs: RootFsConfig,
+}
+
+/// `rootfs` of an image config.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RootFsConfig {
+    /// Always `layers`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Uncompressed layer digests, bottom first.
+    pub diff_ids: Vec<Digest>,
+}
+
+impl ImageConfig {
+    /// Parse and check a config blob (`rootfs.type` must be `layers`).
+    pub fn parse(data: &[u8]) -> Result<Self> {
+        let c: ImageConfig = serde_json::from_slice(data)
+            .map_err(|e| Error::invalid(format!("invalid image config: {e}")))?;
+        if c.rootfs.kind != "layers" {
+            return Err(Error::invalid(format!(
+                "invalid image config: rootfs type {:?}, want \"layers\"",
+                c.rootfs.kind
+            )));
+        }
+        Ok(c)
+    }
+
+    /// Labels of `config.Labels`.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.config
+            .as_ref()
+            .and_then(|c| c.get("Labels"))
+            .and_then(|l| serde_json::from_value(l.clone()).ok())
+            .unwrap_or_default()
+    }
+
+    /// `created` as seconds since the epoch (0 when absent or unparsable).
+    pub fn created_unix(&self) -> i64 {
+        self.created.as_deref().and_then(parse_rfc3339).unwrap_or(0)
+    }
+}
+
+/// Chain ids of a diff id list (OCI: `chain(n) = sha256(chain(n-1) + " " + diff(n))`).
+pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
+    for d in diff_ids {
+        let next = match out.last() {
+            None => d.clone(),
+            Some(p) => Digest::of(format!("{p} {d}").as_bytes()),
+        };
+        out.push(next);
+    }
+    out
+}
+
+/// Compression of a layer blob, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain tar.
+    None,
+    /// gzip.
+    Gzip,
+    /// zstd.
+    Zstd,
+    /// xz.
+    Xz,
+}
+
+/// Sniff the compression from a blob's first bytes; unknown compressions (bzip2, lz4, …) are `InvalidArgument`.
+pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Compression::Gzip)
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Ok(Compression::Zstd)
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Ok(Compression::Xz)
+    } else if head.starts_with(b"BZh") {
+        Err(Error::invalid("unsupported compression bzip2"))
+    } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Err(Error::invalid("unsupported compression lz4"))
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" || head.iter().all(|&b| b == 0) {
+        Ok(Compression::None)
+    } else if head.len() < 512 {
+        // Short streams: an empty tar is 0..1024 zero bytes; anything else is not a tar.
+        Err(Error::invalid(
+            "data is neither a tar archive nor a supported compression (gzip, zstd, xz)",
+        ))
+    } else {
+        Err(Error::invalid("unknown compression or not a tar archive"))
+    }
+}
+
+/// Wrap `r` in the decompressor for `c`.
+pub fn decompressor<'a>(
+    c: Compression,
+    r: Box<dyn std::io::Read + 'a>,
+) -> Result<Box<dyn std::io::Read + 'a>> {
+    Ok(match c {
+        Compression::None => r,
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
+        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
+    })
+}
+
+/// Open a reader with its compression sniffed and undone.
+pub fn auto_decompress<'a, R: std::io::Read + 'a>(r: R) -> Result<Box<dyn std::io::Read + 'a>> {
+    let (head, r) = peek(r, 512)?;
+    let c = sniff_compression(&head)?;
+    decompressor(c, r)
+}
+
+/// Read up to `n` bytes ahead; returns them and a reader that still yields the whole stream.
+pub fn peek<'a, R: std::io::Read + 'a>(
+    mut r: R,
+    n: usize,
+) -> Result<(Vec<u8>, Box<dyn std::io::Read + 'a>)> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(n);
+    (&mut r).take(n as u64).read_to_end(&mut head)?;
+    let again = std::io::Cursor::new(head.clone()).chain(r);
+    Ok((head, Box::new(again)))
+}
+
+/// Current time as RFC 3339 UTC (`2024-01-02T03:04:05Z`).
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_rfc3339(secs as i64)
+}
+
+/// Format seconds since the epoch as RFC 3339 UTC.
+pub fn format_rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Parse RFC 3339 (`2024-01-02T03:04:05.123+01:00`) to seconds since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    let mut rest = &s[19..];
+    if let Some(frac) = rest.strip_prefix('.') {
+        let n = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
+        rest = &frac[n..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
+            let sign = if o.starts_with('-') { -1 } else { 1 };
+            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
+                + o.get(4..6)?.parse::<i64>().ok()? * 60)
+        }
+        _ => return None,
+    };
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// Docker's GOARCH name of the host CPU.
+pub fn host_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "riscv64" => "riscv64",
+        "s390x" => "s390x",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_round_trip() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2024-01-01T00:00:00Z"), Some(1_704_067_200));
+        assert_eq!(
+            parse_rfc3339("2024-01-01T01:00:00.5+01:00"),
+            Some(1_704_067_200)
+        );
+        assert_eq!(format_rfc3339(1_704_067_200), "2024-01-01T00:00:00Z");
+        assert_eq!(parse_rfc3339("garbage"), None);
+    }
+
+    #[test]
+    fn chain_ids_follow_oci() {
+        let a = Digest::of(b"a");
+        let b = Digest::of(b"b");
+        let c = chain_ids(&[a.clone(), b.clone()]);
+        assert_eq!(c[0], a);
+        assert_eq!(c[1], Digest::of(format!("{a} {b}").as_bytes()));
+    }
+
+    #[test]
+    fn sniffs() {
+        assert_eq!(
+            sniff_compression(&[0x1f, 0x8b, 8]).unwrap(),
+            Compression::Gzip
+        );
+        assert_eq!(
+            sniff_compression(&[0x28, 0xb5, 0x2f, 0xfd]).unwrap(),
+            Compression::Zstd
+        );
+        assert!(sniff_compression(b"BZh91AY").is_err());
+        assert!(sniff_compression(b"hello").is_err());
+        assert_eq!(sniff_compression(&[0u8; 1024]).unwrap(), Compression::None);
+    }
+}

@@ -1,0 +1,220 @@
+//! Image records on disk (`images/<id-hex>/image.json`, written atomically) and the
+//! in-memory index of ids and names, behind one lock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::Descriptor;
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::sys;
+
+const RECORD_FILE: &str = "image.json";
+
+/// One image: id (= config digest), names, manifest and layers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// Image id: the config digest.
+    pub id: Digest,
+    /// Full normalised `repo:tag` names (`docker.io/library/busybox:latest`).
+    pub names: Vec<String>,
+    /// Full `repo@sha256:` names the image was pulled by.
+    #[serde(default)]
+    pub repo_digests: Vec<String>,
+    /// Manifest blob in the content store.
+    pub manifest: Digest,
+    /// Its media type.
+    pub manifest_media_type: String,
+    /// Layer blobs in the content store, bottom first.
+    pub layers: Vec<Descriptor>,
+    /// Uncompressed layer digests (config `rootfs.diff_ids`).
+    pub diff_ids: Vec<Digest>,
+    /// Layer chain ids (snapshotter keys), bottom first.
+    pub chain_ids: Vec<Digest>,
+    /// Creation time from the config, seconds since the epoch.
+    pub created: i64,
+    /// Uncompressed size of the layers.
+    pub size: u64,
+    /// Uncompressed size of each layer, bottom first.
+    #[serde(default)]
+    pub layer_sizes: Vec<u64>,
+    /// Labels of the config.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Write sequence number; breaks ties when a crash left a name on two records.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+impl ImageRecord {
+    /// All blobs this image references: config, manifest and layers.
+    pub fn blobs(&self) -> impl Iterator<Item = &Digest> {
+        [&self.id, &self.manifest]
+            .into_iter()
+            .chain(self.layers.iter().map(|l| &l.digest))
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    pub(crate) images: BTreeMap<Digest, ImageRecord>,
+    pub(crate) names: HashMap<String, Digest>,
+    seq: u64,
+}
+
+impl Index {
+    /// Record holding the full name `name`.
+    pub(crate) fn by_name(&self, name: &str) -> Option<&ImageRecord> {
+        self.names.get(name).and_then(|id| self.images.get(id))
+    }
+}
+
+/// The image store: one record per image, names and tags indexed.
+#[derive(Debug)]
+pub struct ImageStore {
+    dir: PathBuf,
+    index: RwLock<Index>,
+    ops: Mutex<()>,
+}
+
+impl ImageStore {
+    /// Open (creating if needed) the store at `dir` and load every record.
+    pub fn open(dir: &Path) -> Result<Self> {
+        sys::fs::ensure_dir(dir, 0o700)?;
+        let mut index = Index::default();
+        for e in fs::read_dir(dir).map_err(|e| Error::io(dir, "list", e))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            if Digest::from_hex(&name).is_err() {
+                // Leftovers of an interrupted write.
+                if name.starts_with('.') {
+                    let _ = fs::remove_file(&path);
+                }
+                continue;
+            }
+            let file = path.join(RECORD_FILE);
+            match sys::read_json::<ImageRecord>(&file) {
+                Ok(rec) if rec.id.hex() == name => {
+                    index.seq = index.seq.max(rec.seq);
+                    index.images.insert(rec.id.clone(), rec);
+                }
+                Ok(_) | Err(_) => {
+                    log::warn!("dropping unreadable image record {}", file.display());
+                    let _ = fs::remove_dir_all(&path);
+                }
+            }
+        }
+        // Names: on duplicates (crash between two record writes) the newest write wins.
+        let mut owners: HashMap<String, (u64, Digest)> = HashMap::new();
+        for rec in index.images.values() {
+            for n in &rec.names {
+                let e = owners.entry(n.clone()).or_insert((rec.seq, rec.id.clone()));
+                if rec.seq > e.0 {
+                    *e = (rec.seq, rec.id.clone());
+                }
+            }
+        }
+        for rec in index.images.values_mut() {
+            rec.names
+                .retain(|n| owners.get(n).map(|o| o.1 == rec.id).unwrap_or(false));
+        }
+        index.names = owners.into_iter().map(|(n, (_, id))| (n, id)).collect();
+        Ok(ImageStore {
+            dir: dir.to_path_buf(),
+            index: RwLock::new(index),
+            ops: Mutex::new(()),
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Serialise mutating operations (register, tag, remove, GC) against each other.
+    pub(crate) fn lock_ops(&self) -> MutexGuard<'_, ()> {
+        self.ops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// All records (snapshot).
+    pub fn list(&self) -> Vec<ImageRecord> {
+        self.read().images.values().cloned().collect()
+    }
+
+    /// Record by id.
+    pub fn get(&self, id: &Digest) -> Option<ImageRecord> {
+        self.read().images.get(id).cloned()
+    }
+
+    /// Write `rec` (new or updated) and index it; `rec.names` are taken from whichever images
+    /// held them, and those images are rewritten. Returns the stored record.
+    pub(crate) fn put(&self, mut rec: ImageRecord) -> Result<ImageRecord> {
+        let mut idx = self.write();
+        idx.seq += 1;
+        rec.seq = idx.seq;
+        rec.names.dedup();
+        rec.repo_digests.dedup();
+        self.write_record(&rec)?;
+        // Take the names away from their previous owners.
+        let mut touched: BTreeMap<Digest, ImageRecord> = BTreeMap::new();
+        for n in &rec.names {
+            if let Some(old) = idx.names.get(n).filter(|o| **o != rec.id).cloned() {
+                let r = touched
+                    .entry(old.clone())
+                    .or_insert_with(|| idx.images[&old].clone());
+                r.names.retain(|x| x != n);
+            }
+        }
+        for (_, mut r) in touched {
+            idx.seq += 1;
+            r.seq = idx.seq;
+            self.write_record(&r)?;
+            idx.images.insert(r.id.clone(), r);
+        }
+        if let Some(prev) = idx.images.get(&rec.id) {
+            for n in prev.names.clone() {
+                if !rec.names.contains(&n) {
+                    idx.names.remove(&n);
+                }
+            }
+        }
+        for n in &rec.names {
+            idx.names.insert(n.clone(), rec.id.clone());
+        }
+        idx.images.insert(rec.id.clone(), rec.clone());
+        Ok(rec)
+    }
+
+    /// Delete the record of `id` (its names go with it).
+    pub(crate) fn delete(&self, id: &Digest) -> Result<()> {
+        let mut idx = self.write();
+        let dir = self.dir.join(id.hex());
+        sys::fs::remove_dir_all_if_exists(&dir)?;
+        sys::fsync_dir(&self.dir)?;
+        if let Some(rec) = idx.images.remove(id) {
+            for n in rec.names {
+                idx.names.remove(&n);
+            }
+        }
+        Ok(())
+    }
+
+    fn write_record(&self, rec: &ImageRecord) -> Result<()> {
+        let dir = self.dir.join(rec.id.hex());
+        sys::fs::ensure_dir(&dir, 0o700)?;
+        sys::atomic_write_json(&dir.join(RECORD_FILE), rec)
+    }
+}
