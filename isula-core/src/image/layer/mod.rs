@@ -1,1 +1,17 @@
-//! Layer application: tar streams (plain, gzip, zstd) unpacked into overlay-ready directories.
+//! Layer application: tar streams (plain, gzip, zstd, xz) unpacked into
+//! overlay-ready directories, with whiteouts converted to overlayfs form.
+
+mod apply;
+mod compression;
+mod path;
+mod stream;
+mod whiteout;
+
+pub use apply::{apply_layer, apply_layer_with, AppliedLayer, ApplyOptions};
+pub use compression::{decompress, decompress_detect, detect_compression, Compression};
+pub use whiteout::OPAQUE_XATTR;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;

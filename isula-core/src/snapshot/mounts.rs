@@ -1,0 +1,77 @@
+//! Mounting snapshots with overlayfs.
+
+use std::path::Path;
+
+use super::{Snapshotter, EMPTY_DIR};
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// The kernel copies at most one page of mount options.
+const MAX_OPTIONS: usize = 4095;
+
+impl Snapshotter {
+    /// The overlay option string for snapshot `key`, with paths relative to the
+    /// snapshotter directory.
+    pub(super) fn mount_options(&self, key: &str) -> Result<String> {
+        let meta = self.snapshot_meta(key)?;
+        let lowers = match &meta.parent {
+            None => vec![EMPTY_DIR.to_string()],
+            Some(p) => self
+                .layer_meta(p)
+                .map_err(|e| e.context(format!("mount snapshot {key}")))?
+                .lowerdirs(),
+        };
+        let opts = format!(
+            "lowerdir={},upperdir=snapshots/{key}/upper,workdir=snapshots/{key}/work",
+            lowers.join(":")
+        );
+        if opts.len() > MAX_OPTIONS {
+            return Err(Error::invalid(format!(
+                "mount snapshot {key}: {} layers need {} bytes of mount options, more than the kernel's {MAX_OPTIONS}",
+                lowers.len(),
+                opts.len()
+            )));
+        }
+        Ok(opts)
+    }
+
+    /// Mount snapshot `key` (overlayfs) on the existing directory `target`.
+    pub fn mount(&self, key: &str, target: &Path) -> Result<()> {
+        let _meta_lock = self.meta_lock()?;
+        let opts = self.mount_options(key)?;
+        let target = target
+            .canonicalize()
+            .map_err(|e| Error::io(target, "resolve mount target", e))?;
+        sys::mount::mount_overlay(&target, &opts, Some(&self.dir))
+            .map_err(|e| e.context(format!("mount snapshot {key}")))?;
+        let mut meta = self.snapshot_meta(key)?;
+        if !meta.mounts.contains(&target) {
+            meta.mounts.push(target.clone());
+            if let Err(e) = self.write_snapshot_meta(&meta) {
+                let _ = sys::mount::unmount(&target, true);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmount snapshot `key` from `target`; a target that is not mounted is not an error.
+    pub fn unmount(&self, key: &str, target: &Path) -> Result<()> {
+        let _meta_lock = self.meta_lock()?;
+        let mut meta = self.snapshot_meta(key)?;
+        let target = target
+            .canonicalize()
+            .unwrap_or_else(|_| target.to_path_buf());
+        if sys::mount::is_mountpoint(&target) {
+            sys::mount::unmount(&target, false)
+                .map_err(|e| e.context(format!("unmount snapshot {key}")))?;
+        }
+        if let Some(i) = meta.mounts.iter().position(|m| *m == target) {
+            if !sys::mount::is_mountpoint(&target) {
+                meta.mounts.remove(i);
+                self.write_snapshot_meta(&meta)?;
+            }
+        }
+        Ok(())
+    }
+}
