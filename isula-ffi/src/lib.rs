@@ -1,1 +1,25 @@
-//! C ABI over isula-core (filled in by the C ABI issue).
+//! libisula: the C ABI over [`isula_core`].
+//!
+//! Built as `libisula.so` (SONAME `libisula.so.0`) and `libisula.a`; the C declarations are in
+//! `include/isula.h`, generated from this crate by cbindgen (the ABI rules are at its top, see
+//! `cbindgen.toml`). Every export runs behind [`boundary::guard`]: errors become an
+//! [`isula_status`] plus an optional message, panics become `ISULA_INTERNAL`.
+//!
+//! The pointer contract of every `unsafe extern "C"` function is stated in its doc comment
+//! (which cbindgen copies into the header), so the crate allows `missing_safety_doc`.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+mod boundary;
+pub mod containers;
+pub mod engine;
+pub mod events;
+pub mod images;
+pub mod status;
+
+pub use containers::*;
+pub use engine::*;
+pub use events::*;
+pub use images::*;
+pub use status::*;
