@@ -111,16 +111,29 @@ pub(crate) fn json<T: DeserializeOwned>(p: *const c_char, name: &str) -> Result<
     })
 }
 
-/// An optional JSON argument: NULL (or an empty string) gives `T::default()`.
-pub(crate) fn json_or_default<T: DeserializeOwned + Default>(
+/// An optional JSON argument: NULL (or an empty string) gives `T::default()`; in a JSON object,
+/// keys left out take their default values (so `{"filters":["dangling=true"]}` is enough).
+pub(crate) fn json_or_default<T: DeserializeOwned + Serialize + Default>(
     p: *const c_char,
     name: &str,
 ) -> Result<T> {
-    match opt_text(p, name)? {
-        None => Ok(T::default()),
-        Some(s) if s.trim().is_empty() => Ok(T::default()),
-        Some(_) => json(p, name),
-    }
+    let given: serde_json::Value = match opt_text(p, name)? {
+        None => return Ok(T::default()),
+        Some(s) if s.trim().is_empty() => return Ok(T::default()),
+        Some(_) => json(p, name)?,
+    };
+    let merged = match (serde_json::to_value(T::default()), given) {
+        (Ok(serde_json::Value::Object(mut base)), serde_json::Value::Object(over)) => {
+            base.extend(over);
+            serde_json::Value::Object(base)
+        }
+        (_, other) => other,
+    };
+    serde_json::from_value(merged).map_err(|e| {
+        Error::invalid(format!(
+            "argument `{name}` is not valid JSON for its schema: {e}"
+        ))
+    })
 }
 
 /// A required output pointer for one value of type `T`, cleared (set to `empty`) at once.
@@ -231,6 +244,17 @@ mod tests {
         assert!(path(c"".as_ptr(), "p").is_err());
         let v: Vec<String> = json_or_default(ptr::null(), "o").unwrap();
         assert!(v.is_empty());
+        #[derive(serde::Serialize, serde::Deserialize, Default, Debug)]
+        struct Opts {
+            all: bool,
+            filters: Vec<String>,
+        }
+        let o: Opts = json_or_default(c"{\"filters\":[\"a=b\"]}".as_ptr(), "o").unwrap();
+        assert!(!o.all && o.filters == ["a=b"]);
+        let e = json_or_default::<Opts>(c"{\"all\":3}".as_ptr(), "o").unwrap_err();
+        assert!(e.to_string().contains("invalid type"), "{e}");
+        let e = json_or_default::<Opts>(c"[1]".as_ptr(), "o").unwrap_err();
+        assert!(e.to_string().contains("`o`"), "{e}");
         let e = json::<Vec<String>>(c"{".as_ptr(), "o").unwrap_err();
         assert!(e.to_string().contains("`o`"), "{e}");
         assert!(out_string(ptr::null_mut(), "out").is_err());
