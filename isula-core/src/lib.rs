@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod image;
 pub mod reference;
+pub mod registry;
 pub mod snapshot;
 pub mod sys;
 

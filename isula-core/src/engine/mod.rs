@@ -4,6 +4,7 @@
 //! holds opening, locking and the parts every group shares.
 
 mod images;
+mod registry;
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use images::*;
+pub use registry::*;
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.

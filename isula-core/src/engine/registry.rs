@@ -1,0 +1,206 @@
+//! Registry operations of the [`Engine`](super::Engine): pull, push, login, logout.
+
+use std::path::PathBuf;
+
+use super::images::NewImage;
+use super::Engine;
+use crate::error::{Error, Result};
+use crate::reference::Reference;
+use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
+use crate::registry::manifest::{self, Manifest, Platform};
+use crate::registry::pull::{fetch_image, PullSpec};
+use crate::registry::push::{push_image, PushImage, PushSpec};
+use crate::registry::session::Session;
+use crate::registry::{LayerProgress, RegistryOptions, Transport};
+
+pub use crate::registry::{
+    PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult,
+};
+
+impl Engine {
+    /// Registry settings from the engine config: mirrors, insecure registries, CA
+    /// directories (`<graph>/certs.d`, then `/etc/isulad/certs.d`).
+    fn registry_transport(&self, timeout: Option<std::time::Duration>) -> Transport {
+        let mut opts = RegistryOptions {
+            mirrors: self.config.registry_mirrors.clone(),
+            insecure: self.config.insecure_registries.clone(),
+            certs_dirs: vec![
+                self.config.graph.join("certs.d"),
+                PathBuf::from("/etc/isulad/certs.d"),
+            ],
+            ..Default::default()
+        };
+        if let Some(t) = timeout {
+            opts.connect_timeout = t;
+            opts.read_timeout = t;
+        }
+        Transport::new(opts)
+    }
+
+    fn credential_store(&self) -> CredentialStore {
+        CredentialStore::new(&self.config.graph)
+    }
+
+    /// Pull `reference` (`busybox`, `host:port/repo:tag`, `repo@sha256:…`) from its
+    /// registry: the platform's manifest, config and layers (in parallel, resuming
+    /// partial downloads) go into the content store, then the image is registered under
+    /// the reference (when it has a tag). Saved credentials (see [`Engine::login`]) are
+    /// used. On failure nothing new stays in the store but partial downloads.
+    pub fn pull(
+        &self,
+        reference: &str,
+        opts: &PullOptions,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<PullResult> {
+        let r = Reference::parse(reference)?;
+        let platform = opts.platform.as_deref().map(Platform::parse).transpose()?;
+        let max = opts
+            .max_concurrent_downloads
+            .unwrap_or(self.config.max_concurrent_downloads);
+        if max == 0 {
+            return Err(Error::invalid(
+                "max concurrent downloads must be at least 1",
+            ));
+        }
+        let transport = self.registry_transport(opts.timeout);
+        let spec = PullSpec {
+            registry: r.domain().to_string(),
+            repository: r.path().to_string(),
+            reference: match (r.digest(), r.tag()) {
+                (Some(d), _) => d.to_string(),
+                (None, Some(t)) => t.to_string(),
+                (None, None) => "latest".to_string(),
+            },
+            display: r.to_string(),
+            platform,
+            max_concurrent: max,
+            creds: self.credential_store().get(r.domain())?,
+        };
+        let img = fetch_image(&transport, &self.content, &spec, progress)?;
+        for l in &img.layers {
+            progress(PullEvent::Layer {
+                digest: l.digest.clone(),
+                progress: LayerProgress::Extracting,
+            });
+        }
+        let names = if r.digest().is_none() {
+            vec![r.clone()]
+        } else {
+            Vec::new()
+        };
+        let new = NewImage {
+            manifest: img.manifest.clone(),
+            manifest_media_type: img.manifest_media_type.clone(),
+            config: img.config.digest.clone(),
+            layers: img.layers.clone(),
+            names,
+            repo_digest: Some(format!("{}@{}", r.repository(), img.repo_digest)),
+        };
+        let rec = match self.register_image(new) {
+            Ok(rec) => rec,
+            Err(e) => {
+                for d in &img.new_blobs {
+                    let _ = self.content.delete(d);
+                }
+                return Err(e.context(format!("pull {r}")));
+            }
+        };
+        for l in &img.layers {
+            progress(PullEvent::Layer {
+                digest: l.digest.clone(),
+                progress: LayerProgress::Done,
+            });
+        }
+        Ok(PullResult {
+            id: rec.id.to_string(),
+            reference: r.to_string(),
+            digest: img.repo_digest,
+        })
+    }
+
+    /// Push the local image named `reference` to its registry: blobs the registry
+    /// lacks are mounted from another repository of the same registry (when the image
+    /// was pulled from one) or uploaded, then the manifest is put under the tag.
+    pub fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
+        let r = Reference::parse(reference)?;
+        let rec = self.resolve_image(reference)?;
+        let bytes = self
+            .content
+            .read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
+        let what = format!("push {r}: manifest {}", rec.manifest);
+        let (media_type, parsed) = manifest::parse(&bytes, Some(&rec.manifest_media_type), &what)?;
+        let Manifest::Image(m) = parsed else {
+            return Err(Error::invalid(format!("{what}: not an image manifest")));
+        };
+        let reference_part = match (r.tag(), r.digest()) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(d)) if *d == rec.manifest => d.to_string(),
+            (None, Some(d)) => {
+                return Err(Error::invalid(format!(
+                    "push {r}: digest {d} is not the image's manifest {}",
+                    rec.manifest
+                )))
+            }
+            (None, None) => "latest".to_string(),
+        };
+        let mount_from = rec.repo_digests.iter().find_map(|rd| {
+            let x = Reference::parse(rd).ok()?;
+            (x.domain() == r.domain() && x.path() != r.path()).then(|| x.path().to_string())
+        });
+        let spec = PushSpec {
+            registry: r.domain().to_string(),
+            repository: r.path().to_string(),
+            reference: reference_part,
+            display: r.to_string(),
+            creds: self.credential_store().get(r.domain())?,
+            mount_from,
+        };
+        let mut blobs = vec![m.config.clone()];
+        blobs.extend(m.layers.iter().cloned());
+        let img = PushImage {
+            manifest: rec.manifest.clone(),
+            media_type,
+            blobs,
+        };
+        let transport = self.registry_transport(None);
+        let digest = push_image(&transport, &self.content, &spec, &img, progress)?;
+        Ok(PushResult { digest })
+    }
+
+    /// Check `user`/`password` against registry `server` (`host[:port]`, Docker Hub
+    /// aliases accepted) and save them in `<root>/auth.json` (mode 0600) for later
+    /// pulls and pushes. Wrong credentials are `PermissionDenied` and save nothing.
+    pub fn login(&self, server: &str, user: &str, password: &str) -> Result<()> {
+        let host = normalize_server(server)?;
+        if user.is_empty() {
+            return Err(Error::invalid(format!("login to {host}: empty user name")));
+        }
+        let creds = Credentials {
+            username: user.to_string(),
+            password: password.to_string(),
+        };
+        let transport = self.registry_transport(None);
+        let mut last = None;
+        for ep in transport.endpoints(&host).into_iter().filter(|e| !e.mirror) {
+            let res = Session::open(&transport, ep, "", Vec::new(), Some(creds.clone()))
+                .and_then(|s| s.check_access());
+            match res {
+                Ok(()) => {
+                    self.credential_store().set(&host, &creds)?;
+                    log::info!("logged in to {host} as {user}");
+                    return Ok(());
+                }
+                Err(e) if e.kind() == crate::ErrorKind::Unavailable => last = Some(e),
+                Err(e) => return Err(e.context(format!("login to {host} as {user:?}"))),
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| Error::unavailable("no endpoint"))
+            .context(format!("login to {host}")))
+    }
+
+    /// Forget the saved credentials of `server`; `NotFound` when there are none.
+    pub fn logout(&self, server: &str) -> Result<()> {
+        self.credential_store().remove(server)
+    }
+}

@@ -1,0 +1,486 @@
+//! HTTP transport to registries: endpoints (mirrors, insecure registries, per-registry
+//! CA certificates), one `ureq` agent per endpoint, timeouts, retries with backoff for
+//! transient failures, and the mapping of HTTP failures to [`ErrorKind`](crate::ErrorKind)s.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ureq::http::Response;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::{Agent, Body};
+
+use crate::error::{Error, Result};
+
+/// Docker Hub's canonical name in references.
+pub const DOCKER_HUB: &str = "docker.io";
+/// Where Docker Hub's registry API is served.
+pub const DOCKER_HUB_API: &str = "https://registry-1.docker.io";
+
+/// How the engine reaches registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Mirrors tried in order before Docker Hub for `docker.io` images (URLs or host[:port]).
+    pub mirrors: Vec<String>,
+    /// Hosts (`host`, `host:port` or an IPv4 CIDR) reached with unverified TLS, then plain http.
+    pub insecure: Vec<String>,
+    /// Directories holding `<host[:port]>/*.crt` CA certificates, searched in order.
+    pub certs_dirs: Vec<PathBuf>,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Timeout for each read (response headers or body data).
+    pub read_timeout: Duration,
+    /// Retries after a transient failure (connection error, 429, 5xx).
+    pub retries: u32,
+    /// First backoff delay; doubled on each retry.
+    pub backoff: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            mirrors: Vec::new(),
+            insecure: Vec::new(),
+            certs_dirs: vec![PathBuf::from("/etc/isulad/certs.d")],
+            connect_timeout: Duration::from_secs(15),
+            read_timeout: Duration::from_secs(60),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// One way of reaching a registry: a base URL and whether TLS is verified.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// The registry host as written in references (`docker.io`, `127.0.0.1:5000`).
+    pub registry: String,
+    /// `scheme://host[:port]` without a trailing slash.
+    pub base: String,
+    /// Verify the server certificate (false only for insecure registries).
+    pub verify_tls: bool,
+    /// True for a configured mirror.
+    pub mirror: bool,
+    /// True when a fallback endpoint follows (https before http for an insecure
+    /// registry): a connection failure moves on at once instead of retrying.
+    pub has_fallback: bool,
+}
+
+impl Endpoint {
+    /// The host[:port] part of the base URL.
+    pub fn host(&self) -> &str {
+        self.base
+            .split_once("://")
+            .map(|(_, h)| h)
+            .unwrap_or(&self.base)
+    }
+}
+
+/// Endpoints, agents and retry policy shared by all registry sessions of an engine.
+#[derive(Debug)]
+pub struct Transport {
+    opts: RegistryOptions,
+    agents: Mutex<HashMap<(String, bool), Agent>>,
+}
+
+impl Transport {
+    /// A transport with `opts`.
+    pub fn new(opts: RegistryOptions) -> Self {
+        Transport {
+            opts,
+            agents: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &RegistryOptions {
+        &self.opts
+    }
+
+    /// True when `host` (host[:port]) is listed as insecure.
+    pub fn is_insecure(&self, host: &str) -> bool {
+        let bare = strip_port(host);
+        self.opts.insecure.iter().any(|entry| {
+            let e = entry
+                .trim()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .trim_end_matches('/');
+            if e == host || (!e.contains(':') && e == bare) {
+                return true;
+            }
+            cidr_contains(e, bare)
+        })
+    }
+
+    /// The endpoints to try, in order, for `registry`.
+    pub fn endpoints(&self, registry: &str) -> Vec<Endpoint> {
+        let mut out = Vec::new();
+        let mut push = |registry: &str, host: &str, mirror: bool, scheme: Option<&str>| {
+            let insecure = self.is_insecure(host);
+            match scheme {
+                Some("http") => out.push(ep(registry, "http", host, false, mirror)),
+                _ => {
+                    let mut https = ep(registry, "https", host, !insecure, mirror);
+                    https.has_fallback = insecure;
+                    out.push(https);
+                    if insecure {
+                        out.push(ep(registry, "http", host, false, mirror));
+                    }
+                }
+            }
+        };
+        if registry == DOCKER_HUB {
+            for m in &self.opts.mirrors {
+                let (scheme, rest) = match m.split_once("://") {
+                    Some((s, r)) => (Some(s), r),
+                    None => (None, m.as_str()),
+                };
+                let host = rest.trim_end_matches('/').split('/').next().unwrap_or(rest);
+                if !host.is_empty() {
+                    push(registry, host, true, scheme);
+                }
+            }
+            out.push(Endpoint {
+                registry: registry.into(),
+                base: DOCKER_HUB_API.into(),
+                verify_tls: true,
+                mirror: false,
+                has_fallback: false,
+            });
+        } else {
+            push(registry, registry, false, None);
+        }
+        out
+    }
+
+    /// The HTTP agent for `endpoint` (created once, then shared).
+    pub fn agent(&self, endpoint: &Endpoint) -> Result<Agent> {
+        let key = (endpoint.base.clone(), endpoint.verify_tls);
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = agents.get(&key) {
+            return Ok(a.clone());
+        }
+        let mut tls = TlsConfig::builder();
+        if !endpoint.verify_tls {
+            tls = tls.disable_verification(true);
+        } else if let Some(certs) = self.load_cas(endpoint.host())? {
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
+        }
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(self.opts.connect_timeout))
+            .timeout_per_read(Some(self.opts.read_timeout))
+            .timeout_recv_response(Some(self.opts.read_timeout))
+            .max_redirects(5)
+            .user_agent(concat!("isula/", env!("CARGO_PKG_VERSION")))
+            .accept_encoding("identity")
+            .tls_config(tls.build())
+            .build()
+            .into();
+        agents.insert(key, agent.clone());
+        Ok(agent)
+    }
+
+    /// CA certificates from `<certs dir>/<host>/*.crt`, if any directory has them.
+    fn load_cas(&self, host: &str) -> Result<Option<Vec<Certificate<'static>>>> {
+        for dir in &self.opts.certs_dirs {
+            let d = dir.join(host);
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            let mut certs = Vec::new();
+            let mut files: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for f in files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|x| x == "crt"))
+            {
+                let pem = std::fs::read(f).map_err(|e| Error::io(f, "read CA certificate", e))?;
+                for item in ureq::tls::parse_pem(&pem) {
+                    match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                        Ok(_) => {}
+                        Err(e) => {
+                            return Err(Error::invalid(format!(
+                                "CA certificate {}: {e}",
+                                f.display()
+                            )))
+                        }
+                    }
+                }
+            }
+            if !certs.is_empty() {
+                log::debug!(
+                    "registry {host}: using {} CA certificate(s) from {}",
+                    certs.len(),
+                    d.display()
+                );
+                return Ok(Some(certs));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Run `send` with retries: transport errors, 429 (honouring `Retry-After`) and
+    /// 5xx are retried with exponential backoff. `what` names the request in errors.
+    pub fn with_retry(
+        &self,
+        what: &str,
+        send: impl FnMut() -> std::result::Result<Response<Body>, ureq::Error>,
+    ) -> Result<Response<Body>> {
+        self.with_retries(what, self.opts.retries, send)
+    }
+
+    /// [`Transport::with_retry`] with an explicit number of retries.
+    pub fn with_retries(
+        &self,
+        what: &str,
+        retries: u32,
+        mut send: impl FnMut() -> std::result::Result<Response<Body>, ureq::Error>,
+    ) -> Result<Response<Body>> {
+        let mut attempt = 0;
+        loop {
+            let last = attempt >= retries;
+            let delay = self.opts.backoff.saturating_mul(1 << attempt.min(10));
+            match send() {
+                Ok(resp) => {
+                    let code = resp.status().as_u16();
+                    if last || !(code == 429 || (500..600).contains(&code) && code != 501) {
+                        return Ok(resp);
+                    }
+                    let wait = retry_after(&resp)
+                        .unwrap_or(delay)
+                        .min(Duration::from_secs(60));
+                    log::debug!("{what}: HTTP {code}, retrying in {wait:?}");
+                    std::thread::sleep(wait);
+                }
+                Err(e) => {
+                    if last || !is_transient(&e) {
+                        return Err(transport_error(what, e));
+                    }
+                    log::debug!("{what}: {e}, retrying in {delay:?}");
+                    std::thread::sleep(delay);
+                }
+            }
+            attempt += 1;
+        }
+    }
+}
+
+fn ep(registry: &str, scheme: &str, host: &str, verify: bool, mirror: bool) -> Endpoint {
+    Endpoint {
+        registry: registry.into(),
+        base: format!("{scheme}://{host}"),
+        verify_tls: verify,
+        mirror,
+        has_fallback: false,
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+fn cidr_contains(cidr: &str, host: &str) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else {
+        return false;
+    };
+    let (Ok(net), Ok(bits), Ok(ip)) = (
+        net.parse::<Ipv4Addr>(),
+        bits.parse::<u32>(),
+        host.parse::<Ipv4Addr>(),
+    ) else {
+        return false;
+    };
+    if bits > 32 {
+        return false;
+    }
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    u32::from(net) & mask == u32::from(ip) & mask
+}
+
+fn retry_after(resp: &Response<Body>) -> Option<Duration> {
+    let v = resp.headers().get("retry-after")?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// True for failures worth retrying: connection and I/O errors, timeouts.
+pub fn is_transient(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => is_transient_io(io),
+        ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
+        _ => false,
+    }
+}
+
+/// True for I/O failures worth retrying (resets, refusals, early EOF, timeouts);
+/// TLS failures (`InvalidData`) are not.
+pub fn is_transient_io(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::ConnectionReset
+            | K::ConnectionAborted
+            | K::ConnectionRefused
+            | K::BrokenPipe
+            | K::UnexpectedEof
+            | K::TimedOut
+            | K::Interrupted
+            | K::NotConnected
+            | K::WouldBlock
+    )
+}
+
+/// A transport failure as an `Unavailable` error naming the request.
+pub fn transport_error(what: &str, e: ureq::Error) -> Error {
+    let msg = match &e {
+        ureq::Error::Timeout(t) => format!("{what}: timed out ({t})"),
+        ureq::Error::Tls(m) => format!("{what}: TLS failure: {m}"),
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            format!("{what}: TLS or protocol failure: {io} (for a private CA, put it in certs.d/<host:port>/ca.crt)")
+        }
+        _ => format!("{what}: {e}"),
+    };
+    Error::unavailable(msg).with_source(e)
+}
+
+/// An error for an unexpected HTTP status, including the registry's error codes.
+pub fn status_error(what: &str, resp: Response<Body>) -> Error {
+    let code = resp.status().as_u16();
+    let reason = resp.status().canonical_reason().unwrap_or("");
+    let mut body = String::new();
+    let _ = resp
+        .into_body()
+        .into_reader()
+        .take(64 * 1024)
+        .read_to_string(&mut body);
+    let detail = registry_errors(&body);
+    let msg = if detail.is_empty() {
+        format!("{what}: HTTP {code} {reason}")
+    } else {
+        format!("{what}: HTTP {code} {reason}: {detail}")
+    };
+    match code {
+        401 | 403 => Error::permission(msg),
+        404 => Error::not_found(msg),
+        408 | 429 | 500..=599 => Error::unavailable(msg),
+        _ => Error::invalid(msg),
+    }
+}
+
+/// `CODE: message` pairs from a distribution error body.
+fn registry_errors(body: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let Some(errs) = v.get("errors").and_then(|e| e.as_array()) else {
+        return String::new();
+    };
+    errs.iter()
+        .map(|e| {
+            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
+            let msg = e.get("message").and_then(|c| c.as_str()).unwrap_or("");
+            format!("{code} {msg}").trim().to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Percent-encode a query component.
+pub fn pct(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(mirrors: &[&str], insecure: &[&str]) -> Transport {
+        Transport::new(RegistryOptions {
+            mirrors: mirrors.iter().map(|s| s.to_string()).collect(),
+            insecure: insecure.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn endpoints_follow_mirrors_and_insecure_lists() {
+        let tr = t(
+            &["https://m1.example/", "http://127.0.0.1:6000"],
+            &["10.0.0.0/8", "reg.local"],
+        );
+        let hub: Vec<_> = tr
+            .endpoints("docker.io")
+            .into_iter()
+            .map(|e| (e.base, e.verify_tls))
+            .collect();
+        assert_eq!(
+            hub,
+            vec![
+                ("https://m1.example".to_string(), true),
+                ("http://127.0.0.1:6000".to_string(), false),
+                (DOCKER_HUB_API.to_string(), true)
+            ]
+        );
+        let ins: Vec<_> = tr
+            .endpoints("10.1.2.3:5000")
+            .into_iter()
+            .map(|e| (e.base, e.verify_tls))
+            .collect();
+        assert_eq!(
+            ins,
+            vec![
+                ("https://10.1.2.3:5000".into(), false),
+                ("http://10.1.2.3:5000".into(), false)
+            ]
+        );
+        let fb: Vec<_> = tr
+            .endpoints("10.1.2.3:5000")
+            .into_iter()
+            .map(|e| e.has_fallback)
+            .collect();
+        assert_eq!(fb, vec![true, false]);
+        assert!(tr.is_insecure("reg.local:443"));
+        let sec: Vec<_> = tr
+            .endpoints("11.1.2.3:5000")
+            .into_iter()
+            .map(|e| (e.base, e.verify_tls))
+            .collect();
+        assert_eq!(sec, vec![("https://11.1.2.3:5000".into(), true)]);
+    }
+
+    #[test]
+    fn registry_error_bodies_are_summarised() {
+        let s = registry_errors(
+            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        );
+        assert_eq!(s, "MANIFEST_UNKNOWN manifest unknown");
+        assert_eq!(
+            pct("repository:a/b:pull,push"),
+            "repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+    }
+}
