@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Engine;
-use crate::digest::{Digest, HashingReader};
+use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::image::archive::{self, save, MAX_JSON};
 use crate::image::filter::Filters;
@@ -35,7 +35,7 @@ pub(crate) struct NewImage {
     pub layers: Vec<Descriptor>,
     /// Names to give the image (moved from other images that hold them).
     pub names: Vec<Reference>,
-    /// `repo@sha256:` name the image was pulled by.
+    /// `repo@sha256:<manifest digest>` the image was pulled by (normalised on registration).
     pub repo_digest: Option<String>,
 }
 
@@ -118,14 +118,18 @@ impl Engine {
             )));
         }
         let chain_ids = manifest::chain_ids(&diff_ids);
-        let known_sizes = self.known_layer_sizes();
         let mut created: Vec<Digest> = Vec::new();
         let mut sizes = Vec::new();
         let result = (|| -> Result<()> {
             for (i, (layer, diff_id)) in img.layers.iter().zip(&diff_ids).enumerate() {
                 let chain = &chain_ids[i];
                 if self.snapshots.has_layer(chain) {
-                    sizes.push(known_sizes.get(chain).copied().unwrap_or(layer.size));
+                    sizes.push(
+                        self.snapshots
+                            .layer(chain)
+                            .map(|l| l.size)
+                            .unwrap_or(layer.size),
+                    );
                     continue;
                 }
                 let parent = if i == 0 {
@@ -133,23 +137,16 @@ impl Engine {
                 } else {
                     Some(&chain_ids[i - 1])
                 };
-                let blob = self.content.open_blob(&layer.digest)?;
-                let mut r = HashingReader::new(manifest::auto_decompress(blob)?);
+                // The snapshotter undoes the compression and checks the diff id.
+                let mut blob = self.content.open_blob(&layer.digest)?;
                 let info = self
                     .snapshots
-                    .create_layer(parent, diff_id, &mut r)
+                    .create_layer(parent, diff_id, &mut blob)
                     .map_err(|e| {
                         e.context(format!("layer {} of image {}", layer.digest, img.config))
                     })?;
                 created.push(info.chain_id.clone());
-                let (got, n) = r.finish()?;
-                if &got != diff_id {
-                    return Err(Error::invalid(format!(
-                        "layer {} of image {} does not match its diff id {diff_id} (content is {got})",
-                        layer.digest, img.config
-                    )));
-                }
-                sizes.push(n);
+                sizes.push(info.size);
             }
             Ok(())
         })();
@@ -173,7 +170,11 @@ impl Engine {
                 repo_digests.push(n.to_string());
             }
         }
-        repo_digests.extend(img.repo_digest.iter().cloned());
+        repo_digests.extend(img.repo_digest.iter().map(|s| {
+            Reference::parse_named(s)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| s.clone())
+        }));
         let old = self.images.get(&img.config);
         if let Some(o) = &old {
             names.extend(
@@ -220,17 +221,6 @@ impl Engine {
                 Err(e)
             }
         }
-    }
-
-    /// Uncompressed sizes of the layers known from existing records.
-    fn known_layer_sizes(&self) -> BTreeMap<Digest, u64> {
-        let mut out = BTreeMap::new();
-        for r in self.images.list() {
-            for (c, s) in r.chain_ids.iter().zip(&r.layer_sizes) {
-                out.insert(c.clone(), *s);
-            }
-        }
-        out
     }
 
     /// Find an image by full or familiar name, `name@digest`, full id, `sha256:` id or unique id prefix.
@@ -305,7 +295,7 @@ impl Engine {
             .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
             .collect();
         for d in candidates {
-            if !used.contains(d) {
+            if !used.contains(d) && !self.images.is_pinned(d) {
                 if let Err(e) = self.content.delete(d) {
                     if e.kind() != crate::ErrorKind::NotFound {
                         log::warn!("freeing blob {d}: {e}");
@@ -333,7 +323,8 @@ impl Engine {
     /// Load images from a docker-archive (`docker save`) or OCI image layout tar, plain or
     /// gzip/zstd/xz-compressed; the format is detected. `opts.tag` renames the image of a
     /// single-image archive. Every path, digest and diff id is checked before the stores are
-    /// touched; on failure nothing new is left behind.
+    /// touched; on failure the failing image leaves nothing behind (images of a multi-image
+    /// archive registered before it stay, as with `docker load`).
     pub fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
         let tag = opts.tag.as_deref().map(Reference::parse).transpose()?;
         if let Some(t) = &tag {
@@ -344,7 +335,7 @@ impl Engine {
             }
         }
         let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
-        let pending = archive::read_archive(reader, &scratch.0)?;
+        let pending = archive::read_archive(reader, &scratch.0, &|c| self.snapshots.has_layer(c))?;
         if tag.is_some() && pending.len() != 1 {
             return Err(Error::invalid(format!(
                 "--tag needs an archive with exactly one image; this one has {}",
@@ -353,6 +344,12 @@ impl Engine {
         }
         let mut new = NewBlobs::default();
         let mut out = Vec::new();
+        // Keep a concurrent image removal from collecting blobs this load is about to use.
+        let mut pins = self.images.pin_blobs();
+        for p in &pending {
+            pins.add(&p.config.0);
+            p.layers.iter().for_each(|(d, _)| pins.add(&d.digest));
+        }
         for p in pending {
             let res = (|| -> Result<ImageRecord> {
                 let (id, cfg) = &p.config;
@@ -377,6 +374,7 @@ impl Engine {
                     ),
                 };
                 let mdigest = Digest::of(&mbytes);
+                pins.add(&mdigest);
                 let existed = self.content.contains(&mdigest);
                 self.content.put(&mbytes, Some(&mdigest))?;
                 new.note(existed, &mdigest);
@@ -399,6 +397,7 @@ impl Engine {
                     names: rec.names.clone(),
                 }),
                 Err(e) => {
+                    drop(pins);
                     let _ops = self.images.lock_ops();
                     self.free_blobs(&new.0);
                     return Err(e);
@@ -599,6 +598,27 @@ impl Engine {
                 self.images.put(rec)?;
                 return Ok(vec![RemovedImage::Untagged(n.familiar())]);
             }
+            Some(n) if n.digest().is_some() && rec.names.len() + rec.repo_digests.len() > 1 => {
+                // `repo@digest`: drop that digest reference only (matching by repository and digest).
+                let untag =
+                    n.with_digest(n.digest().cloned().unwrap_or_else(|| rec.manifest.clone()));
+                let full = untag.to_string();
+                let before = rec.repo_digests.len();
+                rec.repo_digests.retain(|x| *x != full);
+                if rec.repo_digests.len() != before {
+                    self.images.put(rec)?;
+                    return Ok(vec![RemovedImage::Untagged(untag.familiar())]);
+                }
+                // Matched by manifest digest without a stored digest reference: fall through to deletion rules.
+                if !users.is_empty() && !opts.force {
+                    return Err(Error::conflict(format!(
+                        "unable to remove repository reference {:?} (must force) - container {} is using its referenced image {}",
+                        n.familiar(),
+                        users[0],
+                        rec.id.short()
+                    )));
+                }
+            }
             Some(n) => {
                 if !users.is_empty() && !opts.force {
                     return Err(Error::conflict(format!(
@@ -686,8 +706,28 @@ impl Engine {
             if let Some(c) = r.chain_ids.iter().find(|c| !self.snapshots.has_layer(c)) {
                 log::warn!("dropping image {}: its layer {c} is missing", r.id);
                 self.images.delete(&r.id)?;
+            } else if let Some(b) = [&r.id, &r.manifest]
+                .into_iter()
+                .find(|b| !self.content.contains(b))
+            {
+                log::warn!("dropping image {}: its blob {b} is missing", r.id);
+                self.images.delete(&r.id)?;
             }
         }
+        self.prune_layers_locked()?;
+        let all = self.content.list()?;
+        self.free_blobs(&all);
+        Ok(())
+    }
+
+    /// Remove the image layers that no image and no container snapshot uses (e.g. after the
+    /// container of a force-removed image is deleted).
+    pub(crate) fn prune_image_layers(&self) -> Result<()> {
+        let _ops = self.images.lock_ops();
+        self.prune_layers_locked()
+    }
+
+    fn prune_layers_locked(&self) -> Result<()> {
         let keep = self.layers_in_use()?;
         let mut orphans: Vec<(usize, Digest)> = Vec::new();
         for l in self.snapshots.layers()? {
@@ -704,15 +744,14 @@ impl Engine {
                 orphans.push((depth, l.chain_id));
             }
         }
-        orphans.sort_by(|a, b| b.0.cmp(&a.0));
+        // Children before parents.
+        orphans.sort_by_key(|o| std::cmp::Reverse(o.0));
         for (_, c) in orphans {
             log::info!("removing unreferenced layer {c}");
             if let Err(e) = self.snapshots.remove_layer(&c) {
                 log::warn!("removing unreferenced layer {c}: {e}");
             }
         }
-        let all = self.content.list()?;
-        self.free_blobs(&all);
         Ok(())
     }
 }
@@ -739,4 +778,159 @@ fn synth_manifest(config: &Digest, config_size: u64, layers: &[Descriptor]) -> R
         annotations: BTreeMap::new(),
     };
     Ok(serde_json::to_vec(&m)?)
+}
+
+/// Hooks for the end-to-end tests of the image store (not part of the supported API).
+#[doc(hidden)]
+impl Engine {
+    /// Chain ids of every layer in the snapshotter.
+    pub fn image_layers_for_test(&self) -> Result<Vec<Digest>> {
+        let mut v: Vec<Digest> = self
+            .snapshots
+            .layers()?
+            .into_iter()
+            .map(|l| l.chain_id)
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Prepare a container snapshot `key` on image `image` (as container create will).
+    pub fn prepare_snapshot_for_test(&self, key: &str, image: &str) -> Result<()> {
+        let rec = self.resolve_image(image)?;
+        self.snapshots
+            .prepare(key, rec.chain_ids.last(), Some(&rec.id.to_string()))?;
+        Ok(())
+    }
+
+    /// Mount snapshot `key` (overlay) on the existing directory `target`.
+    pub fn mount_snapshot_for_test(&self, key: &str, target: &Path) -> Result<()> {
+        self.snapshots.mount(key, target)
+    }
+
+    /// Unmount snapshot `key` from `target`.
+    pub fn unmount_snapshot_for_test(&self, key: &str, target: &Path) -> Result<()> {
+        self.snapshots.unmount(key, target)
+    }
+
+    /// Remove container snapshot `key`, then the image layers nothing uses any more.
+    pub fn remove_snapshot_for_test(&self, key: &str) -> Result<()> {
+        self.snapshots.remove(key)?;
+        self.prune_image_layers()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EngineConfig, ErrorKind};
+
+    fn tar_of(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, name, data).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    /// Put an image's blobs into the content store the way a pull does; returns the NewImage.
+    fn staged(
+        e: &Engine,
+        layers: &[Vec<u8>],
+        names: &[&str],
+        repo_digest: Option<&str>,
+    ) -> NewImage {
+        let mut descs = Vec::new();
+        let mut diffs = Vec::new();
+        for l in layers {
+            let d = e.content.put(l, None).unwrap();
+            diffs.push(d.to_string());
+            descs.push(Descriptor::new(manifest::OCI_LAYER, d, l.len() as u64));
+        }
+        let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": diffs}}))
+        .unwrap();
+        let config = e.content.put(&cfg, None).unwrap();
+        let m = synth_manifest(&config, cfg.len() as u64, &descs).unwrap();
+        let manifest = e.content.put(&m, None).unwrap();
+        NewImage {
+            manifest,
+            manifest_media_type: manifest::OCI_MANIFEST.into(),
+            config,
+            layers: descs,
+            names: names.iter().map(|n| Reference::parse(n).unwrap()).collect(),
+            repo_digest: repo_digest.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Engine>();
+    }
+
+    #[test]
+    fn register_image_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Engine::open(EngineConfig::with_dirs(
+            dir.path().join("root"),
+            dir.path().join("state"),
+        ))
+        .unwrap();
+        let a = staged(&e, &[tar_of("a", b"a")], &["app:1"], None);
+        let rec = e.register_image(a.clone()).unwrap();
+        assert_eq!(rec.names, vec!["docker.io/library/app:1"]);
+        assert_eq!(rec.chain_ids.len(), 1);
+        // Second image takes the name; pulled by digest.
+        let rd = "localhost:5000/app@sha256:".to_string() + &"ab".repeat(32);
+        let b = staged(
+            &e,
+            &[tar_of("a", b"a"), tar_of("b", b"b")],
+            &["app:1", "app:2"],
+            Some(&rd),
+        );
+        let rb = e.register_image(b.clone()).unwrap();
+        assert!(
+            e.images.get(&rec.id).unwrap().names.is_empty(),
+            "name moved away"
+        );
+        assert_eq!(rb.repo_digests, vec![rd.clone()]);
+        assert_eq!(e.resolve_image(&rd).unwrap().id, rb.id);
+        assert_eq!(e.resolve_image("app:2").unwrap().id, rb.id);
+        // Removing the digest reference only untags it while tags remain.
+        let out = e.remove_image(&rd, &RemoveImageOptions::default()).unwrap();
+        assert_eq!(out, vec![RemovedImage::Untagged(rd.clone())]);
+        assert!(e.images.get(&rb.id).unwrap().repo_digests.is_empty());
+
+        // Failure: the second layer is not a tar; the first (new) layer is rolled back.
+        let layers_before = e.image_layers_for_test().unwrap();
+        let bad = staged(
+            &e,
+            &[tar_of("c", b"c"), b"definitely not a tar archive".to_vec()],
+            &["bad:1"],
+            None,
+        );
+        assert!(e.register_image(bad.clone()).is_err());
+        assert_eq!(e.image_layers_for_test().unwrap(), layers_before);
+        assert!(e.images.get(&bad.config).is_none());
+        assert!(e.resolve_image("bad:1").is_err());
+        // Config/layer count mismatch and missing blobs are refused.
+        let mut short = b.clone();
+        short.layers.pop();
+        assert_eq!(
+            e.register_image(short).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+        let mut missing = a.clone();
+        missing.manifest = Digest::of(b"not stored");
+        assert_eq!(
+            e.register_image(missing).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
+    }
 }

@@ -207,7 +207,10 @@ pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
         Err(Error::invalid("unsupported compression bzip2"))
     } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
         Err(Error::invalid("unsupported compression lz4"))
-    } else if head.len() >= 262 && &head[257..262] == b"ustar" || head.iter().all(|&b| b == 0) {
+    } else if head.len() >= 262 && &head[257..262] == b"ustar"
+        || head.iter().all(|&b| b == 0)
+        || tar_checksum_ok(head)
+    {
         Ok(Compression::None)
     } else if head.len() < 512 {
         // Short streams: an empty tar is 0..1024 zero bytes; anything else is not a tar.
@@ -217,6 +220,34 @@ pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
     } else {
         Err(Error::invalid("unknown compression or not a tar archive"))
     }
+}
+
+/// True when `head` starts with a tar header whose checksum is right (old v7 headers have no magic).
+fn tar_checksum_ok(head: &[u8]) -> bool {
+    if head.len() < 512 {
+        return false;
+    }
+    let field = &head[148..156];
+    let digits: String = field
+        .iter()
+        .take_while(|&&b| b != 0)
+        .map(|&b| b as char)
+        .collect();
+    let Ok(want) = u32::from_str_radix(digits.trim(), 8) else {
+        return false;
+    };
+    let sum: u32 = head[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                b as u32
+            }
+        })
+        .sum();
+    sum == want
 }
 
 /// Wrap `r` in the decompressor for `c`.

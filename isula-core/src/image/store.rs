@@ -79,6 +79,37 @@ pub struct ImageStore {
     dir: PathBuf,
     index: RwLock<Index>,
     ops: Mutex<()>,
+    pins: Mutex<HashMap<Digest, usize>>,
+}
+
+/// Blobs protected from garbage collection while an operation that will reference them
+/// (a load or pull not yet registered) is in progress. Unpins on drop.
+#[derive(Debug)]
+pub struct BlobPins<'a> {
+    store: &'a ImageStore,
+    digests: Vec<Digest>,
+}
+
+impl BlobPins<'_> {
+    /// Pin one more blob.
+    pub fn add(&mut self, d: &Digest) {
+        *self.store.pins_lock().entry(d.clone()).or_insert(0) += 1;
+        self.digests.push(d.clone());
+    }
+}
+
+impl Drop for BlobPins<'_> {
+    fn drop(&mut self) {
+        let mut pins = self.store.pins_lock();
+        for d in &self.digests {
+            if let Some(n) = pins.get_mut(d) {
+                *n -= 1;
+                if *n == 0 {
+                    pins.remove(d);
+                }
+            }
+        }
+    }
 }
 
 impl ImageStore {
@@ -128,6 +159,7 @@ impl ImageStore {
             dir: dir.to_path_buf(),
             index: RwLock::new(index),
             ops: Mutex::new(()),
+            pins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -139,6 +171,23 @@ impl ImageStore {
     /// Serialise mutating operations (register, tag, remove, GC) against each other.
     pub(crate) fn lock_ops(&self) -> MutexGuard<'_, ()> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pins_lock(&self) -> MutexGuard<'_, HashMap<Digest, usize>> {
+        self.pins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An empty pin set; blobs added to it are not garbage-collected until it is dropped.
+    pub fn pin_blobs(&self) -> BlobPins<'_> {
+        BlobPins {
+            store: self,
+            digests: Vec::new(),
+        }
+    }
+
+    /// True when some operation has pinned `d`.
+    pub fn is_pinned(&self, d: &Digest) -> bool {
+        self.pins_lock().contains_key(d)
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Index> {
@@ -165,8 +214,8 @@ impl ImageStore {
         let mut idx = self.write();
         idx.seq += 1;
         rec.seq = idx.seq;
-        rec.names.dedup();
-        rec.repo_digests.dedup();
+        dedup(&mut rec.names);
+        dedup(&mut rec.repo_digests);
         self.write_record(&rec)?;
         // Take the names away from their previous owners.
         let mut touched: BTreeMap<Digest, ImageRecord> = BTreeMap::new();
@@ -216,5 +265,72 @@ impl ImageStore {
         let dir = self.dir.join(rec.id.hex());
         sys::fs::ensure_dir(&dir, 0o700)?;
         sys::atomic_write_json(&dir.join(RECORD_FILE), rec)
+    }
+}
+
+/// Drop repeated entries, keeping the first of each.
+fn dedup(v: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|x| seen.insert(x.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(n: u8, names: &[&str]) -> ImageRecord {
+        ImageRecord {
+            id: Digest::of(&[n]),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            repo_digests: vec![],
+            manifest: Digest::of(&[n, 1]),
+            manifest_media_type: "m".into(),
+            layers: vec![],
+            diff_ids: vec![],
+            chain_ids: vec![],
+            created: n as i64,
+            size: 0,
+            layer_sizes: vec![],
+            labels: BTreeMap::new(),
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn names_move_between_records_and_persist() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ImageStore::open(dir.path()).unwrap();
+        s.put(rec(1, &["a:1", "b:1", "a:1"])).unwrap();
+        s.put(rec(2, &["b:1", "c:1"])).unwrap();
+        assert_eq!(s.get(&Digest::of(&[1])).unwrap().names, vec!["a:1"]);
+        assert_eq!(s.read().by_name("b:1").unwrap().id, Digest::of(&[2]));
+        drop(s);
+        let s = ImageStore::open(dir.path()).unwrap();
+        assert_eq!(s.get(&Digest::of(&[1])).unwrap().names, vec!["a:1"]);
+        assert_eq!(s.read().by_name("c:1").unwrap().id, Digest::of(&[2]));
+        s.delete(&Digest::of(&[2])).unwrap();
+        assert!(s.read().by_name("b:1").is_none());
+        assert_eq!(s.list().len(), 1);
+    }
+
+    #[test]
+    fn duplicate_names_after_a_crash_go_to_the_newest_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut old = rec(1, &["x:1"]);
+        old.seq = 5;
+        let mut new = rec(2, &["x:1"]);
+        new.seq = 9;
+        for r in [&old, &new] {
+            let d = dir.path().join(r.id.hex());
+            std::fs::create_dir_all(&d).unwrap();
+            sys::atomic_write_json(&d.join(RECORD_FILE), r).unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("not-an-id")).unwrap();
+        let s = ImageStore::open(dir.path()).unwrap();
+        assert_eq!(s.read().by_name("x:1").unwrap().id, new.id);
+        assert!(s.get(&old.id).unwrap().names.is_empty());
+        // A later write continues the sequence.
+        let r = s.put(rec(3, &[])).unwrap();
+        assert!(r.seq > 9);
     }
 }

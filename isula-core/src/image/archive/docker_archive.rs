@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::{clean_path, layer_media_type, verify_layer, PendingImage, Unpacked};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
-use crate::image::manifest::{Descriptor, ImageConfig};
+use crate::image::manifest::{chain_ids, Descriptor, ImageConfig};
 use crate::reference::Reference;
 
 /// One entry of `manifest.json`.
@@ -29,16 +29,23 @@ fn named_digest(rel: &str) -> Option<Digest> {
 }
 
 /// Read every image of a docker-archive.
-pub fn read(up: &Unpacked) -> Result<Vec<PendingImage>> {
+pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
     let entries: Vec<Entry> = serde_json::from_slice(&up.read_small("manifest.json")?)
         .map_err(|e| Error::invalid(format!("invalid manifest.json: {e}")))?;
     if entries.is_empty() {
         return Err(Error::invalid("manifest.json lists no images"));
     }
-    entries.iter().map(|e| read_entry(up, e)).collect()
+    entries
+        .iter()
+        .map(|e| read_entry(up, e, layer_exists))
+        .collect()
 }
 
-fn read_entry(up: &Unpacked, e: &Entry) -> Result<PendingImage> {
+fn read_entry(
+    up: &Unpacked,
+    e: &Entry,
+    layer_exists: &dyn Fn(&Digest) -> bool,
+) -> Result<PendingImage> {
     let cfg_rel = clean_path(&e.config).map_err(|err| err.context("manifest.json Config"))?;
     let data = up.read_small(&cfg_rel)?;
     let id = Digest::of(&data);
@@ -57,8 +64,9 @@ fn read_entry(up: &Unpacked, e: &Entry) -> Result<PendingImage> {
             e.layers.len()
         )));
     }
+    let chains = chain_ids(&parsed.rootfs.diff_ids);
     let mut layers = Vec::new();
-    for (rel, diff_id) in e.layers.iter().zip(&parsed.rootfs.diff_ids) {
+    for ((rel, diff_id), chain) in e.layers.iter().zip(&parsed.rootfs.diff_ids).zip(&chains) {
         let rel = clean_path(rel).map_err(|err| err.context("manifest.json Layers"))?;
         let (path, digest, size) = up.lookup(&rel)?;
         if let Some(named) = rel
@@ -71,7 +79,7 @@ fn read_entry(up: &Unpacked, e: &Entry) -> Result<PendingImage> {
                 )));
             }
         }
-        let c = verify_layer(&path, &digest, diff_id, &rel)?;
+        let c = verify_layer(&path, &digest, diff_id, &rel, layer_exists(chain))?;
         layers.push((Descriptor::new(layer_media_type(c), digest, size), path));
     }
     let mut names = Vec::new();

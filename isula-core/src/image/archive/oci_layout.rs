@@ -13,7 +13,7 @@ pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Read every image of an OCI layout.
-pub fn read(up: &Unpacked) -> Result<Vec<PendingImage>> {
+pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
     let layout: serde_json::Value = serde_json::from_slice(&up.read_small("oci-layout")?)
         .map_err(|e| Error::invalid(format!("invalid oci-layout: {e}")))?;
     if layout
@@ -32,7 +32,7 @@ pub fn read(up: &Unpacked) -> Result<Vec<PendingImage>> {
     for d in &index.manifests {
         let names = names_of(d)?;
         let m = pick_manifest(up, d, 0)?;
-        out.push(read_manifest(up, &m, names)?);
+        out.push(read_manifest(up, &m, names, layer_exists)?);
     }
     Ok(out)
 }
@@ -112,7 +112,12 @@ fn pick_manifest(up: &Unpacked, d: &Descriptor, depth: u32) -> Result<Descriptor
     }
 }
 
-fn read_manifest(up: &Unpacked, d: &Descriptor, names: Vec<Reference>) -> Result<PendingImage> {
+fn read_manifest(
+    up: &Unpacked,
+    d: &Descriptor,
+    names: Vec<Reference>,
+    layer_exists: &dyn Fn(&Digest) -> bool,
+) -> Result<PendingImage> {
     let mbytes = small_blob(up, d)?;
     let m: Manifest = serde_json::from_slice(&mbytes)
         .map_err(|e| Error::invalid(format!("invalid manifest {}: {e}", d.digest)))?;
@@ -126,10 +131,17 @@ fn read_manifest(up: &Unpacked, d: &Descriptor, names: Vec<Reference>) -> Result
             m.layers.len()
         )));
     }
+    let chains = manifest::chain_ids(&parsed.rootfs.diff_ids);
     let mut layers = Vec::new();
-    for (l, diff_id) in m.layers.iter().zip(&parsed.rootfs.diff_ids) {
+    for ((l, diff_id), chain) in m.layers.iter().zip(&parsed.rootfs.diff_ids).zip(&chains) {
         let (path, digest, _) = blob(up, l)?;
-        let c = verify_layer(&path, &digest, diff_id, &l.digest.to_string())?;
+        let c = verify_layer(
+            &path,
+            &digest,
+            diff_id,
+            &l.digest.to_string(),
+            layer_exists(chain),
+        )?;
         let mut desc = l.clone();
         if !is_known_layer_type(&desc.media_type) {
             return Err(Error::invalid(format!(

@@ -1,0 +1,107 @@
+//! Helpers shared by the images_* end-to-end tests.
+#![allow(dead_code)]
+
+use std::io::Write;
+
+use isula_core::image::{ImageSummary, ListImagesOptions};
+use isula_core::{Digest, Engine};
+use isula_tests::env::TestRoot;
+
+/// Open an engine on a fresh test root (the root is returned first so it drops last).
+pub fn engine() -> (TestRoot, Engine) {
+    let root = TestRoot::new();
+    let e = Engine::open(root.config()).expect("open engine");
+    (root, e)
+}
+
+/// Everything a failed operation must leave untouched: the list, the blobs, the layers.
+#[derive(Debug, PartialEq)]
+pub struct StoreState {
+    pub images: Vec<ImageSummary>,
+    pub blobs: Vec<Digest>,
+    pub layers: Vec<Digest>,
+}
+
+pub fn state(e: &Engine) -> StoreState {
+    StoreState {
+        images: e.images(&ListImagesOptions::default()).unwrap(),
+        blobs: e.content().list().unwrap(),
+        layers: e.image_layers_for_test().unwrap(),
+    }
+}
+
+/// A tar of regular files; names are written raw (so `../x` and `/x` are possible).
+pub fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_old();
+        {
+            let old = h.as_old_mut();
+            old.name.iter_mut().for_each(|c| *c = 0);
+            old.name[..name.len()].copy_from_slice(name.as_bytes());
+        }
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(1_704_067_200);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn sha(data: &[u8]) -> String {
+    Digest::of(data).to_string()
+}
+
+pub fn hex(data: &[u8]) -> String {
+    Digest::of(data).hex().to_string()
+}
+
+/// A docker-archive (blobs layout, hand made) of one image with uncompressed `layers`,
+/// the config's diff ids taken from the layers as given. `RepoTags` = `tags`.
+pub fn docker_archive_of(layers: &[Vec<u8>], tags: &[&str]) -> Vec<u8> {
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": isula_tests::images::host_arch(), "os": "linux", "created": "2024-01-01T00:00:00Z",
+        "config": {"Cmd": ["sh"]}, "rootfs": {"type": "layers", "diff_ids": diff_ids}
+    }))
+    .unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut layer_paths = Vec::new();
+    for l in layers {
+        let p = format!("blobs/sha256/{}", hex(l));
+        layer_paths.push(p.clone());
+        files.push((p, l.clone()));
+    }
+    let cfg_path = format!("blobs/sha256/{}", hex(&config));
+    files.push((cfg_path.clone(), config));
+    let manifest = serde_json::to_vec(
+        &serde_json::json!([{"Config": cfg_path, "RepoTags": tags, "Layers": layer_paths}]),
+    )
+    .unwrap();
+    files.push(("manifest.json".into(), manifest));
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    raw_tar(&refs)
+}
+
+/// Names of all images, familiar, sorted.
+pub fn all_tags(e: &Engine) -> Vec<String> {
+    let mut v: Vec<String> = e
+        .images(&ListImagesOptions::default())
+        .unwrap()
+        .into_iter()
+        .flat_map(|s| s.repo_tags)
+        .collect();
+    v.sort();
+    v
+}
