@@ -7,7 +7,8 @@ use crate::sys;
 
 impl Snapshotter {
     /// Remove staging and trash directories, layers and snapshots without
-    /// metadata, dangling short links, and forget recorded mounts that are gone.
+    /// metadata, dangling short links and creation locks of absent layers, and
+    /// forget recorded mounts that are gone.
     /// Call it when no other user of this snapshotter is active (at engine start).
     pub fn repair(&self) -> Result<()> {
         let _meta_lock = self.meta_lock()?;
@@ -49,6 +50,20 @@ impl Snapshotter {
             meta.mounts.retain(|m| sys::mount::is_mountpoint(m));
             if meta.mounts.len() != before {
                 self.write_snapshot_meta(&meta)?;
+            }
+        }
+        let locks = self.locks_dir();
+        for ent in std::fs::read_dir(&locks).map_err(|e| Error::io(&locks, "read", e))? {
+            let path = ent.map_err(|e| Error::io(&locks, "read", e))?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let chain = name
+                .strip_suffix(".lock")
+                .and_then(|h| Digest::from_hex(h).ok());
+            if chain.is_some_and(|c| !self.has_layer(&c)) {
+                remove_any(&path)?;
             }
         }
         for path in links::dangling(&self.links_dir())? {

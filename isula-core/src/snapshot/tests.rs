@@ -392,10 +392,39 @@ fn repair_removes_leftovers() {
     .unwrap();
     fs::create_dir_all(dir.join("snapshots/half/upper")).unwrap();
     std::os::unix::fs::symlink("../layers/gone/diff", dir.join("l/DANGLING")).unwrap();
+    let stale_lock = dir
+        .join("locks")
+        .join(format!("{}.lock", Digest::of(b"half").hex()));
+    fs::write(&stale_lock, b"").unwrap();
+    // A mount record whose mount is gone (as after a reboot) is forgotten.
+    let target = fx.target("rootfs");
+    fx.snap.mount("ok", &target).unwrap();
+    mount::unmount(&target, false).unwrap();
     fx.snap.repair().unwrap();
+    assert!(!stale_lock.exists());
+    assert!(fx.snap.snapshot_meta("ok").unwrap().mounts.is_empty());
     assert!(fx.entries("tmp").is_empty());
     assert_eq!(fx.entries("layers"), vec![good.chain_id.hex().to_string()]);
     assert_eq!(fx.entries("snapshots"), vec!["ok".to_string()]);
     assert_eq!(fx.entries("l"), vec![good.link.clone()]);
     assert_eq!(fx.snap.layers().unwrap(), vec![good]);
+}
+
+#[test]
+fn mounts_are_cleaned_up_when_a_test_panics() {
+    let root = std::sync::Mutex::new(None::<PathBuf>);
+    let res = std::panic::catch_unwind(|| {
+        let fx = Fixture::new();
+        fx.snap.prepare("p", None, None).unwrap();
+        let target = fx.target("rootfs");
+        fx.snap.mount("p", &target).unwrap();
+        let canon = fx.tmp.path().canonicalize().unwrap();
+        assert_eq!(mount::mounts_under(&canon).len(), 1);
+        *root.lock().unwrap() = Some(canon);
+        panic!("simulated test failure while mounted");
+    });
+    assert!(res.is_err());
+    let root = root.lock().unwrap().clone().unwrap();
+    assert!(mount::mounts_under(&root).is_empty());
+    assert!(!root.exists(), "temp dir not removed");
 }

@@ -26,6 +26,8 @@ pub struct ApplyOptions {
     pub max_size: u64,
     /// Maximum number of tar entries.
     pub max_entries: u64,
+    /// Flush the destination's filesystem (syncfs) once the layer is written.
+    pub sync: bool,
 }
 
 impl Default for ApplyOptions {
@@ -33,6 +35,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             max_size: 64 << 30,
             max_entries: 10_000_000,
+            sync: true,
         }
     }
 }
@@ -91,10 +94,12 @@ pub fn apply_layer_with(
         ));
     }
     un.finish_dirs()?;
-    un.dirs
-        .root
-        .syncfs()
-        .map_err(|e| Error::io(dest, "sync filesystem of", e))?;
+    if opts.sync {
+        un.dirs
+            .root
+            .syncfs()
+            .map_err(|e| Error::io(dest, "sync filesystem of", e))?;
+    }
     let content_bytes = un.content_bytes;
     let (diff_id, size) = stream.finish();
     Ok(AppliedLayer {
@@ -363,14 +368,20 @@ impl Unpacker<'_> {
                 .map_err(|err| self_io_err(dest, rel, "chmod", err))?;
         }
         for (k, v) in &m.xattrs {
-            dir.set_xattr(name, k, v).map_err(|err| {
-                self_io_err(
-                    dest,
-                    rel,
-                    &format!("set xattr {} on", String::from_utf8_lossy(k)),
-                    err,
-                )
-            })?;
+            let key = String::from_utf8_lossy(k);
+            match dir.set_xattr(name, k, v) {
+                Ok(()) => {}
+                // Not every filesystem or file type takes every namespace (user.* on a
+                // symlink, say): skip the attribute rather than refuse the image.
+                Err(err)
+                    if matches!(err.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::EPERM)) =>
+                {
+                    log::warn!("layer entry {}: xattr {key} not set: {err}", rel.display());
+                }
+                Err(err) => {
+                    return Err(self_io_err(dest, rel, &format!("set xattr {key} on"), err))
+                }
+            }
         }
         if times {
             dir.set_times(name, m.times.atime, m.times.mtime)
@@ -561,6 +572,11 @@ fn self_io_err(dest: &Path, rel: &Path, what: &str, e: io::Error) -> Error {
         )),
         Some(libc::ENOTDIR) => Error::invalid(format!(
             "layer entry {:?}: a parent is not a directory",
+            rel.display().to_string()
+        )),
+        // Parents are created as needed, so a missing one is a dangling symlink in the layer.
+        Some(libc::ENOENT) => Error::invalid(format!(
+            "layer entry {:?}: a parent does not resolve (dangling symlink)",
             rel.display().to_string()
         )),
         _ => Error::io(dest.join(rel), what, e),
