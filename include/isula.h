@@ -508,25 +508,27 @@ isula_status isula_image_remove(const isula_engine *engine,
                                 char **err);
 
 /**
- * Pull an image from a registry, reporting progress (`docker pull`).
- *
- * NOT YET IMPLEMENTED in this build: returns `ISULA_UNIMPLEMENTED` (after checking its
- * arguments) until the engine's registry client is wired in.
+ * Pull an image from a registry, reporting progress (`docker pull`). Registry mirrors,
+ * insecure registries and saved credentials come from the engine's config and root.
  *
  * - `engine` (borrowed, required): an open handle.
- * - `reference` (borrowed, required): `name[:tag|@digest]`, e.g. `busybox:latest`.
- * - `options_json` (borrowed, optional): `PullOptions`,
- *   `{"platform":"linux/amd64","max_concurrent_downloads":3}`; NULL for defaults.
- * - `progress` (optional): called with each `PullEvent` as JSON
- *   (`{"Resolved":{...}}`, `{"Layer":{"digest":...,"progress":...}}`); see `isula_json_cb`.
- * - `user` (borrowed, optional): passed back to `progress` unchanged.
+ * - `reference` (borrowed, required): `name[:tag|@digest]`, e.g. `busybox:latest` or
+ *   `127.0.0.1:5000/test/busybox:1`.
+ * - `options_json` (borrowed, optional): `{"platform":"linux/arm64","max_concurrent_downloads":3,
+ *   "timeout_secs":60}` (every key optional); NULL for defaults.
+ * - `progress` (optional): called with each `PullEvent` as JSON, e.g.
+ *   `{"Resolved":{"reference":...,"digest":...}}`,
+ *   `{"Layer":{"digest":"sha256:...","progress":{"Downloading":{"current":1024,"total":4096}}}}`,
+ *   `{"Layer":{"digest":...,"progress":"Done"}}`; see `isula_json_cb`. NULL for none.
+ * - `user` (borrowed, optional): passed back to `progress` unchanged; never dereferenced.
  * - `out_json` (borrowed, required): receives the `PullResult` JSON
- *   (`{"id":...,"reference":...,"digest":...}`), owned by the caller (free with
- *   `isula_string_free`); NULL on failure.
+ *   (`{"id":"sha256:...","reference":"...","digest":"sha256:..."}`), owned by the caller
+ *   (free with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread; `progress` runs on the calling thread.
+ * On failure no new image is registered. Thread safety: safe from any thread; `progress`
+ * runs on the calling thread, before this function returns.
  */
 isula_status isula_image_pull(const isula_engine *engine,
                               const char *reference,

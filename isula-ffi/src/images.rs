@@ -2,9 +2,11 @@
 //!
 //! Every function here is safe to call from many threads at once on one engine handle.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
 use std::fs::File;
+use std::time::Duration;
 
+use isula_core::engine::{PullEvent, PullOptions};
 use isula_core::error::ResultExt as _;
 use isula_core::image::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
 use isula_core::Error;
@@ -236,25 +238,36 @@ pub unsafe extern "C" fn isula_image_remove(
     })
 }
 
-/// Pull an image from a registry, reporting progress (`docker pull`).
-///
-/// NOT YET IMPLEMENTED in this build: returns `ISULA_UNIMPLEMENTED` (after checking its
-/// arguments) until the engine's registry client is wired in.
+/// Options of `isula_image_pull` as JSON: `PullOptions` of the Rust API with the timeout in
+/// seconds (`Duration` has no JSON form there).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct PullOptionsJson {
+    platform: Option<String>,
+    max_concurrent_downloads: Option<usize>,
+    timeout_secs: Option<u64>,
+}
+
+/// Pull an image from a registry, reporting progress (`docker pull`). Registry mirrors,
+/// insecure registries and saved credentials come from the engine's config and root.
 ///
 /// - `engine` (borrowed, required): an open handle.
-/// - `reference` (borrowed, required): `name[:tag|@digest]`, e.g. `busybox:latest`.
-/// - `options_json` (borrowed, optional): `PullOptions`,
-///   `{"platform":"linux/amd64","max_concurrent_downloads":3}`; NULL for defaults.
-/// - `progress` (optional): called with each `PullEvent` as JSON
-///   (`{"Resolved":{...}}`, `{"Layer":{"digest":...,"progress":...}}`); see `isula_json_cb`.
-/// - `user` (borrowed, optional): passed back to `progress` unchanged.
+/// - `reference` (borrowed, required): `name[:tag|@digest]`, e.g. `busybox:latest` or
+///   `127.0.0.1:5000/test/busybox:1`.
+/// - `options_json` (borrowed, optional): `{"platform":"linux/arm64","max_concurrent_downloads":3,
+///   "timeout_secs":60}` (every key optional); NULL for defaults.
+/// - `progress` (optional): called with each `PullEvent` as JSON, e.g.
+///   `{"Resolved":{"reference":...,"digest":...}}`,
+///   `{"Layer":{"digest":"sha256:...","progress":{"Downloading":{"current":1024,"total":4096}}}}`,
+///   `{"Layer":{"digest":...,"progress":"Done"}}`; see `isula_json_cb`. NULL for none.
+/// - `user` (borrowed, optional): passed back to `progress` unchanged; never dereferenced.
 /// - `out_json` (borrowed, required): receives the `PullResult` JSON
-///   (`{"id":...,"reference":...,"digest":...}`), owned by the caller (free with
-///   `isula_string_free`); NULL on failure.
+///   (`{"id":"sha256:...","reference":"...","digest":"sha256:..."}`), owned by the caller
+///   (free with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread; `progress` runs on the calling thread.
+/// On failure no new image is registered. Thread safety: safe from any thread; `progress`
+/// runs on the calling thread, before this function returns.
 #[no_mangle]
 pub unsafe extern "C" fn isula_image_pull(
     engine: *const isula_engine,
@@ -265,14 +278,26 @@ pub unsafe extern "C" fn isula_image_pull(
     out_json: *mut *mut c_char,
     err: *mut *mut c_char,
 ) -> isula_status {
-    let _ = (progress, user);
     guard(err, || {
-        let _out = out_string(out_json, "out_json")?;
-        let _e = self::engine(engine)?;
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
         let r = text(reference, "reference")?;
-        let _opts: serde_json::Value = json_or_default(options_json, "options_json")?;
-        Err(Error::unimplemented(format!(
-            "pull {r}: image pull is not available in this build of libisula yet"
-        )))
+        let o: PullOptionsJson = json_or_default(options_json, "options_json")?;
+        let opts = PullOptions {
+            platform: o.platform,
+            max_concurrent_downloads: o.max_concurrent_downloads,
+            timeout: o.timeout_secs.map(Duration::from_secs),
+        };
+        let mut report = |ev: PullEvent| {
+            if let (Some(cb), Ok(text)) = (progress, serde_json::to_string(&ev)) {
+                if let Ok(c) = CString::new(text) {
+                    // SAFETY: a C function pointer given by the caller for this purpose, called
+                    // with a NUL-terminated string that lives during the call.
+                    unsafe { cb(c.as_ptr(), user) };
+                }
+            }
+        };
+        let result = e.pull(r, &opts, &mut report)?;
+        out.set_json(&result)
     })
 }

@@ -458,3 +458,67 @@ fn pkg_config_compiles_shared_and_static_programs() {
     assert!(o.status.success(), "{out}\n{err}");
     check_list_images(&out, &images::busybox());
 }
+
+fn pull_flow(valgrind: bool) {
+    use isula_tests::registry::{available, Registry, RegistryMode};
+    if !prerequisites(valgrind) || !available(&RegistryMode::Http) || !require("skopeo") {
+        return;
+    }
+    let reg = Registry::start(RegistryMode::Http);
+    let img = images::busybox();
+    let reference = reg.push(&img, "ffi/busybox:1");
+    let inst = Installed::new();
+    let prog = inst.compile(&example("pull.c"));
+    let root = TestRoot::new();
+    let addr = reg.addr();
+    let o = inst.run(
+        &prog,
+        &[Path::new(&reference), root.path(), Path::new(&addr)],
+        valgrind,
+    );
+    let (out, err) = text(&o);
+    if valgrind && err.contains("unhandled amd64-linux syscall: 437") && err.contains("os error 38")
+    {
+        panic!("valgrind does not emulate openat2 (syscall 437); isula-core/src/sys/openat.rs needs an ENOSYS fallback:\n{out}\n{err}");
+    }
+    assert!(
+        o.status.success(),
+        "pull failed ({}):\n{out}\n{err}",
+        o.status
+    );
+    assert!(
+        out.contains(&format!("pulled: {{\"id\":\"{}\"", img.id())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\"reference\":\"{reference}\"")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("\"digest\":\"{}\"", img.manifest.digest)),
+        "{out}"
+    );
+    assert!(out.contains("progress: {\"Resolved\":"), "{out}");
+    assert!(out.contains("progress: {\"Layer\":{\"digest\":"), "{out}");
+    assert!(
+        out.contains("progress events: ") && out.contains("layers done: 1"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{{\"Deleted\":\"{}\"}}", img.id())),
+        "{out}"
+    );
+    if valgrind {
+        assert_no_definite_leaks(&err);
+    }
+}
+
+#[test]
+fn c_pull_with_progress() {
+    pull_flow(false);
+}
+
+#[test]
+fn c_pull_with_progress_under_valgrind() {
+    pull_flow(true);
+}
