@@ -11,6 +11,10 @@
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
+// The promise that no panic crosses into C rests on catch_unwind, which needs unwinding.
+#[cfg(panic = "abort")]
+compile_error!("isula-ffi must be built with panic = \"unwind\" (catch_unwind keeps panics out of C)");
+
 mod boundary;
 pub mod containers;
 pub mod engine;
