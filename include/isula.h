@@ -112,6 +112,229 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The lower-case name of a status value (`"not_found"`, ...), or `"unknown"` for a value
+ * that is not an `isula_status`.
+ *
+ * Returns a static string owned by the library: never free it.
+ * Thread safety: safe to call from any thread at any time.
+ */
+const char *isula_status_name(int32_t status);
+
+/**
+ * The library's version, e.g. `"0.1.0"`.
+ *
+ * Returns a static string owned by the library: never free it.
+ * Thread safety: safe to call from any thread at any time.
+ */
+const char *isula_version(void);
+
+/**
+ * Free a string that libisula returned (an `err` message or a JSON/text result).
+ *
+ * - `s` (owned, taken): a string from libisula, or NULL (then nothing happens). It must not
+ *   be used afterwards, nor freed twice, nor be a string from anywhere else.
+ *
+ * Thread safety: safe from any thread.
+ */
+void isula_string_free(char *s);
+
+/**
+ * Open an engine on the root and state directories named by a daemon.json document.
+ *
+ * - `config_json` (borrowed, required): daemon.json text, the same keys as isulad's
+ *   (`graph`, `state`, `log-level`, `registry-mirrors`, `insecure-registries`,
+ *   `default-runtime`, `runtimes`, ...). `"{}"` uses the defaults (`/var/lib/isulad`,
+ *   `/run/isulad`). Unknown keys are ignored; a key of the wrong type is
+ *   `ISULA_INVALID_ARGUMENT` naming the key.
+ * - `out` (borrowed, required): receives the new handle, owned by the caller and released
+ *   with `isula_engine_close`; set to NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Only one engine may own a root at a time: a second open of the same root, in this process
+ * or another, fails with `ISULA_UNAVAILABLE`.
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_engine_open(const char *config_json, isula_engine **out, char **err);
+
+/**
+ * Close an engine handle and release the root. Containers keep running (their supervisor
+ * is not the engine); the next open reattaches to them.
+ *
+ * - `engine` (owned, taken): a handle from `isula_engine_open`, or NULL (then nothing
+ *   happens). It must not be used afterwards.
+ *
+ * Thread safety: no other call may be using `engine` while, or after, it is closed.
+ */
+void isula_engine_close(isula_engine *engine);
+
+/**
+ * Load the images of an archive file: a `docker save` archive or an OCI image layout tar,
+ * plain or gzip/zstd/xz compressed (detected).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `archive_path` (borrowed, required): the archive file's path (any bytes but NUL).
+ * - `options_json` (borrowed, optional): `LoadOptions`, e.g. `{"tag":"myimage:1"}`
+ *   (renames the image of a single-image archive); NULL for none.
+ * - `out_json` (borrowed, required): receives a JSON array of `LoadedImage`
+ *   (`[{"id":"sha256:...","names":["docker.io/library/busybox:latest"]}]`), owned by the
+ *   caller (free with `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * On failure nothing new is left in the store. Thread safety: safe from any thread.
+ */
+isula_status isula_image_load(const isula_engine *engine,
+                              const char *archive_path,
+                              const char *options_json,
+                              char **out_json,
+                              char **err);
+
+/**
+ * Write images to a `docker save` archive file (created or truncated).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `names_json` (borrowed, required): JSON array of image names or ids, e.g. `["busybox"]`.
+ * - `archive_path` (borrowed, required): the file to write; removed again on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_image_save(const isula_engine *engine,
+                              const char *names_json,
+                              const char *archive_path,
+                              char **err);
+
+/**
+ * Import a root filesystem tarball (plain or compressed) as a one-layer image.
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `tar_path` (borrowed, required): the tarball's path.
+ * - `options_json` (borrowed, optional): `ImportOptions`,
+ *   `{"reference":"name:tag","message":"..."}`; NULL for none.
+ * - `out_id` (borrowed, required): receives the new image id (`sha256:<hex>`, plain text),
+ *   owned by the caller (free with `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_image_import(const isula_engine *engine,
+                                const char *tar_path,
+                                const char *options_json,
+                                char **out_id,
+                                char **err);
+
+/**
+ * List images (`docker images`).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `options_json` (borrowed, optional): `ListImagesOptions`,
+ *   `{"all":false,"filters":["reference=busy*","dangling=false","label=k=v"]}`; NULL for all.
+ * - `out_json` (borrowed, required): receives a JSON array of `ImageSummary`
+ *   (`id`, `repo_tags`, `repo_digests`, `created`, `size`, `labels`), owned by the caller
+ *   (free with `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_image_list(const isula_engine *engine,
+                              const char *options_json,
+                              char **out_json,
+                              char **err);
+
+/**
+ * Inspect one image (`docker image inspect`).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `name` (borrowed, required): a name (`busybox`, `busybox:latest`, full name), a
+ *   `name@digest`, an id or a unique id prefix.
+ * - `out_json` (borrowed, required): receives an `ImageInspect` JSON object with Docker's
+ *   field names (`Id`, `RepoTags`, `Config`, `RootFS`, ...), owned by the caller (free with
+ *   `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success. `ISULA_NOT_FOUND` for an unknown image.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_image_inspect(const isula_engine *engine,
+                                 const char *name,
+                                 char **out_json,
+                                 char **err);
+
+/**
+ * Give an image another name (`docker tag`).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `source` (borrowed, required): an existing image's name or id.
+ * - `target` (borrowed, required): the new name (`repo[:tag]`); moves it if another image
+ *   had it.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_image_tag(const isula_engine *engine,
+                             const char *source,
+                             const char *target,
+                             char **err);
+
+/**
+ * Remove an image or one of its names (`docker rmi`).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `name` (borrowed, required): a name (untags it; deletes the image with its last name)
+ *   or an id (deletes the image; `ISULA_CONFLICT` when it has several names, unless forced).
+ * - `options_json` (borrowed, optional): `RemoveImageOptions`,
+ *   `{"force":false,"no_prune":false}`; NULL for defaults.
+ * - `out_json` (borrowed, optional): when not NULL, receives a JSON array of
+ *   `RemovedImage` (`[{"Untagged":"busybox:latest"},{"Deleted":"sha256:..."}]`), owned by
+ *   the caller (free with `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_image_remove(const isula_engine *engine,
+                                const char *name,
+                                const char *options_json,
+                                char **out_json,
+                                char **err);
+
+/**
+ * Pull an image from a registry, reporting progress (`docker pull`). Registry mirrors,
+ * insecure registries and saved credentials come from the engine's config and root.
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `reference` (borrowed, required): `name[:tag|@digest]`, e.g. `busybox:latest` or
+ *   `127.0.0.1:5000/test/busybox:1`.
+ * - `options_json` (borrowed, optional): `{"platform":"linux/arm64","max_concurrent_downloads":3,
+ *   "timeout_secs":60}` (every key optional); NULL for defaults.
+ * - `progress` (optional): called with each `PullEvent` as JSON, e.g.
+ *   `{"Resolved":{"reference":...,"digest":...}}`,
+ *   `{"Layer":{"digest":"sha256:...","progress":{"Downloading":{"current":1024,"total":4096}}}}`,
+ *   `{"Layer":{"digest":...,"progress":"Done"}}`; see `isula_json_cb`. NULL for none.
+ * - `user` (borrowed, optional): passed back to `progress` unchanged; never dereferenced.
+ * - `out_json` (borrowed, required): receives the `PullResult` JSON
+ *   (`{"id":"sha256:...","reference":"...","digest":"sha256:..."}`), owned by the caller
+ *   (free with `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * On failure no new image is registered. Thread safety: safe from any thread; `progress`
+ * runs on the calling thread, before this function returns.
+ */
+isula_status isula_image_pull(const isula_engine *engine,
+                              const char *reference,
+                              const char *options_json,
+                              isula_json_cb progress,
+                              void *user,
+                              char **out_json,
+                              char **err);
+
+/**
  * Create a container (`docker create`).
  *
  * - `engine` (borrowed, required): an open handle.
@@ -287,54 +510,6 @@ isula_status isula_container_logs(const isula_engine *engine,
                                   char **err);
 
 /**
- * The library's version, e.g. `"0.1.0"`.
- *
- * Returns a static string owned by the library: never free it.
- * Thread safety: safe to call from any thread at any time.
- */
-const char *isula_version(void);
-
-/**
- * Free a string that libisula returned (an `err` message or a JSON/text result).
- *
- * - `s` (owned, taken): a string from libisula, or NULL (then nothing happens). It must not
- *   be used afterwards, nor freed twice, nor be a string from anywhere else.
- *
- * Thread safety: safe from any thread.
- */
-void isula_string_free(char *s);
-
-/**
- * Open an engine on the root and state directories named by a daemon.json document.
- *
- * - `config_json` (borrowed, required): daemon.json text, the same keys as isulad's
- *   (`graph`, `state`, `log-level`, `registry-mirrors`, `insecure-registries`,
- *   `default-runtime`, `runtimes`, ...). `"{}"` uses the defaults (`/var/lib/isulad`,
- *   `/run/isulad`). Unknown keys are ignored; a key of the wrong type is
- *   `ISULA_INVALID_ARGUMENT` naming the key.
- * - `out` (borrowed, required): receives the new handle, owned by the caller and released
- *   with `isula_engine_close`; set to NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * Only one engine may own a root at a time: a second open of the same root, in this process
- * or another, fails with `ISULA_UNAVAILABLE`.
- * Thread safety: safe from any thread.
- */
-isula_status isula_engine_open(const char *config_json, isula_engine **out, char **err);
-
-/**
- * Close an engine handle and release the root. Containers keep running (their supervisor
- * is not the engine); the next open reattaches to them.
- *
- * - `engine` (owned, taken): a handle from `isula_engine_open`, or NULL (then nothing
- *   happens). It must not be used afterwards.
- *
- * Thread safety: no other call may be using `engine` while, or after, it is closed.
- */
-void isula_engine_close(isula_engine *engine);
-
-/**
  * Subscribe to engine events. Each event is passed to `callback` as one JSON object
  * (`{"time":...,"type":"container","action":"start","id":"...","attributes":{...}}`) on a
  * thread owned by libisula, in order, until the subscription is closed.
@@ -371,181 +546,6 @@ isula_status isula_events_subscribe(const isula_engine *engine,
  * Thread safety: safe from any thread.
  */
 void isula_subscription_close(isula_subscription *subscription);
-
-/**
- * Load the images of an archive file: a `docker save` archive or an OCI image layout tar,
- * plain or gzip/zstd/xz compressed (detected).
- *
- * - `engine` (borrowed, required): an open handle.
- * - `archive_path` (borrowed, required): the archive file's path (any bytes but NUL).
- * - `options_json` (borrowed, optional): `LoadOptions`, e.g. `{"tag":"myimage:1"}`
- *   (renames the image of a single-image archive); NULL for none.
- * - `out_json` (borrowed, required): receives a JSON array of `LoadedImage`
- *   (`[{"id":"sha256:...","names":["docker.io/library/busybox:latest"]}]`), owned by the
- *   caller (free with `isula_string_free`); NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * On failure nothing new is left in the store. Thread safety: safe from any thread.
- */
-isula_status isula_image_load(const isula_engine *engine,
-                              const char *archive_path,
-                              const char *options_json,
-                              char **out_json,
-                              char **err);
-
-/**
- * Write images to a `docker save` archive file (created or truncated).
- *
- * - `engine` (borrowed, required): an open handle.
- * - `names_json` (borrowed, required): JSON array of image names or ids, e.g. `["busybox"]`.
- * - `archive_path` (borrowed, required): the file to write; removed again on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * Thread safety: safe from any thread.
- */
-isula_status isula_image_save(const isula_engine *engine,
-                              const char *names_json,
-                              const char *archive_path,
-                              char **err);
-
-/**
- * Import a root filesystem tarball (plain or compressed) as a one-layer image.
- *
- * - `engine` (borrowed, required): an open handle.
- * - `tar_path` (borrowed, required): the tarball's path.
- * - `options_json` (borrowed, optional): `ImportOptions`,
- *   `{"reference":"name:tag","message":"..."}`; NULL for none.
- * - `out_id` (borrowed, required): receives the new image id (`sha256:<hex>`, plain text),
- *   owned by the caller (free with `isula_string_free`); NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * Thread safety: safe from any thread.
- */
-isula_status isula_image_import(const isula_engine *engine,
-                                const char *tar_path,
-                                const char *options_json,
-                                char **out_id,
-                                char **err);
-
-/**
- * List images (`docker images`).
- *
- * - `engine` (borrowed, required): an open handle.
- * - `options_json` (borrowed, optional): `ListImagesOptions`,
- *   `{"all":false,"filters":["reference=busy*","dangling=false","label=k=v"]}`; NULL for all.
- * - `out_json` (borrowed, required): receives a JSON array of `ImageSummary`
- *   (`id`, `repo_tags`, `repo_digests`, `created`, `size`, `labels`), owned by the caller
- *   (free with `isula_string_free`); NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * Thread safety: safe from any thread.
- */
-isula_status isula_image_list(const isula_engine *engine,
-                              const char *options_json,
-                              char **out_json,
-                              char **err);
-
-/**
- * Inspect one image (`docker image inspect`).
- *
- * - `engine` (borrowed, required): an open handle.
- * - `name` (borrowed, required): a name (`busybox`, `busybox:latest`, full name), a
- *   `name@digest`, an id or a unique id prefix.
- * - `out_json` (borrowed, required): receives an `ImageInspect` JSON object with Docker's
- *   field names (`Id`, `RepoTags`, `Config`, `RootFS`, ...), owned by the caller (free with
- *   `isula_string_free`); NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success. `ISULA_NOT_FOUND` for an unknown image.
- *
- * Thread safety: safe from any thread.
- */
-isula_status isula_image_inspect(const isula_engine *engine,
-                                 const char *name,
-                                 char **out_json,
-                                 char **err);
-
-/**
- * Give an image another name (`docker tag`).
- *
- * - `engine` (borrowed, required): an open handle.
- * - `source` (borrowed, required): an existing image's name or id.
- * - `target` (borrowed, required): the new name (`repo[:tag]`); moves it if another image
- *   had it.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * Thread safety: safe from any thread.
- */
-isula_status isula_image_tag(const isula_engine *engine,
-                             const char *source,
-                             const char *target,
-                             char **err);
-
-/**
- * Remove an image or one of its names (`docker rmi`).
- *
- * - `engine` (borrowed, required): an open handle.
- * - `name` (borrowed, required): a name (untags it; deletes the image with its last name)
- *   or an id (deletes the image; `ISULA_CONFLICT` when it has several names, unless forced).
- * - `options_json` (borrowed, optional): `RemoveImageOptions`,
- *   `{"force":false,"no_prune":false}`; NULL for defaults.
- * - `out_json` (borrowed, optional): when not NULL, receives a JSON array of
- *   `RemovedImage` (`[{"Untagged":"busybox:latest"},{"Deleted":"sha256:..."}]`), owned by
- *   the caller (free with `isula_string_free`); NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * Thread safety: safe from any thread.
- */
-isula_status isula_image_remove(const isula_engine *engine,
-                                const char *name,
-                                const char *options_json,
-                                char **out_json,
-                                char **err);
-
-/**
- * Pull an image from a registry, reporting progress (`docker pull`). Registry mirrors,
- * insecure registries and saved credentials come from the engine's config and root.
- *
- * - `engine` (borrowed, required): an open handle.
- * - `reference` (borrowed, required): `name[:tag|@digest]`, e.g. `busybox:latest` or
- *   `127.0.0.1:5000/test/busybox:1`.
- * - `options_json` (borrowed, optional): `{"platform":"linux/arm64","max_concurrent_downloads":3,
- *   "timeout_secs":60}` (every key optional); NULL for defaults.
- * - `progress` (optional): called with each `PullEvent` as JSON, e.g.
- *   `{"Resolved":{"reference":...,"digest":...}}`,
- *   `{"Layer":{"digest":"sha256:...","progress":{"Downloading":{"current":1024,"total":4096}}}}`,
- *   `{"Layer":{"digest":...,"progress":"Done"}}`; see `isula_json_cb`. NULL for none.
- * - `user` (borrowed, optional): passed back to `progress` unchanged; never dereferenced.
- * - `out_json` (borrowed, required): receives the `PullResult` JSON
- *   (`{"id":"sha256:...","reference":"...","digest":"sha256:..."}`), owned by the caller
- *   (free with `isula_string_free`); NULL on failure.
- * - `err` (borrowed, optional): receives the error message on failure (free with
- *   `isula_string_free`), NULL on success.
- *
- * On failure no new image is registered. Thread safety: safe from any thread; `progress`
- * runs on the calling thread, before this function returns.
- */
-isula_status isula_image_pull(const isula_engine *engine,
-                              const char *reference,
-                              const char *options_json,
-                              isula_json_cb progress,
-                              void *user,
-                              char **out_json,
-                              char **err);
-
-/**
- * The lower-case name of a status value (`"not_found"`, ...), or `"unknown"` for a value
- * that is not an `isula_status`.
- *
- * Returns a static string owned by the library: never free it.
- * Thread safety: safe to call from any thread at any time.
- */
-const char *isula_status_name(int32_t status);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -13,14 +13,23 @@
 
 // The promise that no panic crosses into C rests on catch_unwind, which needs unwinding.
 #[cfg(panic = "abort")]
-compile_error!("isula-ffi must be built with panic = \"unwind\" (catch_unwind keeps panics out of C)");
+compile_error!(
+    "isula-ffi must be built with panic = \"unwind\" (catch_unwind keeps panics out of C)"
+);
 
 mod boundary;
-pub mod containers;
-pub mod engine;
-pub mod events;
-pub mod images;
+
+// Declaration order is the order of the header (cbindgen keeps it): keep the blank lines,
+// they stop rustfmt from sorting the modules.
 pub mod status;
+
+pub mod engine;
+
+pub mod images;
+
+pub mod containers;
+
+pub mod events;
 
 pub use containers::*;
 pub use engine::*;
