@@ -118,8 +118,8 @@ impl EngineConfig {
 
     /// Parse daemon.json text over the defaults.
     pub fn from_json(text: &str) -> Result<Self> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| Error::invalid(format!("daemon config is not valid JSON: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("daemon config is not valid JSON: {e}")))?;
         let serde_json::Value::Object(map) = value else {
             return Err(Error::invalid("daemon config must be a JSON object"));
         };
@@ -156,10 +156,16 @@ impl EngineConfig {
     /// Check values that types alone cannot.
     pub fn validate(&self) -> Result<()> {
         if !self.graph.is_absolute() {
-            return Err(Error::invalid(format!("daemon config key \"graph\": {} is not an absolute path", self.graph.display())));
+            return Err(Error::invalid(format!(
+                "daemon config key \"graph\": {} is not an absolute path",
+                self.graph.display()
+            )));
         }
         if !self.state.is_absolute() {
-            return Err(Error::invalid(format!("daemon config key \"state\": {} is not an absolute path", self.state.display())));
+            return Err(Error::invalid(format!(
+                "daemon config key \"state\": {} is not an absolute path",
+                self.state.display()
+            )));
         }
         if self.storage_driver != "overlay2" && self.storage_driver != "overlay" {
             return Err(Error::invalid(format!(
@@ -170,7 +176,10 @@ impl EngineConfig {
         if self.max_concurrent_downloads == 0 {
             return Err(Error::invalid("daemon config key \"max-concurrent-downloads\": must be at least 1"));
         }
-        if !matches!(self.log_level.to_ascii_lowercase().as_str(), "error" | "warn" | "warning" | "info" | "debug" | "trace" | "fatal") {
+        if !matches!(
+            self.log_level.to_ascii_lowercase().as_str(),
+            "error" | "warn" | "warning" | "info" | "debug" | "trace" | "fatal"
+        ) {
             return Err(Error::invalid(format!("daemon config key \"log-level\": unknown level {:?}", self.log_level)));
         }
         Ok(())

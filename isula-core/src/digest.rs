@@ -17,9 +17,8 @@ pub struct Digest {
 impl Digest {
     /// Parse `sha256:<hex>`; other algorithms and malformed hex are `InvalidArgument`.
     pub fn parse(s: &str) -> Result<Self> {
-        let (algo, hex) = s
-            .split_once(':')
-            .ok_or_else(|| Error::invalid(format!("invalid digest {s:?}: missing algorithm")))?;
+        let (algo, hex) =
+            s.split_once(':').ok_or_else(|| Error::invalid(format!("invalid digest {s:?}: missing algorithm")))?;
         if algo != "sha256" {
             return Err(Error::invalid(format!("unsupported digest algorithm {algo:?} in {s:?}")));
         }
@@ -185,17 +184,19 @@ mod tests {
     #[test]
     fn parse_and_display() {
         let d = Digest::of(b"");
-        assert_eq!(
-            d.to_string(),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(d.to_string(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         assert_eq!(Digest::parse(&d.to_string()).unwrap(), d);
         assert_eq!(d.short(), "e3b0c44298fc");
     }
 
     #[test]
     fn rejects_bad_digests() {
-        for s in ["sha256:abc", "md5:e3b0", "e3b0c442", "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"] {
+        for s in [
+            "sha256:abc",
+            "md5:e3b0",
+            "e3b0c442",
+            "sha256:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+        ] {
             assert_eq!(Digest::parse(s).unwrap_err().kind(), crate::ErrorKind::InvalidArgument, "{s}");
         }
     }

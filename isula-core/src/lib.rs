@@ -4,6 +4,7 @@
 //! operation. All behaviour of the daemon, the CLI and the C ABI lives here.
 
 pub mod config;
+pub mod container;
 pub mod content;
 pub mod digest;
 pub mod engine;

@@ -22,11 +22,7 @@ impl TestRoot {
     /// A fresh directory under /var/tmp (on-disk, so overlayfs works there), with empty
     /// `root/` and `state/` subdirectories.
     pub fn new() -> Self {
-        let base = if Path::new("/var/tmp").is_dir() {
-            "/var/tmp"
-        } else {
-            "/tmp"
-        };
+        let base = if Path::new("/var/tmp").is_dir() { "/var/tmp" } else { "/tmp" };
         let dir = tempfile::Builder::new()
             .prefix("isula-test-")
             .tempdir_in(base)
@@ -35,10 +31,7 @@ impl TestRoot {
         for sub in ["root", "state"] {
             std::fs::create_dir(path.join(sub)).unwrap_or_else(|e| panic!("create {sub}: {e}"));
         }
-        TestRoot {
-            dir: Some(dir),
-            path,
-        }
+        TestRoot { dir: Some(dir), path }
     }
 
     /// The temporary directory.
@@ -88,20 +81,13 @@ pub fn in_ci() -> bool {
 /// Full path of `cmd` when it is an executable on `PATH` (or an executable path itself).
 pub fn which(cmd: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let is_exec = |p: &Path| {
-        p.metadata()
-            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            .unwrap_or(false)
-    };
+    let is_exec = |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
     if cmd.contains('/') {
         let p = PathBuf::from(cmd);
         return is_exec(&p).then_some(p);
     }
-    let path = std::env::var_os("PATH")
-        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(cmd))
-        .find(|p| is_exec(p))
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into());
+    std::env::split_paths(&path).map(|d| d.join(cmd)).find(|p| is_exec(p))
 }
 
 /// Is the binary `cmd` on `PATH`? When missing: in CI (`CI=true`) this panics with a clear
@@ -124,11 +110,7 @@ pub fn require_root() -> bool {
 fn nix_is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
         .unwrap_or(false)
 }
 
@@ -144,9 +126,7 @@ pub fn skip_or_fail(why: &str) -> bool {
 /// Run `cmd` to completion; panic with its command line, status and stderr when it fails.
 /// Returns stdout as text.
 pub fn run_ok(cmd: &mut std::process::Command) -> String {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     if !out.status.success() {
         panic!(
             "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
@@ -194,20 +174,12 @@ mod tests {
         let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         let count = info
             .lines()
-            .filter(|l| {
-                l.split(' ')
-                    .nth(4)
-                    .is_some_and(|m| m.starts_with(t.path().to_str().unwrap()))
-            })
+            .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(t.path().to_str().unwrap())))
             .count();
         assert_eq!(count, 3, "{info}");
         let p = t.path().to_path_buf();
         drop(t);
-        assert!(
-            mounts_under(&p).is_empty(),
-            "mounts left: {:?}",
-            mounts_under(&p)
-        );
+        assert!(mounts_under(&p).is_empty(), "mounts left: {:?}", mounts_under(&p));
         assert!(!p.exists());
     }
 
@@ -228,13 +200,9 @@ mod tests {
 
     #[test]
     fn run_ok_reports_failures() {
-        assert_eq!(
-            run_ok(std::process::Command::new("sh").args(["-c", "echo hi"])),
-            "hi\n"
-        );
-        let r = std::panic::catch_unwind(|| {
-            run_ok(std::process::Command::new("sh").args(["-c", "echo bad >&2; exit 3"]))
-        });
+        assert_eq!(run_ok(std::process::Command::new("sh").args(["-c", "echo hi"])), "hi\n");
+        let r =
+            std::panic::catch_unwind(|| run_ok(std::process::Command::new("sh").args(["-c", "echo bad >&2; exit 3"])));
         let msg = *r.unwrap_err().downcast::<String>().unwrap();
         assert!(msg.contains("bad") && msg.contains('3'), "{msg}");
     }

@@ -38,10 +38,7 @@ pub enum RegistryMode {
 impl RegistryMode {
     /// Basic-auth mode over TLS with `user` / `password`.
     pub fn basic_auth(user: &str, password: &str) -> Self {
-        RegistryMode::BasicAuth {
-            user: user.into(),
-            password: password.into(),
-        }
+        RegistryMode::BasicAuth { user: user.into(), password: password.into() }
     }
 
     fn tls(&self) -> bool {
@@ -50,8 +47,9 @@ impl RegistryMode {
 
     fn creds(&self) -> Option<(&str, &str)> {
         match self {
-            RegistryMode::BasicAuth { user, password }
-            | RegistryMode::BasicAuthHttp { user, password } => Some((user, password)),
+            RegistryMode::BasicAuth { user, password } | RegistryMode::BasicAuthHttp { user, password } => {
+                Some((user, password))
+            }
             _ => None,
         }
     }
@@ -69,35 +67,25 @@ pub struct Registry {
 /// True when `docker-registry` and (for TLS modes) `openssl` and (for auth) `perl` are installed;
 /// same CI/skip behaviour as [`crate::env::require`].
 pub fn available(mode: &RegistryMode) -> bool {
-    require(REGISTRY_BIN)
-        && (!mode.tls() || require("openssl"))
-        && (mode.creds().is_none() || require("perl"))
+    require(REGISTRY_BIN) && (!mode.tls() || require("openssl")) && (mode.creds().is_none() || require("perl"))
 }
 
 impl Registry {
     /// Start a registry on a free 127.0.0.1 port with storage in a fresh temp dir (delete
     /// enabled) and wait until it answers. Panics with the registry's log when it cannot start.
     pub fn start(mode: RegistryMode) -> Registry {
-        let mut dir = tempfile::Builder::new()
-            .prefix("isula-registry-")
-            .tempdir()
-            .expect("registry temp dir");
+        let mut dir = tempfile::Builder::new().prefix("isula-registry-").tempdir().expect("registry temp dir");
         let d = dir.path().to_path_buf();
         let d = d.as_path();
         let ca = mode.tls().then(|| make_certs(d));
         if let Some((user, password)) = mode.creds() {
-            std::fs::write(
-                d.join("htpasswd"),
-                format!("{user}:{}\n", bcrypt_hash(password)),
-            )
-            .expect("htpasswd");
+            std::fs::write(d.join("htpasswd"), format!("{user}:{}\n", bcrypt_hash(password))).expect("htpasswd");
         }
         let mut last_log = String::new();
         for _attempt in 0..5 {
             let port = free_port();
             let addr = format!("127.0.0.1:{port}");
-            std::fs::write(d.join("config.yml"), config_yml(d, &addr, &mode))
-                .expect("write config.yml");
+            std::fs::write(d.join("config.yml"), config_yml(d, &addr, &mode)).expect("write config.yml");
             let log = std::fs::File::create(d.join("registry.log")).expect("registry log");
             let child = Command::new(REGISTRY_BIN)
                 .arg("serve")
@@ -106,21 +94,12 @@ impl Registry {
                 .stdout(log.try_clone().unwrap())
                 .stderr(log)
                 .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("cannot start {REGISTRY_BIN} (install docker-registry): {e}")
-                });
-            let mut reg = Registry {
-                child,
-                dir,
-                addr,
-                mode: mode.clone(),
-                ca: ca.clone(),
-            };
+                .unwrap_or_else(|e| panic!("cannot start {REGISTRY_BIN} (install docker-registry): {e}"));
+            let mut reg = Registry { child, dir, addr, mode: mode.clone(), ca: ca.clone() };
             if reg.wait_ready(Duration::from_secs(15)) {
                 return reg;
             }
-            last_log =
-                std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
+            last_log = std::fs::read_to_string(reg.dir.path().join("registry.log")).unwrap_or_default();
             dir = reg.into_dir();
             if !last_log.contains("address already in use") {
                 break;
@@ -136,11 +115,7 @@ impl Registry {
 
     /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!(
-            "{}://{}",
-            if self.mode.tls() { "https" } else { "http" },
-            self.addr
-        )
+        format!("{}://{}", if self.mode.tls() { "https" } else { "http" }, self.addr)
     }
 
     /// The mode it was started with.
@@ -178,11 +153,7 @@ impl Registry {
     /// with `p` = `src` or `dest` (for `skopeo copy`) they become `--src-…` / `--dest-…`;
     /// `p` = `""` gives the plain form `skopeo inspect` takes.
     pub fn skopeo_flags(&self, p: &str) -> Vec<String> {
-        let p = if p.is_empty() {
-            String::new()
-        } else {
-            format!("{p}-")
-        };
+        let p = if p.is_empty() { String::new() } else { format!("{p}-") };
         let mut v = match self.cert_dir() {
             Some(c) => vec![format!("--{p}cert-dir={}", c.display())],
             None => vec![format!("--{p}tls-verify=false")],
@@ -241,10 +212,7 @@ impl Registry {
                 .arg(format!("oci:{}:x", layout.path().display()))
                 .arg(format!("docker://{}/{name}", self.addr)),
         );
-        std::fs::read_to_string(&digest_file)
-            .expect("skopeo digest file")
-            .trim()
-            .to_string()
+        std::fs::read_to_string(&digest_file).expect("skopeo digest file").trim().to_string()
     }
 
     fn wait_ready(&mut self, limit: Duration) -> bool {
@@ -293,11 +261,7 @@ impl Drop for Registry {
 /// Status code of `GET /v2/` over a plain connection.
 fn http_status(s: &mut TcpStream, host: &str) -> Option<u16> {
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(
-        s,
-        "GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
+    write!(s, "GET /v2/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).ok()?;
     let line = std::str::from_utf8(&buf[..n]).ok()?;
@@ -323,10 +287,7 @@ fn config_yml(d: &Path, addr: &str, mode: &RegistryMode) -> String {
         );
     }
     if mode.creds().is_some() {
-        c += &format!(
-            "auth:\n  htpasswd:\n    realm: isula-tests\n    path: {}\n",
-            d.join("htpasswd").display()
-        );
+        c += &format!("auth:\n  htpasswd:\n    realm: isula-tests\n    path: {}\n", d.join("htpasswd").display());
     }
     c
 }
@@ -343,32 +304,22 @@ fn make_certs(d: &Path) -> PathBuf {
         c.current_dir(d);
         c
     };
-    run_ok(
-        ossl()
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-            ])
-            .args([
-                "-keyout".as_ref(),
-                ca_key.as_os_str(),
-                "-out".as_ref(),
-                ca_crt.as_os_str(),
-                "-days".as_ref(),
-                "7".as_ref(),
-                "-subj".as_ref(),
-                "/CN=isula-tests CA".as_ref(),
-                "-addext".as_ref(),
-                "basicConstraints=critical,CA:TRUE".as_ref(),
-                "-addext".as_ref(),
-                "keyUsage=critical,keyCertSign,cRLSign".as_ref(),
-            ]),
-    );
+    run_ok(ossl().args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]).args(
+        [
+            "-keyout".as_ref(),
+            ca_key.as_os_str(),
+            "-out".as_ref(),
+            ca_crt.as_os_str(),
+            "-days".as_ref(),
+            "7".as_ref(),
+            "-subj".as_ref(),
+            "/CN=isula-tests CA".as_ref(),
+            "-addext".as_ref(),
+            "basicConstraints=critical,CA:TRUE".as_ref(),
+            "-addext".as_ref(),
+            "keyUsage=critical,keyCertSign,cRLSign".as_ref(),
+        ],
+    ));
     run_ok(ossl().args([
         "req",
         "-newkey",
@@ -390,18 +341,7 @@ fn make_certs(d: &Path) -> PathBuf {
     .expect("server.ext");
     run_ok(
         ossl()
-            .args([
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-days",
-                "7",
-                "-extfile",
-                "server.ext",
-                "-out",
-                "server.crt",
-            ])
+            .args(["x509", "-req", "-in", "server.csr", "-days", "7", "-extfile", "server.ext", "-out", "server.crt"])
             .args([
                 "-CA".as_ref(),
                 ca_crt.as_os_str(),
@@ -417,13 +357,8 @@ fn make_certs(d: &Path) -> PathBuf {
 pub fn bcrypt_hash(password: &str) -> String {
     const ALPHABET: &[u8] = b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut seed = [0u8; 22];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut seed))
-        .expect("read /dev/urandom");
-    let mut salt: String = seed
-        .iter()
-        .map(|b| ALPHABET[(*b as usize) % 64] as char)
-        .collect();
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed)).expect("read /dev/urandom");
+    let mut salt: String = seed.iter().map(|b| ALPHABET[(*b as usize) % 64] as char).collect();
     // The last salt character only carries 2 bits: keep it canonical.
     salt.pop();
     salt.push(['.', 'O', 'e', 'u'][(seed[21] % 4) as usize]);
@@ -433,10 +368,7 @@ pub fn bcrypt_hash(password: &str) -> String {
         password,
         &format!("$2b$05${salt}"),
     ]));
-    assert!(
-        out.starts_with("$2b$05$") && out.len() == 60,
-        "perl crypt() does not support bcrypt here: {out:?}"
-    );
+    assert!(out.starts_with("$2b$05$") && out.len() == 60, "perl crypt() does not support bcrypt here: {out:?}");
     out
 }
 

@@ -26,20 +26,13 @@ fn pull_throughput_and_resume_time() {
     }
     let reg = Registry::start(mode);
     let img = images::sized(100 << 20, 4);
-    let bytes: u64 =
-        img.layers.iter().map(|l| l.data.len() as u64).sum::<u64>() + img.config.data.len() as u64;
+    let bytes: u64 = img.layers.iter().map(|l| l.data.len() as u64).sum::<u64>() + img.config.data.len() as u64;
     let name = format!("{}/bench/img:1", reg.addr());
 
     let a = TestRoot::new();
     let src = engine(&a, &[&reg.addr()]);
     let archive = images::oci_archive(&img, Some("x"));
-    src.load(
-        &mut &archive[..],
-        &LoadOptions {
-            tag: Some(name.clone()),
-        },
-    )
-    .unwrap();
+    src.load(&mut &archive[..], &LoadOptions { tag: Some(name.clone()) }).unwrap();
     let t = Instant::now();
     src.push(&name, &mut |_| {}).unwrap();
     let push_s = t.elapsed().as_secs_f64();
@@ -53,10 +46,7 @@ fn pull_throughput_and_resume_time() {
         if first_extract.is_none()
             && matches!(
                 ev,
-                isula_core::engine::PullEvent::Layer {
-                    progress: isula_core::registry::LayerProgress::Extracting,
-                    ..
-                }
+                isula_core::engine::PullEvent::Layer { progress: isula_core::registry::LayerProgress::Extracting, .. }
             )
         {
             first_extract = Some(t.elapsed().as_secs_f64());
@@ -93,23 +83,14 @@ fn pull_throughput_and_resume_time() {
     });
     let e = engine(&c, &[&reg.addr(), &cutter.addr]);
     let _ = pull(&e, &format!("{}/bench/img:1", cutter.addr)).unwrap_err();
-    let partial: u64 = e
-        .content()
-        .partial_ingests()
-        .unwrap()
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
+    let partial: u64 = e.content().partial_ingests().unwrap().iter().map(|(_, n)| n).sum();
     let t = Instant::now();
     let mut resume_download = None;
     e.pull(&name, &Default::default(), &mut |ev| {
         if resume_download.is_none()
             && matches!(
                 ev,
-                isula_core::engine::PullEvent::Layer {
-                    progress: isula_core::registry::LayerProgress::Extracting,
-                    ..
-                }
+                isula_core::engine::PullEvent::Layer { progress: isula_core::registry::LayerProgress::Extracting, .. }
             )
         {
             resume_download = Some(t.elapsed().as_secs_f64());
@@ -118,27 +99,11 @@ fn pull_throughput_and_resume_time() {
     .unwrap();
     let resume_s = t.elapsed().as_secs_f64();
 
-    println!(
-        "image: {} layers, {:.1} MB compressed",
-        img.layers.len(),
-        bytes as f64 / 1e6
-    );
-    println!(
-        "isula push:                 {push_s:.2} s  ({:.0} MB/s)",
-        mb_s(bytes, push_s)
-    );
-    println!(
-        "isula pull, download only:  {download_s:.2} s  ({:.0} MB/s)",
-        mb_s(bytes, download_s)
-    );
-    println!(
-        "isula pull, with unpacking: {pull_s:.2} s  ({:.0} MB/s)",
-        mb_s(bytes, pull_s)
-    );
-    println!(
-        "skopeo copy docker:// oci:  {skopeo_s:.2} s  ({:.0} MB/s)",
-        mb_s(bytes, skopeo_s)
-    );
+    println!("image: {} layers, {:.1} MB compressed", img.layers.len(), bytes as f64 / 1e6);
+    println!("isula push:                 {push_s:.2} s  ({:.0} MB/s)", mb_s(bytes, push_s));
+    println!("isula pull, download only:  {download_s:.2} s  ({:.0} MB/s)", mb_s(bytes, download_s));
+    println!("isula pull, with unpacking: {pull_s:.2} s  ({:.0} MB/s)", mb_s(bytes, pull_s));
+    println!("skopeo copy docker:// oci:  {skopeo_s:.2} s  ({:.0} MB/s)", mb_s(bytes, skopeo_s));
     println!(
         "resume after a cut at 50% ({:.1} MB kept, {:.1} MB left): download {:.2} s, total {resume_s:.2} s",
         partial as f64 / 1e6,

@@ -16,25 +16,14 @@ use registry_support::*;
 /// Load `img` into `e` under `name`.
 fn load_as(e: &Engine, img: &BuiltImage, name: &str) {
     let archive = images::oci_archive(img, Some("x"));
-    let loaded = e
-        .load(
-            &mut &archive[..],
-            &LoadOptions {
-                tag: Some(name.to_string()),
-            },
-        )
-        .unwrap();
+    let loaded = e.load(&mut &archive[..], &LoadOptions { tag: Some(name.to_string()) }).unwrap();
     assert_eq!(loaded[0].id, img.id());
 }
 
 /// `skopeo inspect` of `reference` on `reg`: the manifest digest the registry serves.
 fn skopeo_digest(reg: &Registry, reference: &str) -> String {
-    let out = run_ok(
-        Command::new("skopeo")
-            .arg("inspect")
-            .args(reg.skopeo_flags(""))
-            .arg(format!("docker://{reference}")),
-    );
+    let out =
+        run_ok(Command::new("skopeo").arg("inspect").args(reg.skopeo_flags("")).arg(format!("docker://{reference}")));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     v["Digest"].as_str().unwrap().to_string()
 }
@@ -46,22 +35,14 @@ fn trust_ca(root: &TestRoot, reg: &Registry) {
     std::fs::copy(reg.ca_cert_pem().unwrap(), dir.join("ca.crt")).unwrap();
 }
 
-fn push_events(
-    e: &Engine,
-    name: &str,
-) -> (
-    isula_core::Result<isula_core::engine::PushResult>,
-    Vec<PushEvent>,
-) {
+fn push_events(e: &Engine, name: &str) -> (isula_core::Result<isula_core::engine::PushResult>, Vec<PushEvent>) {
     let mut ev = Vec::new();
     let r = e.push(name, &mut |x| ev.push(x));
     (r, ev)
 }
 
 fn count(ev: &[PushEvent], f: impl Fn(&PushProgress) -> bool) -> usize {
-    ev.iter()
-        .filter(|PushEvent::Blob { progress, .. }| f(progress))
-        .count()
+    ev.iter().filter(|PushEvent::Blob { progress, .. }| f(progress)).count()
 }
 
 /// Push busybox from one root, check with skopeo, pull into a fresh root, compare.
@@ -71,25 +52,13 @@ fn round_trip(reg: &Registry, src: &Engine, dst: &Engine) {
     load_as(src, &img, &name);
     let (pushed, ev) = push_events(src, &name);
     let pushed = pushed.unwrap();
-    assert_eq!(
-        pushed.digest.to_string(),
-        img.manifest.digest,
-        "manifest pushed byte for byte"
-    );
-    assert_eq!(
-        count(&ev, |p| *p == PushProgress::Pushed),
-        2,
-        "config and layer uploaded: {ev:?}"
-    );
+    assert_eq!(pushed.digest.to_string(), img.manifest.digest, "manifest pushed byte for byte");
+    assert_eq!(count(&ev, |p| *p == PushProgress::Pushed), 2, "config and layer uploaded: {ev:?}");
     assert_eq!(skopeo_digest(reg, &name), pushed.digest.to_string());
     // Pushing again sends nothing.
     let (again, ev) = push_events(src, &name);
     assert_eq!(again.unwrap().digest, pushed.digest);
-    assert_eq!(
-        count(&ev, |p| *p == PushProgress::AlreadyExists),
-        2,
-        "{ev:?}"
-    );
+    assert_eq!(count(&ev, |p| *p == PushProgress::AlreadyExists), 2, "{ev:?}");
     // Pull into a fresh root.
     let got = pull(dst, &name).unwrap();
     assert_eq!(got.id, img.id());
@@ -102,14 +71,7 @@ fn round_trip(reg: &Registry, src: &Engine, dst: &Engine) {
     dst.tag(&name, &other).unwrap();
     let (r, ev) = push_events(dst, &other);
     assert_eq!(r.unwrap().digest, pushed.digest);
-    assert_eq!(
-        count(
-            &ev,
-            |p| matches!(p, PushProgress::Mounted { from } if from == "isula/busybox")
-        ),
-        2,
-        "{ev:?}"
-    );
+    assert_eq!(count(&ev, |p| matches!(p, PushProgress::Mounted { from } if from == "isula/busybox")), 2, "{ev:?}");
     assert_eq!(skopeo_digest(reg, &other), pushed.digest.to_string());
 }
 
@@ -183,22 +145,13 @@ fn basic_auth_registry_login_push_pull_logout() {
     // Right password: saved with mode 0600.
     src.login(&reg.addr(), "isula", "pa55-word").unwrap();
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&auth_json).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
-    assert!(!std::fs::read_to_string(&auth_json)
-        .unwrap()
-        .contains("pa55-word"));
-    dst.login(&format!("https://{}", reg.addr()), "isula", "pa55-word")
-        .unwrap();
+    assert_eq!(std::fs::metadata(&auth_json).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(!std::fs::read_to_string(&auth_json).unwrap().contains("pa55-word"));
+    dst.login(&format!("https://{}", reg.addr()), "isula", "pa55-word").unwrap();
     round_trip(&reg, &src, &dst);
     // Logout forgets the credentials.
     dst.logout(&reg.addr()).unwrap();
-    assert_eq!(
-        dst.logout(&reg.addr()).unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert_eq!(dst.logout(&reg.addr()).unwrap_err().kind(), ErrorKind::NotFound);
     let fresh = TestRoot::new();
     trust_ca(&fresh, &reg);
     let e = engine(&fresh, &[]);
@@ -279,11 +232,7 @@ fn large_blob_goes_up_in_chunks_and_resumes_down_from_the_real_registry() {
     let err = pull(&dst, &format!("{}/big/img:1", cutter.addr)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     let hex = layer.trim_start_matches("sha256:").to_string();
-    assert!(dst
-        .content()
-        .partial_ingests()
-        .unwrap()
-        .contains(&(hex, half as u64)));
+    assert!(dst.content().partial_ingests().unwrap().contains(&(hex, half as u64)));
     let mut downloaded = Vec::new();
     let got = dst
         .pull(&name, &Default::default(), &mut |ev| {
@@ -297,9 +246,6 @@ fn large_blob_goes_up_in_chunks_and_resumes_down_from_the_real_registry() {
         })
         .unwrap();
     assert_eq!(got.id, img.id());
-    assert!(
-        downloaded.iter().all(|c| *c > half as u64),
-        "resumed past the half: {downloaded:?}"
-    );
+    assert!(downloaded.iter().all(|c| *c > half as u64), "resumed past the half: {downloaded:?}");
     assert!(dst.content().partial_ingests().unwrap().is_empty());
 }

@@ -6,6 +6,7 @@ use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
 use crate::reference::Reference;
+use crate::registry::claims::BlobClaims;
 use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
 use crate::registry::manifest::{self, Manifest, Platform};
 use crate::registry::pull::{fetch_image, PullSpec};
@@ -13,9 +14,7 @@ use crate::registry::push::{push_image, PushImage, PushSpec};
 use crate::registry::session::Session;
 use crate::registry::{LayerProgress, RegistryOptions, Transport};
 
-pub use crate::registry::{
-    PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult,
-};
+pub use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult};
 
 impl Engine {
     /// Registry settings from the engine config: mirrors, insecure registries, CA
@@ -24,10 +23,7 @@ impl Engine {
         let mut opts = RegistryOptions {
             mirrors: self.config.registry_mirrors.clone(),
             insecure: self.config.insecure_registries.clone(),
-            certs_dirs: vec![
-                self.config.graph.join("certs.d"),
-                PathBuf::from("/etc/isulad/certs.d"),
-            ],
+            certs_dirs: vec![self.config.graph.join("certs.d"), PathBuf::from("/etc/isulad/certs.d")],
             ..Default::default()
         };
         if let Some(t) = timeout {
@@ -35,6 +31,17 @@ impl Engine {
             opts.read_timeout = t;
         }
         Transport::new(opts)
+    }
+
+    /// After a failed pull (its own pins dropped): remove the blobs it added unless another
+    /// pull in flight claims them, another operation pins them or an image references them.
+    fn forget_new_blobs(&self, claims: &BlobClaims, new_blobs: &[crate::digest::Digest]) {
+        let used: std::collections::HashSet<crate::digest::Digest> =
+            self.images.list().iter().flat_map(|r| r.blobs().cloned().collect::<Vec<_>>()).collect();
+        let gone = claims.delete_unshared(&self.content, new_blobs, |d| used.contains(d) || self.images.is_pinned(d));
+        if !gone.is_empty() {
+            log::debug!("failed pull: removed {} blob(s) it had added", gone.len());
+        }
     }
 
     fn credential_store(&self) -> CredentialStore {
@@ -46,21 +53,12 @@ impl Engine {
     /// partial downloads) go into the content store, then the image is registered under
     /// the reference (when it has a tag). Saved credentials (see [`Engine::login`]) are
     /// used. On failure nothing new stays in the store but partial downloads.
-    pub fn pull(
-        &self,
-        reference: &str,
-        opts: &PullOptions,
-        progress: &mut dyn FnMut(PullEvent),
-    ) -> Result<PullResult> {
+    pub fn pull(&self, reference: &str, opts: &PullOptions, progress: &mut dyn FnMut(PullEvent)) -> Result<PullResult> {
         let r = Reference::parse(reference)?;
         let platform = opts.platform.as_deref().map(Platform::parse).transpose()?;
-        let max = opts
-            .max_concurrent_downloads
-            .unwrap_or(self.config.max_concurrent_downloads);
+        let max = opts.max_concurrent_downloads.unwrap_or(self.config.max_concurrent_downloads);
         if max == 0 {
-            return Err(Error::invalid(
-                "max concurrent downloads must be at least 1",
-            ));
+            return Err(Error::invalid("max concurrent downloads must be at least 1"));
         }
         let transport = self.registry_transport(opts.timeout);
         let spec = PullSpec {
@@ -76,18 +74,24 @@ impl Engine {
             max_concurrent: max,
             creds: self.credential_store().get(r.domain())?,
         };
-        let img = fetch_image(&transport, &self.content, &spec, progress)?;
-        for l in &img.layers {
-            progress(PullEvent::Layer {
-                digest: l.digest.clone(),
-                progress: LayerProgress::Extracting,
-            });
-        }
-        let names = if r.digest().is_none() {
-            vec![r.clone()]
-        } else {
-            Vec::new()
+        let mut claims = BlobClaims::new();
+        // Pins keep image removal from collecting the blobs while the pull runs.
+        let mut pins = self.images.pin_blobs();
+        let mut new_blobs = Vec::new();
+        let fetched =
+            fetch_image(&transport, &self.content, &spec, &mut claims, &mut |d| pins.add(d), &mut new_blobs, progress);
+        let img = match fetched {
+            Ok(img) => img,
+            Err(e) => {
+                drop(pins);
+                self.forget_new_blobs(&claims, &new_blobs);
+                return Err(e);
+            }
         };
+        for l in &img.layers {
+            progress(PullEvent::Layer { digest: l.digest.clone(), progress: LayerProgress::Extracting });
+        }
+        let names = if r.digest().is_none() { vec![r.clone()] } else { Vec::new() };
         let new = NewImage {
             manifest: img.manifest.clone(),
             manifest_media_type: img.manifest_media_type.clone(),
@@ -99,23 +103,15 @@ impl Engine {
         let rec = match self.register_image(new) {
             Ok(rec) => rec,
             Err(e) => {
-                for d in &img.new_blobs {
-                    let _ = self.content.delete(d);
-                }
+                drop(pins);
+                self.forget_new_blobs(&claims, &new_blobs);
                 return Err(e.context(format!("pull {r}")));
             }
         };
         for l in &img.layers {
-            progress(PullEvent::Layer {
-                digest: l.digest.clone(),
-                progress: LayerProgress::Done,
-            });
+            progress(PullEvent::Layer { digest: l.digest.clone(), progress: LayerProgress::Done });
         }
-        Ok(PullResult {
-            id: rec.id.to_string(),
-            reference: r.to_string(),
-            digest: img.repo_digest,
-        })
+        Ok(PullResult { id: rec.id.to_string(), reference: r.to_string(), digest: img.repo_digest })
     }
 
     /// Push the local image named `reference` to its registry: blobs the registry
@@ -124,9 +120,7 @@ impl Engine {
     pub fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
         let r = Reference::parse(reference)?;
         let rec = self.resolve_image(reference)?;
-        let bytes = self
-            .content
-            .read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
+        let bytes = self.content.read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
         let what = format!("push {r}: manifest {}", rec.manifest);
         let (media_type, parsed) = manifest::parse(&bytes, Some(&rec.manifest_media_type), &what)?;
         let Manifest::Image(m) = parsed else {
@@ -157,11 +151,7 @@ impl Engine {
         };
         let mut blobs = vec![m.config.clone()];
         blobs.extend(m.layers.iter().cloned());
-        let img = PushImage {
-            manifest: rec.manifest.clone(),
-            media_type,
-            blobs,
-        };
+        let img = PushImage { manifest: rec.manifest.clone(), media_type, blobs };
         let transport = self.registry_transport(None);
         let digest = push_image(&transport, &self.content, &spec, &img, progress)?;
         Ok(PushResult { digest })
@@ -175,15 +165,11 @@ impl Engine {
         if user.is_empty() {
             return Err(Error::invalid(format!("login to {host}: empty user name")));
         }
-        let creds = Credentials {
-            username: user.to_string(),
-            password: password.to_string(),
-        };
+        let creds = Credentials { username: user.to_string(), password: password.to_string() };
         let transport = self.registry_transport(None);
         let mut last = None;
         for ep in transport.endpoints(&host).into_iter().filter(|e| !e.mirror) {
-            let res = Session::open(&transport, ep, "", Vec::new(), Some(creds.clone()))
-                .and_then(|s| s.check_access());
+            let res = Session::open(&transport, ep, "", Vec::new(), Some(creds.clone())).and_then(|s| s.check_access());
             match res {
                 Ok(()) => {
                     self.credential_store().set(&host, &creds)?;
@@ -194,9 +180,7 @@ impl Engine {
                 Err(e) => return Err(e.context(format!("login to {host} as {user:?}"))),
             }
         }
-        Err(last
-            .unwrap_or_else(|| Error::unavailable("no endpoint"))
-            .context(format!("login to {host}")))
+        Err(last.unwrap_or_else(|| Error::unavailable("no endpoint")).context(format!("login to {host}")))
     }
 
     /// Forget the saved credentials of `server`; `NotFound` when there are none.

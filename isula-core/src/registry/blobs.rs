@@ -32,18 +32,9 @@ pub struct FetchedManifest {
 /// for a digest reference, content that does not match it.
 pub fn fetch_manifest(s: &Session, reference: &str) -> Result<FetchedManifest> {
     let url = s.url(&format!("manifests/{reference}"));
-    let what = format!(
-        "{}: manifest {}:{reference}",
-        s.registry_name(),
-        s.repository()
-    );
+    let what = format!("{}: manifest {}:{reference}", s.registry_name(), s.repository());
     let resp = s
-        .send(
-            Method::GET,
-            &url,
-            &[("Accept", manifest::accept_header())],
-            ReqBody::Empty,
-        )
+        .send(Method::GET, &url, &[("Accept", manifest::accept_header())], ReqBody::Empty)
         .map_err(|e| e.context(format!("manifest {reference}")))?;
     if resp.status().as_u16() != 200 {
         return Err(status_error(&what, resp));
@@ -67,24 +58,15 @@ pub fn fetch_manifest(s: &Session, reference: &str) -> Result<FetchedManifest> {
     if reference.contains(':') {
         let want = Digest::parse(reference)?;
         if want != digest {
-            return Err(Error::invalid(format!(
-                "{what}: content digest mismatch: got {digest}"
-            )));
+            return Err(Error::invalid(format!("{what}: content digest mismatch: got {digest}")));
         }
     }
     let (media_type, manifest) = manifest::parse(&bytes, content_type.as_deref(), &what)?;
-    Ok(FetchedManifest {
-        bytes,
-        media_type,
-        digest,
-        manifest,
-    })
+    Ok(FetchedManifest { bytes, media_type, digest, manifest })
 }
 
 fn too_big(what: &str, len: u64) -> Error {
-    Error::invalid(format!(
-        "{what}: manifest of {len} bytes exceeds the {MAX_MANIFEST_SIZE}-byte limit"
-    ))
+    Error::invalid(format!("{what}: manifest of {len} bytes exceeds the {MAX_MANIFEST_SIZE}-byte limit"))
 }
 
 /// Download blob `desc` into `store`, resuming a partial ingest with `Range`. Returns
@@ -146,7 +128,10 @@ pub fn fetch_blob(
         }
         let start = ing.offset();
         if let Some(len) = resp.body().content_length() {
-            if start + len > desc.size {
+            if start + len != desc.size {
+                if start == 0 {
+                    ing.abort();
+                }
                 return Err(Error::invalid(format!(
                     "{what}: server sends {} bytes, the manifest says {}",
                     start + len,
@@ -165,19 +150,12 @@ pub fn fetch_blob(
                 Ok(n) => {
                     if ing.offset() + n as u64 > desc.size {
                         ing.abort();
-                        return Err(Error::invalid(format!(
-                            "{what}: more data than the {} bytes expected",
-                            desc.size
-                        )));
+                        return Err(Error::invalid(format!("{what}: more data than the {} bytes expected", desc.size)));
                     }
-                    ing.write_all(&buf[..n])
-                        .map_err(|e| Error::io(store.path(d), "write blob", e))?;
+                    ing.write_all(&buf[..n]).map_err(|e| Error::io(store.path(d), "write blob", e))?;
                     if ing.offset() - last_event >= 1 << 20 || ing.offset() == desc.size {
                         last_event = ing.offset();
-                        events(LayerProgress::Downloading {
-                            current: ing.offset(),
-                            total: desc.size,
-                        });
+                        events(LayerProgress::Downloading { current: ing.offset(), total: desc.size });
                     }
                 }
                 Err(e) => break Some(e),
@@ -188,10 +166,7 @@ pub fn fetch_blob(
         }
         let reason = match failure {
             Some(e) if !is_transient_io(&e) && e.kind() != std::io::ErrorKind::Other => {
-                return Err(Error::unavailable(format!(
-                    "{what}: read failed at byte {}: {e}",
-                    ing.offset()
-                )));
+                return Err(Error::unavailable(format!("{what}: read failed at byte {}: {e}", ing.offset())));
             }
             Some(e) => format!("{e}"),
             None => "connection closed early".into(),
@@ -204,14 +179,10 @@ pub fn fetch_blob(
             )));
         }
         attempt += 1;
-        log::info!(
-            "{what}: interrupted at byte {} ({reason}), resuming",
-            ing.offset()
-        );
+        log::info!("{what}: interrupted at byte {} ({reason}), resuming", ing.offset());
     }
     events(LayerProgress::Verifying);
-    ing.commit(Some(d), Some(desc.size))
-        .map_err(|e| e.context(&what))?;
+    ing.commit(Some(d), Some(desc.size)).map_err(|e| e.context(&what))?;
     Ok(true)
 }
 
@@ -222,10 +193,7 @@ pub fn blob_exists(s: &Session, d: &Digest) -> Result<bool> {
     match resp.status().as_u16() {
         200 => Ok(true),
         404 => Ok(false),
-        _ => Err(status_error(
-            &format!("{}: HEAD blob {d}", s.registry_name()),
-            resp,
-        )),
+        _ => Err(status_error(&format!("{}: HEAD blob {d}", s.registry_name()), resp)),
     }
 }
 
@@ -252,23 +220,12 @@ pub fn upload_blob(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Uploaded> {
     let d = &desc.digest;
-    let what = format!(
-        "{}: upload blob {d} to {}",
-        s.registry_name(),
-        s.repository()
-    );
+    let what = format!("{}: upload blob {d} to {}", s.registry_name(), s.repository());
     let start_url = match mount_from {
         Some(from) => s.url(&format!("blobs/uploads/?mount={d}&from={from}")),
         None => s.url("blobs/uploads/"),
     };
-    let resp = s.expect(
-        "start upload",
-        Method::POST,
-        &start_url,
-        &[],
-        ReqBody::Empty,
-        &[201, 202],
-    )?;
+    let resp = s.expect("start upload", Method::POST, &start_url, &[], ReqBody::Empty, &[201, 202])?;
     if resp.status().as_u16() == 201 {
         return Ok(Uploaded::Mounted);
     }
@@ -277,12 +234,7 @@ pub fn upload_blob(
     let size = desc.size;
     if size <= CHUNKED_THRESHOLD {
         let url = with_digest(&location, d);
-        let mut reader = ProgressReader {
-            inner: &mut file,
-            done: 0,
-            total: size,
-            progress,
-        };
+        let mut reader = ProgressReader { inner: &mut file, done: 0, total: size, progress };
         s.expect(
             "upload blob",
             Method::PUT,
@@ -312,24 +264,12 @@ pub fn upload_blob(
         sent += n;
         progress(sent);
     }
-    s.expect(
-        "finish upload",
-        Method::PUT,
-        &with_digest(&location, d),
-        &[],
-        ReqBody::Empty,
-        &[201],
-    )?;
+    s.expect("finish upload", Method::PUT, &with_digest(&location, d), &[], ReqBody::Empty, &[201])?;
     Ok(Uploaded::Pushed)
 }
 
 /// PUT a manifest under `reference` (tag or digest) with its media type; returns the digest.
-pub fn put_manifest(
-    s: &Session,
-    reference: &str,
-    media_type: &str,
-    bytes: &[u8],
-) -> Result<Digest> {
+pub fn put_manifest(s: &Session, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest> {
     let url = s.url(&format!("manifests/{reference}"));
     let resp = s.expect(
         &format!("put manifest {}:{reference}", s.repository()),
@@ -342,27 +282,19 @@ pub fn put_manifest(
     let d = Digest::of(bytes);
     if let Some(h) = header(&resp, "docker-content-digest") {
         if h != d.to_string() {
-            return Err(Error::invalid(format!(
-                "{}: registry reports digest {h} for manifest {d}",
-                s.registry_name()
-            )));
+            return Err(Error::invalid(format!("{}: registry reports digest {h} for manifest {d}", s.registry_name())));
         }
     }
     Ok(d)
 }
 
 fn location(s: &Session, loc: &Option<String>, what: &str) -> Result<String> {
-    let loc = loc
-        .as_deref()
-        .ok_or_else(|| Error::invalid(format!("{what}: upload response has no Location")))?;
+    let loc = loc.as_deref().ok_or_else(|| Error::invalid(format!("{what}: upload response has no Location")))?;
     Ok(absolute(s, loc))
 }
 
 fn location_or(s: &Session, loc: &Option<String>, prev: &str, _what: &str) -> Result<String> {
-    Ok(loc
-        .as_deref()
-        .map(|l| absolute(s, l))
-        .unwrap_or_else(|| prev.to_string()))
+    Ok(loc.as_deref().map(|l| absolute(s, l)).unwrap_or_else(|| prev.to_string()))
 }
 
 fn absolute(s: &Session, loc: &str) -> String {

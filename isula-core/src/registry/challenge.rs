@@ -22,10 +22,7 @@ impl Challenge {
 /// Parse every challenge in a header value. Malformed trailing parts are ignored.
 pub fn parse(header: &str) -> Vec<Challenge> {
     let mut out: Vec<Challenge> = Vec::new();
-    let mut p = Parser {
-        s: header.as_bytes(),
-        i: 0,
-    };
+    let mut p = Parser { s: header.as_bytes(), i: 0 };
     loop {
         p.skip(|c| c == b' ' || c == b',' || c == b'\t');
         let token = p.token();
@@ -37,19 +34,12 @@ pub fn parse(header: &str) -> Vec<Challenge> {
             // An auth-param of the current challenge.
             p.i += 1;
             p.skip(|c| c == b' ' || c == b'\t');
-            let value = if p.peek() == Some(b'"') {
-                p.quoted()
-            } else {
-                p.token()
-            };
+            let value = if p.peek() == Some(b'"') { p.quoted() } else { p.token() };
             if let Some(ch) = out.last_mut() {
                 ch.params.insert(token.to_ascii_lowercase(), value);
             }
         } else {
-            out.push(Challenge {
-                scheme: token.to_ascii_lowercase(),
-                params: BTreeMap::new(),
-            });
+            out.push(Challenge { scheme: token.to_ascii_lowercase(), params: BTreeMap::new() });
         }
     }
     out

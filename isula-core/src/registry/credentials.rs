@@ -22,20 +22,14 @@ pub struct Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
+        f.debug_struct("Credentials").field("username", &self.username).field("password", &"<redacted>").finish()
     }
 }
 
 impl Credentials {
     /// The `Authorization` header value for Basic auth.
     pub fn basic_header(&self) -> String {
-        format!(
-            "Basic {}",
-            base64::encode(format!("{}:{}", self.username, self.password).as_bytes())
-        )
+        format!("Basic {}", base64::encode(format!("{}:{}", self.username, self.password).as_bytes()))
     }
 }
 
@@ -61,20 +55,13 @@ pub struct CredentialStore {
 /// Docker Hub's aliases folded to `docker.io` and any scheme or path dropped.
 pub fn normalize_server(server: &str) -> Result<String> {
     let s = server.trim();
-    let s = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .unwrap_or(s);
+    let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
     let host = s.split('/').next().unwrap_or("").to_ascii_lowercase();
     if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c == '@') {
-        return Err(Error::invalid(format!(
-            "invalid registry server {server:?}"
-        )));
+        return Err(Error::invalid(format!("invalid registry server {server:?}")));
     }
     Ok(match host.as_str() {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".into()
-        }
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => "docker.io".into(),
         _ => host,
     })
 }
@@ -82,9 +69,7 @@ pub fn normalize_server(server: &str) -> Result<String> {
 impl CredentialStore {
     /// The store at `<root>/auth.json`.
     pub fn new(root: &Path) -> Self {
-        CredentialStore {
-            path: root.join("auth.json"),
-        }
+        CredentialStore { path: root.join("auth.json") }
     }
 
     /// The file's path.
@@ -100,8 +85,8 @@ impl CredentialStore {
     }
 
     fn write(&self, file: &AuthFile) -> Result<()> {
-        let data = serde_json::to_vec_pretty(file)
-            .map_err(|e| Error::internal(format!("serialise credentials: {e}")))?;
+        let data =
+            serde_json::to_vec_pretty(file).map_err(|e| Error::internal(format!("serialise credentials: {e}")))?;
         sys::fs::atomic_write_mode(&self.path, &data, 0o600)
     }
 
@@ -116,24 +101,13 @@ impl CredentialStore {
         let Some(entry) = file.auths.get(&key) else {
             return Ok(None);
         };
-        let raw = base64::decode(&entry.auth)
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "{}: credentials for {key} are not valid base64",
-                    self.path.display()
-                ))
-            })?;
-        let (user, pass) = raw.split_once(':').ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: credentials for {key} lack a ':'",
-                self.path.display()
-            ))
+        let raw = base64::decode(&entry.auth).and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
+            Error::invalid(format!("{}: credentials for {key} are not valid base64", self.path.display()))
         })?;
-        Ok(Some(Credentials {
-            username: user.into(),
-            password: pass.into(),
-        }))
+        let (user, pass) = raw
+            .split_once(':')
+            .ok_or_else(|| Error::invalid(format!("{}: credentials for {key} lack a ':'", self.path.display())))?;
+        Ok(Some(Credentials { username: user.into(), password: pass.into() }))
     }
 
     /// Save (replace) the credentials for `server`.
@@ -168,10 +142,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = CredentialStore::new(dir.path());
         assert_eq!(s.get("example.com:5000").unwrap(), None);
-        let c = Credentials {
-            username: "u".into(),
-            password: "p:w".into(),
-        };
+        let c = Credentials { username: "u".into(), password: "p:w".into() };
         s.set("https://Example.com:5000/v2/", &c).unwrap();
         assert_eq!(s.get("example.com:5000").unwrap(), Some(c.clone()));
         let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
@@ -181,13 +152,7 @@ mod tests {
         assert!(s.get("docker.io").unwrap().is_some());
         s.remove("example.com:5000").unwrap();
         assert_eq!(s.get("example.com:5000").unwrap(), None);
-        assert_eq!(
-            s.remove("example.com:5000").unwrap_err().kind(),
-            crate::ErrorKind::NotFound
-        );
-        assert_eq!(
-            normalize_server("").unwrap_err().kind(),
-            crate::ErrorKind::InvalidArgument
-        );
+        assert_eq!(s.remove("example.com:5000").unwrap_err().kind(), crate::ErrorKind::NotFound);
+        assert_eq!(normalize_server("").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
     }
 }

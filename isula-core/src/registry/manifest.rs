@@ -4,8 +4,8 @@
 use crate::error::{Error, Result};
 
 pub use crate::image::manifest::{
-    Descriptor, Index as ImageIndex, Manifest as ImageManifest, Platform as EntryPlatform,
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
+    Descriptor, Index as ImageIndex, Manifest as ImageManifest, Platform as EntryPlatform, DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
 
 /// Docker schema 1 (refused).
@@ -17,13 +17,7 @@ pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
 
 /// The `Accept` header of manifest requests: every supported type.
 pub fn accept_header() -> String {
-    [
-        OCI_INDEX,
-        OCI_MANIFEST,
-        DOCKER_MANIFEST_LIST,
-        DOCKER_MANIFEST,
-    ]
-    .join(", ")
+    [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST].join(", ")
 }
 
 /// A wanted platform: os/architecture/variant (`variant` empty when unspecified).
@@ -52,17 +46,12 @@ impl Platform {
     pub fn parse(s: &str) -> Result<Self> {
         let parts: Vec<&str> = s.split('/').collect();
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
-            return Err(Error::invalid(format!(
-                "invalid platform {s:?}: expected os/arch[/variant]"
-            )));
+            return Err(Error::invalid(format!("invalid platform {s:?}: expected os/arch[/variant]")));
         }
         let mut p = Platform {
             os: parts[0].to_ascii_lowercase(),
             architecture: normalize_arch(&parts[1].to_ascii_lowercase()).to_string(),
-            variant: parts
-                .get(2)
-                .map(|v| v.to_ascii_lowercase())
-                .unwrap_or_default(),
+            variant: parts.get(2).map(|v| v.to_ascii_lowercase()).unwrap_or_default(),
         };
         if p.architecture == "arm64" && p.variant == "v8" {
             p.variant.clear();
@@ -73,26 +62,14 @@ impl Platform {
     /// The platform this process runs on.
     pub fn host() -> Self {
         let arch = normalize_arch(std::env::consts::ARCH).to_string();
-        let variant = if arch == "arm" {
-            "v7".to_string()
-        } else {
-            String::new()
-        };
-        Platform {
-            os: std::env::consts::OS.to_string(),
-            architecture: arch,
-            variant,
-        }
+        let variant = if arch == "arm" { "v7".to_string() } else { String::new() };
+        Platform { os: std::env::consts::OS.to_string(), architecture: arch, variant }
     }
 
     /// True when an index entry for `other` can run as `self` (an empty variant
     /// on `self` accepts any variant; arm64's `v8` equals no variant).
     pub fn matches(&self, other: &Platform) -> bool {
-        let ov = if other.architecture == "arm64" && other.variant == "v8" {
-            ""
-        } else {
-            other.variant.as_str()
-        };
+        let ov = if other.architecture == "arm64" && other.variant == "v8" { "" } else { other.variant.as_str() };
         self.os == other.os
             && self.architecture == normalize_arch(&other.architecture)
             && (self.variant.is_empty() || self.variant == ov)
@@ -132,20 +109,12 @@ pub enum Manifest {
 /// Decide the media type of `data` from the Content-Type header or the document,
 /// refuse schema 1, and parse it.
 pub fn parse(data: &[u8], content_type: Option<&str>, what: &str) -> Result<(String, Manifest)> {
-    let v: serde_json::Value = serde_json::from_slice(data)
-        .map_err(|e| Error::invalid(format!("{what}: manifest is not valid JSON: {e}")))?;
-    let doc_type = v
-        .get("mediaType")
-        .and_then(|m| m.as_str())
-        .map(String::from);
+    let v: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| Error::invalid(format!("{what}: manifest is not valid JSON: {e}")))?;
+    let doc_type = v.get("mediaType").and_then(|m| m.as_str()).map(String::from);
     let header_type = content_type
         .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
-        .filter(|c| {
-            !c.is_empty()
-                && c != "application/json"
-                && c != "text/plain"
-                && c != "application/octet-stream"
-        });
+        .filter(|c| !c.is_empty() && c != "application/json" && c != "text/plain" && c != "application/octet-stream");
     let schema = v.get("schemaVersion").and_then(|s| s.as_u64()).unwrap_or(0);
     let mt = match (doc_type, header_type) {
         (Some(d), _) => d,
@@ -162,23 +131,15 @@ pub fn parse(data: &[u8], content_type: Option<&str>, what: &str) -> Result<(Str
     }
     let m = match mt.as_str() {
         OCI_MANIFEST | DOCKER_MANIFEST => Manifest::Image(
-            serde_json::from_value(v)
-                .map_err(|e| Error::invalid(format!("{what}: invalid image manifest: {e}")))?,
+            serde_json::from_value(v).map_err(|e| Error::invalid(format!("{what}: invalid image manifest: {e}")))?,
         ),
         OCI_INDEX | DOCKER_MANIFEST_LIST => Manifest::Index(
-            serde_json::from_value(v)
-                .map_err(|e| Error::invalid(format!("{what}: invalid image index: {e}")))?,
+            serde_json::from_value(v).map_err(|e| Error::invalid(format!("{what}: invalid image index: {e}")))?,
         ),
-        other => {
-            return Err(Error::invalid(format!(
-                "{what}: unsupported manifest media type {other:?}"
-            )))
-        }
+        other => return Err(Error::invalid(format!("{what}: unsupported manifest media type {other:?}"))),
     };
     if schema != 2 {
-        return Err(Error::invalid(format!(
-            "{what}: unsupported manifest schemaVersion {schema}"
-        )));
+        return Err(Error::invalid(format!("{what}: unsupported manifest schemaVersion {schema}")));
     }
     Ok((mt, m))
 }
@@ -192,31 +153,19 @@ pub fn select<'a>(index: &'a ImageIndex, want: &Platform, what: &str) -> Result<
         .filter(|d| d.media_type != OCI_INDEX && d.media_type != DOCKER_MANIFEST_LIST)
         .filter(|d| d.platform.as_ref().is_some_and(|p| want.matches(&p.into())))
         .collect();
-    let exact = candidates.iter().find(|d| {
-        d.platform
-            .as_ref()
-            .is_some_and(|p| Platform::from(p).variant == want.variant)
-    });
+    let exact =
+        candidates.iter().find(|d| d.platform.as_ref().is_some_and(|p| Platform::from(p).variant == want.variant));
     if let Some(d) = exact.or(candidates.first()) {
         return Ok(d);
     }
     let available: Vec<String> = index
         .manifests
         .iter()
-        .map(|d| {
-            d.platform
-                .as_ref()
-                .map(|p| Platform::from(p).to_string())
-                .unwrap_or_else(|| "unknown".into())
-        })
+        .map(|d| d.platform.as_ref().map(|p| Platform::from(p).to_string()).unwrap_or_else(|| "unknown".into()))
         .collect();
     Err(Error::not_found(format!(
         "{what}: no manifest for platform {want}; available: {}",
-        if available.is_empty() {
-            "none".to_string()
-        } else {
-            available.join(", ")
-        }
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
     )))
 }
 
@@ -257,38 +206,13 @@ mod tests {
             d(3)
         ))
         .unwrap();
-        assert_eq!(
-            select(&idx, &Platform::parse("linux/arm/v7").unwrap(), "t")
-                .unwrap()
-                .digest
-                .to_string(),
-            d(2)
-        );
-        assert_eq!(
-            select(&idx, &Platform::parse("linux/arm").unwrap(), "t")
-                .unwrap()
-                .digest
-                .to_string(),
-            d(1)
-        );
-        assert_eq!(
-            select(&idx, &Platform::parse("linux/aarch64").unwrap(), "t")
-                .unwrap()
-                .digest
-                .to_string(),
-            d(3)
-        );
+        assert_eq!(select(&idx, &Platform::parse("linux/arm/v7").unwrap(), "t").unwrap().digest.to_string(), d(2));
+        assert_eq!(select(&idx, &Platform::parse("linux/arm").unwrap(), "t").unwrap().digest.to_string(), d(1));
+        assert_eq!(select(&idx, &Platform::parse("linux/aarch64").unwrap(), "t").unwrap().digest.to_string(), d(3));
         let e = select(&idx, &Platform::parse("linux/s390x").unwrap(), "t").unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::NotFound);
-        assert!(
-            e.to_string()
-                .contains("linux/arm/v6, linux/arm/v7, linux/arm64/v8"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("linux/arm/v6, linux/arm/v7, linux/arm64/v8"), "{e}");
         assert!(Platform::parse("linux").is_err());
-        assert_eq!(
-            Platform::parse("linux/x86_64").unwrap().to_string(),
-            "linux/amd64"
-        );
+        assert_eq!(Platform::parse("linux/x86_64").unwrap().to_string(), "linux/amd64");
     }
 }

@@ -13,6 +13,7 @@
 pub mod base64;
 pub mod blobs;
 pub mod challenge;
+pub mod claims;
 pub mod credentials;
 pub mod manifest;
 pub mod pull;

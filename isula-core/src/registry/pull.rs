@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 
 use super::blobs::{fetch_blob, fetch_manifest, FetchedManifest};
+use super::claims::BlobClaims;
 use super::credentials::Credentials;
 use super::manifest::{self, Descriptor, Manifest, Platform};
 use super::session::Session;
@@ -48,16 +49,19 @@ pub struct FetchedImage {
     pub layers: Vec<Descriptor>,
     /// The digest the reference resolved to (index or manifest): the repo digest.
     pub repo_digest: Digest,
-    /// Blobs this pull added to the store (removed again if registering fails).
-    pub new_blobs: Vec<Digest>,
 }
 
-/// Resolve and download `spec` into `store`. On failure the blobs this call
-/// committed are removed again; partial downloads stay for a later resume.
+/// Resolve and download `spec` into `store`. The image's blobs are claimed in `claims`
+/// and passed to `pin` (to protect them from garbage collection) once known; the blobs this call committed are added to `new_blobs` (also on failure,
+/// so the caller can remove them with [`BlobClaims::delete_unshared`]). Partial downloads
+/// stay for a later resume.
 pub fn fetch_image(
     transport: &Transport,
     store: &ContentStore,
     spec: &PullSpec,
+    claims: &mut BlobClaims,
+    pin: &mut dyn FnMut(&Digest),
+    new_blobs: &mut Vec<Digest>,
     progress: &mut dyn FnMut(PullEvent),
 ) -> Result<FetchedImage> {
     let scopes = vec![format!("repository:{}:pull", spec.repository)];
@@ -66,49 +70,23 @@ pub fn fetch_image(
     let n = endpoints.len();
     for (i, ep) in endpoints.into_iter().enumerate() {
         let is_mirror = ep.mirror;
-        let attempt = Session::open(
-            transport,
-            ep,
-            &spec.repository,
-            scopes.clone(),
-            spec.creds.clone(),
-        )
-        .and_then(|s| resolve(&s, spec).map(|r| (s, r)));
+        let attempt = Session::open(transport, ep, &spec.repository, scopes.clone(), spec.creds.clone())
+            .and_then(|s| resolve(&s, spec).map(|r| (s, r)));
         match attempt {
             Ok((session, (top, chosen))) => {
-                progress(PullEvent::Resolved {
-                    reference: spec.display.clone(),
-                    digest: top.digest.clone(),
-                });
-                let mut new_blobs = Vec::new();
-                let res = download(
-                    transport,
-                    store,
-                    &session,
-                    spec,
-                    &top,
-                    chosen,
-                    &mut new_blobs,
-                    progress,
-                );
-                if res.is_err() {
-                    for d in &new_blobs {
-                        let _ = store.delete(d);
-                    }
+                progress(PullEvent::Resolved { reference: spec.display.clone(), digest: top.digest.clone() });
+                if let Manifest::Image(m) = &chosen.manifest {
+                    let mut all = vec![chosen.digest.clone(), m.config.digest.clone()];
+                    all.extend(m.layers.iter().map(|l| l.digest.clone()));
+                    claims.claim(store, &all);
+                    all.iter().for_each(&mut *pin);
                 }
-                return res.map(|mut img| {
-                    img.new_blobs = new_blobs;
-                    img
-                });
+                return download(transport, store, &session, spec, &top, chosen, new_blobs, progress);
             }
             Err(e) => {
                 let next = i + 1 < n
                     && (e.kind() == ErrorKind::Unavailable
-                        || (is_mirror
-                            && matches!(
-                                e.kind(),
-                                ErrorKind::NotFound | ErrorKind::PermissionDenied
-                            )));
+                        || (is_mirror && matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied)));
                 if !next {
                     return Err(e.context(format!("pull {}", spec.display)));
                 }
@@ -133,10 +111,7 @@ fn resolve(s: &Session, spec: &PullSpec) -> Result<(FetchedManifest, FetchedMani
             let desc = manifest::select(index, &want, &what)?;
             let m = fetch_manifest(s, &desc.digest.to_string())?;
             if !matches!(m.manifest, Manifest::Image(_)) {
-                return Err(Error::invalid(format!(
-                    "{what}: entry {} is not an image manifest",
-                    desc.digest
-                )));
+                return Err(Error::invalid(format!("{what}: entry {} is not an image manifest", desc.digest)));
             }
             m
         }
@@ -156,9 +131,7 @@ fn download(
     progress: &mut dyn FnMut(PullEvent),
 ) -> Result<FetchedImage> {
     let Manifest::Image(m) = &chosen.manifest else {
-        return Err(Error::internal(
-            "resolved manifest is not an image manifest",
-        ));
+        return Err(Error::internal("resolved manifest is not an image manifest"));
     };
     let retries = transport.options().retries;
     let never = AtomicBool::new(false);
@@ -168,24 +141,13 @@ fn download(
     }
     let config = store.read(&m.config.digest, 64 << 20)?;
     let cfg: serde_json::Value = serde_json::from_slice(&config).map_err(|e| {
-        Error::invalid(format!(
-            "{}: image config {} is not valid JSON: {e}",
-            spec.display, m.config.digest
-        ))
+        Error::invalid(format!("{}: image config {} is not valid JSON: {e}", spec.display, m.config.digest))
     })?;
     if let (Some(want), Manifest::Image(_)) = (&spec.platform, &top.manifest) {
         let have = Platform {
             os: cfg.get("os").and_then(|v| v.as_str()).unwrap_or("").into(),
-            architecture: cfg
-                .get("architecture")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .into(),
-            variant: cfg
-                .get("variant")
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .into(),
+            architecture: cfg.get("architecture").and_then(|v| v.as_str()).unwrap_or("").into(),
+            variant: cfg.get("variant").and_then(|v| v.as_str()).unwrap_or("").into(),
         };
         if !want.matches(&have) {
             return Err(Error::not_found(format!(
@@ -195,14 +157,10 @@ fn download(
         }
     }
     for l in &m.layers {
-        progress(PullEvent::Layer {
-            digest: l.digest.clone(),
-            progress: LayerProgress::Waiting,
-        });
+        progress(PullEvent::Layer { digest: l.digest.clone(), progress: LayerProgress::Waiting });
     }
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..m.layers.len()).collect());
-    let results: Mutex<Vec<Option<Result<bool>>>> =
-        Mutex::new((0..m.layers.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<bool>>>> = Mutex::new((0..m.layers.len()).map(|_| None).collect());
     let cancel = AtomicBool::new(false);
     let workers = spec.max_concurrent.max(1).min(m.layers.len());
     std::thread::scope(|sc| {
@@ -229,19 +187,11 @@ fn download(
         }
         drop(tx);
         for (i, p) in rx {
-            progress(PullEvent::Layer {
-                digest: m.layers[i].digest.clone(),
-                progress: p,
-            });
+            progress(PullEvent::Layer { digest: m.layers[i].digest.clone(), progress: p });
         }
     });
     let mut first_err: Option<Error> = None;
-    for (i, r) in results
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner())
-        .into_iter()
-        .enumerate()
-    {
+    for (i, r) in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().enumerate() {
         match r {
             Some(Ok(true)) => new_blobs.push(m.layers[i].digest.clone()),
             Some(Ok(false)) => {}
@@ -256,9 +206,7 @@ fn download(
                 }
             }
             None => {
-                first_err.get_or_insert_with(|| {
-                    Error::unavailable(format!("{}: download cancelled", spec.display))
-                });
+                first_err.get_or_insert_with(|| Error::unavailable(format!("{}: download cancelled", spec.display)));
             }
         }
     }
@@ -275,6 +223,5 @@ fn download(
         config: m.config.clone(),
         layers: m.layers.clone(),
         repo_digest: top.digest.clone(),
-        new_blobs: Vec::new(),
     })
 }

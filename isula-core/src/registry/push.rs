@@ -51,21 +51,11 @@ pub fn push_image(
     if let Some(from) = &spec.mount_from {
         scopes.push(format!("repository:{from}:pull"));
     }
-    let endpoints: Vec<_> = transport
-        .endpoints(&spec.registry)
-        .into_iter()
-        .filter(|e| !e.mirror)
-        .collect();
+    let endpoints: Vec<_> = transport.endpoints(&spec.registry).into_iter().filter(|e| !e.mirror).collect();
     let mut session = None;
     let mut last_err = None;
     for ep in endpoints {
-        match Session::open(
-            transport,
-            ep,
-            &spec.repository,
-            scopes.clone(),
-            spec.creds.clone(),
-        ) {
+        match Session::open(transport, ep, &spec.repository, scopes.clone(), spec.creds.clone()) {
             Ok(s) => {
                 session = Some(s);
                 break;
@@ -86,15 +76,9 @@ pub fn push_image(
     let retries = transport.options().retries;
     for desc in &img.blobs {
         let d = desc.digest.clone();
-        progress(PushEvent::Blob {
-            digest: d.clone(),
-            progress: PushProgress::Preparing,
-        });
+        progress(PushEvent::Blob { digest: d.clone(), progress: PushProgress::Preparing });
         if blob_exists(&s, &d)? {
-            progress(PushEvent::Blob {
-                digest: d.clone(),
-                progress: PushProgress::AlreadyExists,
-            });
+            progress(PushEvent::Blob { digest: d.clone(), progress: PushProgress::AlreadyExists });
             continue;
         }
         let mut attempt = 0;
@@ -102,38 +86,24 @@ pub fn push_image(
         loop {
             let total = desc.size;
             let mut report = |n: u64| {
-                progress(PushEvent::Blob {
-                    digest: d.clone(),
-                    progress: PushProgress::Pushing { current: n, total },
-                });
+                progress(PushEvent::Blob { digest: d.clone(), progress: PushProgress::Pushing { current: n, total } });
             };
             let res = upload_blob(&s, store, desc, mount, &mut report);
             match res {
                 Ok(Uploaded::Mounted) => {
                     let from = mount.unwrap_or_default().to_string();
-                    progress(PushEvent::Blob {
-                        digest: d.clone(),
-                        progress: PushProgress::Mounted { from },
-                    });
+                    progress(PushEvent::Blob { digest: d.clone(), progress: PushProgress::Mounted { from } });
                     break;
                 }
                 Ok(Uploaded::Pushed) => {
-                    progress(PushEvent::Blob {
-                        digest: d.clone(),
-                        progress: PushProgress::Pushed,
-                    });
+                    progress(PushEvent::Blob { digest: d.clone(), progress: PushProgress::Pushed });
                     break;
                 }
                 Err(e) if attempt < retries && e.kind() == ErrorKind::Unavailable => {
                     attempt += 1;
                     mount = None;
                     log::info!("push {}: blob {d}: {e}; retrying", spec.display);
-                    std::thread::sleep(
-                        transport
-                            .options()
-                            .backoff
-                            .saturating_mul(1 << attempt.min(8)),
-                    );
+                    std::thread::sleep(transport.options().backoff.saturating_mul(1 << attempt.min(8)));
                 }
                 Err(e) => return Err(e.context(format!("push {}", spec.display))),
             }

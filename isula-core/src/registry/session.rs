@@ -45,10 +45,7 @@ pub struct Session<'t> {
 
 impl std::fmt::Debug for Session<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("endpoint", &self.endpoint.base)
-            .field("repository", &self.repository)
-            .finish()
+        f.debug_struct("Session").field("endpoint", &self.endpoint.base).field("repository", &self.repository).finish()
     }
 }
 
@@ -104,24 +101,15 @@ impl<'t> Session<'t> {
         let url = format!("{}/v2/", self.endpoint.base);
         let what = format!("{}: ping {url}", self.registry_name());
         // With a fallback (https before http), a failure moves on at once.
-        let retries = if self.endpoint.has_fallback {
-            0
-        } else {
-            self.transport.options().retries
-        };
-        let resp = self
-            .transport
-            .with_retries(&what, retries, || self.agent.get(&url).call())?;
+        let retries = if self.endpoint.has_fallback { 0 } else { self.transport.options().retries };
+        let resp = self.transport.with_retries(&what, retries, || self.agent.get(&url).call())?;
         match resp.status().as_u16() {
             200..=299 => Ok(()),
             401 => {
                 let header = header(&resp, "www-authenticate").unwrap_or_default();
-                self.authenticate(&header, &[], false)
-                    .map_err(|e| e.context(&what))
+                self.authenticate(&header, &[], false).map_err(|e| e.context(&what))
             }
-            404 => Err(Error::unavailable(format!(
-                "{what}: HTTP 404: not a registry (no /v2/ API)"
-            ))),
+            404 => Err(Error::unavailable(format!("{what}: HTTP 404: not a registry (no /v2/ API)"))),
             _ => Err(status_error(&what, resp)),
         }
     }
@@ -141,11 +129,7 @@ impl<'t> Session<'t> {
                 Some(creds) => creds.basic_header(),
                 None => return Err(self.login_required()),
             },
-            None => {
-                return Err(Error::permission(format!(
-                    "unsupported authentication challenge {header:?}"
-                )))
-            }
+            None => return Err(Error::permission(format!("unsupported authentication challenge {header:?}"))),
         };
         *self.auth.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
         Ok(())
@@ -160,12 +144,9 @@ impl<'t> Session<'t> {
     }
 
     fn token(&self, ch: &Challenge, extra_scopes: &[String], force: bool) -> Result<String> {
-        let realm = ch.param("realm").ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: Bearer challenge without realm",
-                self.registry_name()
-            ))
-        })?;
+        let realm = ch
+            .param("realm")
+            .ok_or_else(|| Error::invalid(format!("{}: Bearer challenge without realm", self.registry_name())))?;
         let mut scopes: Vec<String> = self.scopes.clone();
         scopes.extend(extra_scopes.iter().cloned());
         if let Some(s) = ch.param("scope") {
@@ -174,11 +155,7 @@ impl<'t> Session<'t> {
         scopes.sort();
         scopes.dedup();
         let service = ch.param("service").unwrap_or("");
-        let user = self
-            .creds
-            .as_ref()
-            .map(|c| c.username.as_str())
-            .unwrap_or("");
+        let user = self.creds.as_ref().map(|c| c.username.as_str()).unwrap_or("");
         let key = format!("{realm}|{service}|{}|{user}", scopes.join(" "));
         if !force {
             let cache = token_cache().lock().unwrap_or_else(|e| e.into_inner());
@@ -217,11 +194,7 @@ impl<'t> Session<'t> {
         match resp.status().as_u16() {
             200 => {}
             401 | 403 => {
-                let who = if user.is_empty() {
-                    "anonymous access".to_string()
-                } else {
-                    format!("user {user:?}")
-                };
+                let who = if user.is_empty() { "anonymous access".to_string() } else { format!("user {user:?}") };
                 return Err(Error::permission(format!(
                     "{what}: HTTP {}: authentication failed for {who}",
                     resp.status().as_u16()
@@ -244,16 +217,9 @@ impl<'t> Session<'t> {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::invalid(format!("{what}: token response has no token")))?
             .to_string();
-        let ttl = v
-            .get("expires_in")
-            .and_then(|e| e.as_u64())
-            .unwrap_or(60)
-            .max(60);
+        let ttl = v.get("expires_in").and_then(|e| e.as_u64()).unwrap_or(60).max(60);
         let until = Instant::now() + Duration::from_secs(ttl.saturating_sub(10));
-        token_cache()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (tok.clone(), until));
+        token_cache().lock().unwrap_or_else(|e| e.into_inner()).insert(key, (tok.clone(), until));
         Ok(tok)
     }
 
@@ -273,26 +239,13 @@ impl<'t> Session<'t> {
             ReqBody::Reader(..) => None,
         };
         let Some(bytes) = replayable else {
-            let ReqBody::Reader(r, len) = body else {
-                unreachable!()
-            };
+            let ReqBody::Reader(r, len) = body else { unreachable!() };
             let auth = self.current_auth();
-            let mut req = build_request(
-                &method,
-                url,
-                headers,
-                auth.as_deref(),
-                SendBody::from_reader(r),
-                &what,
-            )?;
+            let mut req = build_request(&method, url, headers, auth.as_deref(), SendBody::from_reader(r), &what)?;
             req.headers_mut().insert("content-length", len.into());
-            return self
-                .agent
-                .run(req)
-                .map_err(|e| super::transport::transport_error(&what, e));
+            return self.agent.run(req).map_err(|e| super::transport::transport_error(&what, e));
         };
-        let with_len =
-            !bytes.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
+        let with_len = !bytes.is_empty() || matches!(method, Method::POST | Method::PUT | Method::PATCH);
         let mut reauthed = false;
         loop {
             let auth = self.current_auth();
@@ -300,8 +253,7 @@ impl<'t> Session<'t> {
                 let mut req = build_request(&method, url, headers, auth.as_deref(), bytes, &what)
                     .map_err(|_| ureq::Error::BadUri(url.into()))?;
                 if with_len {
-                    req.headers_mut()
-                        .insert("content-length", bytes.len().into());
+                    req.headers_mut().insert("content-length", bytes.len().into());
                 }
                 self.agent.run(req)
             })?;
@@ -312,16 +264,10 @@ impl<'t> Session<'t> {
             if header.is_empty() {
                 return Ok(resp);
             }
-            if auth.is_none()
-                && self.creds.is_none()
-                && challenge::parse(&header)
-                    .iter()
-                    .all(|c| c.scheme == "basic")
-            {
+            if auth.is_none() && self.creds.is_none() && challenge::parse(&header).iter().all(|c| c.scheme == "basic") {
                 return Err(self.login_required().context(&what));
             }
-            self.authenticate(&header, &[], true)
-                .map_err(|e| e.context(&what))?;
+            self.authenticate(&header, &[], true).map_err(|e| e.context(&what))?;
             reauthed = true;
         }
     }
@@ -344,25 +290,14 @@ impl<'t> Session<'t> {
         if ok.contains(&resp.status().as_u16()) {
             Ok(resp)
         } else {
-            Err(status_error(
-                &format!("{}: {what}", self.registry_name()),
-                resp,
-            ))
+            Err(status_error(&format!("{}: {what}", self.registry_name()), resp))
         }
     }
 
     /// Check that the session is authorised (used by login): `GET /v2/` must answer 200.
     pub fn check_access(&self) -> Result<()> {
         let url = format!("{}/v2/", self.endpoint.base);
-        self.expect(
-            "check credentials",
-            Method::GET,
-            &url,
-            &[],
-            ReqBody::Empty,
-            &[200],
-        )
-        .map(|_| ())
+        self.expect("check credentials", Method::GET, &url, &[], ReqBody::Empty, &[200]).map(|_| ())
     }
 }
 
@@ -381,14 +316,10 @@ fn build_request<B>(
     if let Some(a) = auth {
         r = r.header("Authorization", a);
     }
-    r.body(body)
-        .map_err(|e| Error::invalid(format!("{what}: bad request: {e}")))
+    r.body(body).map_err(|e| Error::invalid(format!("{what}: bad request: {e}")))
 }
 
 /// A response header as a string.
 pub fn header(resp: &Response<Body>, name: &str) -> Option<String> {
-    resp.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(String::from)
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from)
 }

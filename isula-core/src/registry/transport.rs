@@ -72,10 +72,7 @@ pub struct Endpoint {
 impl Endpoint {
     /// The host[:port] part of the base URL.
     pub fn host(&self) -> &str {
-        self.base
-            .split_once("://")
-            .map(|(_, h)| h)
-            .unwrap_or(&self.base)
+        self.base.split_once("://").map(|(_, h)| h).unwrap_or(&self.base)
     }
 }
 
@@ -89,10 +86,7 @@ pub struct Transport {
 impl Transport {
     /// A transport with `opts`.
     pub fn new(opts: RegistryOptions) -> Self {
-        Transport {
-            opts,
-            agents: Mutex::new(HashMap::new()),
-        }
+        Transport { opts, agents: Mutex::new(HashMap::new()) }
     }
 
     /// The options in use.
@@ -104,11 +98,7 @@ impl Transport {
     pub fn is_insecure(&self, host: &str) -> bool {
         let bare = strip_port(host);
         self.opts.insecure.iter().any(|entry| {
-            let e = entry
-                .trim()
-                .trim_start_matches("http://")
-                .trim_start_matches("https://")
-                .trim_end_matches('/');
+            let e = entry.trim().trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
             if e == host || (!e.contains(':') && e == bare) {
                 return true;
             }
@@ -193,33 +183,20 @@ impl Transport {
                 continue;
             };
             let mut certs = Vec::new();
-            let mut files: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
-            for f in files
-                .iter()
-                .filter(|f| f.extension().is_some_and(|x| x == "crt"))
-            {
+            for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "crt")) {
                 let pem = std::fs::read(f).map_err(|e| Error::io(f, "read CA certificate", e))?;
                 for item in ureq::tls::parse_pem(&pem) {
                     match item {
                         Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
                         Ok(_) => {}
-                        Err(e) => {
-                            return Err(Error::invalid(format!(
-                                "CA certificate {}: {e}",
-                                f.display()
-                            )))
-                        }
+                        Err(e) => return Err(Error::invalid(format!("CA certificate {}: {e}", f.display()))),
                     }
                 }
             }
             if !certs.is_empty() {
-                log::debug!(
-                    "registry {host}: using {} CA certificate(s) from {}",
-                    certs.len(),
-                    d.display()
-                );
+                log::debug!("registry {host}: using {} CA certificate(s) from {}", certs.len(), d.display());
                 return Ok(Some(certs));
             }
         }
@@ -253,9 +230,7 @@ impl Transport {
                     if last || !(code == 429 || (500..600).contains(&code) && code != 501) {
                         return Ok(resp);
                     }
-                    let wait = retry_after(&resp)
-                        .unwrap_or(delay)
-                        .min(Duration::from_secs(60));
+                    let wait = retry_after(&resp).unwrap_or(delay).min(Duration::from_secs(60));
                     log::debug!("{what}: HTTP {code}, retrying in {wait:?}");
                     std::thread::sleep(wait);
                 }
@@ -296,21 +271,13 @@ fn cidr_contains(cidr: &str, host: &str) -> bool {
     let Some((net, bits)) = cidr.split_once('/') else {
         return false;
     };
-    let (Ok(net), Ok(bits), Ok(ip)) = (
-        net.parse::<Ipv4Addr>(),
-        bits.parse::<u32>(),
-        host.parse::<Ipv4Addr>(),
-    ) else {
+    let (Ok(net), Ok(bits), Ok(ip)) = (net.parse::<Ipv4Addr>(), bits.parse::<u32>(), host.parse::<Ipv4Addr>()) else {
         return false;
     };
     if bits > 32 {
         return false;
     }
-    let mask = if bits == 0 {
-        0
-    } else {
-        u32::MAX << (32 - bits)
-    };
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
     u32::from(net) & mask == u32::from(ip) & mask
 }
 
@@ -364,11 +331,7 @@ pub fn status_error(what: &str, resp: Response<Body>) -> Error {
     let code = resp.status().as_u16();
     let reason = resp.status().canonical_reason().unwrap_or("");
     let mut body = String::new();
-    let _ = resp
-        .into_body()
-        .into_reader()
-        .take(64 * 1024)
-        .read_to_string(&mut body);
+    let _ = resp.into_body().into_reader().take(64 * 1024).read_to_string(&mut body);
     let detail = registry_errors(&body);
     let msg = if detail.is_empty() {
         format!("{what}: HTTP {code} {reason}")
@@ -428,15 +391,8 @@ mod tests {
 
     #[test]
     fn endpoints_follow_mirrors_and_insecure_lists() {
-        let tr = t(
-            &["https://m1.example/", "http://127.0.0.1:6000"],
-            &["10.0.0.0/8", "reg.local"],
-        );
-        let hub: Vec<_> = tr
-            .endpoints("docker.io")
-            .into_iter()
-            .map(|e| (e.base, e.verify_tls))
-            .collect();
+        let tr = t(&["https://m1.example/", "http://127.0.0.1:6000"], &["10.0.0.0/8", "reg.local"]);
+        let hub: Vec<_> = tr.endpoints("docker.io").into_iter().map(|e| (e.base, e.verify_tls)).collect();
         assert_eq!(
             hub,
             vec![
@@ -445,42 +401,19 @@ mod tests {
                 (DOCKER_HUB_API.to_string(), true)
             ]
         );
-        let ins: Vec<_> = tr
-            .endpoints("10.1.2.3:5000")
-            .into_iter()
-            .map(|e| (e.base, e.verify_tls))
-            .collect();
-        assert_eq!(
-            ins,
-            vec![
-                ("https://10.1.2.3:5000".into(), false),
-                ("http://10.1.2.3:5000".into(), false)
-            ]
-        );
-        let fb: Vec<_> = tr
-            .endpoints("10.1.2.3:5000")
-            .into_iter()
-            .map(|e| e.has_fallback)
-            .collect();
+        let ins: Vec<_> = tr.endpoints("10.1.2.3:5000").into_iter().map(|e| (e.base, e.verify_tls)).collect();
+        assert_eq!(ins, vec![("https://10.1.2.3:5000".into(), false), ("http://10.1.2.3:5000".into(), false)]);
+        let fb: Vec<_> = tr.endpoints("10.1.2.3:5000").into_iter().map(|e| e.has_fallback).collect();
         assert_eq!(fb, vec![true, false]);
         assert!(tr.is_insecure("reg.local:443"));
-        let sec: Vec<_> = tr
-            .endpoints("11.1.2.3:5000")
-            .into_iter()
-            .map(|e| (e.base, e.verify_tls))
-            .collect();
+        let sec: Vec<_> = tr.endpoints("11.1.2.3:5000").into_iter().map(|e| (e.base, e.verify_tls)).collect();
         assert_eq!(sec, vec![("https://11.1.2.3:5000".into(), true)]);
     }
 
     #[test]
     fn registry_error_bodies_are_summarised() {
-        let s = registry_errors(
-            r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
-        );
+        let s = registry_errors(r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#);
         assert_eq!(s, "MANIFEST_UNKNOWN manifest unknown");
-        assert_eq!(
-            pct("repository:a/b:pull,push"),
-            "repository%3Aa%2Fb%3Apull%2Cpush"
-        );
+        assert_eq!(pct("repository:a/b:pull,push"), "repository%3Aa%2Fb%3Apull%2Cpush");
     }
 }

@@ -49,10 +49,7 @@ pub(super) struct LayerMeta {
 impl LayerMeta {
     /// The lowerdir entries for mounting on top of this layer, top first.
     pub fn lowerdirs(&self) -> Vec<String> {
-        std::iter::once(&self.info.link)
-            .chain(self.lowers.iter())
-            .map(|l| format!("{}/{l}", links::LINK_DIR))
-            .collect()
+        std::iter::once(&self.info.link).chain(self.lowers.iter()).map(|l| format!("{}/{l}", links::LINK_DIR)).collect()
     }
 }
 
@@ -66,9 +63,7 @@ impl Snapshotter {
         let path = self.layer_home(chain_id).join("meta.json");
         match sys::read_json(&path) {
             Ok(m) => Ok(m),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                Err(Error::not_found(format!("layer {chain_id} not found")))
-            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::not_found(format!("layer {chain_id} not found"))),
             Err(e) => Err(e),
         }
     }
@@ -83,11 +78,7 @@ impl Snapshotter {
         let mut out = Vec::new();
         for ent in std::fs::read_dir(&root).map_err(|e| Error::io(&root, "read", e))? {
             let ent = ent.map_err(|e| Error::io(&root, "read", e))?;
-            let Some(chain) = ent
-                .file_name()
-                .to_str()
-                .and_then(|h| Digest::from_hex(h).ok())
-            else {
+            let Some(chain) = ent.file_name().to_str().and_then(|h| Digest::from_hex(h).ok()) else {
                 continue;
             };
             match self.layer_meta(&chain) {
@@ -110,27 +101,18 @@ impl Snapshotter {
     /// and nothing is left). An existing layer is returned as is, without reading
     /// `reader`. Safe against concurrent creation of the same layer by other threads
     /// and processes.
-    pub fn create_layer(
-        &self,
-        parent: Option<&Digest>,
-        diff_id: &Digest,
-        reader: &mut dyn Read,
-    ) -> Result<LayerInfo> {
+    pub fn create_layer(&self, parent: Option<&Digest>, diff_id: &Digest, reader: &mut dyn Read) -> Result<LayerInfo> {
         let chain = chain_id(parent, diff_id);
         if self.has_layer(&chain) {
             return self.layer(&chain);
         }
-        let _creating =
-            sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain.hex())))?;
+        let _creating = sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain.hex())))?;
         if self.has_layer(&chain) {
             return self.layer(&chain);
         }
         let parent_meta = match parent {
             None => None,
-            Some(p) => Some(
-                self.layer_meta(p)
-                    .map_err(|e| e.context(format!("create layer {chain}: parent")))?,
-            ),
+            Some(p) => Some(self.layer_meta(p).map_err(|e| e.context(format!("create layer {chain}: parent")))?),
         };
 
         let staging = self.staging(chain.hex());
@@ -145,14 +127,7 @@ impl Snapshotter {
             )));
         }
         let link = links::create(&self.links_dir(), &chain)?;
-        let res = self.commit_layer(
-            &staging,
-            &chain,
-            parent_meta.as_ref(),
-            diff_id,
-            &applied,
-            &link,
-        );
+        let res = self.commit_layer(&staging, &chain, parent_meta.as_ref(), diff_id, &applied, &link);
         match res {
             Ok(info) => {
                 guard.disarm();
@@ -183,15 +158,9 @@ impl Snapshotter {
         };
         let lowers = match parent {
             None => Vec::new(),
-            Some(p) => std::iter::once(p.info.link.clone())
-                .chain(p.lowers.iter().cloned())
-                .collect(),
+            Some(p) => std::iter::once(p.info.link.clone()).chain(p.lowers.iter().cloned()).collect(),
         };
-        let meta = LayerMeta {
-            info: info.clone(),
-            lowers,
-            tar_size: applied.size,
-        };
+        let meta = LayerMeta { info: info.clone(), lowers, tar_size: applied.size };
         sys::atomic_write_json(&staging.join("meta.json"), &meta)?;
         let _meta_lock = self.meta_lock()?;
         if let Some(p) = parent {
@@ -211,29 +180,14 @@ impl Snapshotter {
     /// Remove the layer `chain_id`. `FailedPrecondition` while a child layer or a
     /// snapshot is based on it; `NotFound` if it does not exist.
     pub fn remove_layer(&self, chain_id: &Digest) -> Result<()> {
-        let _creating =
-            sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain_id.hex())))?;
+        let _creating = sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain_id.hex())))?;
         let _meta_lock = self.meta_lock()?;
         let meta = self.layer_meta(chain_id)?;
-        if let Some(child) = self
-            .layer_metas()?
-            .iter()
-            .find(|m| m.info.parent.as_ref() == Some(chain_id))
-        {
-            return Err(Error::precondition(format!(
-                "layer {chain_id} is in use by layer {}",
-                child.info.chain_id
-            )));
+        if let Some(child) = self.layer_metas()?.iter().find(|m| m.info.parent.as_ref() == Some(chain_id)) {
+            return Err(Error::precondition(format!("layer {chain_id} is in use by layer {}", child.info.chain_id)));
         }
-        if let Some(s) = self
-            .snapshot_metas()?
-            .iter()
-            .find(|s| s.parent.as_ref() == Some(chain_id))
-        {
-            return Err(Error::precondition(format!(
-                "layer {chain_id} is in use by snapshot {}",
-                s.key
-            )));
+        if let Some(s) = self.snapshot_metas()?.iter().find(|s| s.parent.as_ref() == Some(chain_id)) {
+            return Err(Error::precondition(format!("layer {chain_id} is in use by snapshot {}", s.key)));
         }
         // Layer first (atomically gone), then its link: a crash in between leaves only
         // a dangling link, which repair() removes.

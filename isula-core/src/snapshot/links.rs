@@ -22,10 +22,7 @@ fn new_link_id() -> Result<String> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| Error::io("/dev/urandom", "read", e))?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[(*b & 31) as usize] as char)
-        .collect())
+    Ok(bytes.iter().map(|b| ALPHABET[(*b & 31) as usize] as char).collect())
 }
 
 /// The target a layer's short link points at, relative to the link directory.

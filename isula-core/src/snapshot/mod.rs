@@ -47,17 +47,8 @@ impl Snapshotter {
     /// Open (creating if needed) the snapshotter at `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         sys::fs::ensure_dir(dir, 0o700)?;
-        let s = Snapshotter {
-            dir: dir.to_path_buf(),
-        };
-        for sub in [
-            s.layers_root(),
-            s.links_dir(),
-            s.snapshots_root(),
-            s.tmp_dir(),
-            s.locks_dir(),
-            s.empty_dir(),
-        ] {
+        let s = Snapshotter { dir: dir.to_path_buf() };
+        for sub in [s.layers_root(), s.links_dir(), s.snapshots_root(), s.tmp_dir(), s.locks_dir(), s.empty_dir()] {
             sys::fs::ensure_dir(&sub, 0o700)?;
         }
         Ok(s)

@@ -10,21 +10,16 @@ use crate::sys;
 const MAX_OPTIONS: usize = 4095;
 
 impl Snapshotter {
-    /// The overlay option string for snapshot `key`, with paths relative to the
-    /// snapshotter directory.
-    pub(super) fn mount_options(&self, key: &str) -> Result<String> {
+    /// The overlay option string for snapshot `key` (`lowerdir=l/..:..,upperdir=..,workdir=..`).
+    /// Its paths are relative to [`Snapshotter::dir`]: mount with that as working directory,
+    /// as [`Snapshotter::mount`] does. `InvalidArgument` when the chain is too long for one page.
+    pub fn mount_options(&self, key: &str) -> Result<String> {
         let meta = self.snapshot_meta(key)?;
         let lowers = match &meta.parent {
             None => vec![EMPTY_DIR.to_string()],
-            Some(p) => self
-                .layer_meta(p)
-                .map_err(|e| e.context(format!("mount snapshot {key}")))?
-                .lowerdirs(),
+            Some(p) => self.layer_meta(p).map_err(|e| e.context(format!("mount snapshot {key}")))?.lowerdirs(),
         };
-        let opts = format!(
-            "lowerdir={},upperdir=snapshots/{key}/upper,workdir=snapshots/{key}/work",
-            lowers.join(":")
-        );
+        let opts = format!("lowerdir={},upperdir=snapshots/{key}/upper,workdir=snapshots/{key}/work", lowers.join(":"));
         if opts.len() > MAX_OPTIONS {
             return Err(Error::invalid(format!(
                 "mount snapshot {key}: {} layers need {} bytes of mount options, more than the kernel's {MAX_OPTIONS}",
@@ -39,9 +34,7 @@ impl Snapshotter {
     pub fn mount(&self, key: &str, target: &Path) -> Result<()> {
         let _meta_lock = self.meta_lock()?;
         let opts = self.mount_options(key)?;
-        let target = target
-            .canonicalize()
-            .map_err(|e| Error::io(target, "resolve mount target", e))?;
+        let target = target.canonicalize().map_err(|e| Error::io(target, "resolve mount target", e))?;
         sys::mount::mount_overlay(&target, &opts, Some(&self.dir))
             .map_err(|e| e.context(format!("mount snapshot {key}")))?;
         let mut meta = self.snapshot_meta(key)?;
@@ -59,12 +52,9 @@ impl Snapshotter {
     pub fn unmount(&self, key: &str, target: &Path) -> Result<()> {
         let _meta_lock = self.meta_lock()?;
         let mut meta = self.snapshot_meta(key)?;
-        let target = target
-            .canonicalize()
-            .unwrap_or_else(|_| target.to_path_buf());
+        let target = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());
         if sys::mount::is_mountpoint(&target) {
-            sys::mount::unmount(&target, false)
-                .map_err(|e| e.context(format!("unmount snapshot {key}")))?;
+            sys::mount::unmount(&target, false).map_err(|e| e.context(format!("unmount snapshot {key}")))?;
         }
         if let Some(i) = meta.mounts.iter().position(|m| *m == target) {
             if !sys::mount::is_mountpoint(&target) {

@@ -21,16 +21,9 @@ impl Snapshotter {
         let root = self.layers_root();
         for ent in std::fs::read_dir(&root).map_err(|e| Error::io(&root, "read", e))? {
             let path = ent.map_err(|e| Error::io(&root, "read", e))?.path();
-            let valid = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|h| Digest::from_hex(h).ok())
-                .is_some();
+            let valid = path.file_name().and_then(|n| n.to_str()).and_then(|h| Digest::from_hex(h).ok()).is_some();
             if !valid || !path.join("meta.json").is_file() {
-                log::info!(
-                    "snapshotter repair: removing half-made layer {}",
-                    path.display()
-                );
+                log::info!("snapshotter repair: removing half-made layer {}", path.display());
                 remove_any(&path)?;
             }
         }
@@ -38,10 +31,7 @@ impl Snapshotter {
         for ent in std::fs::read_dir(&root).map_err(|e| Error::io(&root, "read", e))? {
             let path = ent.map_err(|e| Error::io(&root, "read", e))?.path();
             if !path.join("meta.json").is_file() {
-                log::info!(
-                    "snapshotter repair: removing half-made snapshot {}",
-                    path.display()
-                );
+                log::info!("snapshotter repair: removing half-made snapshot {}", path.display());
                 remove_any(&path)?;
             }
         }
@@ -55,22 +45,14 @@ impl Snapshotter {
         let locks = self.locks_dir();
         for ent in std::fs::read_dir(&locks).map_err(|e| Error::io(&locks, "read", e))? {
             let path = ent.map_err(|e| Error::io(&locks, "read", e))?.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let chain = name
-                .strip_suffix(".lock")
-                .and_then(|h| Digest::from_hex(h).ok());
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let chain = name.strip_suffix(".lock").and_then(|h| Digest::from_hex(h).ok());
             if chain.is_some_and(|c| !self.has_layer(&c)) {
                 remove_any(&path)?;
             }
         }
         for path in links::dangling(&self.links_dir())? {
-            log::info!(
-                "snapshotter repair: removing dangling link {}",
-                path.display()
-            );
+            log::info!("snapshotter repair: removing dangling link {}", path.display());
             remove_any(&path)?;
         }
         Ok(())

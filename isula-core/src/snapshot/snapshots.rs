@@ -49,9 +49,7 @@ pub(super) fn validate_key(key: &str) -> Result<()> {
     let ok = !key.is_empty()
         && key.len() <= 128
         && !key.starts_with(['.', '-'])
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -64,9 +62,7 @@ impl Snapshotter {
         validate_key(key)?;
         match sys::read_json(&self.snapshot_home(key).join("meta.json")) {
             Ok(m) => Ok(m),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                Err(Error::not_found(format!("snapshot {key} not found")))
-            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::not_found(format!("snapshot {key} not found"))),
             Err(e) => Err(e),
         }
     }
@@ -98,11 +94,7 @@ impl Snapshotter {
 
     /// All snapshots, ordered by key.
     pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
-        Ok(self
-            .snapshot_metas()?
-            .iter()
-            .map(SnapshotMeta::info)
-            .collect())
+        Ok(self.snapshot_metas()?.iter().map(SnapshotMeta::info).collect())
     }
 
     /// The snapshot `key`; `NotFound` if it does not exist.
@@ -113,23 +105,15 @@ impl Snapshotter {
     /// Create the read-write snapshot `key` over the layer chain ending at `parent`
     /// (`None`: an empty rootfs), recording `image`. `AlreadyExists` if `key` exists,
     /// `NotFound` if the parent layer does not.
-    pub fn prepare(
-        &self,
-        key: &str,
-        parent: Option<&Digest>,
-        image: Option<&str>,
-    ) -> Result<SnapshotInfo> {
+    pub fn prepare(&self, key: &str, parent: Option<&Digest>, image: Option<&str>) -> Result<SnapshotInfo> {
         validate_key(key)?;
         let _meta_lock = self.meta_lock()?;
         let home = self.snapshot_home(key);
         if home.exists() {
-            return Err(Error::already_exists(format!(
-                "snapshot {key} already exists"
-            )));
+            return Err(Error::already_exists(format!("snapshot {key} already exists")));
         }
         if let Some(p) = parent {
-            self.layer_meta(p)
-                .map_err(|e| e.context(format!("prepare snapshot {key}")))?;
+            self.layer_meta(p).map_err(|e| e.context(format!("prepare snapshot {key}")))?;
         }
         let staging = self.staging(&format!("snap-{key}"));
         let guard = StagingGuard(Some(staging.clone()));
@@ -160,8 +144,7 @@ impl Snapshotter {
                 if !sys::mount::is_mountpoint(target) {
                     break;
                 }
-                sys::mount::unmount(target, true)
-                    .map_err(|e| e.context(format!("remove snapshot {key}")))?;
+                sys::mount::unmount(target, true).map_err(|e| e.context(format!("remove snapshot {key}")))?;
             }
         }
         self.discard(&self.snapshot_home(key), &format!("snap-{key}"))

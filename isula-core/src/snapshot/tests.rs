@@ -33,9 +33,7 @@ impl Fixture {
     }
     fn layer(&self, parent: Option<&Digest>, tar: &[u8]) -> LayerInfo {
         let diff = Digest::of(tar);
-        self.snap
-            .create_layer(parent, &diff, &mut &tar[..])
-            .unwrap()
+        self.snap.create_layer(parent, &diff, &mut &tar[..]).unwrap()
     }
     fn entries(&self, sub: &str) -> Vec<String> {
         let mut v: Vec<String> = fs::read_dir(self.snap.dir().join(sub))
@@ -59,10 +57,8 @@ impl Drop for Fixture {
 }
 
 fn ls(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut v: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     v.sort();
     v
 }
@@ -72,10 +68,7 @@ fn chain_ids_follow_oci() {
     let a = Digest::of(b"a");
     let b = Digest::of(b"b");
     assert_eq!(chain_id(None, &a), a);
-    assert_eq!(
-        chain_id(Some(&a), &b),
-        Digest::of(format!("{a} {b}").as_bytes())
-    );
+    assert_eq!(chain_id(Some(&a), &b), Digest::of(format!("{a} {b}").as_bytes()));
 }
 
 #[test]
@@ -90,10 +83,7 @@ fn whiteouts_and_opaque_dirs_through_a_real_overlay_mount() {
         .file("opq/old2", b"o", 0o644);
     // A gzip stream: the diff id is that of the plain tar.
     let tar1 = t1.finish();
-    let l1 = fx
-        .snap
-        .create_layer(None, &Digest::of(&tar1), &mut &gzip(&tar1)[..])
-        .unwrap();
+    let l1 = fx.snap.create_layer(None, &Digest::of(&tar1), &mut &gzip(&tar1)[..]).unwrap();
     let mut t2 = TarBuilder::new();
     t2.dir("etc/", 0o755)
         .file("etc/.wh.x", b"", 0o644)
@@ -103,29 +93,17 @@ fn whiteouts_and_opaque_dirs_through_a_real_overlay_mount() {
     let l2 = fx.layer(Some(&l1.chain_id), &t2.finish());
     assert_eq!(l2.parent.as_ref(), Some(&l1.chain_id));
 
-    fx.snap
-        .prepare("c1", Some(&l2.chain_id), Some("img"))
-        .unwrap();
+    fx.snap.prepare("c1", Some(&l2.chain_id), Some("img")).unwrap();
     let target = fx.target("rootfs");
     fx.snap.mount("c1", &target).unwrap();
     assert!(fx.snap.snapshots().unwrap()[0].mounted);
-    assert!(
-        !target.join("etc/x").exists(),
-        "whited-out file still visible"
-    );
+    assert!(!target.join("etc/x").exists(), "whited-out file still visible");
     assert_eq!(fs::read(target.join("etc/keep")).unwrap(), b"keep");
-    assert_eq!(
-        ls(&target.join("opq")),
-        vec!["new".to_string()],
-        "opaque dir shows lower entries"
-    );
+    assert_eq!(ls(&target.join("opq")), vec!["new".to_string()], "opaque dir shows lower entries");
     // The layer below is untouched; writes go to the snapshot's upper dir.
     assert!(fx.snap.layer_dir(&l1.chain_id).join("etc/x").is_file());
     fs::write(target.join("etc/new-file"), b"rw").unwrap();
-    assert_eq!(
-        fs::read(fx.snap.upper_dir("c1").join("etc/new-file")).unwrap(),
-        b"rw"
-    );
+    assert_eq!(fs::read(fx.snap.upper_dir("c1").join("etc/new-file")).unwrap(), b"rw");
 
     fx.snap.unmount("c1", &target).unwrap();
     assert!(fx.mounted().is_empty(), "left mounted: {:?}", fx.mounted());
@@ -138,23 +116,15 @@ fn gzip_layers_get_the_plain_diff_id() {
     let mut t = TarBuilder::new();
     t.file("a", b"a", 0o644);
     let tar = t.finish();
-    let info = fx
-        .snap
-        .create_layer(None, &Digest::of(&tar), &mut &gzip(&tar)[..])
-        .unwrap();
+    let info = fx.snap.create_layer(None, &Digest::of(&tar), &mut &gzip(&tar)[..]).unwrap();
     assert_eq!(info.diff_id, Digest::of(&tar));
     assert_eq!(info.size, 1);
     assert_eq!(fx.snap.layer(&info.chain_id).unwrap(), info);
     assert_eq!(fx.snap.layers().unwrap(), vec![info.clone()]);
-    assert_eq!(
-        fs::read(fx.snap.layer_dir(&info.chain_id).join("a")).unwrap(),
-        b"a"
-    );
+    assert_eq!(fs::read(fx.snap.layer_dir(&info.chain_id).join("a")).unwrap(), b"a");
     assert_eq!(
         fs::read_link(fx.snap.dir().join("l").join(&info.link)).unwrap(),
-        Path::new("../layers")
-            .join(info.chain_id.hex())
-            .join("diff")
+        Path::new("../layers").join(info.chain_id.hex()).join("diff")
     );
 
     // Existing layer: returned without reading the stream.
@@ -164,12 +134,7 @@ fn gzip_layers_get_the_plain_diff_id() {
             panic!("existing layer must not be read again");
         }
     }
-    assert_eq!(
-        fx.snap
-            .create_layer(None, &Digest::of(&tar), &mut Unreadable)
-            .unwrap(),
-        info
-    );
+    assert_eq!(fx.snap.create_layer(None, &Digest::of(&tar), &mut Unreadable).unwrap(), info);
 }
 
 #[test]
@@ -180,65 +145,26 @@ fn bad_layers_leave_nothing_behind() {
     good.file("a", b"a", 0o644);
     let good = good.finish();
     let mut evil = TarBuilder::new();
-    evil.link("lnk", sentinel.to_str().unwrap(), false)
-        .file("lnk/evil", b"x", 0o644);
+    evil.link("lnk", sentinel.to_str().unwrap(), false).file("lnk/evil", b"x", 0o644);
     let evil = evil.finish();
     let mut cut = good.clone();
     cut.truncate(700);
     let cases: Vec<(&str, Vec<u8>, Digest, ErrorKind)> = vec![
-        (
-            "diff id mismatch",
-            good.clone(),
-            Digest::of(b"other"),
-            ErrorKind::InvalidArgument,
-        ),
-        (
-            "escaping symlink",
-            evil.clone(),
-            Digest::of(&evil),
-            ErrorKind::InvalidArgument,
-        ),
-        (
-            "truncated",
-            cut.clone(),
-            Digest::of(&cut),
-            ErrorKind::InvalidArgument,
-        ),
-        (
-            "bzip2",
-            b"BZh9xxxx".to_vec(),
-            Digest::of(b"BZh9xxxx"),
-            ErrorKind::InvalidArgument,
-        ),
+        ("diff id mismatch", good.clone(), Digest::of(b"other"), ErrorKind::InvalidArgument),
+        ("escaping symlink", evil.clone(), Digest::of(&evil), ErrorKind::InvalidArgument),
+        ("truncated", cut.clone(), Digest::of(&cut), ErrorKind::InvalidArgument),
+        ("bzip2", b"BZh9xxxx".to_vec(), Digest::of(b"BZh9xxxx"), ErrorKind::InvalidArgument),
     ];
     for (what, data, diff, kind) in cases {
-        let e = fx
-            .snap
-            .create_layer(None, &diff, &mut &data[..])
-            .expect_err(what);
+        let e = fx.snap.create_layer(None, &diff, &mut &data[..]).expect_err(what);
         assert_eq!(e.kind(), kind, "{what}: {e}");
         assert!(fx.snap.layers().unwrap().is_empty(), "{what}");
-        assert!(
-            fx.entries("layers").is_empty(),
-            "{what}: {:?}",
-            fx.entries("layers")
-        );
-        assert!(
-            fx.entries("tmp").is_empty(),
-            "{what}: {:?}",
-            fx.entries("tmp")
-        );
+        assert!(fx.entries("layers").is_empty(), "{what}: {:?}", fx.entries("layers"));
+        assert!(fx.entries("tmp").is_empty(), "{what}: {:?}", fx.entries("tmp"));
         assert!(fx.entries("l").is_empty(), "{what}: {:?}", fx.entries("l"));
         assert!(ls(&sentinel).is_empty(), "{what}: wrote outside");
     }
-    let e = fx
-        .snap
-        .create_layer(
-            Some(&Digest::of(b"nope")),
-            &Digest::of(&good),
-            &mut &good[..],
-        )
-        .unwrap_err();
+    let e = fx.snap.create_layer(Some(&Digest::of(b"nope")), &Digest::of(&good), &mut &good[..]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     assert!(fx.entries("tmp").is_empty());
 }
@@ -249,8 +175,7 @@ fn a_120_layer_chain_mounts() {
     let mut parent: Option<Digest> = None;
     for i in 0..120 {
         let mut t = TarBuilder::new();
-        t.file(&format!("layer{i}"), format!("{i}").as_bytes(), 0o644)
-            .file("top", format!("{i}").as_bytes(), 0o644);
+        t.file(&format!("layer{i}"), format!("{i}").as_bytes(), 0o644).file("top", format!("{i}").as_bytes(), 0o644);
         let info = fx.layer(parent.as_ref(), &t.finish());
         parent = Some(info.chain_id);
     }
@@ -304,28 +229,17 @@ fn layers_in_use_cannot_be_removed() {
 
     let e = fx.snap.remove_layer(&base.chain_id).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::FailedPrecondition, "{e}");
-    fx.snap
-        .prepare("c1", Some(&child.chain_id), Some("img1"))
-        .unwrap();
+    fx.snap.prepare("c1", Some(&child.chain_id), Some("img1")).unwrap();
     let e = fx.snap.remove_layer(&child.chain_id).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::FailedPrecondition, "{e}");
     assert!(e.to_string().contains("snapshot c1"), "{e}");
 
     fx.snap.remove("c1").unwrap();
-    assert_eq!(
-        fx.snap.remove("c1").unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert_eq!(fx.snap.remove("c1").unwrap_err().kind(), ErrorKind::NotFound);
     fx.snap.remove_layer(&child.chain_id).unwrap();
     fx.snap.remove_layer(&base.chain_id).unwrap();
-    assert_eq!(
-        fx.snap.remove_layer(&base.chain_id).unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        fx.snap.layer(&base.chain_id).unwrap_err().kind(),
-        ErrorKind::NotFound
-    );
+    assert_eq!(fx.snap.remove_layer(&base.chain_id).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(fx.snap.layer(&base.chain_id).unwrap_err().kind(), ErrorKind::NotFound);
     assert!(fx.entries("layers").is_empty());
     assert!(fx.entries("l").is_empty());
     assert!(fx.entries("tmp").is_empty());
@@ -335,30 +249,12 @@ fn layers_in_use_cannot_be_removed() {
 fn snapshots_prepare_list_and_validate() {
     let fx = Fixture::new();
     let info = fx.snap.prepare("empty1", None, None).unwrap();
-    assert_eq!(
-        info,
-        SnapshotInfo {
-            key: "empty1".into(),
-            parent: None,
-            image: None,
-            mounted: false
-        }
-    );
-    assert_eq!(
-        fx.snap.prepare("empty1", None, None).unwrap_err().kind(),
-        ErrorKind::AlreadyExists
-    );
+    assert_eq!(info, SnapshotInfo { key: "empty1".into(), parent: None, image: None, mounted: false });
+    assert_eq!(fx.snap.prepare("empty1", None, None).unwrap_err().kind(), ErrorKind::AlreadyExists);
     for bad in ["", "../x", "a/b", ".hidden", "-x"] {
-        assert_eq!(
-            fx.snap.prepare(bad, None, None).unwrap_err().kind(),
-            ErrorKind::InvalidArgument,
-            "{bad:?}"
-        );
+        assert_eq!(fx.snap.prepare(bad, None, None).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad:?}");
     }
-    let e = fx
-        .snap
-        .prepare("c2", Some(&Digest::of(b"missing")), None)
-        .unwrap_err();
+    let e = fx.snap.prepare("c2", Some(&Digest::of(b"missing")), None).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(fx.snap.snapshots().unwrap(), vec![info]);
     // An empty rootfs mounts, and is writable.
@@ -368,10 +264,7 @@ fn snapshots_prepare_list_and_validate() {
     fs::write(target.join("f"), b"1").unwrap();
     fx.snap.unmount("empty1", &target).unwrap();
     fx.snap.unmount("empty1", &target).unwrap(); // not mounted: fine
-    assert_eq!(
-        fs::read(fx.snap.upper_dir("empty1").join("f")).unwrap(),
-        b"1"
-    );
+    assert_eq!(fs::read(fx.snap.upper_dir("empty1").join("f")).unwrap(), b"1");
     assert!(fx.mounted().is_empty());
 }
 
@@ -384,17 +277,10 @@ fn repair_removes_leftovers() {
     fx.snap.prepare("ok", Some(&good.chain_id), None).unwrap();
     let dir = fx.snap.dir();
     fs::create_dir_all(dir.join("tmp/half/diff")).unwrap();
-    fs::create_dir_all(
-        dir.join("layers")
-            .join(Digest::of(b"half").hex())
-            .join("diff"),
-    )
-    .unwrap();
+    fs::create_dir_all(dir.join("layers").join(Digest::of(b"half").hex()).join("diff")).unwrap();
     fs::create_dir_all(dir.join("snapshots/half/upper")).unwrap();
     std::os::unix::fs::symlink("../layers/gone/diff", dir.join("l/DANGLING")).unwrap();
-    let stale_lock = dir
-        .join("locks")
-        .join(format!("{}.lock", Digest::of(b"half").hex()));
+    let stale_lock = dir.join("locks").join(format!("{}.lock", Digest::of(b"half").hex()));
     fs::write(&stale_lock, b"").unwrap();
     // A mount record whose mount is gone (as after a reboot) is forgotten.
     let target = fx.target("rootfs");

@@ -49,16 +49,15 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Serialise `value` as pretty JSON and write it atomically.
 pub fn atomic_write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
-    let data = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::internal(format!("serialise {}: {e}", path.display())))?;
+    let data =
+        serde_json::to_vec_pretty(value).map_err(|e| Error::internal(format!("serialise {}: {e}", path.display())))?;
     atomic_write(path, &data)
 }
 
 /// Read and parse a JSON file; a parse failure names the file.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let data = fs::read(path).map_err(|e| Error::io(path, "read", e))?;
-    serde_json::from_slice(&data)
-        .map_err(|e| Error::invalid(format!("parse {}: {e}", path.display())).with_source(e))
+    serde_json::from_slice(&data).map_err(|e| Error::invalid(format!("parse {}: {e}", path.display())).with_source(e))
 }
 
 /// fsync a directory so that renames and creations inside it are durable.
@@ -70,11 +69,7 @@ pub fn fsync_dir(dir: &Path) -> Result<()> {
 /// Create `dir` and its parents with mode `mode` (existing directories are kept).
 pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(mode)
-        .create(dir)
-        .map_err(|e| Error::io(dir, "create directory", e))
+    fs::DirBuilder::new().recursive(true).mode(mode).create(dir).map_err(|e| Error::io(dir, "create directory", e))
 }
 
 /// Remove a directory tree if it exists; a missing path is not an error.

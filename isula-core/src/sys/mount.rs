@@ -13,9 +13,7 @@ use crate::error::{Error, Result};
 pub fn mount_overlay(target: &Path, options: &str, cwd: Option<&Path>) -> Result<()> {
     let run = || {
         nix::mount::mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(options))
-            .map_err(|e| {
-                Error::io(target, &format!("mount overlay ({options}) on"), std::io::Error::from(e))
-            })
+            .map_err(|e| Error::io(target, &format!("mount overlay ({options}) on"), std::io::Error::from(e)))
     };
     match cwd {
         None => run(),

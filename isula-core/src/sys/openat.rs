@@ -61,12 +61,7 @@ impl DirFd {
     pub fn open(path: &Path) -> io::Result<DirFd> {
         let p = cstr(path.as_os_str().as_bytes())?;
         // SAFETY: valid NUL-terminated path; the returned descriptor is checked and owned.
-        let fd = unsafe {
-            libc::open(
-                p.as_ptr(),
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            )
-        };
+        let fd = unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -100,10 +95,108 @@ impl DirFd {
             )
         };
         if fd < 0 {
-            return Err(io::Error::last_os_error());
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() == Some(libc::ENOSYS) {
+                // Kernels before 5.6 (and valgrind) lack openat2: resolve in userspace.
+                return self.open_beneath_walk(rel);
+            }
+            return Err(err);
         }
         // SAFETY: fd is a fresh descriptor we own.
         Ok(DirFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
+    }
+
+    /// [`open_beneath`](Self::open_beneath) without openat2: walk `rel` one component
+    /// at a time with `O_NOFOLLOW`, expanding relative symlinks ourselves and keeping a
+    /// stack of opened directories so `..` can never climb above this one. Absolute
+    /// paths or symlinks fail with `EXDEV`, as `RESOLVE_BENEATH` does.
+    fn open_beneath_walk(&self, rel: &Path) -> io::Result<DirFd> {
+        use std::collections::VecDeque;
+        use std::path::Component;
+        let exdev = || io::Error::from_raw_os_error(libc::EXDEV);
+        let mut pending: VecDeque<Vec<u8>> = VecDeque::new();
+        let push_path = |pending: &mut VecDeque<Vec<u8>>, p: &Path, front: bool| -> io::Result<()> {
+            let mut comps = Vec::new();
+            for c in p.components() {
+                match c {
+                    Component::RootDir | Component::Prefix(_) => return Err(exdev()),
+                    Component::CurDir => {}
+                    Component::ParentDir => comps.push(b"..".to_vec()),
+                    Component::Normal(n) => comps.push(n.as_bytes().to_vec()),
+                }
+            }
+            if front {
+                for c in comps.into_iter().rev() {
+                    pending.push_front(c);
+                }
+            } else {
+                pending.extend(comps);
+            }
+            Ok(())
+        };
+        push_path(&mut pending, rel, false)?;
+        let mut stack: Vec<DirFd> = Vec::new();
+        let mut links = 0;
+        while let Some(comp) = pending.pop_front() {
+            if comp == b".." {
+                stack.pop().ok_or_else(exdev)?;
+                continue;
+            }
+            let cur = stack.last().unwrap_or(self);
+            let name = OsStr::from_bytes(&comp);
+            let st = cur.lstat(name)?.ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
+            if st.mode & libc::S_IFMT == libc::S_IFLNK {
+                links += 1;
+                if links > 40 {
+                    return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                }
+                let target = cur.read_link(name)?;
+                push_path(&mut pending, Path::new(OsStr::from_bytes(&target)), true)?;
+                continue;
+            }
+            let n = cstr(&comp)?;
+            // SAFETY: valid dirfd and NUL-terminated name; the result is checked and owned.
+            let fd = unsafe {
+                libc::openat(
+                    cur.raw(),
+                    n.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: fd is a fresh descriptor we own.
+            stack.push(DirFd(unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+        match stack.pop() {
+            Some(d) => Ok(d),
+            None => {
+                let dot = cstr(b".")?;
+                // SAFETY: reopen of this directory; the result is checked and owned.
+                let fd = unsafe {
+                    libc::openat(self.raw(), dot.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+                };
+                if fd < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // SAFETY: fd is a fresh descriptor we own.
+                Ok(DirFd(unsafe { OwnedFd::from_raw_fd(fd) }))
+            }
+        }
+    }
+
+    /// The target of the symlink `name` in this directory.
+    pub fn read_link(&self, name: &OsStr) -> io::Result<Vec<u8>> {
+        let n = cstr(name.as_bytes())?;
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: valid dirfd, NUL-terminated name, and a buffer of the length passed.
+        let len = unsafe { libc::readlinkat(self.raw(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if len < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        buf.truncate(len as usize);
+        Ok(buf)
     }
 
     /// `lstat` of the entry `name` in this directory; `Ok(None)` when it does not exist.
@@ -111,31 +204,14 @@ impl DirFd {
         let n = cstr(name.as_bytes())?;
         let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
         // SAFETY: valid dirfd and name; st is written by the kernel on success.
-        let rc = unsafe {
-            libc::fstatat(
-                self.raw(),
-                n.as_ptr(),
-                st.as_mut_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        };
+        let rc = unsafe { libc::fstatat(self.raw(), n.as_ptr(), st.as_mut_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
         if rc < 0 {
             let e = io::Error::last_os_error();
-            return if e.raw_os_error() == Some(libc::ENOENT) {
-                Ok(None)
-            } else {
-                Err(e)
-            };
+            return if e.raw_os_error() == Some(libc::ENOENT) { Ok(None) } else { Err(e) };
         }
         // SAFETY: fstatat succeeded, so st is initialised.
         let st = unsafe { st.assume_init() };
-        Ok(Some(Stat {
-            mode: st.st_mode,
-            ino: st.st_ino,
-            dev: st.st_dev,
-            size: st.st_size as u64,
-            nlink: st.st_nlink,
-        }))
+        Ok(Some(Stat { mode: st.st_mode, ino: st.st_ino, dev: st.st_dev, size: st.st_size as u64, nlink: st.st_nlink }))
     }
 
     /// Create directory `name` with `mode` (subject to the umask).
@@ -172,8 +248,7 @@ impl DirFd {
     /// Create a new regular file `name` for writing (fails if it exists; never follows symlinks).
     pub fn create_file(&self, name: &OsStr, mode: u32) -> io::Result<File> {
         let n = cstr(name.as_bytes())?;
-        let flags =
-            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         // SAFETY: valid dirfd and NUL-terminated name; the descriptor is checked and owned.
         let fd = unsafe { libc::openat(self.raw(), n.as_ptr(), flags, mode as libc::c_uint) };
         if fd < 0 {
@@ -209,9 +284,7 @@ impl DirFd {
     pub fn chown(&self, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         // SAFETY: valid dirfd and NUL-terminated name.
-        check(unsafe {
-            libc::fchownat(self.raw(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW)
-        })
+        check(unsafe { libc::fchownat(self.raw(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
     }
 
     /// Change the permission bits (incl. setuid/setgid/sticky) of `name`; not for symlinks.
@@ -225,24 +298,11 @@ impl DirFd {
     pub fn set_times(&self, name: &OsStr, atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         let ts = [
-            libc::timespec {
-                tv_sec: atime.0 as libc::time_t,
-                tv_nsec: atime.1 as libc::c_long,
-            },
-            libc::timespec {
-                tv_sec: mtime.0 as libc::time_t,
-                tv_nsec: mtime.1 as libc::c_long,
-            },
+            libc::timespec { tv_sec: atime.0 as libc::time_t, tv_nsec: atime.1 as libc::c_long },
+            libc::timespec { tv_sec: mtime.0 as libc::time_t, tv_nsec: mtime.1 as libc::c_long },
         ];
         // SAFETY: valid dirfd, name and a two-element timespec array.
-        check(unsafe {
-            libc::utimensat(
-                self.raw(),
-                n.as_ptr(),
-                ts.as_ptr(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            )
-        })
+        check(unsafe { libc::utimensat(self.raw(), n.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
     }
 
     /// Set extended attribute `key` on `name` (the link itself for symlinks).
@@ -250,15 +310,7 @@ impl DirFd {
         let p = cstr(self.proc_path(name).as_os_str().as_bytes())?;
         let k = cstr(key)?;
         // SAFETY: valid NUL-terminated strings; value pointer and length describe a live slice.
-        check(unsafe {
-            libc::lsetxattr(
-                p.as_ptr(),
-                k.as_ptr(),
-                value.as_ptr().cast(),
-                value.len(),
-                0,
-            )
-        })
+        check(unsafe { libc::lsetxattr(p.as_ptr(), k.as_ptr(), value.as_ptr().cast(), value.len(), 0) })
     }
 
     /// Flush the whole filesystem holding this directory (one call instead of an fsync per file).
@@ -279,16 +331,27 @@ mod tests {
 
     #[test]
     fn open_beneath_refuses_escapes() {
+        check_beneath(|root, p| root.open_beneath(p));
+    }
+
+    #[test]
+    fn userspace_walk_refuses_escapes_like_openat2() {
+        check_beneath(|root, p| root.open_beneath_walk(p));
+    }
+
+    fn check_beneath(open: impl Fn(&DirFd, &Path) -> io::Result<DirFd>) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("a")).unwrap();
         std::os::unix::fs::symlink("/tmp", dir.path().join("abs")).unwrap();
         std::os::unix::fs::symlink("../..", dir.path().join("a/up")).unwrap();
         std::os::unix::fs::symlink("../a", dir.path().join("a/inside")).unwrap();
         let root = DirFd::open(dir.path()).unwrap();
-        assert!(root.open_beneath(Path::new("a")).is_ok());
-        assert!(root.open_beneath(Path::new("a/inside")).is_ok());
-        for bad in ["abs", "a/up", "..", "/etc"] {
-            let e = root.open_beneath(Path::new(bad)).unwrap_err();
+        assert!(open(&root, Path::new("a")).is_ok());
+        assert!(open(&root, Path::new("a/inside")).is_ok());
+        assert!(open(&root, Path::new("a/../a/./inside")).is_ok());
+        assert!(open(&root, Path::new("")).is_ok());
+        for bad in ["abs", "a/up", "..", "/etc", "a/../.."] {
+            let e = open(&root, Path::new(bad)).unwrap_err();
             assert_eq!(e.raw_os_error(), Some(libc::EXDEV), "{bad}: {e}");
         }
     }

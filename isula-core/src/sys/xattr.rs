@@ -51,9 +51,5 @@ pub fn llist(path: &Path) -> Result<Vec<String>> {
         return Err(Error::io(path, "list xattrs of", std::io::Error::last_os_error()));
     }
     buf.truncate(rc as usize);
-    Ok(buf
-        .split(|b| *b == 0)
-        .filter(|s| !s.is_empty())
-        .map(|s| String::from_utf8_lossy(s).into_owned())
-        .collect())
+    Ok(buf.split(|b| *b == 0).filter(|s| !s.is_empty()).map(|s| String::from_utf8_lossy(s).into_owned()).collect())
 }

@@ -4,9 +4,7 @@ use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    decompress, sha256_digest, Blob, BuiltImage, MEDIA_INDEX, MEDIA_LAYER_TAR, MEDIA_MANIFEST,
-};
+use super::{decompress, sha256_digest, Blob, BuiltImage, MEDIA_INDEX, MEDIA_LAYER_TAR, MEDIA_MANIFEST};
 
 /// Annotation naming a manifest inside an OCI layout's index.json.
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -58,8 +56,7 @@ pub fn write_oci_layout_dir(img: &BuiltImage, ref_name: Option<&str>, dir: &Path
         ann.insert(REF_NAME.into(), r.into());
     }
     manifests.push(index_entry(img, &img.manifest, ann));
-    std::fs::write(&index_path, serde_json::to_vec(&index(manifests)).unwrap())
-        .expect("write index.json");
+    std::fs::write(&index_path, serde_json::to_vec(&index(manifests)).unwrap()).expect("write index.json");
 }
 
 /// Deterministic tar writer for archives (fixed mtime, root-owned).
@@ -70,10 +67,7 @@ struct ArchiveWriter {
 
 impl ArchiveWriter {
     fn new() -> Self {
-        ArchiveWriter {
-            tar: tar::Builder::new(Vec::new()),
-            dirs: Default::default(),
-        }
+        ArchiveWriter { tar: tar::Builder::new(Vec::new()), dirs: Default::default() }
     }
 
     fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
@@ -95,9 +89,7 @@ impl ArchiveWriter {
             acc.push('/');
             if self.dirs.insert(acc.clone()) {
                 let mut h = Self::header(tar::EntryType::Directory, 0o755, 0);
-                self.tar
-                    .append_data(&mut h, &acc, std::io::empty())
-                    .expect("archive dir");
+                self.tar.append_data(&mut h, &acc, std::io::empty()).expect("archive dir");
             }
         }
     }
@@ -105,9 +97,7 @@ impl ArchiveWriter {
     fn file(&mut self, path: &str, data: &[u8]) {
         self.parents(path);
         let mut h = Self::header(tar::EntryType::Regular, 0o644, data.len() as u64);
-        self.tar
-            .append_data(&mut h, path, data)
-            .expect("archive file");
+        self.tar.append_data(&mut h, path, data).expect("archive file");
     }
 
     fn finish(self) -> Vec<u8> {
@@ -156,8 +146,7 @@ fn split_tag(name: &str) -> (&str, &str) {
 pub fn normalize_name(name: &str) -> String {
     let (repo, tag) = split_tag(name);
     let first = repo.split('/').next().unwrap_or("");
-    let has_domain =
-        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_domain = repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     let full = if has_domain {
         repo.to_string()
     } else if repo.contains('/') {
@@ -195,15 +184,11 @@ pub fn docker_archive(images: &[(&BuiltImage, &[&str])], layout: DockerLayout) -
                 for (i, tar) in tars.iter().enumerate() {
                     // v1 layer id: derived from the parent id and this layer's diff id (chain-like).
                     let seed = format!("{} {}", parent.as_deref().unwrap_or(""), img.diff_ids[i]);
-                    let mut id = sha256_digest(seed.as_bytes())
-                        .trim_start_matches("sha256:")
-                        .to_string();
+                    let mut id = sha256_digest(seed.as_bytes()).trim_start_matches("sha256:").to_string();
                     if i + 1 == tars.len() {
                         // docker makes the top layer id depend on the config too.
                         let seed = format!("{id} {}", img.config.digest);
-                        id = sha256_digest(seed.as_bytes())
-                            .trim_start_matches("sha256:")
-                            .to_string();
+                        id = sha256_digest(seed.as_bytes()).trim_start_matches("sha256:").to_string();
                     }
                     let mut v1 = json!({"id": id, "created": super::CREATED, "os": "linux",
                         "container_config": {"Cmd": null}});
@@ -211,11 +196,7 @@ pub fn docker_archive(images: &[(&BuiltImage, &[&str])], layout: DockerLayout) -
                         v1["parent"] = json!(p);
                     }
                     put(&mut w, format!("{id}/VERSION"), b"1.0");
-                    put(
-                        &mut w,
-                        format!("{id}/json"),
-                        &serde_json::to_vec(&v1).unwrap(),
-                    );
+                    put(&mut w, format!("{id}/json"), &serde_json::to_vec(&v1).unwrap());
                     put(&mut w, format!("{id}/layer.tar"), tar);
                     paths.push(format!("{id}/layer.tar"));
                     parent = Some(id);
@@ -225,10 +206,7 @@ pub fn docker_archive(images: &[(&BuiltImage, &[&str])], layout: DockerLayout) -
             DockerLayout::Blobs => {
                 let config_path = format!("blobs/sha256/{}", img.config.hex());
                 put(&mut w, config_path.clone(), &img.config.data);
-                let layer_blobs: Vec<Blob> = tars
-                    .into_iter()
-                    .map(|t| Blob::new(MEDIA_LAYER_TAR, t))
-                    .collect();
+                let layer_blobs: Vec<Blob> = tars.into_iter().map(|t| Blob::new(MEDIA_LAYER_TAR, t)).collect();
                 let mut paths = Vec::new();
                 for b in &layer_blobs {
                     let p = format!("blobs/sha256/{}", b.hex());
@@ -254,24 +232,15 @@ pub fn docker_archive(images: &[(&BuiltImage, &[&str])], layout: DockerLayout) -
         };
         for t in tags.iter() {
             let (repo, tag) = split_tag(t);
-            let e = repositories
-                .entry(repo.to_string())
-                .or_insert_with(|| json!({}));
+            let e = repositories.entry(repo.to_string()).or_insert_with(|| json!({}));
             e[tag] = json!(top);
         }
-        let repo_tags = if tags.is_empty() {
-            Value::Null
-        } else {
-            json!(tags)
-        };
+        let repo_tags = if tags.is_empty() { Value::Null } else { json!(tags) };
         manifest.push(json!({"Config": config_path, "RepoTags": repo_tags, "Layers": layer_paths}));
     }
     if layout == DockerLayout::Blobs {
         w.file("oci-layout", OCI_LAYOUT.as_bytes());
-        w.file(
-            "index.json",
-            &serde_json::to_vec(&index(index_entries)).unwrap(),
-        );
+        w.file("index.json", &serde_json::to_vec(&index(index_entries)).unwrap());
     }
     w.file("manifest.json", &serde_json::to_vec(&manifest).unwrap());
     if !repositories.is_empty() {

@@ -50,10 +50,7 @@ pub fn multi_platform(platforms: &[Platform<'_>]) -> BuiltIndex {
         })
         .collect();
     let index = json!({"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": manifests});
-    BuiltIndex {
-        index: Blob::new(MEDIA_INDEX, serde_json::to_vec(&index).unwrap()),
-        images,
-    }
+    BuiltIndex { index: Blob::new(MEDIA_INDEX, serde_json::to_vec(&index).unwrap()), images }
 }
 
 /// Write `idx` into the OCI layout at `dir`: all blobs plus an `index.json` entry pointing at the
@@ -62,14 +59,8 @@ pub fn multi_platform(platforms: &[Platform<'_>]) -> BuiltIndex {
 pub fn write_oci_layout_dir_index(idx: &BuiltIndex, ref_name: Option<&str>, dir: &Path) {
     let blobs = dir.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap_or_else(|e| panic!("create {}: {e}", blobs.display()));
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
-        .expect("write oci-layout");
-    for b in idx
-        .images
-        .iter()
-        .flat_map(|i| i.blobs())
-        .chain(std::iter::once(&idx.index))
-    {
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("write oci-layout");
+    for b in idx.images.iter().flat_map(|i| i.blobs()).chain(std::iter::once(&idx.index)) {
         let p = blobs.join(b.hex());
         if !p.exists() {
             std::fs::write(&p, &b.data).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));

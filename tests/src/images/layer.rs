@@ -21,11 +21,7 @@ impl LayerBuilder {
     pub fn new() -> Self {
         let mut tar = tar::Builder::new(Vec::new());
         tar.mode(tar::HeaderMode::Deterministic);
-        LayerBuilder {
-            tar,
-            uid: 0,
-            gid: 0,
-        }
+        LayerBuilder { tar, uid: 0, gid: 0 }
     }
 
     /// Owner (uid, gid) of the entries added after this call.
@@ -50,36 +46,28 @@ impl LayerBuilder {
     pub fn dir(&mut self, path: &str, mode: u32) -> &mut Self {
         let mut h = self.header(tar::EntryType::Directory, mode, 0);
         let p = format!("{}/", path.trim_end_matches('/'));
-        self.tar
-            .append_data(&mut h, p, std::io::empty())
-            .expect("append dir to layer");
+        self.tar.append_data(&mut h, p, std::io::empty()).expect("append dir to layer");
         self
     }
 
     /// Add a regular file with permission bits `mode`.
     pub fn file(&mut self, path: &str, mode: u32, data: &[u8]) -> &mut Self {
         let mut h = self.header(tar::EntryType::Regular, mode, data.len() as u64);
-        self.tar
-            .append_data(&mut h, path, data)
-            .expect("append file to layer");
+        self.tar.append_data(&mut h, path, data).expect("append file to layer");
         self
     }
 
     /// Add a symbolic link `path` -> `target`.
     pub fn symlink(&mut self, path: &str, target: &str) -> &mut Self {
         let mut h = self.header(tar::EntryType::Symlink, 0o777, 0);
-        self.tar
-            .append_link(&mut h, path, target)
-            .expect("append symlink to layer");
+        self.tar.append_link(&mut h, path, target).expect("append symlink to layer");
         self
     }
 
     /// Add a hard link `path` to the earlier entry `target` (a layer-relative path).
     pub fn hardlink(&mut self, path: &str, target: &str) -> &mut Self {
         let mut h = self.header(tar::EntryType::Link, 0o755, 0);
-        self.tar
-            .append_link(&mut h, path, target)
-            .expect("append hard link to layer");
+        self.tar.append_link(&mut h, path, target).expect("append hard link to layer");
         self
     }
 
@@ -94,11 +82,7 @@ impl LayerBuilder {
 
     /// Add an opaque-directory marker: `dir/.wh..wh..opq` hides everything lower layers put in `dir`.
     pub fn opaque(&mut self, dir: &str) -> &mut Self {
-        self.file(
-            &format!("{}/.wh..wh..opq", dir.trim_end_matches('/')),
-            0o600,
-            b"",
-        )
+        self.file(&format!("{}/.wh..wh..opq", dir.trim_end_matches('/')), 0o600, b"")
     }
 
     /// Finish the archive and return the uncompressed tar bytes.
@@ -112,12 +96,7 @@ pub fn busybox_applets() -> Vec<String> {
     let out = std::process::Command::new(super::BUSYBOX)
         .arg("--list")
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} --list (install busybox-static): {e}",
-                super::BUSYBOX
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run {} --list (install busybox-static): {e}", super::BUSYBOX));
     assert!(out.status.success(), "{} --list failed", super::BUSYBOX);
     let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -135,15 +114,9 @@ pub const SYMLINK_APPLETS: &[&str] = &["env", "ls", "true", "false"];
 
 /// Add the busybox root filesystem to `b` (see [`super::busybox_layer_tar`] for the contents).
 pub fn add_busybox_rootfs(b: &mut LayerBuilder) {
-    let bin = std::fs::read(super::BUSYBOX).unwrap_or_else(|e| {
-        panic!(
-            "cannot read {} (install busybox-static): {e}",
-            super::BUSYBOX
-        )
-    });
-    for d in [
-        "bin", "dev", "etc", "home", "proc", "sys", "usr", "usr/bin", "usr/sbin", "sbin", "var",
-    ] {
+    let bin = std::fs::read(super::BUSYBOX)
+        .unwrap_or_else(|e| panic!("cannot read {} (install busybox-static): {e}", super::BUSYBOX));
+    for d in ["bin", "dev", "etc", "home", "proc", "sys", "usr", "usr/bin", "usr/sbin", "sbin", "var"] {
         b.dir(d, 0o755);
     }
     b.dir("root", 0o700);
@@ -163,9 +136,5 @@ pub fn add_busybox_rootfs(b: &mut LayerBuilder) {
         0o644,
         b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     );
-    b.file(
-        "etc/group",
-        0o644,
-        b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n",
-    );
+    b.file("etc/group", 0o644, b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n");
 }

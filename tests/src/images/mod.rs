@@ -17,8 +17,7 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 pub use archive::{
-    docker_archive, normalize_name, oci_archive, write_oci_layout_dir, DockerLayout, IMAGE_NAME,
-    REF_NAME,
+    docker_archive, normalize_name, oci_archive, write_oci_layout_dir, DockerLayout, IMAGE_NAME, REF_NAME,
 };
 pub use index::{multi_platform, write_oci_layout_dir_index, BuiltIndex, Platform};
 pub use layer::{busybox_applets, LayerBuilder, MTIME, SYMLINK_APPLETS};
@@ -66,11 +65,7 @@ pub struct Blob {
 impl Blob {
     /// A blob of `data` with its digest computed.
     pub fn new(media_type: &str, data: Vec<u8>) -> Blob {
-        Blob {
-            digest: sha256_digest(&data),
-            media_type: media_type.to_string(),
-            data,
-        }
+        Blob { digest: sha256_digest(&data), media_type: media_type.to_string(), data }
     }
 
     /// The hex part of the digest.
@@ -91,13 +86,7 @@ impl Blob {
 
 impl std::fmt::Debug for Blob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Blob({} {} bytes {})",
-            self.digest,
-            self.data.len(),
-            self.media_type
-        )
+        write!(f, "Blob({} {} bytes {})", self.digest, self.data.len(), self.media_type)
     }
 }
 
@@ -132,9 +121,7 @@ impl BuiltImage {
 
     /// Every blob of the image: config, layers, manifest.
     pub fn blobs(&self) -> impl Iterator<Item = &Blob> {
-        std::iter::once(&self.config)
-            .chain(self.layers.iter())
-            .chain(std::iter::once(&self.manifest))
+        std::iter::once(&self.config).chain(self.layers.iter()).chain(std::iter::once(&self.manifest))
     }
 }
 
@@ -169,11 +156,7 @@ fn compress_level(tar: &[u8], c: Compression, fast: bool) -> Vec<u8> {
     match c {
         Compression::None => tar.to_vec(),
         Compression::Gzip => {
-            let level = if fast {
-                flate2::Compression::fast()
-            } else {
-                flate2::Compression::new(6)
-            };
+            let level = if fast { flate2::Compression::fast() } else { flate2::Compression::new(6) };
             let mut e = flate2::GzBuilder::new().mtime(0).write(Vec::new(), level);
             e.write_all(tar).expect("gzip layer");
             e.finish().expect("gzip layer")
@@ -186,9 +169,7 @@ fn compress_level(tar: &[u8], c: Compression, fast: bool) -> Vec<u8> {
 pub fn decompress(layer: &Blob) -> Vec<u8> {
     let mut out = Vec::new();
     if layer.media_type.ends_with("gzip") {
-        flate2::read::GzDecoder::new(&layer.data[..])
-            .read_to_end(&mut out)
-            .expect("gunzip layer");
+        flate2::read::GzDecoder::new(&layer.data[..]).read_to_end(&mut out).expect("gunzip layer");
     } else if layer.media_type.ends_with("zstd") {
         out = zstd::decode_all(&layer.data[..]).expect("unzstd layer");
     } else {
@@ -221,11 +202,7 @@ pub fn default_config() -> Value {
 
 /// Build an image from uncompressed layer tars: `edit` may change the default config
 /// ([`default_config`]) before `rootfs.diff_ids` and one `history` entry per layer are filled in.
-pub fn build(
-    layer_tars: &[Vec<u8>],
-    compression: Compression,
-    edit: impl FnOnce(&mut Value),
-) -> BuiltImage {
+pub fn build(layer_tars: &[Vec<u8>], compression: Compression, edit: impl FnOnce(&mut Value)) -> BuiltImage {
     build_inner(layer_tars, compression, false, edit)
 }
 
@@ -238,15 +215,8 @@ fn build_inner(
     let mut config = default_config();
     edit(&mut config);
     let diff_ids: Vec<String> = layer_tars.iter().map(|t| sha256_digest(t)).collect();
-    let layers: Vec<Blob> = layer_tars
-        .iter()
-        .map(|t| {
-            Blob::new(
-                compression.media_type(),
-                compress_level(t, compression, fast),
-            )
-        })
-        .collect();
+    let layers: Vec<Blob> =
+        layer_tars.iter().map(|t| Blob::new(compression.media_type(), compress_level(t, compression, fast))).collect();
     config["rootfs"] = json!({"type": "layers", "diff_ids": diff_ids});
     if config.get("history").is_none() {
         let history: Vec<Value> = (0..layer_tars.len())
@@ -254,26 +224,15 @@ fn build_inner(
             .collect();
         config["history"] = Value::Array(history);
     }
-    let config = Blob::new(
-        MEDIA_CONFIG,
-        serde_json::to_vec(&config).expect("config JSON"),
-    );
+    let config = Blob::new(MEDIA_CONFIG, serde_json::to_vec(&config).expect("config JSON"));
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": MEDIA_MANIFEST,
         "config": config.descriptor(),
         "layers": layers.iter().map(Blob::descriptor).collect::<Vec<_>>(),
     });
-    let manifest = Blob::new(
-        MEDIA_MANIFEST,
-        serde_json::to_vec(&manifest).expect("manifest JSON"),
-    );
-    BuiltImage {
-        config,
-        layers,
-        diff_ids,
-        manifest,
-    }
+    let manifest = Blob::new(MEDIA_MANIFEST, serde_json::to_vec(&manifest).expect("manifest JSON"));
+    BuiltImage { config, layers, diff_ids, manifest }
 }
 
 /// The busybox root filesystem as one uncompressed tar (cached; identical in every call):
@@ -327,21 +286,13 @@ pub fn multilayer_whiteouts() -> BuiltImage {
     layer::add_busybox_rootfs(&mut l0);
     l0.file("etc/removed-file", 0o644, b"removed\n");
     l0.dir("data", 0o755);
-    l0.file("data/a", 0o644, b"a\n")
-        .file("data/b", 0o644, b"b\n")
-        .file("data/keep", 0o644, b"keep\n");
+    l0.file("data/a", 0o644, b"a\n").file("data/b", 0o644, b"b\n").file("data/keep", 0o644, b"keep\n");
     let mut l1 = LayerBuilder::new();
     l1.dir("etc", 0o755).whiteout("etc/removed-file");
-    l1.dir("data", 0o755)
-        .opaque("data")
-        .file("data/c", 0o644, b"c\n");
+    l1.dir("data", 0o755).opaque("data").file("data/c", 0o644, b"c\n");
     let mut l2 = LayerBuilder::new();
     l2.file("layer3", 0o644, b"layer3\n");
-    build(
-        &[l0.finish(), l1.finish(), l2.finish()],
-        Compression::Gzip,
-        |_| {},
-    )
+    build(&[l0.finish(), l1.finish(), l2.finish()], Compression::Gzip, |_| {})
 }
 
 /// Size of each pseudo-random file made by [`sized`].
@@ -385,11 +336,7 @@ pub fn sized_with(total_bytes: usize, layers: usize, compression: Compression) -
         while left > 0 {
             let len = left.min(SIZED_FILE_BYTES);
             let seed = ((i as u64) << 32) | j as u64;
-            b.file(
-                &format!("data/layer{i}/file{j}"),
-                0o644,
-                &pseudo_random(len, seed),
-            );
+            b.file(&format!("data/layer{i}/file{j}"), 0o644, &pseudo_random(len, seed));
             left -= len;
             j += 1;
         }

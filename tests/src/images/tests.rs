@@ -19,22 +19,10 @@ fn entries(tar_bytes: &[u8]) -> Entries {
         let mut e = e.unwrap();
         let path = e.path().unwrap().to_string_lossy().into_owned();
         let h = e.header().clone();
-        let link = e
-            .link_name()
-            .unwrap()
-            .map(|l| l.to_string_lossy().into_owned());
+        let link = e.link_name().unwrap().map(|l| l.to_string_lossy().into_owned());
         let mut data = Vec::new();
         e.read_to_end(&mut data).unwrap();
-        out.insert(
-            path,
-            (
-                h.entry_type(),
-                h.mode().unwrap(),
-                h.uid().unwrap(),
-                link,
-                data,
-            ),
-        );
+        out.insert(path, (h.entry_type(), h.mode().unwrap(), h.uid().unwrap(), link, data));
     }
     out
 }
@@ -46,15 +34,9 @@ fn busybox_layer_has_rootfs() {
     assert_eq!(bb.0, tar::EntryType::Regular);
     assert_eq!(bb.4, std::fs::read(BUSYBOX).unwrap());
     let sh = &e["bin/sh"];
-    assert_eq!(
-        (sh.0, sh.3.as_deref()),
-        (tar::EntryType::Link, Some("bin/busybox"))
-    );
+    assert_eq!((sh.0, sh.3.as_deref()), (tar::EntryType::Link, Some("bin/busybox")));
     let ls = &e["bin/ls"];
-    assert_eq!(
-        (ls.0, ls.3.as_deref()),
-        (tar::EntryType::Symlink, Some("busybox"))
-    );
+    assert_eq!((ls.0, ls.3.as_deref()), (tar::EntryType::Symlink, Some("busybox")));
     for a in busybox_applets() {
         assert!(e.contains_key(&format!("bin/{a}")), "applet {a} missing");
     }
@@ -94,10 +76,7 @@ fn builders_are_deterministic_and_consistent() {
         assert_eq!(m["layers"][0]["size"], img.layers[0].data.len());
         ids.push((img.id().to_string(), img.layers[0].digest.clone()));
     }
-    assert!(
-        ids.iter().all(|(id, _)| *id == ids[0].0),
-        "config must not depend on compression"
-    );
+    assert!(ids.iter().all(|(id, _)| *id == ids[0].0), "config must not depend on compression");
     assert_ne!(ids[0].1, ids[1].1);
     assert_ne!(ids[1].1, ids[2].1);
     assert_eq!(ids[0].1, busybox_with(Compression::None).diff_ids[0]);
@@ -108,11 +87,7 @@ fn whiteout_image_layers() {
     let img = multilayer_whiteouts();
     assert_eq!(img.layers.len(), 3);
     let l0 = entries(&img.layer_tar(0));
-    assert!(
-        l0.contains_key("etc/removed-file")
-            && l0.contains_key("data/keep")
-            && l0.contains_key("bin/sh")
-    );
+    assert!(l0.contains_key("etc/removed-file") && l0.contains_key("data/keep") && l0.contains_key("bin/sh"));
     let l1 = entries(&img.layer_tar(1));
     assert!(l1.contains_key("etc/.wh.removed-file"));
     assert!(l1.contains_key("data/.wh..wh..opq"));
@@ -148,15 +123,8 @@ fn skopeo_inspect(target: &str) -> Value {
 }
 
 fn skopeo_raw(target: &str) -> Vec<u8> {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw", target])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new("skopeo").args(["inspect", "--raw", target]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
 
@@ -209,39 +177,15 @@ fn skopeo_reads_docker_archives() {
     let b = multilayer_whiteouts();
     for layout in [DockerLayout::Legacy, DockerLayout::Blobs] {
         let path = t.path().join(format!("{layout:?}.tar"));
-        let bytes = docker_archive(
-            &[
-                (&a, &["busybox:latest"]),
-                (&b, &["example.com/wh:1", "wh:2"]),
-            ],
-            layout,
-        );
-        assert_eq!(
-            bytes,
-            docker_archive(
-                &[
-                    (&a, &["busybox:latest"]),
-                    (&b, &["example.com/wh:1", "wh:2"])
-                ],
-                layout
-            )
-        );
+        let bytes = docker_archive(&[(&a, &["busybox:latest"]), (&b, &["example.com/wh:1", "wh:2"])], layout);
+        assert_eq!(bytes, docker_archive(&[(&a, &["busybox:latest"]), (&b, &["example.com/wh:1", "wh:2"])], layout));
         std::fs::write(&path, bytes).unwrap();
-        for (img, name) in [
-            (&a, "busybox:latest"),
-            (&b, "example.com/wh:1"),
-            (&b, "wh:2"),
-        ] {
+        for (img, name) in [(&a, "busybox:latest"), (&b, "example.com/wh:1"), (&b, "wh:2")] {
             let target = format!("docker-archive:{}:{name}", path.display());
             let v = skopeo_inspect(&target);
             // docker archives hold uncompressed layers: their digests are the diff ids.
-            assert_eq!(
-                v["Layers"],
-                serde_json::json!(img.diff_ids),
-                "{layout:?} {name}"
-            );
-            let cfg =
-                run_ok(Command::new("skopeo").args(["inspect", "--config", "--raw", &target]));
+            assert_eq!(v["Layers"], serde_json::json!(img.diff_ids), "{layout:?} {name}");
+            let cfg = run_ok(Command::new("skopeo").args(["inspect", "--config", "--raw", &target]));
             assert_eq!(cfg.as_bytes(), img.config.data, "{layout:?} {name}");
         }
         // by index: @1 is the second image
@@ -264,24 +208,15 @@ fn docker_blobs_archive_is_also_an_oci_layout() {
     assert_eq!(v["Layers"], serde_json::json!(a.diff_ids));
     let e = entries(&std::fs::read(&path).unwrap());
     let idx: Value = serde_json::from_slice(&e["index.json"].4).unwrap();
-    assert_eq!(
-        idx["manifests"][0]["annotations"][archive::IMAGE_NAME],
-        "docker.io/library/busybox:1.36"
-    );
-    let legacy = entries(&docker_archive(
-        &[(&a, &["busybox:1.36"])],
-        DockerLayout::Legacy,
-    ));
+    assert_eq!(idx["manifests"][0]["annotations"][archive::IMAGE_NAME], "docker.io/library/busybox:1.36");
+    let legacy = entries(&docker_archive(&[(&a, &["busybox:1.36"])], DockerLayout::Legacy));
     let m: Value = serde_json::from_slice(&legacy["manifest.json"].4).unwrap();
     let layer = m[0]["Layers"][0].as_str().unwrap();
     assert!(layer.ends_with("/layer.tar"));
     assert_eq!(sha256_digest(&legacy[layer].4), a.diff_ids[0]);
     assert_eq!(m[0]["Config"], format!("{}.json", a.config.hex()));
     let repos: Value = serde_json::from_slice(&legacy["repositories"].4).unwrap();
-    assert_eq!(
-        repos["busybox"]["1.36"].as_str().unwrap(),
-        layer.trim_end_matches("/layer.tar")
-    );
+    assert_eq!(repos["busybox"]["1.36"].as_str().unwrap(), layer.trim_end_matches("/layer.tar"));
 }
 
 #[test]
@@ -317,10 +252,7 @@ fn umoci_unpacks_whiteouts() {
     use std::os::unix::fs::MetadataExt;
     let ino = |p: &str| std::fs::metadata(rootfs.join(p)).unwrap().ino();
     assert_eq!(ino("bin/sh"), ino("bin/busybox"));
-    assert!(std::fs::symlink_metadata(rootfs.join("bin/env"))
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert!(std::fs::symlink_metadata(rootfs.join("bin/env")).unwrap().file_type().is_symlink());
 }
 
 #[test]
@@ -338,31 +270,18 @@ fn multi_platform_index_in_oci_layout() {
     // skopeo reports the index digest and picks the host platform's image.
     let v = skopeo_inspect(&format!("oci:{}:multi", dir.display()));
     assert_eq!(v["Digest"], idx.index.digest.as_str());
-    let cfg = run_ok(Command::new("skopeo").args([
-        "inspect",
-        "--config",
-        "--raw",
-        &format!("oci:{}:multi", dir.display()),
-    ]));
+    let cfg =
+        run_ok(Command::new("skopeo").args(["inspect", "--config", "--raw", &format!("oci:{}:multi", dir.display())]));
     assert_eq!(cfg.as_bytes(), idx.images[0].config.data);
-    assert_eq!(
-        skopeo_raw(&format!("oci:{}:multi", dir.display())),
-        idx.index.data
-    );
+    assert_eq!(skopeo_raw(&format!("oci:{}:multi", dir.display())), idx.index.data);
     let v = skopeo_inspect(&format!("oci:{}:single", dir.display()));
     assert_eq!(v["Digest"], busybox().manifest.digest.as_str());
 }
 
 #[test]
 fn normalize_names_like_docker() {
-    assert_eq!(
-        normalize_name("busybox"),
-        "docker.io/library/busybox:latest"
-    );
+    assert_eq!(normalize_name("busybox"), "docker.io/library/busybox:latest");
     assert_eq!(normalize_name("user/img:1"), "docker.io/user/img:1");
-    assert_eq!(
-        normalize_name("localhost:5000/img"),
-        "localhost:5000/img:latest"
-    );
+    assert_eq!(normalize_name("localhost:5000/img"), "localhost:5000/img:latest");
     assert_eq!(normalize_name("example.com/a/b:2"), "example.com/a/b:2");
 }

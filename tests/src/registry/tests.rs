@@ -19,10 +19,7 @@ fn inspect(reg: &Registry, name: &str, flags: &[String]) -> std::process::Output
 
 fn pid_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s
-            .rsplit_once(") ")
-            .map(|(_, r)| !r.starts_with('Z'))
-            .unwrap_or(false),
+        Ok(s) => s.rsplit_once(") ").map(|(_, r)| !r.starts_with('Z')).unwrap_or(false),
         Err(_) => false,
     }
 }
@@ -38,27 +35,15 @@ fn roundtrip(mode: RegistryMode) {
     let full = reg.push(&img, "busybox:latest");
     assert_eq!(full, format!("{}/busybox:latest", reg.addr()));
     let out = inspect(&reg, "busybox:latest", &reg.skopeo_flags(""));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Digest"], img.manifest.digest.as_str());
     assert_eq!(v["Layers"], serde_json::json!([img.layers[0].digest]));
     // A second image in another repository, by digest.
     let wh = multilayer_whiteouts();
     reg.push(&wh, "test/wh:v1");
-    let out = inspect(
-        &reg,
-        &format!("test/wh@{}", wh.manifest.digest),
-        &reg.skopeo_flags(""),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = inspect(&reg, &format!("test/wh@{}", wh.manifest.digest), &reg.skopeo_flags(""));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["Layers"].as_array().unwrap().len(), 3);
     // Without credentials an auth registry refuses.
@@ -75,19 +60,13 @@ fn roundtrip(mode: RegistryMode) {
     }
     // With TLS, the server certificate is not trusted without the test CA.
     if reg.cert_dir().is_some() {
-        let mut flags: Vec<String> = reg
-            .skopeo_flags("")
-            .into_iter()
-            .filter(|f| !f.contains("cert-dir"))
-            .collect();
+        let mut flags: Vec<String> = reg.skopeo_flags("").into_iter().filter(|f| !f.contains("cert-dir")).collect();
         flags.push("--tls-verify=true".into());
         let out = inspect(&reg, "busybox:latest", &flags);
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("certificate"), "{err}");
-        assert!(std::fs::read_to_string(reg.ca_cert_pem().unwrap())
-            .unwrap()
-            .contains("BEGIN CERTIFICATE"));
+        assert!(std::fs::read_to_string(reg.ca_cert_pem().unwrap()).unwrap().contains("BEGIN CERTIFICATE"));
     }
     drop(reg);
     assert!(!pid_alive(pid), "registry {pid} still running after drop");
@@ -111,10 +90,7 @@ fn registry_basic_auth_tls() {
 
 #[test]
 fn registry_basic_auth_http() {
-    roundtrip(RegistryMode::BasicAuthHttp {
-        user: "bob".into(),
-        password: "pw".into(),
-    });
+    roundtrip(RegistryMode::BasicAuthHttp { user: "bob".into(), password: "pw".into() });
 }
 
 #[test]
@@ -131,11 +107,7 @@ fn registry_serves_zstd_layers() {
         .arg(format!("docker://{}/z:1", reg.addr()))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.stdout, img.manifest.data);
 }
 
@@ -145,11 +117,9 @@ fn bcrypt_hash_verifies() {
         return;
     }
     let h = bcrypt_hash("pw");
-    let again =
-        run_ok(Command::new("perl").args(["-e", "print crypt($ARGV[0], $ARGV[1])", "pw", &h]));
+    let again = run_ok(Command::new("perl").args(["-e", "print crypt($ARGV[0], $ARGV[1])", "pw", &h]));
     assert_eq!(again, h);
-    let wrong =
-        run_ok(Command::new("perl").args(["-e", "print crypt($ARGV[0], $ARGV[1])", "px", &h]));
+    let wrong = run_ok(Command::new("perl").args(["-e", "print crypt($ARGV[0], $ARGV[1])", "px", &h]));
     assert_ne!(wrong, h);
 }
 
@@ -160,8 +130,7 @@ fn registry_serves_index_and_docker_manifests() {
         return;
     }
     let reg = Registry::start(mode);
-    let idx =
-        crate::images::multi_platform(&[("amd64", None), ("arm64", Some("v8")), ("riscv64", None)]);
+    let idx = crate::images::multi_platform(&[("amd64", None), ("arm64", Some("v8")), ("riscv64", None)]);
     reg.push_index(&idx, "multi:1");
     let raw = |args: &[&str]| {
         let out = Command::new("skopeo")
@@ -170,25 +139,15 @@ fn registry_serves_index_and_docker_manifests() {
             .arg(format!("docker://{}/multi:1", reg.addr()))
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         out.stdout
     };
     assert_eq!(raw(&["--raw"]), idx.index.data);
     let v: Value = serde_json::from_slice(&raw(&["--override-arch", "arm64"])).unwrap();
     assert_eq!(v["Digest"], idx.index.digest.as_str());
     assert_eq!(v["Architecture"], "arm64");
-    assert_eq!(
-        raw(&["--override-arch", "arm64", "--config", "--raw"]),
-        idx.images[1].config.data
-    );
-    assert_eq!(
-        raw(&["--override-arch", "riscv64", "--config", "--raw"]),
-        idx.images[2].config.data
-    );
+    assert_eq!(raw(&["--override-arch", "arm64", "--config", "--raw"]), idx.images[1].config.data);
+    assert_eq!(raw(&["--override-arch", "riscv64", "--config", "--raw"]), idx.images[2].config.data);
 
     let img = busybox();
     let d = reg.push_docker_v2s2(&img, "docker:1");
@@ -199,10 +158,7 @@ fn registry_serves_index_and_docker_manifests() {
         .output()
         .unwrap();
     let m: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        m["mediaType"],
-        "application/vnd.docker.distribution.manifest.v2+json"
-    );
+    assert_eq!(m["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
     assert_eq!(crate::images::sha256_digest(&out.stdout), d);
     assert_eq!(m["layers"][0]["digest"], img.layers[0].digest.as_str());
 }

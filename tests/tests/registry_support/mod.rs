@@ -25,9 +25,7 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(&name.to_ascii_lowercase())
-            .map(String::as_str)
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
     }
 }
 
@@ -44,14 +42,7 @@ pub enum Action {
 }
 
 pub fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Action {
-    Action::Respond(
-        status,
-        headers
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        body.into(),
-    )
+    Action::Respond(status, headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body.into())
 }
 
 type Handler = dyn Fn(&Req) -> Action + Send + Sync;
@@ -84,12 +75,7 @@ impl FakeRegistry {
                 std::thread::spawn(move || serve_conn(conn, &*h, &l));
             }
         });
-        FakeRegistry {
-            addr,
-            log,
-            stop,
-            accept: Some(accept),
-        }
+        FakeRegistry { addr, log, stop, accept: Some(accept) }
     }
 
     /// Requests seen so far.
@@ -112,11 +98,7 @@ fn serve_conn(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Req>>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
     // A TLS ClientHello (the https attempt on an insecure registry): refuse like a plain http server.
     let mut first = [0u8; 1];
-    if conn
-        .peek(&mut first)
-        .map(|n| n == 1 && first[0] == 0x16)
-        .unwrap_or(true)
-    {
+    if conn.peek(&mut first).map(|n| n == 1 && first[0] == 0x16).unwrap_or(true) {
         let _ = conn.shutdown(Shutdown::Both);
         return;
     }
@@ -146,21 +128,12 @@ fn serve_conn(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Req>>) {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
     }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
     let mut body = vec![0; len];
     if reader.read_exact(&mut body).is_err() {
         return;
     }
-    let req = Req {
-        method,
-        path,
-        query,
-        headers,
-        body,
-    };
+    let req = Req { method, path, query, headers, body };
     log.lock().unwrap().push(req.clone());
     let mut action = handler(&req);
     let mut conn = conn;
@@ -188,19 +161,9 @@ fn serve_conn(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Req>>) {
     }
 }
 
-fn write_resp(
-    conn: &mut TcpStream,
-    status: u16,
-    hdrs: &[(String, String)],
-    body: &[u8],
-    n: usize,
-    head: bool,
-) {
+fn write_resp(conn: &mut TcpStream, status: u16, hdrs: &[(String, String)], body: &[u8], n: usize, head: bool) {
     let mut out = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
-    if !hdrs
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-    {
+    if !hdrs.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
         out.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     for (k, v) in hdrs {
@@ -231,10 +194,8 @@ impl Content {
 
     pub fn add_image(&mut self, img: &BuiltImage, tag: &str) {
         let mt = img.manifest.media_type.clone();
-        self.manifests
-            .insert(tag.into(), (mt.clone(), img.manifest.data.clone()));
-        self.manifests
-            .insert(img.manifest.digest.clone(), (mt, img.manifest.data.clone()));
+        self.manifests.insert(tag.into(), (mt.clone(), img.manifest.data.clone()));
+        self.manifests.insert(img.manifest.digest.clone(), (mt, img.manifest.data.clone()));
         for b in img.blobs() {
             self.blobs.insert(b.digest.clone(), b.data.clone());
         }
@@ -242,8 +203,7 @@ impl Content {
 
     pub fn add_manifest(&mut self, tag: &str, media_type: &str, data: Vec<u8>) -> String {
         let d = isula_tests::images::sha256_digest(&data);
-        self.manifests
-            .insert(tag.into(), (media_type.into(), data.clone()));
+        self.manifests.insert(tag.into(), (media_type.into(), data.clone()));
         self.manifests.insert(d.clone(), (media_type.into(), data));
         d
     }
@@ -251,37 +211,21 @@ impl Content {
     /// Answer `req` like a registry for any repository: `/v2/`, manifests, blobs (with Range).
     pub fn serve(&self, req: &Req) -> Action {
         if req.path == "/v2/" {
-            return respond(
-                200,
-                &[("Docker-Distribution-Api-Version", "registry/2.0")],
-                "{}",
-            );
+            return respond(200, &[("Docker-Distribution-Api-Version", "registry/2.0")], "{}");
         }
         let p = req.path.trim_start_matches("/v2/");
         if let Some((_, r)) = p.rsplit_once("/manifests/") {
             return match self.manifests.get(r) {
                 Some((mt, data)) => {
                     let d = isula_tests::images::sha256_digest(data);
-                    respond(
-                        200,
-                        &[("Content-Type", mt), ("Docker-Content-Digest", &d)],
-                        data.clone(),
-                    )
+                    respond(200, &[("Content-Type", mt), ("Docker-Content-Digest", &d)], data.clone())
                 }
-                None => respond(
-                    404,
-                    &[],
-                    r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
-                ),
+                None => respond(404, &[], r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#),
             };
         }
         if let Some((_, d)) = p.rsplit_once("/blobs/") {
             let Some(data) = self.blobs.get(d) else {
-                return respond(
-                    404,
-                    &[],
-                    r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#,
-                );
+                return respond(404, &[], r#"{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}"#);
             };
             return serve_blob(req, data);
         }
@@ -292,26 +236,15 @@ impl Content {
 /// Serve `data`, honouring `Range: bytes=N-`.
 pub fn serve_blob(req: &Req, data: &[u8]) -> Action {
     if let Some(r) = req.header("range") {
-        let start: usize = r
-            .trim_start_matches("bytes=")
-            .trim_end_matches('-')
-            .parse()
-            .unwrap_or(0);
+        let start: usize = r.trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap_or(0);
         let range = format!("bytes {start}-{}/{}", data.len() - 1, data.len());
         return respond(
             206,
-            &[
-                ("Content-Range", &range),
-                ("Content-Type", "application/octet-stream"),
-            ],
+            &[("Content-Range", &range), ("Content-Type", "application/octet-stream")],
             data[start..].to_vec(),
         );
     }
-    respond(
-        200,
-        &[("Content-Type", "application/octet-stream")],
-        data.to_vec(),
-    )
+    respond(200, &[("Content-Type", "application/octet-stream")], data.to_vec())
 }
 
 /// An engine on `root` configured to reach `insecure` over http.
@@ -323,20 +256,9 @@ pub fn engine(root: &isula_tests::env::TestRoot, insecure: &[&str]) -> Engine {
 
 /// Committed blobs, partial ingests and image names of an engine (for "store unchanged" checks).
 pub fn store_state(e: &Engine) -> (Vec<String>, Vec<(String, u64)>, Vec<String>) {
-    let blobs = e
-        .content()
-        .list()
-        .unwrap()
-        .iter()
-        .map(|d| d.to_string())
-        .collect();
+    let blobs = e.content().list().unwrap().iter().map(|d| d.to_string()).collect();
     let partial = e.content().partial_ingests().unwrap();
-    let images = e
-        .images(&Default::default())
-        .unwrap()
-        .into_iter()
-        .map(|i| format!("{:?}", i))
-        .collect();
+    let images = e.images(&Default::default()).unwrap().into_iter().map(|i| format!("{:?}", i)).collect();
     (blobs, partial, images)
 }
 
@@ -362,11 +284,7 @@ impl Writable {
             if let Some(d) = query_param(&req.query, "mount") {
                 if self.content.lock().unwrap().blobs.contains_key(&d) {
                     let loc = format!("/v2/{repo}/blobs/{d}");
-                    return respond(
-                        201,
-                        &[("Location", &loc), ("Docker-Content-Digest", &d)],
-                        "",
-                    );
+                    return respond(201, &[("Location", &loc), ("Docker-Content-Digest", &d)], "");
                 }
             }
             let id = format!("u{}", self.next.fetch_add(1, Ordering::SeqCst));
@@ -392,22 +310,14 @@ impl Writable {
                 if isula_tests::images::sha256_digest(&data) != want {
                     return respond(400, &[], r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#);
                 }
-                self.content
-                    .lock()
-                    .unwrap()
-                    .blobs
-                    .insert(want.clone(), data);
+                self.content.lock().unwrap().blobs.insert(want.clone(), data);
                 return respond(201, &[("Docker-Content-Digest", &want)], "");
             }
         }
         if req.method == "PUT" {
             if let Some((_, tag)) = p.rsplit_once("/manifests/") {
                 let mt = req.header("content-type").unwrap_or("").to_string();
-                let d = self
-                    .content
-                    .lock()
-                    .unwrap()
-                    .add_manifest(tag, &mt, req.body.clone());
+                let d = self.content.lock().unwrap().add_manifest(tag, &mt, req.body.clone());
                 return respond(201, &[("Docker-Content-Digest", &d)], "");
             }
         }

@@ -32,11 +32,7 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions {
-            max_size: 64 << 30,
-            max_entries: 10_000_000,
-            sync: true,
-        }
+        ApplyOptions { max_size: 64 << 30, max_entries: 10_000_000, sync: true }
     }
 }
 
@@ -59,11 +55,7 @@ pub fn apply_layer(r: &mut dyn Read, dest: &Path) -> Result<AppliedLayer> {
 /// Apply a (possibly compressed) layer tar onto `dest`, converting whiteouts to
 /// overlay form. On error `dest` may hold part of the layer: callers unpack into
 /// a scratch directory and delete it on failure.
-pub fn apply_layer_with(
-    r: &mut dyn Read,
-    dest: &Path,
-    opts: &ApplyOptions,
-) -> Result<AppliedLayer> {
+pub fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOptions) -> Result<AppliedLayer> {
     let root = DirFd::open(dest).map_err(|e| Error::io(dest, "open layer directory", e))?;
     let exceeded = Cell::new(false);
     let mut stream = TarStream::new(decompress(Box::new(r))?, opts.max_size, &exceeded);
@@ -89,24 +81,15 @@ pub fn apply_layer_with(
         io::copy(&mut rest, &mut io::sink()).map_err(|e| un.read_error(e))?;
     }
     if stream.len() > 0 && !stream.ends_with_zero_block() {
-        return Err(Error::invalid(
-            "corrupt layer tar: truncated (no end-of-archive block)",
-        ));
+        return Err(Error::invalid("corrupt layer tar: truncated (no end-of-archive block)"));
     }
     un.finish_dirs()?;
     if opts.sync {
-        un.dirs
-            .root
-            .syncfs()
-            .map_err(|e| Error::io(dest, "sync filesystem of", e))?;
+        un.dirs.root.syncfs().map_err(|e| Error::io(dest, "sync filesystem of", e))?;
     }
     let content_bytes = un.content_bytes;
     let (diff_id, size) = stream.finish();
-    Ok(AppliedLayer {
-        diff_id,
-        size,
-        content_bytes,
-    })
+    Ok(AppliedLayer { diff_id, size, content_bytes })
 }
 
 const COPY_BUF: usize = 1 << 20;
@@ -201,10 +184,7 @@ fn parse_pax_time(v: &[u8]) -> Option<(i64, u32)> {
 impl Unpacker<'_> {
     fn read_error(&self, e: io::Error) -> Error {
         if self.exceeded.get() {
-            Error::invalid(format!(
-                "layer exceeds the maximum uncompressed size of {} bytes",
-                self.opts.max_size
-            ))
+            Error::invalid(format!("layer exceeds the maximum uncompressed size of {} bytes", self.opts.max_size))
         } else {
             Error::invalid(format!("corrupt layer tar: {e}")).with_source(e)
         }
@@ -216,16 +196,12 @@ impl Unpacker<'_> {
 
     fn meta<R: Read>(&self, e: &mut tar::Entry<'_, R>, name: &str) -> Result<Meta> {
         let h = e.header();
-        let bad =
-            |what: &str| Error::invalid(format!("corrupt layer tar: entry {name:?}: bad {what}"));
+        let bad = |what: &str| Error::invalid(format!("corrupt layer tar: entry {name:?}: bad {what}"));
         let uid = u32::try_from(h.uid().map_err(|_| bad("uid"))?).map_err(|_| bad("uid"))?;
         let gid = u32::try_from(h.gid().map_err(|_| bad("gid"))?).map_err(|_| bad("gid"))?;
         let mode = h.mode().map_err(|_| bad("mode"))? & 0o7777;
         let mtime = h.mtime().map_err(|_| bad("mtime"))?;
-        let mut times = Times {
-            atime: (mtime as i64, 0),
-            mtime: (mtime as i64, 0),
-        };
+        let mut times = Times { atime: (mtime as i64, 0), mtime: (mtime as i64, 0) };
         let mut atime = None;
         let mut xattrs = Vec::new();
         if let Some(pax) = e.pax_extensions().map_err(|e| self.read_error(e))? {
@@ -237,57 +213,38 @@ impl Unpacker<'_> {
                         xattrs.push((x.to_vec(), ext.value_bytes().to_vec()));
                     }
                 } else if key == b"mtime" {
-                    times.mtime =
-                        parse_pax_time(ext.value_bytes()).ok_or_else(|| bad("PAX mtime"))?;
+                    times.mtime = parse_pax_time(ext.value_bytes()).ok_or_else(|| bad("PAX mtime"))?;
                 } else if key == b"atime" {
                     atime = parse_pax_time(ext.value_bytes());
                 }
             }
         }
         times.atime = atime.unwrap_or(times.mtime);
-        Ok(Meta {
-            uid,
-            gid,
-            mode,
-            times,
-            xattrs,
-        })
+        Ok(Meta { uid, gid, mode, times, xattrs })
     }
 
     fn entry<R: Read>(&mut self, e: &mut tar::Entry<'_, R>) -> Result<()> {
         self.entries += 1;
         if self.entries > self.opts.max_entries {
-            return Err(Error::invalid(format!(
-                "layer has more than {} entries",
-                self.opts.max_entries
-            )));
+            return Err(Error::invalid(format!("layer has more than {} entries", self.opts.max_entries)));
         }
         let raw = e.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
-        let rel = clean_entry_path(&raw)
-            .map_err(|why| Error::invalid(format!("layer entry {shown:?}: {why}")))?;
+        let rel = clean_entry_path(&raw).map_err(|why| Error::invalid(format!("layer entry {shown:?}: {why}")))?;
         let (parent, name) = split_parent(&rel);
         let kind = e.header().entry_type();
         match kind {
-            EntryType::XGlobalHeader
-            | EntryType::XHeader
-            | EntryType::GNULongName
-            | EntryType::GNULongLink => {
+            EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink => {
                 return Ok(());
             }
             _ => {}
         }
-        match whiteout::classify(name)
-            .map_err(|why| Error::invalid(format!("layer entry {shown:?}: {why}")))?
-        {
+        match whiteout::classify(name).map_err(|why| Error::invalid(format!("layer entry {shown:?}: {why}")))? {
             Whiteout::None => {}
             Whiteout::Meta => return Ok(()),
             Whiteout::Opaque => {
                 let dest = self.dest;
-                let dir = self
-                    .dirs
-                    .get(parent)
-                    .map_err(|err| self_io_err(dest, parent, "open", err))?;
+                let dir = self.dirs.get(parent).map_err(|err| self_io_err(dest, parent, "open", err))?;
                 return dir
                     .set_xattr(OsStr::new("."), whiteout::OPAQUE_XATTR.as_bytes(), b"y")
                     .map_err(|err| self_io_err(dest, parent, "mark opaque", err));
@@ -295,32 +252,21 @@ impl Unpacker<'_> {
             Whiteout::Delete(target) => {
                 let at = parent.join(target);
                 let dest = self.dest;
-                let dir = self
-                    .dirs
-                    .get(parent)
-                    .map_err(|err| self_io_err(dest, parent, "open", err))?;
-                let res = dir
-                    .remove_all(target)
-                    .and_then(|()| dir.mknod(target, libc::S_IFCHR, 0, 0));
+                let dir = self.dirs.get(parent).map_err(|err| self_io_err(dest, parent, "open", err))?;
+                let res = dir.remove_all(target).and_then(|()| dir.mknod(target, libc::S_IFCHR, 0, 0));
                 return res.map_err(|err| self_io_err(dest, &at, "create whiteout", err));
             }
         }
         if name == "." && kind != EntryType::Directory {
-            return Err(Error::invalid(format!(
-                "layer entry {shown:?}: the root must be a directory"
-            )));
+            return Err(Error::invalid(format!("layer entry {shown:?}: the root must be a directory")));
         }
         match kind {
             EntryType::Directory => self.directory(e, &rel, &shown),
             EntryType::Regular | EntryType::Continuous => self.file(e, &rel, &shown),
             EntryType::Symlink => self.symlink(e, &rel, &shown),
             EntryType::Link => self.hardlink(e, &rel, &shown),
-            EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                self.node(e, &rel, &shown, kind)
-            }
-            other => Err(Error::invalid(format!(
-                "layer entry {shown:?}: unsupported tar entry type {other:?}"
-            ))),
+            EntryType::Char | EntryType::Block | EntryType::Fifo => self.node(e, &rel, &shown, kind),
+            other => Err(Error::invalid(format!("layer entry {shown:?}: unsupported tar entry type {other:?}"))),
         }
     }
 
@@ -336,10 +282,7 @@ impl Unpacker<'_> {
         let (parent, name) = split_parent(rel);
         let dest = self.dest;
         let io_err = |err: io::Error, what: &str| self_io_err(dest, rel, what, err);
-        let dir = self
-            .dirs
-            .get(parent)
-            .map_err(|err| io_err(err, "open parent of"))?;
+        let dir = self.dirs.get(parent).map_err(|err| io_err(err, "open parent of"))?;
         match make(dir, name) {
             Ok(()) => return Ok(true),
             Err(err) if err.raw_os_error() == Some(libc::EEXIST) => {}
@@ -357,15 +300,10 @@ impl Unpacker<'_> {
     fn set_meta(&mut self, rel: &Path, m: &Meta, chmod: bool, times: bool) -> Result<()> {
         let (parent, name) = split_parent(rel);
         let dest = self.dest;
-        let dir = self
-            .dirs
-            .get(parent)
-            .map_err(|err| self_io_err(dest, rel, "open parent of", err))?;
-        dir.chown(name, m.uid, m.gid)
-            .map_err(|err| self_io_err(dest, rel, "chown", err))?;
+        let dir = self.dirs.get(parent).map_err(|err| self_io_err(dest, rel, "open parent of", err))?;
+        dir.chown(name, m.uid, m.gid).map_err(|err| self_io_err(dest, rel, "chown", err))?;
         if chmod {
-            dir.chmod(name, m.mode)
-                .map_err(|err| self_io_err(dest, rel, "chmod", err))?;
+            dir.chmod(name, m.mode).map_err(|err| self_io_err(dest, rel, "chmod", err))?;
         }
         for (k, v) in &m.xattrs {
             let key = String::from_utf8_lossy(k);
@@ -373,14 +311,10 @@ impl Unpacker<'_> {
                 Ok(()) => {}
                 // Not every filesystem or file type takes every namespace (user.* on a
                 // symlink, say): skip the attribute rather than refuse the image.
-                Err(err)
-                    if matches!(err.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::EPERM)) =>
-                {
+                Err(err) if matches!(err.raw_os_error(), Some(libc::ENOTSUP) | Some(libc::EPERM)) => {
                     log::warn!("layer entry {}: xattr {key} not set: {err}", rel.display());
                 }
-                Err(err) => {
-                    return Err(self_io_err(dest, rel, &format!("set xattr {key} on"), err))
-                }
+                Err(err) => return Err(self_io_err(dest, rel, &format!("set xattr {key} on"), err)),
             }
         }
         if times {
@@ -390,12 +324,7 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn directory<R: Read>(
-        &mut self,
-        e: &mut tar::Entry<'_, R>,
-        rel: &Path,
-        shown: &str,
-    ) -> Result<()> {
+    fn directory<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, rel: &Path, shown: &str) -> Result<()> {
         let m = self.meta(e, shown)?;
         if !rel.as_os_str().is_empty() {
             self.create(rel, true, |d, n| d.mkdir(n, 0o700))?;
@@ -422,8 +351,7 @@ impl Unpacker<'_> {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) => return Err(self.read_error(err)),
             };
-            file.write_all(&self.buf[..n])
-                .map_err(|err| self.io_err(rel, "write", err))?;
+            file.write_all(&self.buf[..n]).map_err(|err| self.io_err(rel, "write", err))?;
             written += n as u64;
         }
         if written != size {
@@ -436,59 +364,37 @@ impl Unpacker<'_> {
         self.set_meta(rel, &m, true, true)
     }
 
-    fn symlink<R: Read>(
-        &mut self,
-        e: &mut tar::Entry<'_, R>,
-        rel: &Path,
-        shown: &str,
-    ) -> Result<()> {
+    fn symlink<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, rel: &Path, shown: &str) -> Result<()> {
         let m = self.meta(e, shown)?;
         let target = e
             .link_name_bytes()
-            .ok_or_else(|| {
-                Error::invalid(format!("layer entry {shown:?}: symlink without target"))
-            })?
+            .ok_or_else(|| Error::invalid(format!("layer entry {shown:?}: symlink without target")))?
             .into_owned();
         self.create(rel, false, |d, n| d.symlink(&target, n))?;
         self.set_meta(rel, &m, false, true)
     }
 
-    fn hardlink<R: Read>(
-        &mut self,
-        e: &mut tar::Entry<'_, R>,
-        rel: &Path,
-        shown: &str,
-    ) -> Result<()> {
+    fn hardlink<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, rel: &Path, shown: &str) -> Result<()> {
         let raw = e
             .link_name_bytes()
-            .ok_or_else(|| {
-                Error::invalid(format!("layer entry {shown:?}: hard link without target"))
-            })?
+            .ok_or_else(|| Error::invalid(format!("layer entry {shown:?}: hard link without target")))?
             .into_owned();
         let shown_target = String::from_utf8_lossy(&raw).into_owned();
         let target = clean_entry_path(&raw).map_err(|why| {
-            Error::invalid(format!(
-                "layer entry {shown:?}: hard link target {shown_target:?}: {why}"
-            ))
+            Error::invalid(format!("layer entry {shown:?}: hard link target {shown_target:?}: {why}"))
         })?;
         if target == rel {
             return Ok(());
         }
         let (tparent, tname) = split_parent(&target);
-        let not_found = || {
-            Error::invalid(format!(
-                "layer entry {shown:?}: hard link target {shown_target:?} not found in layer"
-            ))
-        };
+        let not_found =
+            || Error::invalid(format!("layer entry {shown:?}: hard link target {shown_target:?} not found in layer"));
         let tdir = match self.dirs.root.open_beneath(tparent) {
             Ok(d) => d,
             Err(err) if err.raw_os_error() == Some(libc::ENOENT) => return Err(not_found()),
             Err(err) => return Err(self.io_err(&target, "open parent of", err)),
         };
-        match tdir
-            .lstat(tname)
-            .map_err(|err| self.io_err(&target, "stat", err))?
-        {
+        match tdir.lstat(tname).map_err(|err| self.io_err(&target, "stat", err))? {
             None => return Err(not_found()),
             Some(st) if st.is_dir() => {
                 return Err(Error::invalid(format!(
@@ -501,19 +407,9 @@ impl Unpacker<'_> {
         Ok(())
     }
 
-    fn node<R: Read>(
-        &mut self,
-        e: &mut tar::Entry<'_, R>,
-        rel: &Path,
-        shown: &str,
-        kind: EntryType,
-    ) -> Result<()> {
+    fn node<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, rel: &Path, shown: &str, kind: EntryType) -> Result<()> {
         let m = self.meta(e, shown)?;
-        let bad = || {
-            Error::invalid(format!(
-                "corrupt layer tar: entry {shown:?}: bad device number"
-            ))
-        };
+        let bad = || Error::invalid(format!("corrupt layer tar: entry {shown:?}: bad device number"));
         let major = e.header().device_major().map_err(|_| bad())?.unwrap_or(0);
         let minor = e.header().device_minor().map_err(|_| bad())?.unwrap_or(0);
         let ftype = match kind {
@@ -536,10 +432,7 @@ impl Unpacker<'_> {
                 Err(err)
                     if matches!(
                         err.raw_os_error(),
-                        Some(libc::ENOENT)
-                            | Some(libc::ENOTDIR)
-                            | Some(libc::EXDEV)
-                            | Some(libc::ELOOP)
+                        Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::EXDEV) | Some(libc::ELOOP)
                     ) =>
                 {
                     continue
@@ -552,10 +445,7 @@ impl Unpacker<'_> {
                 Err(err)
                     if matches!(
                         err.raw_os_error(),
-                        Some(libc::ENOENT)
-                            | Some(libc::ENOTDIR)
-                            | Some(libc::EXDEV)
-                            | Some(libc::ELOOP)
+                        Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::EXDEV) | Some(libc::ELOOP)
                     ) => {}
                 Err(err) => return Err(self_io_err(dest, rel, "set times of", err)),
             }
@@ -570,10 +460,9 @@ fn self_io_err(dest: &Path, rel: &Path, what: &str, e: io::Error) -> Error {
             "layer entry {:?}: path escapes the layer root through a symlink",
             rel.display().to_string()
         )),
-        Some(libc::ENOTDIR) => Error::invalid(format!(
-            "layer entry {:?}: a parent is not a directory",
-            rel.display().to_string()
-        )),
+        Some(libc::ENOTDIR) => {
+            Error::invalid(format!("layer entry {:?}: a parent is not a directory", rel.display().to_string()))
+        }
         // Parents are created as needed, so a missing one is a dangling symlink in the layer.
         Some(libc::ENOENT) => Error::invalid(format!(
             "layer entry {:?}: a parent does not resolve (dangling symlink)",

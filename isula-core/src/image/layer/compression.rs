@@ -56,9 +56,7 @@ pub fn decompress<'a>(r: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>> {
 }
 
 /// [`decompress`], also returning the compression found.
-pub fn decompress_detect<'a>(
-    mut r: Box<dyn Read + 'a>,
-) -> Result<(Box<dyn Read + 'a>, Compression)> {
+pub fn decompress_detect<'a>(mut r: Box<dyn Read + 'a>) -> Result<(Box<dyn Read + 'a>, Compression)> {
     let mut prefix = vec![0u8; PEEK_LEN];
     let mut n = 0;
     while n < prefix.len() {
@@ -74,16 +72,12 @@ pub fn decompress_detect<'a>(
     let joined: Box<dyn Read + 'a> = Box::new(Cursor::new(prefix).chain(r));
     let out: Box<dyn Read + 'a> = match kind {
         Compression::None => joined,
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
-            io::BufReader::with_capacity(BUF, joined),
-        )),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(BUF, joined))),
         Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::with_buffer(io::BufReader::with_capacity(BUF, joined))
                 .map_err(|e| Error::invalid(format!("corrupt zstd layer stream: {e}")))?,
         ),
-        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(
-            io::BufReader::with_capacity(BUF, joined),
-        )),
+        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(io::BufReader::with_capacity(BUF, joined))),
     };
     Ok((out, kind))
 }
@@ -121,12 +115,7 @@ mod tests {
     #[test]
     fn detects_and_keeps_peeked_bytes() {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        for kind in [
-            Compression::None,
-            Compression::Gzip,
-            Compression::Zstd,
-            Compression::Xz,
-        ] {
+        for kind in [Compression::None, Compression::Gzip, Compression::Zstd, Compression::Xz] {
             assert_eq!(roundtrip(kind, &data), data, "{kind:?}");
         }
         // Short streams (fewer bytes than the peek) survive too.

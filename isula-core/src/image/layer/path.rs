@@ -48,30 +48,14 @@ mod tests {
 
     #[test]
     fn cleans_and_refuses() {
-        assert_eq!(
-            clean_entry_path(b"./a//b/./c/").unwrap(),
-            Path::new("a/b/c")
-        );
+        assert_eq!(clean_entry_path(b"./a//b/./c/").unwrap(), Path::new("a/b/c"));
         assert_eq!(clean_entry_path(b"a/../b").unwrap(), Path::new("b"));
         assert_eq!(clean_entry_path(b"./").unwrap(), Path::new(""));
         for bad in [&b"../evil"[..], b"/abs", b"a/../../evil", b"./.."] {
-            assert!(
-                clean_entry_path(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(clean_entry_path(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
-        assert_eq!(
-            split_parent(Path::new("a/b")),
-            (Path::new("a"), OsStr::new("b"))
-        );
-        assert_eq!(
-            split_parent(Path::new("a")),
-            (Path::new(""), OsStr::new("a"))
-        );
-        assert_eq!(
-            split_parent(Path::new("")),
-            (Path::new(""), OsStr::new("."))
-        );
+        assert_eq!(split_parent(Path::new("a/b")), (Path::new("a"), OsStr::new("b")));
+        assert_eq!(split_parent(Path::new("a")), (Path::new(""), OsStr::new("a")));
+        assert_eq!(split_parent(Path::new("")), (Path::new(""), OsStr::new(".")));
     }
 }

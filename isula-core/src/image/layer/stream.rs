@@ -22,14 +22,7 @@ pub struct TarStream<'a, R> {
 impl<'a, R: Read> TarStream<'a, R> {
     /// Wrap `inner`; reading past `limit` bytes fails and sets `exceeded`.
     pub fn new(inner: R, limit: u64, exceeded: &'a Cell<bool>) -> Self {
-        TarStream {
-            inner,
-            hasher: Hasher::new(),
-            limit,
-            exceeded,
-            tail: [0; BLOCK],
-            tail_len: 0,
-        }
+        TarStream { inner, hasher: Hasher::new(), limit, exceeded, tail: [0; BLOCK], tail_len: 0 }
     }
 
     /// Bytes read so far.
@@ -40,9 +33,7 @@ impl<'a, R: Read> TarStream<'a, R> {
     /// True when the last 512 bytes read are all zero and the length is a whole
     /// number of blocks: the stream ended with an end-of-archive block.
     pub fn ends_with_zero_block(&self) -> bool {
-        self.len().is_multiple_of(BLOCK as u64)
-            && self.tail_len == BLOCK
-            && self.tail.iter().all(|b| *b == 0)
+        self.len().is_multiple_of(BLOCK as u64) && self.tail_len == BLOCK && self.tail.iter().all(|b| *b == 0)
     }
 
     /// The digest and length of everything read.
@@ -57,8 +48,7 @@ impl<'a, R: Read> TarStream<'a, R> {
             self.tail_len = BLOCK;
         } else {
             let keep = (BLOCK - data.len()).min(self.tail_len);
-            self.tail
-                .copy_within(self.tail_len - keep..self.tail_len, 0);
+            self.tail.copy_within(self.tail_len - keep..self.tail_len, 0);
             self.tail[keep..keep + data.len()].copy_from_slice(data);
             self.tail_len = keep + data.len();
         }
@@ -73,10 +63,7 @@ impl<R: Read> Read for TarStream<'_, R> {
         }
         if self.hasher.len() + n as u64 > self.limit {
             self.exceeded.set(true);
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "layer exceeds the size limit",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "layer exceeds the size limit"));
         }
         self.hasher.update(&buf[..n]);
         self.remember_tail(&buf[..n]);

@@ -35,16 +35,9 @@ impl Area {
         self.tmp.path().join("sentinel")
     }
     fn outside_untouched(&self) {
-        let names: Vec<_> = fs::read_dir(self.tmp.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> = fs::read_dir(self.tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "unexpected entries beside dest: {names:?}");
-        assert_eq!(
-            fs::read_dir(self.sentinel()).unwrap().count(),
-            0,
-            "sentinel written"
-        );
+        assert_eq!(fs::read_dir(self.sentinel()).unwrap().count(), 0, "sentinel written");
     }
 }
 
@@ -53,10 +46,7 @@ fn every_entry_type_round_trips() {
     let area = Area::new();
     let mut t = TarBuilder::new();
     t.dir("d/", 0o1777)
-        .pax(&[
-            ("SCHILY.xattr.user.note", b"hello"),
-            ("mtime", b"1600000000.25"),
-        ])
+        .pax(&[("SCHILY.xattr.user.note", b"hello"), ("mtime", b"1600000000.25")])
         .file_owned("d/suid", b"#!/bin/sh\n", 0o4755, 1234, 5678)
         .link("d/hard", "d/suid", true)
         .pax(&[("SCHILY.xattr.user.skipped", b"symlinks take no user xattrs")])
@@ -66,8 +56,7 @@ fn every_entry_type_round_trips() {
         .node("d/fifo", EntryType::Fifo, 0o644, 0, 0)
         .file("implicit/parent/file", b"x", 0o600);
     let long = format!("{}/{}", "a".repeat(120), "long-name");
-    t.pax(&[("path", long.as_bytes())])
-        .file("ignored", b"long", 0o644);
+    t.pax(&[("path", long.as_bytes())]).file("ignored", b"long", 0o644);
     let tar = t.finish();
     let dest = area.dest();
     let applied = apply_bytes(&tar, &dest).unwrap();
@@ -77,36 +66,21 @@ fn every_entry_type_round_trips() {
     let d = fs::symlink_metadata(dest.join("d")).unwrap();
     assert!(d.is_dir());
     assert_eq!(d.mode() & 0o7777, 0o1777);
-    assert_eq!(
-        d.mtime(),
-        1_600_000_000,
-        "dir mtime must be fixed after its children"
-    );
+    assert_eq!(d.mtime(), 1_600_000_000, "dir mtime must be fixed after its children");
 
     let f = fs::symlink_metadata(dest.join("d/suid")).unwrap();
     assert_eq!(f.mode() & 0o7777, 0o4755);
     assert_eq!((f.uid(), f.gid()), (1234, 5678));
     assert_eq!((f.mtime(), f.mtime_nsec()), (1_600_000_000, 250_000_000));
     assert_eq!(fs::read(dest.join("d/suid")).unwrap(), b"#!/bin/sh\n");
-    assert_eq!(
-        xattr::lget(&dest.join("d/suid"), "user.note")
-            .unwrap()
-            .as_deref(),
-        Some(&b"hello"[..])
-    );
+    assert_eq!(xattr::lget(&dest.join("d/suid"), "user.note").unwrap().as_deref(), Some(&b"hello"[..]));
 
     let h = fs::symlink_metadata(dest.join("d/hard")).unwrap();
     assert_eq!(h.ino(), f.ino(), "hard link shares the inode");
     assert_eq!(f.nlink(), 2);
 
-    assert_eq!(
-        fs::read_link(dest.join("d/sym")).unwrap(),
-        Path::new("suid")
-    );
-    assert_eq!(
-        fs::symlink_metadata(dest.join("d/sym")).unwrap().mtime(),
-        1_600_000_000
-    );
+    assert_eq!(fs::read_link(dest.join("d/sym")).unwrap(), Path::new("suid"));
+    assert_eq!(fs::symlink_metadata(dest.join("d/sym")).unwrap().mtime(), 1_600_000_000);
 
     let null = fs::symlink_metadata(dest.join("d/null")).unwrap();
     assert!(null.file_type().is_char_device());
@@ -115,16 +89,10 @@ fn every_entry_type_round_trips() {
     let blk = fs::symlink_metadata(dest.join("d/loop")).unwrap();
     assert!(blk.file_type().is_block_device());
     assert_eq!((libc::major(blk.rdev()), libc::minor(blk.rdev())), (7, 0));
-    assert!(fs::symlink_metadata(dest.join("d/fifo"))
-        .unwrap()
-        .file_type()
-        .is_fifo());
+    assert!(fs::symlink_metadata(dest.join("d/fifo")).unwrap().file_type().is_fifo());
 
     assert_eq!(fs::read(dest.join("implicit/parent/file")).unwrap(), b"x");
-    assert_eq!(
-        fs::symlink_metadata(dest.join("implicit")).unwrap().mode() & 0o7777,
-        0o755
-    );
+    assert_eq!(fs::symlink_metadata(dest.join("implicit")).unwrap().mode() & 0o7777, 0o755);
     assert_eq!(fs::read(dest.join(&long)).unwrap(), b"long");
     area.outside_untouched();
 }
@@ -145,12 +113,7 @@ fn whiteouts_become_overlay_form() {
     assert!(w.file_type().is_char_device());
     assert_eq!(w.rdev(), 0);
     assert!(!dest.join("etc/.wh.gone").exists());
-    assert_eq!(
-        xattr::lget(&dest.join("opq"), OPAQUE_XATTR)
-            .unwrap()
-            .as_deref(),
-        Some(&b"y"[..])
-    );
+    assert_eq!(xattr::lget(&dest.join("opq"), OPAQUE_XATTR).unwrap().as_deref(), Some(&b"y"[..]));
     assert!(!dest.join("opq/.wh..wh..opq").exists());
     assert!(!dest.join(".wh..wh.plnk").exists());
 }
@@ -168,36 +131,23 @@ fn later_entries_replace_earlier_ones() {
     let dest = area.dest();
     apply_bytes(&t.finish(), &dest).unwrap();
     assert_eq!(fs::read(dest.join("a")).unwrap(), b"now a file");
-    assert_eq!(
-        fs::symlink_metadata(dest.join("b")).unwrap().mode() & 0o7777,
-        0o711
-    );
+    assert_eq!(fs::symlink_metadata(dest.join("b")).unwrap().mode() & 0o7777, 0o711);
 }
 
 #[test]
 fn compressed_layers_have_the_uncompressed_diff_id() {
     let mut t = TarBuilder::new();
-    t.dir("x/", 0o755)
-        .file("x/data", &vec![42u8; 200_000], 0o644);
+    t.dir("x/", 0o755).file("x/data", &vec![42u8; 200_000], 0o644);
     let mut tar = t.finish();
     tar.extend(vec![0u8; 10240 - tar.len() % 10240]); // record padding, as GNU tar writes
     let want = Digest::of(&tar);
-    for (name, data) in [
-        ("plain", tar.clone()),
-        ("gzip", gzip(&tar)),
-        ("zstd", zstd(&tar)),
-        ("xz", xz(&tar)),
-    ] {
+    for (name, data) in [("plain", tar.clone()), ("gzip", gzip(&tar)), ("zstd", zstd(&tar)), ("xz", xz(&tar))] {
         let area = Area::new();
         let got = apply_bytes(&data, &area.dest()).unwrap();
         assert_eq!(got.diff_id, want, "{name}");
         assert_eq!(got.size, tar.len() as u64, "{name}");
         assert_eq!(got.content_bytes, 200_000, "{name}");
-        assert_eq!(
-            fs::read(area.dest().join("x/data")).unwrap().len(),
-            200_000,
-            "{name}"
-        );
+        assert_eq!(fs::read(area.dest().join("x/data")).unwrap().len(), 200_000, "{name}");
     }
     let area = Area::new();
     let e = apply_bytes(b"BZh91AY&SY\x01\x02\x03", &area.dest()).unwrap_err();
@@ -215,10 +165,7 @@ fn assert_refused(t: &TarBuilder, what: &str) {
     let area = Area::new();
     let e = apply_bytes(&t.finish(), &area.dest()).expect_err(what);
     assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{what}: {e}");
-    assert!(
-        e.to_string().contains("layer entry"),
-        "{what}: error must name the entry: {e}"
-    );
+    assert!(e.to_string().contains("layer entry"), "{what}: error must name the entry: {e}");
     area.outside_untouched();
 }
 
@@ -243,28 +190,22 @@ fn hostile_paths_are_refused() {
     t.link("lnk", "/tmp", false).file("lnk/evil", b"x", 0o644);
     assert_refused(&t, "absolute symlink parent");
     let mut t = TarBuilder::new();
-    t.link("lnk", "../sentinel", false)
-        .file("lnk/evil", b"x", 0o644);
+    t.link("lnk", "../sentinel", false).file("lnk/evil", b"x", 0o644);
     assert_refused(&t, "relative symlink parent");
     let mut t = TarBuilder::new();
-    t.dir("a/", 0o755)
-        .link("a/up", "../..", false)
-        .dir("a/up/sentinel/", 0o755);
+    t.dir("a/", 0o755).link("a/up", "../..", false).dir("a/up/sentinel/", 0o755);
     assert_refused(&t, "symlink dir parent");
     let mut t = TarBuilder::new();
-    t.link("lnk", "../sentinel", false)
-        .file("lnk/.wh.x", b"", 0o644);
+    t.link("lnk", "../sentinel", false).file("lnk/.wh.x", b"", 0o644);
     assert_refused(&t, "whiteout through symlink");
     let mut t = TarBuilder::new();
-    t.link("lnk", "../sentinel", false)
-        .file("lnk/.wh..wh..opq", b"", 0o644);
+    t.link("lnk", "../sentinel", false).file("lnk/.wh..wh..opq", b"", 0o644);
     assert_refused(&t, "opaque through symlink");
     let mut t = TarBuilder::new();
     t.link("passwd", "../../etc/passwd", true);
     assert_refused(&t, "hardlink outside");
     let mut t = TarBuilder::new();
-    t.link("lnk", "/etc", false)
-        .link("passwd", "lnk/passwd", true);
+    t.link("lnk", "/etc", false).link("passwd", "lnk/passwd", true);
     assert_refused(&t, "hardlink through symlink");
     let mut t = TarBuilder::new();
     t.link("lnk", "nowhere", false).file("lnk/x", b"x", 0o644);
@@ -273,8 +214,7 @@ fn hostile_paths_are_refused() {
     t.link("x", "missing", true);
     assert_refused(&t, "hardlink to a missing file");
     let mut t = TarBuilder::new();
-    t.link("lnk", sentinel_abs, false)
-        .file("lnk/evil", b"x", 0o644);
+    t.link("lnk", sentinel_abs, false).file("lnk/evil", b"x", 0o644);
     assert_refused(&t, "symlink to the sentinel's absolute path");
 }
 
@@ -282,14 +222,9 @@ fn hostile_paths_are_refused() {
 fn symlinks_inside_the_root_are_followed() {
     let area = Area::new();
     let mut t = TarBuilder::new();
-    t.dir("usr/lib/", 0o755)
-        .link("lib", "usr/lib", false)
-        .file("lib/libc.so", b"elf", 0o644);
+    t.dir("usr/lib/", 0o755).link("lib", "usr/lib", false).file("lib/libc.so", b"elf", 0o644);
     apply_bytes(&t.finish(), &area.dest()).unwrap();
-    assert_eq!(
-        fs::read(area.dest().join("usr/lib/libc.so")).unwrap(),
-        b"elf"
-    );
+    assert_eq!(fs::read(area.dest().join("usr/lib/libc.so")).unwrap(), b"elf");
 }
 
 #[test]
@@ -302,24 +237,15 @@ fn truncated_and_oversized_layers_are_refused() {
         let area = Area::new();
         let e = apply_bytes(&tar[..cut], &area.dest()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "cut {cut}: {e}");
-        assert!(
-            e.to_string().contains("corrupt layer tar"),
-            "cut {cut}: {e}"
-        );
+        assert!(e.to_string().contains("corrupt layer tar"), "cut {cut}: {e}");
     }
     let area = Area::new();
-    let small = ApplyOptions {
-        max_size: 4096,
-        ..ApplyOptions::default()
-    };
+    let small = ApplyOptions { max_size: 4096, ..ApplyOptions::default() };
     let e = apply_layer_with(&mut &tar[..], &area.dest(), &small).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.to_string().contains("maximum uncompressed size"), "{e}");
     let area = Area::new();
-    let few = ApplyOptions {
-        max_entries: 1,
-        ..ApplyOptions::default()
-    };
+    let few = ApplyOptions { max_entries: 1, ..ApplyOptions::default() };
     let e = apply_layer_with(&mut &tar[..], &area.dest(), &few).unwrap_err();
     assert!(e.to_string().contains("more than 1 entries"), "{e}");
 }
@@ -349,33 +275,20 @@ fn apply_throughput() {
     }
     let tar = t.finish();
     let mb = tar.len() as f64 / 1e6;
-    for (name, data) in [
-        ("plain", tar.clone()),
-        ("gzip", gzip(&tar)),
-        ("zstd", zstd(&tar)),
-    ] {
+    for (name, data) in [("plain", tar.clone()), ("gzip", gzip(&tar)), ("zstd", zstd(&tar))] {
         let start = std::time::Instant::now();
         let mut r = decompress(Box::new(&data[..])).unwrap();
         let mut h = crate::digest::Hasher::new();
         std::io::copy(&mut r, &mut h).unwrap();
         let secs = start.elapsed().as_secs_f64();
-        println!(
-            "decompress+sha256 {name}: {mb:.1} MB in {secs:.2}s = {:.0} MB/s",
-            mb / secs
-        );
+        println!("decompress+sha256 {name}: {mb:.1} MB in {secs:.2}s = {:.0} MB/s", mb / secs);
         for sync in [false, true] {
             let area = Area::new();
-            let opts = ApplyOptions {
-                sync,
-                ..ApplyOptions::default()
-            };
+            let opts = ApplyOptions { sync, ..ApplyOptions::default() };
             let start = std::time::Instant::now();
             apply_layer_with(&mut &data[..], &area.dest(), &opts).unwrap();
             let secs = start.elapsed().as_secs_f64();
-            println!(
-                "apply {name} (syncfs {sync}): {mb:.1} MB, 5082 entries in {secs:.2}s = {:.0} MB/s",
-                mb / secs
-            );
+            println!("apply {name} (syncfs {sync}): {mb:.1} MB, 5082 entries in {secs:.2}s = {:.0} MB/s", mb / secs);
         }
     }
 }
@@ -391,30 +304,15 @@ fn apply_file_throughput() {
     let area = Area::new();
     let start = std::time::Instant::now();
     let mut f = fs::File::open(&path).unwrap();
-    let got = apply_layer_with(
-        &mut f,
-        &area.dest(),
-        &ApplyOptions {
-            sync: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let got = apply_layer_with(&mut f, &area.dest(), &ApplyOptions { sync: false, ..Default::default() }).unwrap();
     let secs = start.elapsed().as_secs_f64();
-    println!(
-        "apply {path}: {:.1} MB in {secs:.2}s = {:.0} MB/s",
-        got.size as f64 / 1e6,
-        got.size as f64 / 1e6 / secs
-    );
+    println!("apply {path}: {:.1} MB in {secs:.2}s = {:.0} MB/s", got.size as f64 / 1e6, got.size as f64 / 1e6 / secs);
 }
 
 /// Describe a tree for comparison: type, mode, owner, size, mtime, link target, xattrs.
 fn describe(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut ents: Vec<_> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
+        let mut ents: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
         ents.sort();
         for p in ents {
             let m = fs::symlink_metadata(&p).unwrap();
@@ -460,18 +358,11 @@ fn gnu_tar_archives_round_trip() {
     fs::create_dir_all(&long_dir).unwrap();
     fs::write(long_dir.join("f".repeat(120)), b"long").unwrap();
     fs::write(src.join("suid"), b"x").unwrap();
-    fs::set_permissions(
-        src.join("suid"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o4711),
-    )
-    .unwrap();
+    fs::set_permissions(src.join("suid"), std::os::unix::fs::PermissionsExt::from_mode(0o4711)).unwrap();
     std::os::unix::fs::lchown(src.join("suid"), Some(1000), Some(2000)).unwrap();
     fs::hard_link(src.join("suid"), src.join("hard")).unwrap();
-    std::os::unix::fs::symlink(
-        "d".repeat(90) + "/" + &"e".repeat(90) + "/" + &"f".repeat(120),
-        src.join("longlink"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink("d".repeat(90) + "/" + &"e".repeat(90) + "/" + &"f".repeat(120), src.join("longlink"))
+        .unwrap();
     xattr::lset(&src.join("suid"), "user.k", b"v").unwrap();
     fs::create_dir(src.join("empty")).unwrap();
     for format in ["gnu", "posix"] {
@@ -495,13 +386,7 @@ fn gnu_tar_archives_round_trip() {
         fs::create_dir(&ours).unwrap();
         fs::create_dir(&theirs).unwrap();
         let st = std::process::Command::new("tar")
-            .args([
-                "--xattrs",
-                "--xattrs-include=user.*",
-                "--numeric-owner",
-                "-p",
-                "-C",
-            ])
+            .args(["--xattrs", "--xattrs-include=user.*", "--numeric-owner", "-p", "-C"])
             .arg(&theirs)
             .arg("-xf")
             .arg(&tarball)
@@ -513,10 +398,7 @@ fn gnu_tar_archives_round_trip() {
         assert_eq!(got.diff_id, Digest::of(&data), "{format}");
         assert_eq!(describe(&ours), describe(&theirs), "{format}");
         if format == "posix" {
-            assert!(
-                describe(&ours).iter().any(|l| l.contains("user.k")),
-                "{format}: xattr lost"
-            );
+            assert!(describe(&ours).iter().any(|l| l.contains("user.k")), "{format}: xattr lost");
         }
     }
 }

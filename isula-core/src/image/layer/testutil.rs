@@ -19,11 +19,7 @@ impl Default for TarBuilder {
 }
 
 fn put_field(dst: &mut [u8], value: &[u8]) {
-    assert!(
-        value.len() <= dst.len(),
-        "field too long: {}",
-        String::from_utf8_lossy(value)
-    );
+    assert!(value.len() <= dst.len(), "field too long: {}", String::from_utf8_lossy(value));
     dst.fill(0);
     dst[..value.len()].copy_from_slice(value);
 }
@@ -45,10 +41,7 @@ pub fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
 impl TarBuilder {
     /// An empty archive.
     pub fn new() -> Self {
-        TarBuilder {
-            out: Vec::new(),
-            mtime: 1_600_000_000,
-        }
+        TarBuilder { out: Vec::new(), mtime: 1_600_000_000 }
     }
 
     fn header(&self, kind: EntryType, name: &str, mode: u32, size: u64) -> Header {
@@ -88,14 +81,7 @@ impl TarBuilder {
     }
 
     /// A regular file with owner.
-    pub fn file_owned(
-        &mut self,
-        name: &str,
-        data: &[u8],
-        mode: u32,
-        uid: u64,
-        gid: u64,
-    ) -> &mut Self {
+    pub fn file_owned(&mut self, name: &str, data: &[u8], mode: u32, uid: u64, gid: u64) -> &mut Self {
         let mut h = self.header(EntryType::Regular, name, mode, data.len() as u64);
         h.set_uid(uid);
         h.set_gid(gid);
@@ -112,11 +98,7 @@ impl TarBuilder {
 
     /// A symlink (hard link when `hard`) named `name` with target `target`.
     pub fn link(&mut self, name: &str, target: &str, hard: bool) -> &mut Self {
-        let kind = if hard {
-            EntryType::Link
-        } else {
-            EntryType::Symlink
-        };
+        let kind = if hard { EntryType::Link } else { EntryType::Symlink };
         let mut h = self.header(kind, name, 0o777, 0);
         put_field(&mut h.as_mut_bytes()[157..257], target.as_bytes());
         self.push(h, &[]);
@@ -124,14 +106,7 @@ impl TarBuilder {
     }
 
     /// A device node or fifo.
-    pub fn node(
-        &mut self,
-        name: &str,
-        kind: EntryType,
-        mode: u32,
-        major: u32,
-        minor: u32,
-    ) -> &mut Self {
+    pub fn node(&mut self, name: &str, kind: EntryType, mode: u32, major: u32, minor: u32) -> &mut Self {
         let mut h = self.header(kind, name, mode, 0);
         h.set_device_major(major).unwrap();
         h.set_device_minor(minor).unwrap();

@@ -62,18 +62,9 @@ mod tests {
     #[test]
     fn classifies() {
         assert_eq!(classify(OsStr::new("x")).unwrap(), Whiteout::None);
-        assert_eq!(
-            classify(OsStr::new(".wh.x")).unwrap(),
-            Whiteout::Delete(OsStr::new("x"))
-        );
-        assert_eq!(
-            classify(OsStr::new(".wh..wh..opq")).unwrap(),
-            Whiteout::Opaque
-        );
-        assert_eq!(
-            classify(OsStr::new(".wh..wh.plnk")).unwrap(),
-            Whiteout::Meta
-        );
+        assert_eq!(classify(OsStr::new(".wh.x")).unwrap(), Whiteout::Delete(OsStr::new("x")));
+        assert_eq!(classify(OsStr::new(".wh..wh..opq")).unwrap(), Whiteout::Opaque);
+        assert_eq!(classify(OsStr::new(".wh..wh.plnk")).unwrap(), Whiteout::Meta);
         assert!(classify(OsStr::new(".wh...")).is_err());
         assert!(classify(OsStr::new(".wh.")).is_err());
         assert!(is_overlay_private_xattr(b"trusted.overlay.redirect"));
