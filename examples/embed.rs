@@ -17,8 +17,7 @@ use isula_core::{Engine, EngineConfig, Result};
 fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
     let engine = Engine::open(EngineConfig::with_dirs(dir.join("root"), dir.join("state")))?;
 
-    let mut f = File::open(&archive)
-        .map_err(|e| isula_core::Error::io(&archive, "open image archive", e))?;
+    let mut f = File::open(&archive).map_err(|e| isula_core::Error::io(&archive, "open image archive", e))?;
     let loaded = engine.load(&mut f, &LoadOptions::default())?;
     for img in &loaded {
         println!("loaded: {} {:?}", img.id, img.names);
@@ -28,20 +27,12 @@ fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
         println!("image: {} {:?} {} bytes", img.id, img.repo_tags, img.size);
     }
     let inspect = engine.inspect_image("busybox:latest")?;
-    println!(
-        "inspect: {} {}/{}",
-        inspect.id, inspect.os, inspect.architecture
-    );
+    println!("inspect: {} {}/{}", inspect.id, inspect.os, inspect.architecture);
 
     engine.tag("busybox:latest", "example/busybox:v1")?;
-    let filtered = engine.images(&ListImagesOptions {
-        filters: vec!["reference=example/*".into()],
-        ..Default::default()
-    })?;
-    println!(
-        "filtered: {:?}",
-        filtered.iter().map(|i| &i.repo_tags).collect::<Vec<_>>()
-    );
+    let filtered =
+        engine.images(&ListImagesOptions { filters: vec!["reference=example/*".into()], ..Default::default() })?;
+    println!("filtered: {:?}", filtered.iter().map(|i| &i.repo_tags).collect::<Vec<_>>());
 
     println!("containers: not in the engine's API yet; skipping run/logs/wait/rm");
 
@@ -49,10 +40,7 @@ fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
         let removed = engine.remove_image(name, &RemoveImageOptions::default())?;
         println!("removed: {removed:?}");
     }
-    println!(
-        "images left: {}",
-        engine.images(&ListImagesOptions::default())?.len()
-    );
+    println!("images left: {}", engine.images(&ListImagesOptions::default())?.len());
     Ok(())
 }
 

@@ -338,8 +338,8 @@ isula_status isula_image_pull(const isula_engine *engine,
  * Create a container (`docker create`).
  *
  * - `engine` (borrowed, required): an open handle.
- * - `options_json` (borrowed, required): the engine's `CreateOptions` as JSON, e.g.
- *   `{"image":"busybox","cmd":["echo","hello"],"name":"web"}`.
+ * - `options_json` (borrowed, required): `CreateOptions` as JSON (PascalCase keys, every key
+ *   but `Image` optional), e.g. `{"Image":"busybox","Cmd":["echo","hello"],"Name":"web"}`.
  * - `out_id` (borrowed, required): receives the new container's id (plain text), owned by
  *   the caller (free with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
@@ -402,8 +402,8 @@ isula_status isula_container_kill(const isula_engine *engine,
  *
  * - `engine` (borrowed, required): an open handle.
  * - `id` (borrowed, required): container id, unique id prefix or name.
- * - `options_json` (borrowed, optional): `RemoveContainerOptions`,
- *   `{"force":false,"volumes":false}`; NULL for defaults.
+ * - `options_json` (borrowed, optional): `RemoveOptions`, `{"Force":false,"Volumes":false}`;
+ *   NULL for defaults (a running container is then refused).
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
@@ -436,8 +436,8 @@ isula_status isula_container_wait(const isula_engine *engine,
  * List containers (`docker ps`).
  *
  * - `engine` (borrowed, required): an open handle.
- * - `options_json` (borrowed, optional): `ListContainersOptions`,
- *   `{"all":true,"filters":["status=running","label=k=v"]}`; NULL for running ones.
+ * - `options_json` (borrowed, optional): `ListOptions`,
+ *   `{"All":true,"Filters":["status=running","label=k=v"],"Last":0}`; NULL for running ones.
  * - `out_json` (borrowed, required): receives a JSON array of `ContainerSummary`, owned by
  *   the caller (free with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
@@ -473,9 +473,11 @@ isula_status isula_container_inspect(const isula_engine *engine,
  * - `engine` (borrowed, required): an open handle.
  * - `id` (borrowed, required): container id, unique id prefix or name.
  * - `options_json` (borrowed, required): `ExecOptions`,
- *   `{"cmd":["ls","/"],"env":["A=b"],"user":"0:0","workdir":"/"}`.
- * - `out_json` (borrowed, required): receives `{"exit_code":0,"stdout":"...","stderr":"..."}`,
- *   owned by the caller (free with `isula_string_free`); NULL on failure.
+ *   `{"Cmd":["ls","/"],"Env":["A=b"],"User":"0:0","WorkingDir":"/","Tty":false}`
+ *   (`Detach` and `AttachStdin` are refused: this call collects the output).
+ * - `out_json` (borrowed, required): receives `{"ExitCode":0,"Stdout":"...","Stderr":"..."}`
+ *   (output bytes that are not UTF-8 are replaced by U+FFFD), owned by the caller (free with
+ *   `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
@@ -493,11 +495,12 @@ isula_status isula_container_exec(const isula_engine *engine,
  *
  * - `engine` (borrowed, required): an open handle.
  * - `id` (borrowed, required): container id, unique id prefix or name.
- * - `options_json` (borrowed, optional): `LogsOptions`,
- *   `{"stdout":true,"stderr":true,"tail":100,"since":"...","timestamps":false}`; NULL for all.
- * - `out_json` (borrowed, required): receives a JSON array of log entries
- *   `[{"stream":"stdout","log":"hello\n","time":"..."}]`, owned by the caller (free with
- *   `isula_string_free`); NULL on failure.
+ * - `options_json` (borrowed, optional): `{"Stdout":true,"Stderr":true,"Tail":100,
+ *   "Since":1700000000,"Until":1700000100}` (times in seconds since the epoch, every key
+ *   optional); NULL for everything.
+ * - `out_json` (borrowed, required): receives a JSON array of entries
+ *   `[{"Stream":"stdout","Time":"2024-...Z","Log":"hello\n"}]`, owned by the caller (free
+ *   with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
@@ -511,17 +514,18 @@ isula_status isula_container_logs(const isula_engine *engine,
 
 /**
  * Subscribe to engine events. Each event is passed to `callback` as one JSON object
- * (`{"time":...,"type":"container","action":"start","id":"...","attributes":{...}}`) on a
- * thread owned by libisula, in order, until the subscription is closed.
+ * (`{"Type":"container","Action":"start","Actor":{"ID":"...","Attributes":{...}},"time":...,
+ * "timeNano":...}`) on a thread owned by libisula, in order, until the subscription is closed.
  *
- * - `engine` (borrowed, required): an open handle; it must stay open until the
- *   subscription is closed.
- * - `options_json` (borrowed, optional): `EventsOptions`,
- *   `{"since":"<RFC 3339 or unix seconds>","filters":["type=container","event=start"]}`;
- *   NULL for all new events.
+ * - `engine` (borrowed, required): an open handle.
+ * - `options_json` (borrowed, optional): `EventFilter`, `{"types":["container"],
+ *   "events":["start","die"],"containers":["web"],"images":[],"labels":["k=v"],
+ *   "since":<nanoseconds since the epoch>,"until":...}` (every key optional; with `since`,
+ *   past events are delivered first); NULL for all new events.
  * - `callback` (required): see `isula_json_cb`; here it runs on a library thread, so it must
  *   be safe to call from another thread than the subscriber's.
- * - `user` (borrowed, optional): passed back to `callback` unchanged.
+ * - `user` (borrowed, optional): passed back to `callback` unchanged; must stay valid until
+ *   the subscription is closed.
  * - `out` (borrowed, required): receives the subscription, owned by the caller (release
  *   with `isula_subscription_close`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with

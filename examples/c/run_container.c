@@ -27,7 +27,7 @@ static int run_echo(isula_engine *engine)
 {
     char *err = NULL, *id = NULL, *json = NULL;
     isula_status st = isula_container_create(
-        engine, "{\"image\": \"busybox:latest\", \"cmd\": [\"echo\", \"hello\"]}", &id, &err);
+        engine, "{\"Image\": \"busybox:latest\", \"Cmd\": [\"echo\", \"hello\"]}", &id, &err);
     if (st == ISULA_UNIMPLEMENTED) {
         printf("containers: not available in this libisula yet (%s); skipping create/start/wait/logs/rm\n", err);
         isula_string_free(err);
@@ -49,7 +49,7 @@ static int run_echo(isula_engine *engine)
     isula_string_free(json);
     rc = code == 0 ? 0 : 1;
 remove:
-    st = isula_container_remove(engine, id, "{\"force\": true}", &err);
+    st = isula_container_remove(engine, id, "{\"Force\": true}", &err);
     if (st != ISULA_OK) rc = fail("remove container", st, err);
     else printf("container removed\n");
     isula_string_free(id);

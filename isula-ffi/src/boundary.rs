@@ -25,13 +25,9 @@ pub(crate) fn guard(err: *mut *mut c_char, f: impl FnOnce() -> Result<()>) -> is
     let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => return isula_status::ISULA_OK,
         Ok(Err(e)) => (isula_status::from(e.kind()), e.to_string()),
-        Err(payload) => (
-            isula_status::ISULA_INTERNAL,
-            format!(
-                "internal error (panic in libisula): {}",
-                panic_text(payload)
-            ),
-        ),
+        Err(payload) => {
+            (isula_status::ISULA_INTERNAL, format!("internal error (panic in libisula): {}", panic_text(payload)))
+        }
     };
     if !err.is_null() {
         // SAFETY: as above.
@@ -56,20 +52,14 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
 
 /// An owned C string for the caller (`isula_string_free`); interior NULs become `\u0000`.
 pub(crate) fn into_c_string(s: String) -> *mut c_char {
-    let s = if s.contains('\0') {
-        s.replace('\0', "\\u0000")
-    } else {
-        s
-    };
+    let s = if s.contains('\0') { s.replace('\0', "\\u0000") } else { s };
     CString::new(s).unwrap_or_default().into_raw()
 }
 
 /// Bytes of a required C string argument.
 fn bytes<'a>(p: *const c_char, name: &str) -> Result<&'a [u8]> {
     if p.is_null() {
-        return Err(Error::invalid(format!(
-            "argument `{name}` must not be NULL"
-        )));
+        return Err(Error::invalid(format!("argument `{name}` must not be NULL")));
     }
     // SAFETY: the caller promises a NUL-terminated string that outlives the call.
     Ok(unsafe { CStr::from_ptr(p) }.to_bytes())
@@ -94,9 +84,7 @@ pub(crate) fn opt_text<'a>(p: *const c_char, name: &str) -> Result<Option<&'a st
 pub(crate) fn path(p: *const c_char, name: &str) -> Result<PathBuf> {
     let b = bytes(p, name)?;
     if b.is_empty() {
-        return Err(Error::invalid(format!(
-            "argument `{name}` is an empty path"
-        )));
+        return Err(Error::invalid(format!("argument `{name}` is an empty path")));
     }
     Ok(PathBuf::from(OsStr::from_bytes(b)))
 }
@@ -104,19 +92,13 @@ pub(crate) fn path(p: *const c_char, name: &str) -> Result<PathBuf> {
 /// A required JSON argument parsed into `T`.
 pub(crate) fn json<T: DeserializeOwned>(p: *const c_char, name: &str) -> Result<T> {
     let s = text(p, name)?;
-    serde_json::from_str(s).map_err(|e| {
-        Error::invalid(format!(
-            "argument `{name}` is not valid JSON for its schema: {e}"
-        ))
-    })
+    serde_json::from_str(s)
+        .map_err(|e| Error::invalid(format!("argument `{name}` is not valid JSON for its schema: {e}")))
 }
 
 /// An optional JSON argument: NULL (or an empty string) gives `T::default()`; in a JSON object,
 /// keys left out take their default values (so `{"filters":["dangling=true"]}` is enough).
-pub(crate) fn json_or_default<T: DeserializeOwned + Serialize + Default>(
-    p: *const c_char,
-    name: &str,
-) -> Result<T> {
+pub(crate) fn json_or_default<T: DeserializeOwned + Serialize + Default>(p: *const c_char, name: &str) -> Result<T> {
     let given: serde_json::Value = match opt_text(p, name)? {
         None => return Ok(T::default()),
         Some(s) if s.trim().is_empty() => return Ok(T::default()),
@@ -129,11 +111,8 @@ pub(crate) fn json_or_default<T: DeserializeOwned + Serialize + Default>(
         }
         (_, other) => other,
     };
-    serde_json::from_value(merged).map_err(|e| {
-        Error::invalid(format!(
-            "argument `{name}` is not valid JSON for its schema: {e}"
-        ))
-    })
+    serde_json::from_value(merged)
+        .map_err(|e| Error::invalid(format!("argument `{name}` is not valid JSON for its schema: {e}")))
 }
 
 /// A required output pointer for one value of type `T`, cleared (set to `empty`) at once.
@@ -145,9 +124,7 @@ impl<T: Copy> Out<T> {
     /// Check `p` is not NULL and store `empty` in it.
     pub(crate) fn new(p: *mut T, name: &str, empty: T) -> Result<Self> {
         if p.is_null() {
-            return Err(Error::invalid(format!(
-                "output argument `{name}` must not be NULL"
-            )));
+            return Err(Error::invalid(format!("output argument `{name}` must not be NULL")));
         }
         // SAFETY: the caller passes a pointer to writable storage for one T.
         unsafe { *p = empty };
@@ -201,10 +178,7 @@ mod tests {
         let m = take(err);
         assert!(m.contains("panic") && m.contains("boom 42"), "{m}");
         // NULL err is allowed
-        assert_eq!(
-            guard(ptr::null_mut(), || panic!("x")),
-            isula_status::ISULA_INTERNAL
-        );
+        assert_eq!(guard(ptr::null_mut(), || panic!("x")), isula_status::ISULA_INTERNAL);
     }
 
     #[test]
@@ -223,24 +197,12 @@ mod tests {
 
     #[test]
     fn argument_checks() {
-        assert_eq!(
-            text(ptr::null(), "name").unwrap_err().kind(),
-            isula_core::ErrorKind::InvalidArgument
-        );
+        assert_eq!(text(ptr::null(), "name").unwrap_err().kind(), isula_core::ErrorKind::InvalidArgument);
         let bad = b"\xff\xfe\0";
         let e = text(bad.as_ptr().cast(), "name").unwrap_err();
-        assert!(
-            e.to_string().contains("UTF-8") && e.to_string().contains("`name`"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("UTF-8") && e.to_string().contains("`name`"), "{e}");
         // paths may be any bytes
-        assert_eq!(
-            path(bad.as_ptr().cast(), "p")
-                .unwrap()
-                .as_os_str()
-                .as_bytes(),
-            b"\xff\xfe"
-        );
+        assert_eq!(path(bad.as_ptr().cast(), "p").unwrap().as_os_str().as_bytes(), b"\xff\xfe");
         assert!(path(c"".as_ptr(), "p").is_err());
         let v: Vec<String> = json_or_default(ptr::null(), "o").unwrap();
         assert!(v.is_empty());

@@ -14,16 +14,14 @@ use crate::engine::{engine, isula_engine};
 use crate::status::isula_status;
 
 fn not_yet(op: &str, id: &str) -> Result<()> {
-    Err(Error::unimplemented(format!(
-        "{op} {id}: containers are not available in this build of libisula yet"
-    )))
+    Err(Error::unimplemented(format!("{op} {id}: containers are not available in this build of libisula yet")))
 }
 
 /// Create a container (`docker create`).
 ///
 /// - `engine` (borrowed, required): an open handle.
-/// - `options_json` (borrowed, required): the engine's `CreateOptions` as JSON, e.g.
-///   `{"image":"busybox","cmd":["echo","hello"],"name":"web"}`.
+/// - `options_json` (borrowed, required): `CreateOptions` as JSON (PascalCase keys, every key
+///   but `Image` optional), e.g. `{"Image":"busybox","Cmd":["echo","hello"],"Name":"web"}`.
 /// - `out_id` (borrowed, required): receives the new container's id (plain text), owned by
 ///   the caller (free with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
@@ -116,8 +114,8 @@ pub unsafe extern "C" fn isula_container_kill(
 ///
 /// - `engine` (borrowed, required): an open handle.
 /// - `id` (borrowed, required): container id, unique id prefix or name.
-/// - `options_json` (borrowed, optional): `RemoveContainerOptions`,
-///   `{"force":false,"volumes":false}`; NULL for defaults.
+/// - `options_json` (borrowed, optional): `RemoveOptions`, `{"Force":false,"Volumes":false}`;
+///   NULL for defaults (a running container is then refused).
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
@@ -164,8 +162,8 @@ pub unsafe extern "C" fn isula_container_wait(
 /// List containers (`docker ps`).
 ///
 /// - `engine` (borrowed, required): an open handle.
-/// - `options_json` (borrowed, optional): `ListContainersOptions`,
-///   `{"all":true,"filters":["status=running","label=k=v"]}`; NULL for running ones.
+/// - `options_json` (borrowed, optional): `ListOptions`,
+///   `{"All":true,"Filters":["status=running","label=k=v"],"Last":0}`; NULL for running ones.
 /// - `out_json` (borrowed, required): receives a JSON array of `ContainerSummary`, owned by
 ///   the caller (free with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
@@ -216,9 +214,11 @@ pub unsafe extern "C" fn isula_container_inspect(
 /// - `engine` (borrowed, required): an open handle.
 /// - `id` (borrowed, required): container id, unique id prefix or name.
 /// - `options_json` (borrowed, required): `ExecOptions`,
-///   `{"cmd":["ls","/"],"env":["A=b"],"user":"0:0","workdir":"/"}`.
-/// - `out_json` (borrowed, required): receives `{"exit_code":0,"stdout":"...","stderr":"..."}`,
-///   owned by the caller (free with `isula_string_free`); NULL on failure.
+///   `{"Cmd":["ls","/"],"Env":["A=b"],"User":"0:0","WorkingDir":"/","Tty":false}`
+///   (`Detach` and `AttachStdin` are refused: this call collects the output).
+/// - `out_json` (borrowed, required): receives `{"ExitCode":0,"Stdout":"...","Stderr":"..."}`
+///   (output bytes that are not UTF-8 are replaced by U+FFFD), owned by the caller (free with
+///   `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
@@ -244,11 +244,12 @@ pub unsafe extern "C" fn isula_container_exec(
 ///
 /// - `engine` (borrowed, required): an open handle.
 /// - `id` (borrowed, required): container id, unique id prefix or name.
-/// - `options_json` (borrowed, optional): `LogsOptions`,
-///   `{"stdout":true,"stderr":true,"tail":100,"since":"...","timestamps":false}`; NULL for all.
-/// - `out_json` (borrowed, required): receives a JSON array of log entries
-///   `[{"stream":"stdout","log":"hello\n","time":"..."}]`, owned by the caller (free with
-///   `isula_string_free`); NULL on failure.
+/// - `options_json` (borrowed, optional): `{"Stdout":true,"Stderr":true,"Tail":100,
+///   "Since":1700000000,"Until":1700000100}` (times in seconds since the epoch, every key
+///   optional); NULL for everything.
+/// - `out_json` (borrowed, required): receives a JSON array of entries
+///   `[{"Stream":"stdout","Time":"2024-...Z","Log":"hello\n"}]`, owned by the caller (free
+///   with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///

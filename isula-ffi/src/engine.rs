@@ -17,9 +17,7 @@ pub struct isula_engine {
 /// The borrowed engine behind a handle argument.
 pub(crate) fn engine<'a>(p: *const isula_engine) -> isula_core::Result<&'a Engine> {
     if p.is_null() {
-        return Err(isula_core::Error::invalid(
-            "argument `engine` must not be NULL",
-        ));
+        return Err(isula_core::Error::invalid("argument `engine` must not be NULL"));
     }
     // SAFETY: the caller passes a live handle from `isula_engine_open` (not yet closed).
     Ok(unsafe { &(*p).inner })

@@ -20,17 +20,18 @@ pub struct isula_subscription {
 }
 
 /// Subscribe to engine events. Each event is passed to `callback` as one JSON object
-/// (`{"time":...,"type":"container","action":"start","id":"...","attributes":{...}}`) on a
-/// thread owned by libisula, in order, until the subscription is closed.
+/// (`{"Type":"container","Action":"start","Actor":{"ID":"...","Attributes":{...}},"time":...,
+/// "timeNano":...}`) on a thread owned by libisula, in order, until the subscription is closed.
 ///
-/// - `engine` (borrowed, required): an open handle; it must stay open until the
-///   subscription is closed.
-/// - `options_json` (borrowed, optional): `EventsOptions`,
-///   `{"since":"<RFC 3339 or unix seconds>","filters":["type=container","event=start"]}`;
-///   NULL for all new events.
+/// - `engine` (borrowed, required): an open handle.
+/// - `options_json` (borrowed, optional): `EventFilter`, `{"types":["container"],
+///   "events":["start","die"],"containers":["web"],"images":[],"labels":["k=v"],
+///   "since":<nanoseconds since the epoch>,"until":...}` (every key optional; with `since`,
+///   past events are delivered first); NULL for all new events.
 /// - `callback` (required): see `isula_json_cb`; here it runs on a library thread, so it must
 ///   be safe to call from another thread than the subscriber's.
-/// - `user` (borrowed, optional): passed back to `callback` unchanged.
+/// - `user` (borrowed, optional): passed back to `callback` unchanged; must stay valid until
+///   the subscription is closed.
 /// - `out` (borrowed, required): receives the subscription, owned by the caller (release
 ///   with `isula_subscription_close`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
@@ -54,9 +55,7 @@ pub unsafe extern "C" fn isula_events_subscribe(
             return Err(Error::invalid("argument `callback` must not be NULL"));
         }
         let _o: serde_json::Value = json_or_default(options_json, "options_json")?;
-        Err(Error::unimplemented(
-            "events: the event stream is not available in this build of libisula yet",
-        ))
+        Err(Error::unimplemented("events: the event stream is not available in this build of libisula yet"))
     })
 }
 

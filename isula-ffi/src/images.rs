@@ -79,9 +79,7 @@ pub unsafe extern "C" fn isula_image_save(
         let p = path(archive_path, "archive_path")?;
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut f = File::create(&p).map_err(|x| Error::io(&p, "create archive", x))?;
-        let r = e
-            .save(&refs, &mut f)
-            .and_then(|()| f.sync_all().map_err(|x| Error::io(&p, "write archive", x)));
+        let r = e.save(&refs, &mut f).and_then(|()| f.sync_all().map_err(|x| Error::io(&p, "write archive", x)));
         if r.is_err() {
             let _ = std::fs::remove_file(&p);
         }
@@ -115,9 +113,7 @@ pub unsafe extern "C" fn isula_image_import(
         let p = path(tar_path, "tar_path")?;
         let opts: ImportOptions = json_or_default(options_json, "options_json")?;
         let mut f = File::open(&p).map_err(|x| Error::io(&p, "open tarball", x))?;
-        let id = e
-            .import(&mut f, &opts)
-            .ctx(format!("import {}", p.display()))?;
+        let id = e.import(&mut f, &opts).ctx(format!("import {}", p.display()))?;
         out.set_string(id.to_string());
         Ok(())
     })
@@ -222,11 +218,7 @@ pub unsafe extern "C" fn isula_image_remove(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let out = if out_json.is_null() {
-            None
-        } else {
-            Some(out_string(out_json, "out_json")?)
-        };
+        let out = if out_json.is_null() { None } else { Some(out_string(out_json, "out_json")?) };
         let e = self::engine(engine)?;
         let n = text(name, "name")?;
         let opts: RemoveImageOptions = json_or_default(options_json, "options_json")?;

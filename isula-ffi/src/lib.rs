@@ -13,9 +13,7 @@
 
 // The promise that no panic crosses into C rests on catch_unwind, which needs unwinding.
 #[cfg(panic = "abort")]
-compile_error!(
-    "isula-ffi must be built with panic = \"unwind\" (catch_unwind keeps panics out of C)"
-);
+compile_error!("isula-ffi must be built with panic = \"unwind\" (catch_unwind keeps panics out of C)");
 
 mod boundary;
 

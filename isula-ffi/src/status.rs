@@ -71,11 +71,7 @@ const NAMES: [&str; 10] = [
 /// Thread safety: safe to call from any thread at any time.
 #[no_mangle]
 pub extern "C" fn isula_status_name(status: i32) -> *const c_char {
-    let name = usize::try_from(status)
-        .ok()
-        .and_then(|i| NAMES.get(i))
-        .copied()
-        .unwrap_or("unknown\0");
+    let name = usize::try_from(status).ok().and_then(|i| NAMES.get(i)).copied().unwrap_or("unknown\0");
     name.as_ptr().cast()
 }
 

@@ -6,8 +6,7 @@ use std::process::Command;
 
 fn generate() -> String {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config =
-        cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("read cbindgen.toml");
+    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("read cbindgen.toml");
     let bindings = cbindgen::Builder::new()
         .with_crate(crate_dir)
         .with_config(config)
@@ -69,28 +68,18 @@ fn header_states_the_abi() {
         "typedef void (*isula_json_cb)(const char *json, void *user);",
         "ABI rules",
     ] {
-        assert!(
-            h.contains(needle),
-            "generated header lacks {needle:?}:\n{h}"
-        );
+        assert!(h.contains(needle), "generated header lacks {needle:?}:\n{h}");
     }
     // every exported function states ownership of its pointer parameters
     let mut checked = 0;
     for piece in h.split("/**").skip(1) {
         let (doc, decl) = piece.split_once("*/").expect("closed comment");
         let decl = decl.split(';').next().unwrap_or_default();
-        if !decl.contains("typedef")
-            && decl
-                .split_once('(')
-                .is_some_and(|(_, params)| params.contains('*'))
-        {
+        if !decl.contains("typedef") && decl.split_once('(').is_some_and(|(_, params)| params.contains('*')) {
             checked += 1;
             let owns = doc.contains("borrowed") || doc.contains("owned, taken");
             assert!(owns, "no ownership stated for:{decl}\n(doc: {doc})");
         }
     }
-    assert!(
-        checked >= 20,
-        "only {checked} functions with pointer parameters found"
-    );
+    assert!(checked >= 20, "only {checked} functions with pointer parameters found");
 }

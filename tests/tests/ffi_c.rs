@@ -12,10 +12,7 @@ use isula_tests::images;
 
 /// The workspace root.
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Build libisula (same profile and target dir as this test) once; return the directory
@@ -27,27 +24,18 @@ fn lib_dir() -> &'static Path {
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
         let target_dir = profile_dir.parent().unwrap();
-        let profile = profile_dir
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
+        let profile = profile_dir.file_name().unwrap().to_str().unwrap().to_string();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace())
-            .args(["build", "-p", "isula-ffi", "--target-dir"])
+            .args(["build", "-p", "isula-ffi", "-p", "isulad-shim", "--target-dir"])
             .arg(target_dir);
         if profile == "release" {
             cmd.arg("--release");
         }
         run_ok(&mut cmd);
         for f in ["libisula.so", "libisula.a"] {
-            assert!(
-                profile_dir.join(f).is_file(),
-                "{f} not built in {}",
-                profile_dir.display()
-            );
+            assert!(profile_dir.join(f).is_file(), "{f} not built in {}", profile_dir.display());
         }
         profile_dir
     })
@@ -62,11 +50,7 @@ impl Installed {
     fn new() -> Installed {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("prefix");
-        run_ok(
-            Command::new(workspace().join("scripts/install-ffi.sh"))
-                .arg(&prefix)
-                .env("ISULA_LIB_DIR", lib_dir()),
-        );
+        run_ok(Command::new(workspace().join("scripts/install-ffi.sh")).arg(&prefix).env("ISULA_LIB_DIR", lib_dir()));
         Installed { dir }
     }
 
@@ -105,24 +89,25 @@ impl Installed {
         } else {
             Command::new(prog)
         };
+        // isulad-shim (built beside libisula) must be on PATH for containers
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![lib_dir().to_path_buf()];
+        dirs.extend(std::env::split_paths(&path));
         cmd.args(args)
             .env("LD_LIBRARY_PATH", self.prefix().join("lib"))
+            .env("PATH", std::env::join_paths(dirs).unwrap())
             .output()
             .unwrap_or_else(|e| panic!("run {}: {e}", prog.display()))
     }
 }
 
 fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
 fn assert_no_definite_leaks(stderr: &str) {
     assert!(
-        stderr.contains("definitely lost: 0 bytes")
-            || stderr.contains("All heap blocks were freed"),
+        stderr.contains("definitely lost: 0 bytes") || stderr.contains("All heap blocks were freed"),
         "valgrind found definite leaks:\n{stderr}"
     );
 }
@@ -132,8 +117,7 @@ fn run_example(inst: &Installed, prog: &Path, archive: &Path, valgrind: bool) ->
     let root = TestRoot::new();
     let o = inst.run(prog, &[archive, root.path()], valgrind);
     let (out, err) = text(&o);
-    if valgrind && err.contains("unhandled amd64-linux syscall: 437") && err.contains("os error 38")
-    {
+    if valgrind && err.contains("unhandled amd64-linux syscall: 437") && err.contains("os error 38") {
         panic!(
             "valgrind does not emulate openat2 (syscall 437), so layer application in isula-core \
              failed with ENOSYS; isula-core/src/sys/openat.rs needs a fallback for ENOSYS (also \
@@ -156,10 +140,7 @@ fn run_example(inst: &Installed, prog: &Path, archive: &Path, valgrind: bool) ->
 
 /// The busybox test image as a `docker save` archive in `dir`.
 fn busybox_archive(dir: &Path) -> PathBuf {
-    let data = images::docker_archive(
-        &[(&images::busybox(), &["busybox:latest"])],
-        images::DockerLayout::Blobs,
-    );
+    let data = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], images::DockerLayout::Blobs);
     let p = dir.join("busybox.tar");
     std::fs::write(&p, data).unwrap();
     p
@@ -180,105 +161,51 @@ fn library_has_soname_and_install_layout() {
     }
     let inst = Installed::new();
     let lib = inst.prefix().join("lib");
-    let dynamic = run_ok(
-        Command::new("readelf")
-            .arg("-d")
-            .arg(lib.join("libisula.so.0")),
-    );
-    assert!(
-        dynamic.contains("Library soname: [libisula.so.0]"),
-        "{dynamic}"
-    );
-    assert_eq!(
-        std::fs::read_link(lib.join("libisula.so")).unwrap(),
-        Path::new("libisula.so.0")
-    );
+    let dynamic = run_ok(Command::new("readelf").arg("-d").arg(lib.join("libisula.so.0")));
+    assert!(dynamic.contains("Library soname: [libisula.so.0]"), "{dynamic}");
+    assert_eq!(std::fs::read_link(lib.join("libisula.so")).unwrap(), Path::new("libisula.so.0"));
     assert!(lib.join("libisula.a").is_file());
     let header = std::fs::read_to_string(inst.prefix().join("include/isula.h")).unwrap();
-    assert_eq!(
-        header,
-        std::fs::read_to_string(workspace().join("include/isula.h")).unwrap()
-    );
+    assert_eq!(header, std::fs::read_to_string(workspace().join("include/isula.h")).unwrap());
     let pc = std::fs::read_to_string(lib.join("pkgconfig/isula.pc")).unwrap();
-    assert!(
-        pc.contains(&format!("prefix={}", inst.prefix().display())),
-        "{pc}"
-    );
-    assert!(
-        pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))),
-        "{pc}"
-    );
-    let syms = run_ok(
-        Command::new("nm")
-            .args(["-D", "--defined-only"])
-            .arg(lib.join("libisula.so.0")),
-    );
+    assert!(pc.contains(&format!("prefix={}", inst.prefix().display())), "{pc}");
+    assert!(pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))), "{pc}");
+    let syms = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(lib.join("libisula.so.0")));
     // every function declared in the header is exported
     let declared: Vec<&str> = header
         .lines()
         .filter_map(|l| {
             let name = l.split('(').next()?.rsplit([' ', '*']).next()?;
-            (name.starts_with("isula_") && l.contains('(') && !l.contains("typedef"))
-                .then_some(name)
+            (name.starts_with("isula_") && l.contains('(') && !l.contains("typedef")).then_some(name)
         })
         .collect();
     assert!(declared.len() >= 25, "{declared:?}");
     for f in &declared {
-        assert!(
-            syms.lines().any(|l| l.ends_with(&format!(" T {f}"))),
-            "{f} is declared in isula.h but not exported"
-        );
+        assert!(syms.lines().any(|l| l.ends_with(&format!(" T {f}"))), "{f} is declared in isula.h but not exported");
     }
     // a program records the SONAME, not the unversioned name
     let prog = inst.compile(&example("list_images.c"));
     let needed = run_ok(Command::new("readelf").arg("-d").arg(&prog));
-    assert!(
-        needed.contains("Shared library: [libisula.so.0]"),
-        "{needed}"
-    );
+    assert!(needed.contains("Shared library: [libisula.so.0]"), "{needed}");
 }
 
 fn check_list_images(out: &str, img: &images::BuiltImage) {
     let id = img.id().to_string();
-    let id = if id.starts_with("sha256:") {
-        id
-    } else {
-        format!("sha256:{id}")
-    };
+    let id = if id.starts_with("sha256:") { id } else { format!("sha256:{id}") };
+    assert!(out.starts_with(&format!("libisula {}\n", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(
-        out.starts_with(&format!("libisula {}\n", env!("CARGO_PKG_VERSION"))),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!(
-            "loaded: [{{\"id\":\"{id}\",\"names\":[\"docker.io/library/busybox:latest\"]}}]"
-        )),
+        out.contains(&format!("loaded: [{{\"id\":\"{id}\",\"names\":[\"docker.io/library/busybox:latest\"]}}]")),
         "{out}"
     );
     let listed: Vec<&str> = out.lines().filter(|l| l.starts_with("images: ")).collect();
     assert_eq!(listed.len(), 2, "{out}");
-    assert!(
-        listed[0].starts_with("images: 1 ") && listed[0].contains(&id),
-        "{out}"
-    );
+    assert!(listed[0].starts_with("images: 1 ") && listed[0].contains(&id), "{out}");
     assert!(listed[0].contains("\"busybox:latest\""), "{out}");
     assert_eq!(listed[1], "images: 0 []", "{out}");
-    assert!(
-        out.contains(&format!("inspect: {{\"Id\":\"{id}\"")),
-        "{out}"
-    );
-    assert!(
-        out.contains("filtered: 1 ") && out.contains("\"example/busybox:v1\""),
-        "{out}"
-    );
-    assert!(
-        out.contains("inspect missing: not_found (") && out.contains("no-such-image"),
-        "{out}"
-    );
-    assert!(
-        out.contains("removed: [{\"Untagged\":\"example/busybox:v1\"}]"),
-        "{out}"
-    );
+    assert!(out.contains(&format!("inspect: {{\"Id\":\"{id}\"")), "{out}");
+    assert!(out.contains("filtered: 1 ") && out.contains("\"example/busybox:v1\""), "{out}");
+    assert!(out.contains("inspect missing: not_found (") && out.contains("no-such-image"), "{out}");
+    assert!(out.contains("removed: [{\"Untagged\":\"example/busybox:v1\"}]"), "{out}");
     assert!(out.contains(&format!("{{\"Deleted\":\"{id}\"}}")), "{out}");
 }
 
@@ -311,24 +238,35 @@ fn check_run_container(out: &str) {
     if out.contains("containers: not available in this libisula yet") {
         assert!(out.contains("not available in this build"), "{out}");
     } else {
+        assert!(out.contains("created: "), "{out}");
         assert!(out.contains("exit code: 0"), "{out}");
-        assert!(out.contains("hello"), "{out}");
+        assert!(out.contains("\"Stream\":\"stdout\""), "{out}");
+        assert!(out.contains("\"Log\":\"hello\\n\""), "{out}");
         assert!(out.contains("container removed"), "{out}");
     }
     assert!(out.contains("image removed"), "{out}");
 }
 
 fn check_events(out: &str) {
-    assert!(out.contains("image operations done"), "{out}");
+    assert!(out.contains("image removed"), "{out}");
     if out.contains("events: not available in this libisula yet") {
         assert!(out.contains("events received: 0"), "{out}");
-    } else {
-        assert!(
-            out.contains("subscribed") && out.contains("event: {"),
-            "{out}"
-        );
-        assert!(!out.contains("events received: 0"), "{out}");
+        return;
     }
+    assert!(out.contains("subscribed"), "{out}");
+    if out.contains("containers: not available in this libisula yet") {
+        return;
+    }
+    assert!(out.contains("container ran: exit code 0"), "{out}");
+    let actions: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("event: "))
+        .filter_map(|l| l.split("\"Action\":\"").nth(1)?.split('"').next())
+        .collect();
+    for a in ["create", "start", "die", "destroy"] {
+        assert!(actions.contains(&a), "no {a} event in {actions:?}:\n{out}");
+    }
+    assert!(out.contains(&format!("events received: {}", actions.len())), "{out}");
 }
 
 #[test]
@@ -368,19 +306,9 @@ fn bad_input(valgrind: bool) {
     std::fs::write(&junk, b"this is not a tar archive, just text\n".repeat(40)).unwrap();
     let o = inst.run(&prog, &[root.path(), &junk], valgrind);
     let (out, err) = text(&o);
-    assert!(
-        o.status.success(),
-        "bad_input failed ({}):\n{out}\nstderr:\n{err}",
-        o.status
-    );
-    assert!(
-        out.contains("0 failure(s)") && !out.contains("FAIL"),
-        "{out}"
-    );
-    assert!(
-        out.lines().filter(|l| l.starts_with("ok: ")).count() >= 40,
-        "{out}"
-    );
+    assert!(o.status.success(), "bad_input failed ({}):\n{out}\nstderr:\n{err}", o.status);
+    assert!(out.contains("0 failure(s)") && !out.contains("FAIL"), "{out}");
+    assert!(out.lines().filter(|l| l.starts_with("ok: ")).count() >= 40, "{out}");
     if valgrind {
         assert_no_definite_leaks(&err);
     }
@@ -403,38 +331,20 @@ fn pkg_config_compiles_shared_and_static_programs() {
     }
     let inst = Installed::new();
     let pc_path = inst.prefix().join("lib/pkgconfig");
-    let pkg_config = |args: &[&str]| {
-        run_ok(
-            Command::new("pkg-config")
-                .args(args)
-                .arg("isula")
-                .env("PKG_CONFIG_PATH", &pc_path),
-        )
-    };
+    let pkg_config =
+        |args: &[&str]| run_ok(Command::new("pkg-config").args(args).arg("isula").env("PKG_CONFIG_PATH", &pc_path));
     let flags = pkg_config(&["--cflags", "--libs"]);
     let flags: Vec<&str> = flags.split_whitespace().collect();
     assert!(flags.contains(&"-lisula"), "{flags:?}");
     let archive = busybox_archive(inst.dir.path());
 
     let prog = inst.dir.path().join("list_images_pc");
-    run_ok(
-        Command::new("gcc")
-            .arg("-o")
-            .arg(&prog)
-            .arg(example("list_images.c"))
-            .args(&flags),
-    );
-    check_list_images(
-        &run_example(&inst, &prog, &archive, false),
-        &images::busybox(),
-    );
+    run_ok(Command::new("gcc").arg("-o").arg(&prog).arg(example("list_images.c")).args(&flags));
+    check_list_images(&run_example(&inst, &prog, &archive, false), &images::busybox());
 
     // static: libisula.a plus the private libs; no libisula.so needed at run time
     let libs = pkg_config(&["--static", "--libs-only-l"]);
-    let libs: Vec<&str> = libs
-        .split_whitespace()
-        .filter(|f| *f != "-lisula")
-        .collect();
+    let libs: Vec<&str> = libs.split_whitespace().filter(|f| *f != "-lisula").collect();
     let cflags = pkg_config(&["--cflags"]);
     let sprog = inst.dir.path().join("list_images_static");
     run_ok(
@@ -449,11 +359,7 @@ fn pkg_config_compiles_shared_and_static_programs() {
     let needed = run_ok(Command::new("readelf").arg("-d").arg(&sprog));
     assert!(!needed.contains("libisula"), "{needed}");
     let root = TestRoot::new();
-    let o = Command::new(&sprog)
-        .arg(&archive)
-        .arg(root.path())
-        .output()
-        .unwrap();
+    let o = Command::new(&sprog).arg(&archive).arg(root.path()).output().unwrap();
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     check_list_images(&out, &images::busybox());
@@ -471,43 +377,19 @@ fn pull_flow(valgrind: bool) {
     let prog = inst.compile(&example("pull.c"));
     let root = TestRoot::new();
     let addr = reg.addr();
-    let o = inst.run(
-        &prog,
-        &[Path::new(&reference), root.path(), Path::new(&addr)],
-        valgrind,
-    );
+    let o = inst.run(&prog, &[Path::new(&reference), root.path(), Path::new(&addr)], valgrind);
     let (out, err) = text(&o);
-    if valgrind && err.contains("unhandled amd64-linux syscall: 437") && err.contains("os error 38")
-    {
+    if valgrind && err.contains("unhandled amd64-linux syscall: 437") && err.contains("os error 38") {
         panic!("valgrind does not emulate openat2 (syscall 437); isula-core/src/sys/openat.rs needs an ENOSYS fallback:\n{out}\n{err}");
     }
-    assert!(
-        o.status.success(),
-        "pull failed ({}):\n{out}\n{err}",
-        o.status
-    );
-    assert!(
-        out.contains(&format!("pulled: {{\"id\":\"{}\"", img.id())),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("\"reference\":\"{reference}\"")),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("\"digest\":\"{}\"", img.manifest.digest)),
-        "{out}"
-    );
+    assert!(o.status.success(), "pull failed ({}):\n{out}\n{err}", o.status);
+    assert!(out.contains(&format!("pulled: {{\"id\":\"{}\"", img.id())), "{out}");
+    assert!(out.contains(&format!("\"reference\":\"{reference}\"")), "{out}");
+    assert!(out.contains(&format!("\"digest\":\"{}\"", img.manifest.digest)), "{out}");
     assert!(out.contains("progress: {\"Resolved\":"), "{out}");
     assert!(out.contains("progress: {\"Layer\":{\"digest\":"), "{out}");
-    assert!(
-        out.contains("progress events: ") && out.contains("layers done: 1"),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("{{\"Deleted\":\"{}\"}}", img.id())),
-        "{out}"
-    );
+    assert!(out.contains("progress events: ") && out.contains("layers done: 1"), "{out}");
+    assert!(out.contains(&format!("{{\"Deleted\":\"{}\"}}", img.id())), "{out}");
     if valgrind {
         assert_no_definite_leaks(&err);
     }
