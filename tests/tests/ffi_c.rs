@@ -404,3 +404,43 @@ fn c_pull_with_progress() {
 fn c_pull_with_progress_under_valgrind() {
     pull_flow(true);
 }
+
+fn container_calls(valgrind: bool) {
+    if !prerequisites(valgrind) {
+        return;
+    }
+    let inst = Installed::new();
+    let archive = busybox_archive(inst.dir.path());
+    let prog = inst.compile(&workspace().join("isula-ffi/tests/c/containers.c"));
+    let out = run_example(&inst, &prog, &archive, valgrind);
+    assert!(!out.contains("FAIL"), "{out}");
+    if out.contains("containers: not available in this libisula yet") {
+        return;
+    }
+    let id = out.lines().find_map(|l| l.strip_prefix("created: ")).unwrap_or_else(|| panic!("no id:\n{out}"));
+    let line = |p: &str| {
+        out.lines().find_map(|l| l.strip_prefix(p)).unwrap_or_else(|| panic!("no {p} line:\n{out}")).to_string()
+    };
+    let list: serde_json::Value = serde_json::from_str(&line("list: ")).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert!(list.to_string().contains(id), "{list}");
+    let inspect: serde_json::Value = serde_json::from_str(&line("inspect: ")).unwrap();
+    assert_eq!(inspect["Id"], id, "{inspect}");
+    assert_eq!(inspect["State"]["Running"], true, "{inspect}");
+    let exec: serde_json::Value = serde_json::from_str(&line("exec: ")).unwrap();
+    assert_eq!(exec, serde_json::json!({"ExitCode": 3, "Stdout": "out\n", "Stderr": "err\n"}));
+    assert_eq!(line("exit code: "), "137", "{out}");
+    assert!(!line("kill stopped: ").starts_with("ok"), "{out}");
+    assert_eq!(line("inspect removed: "), "not_found", "{out}");
+    assert_eq!(line("list all: "), "[]", "{out}");
+}
+
+#[test]
+fn c_container_calls() {
+    container_calls(false);
+}
+
+#[test]
+fn c_container_calls_under_valgrind() {
+    container_calls(true);
+}
