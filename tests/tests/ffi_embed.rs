@@ -14,14 +14,7 @@ fn build_example() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args([
-            "build",
-            "-p",
-            "isula-tests",
-            "--example",
-            "embed",
-            "--target-dir",
-        ])
+        .args(["build", "-p", "isula-tests", "--example", "embed", "--target-dir"])
         .arg(profile_dir.parent().unwrap());
     if profile_dir.ends_with("release") {
         cmd.arg("--release");
@@ -39,43 +32,22 @@ fn embed_example_runs_the_image_flow() {
     let root = TestRoot::new();
     let img = images::busybox();
     let archive = root.path().join("busybox.tar");
-    std::fs::write(
-        &archive,
-        images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Legacy),
-    )
-    .unwrap();
-    let engine_dir = root.path().join("engine");
-    std::fs::create_dir(&engine_dir).unwrap();
+    std::fs::write(&archive, images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Legacy))
+        .unwrap();
+    // the example uses DIR/root and DIR/state: the TestRoot's own layout
+    let engine_dir = root.path().to_path_buf();
     let out = run_ok(Command::new(&prog).arg(&archive).arg(&engine_dir));
     let id = img.id();
-    assert!(
-        out.contains(&format!(
-            "loaded: {id} [\"docker.io/library/busybox:latest\"]"
-        )),
-        "{out}"
-    );
-    assert!(
-        out.contains(&format!("image: {id} [\"busybox:latest\"]")),
-        "{out}"
-    );
+    assert!(out.contains(&format!("loaded: {id} [\"docker.io/library/busybox:latest\"]")), "{out}");
+    assert!(out.contains(&format!("image: {id} [\"busybox:latest\"]")), "{out}");
     assert!(out.contains(&format!("inspect: {id} linux/")), "{out}");
-    assert!(
-        out.contains("filtered: [[\"busybox:latest\", \"example/busybox:v1\"]]"),
-        "{out}"
-    );
+    assert!(out.contains("filtered: [[\"busybox:latest\", \"example/busybox:v1\"]]"), "{out}");
     assert!(out.contains(&format!("Deleted(\"{id}\")")), "{out}");
     assert!(out.ends_with("images left: 0\n"), "{out}");
 
     // bad input: a missing archive is a clear error and a failure exit
-    let o = Command::new(&prog)
-        .arg(root.path().join("missing.tar"))
-        .arg(&engine_dir)
-        .output()
-        .unwrap();
+    let o = Command::new(&prog).arg(root.path().join("missing.tar")).arg(&engine_dir).output().unwrap();
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("not_found") && err.contains("missing.tar"),
-        "{err}"
-    );
+    assert!(err.contains("not_found") && err.contains("missing.tar"), "{err}");
 }
