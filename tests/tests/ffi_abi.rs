@@ -6,9 +6,8 @@ use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
 use isula::{
-    isula_engine, isula_engine_close, isula_engine_open, isula_image_import, isula_image_inspect,
-    isula_image_list, isula_image_load, isula_image_remove, isula_image_save, isula_image_tag,
-    isula_status, isula_string_free,
+    isula_engine, isula_engine_close, isula_engine_open, isula_image_import, isula_image_inspect, isula_image_list,
+    isula_image_load, isula_image_remove, isula_image_save, isula_image_tag, isula_status, isula_string_free,
 };
 use isula_tests::env::{require_root, TestRoot};
 use isula_tests::images;
@@ -44,11 +43,8 @@ fn one_handle_many_threads() {
     let root = TestRoot::new();
     let img = images::busybox();
     let archive = root.path().join("busybox.tar");
-    std::fs::write(
-        &archive,
-        images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Legacy),
-    )
-    .unwrap();
+    std::fs::write(&archive, images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Legacy))
+        .unwrap();
     let cfg = serde_json::json!({
         "graph": root.path().join("root"),
         "state": root.path().join("state"),
@@ -57,19 +53,11 @@ fn one_handle_many_threads() {
     let cfg = CString::new(cfg).unwrap();
     let mut engine = ptr::null_mut();
     let mut err = ptr::null_mut();
-    check(
-        unsafe { isula_engine_open(cfg.as_ptr(), &mut engine, &mut err) },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_engine_open(cfg.as_ptr(), &mut engine, &mut err) }, err).unwrap();
     let h = Handle(engine);
     let path = CString::new(archive.to_str().unwrap()).unwrap();
     let mut out = ptr::null_mut();
-    check(
-        unsafe { isula_image_load(h.0, path.as_ptr(), ptr::null(), &mut out, &mut err) },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_image_load(h.0, path.as_ptr(), ptr::null(), &mut out, &mut err) }, err).unwrap();
     assert!(take(out).contains(img.id()));
 
     std::thread::scope(|s| {
@@ -81,41 +69,15 @@ fn one_handle_many_threads() {
                     let mut err = ptr::null_mut();
                     let mut out = ptr::null_mut();
                     let name = CString::new(format!("threads/t{t}:{i}")).unwrap();
-                    check(
-                        unsafe {
-                            isula_image_tag(
-                                h.0,
-                                c"busybox:latest".as_ptr(),
-                                name.as_ptr(),
-                                &mut err,
-                            )
-                        },
-                        err,
-                    )
-                    .unwrap();
-                    check(
-                        unsafe { isula_image_inspect(h.0, name.as_ptr(), &mut out, &mut err) },
-                        err,
-                    )
-                    .unwrap();
+                    check(unsafe { isula_image_tag(h.0, c"busybox:latest".as_ptr(), name.as_ptr(), &mut err) }, err)
+                        .unwrap();
+                    check(unsafe { isula_image_inspect(h.0, name.as_ptr(), &mut out, &mut err) }, err).unwrap();
                     assert!(take(out).contains(id));
-                    check(
-                        unsafe { isula_image_list(h.0, ptr::null(), &mut out, &mut err) },
-                        err,
-                    )
-                    .unwrap();
+                    check(unsafe { isula_image_list(h.0, ptr::null(), &mut out, &mut err) }, err).unwrap();
                     assert!(take(out).contains("busybox:latest"));
                     if i % 2 == 0 {
                         check(
-                            unsafe {
-                                isula_image_remove(
-                                    h.0,
-                                    name.as_ptr(),
-                                    ptr::null(),
-                                    ptr::null_mut(),
-                                    &mut err,
-                                )
-                            },
+                            unsafe { isula_image_remove(h.0, name.as_ptr(), ptr::null(), ptr::null_mut(), &mut err) },
                             err,
                         )
                         .unwrap();
@@ -126,28 +88,15 @@ fn one_handle_many_threads() {
     });
 
     let mut out = ptr::null_mut();
-    check(
-        unsafe { isula_image_list(h.0, ptr::null(), &mut out, &mut err) },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_image_list(h.0, ptr::null(), &mut out, &mut err) }, err).unwrap();
     let list: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
-    let mut tags: Vec<String> = list[0]["repo_tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
+    let mut tags: Vec<String> =
+        list[0]["repo_tags"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     tags.sort();
-    let mut want: Vec<String> = (0..6)
-        .flat_map(|t| {
-            (0..10)
-                .filter(|i| i % 2 == 1)
-                .map(move |i| format!("threads/t{t}:{i}"))
-        })
-        .collect();
+    let mut want: Vec<String> =
+        (0..6).flat_map(|t| (0..10).filter(|i| i % 2 == 1).map(move |i| format!("threads/t{t}:{i}"))).collect();
     want.push("busybox:latest".into());
     want.sort();
     assert_eq!(tags, want);
@@ -165,11 +114,7 @@ fn open(root: &TestRoot) -> Handle {
     let cfg = CString::new(cfg).unwrap();
     let mut engine = ptr::null_mut();
     let mut err = ptr::null_mut();
-    check(
-        unsafe { isula_engine_open(cfg.as_ptr(), &mut engine, &mut err) },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_engine_open(cfg.as_ptr(), &mut engine, &mut err) }, err).unwrap();
     Handle(engine)
 }
 
@@ -185,22 +130,13 @@ fn save_and_import_through_the_abi() {
     let root = TestRoot::new();
     let img = images::busybox();
     let archive = root.path().join("busybox.tar");
-    std::fs::write(
-        &archive,
-        images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Blobs),
-    )
-    .unwrap();
+    std::fs::write(&archive, images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Blobs))
+        .unwrap();
     let h = open(&root);
     let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
     check(
         unsafe {
-            isula_image_load(
-                h.0,
-                c_path(&archive).as_ptr(),
-                c"{\"tag\":\"mine/bb:2\"}".as_ptr(),
-                &mut out,
-                &mut err,
-            )
+            isula_image_load(h.0, c_path(&archive).as_ptr(), c"{\"tag\":\"mine/bb:2\"}".as_ptr(), &mut out, &mut err)
         },
         err,
     )
@@ -209,18 +145,8 @@ fn save_and_import_through_the_abi() {
 
     // save: a docker archive with the image's config, loadable again elsewhere
     let saved = root.path().join("saved.tar");
-    check(
-        unsafe {
-            isula_image_save(
-                h.0,
-                c"[\"mine/bb:2\"]".as_ptr(),
-                c_path(&saved).as_ptr(),
-                &mut err,
-            )
-        },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_image_save(h.0, c"[\"mine/bb:2\"]".as_ptr(), c_path(&saved).as_ptr(), &mut err) }, err)
+        .unwrap();
     let mut names = Vec::new();
     let mut ar = tar::Archive::new(std::fs::File::open(&saved).unwrap());
     for e in ar.entries().unwrap() {
@@ -229,14 +155,7 @@ fn save_and_import_through_the_abi() {
     assert!(names.iter().any(|n| n == "manifest.json"), "{names:?}");
     // a failed save leaves no file behind
     let bad = root.path().join("bad.tar");
-    let st = unsafe {
-        isula_image_save(
-            h.0,
-            c"[\"no-such:1\"]".as_ptr(),
-            c_path(&bad).as_ptr(),
-            &mut err,
-        )
-    };
+    let st = unsafe { isula_image_save(h.0, c"[\"no-such:1\"]".as_ptr(), c_path(&bad).as_ptr(), &mut err) };
     assert_eq!(st, isula_status::ISULA_NOT_FOUND, "{}", take(err));
     assert!(!bad.exists());
 
@@ -259,11 +178,7 @@ fn save_and_import_through_the_abi() {
     .unwrap();
     let id = take(id);
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
-    check(
-        unsafe { isula_image_inspect(h.0, c"imported:1".as_ptr(), &mut out, &mut err) },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_image_inspect(h.0, c"imported:1".as_ptr(), &mut out, &mut err) }, err).unwrap();
     let inspect: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
     assert_eq!(inspect["Id"], id.as_str());
     assert_eq!(inspect["RootFS"]["Layers"].as_array().unwrap().len(), 1);
@@ -272,19 +187,7 @@ fn save_and_import_through_the_abi() {
     // the saved archive loads into a fresh root with the same id
     let other = TestRoot::new();
     let h2 = open(&other);
-    check(
-        unsafe {
-            isula_image_load(
-                h2.0,
-                c_path(&saved).as_ptr(),
-                ptr::null(),
-                &mut out,
-                &mut err,
-            )
-        },
-        err,
-    )
-    .unwrap();
+    check(unsafe { isula_image_load(h2.0, c_path(&saved).as_ptr(), ptr::null(), &mut out, &mut err) }, err).unwrap();
     assert!(take(out).contains(img.id()));
     unsafe { isula_engine_close(h2.0) };
 }
