@@ -1,7 +1,8 @@
 //! Embedding isula from Rust: the same flow as the C examples, through `isula_core` directly.
 //!
-//! Opens an engine on a private root, loads busybox from an archive, lists, inspects, tags and
-//! removes it. Containers are not in the engine's API yet; the example says so.
+//! Opens an engine on a private root, loads busybox from an archive, lists, inspects and tags
+//! it, runs `echo hello` in a container (create, start, wait, logs, remove), then removes the
+//! image.
 //!
 //! usage: cargo run -p isula-tests --example embed -- ARCHIVE DIR
 //!   ARCHIVE  a `docker save` or OCI archive holding busybox:latest
@@ -11,7 +12,9 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use isula_core::container::{CreateOptions, RemoveOptions, WaitCondition};
 use isula_core::image::{ListImagesOptions, LoadOptions, RemoveImageOptions};
+use isula_core::logs::LogOptions;
 use isula_core::{Engine, EngineConfig, Result};
 
 fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
@@ -34,7 +37,20 @@ fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
         engine.images(&ListImagesOptions { filters: vec!["reference=example/*".into()], ..Default::default() })?;
     println!("filtered: {:?}", filtered.iter().map(|i| &i.repo_tags).collect::<Vec<_>>());
 
-    println!("containers: not in the engine's API yet; skipping run/logs/wait/rm");
+    let id = engine.create(&CreateOptions {
+        image: "busybox:latest".into(),
+        cmd: Some(vec!["echo".into(), "hello".into()]),
+        ..Default::default()
+    })?;
+    engine.start(&id)?;
+    let code = engine.wait(&id, WaitCondition::NotRunning)?;
+    let mut logs = String::new();
+    engine.logs(&id, &LogOptions::default(), &mut |line| {
+        logs.push_str(&line.log);
+        true
+    })?;
+    engine.remove(&id, &RemoveOptions::default())?;
+    println!("container {}: exit code {code}, logs {logs:?}", &id[..12]);
 
     for name in ["example/busybox:v1", "busybox:latest"] {
         let removed = engine.remove_image(name, &RemoveImageOptions::default())?;

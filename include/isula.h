@@ -23,8 +23,6 @@
  *     last call on a handle. Callbacks run on the calling thread unless stated otherwise.
  *  7. Ownership of every pointer parameter is stated in its comment: "borrowed" (the library
  *     reads or writes it during the call only) or "owned, taken" (the library takes and frees it).
- *  8. Functions marked NOT YET IMPLEMENTED check their arguments, then return
- *     ISULA_UNIMPLEMENTED; their signatures are final.
  */
 
 
@@ -345,7 +343,7 @@ isula_status isula_image_pull(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_create(const isula_engine *engine,
                                     const char *options_json,
@@ -360,7 +358,7 @@ isula_status isula_container_create(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_start(const isula_engine *engine, const char *id, char **err);
 
@@ -374,7 +372,7 @@ isula_status isula_container_start(const isula_engine *engine, const char *id, c
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread; blocks until the container has stopped.
  */
 isula_status isula_container_stop(const isula_engine *engine,
                                   const char *id,
@@ -390,7 +388,7 @@ isula_status isula_container_stop(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_kill(const isula_engine *engine,
                                   const char *id,
@@ -407,7 +405,7 @@ isula_status isula_container_kill(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_remove(const isula_engine *engine,
                                     const char *id,
@@ -415,7 +413,7 @@ isula_status isula_container_remove(const isula_engine *engine,
                                     char **err);
 
 /**
- * Block until a container has exited and give its exit code (`docker wait`).
+ * Block until a container is not running and give its exit code (`docker wait`).
  *
  * - `engine` (borrowed, required): an open handle.
  * - `id` (borrowed, required): container id, unique id prefix or name.
@@ -424,8 +422,7 @@ isula_status isula_container_remove(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread; blocks only the calling thread. Currently returns
- * `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread; blocks only the calling thread.
  */
 isula_status isula_container_wait(const isula_engine *engine,
                                   const char *id,
@@ -443,7 +440,7 @@ isula_status isula_container_wait(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_list(const isula_engine *engine,
                                   const char *options_json,
@@ -460,7 +457,7 @@ isula_status isula_container_list(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_inspect(const isula_engine *engine,
                                      const char *id,
@@ -481,8 +478,7 @@ isula_status isula_container_inspect(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread; blocks until the command exits. Currently returns
- * `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread; blocks until the command exits.
  */
 isula_status isula_container_exec(const isula_engine *engine,
                                   const char *id,
@@ -504,7 +500,7 @@ isula_status isula_container_exec(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_container_logs(const isula_engine *engine,
                                   const char *id,
@@ -531,7 +527,7 @@ isula_status isula_container_logs(const isula_engine *engine,
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *
- * Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+ * Thread safety: safe from any thread.
  */
 isula_status isula_events_subscribe(const isula_engine *engine,
                                     const char *options_json,

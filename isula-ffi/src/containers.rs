@@ -1,21 +1,21 @@
 //! Container operations: create, start, stop, kill, remove, wait, list, inspect, exec, logs.
 //!
-//! NOT YET IMPLEMENTED in this build: the engine's container lifecycle is not wired in, so
-//! every function here checks its arguments (NULL, UTF-8, JSON syntax) and then returns
-//! `ISULA_UNIMPLEMENTED` with a message naming the operation. The signatures are final.
-//! All are safe to call from many threads at once on one engine handle.
+//! JSON inputs and outputs use the engine's container types (`CreateOptions`, `ListOptions`,
+//! `RemoveOptions`, `ExecOptions`, `ContainerSummary`, `ContainerInspect`), which carry
+//! Docker's PascalCase field names. All functions are safe to call from many threads at once
+//! on one engine handle.
 
 use std::ffi::c_char;
+use std::time::{Duration, UNIX_EPOCH};
 
-use isula_core::{Error, Result};
+use isula_core::container::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
+use isula_core::logs::{LogLine, LogOptions, LogStream};
+use isula_core::Error;
+use serde::{Deserialize, Serialize};
 
-use crate::boundary::{guard, json_or_default, opt_text, out_string, text, Out};
+use crate::boundary::{guard, json, json_or_default, opt_text, out_string, text, Out};
 use crate::engine::{engine, isula_engine};
 use crate::status::isula_status;
-
-fn not_yet(op: &str, id: &str) -> Result<()> {
-    Err(Error::unimplemented(format!("{op} {id}: containers are not available in this build of libisula yet")))
-}
 
 /// Create a container (`docker create`).
 ///
@@ -27,7 +27,7 @@ fn not_yet(op: &str, id: &str) -> Result<()> {
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_create(
     engine: *const isula_engine,
@@ -36,10 +36,11 @@ pub unsafe extern "C" fn isula_container_create(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _out = out_string(out_id, "out_id")?;
-        let _e = self::engine(engine)?;
-        let _o: serde_json::Value = crate::boundary::json(options_json, "options_json")?;
-        not_yet("create", "container")
+        let out = out_string(out_id, "out_id")?;
+        let e = self::engine(engine)?;
+        let opts: CreateOptions = json(options_json, "options_json")?;
+        out.set_string(e.create(&opts)?);
+        Ok(())
     })
 }
 
@@ -50,17 +51,14 @@ pub unsafe extern "C" fn isula_container_create(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_start(
     engine: *const isula_engine,
     id: *const c_char,
     err: *mut *mut c_char,
 ) -> isula_status {
-    guard(err, || {
-        let _e = self::engine(engine)?;
-        not_yet("start", text(id, "id")?)
-    })
+    guard(err, || self::engine(engine)?.start(text(id, "id")?))
 }
 
 /// Stop a container: SIGTERM (or its stop signal), then SIGKILL after `timeout_secs`
@@ -72,7 +70,7 @@ pub unsafe extern "C" fn isula_container_start(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread; blocks until the container has stopped.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_stop(
     engine: *const isula_engine,
@@ -80,10 +78,9 @@ pub unsafe extern "C" fn isula_container_stop(
     timeout_secs: i32,
     err: *mut *mut c_char,
 ) -> isula_status {
-    let _ = timeout_secs;
     guard(err, || {
-        let _e = self::engine(engine)?;
-        not_yet("stop", text(id, "id")?)
+        let t = (timeout_secs >= 0).then_some(i64::from(timeout_secs));
+        self::engine(engine)?.stop(text(id, "id")?, t)
     })
 }
 
@@ -95,7 +92,7 @@ pub unsafe extern "C" fn isula_container_stop(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_kill(
     engine: *const isula_engine,
@@ -104,9 +101,9 @@ pub unsafe extern "C" fn isula_container_kill(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _e = self::engine(engine)?;
-        let _s = opt_text(signal, "signal")?;
-        not_yet("kill", text(id, "id")?)
+        let e = self::engine(engine)?;
+        let s = opt_text(signal, "signal")?.unwrap_or("KILL");
+        e.kill(text(id, "id")?, s)
     })
 }
 
@@ -119,7 +116,7 @@ pub unsafe extern "C" fn isula_container_kill(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_remove(
     engine: *const isula_engine,
@@ -128,13 +125,13 @@ pub unsafe extern "C" fn isula_container_remove(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _e = self::engine(engine)?;
-        let _o: serde_json::Value = json_or_default(options_json, "options_json")?;
-        not_yet("remove", text(id, "id")?)
+        let e = self::engine(engine)?;
+        let opts: RemoveOptions = json_or_default(options_json, "options_json")?;
+        e.remove(text(id, "id")?, &opts)
     })
 }
 
-/// Block until a container has exited and give its exit code (`docker wait`).
+/// Block until a container is not running and give its exit code (`docker wait`).
 ///
 /// - `engine` (borrowed, required): an open handle.
 /// - `id` (borrowed, required): container id, unique id prefix or name.
@@ -143,8 +140,7 @@ pub unsafe extern "C" fn isula_container_remove(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread; blocks only the calling thread. Currently returns
-/// `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread; blocks only the calling thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_wait(
     engine: *const isula_engine,
@@ -153,9 +149,10 @@ pub unsafe extern "C" fn isula_container_wait(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _out = Out::new(exit_code, "exit_code", -1)?;
-        let _e = self::engine(engine)?;
-        not_yet("wait", text(id, "id")?)
+        let out = Out::new(exit_code, "exit_code", -1)?;
+        let e = self::engine(engine)?;
+        out.set(e.wait(text(id, "id")?, WaitCondition::NotRunning)?);
+        Ok(())
     })
 }
 
@@ -169,7 +166,7 @@ pub unsafe extern "C" fn isula_container_wait(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_list(
     engine: *const isula_engine,
@@ -178,10 +175,10 @@ pub unsafe extern "C" fn isula_container_list(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _out = out_string(out_json, "out_json")?;
-        let _e = self::engine(engine)?;
-        let _o: serde_json::Value = json_or_default(options_json, "options_json")?;
-        not_yet("list", "containers")
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let opts: ListOptions = json_or_default(options_json, "options_json")?;
+        out.set_json(&e.list(&opts)?)
     })
 }
 
@@ -194,7 +191,7 @@ pub unsafe extern "C" fn isula_container_list(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_inspect(
     engine: *const isula_engine,
@@ -203,10 +200,19 @@ pub unsafe extern "C" fn isula_container_inspect(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _out = out_string(out_json, "out_json")?;
-        let _e = self::engine(engine)?;
-        not_yet("inspect", text(id, "id")?)
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        out.set_json(&e.inspect_container(text(id, "id")?)?)
     })
+}
+
+/// Output of `isula_container_exec`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ExecResult {
+    exit_code: i32,
+    stdout: String,
+    stderr: String,
 }
 
 /// Run a command in a running container and capture its output (`docker exec`).
@@ -222,8 +228,7 @@ pub unsafe extern "C" fn isula_container_inspect(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread; blocks until the command exits. Currently returns
-/// `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread; blocks until the command exits.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_exec(
     engine: *const isula_engine,
@@ -233,11 +238,56 @@ pub unsafe extern "C" fn isula_container_exec(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _out = out_string(out_json, "out_json")?;
-        let _e = self::engine(engine)?;
-        let _o: serde_json::Value = crate::boundary::json(options_json, "options_json")?;
-        not_yet("exec in", text(id, "id")?)
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let id = text(id, "id")?;
+        let opts: ExecOptions = json(options_json, "options_json")?;
+        if opts.detach || opts.attach_stdin {
+            return Err(Error::invalid(
+                "exec through libisula collects the output: Detach and AttachStdin are not supported",
+            ));
+        }
+        let r = e.exec(id, &opts)?.collect()?;
+        out.set_json(&ExecResult {
+            exit_code: r.exit_code,
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+        })
     })
+}
+
+/// Options of `isula_container_logs` (times in seconds since the epoch).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct LogsJson {
+    since: Option<f64>,
+    until: Option<f64>,
+    tail: Option<usize>,
+    stdout: bool,
+    stderr: bool,
+}
+
+impl Default for LogsJson {
+    fn default() -> Self {
+        LogsJson { since: None, until: None, tail: None, stdout: true, stderr: true }
+    }
+}
+
+fn epoch_secs(v: Option<f64>, name: &str) -> isula_core::Result<Option<std::time::SystemTime>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(UNIX_EPOCH + Duration::from_secs_f64(s))),
+        Some(s) => Err(Error::invalid(format!("logs option {name}: {s} is not a time in seconds since the epoch"))),
+    }
+}
+
+/// One entry of `isula_container_logs`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LogEntry {
+    stream: LogStream,
+    time: String,
+    log: String,
 }
 
 /// Read a container's logs so far (`docker logs`, without follow).
@@ -253,7 +303,7 @@ pub unsafe extern "C" fn isula_container_exec(
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_container_logs(
     engine: *const isula_engine,
@@ -263,9 +313,24 @@ pub unsafe extern "C" fn isula_container_logs(
     err: *mut *mut c_char,
 ) -> isula_status {
     guard(err, || {
-        let _out = out_string(out_json, "out_json")?;
-        let _e = self::engine(engine)?;
-        let _o: serde_json::Value = json_or_default(options_json, "options_json")?;
-        not_yet("logs of", text(id, "id")?)
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let id = text(id, "id")?;
+        let o: LogsJson = json_or_default(options_json, "options_json")?;
+        let opts = LogOptions {
+            since: epoch_secs(o.since, "Since")?,
+            until: epoch_secs(o.until, "Until")?,
+            tail: o.tail,
+            timestamps: false,
+            follow: false,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        };
+        let mut entries = Vec::new();
+        e.logs(id, &opts, &mut |l: LogLine| {
+            entries.push(LogEntry { stream: l.stream, time: l.time, log: l.log });
+            true
+        })?;
+        out.set_json(&entries)
     })
 }

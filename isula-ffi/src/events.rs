@@ -1,12 +1,14 @@
-//! Engine events (`docker events`): a subscription delivers events to a callback.
-//!
-//! NOT YET IMPLEMENTED in this build: `isula_events_subscribe` checks its arguments and
-//! returns `ISULA_UNIMPLEMENTED` until the engine's event bus is wired in. The signatures
-//! are final.
+//! Engine events (`docker events`): a subscription delivers events to a callback on a thread
+//! owned by libisula until it is closed.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
+use isula_core::events::{Event, EventFilter};
 use isula_core::Error;
 
 use crate::boundary::{guard, json_or_default, Out};
@@ -16,8 +18,31 @@ use crate::status::isula_status;
 
 /// A live event subscription: opaque to C. Release with `isula_subscription_close`.
 pub struct isula_subscription {
-    _private: (),
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
 }
+
+/// The C callback and its user pointer, moved to the delivery thread.
+struct Sink {
+    cb: unsafe extern "C" fn(*const c_char, *mut c_void),
+    user: *mut c_void,
+}
+
+// SAFETY: the caller promises the callback and `user` may be used from a library thread
+// (stated in `isula_events_subscribe`'s contract).
+unsafe impl Send for Sink {}
+
+impl Sink {
+    fn deliver(&self, ev: &Event) {
+        if let Ok(c) = serde_json::to_string(ev).map(|s| CString::new(s).unwrap_or_default()) {
+            // SAFETY: the caller's callback, called with a NUL-terminated string valid during the call.
+            unsafe { (self.cb)(c.as_ptr(), self.user) };
+        }
+    }
+}
+
+/// How often the delivery thread checks for `isula_subscription_close`.
+const POLL: Duration = Duration::from_millis(50);
 
 /// Subscribe to engine events. Each event is passed to `callback` as one JSON object
 /// (`{"Type":"container","Action":"start","Actor":{"ID":"...","Attributes":{...}},"time":...,
@@ -37,7 +62,7 @@ pub struct isula_subscription {
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
 ///
-/// Thread safety: safe from any thread. Currently returns `ISULA_UNIMPLEMENTED`.
+/// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_events_subscribe(
     engine: *const isula_engine,
@@ -47,15 +72,36 @@ pub unsafe extern "C" fn isula_events_subscribe(
     out: *mut *mut isula_subscription,
     err: *mut *mut c_char,
 ) -> isula_status {
-    let _ = user;
     guard(err, || {
-        let _out = Out::new(out, "out", ptr::null_mut())?;
-        let _e = self::engine(engine)?;
-        if callback.is_none() {
-            return Err(Error::invalid("argument `callback` must not be NULL"));
-        }
-        let _o: serde_json::Value = json_or_default(options_json, "options_json")?;
-        Err(Error::unimplemented("events: the event stream is not available in this build of libisula yet"))
+        let out = Out::new(out, "out", ptr::null_mut())?;
+        let e = self::engine(engine)?;
+        let cb = callback.ok_or_else(|| Error::invalid("argument `callback` must not be NULL"))?;
+        let filter: EventFilter = json_or_default(options_json, "options_json")?;
+        let (history, rx) = e.events(&filter);
+        let stop = Arc::new(AtomicBool::new(false));
+        let sink = Sink { cb, user };
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("isula-events".into())
+            .spawn(move || {
+                let sink = sink;
+                for ev in &history {
+                    if flag.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    sink.deliver(ev);
+                }
+                while !flag.load(Ordering::SeqCst) {
+                    match rx.recv_timeout(POLL) {
+                        Ok(ev) => sink.deliver(&ev),
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            })
+            .map_err(|e| Error::internal(format!("cannot start the event delivery thread: {e}")))?;
+        out.set(Box::into_raw(Box::new(isula_subscription { stop, thread: Some(thread) })));
+        Ok(())
     })
 }
 
@@ -68,8 +114,16 @@ pub unsafe extern "C" fn isula_events_subscribe(
 /// Thread safety: safe from any thread.
 #[no_mangle]
 pub unsafe extern "C" fn isula_subscription_close(subscription: *mut isula_subscription) {
-    if !subscription.is_null() {
-        // SAFETY: came from Box::into_raw in `isula_events_subscribe` (caller's contract).
-        drop(unsafe { Box::from_raw(subscription) });
+    if subscription.is_null() {
+        return;
     }
+    // SAFETY: came from Box::into_raw in `isula_events_subscribe` (caller's contract).
+    let mut sub = unsafe { Box::from_raw(subscription) };
+    let _ = guard(ptr::null_mut(), move || {
+        sub.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = sub.thread.take() {
+            let _ = t.join();
+        }
+        Ok(())
+    });
 }

@@ -235,28 +235,17 @@ fn c_list_images_under_valgrind() {
 
 fn check_run_container(out: &str) {
     assert!(out.contains("loaded: [{\"id\":\"sha256:"), "{out}");
-    if out.contains("containers: not available in this libisula yet") {
-        assert!(out.contains("not available in this build"), "{out}");
-    } else {
-        assert!(out.contains("created: "), "{out}");
-        assert!(out.contains("exit code: 0"), "{out}");
-        assert!(out.contains("\"Stream\":\"stdout\""), "{out}");
-        assert!(out.contains("\"Log\":\"hello\\n\""), "{out}");
-        assert!(out.contains("container removed"), "{out}");
-    }
+    assert!(out.contains("created: "), "{out}");
+    assert!(out.contains("exit code: 0"), "{out}");
+    assert!(out.contains("\"Stream\":\"stdout\""), "{out}");
+    assert!(out.contains("\"Log\":\"hello\\n\""), "{out}");
+    assert!(out.contains("container removed"), "{out}");
     assert!(out.contains("image removed"), "{out}");
 }
 
 fn check_events(out: &str) {
     assert!(out.contains("image removed"), "{out}");
-    if out.contains("events: not available in this libisula yet") {
-        assert!(out.contains("events received: 0"), "{out}");
-        return;
-    }
     assert!(out.contains("subscribed"), "{out}");
-    if out.contains("containers: not available in this libisula yet") {
-        return;
-    }
     assert!(out.contains("container ran: exit code 0"), "{out}");
     let actions: Vec<&str> = out
         .lines()
@@ -414,9 +403,6 @@ fn container_calls(valgrind: bool) {
     let prog = inst.compile(&workspace().join("isula-ffi/tests/c/containers.c"));
     let out = run_example(&inst, &prog, &archive, valgrind);
     assert!(!out.contains("FAIL"), "{out}");
-    if out.contains("containers: not available in this libisula yet") {
-        return;
-    }
     let id = out.lines().find_map(|l| l.strip_prefix("created: ")).unwrap_or_else(|| panic!("no id:\n{out}"));
     let line = |p: &str| {
         out.lines().find_map(|l| l.strip_prefix(p)).unwrap_or_else(|| panic!("no {p} line:\n{out}")).to_string()

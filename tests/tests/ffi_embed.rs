@@ -14,7 +14,7 @@ fn build_example() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "-p", "isula-tests", "--example", "embed", "--target-dir"])
+        .args(["build", "-p", "isula-tests", "--example", "embed", "-p", "isulad-shim", "--target-dir"])
         .arg(profile_dir.parent().unwrap());
     if profile_dir.ends_with("release") {
         cmd.arg("--release");
@@ -36,12 +36,19 @@ fn embed_example_runs_the_image_flow() {
         .unwrap();
     // the example uses DIR/root and DIR/state: the TestRoot's own layout
     let engine_dir = root.path().to_path_buf();
-    let out = run_ok(Command::new(&prog).arg(&archive).arg(&engine_dir));
+    // isulad-shim is built beside the example's directory
+    let shim_dir = prog.parent().unwrap().parent().unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![shim_dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(&path));
+    let out =
+        run_ok(Command::new(&prog).arg(&archive).arg(&engine_dir).env("PATH", std::env::join_paths(dirs).unwrap()));
     let id = img.id();
     assert!(out.contains(&format!("loaded: {id} [\"docker.io/library/busybox:latest\"]")), "{out}");
     assert!(out.contains(&format!("image: {id} [\"busybox:latest\"]")), "{out}");
     assert!(out.contains(&format!("inspect: {id} linux/")), "{out}");
     assert!(out.contains("filtered: [[\"busybox:latest\", \"example/busybox:v1\"]]"), "{out}");
+    assert!(out.contains(": exit code 0, logs \"hello\\n\""), "{out}");
     assert!(out.contains(&format!("Deleted(\"{id}\")")), "{out}");
     assert!(out.ends_with("images left: 0\n"), "{out}");
 
