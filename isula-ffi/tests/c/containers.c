@@ -85,6 +85,10 @@ int main(int argc, char **argv)
     isula_string_free(json);
     rc = 0;
 out:
+    if (rc != 0 && id && e) {
+        /* leave nothing behind after a failure */
+        isula_container_remove(e, id, "{\"Force\": true}", NULL);
+    }
     isula_string_free(id);
     if (e) {
         isula_image_remove(e, "busybox:latest", "{\"force\": true}", NULL, NULL);
