@@ -15,10 +15,10 @@ pub mod types;
 pub mod validate;
 
 pub use options::CreateOptions;
+pub use spec::{build_spec, prepare_container, write_bundle_config, HostInfo, NamespaceResolver, SpecInput};
 pub use state::{State, Status};
 pub use store::{ContainerConfig, ContainerRecord, MountPoint};
 pub use types::{
     start_error_exit_code, ContainerInspect, ContainerSummary, ExecOptions, ExecOutput, InspectGraphDriver,
     InspectState, ListOptions, RemoveOptions, WaitCondition,
 };
-pub use spec::{build_spec, prepare_container, write_bundle_config, HostInfo, NamespaceResolver, SpecInput};

@@ -30,7 +30,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, EventFilter};
 use crate::logs::jsonfile::{parse_rfc3339, rfc3339_nano};
 use crate::logs::{follow_logs, LogLine, LogOptions};
-use crate::runtime::{locate_shim, AttachStream, CreateRequest, ExitStatus, OciRuntime, Runtime, ShimHandle, ShimLogConfig};
+use crate::runtime::{
+    locate_shim, AttachStream, CreateRequest, ExitStatus, OciRuntime, Runtime, ShimHandle, ShimLogConfig,
+};
 use crate::sys;
 
 /// Seconds between the stop signal and SIGKILL when neither the call nor the container says.
@@ -56,7 +58,9 @@ impl NamespaceResolver for Resolver<'_> {
         let c = self.0.containers.get(id_or_name)?;
         let r = c.record();
         if r.state.status != Status::Running || r.state.pid <= 0 {
-            return Err(Error::precondition(format!("cannot join namespaces of container {id_or_name}: it is not running")));
+            return Err(Error::precondition(format!(
+                "cannot join namespaces of container {id_or_name}: it is not running"
+            )));
         }
         Ok(r.state.pid as u32)
     }
@@ -335,7 +339,11 @@ impl Engine {
     }
 
     fn watch(&self, id: &str, s: &State) {
-        self.monitor_tx.send(Msg::Watch { id: id.to_string(), shim_pid: s.shim_pid, shim_start_time: s.shim_start_time });
+        self.monitor_tx.send(Msg::Watch {
+            id: id.to_string(),
+            shim_pid: s.shim_pid,
+            shim_start_time: s.shim_start_time,
+        });
     }
 
     pub(crate) fn schedule_restart(&self, id: &str, delay: Duration) {
@@ -365,7 +373,8 @@ impl Engine {
             ),
             _ => None,
         };
-        let runtime_name = opts.runtime.clone().filter(|r| !r.is_empty()).unwrap_or(self.config.default_runtime.clone());
+        let runtime_name =
+            opts.runtime.clone().filter(|r| !r.is_empty()).unwrap_or(self.config.default_runtime.clone());
         let rt = self.runtime(&runtime_name)?;
         let id = new_id()?;
         let name = match name {
@@ -375,7 +384,8 @@ impl Engine {
             }
             None => self.generate_name(&id)?,
         };
-        let undo = CreateUndo { engine: self, id: id.clone(), name: name.clone(), runtime: runtime_name.clone(), armed: true };
+        let undo =
+            CreateUndo { engine: self, id: id.clone(), name: name.clone(), runtime: runtime_name.clone(), armed: true };
         let dir = self.containers.dir_of(&id);
         sys::fs::ensure_dir(&dir, 0o700)?;
         self.snapshots.prepare(&id, img.chain_ids.last(), Some(&img.id.to_string()))?;
@@ -503,9 +513,7 @@ impl Engine {
         match rec.state.status {
             Status::Running => return Ok(()),
             Status::Paused => {
-                return Err(Error::precondition(format!(
-                    "cannot start a paused container {id}, try unpause instead"
-                )))
+                return Err(Error::precondition(format!("cannot start a paused container {id}, try unpause instead")))
             }
             Status::Removing | Status::Dead => {
                 return Err(Error::precondition(format!("cannot start container {id}: it is being removed")))
@@ -778,7 +786,9 @@ impl Engine {
         let _op = c.lock_op();
         let rec = c.record();
         if rec.name == new_name {
-            return Err(Error::invalid(format!("Renaming a container with the same name as its current name: {new_name}")));
+            return Err(Error::invalid(format!(
+                "Renaming a container with the same name as its current name: {new_name}"
+            )));
         }
         self.containers.reserve_name(&new_name, &rec.id)?;
         if let Err(e) = c.update(|r| r.name = new_name.clone()) {
@@ -798,8 +808,9 @@ impl Engine {
     pub fn list(&self, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
         let mut filters: Vec<(String, String)> = Vec::new();
         for f in &opts.filters {
-            let (k, v) =
-                f.split_once('=').ok_or_else(|| Error::invalid(format!("bad format of filter (expected name=value): {f}")))?;
+            let (k, v) = f
+                .split_once('=')
+                .ok_or_else(|| Error::invalid(format!("bad format of filter (expected name=value): {f}")))?;
             match k {
                 "id" | "name" | "label" | "ancestor" => {}
                 "status" => {
@@ -913,7 +924,10 @@ impl Engine {
         let c = self.container(id)?;
         let rec = c.record();
         if !matches!(rec.state.status, Status::Running | Status::Paused | Status::Created) {
-            return Err(Error::precondition(format!("You cannot attach to a stopped container {}, start it first", rec.id)));
+            return Err(Error::precondition(format!(
+                "You cannot attach to a stopped container {}, start it first",
+                rec.id
+            )));
         }
         let s = ShimHandle::load(&self.shim_dir(&rec.id))?.attach()?;
         self.emit_container("attach", &rec, &[]);

@@ -87,8 +87,7 @@ impl EventFilter {
         any(&self.types, &|t| t == e.kind)
             && any(&self.events, &|a| e.action == a || e.action.starts_with(&format!("{a}:")))
             && any(&self.containers, &|c| {
-                e.kind == "container"
-                    && (e.actor.id.starts_with(c) || attr("name") == c.trim_start_matches('/'))
+                e.kind == "container" && (e.actor.id.starts_with(c) || attr("name") == c.trim_start_matches('/'))
             })
             && any(&self.images, &|i| {
                 attr("image") == i || (e.kind == "image" && (e.actor.id == i || attr("name") == i))
