@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use isula_core::logs::{read_logs, LogOptions, LogStream};
+use isula_core::logs::{follow_logs, read_logs, LogOptions, LogStream};
 use isula_core::oci_spec::runtime::ProcessBuilder;
 use isula_core::runtime::{
     AttachEvent, CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle,
@@ -102,12 +102,23 @@ impl Fixture {
 
     /// Write rootfs (busybox + applet links) and config.json.
     fn make_bundle(&self, args: &[&str], terminal: bool, pid_ns: bool) {
+        self.make_bundle_res(args, terminal, pid_ns, serde_json::json!({}));
+    }
+
+    /// [`Fixture::make_bundle`] with `linux.resources`.
+    fn make_bundle_res(
+        &self,
+        args: &[&str],
+        terminal: bool,
+        pid_ns: bool,
+        resources: serde_json::Value,
+    ) {
         let rootfs = self.bundle().join("rootfs");
         for d in ["bin", "proc", "dev", "sys", "tmp"] {
             fs::create_dir_all(rootfs.join(d)).unwrap();
         }
         fs::copy("/bin/busybox", rootfs.join("bin/busybox")).unwrap();
-        for a in ["sh", "echo", "sleep", "cat", "stty", "true", "ls"] {
+        for a in ["sh", "echo", "sleep", "cat", "stty", "true", "ls", "dd"] {
             symlink("busybox", rootfs.join("bin").join(a)).unwrap();
         }
         let mut ns = vec!["ipc", "uts", "mount", "network"];
@@ -136,6 +147,7 @@ impl Fixture {
             ],
             "linux": {
                 "cgroupsPath": format!("/{}", self.id),
+                "resources": resources,
                 "namespaces": ns.iter().map(|t| serde_json::json!({"type": t})).collect::<Vec<_>>()
             }
         });
@@ -425,13 +437,18 @@ fn tty_with_resize() {
     for rt in RUNTIMES {
         let mut f = Fixture::new(rt);
         f.make_bundle(&["sh"], true, true);
+        // attach: true connects before the process exists (the spawn_attached path).
         let req = CreateRequest {
             terminal: true,
             open_stdin: true,
+            attach: true,
             ..f.request()
         };
-        let h = f.create(&req);
-        let mut a = h.attach().unwrap();
+        let s =
+            f.rt.create(&req)
+                .unwrap_or_else(|e| panic!("{rt} create: {e}"));
+        f.shims.push(s.handle.shim_pid);
+        let (h, mut a) = (s.handle, s.attach.expect("attach stream"));
         a.resize(30, 100).unwrap();
         f.rt.start(&f.id).unwrap();
         a.write_stdin(b"stty size; exit 7\n").unwrap();
@@ -622,5 +639,148 @@ fn container_survives_engine_sigkill() {
             "{rt}"
         );
         f.assert_shim_gone(&h);
+    }
+}
+
+fn pss_kib(pid: i32) -> u64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    field("Pss:")
+}
+
+/// Ad-hoc figures (not asserted): shim PSS per container and create+start+exit latency
+/// of `true` through the shim vs bare `<runtime> run`. Run with
+/// `cargo test -p isula-core --test runtime_shim measure -- --ignored --nocapture`
+/// (set ISULA_SHIM to a release build to measure that one).
+#[test]
+#[ignore]
+fn measure_shim_pss_and_latency() {
+    for rt in RUNTIMES {
+        let mut f = Fixture::new(rt);
+        let h = f.run(&["sleep", "100"]);
+        std::thread::sleep(Duration::from_millis(300));
+        let text = fs::read_to_string(format!("/proc/{}/smaps_rollup", h.shim_pid)).unwrap();
+        let get = |n: &str| {
+            text.lines()
+                .find(|l| l.starts_with(n))
+                .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+                .unwrap()
+        };
+        eprintln!(
+            "{rt}: shim {} Rss {} kB, Pss {} kB, Private_Clean {} kB, Private_Dirty {} kB",
+            shim_path().display(),
+            get("Rss:"),
+            pss_kib(h.shim_pid),
+            get("Private_Clean:"),
+            get("Private_Dirty:")
+        );
+        f.rt.kill(&f.id, 9, true).unwrap();
+        h.wait_exit(WAIT).unwrap();
+        drop(f);
+
+        let n = 10;
+        let mut through = Duration::ZERO;
+        let mut phases = [Duration::ZERO; 4];
+        for _ in 0..n {
+            let mut f = Fixture::new(rt);
+            f.make_bundle(&["true"], false, true);
+            let t = Instant::now();
+            let h = f.create(&f.request());
+            phases[0] += t.elapsed();
+            let t1 = Instant::now();
+            f.rt.start(&f.id).unwrap();
+            phases[1] += t1.elapsed();
+            let t2 = Instant::now();
+            h.wait_exit(WAIT).unwrap().unwrap();
+            phases[2] += t2.elapsed();
+            let t3 = Instant::now();
+            f.rt.delete(&f.id, false).unwrap();
+            phases[3] += t3.elapsed();
+            through += t.elapsed();
+        }
+        let mut bare = Duration::ZERO;
+        for _ in 0..n {
+            let f = Fixture::new(rt);
+            f.make_bundle(&["true"], false, true);
+            let t = Instant::now();
+            let st = Command::new(rt)
+                .args(["--root"])
+                .arg(f.dir.path().join("rtroot"))
+                .args(["run", "--bundle"])
+                .arg(f.bundle())
+                .arg(&f.id)
+                .stdin(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success());
+            bare += t.elapsed();
+        }
+        eprintln!(
+            "{rt}: create+start+wait+delete of `true` via shim: {:?} avg; bare `{rt} run` (incl. its delete): {:?} avg",
+            through / n,
+            bare / n
+        );
+        eprintln!(
+            "{rt}: phases avg: spawn+create {:?}, start {:?}, wait exit {:?}, delete {:?}",
+            phases[0] / n,
+            phases[1] / n,
+            phases[2] / n,
+            phases[3] / n
+        );
+    }
+}
+
+#[test]
+fn oom_kill_is_reported() {
+    for rt in RUNTIMES {
+        let mut f = Fixture::new(rt);
+        let limit = 16u64 << 20;
+        f.make_bundle_res(
+            &["dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"],
+            false,
+            true,
+            serde_json::json!({"memory": {"limit": limit, "swap": limit}}),
+        );
+        let h = f.create(&f.request());
+        f.rt.start(&f.id).unwrap();
+        let st = h.wait_exit(WAIT).unwrap().unwrap();
+        assert_eq!((st.code, st.oom_killed), (137, true), "{rt}: {st:?}");
+        f.assert_shim_gone(&h);
+        // A normal exit is not an OOM.
+        let mut g = Fixture::new(rt);
+        let h = g.run(&["true"]);
+        assert!(!h.wait_exit(WAIT).unwrap().unwrap().oom_killed);
+    }
+}
+
+#[test]
+fn follow_logs_until_the_container_exits() {
+    for rt in RUNTIMES {
+        let mut f = Fixture::new(rt);
+        let h = f.run(&["sh", "-c", "for i in 1 2 3; do echo $i; sleep 0.2; done"]);
+        let state_dir = f.state_dir();
+        let mut got = Vec::new();
+        let opts = LogOptions {
+            follow: true,
+            ..Default::default()
+        };
+        let running = || {
+            isula_core::runtime::read_exit(&state_dir)
+                .unwrap()
+                .is_none()
+        };
+        follow_logs(&f.log_path(), &opts, &running, &mut |l| {
+            got.push(l.log);
+            true
+        })
+        .unwrap();
+        assert_eq!(got, vec!["1\n", "2\n", "3\n"], "{rt}");
+        assert_eq!(h.wait_exit(WAIT).unwrap().unwrap().code, 0);
     }
 }

@@ -20,6 +20,8 @@ mod jsonfile;
 #[path = "../../../isula-core/src/runtime/proto.rs"]
 #[allow(dead_code)]
 mod proto;
+
+mod oom;
 mod supervise;
 mod sys;
 
@@ -180,7 +182,9 @@ fn run(state_dir: &Path, ready: &mut Option<File>) -> Result<(), String> {
     if let Some(c) = first_client {
         sup.add_client(c);
     }
-    let status = sup.run();
+    let oom = oom::OomWatch::new(pid);
+    let mut status = sup.run();
+    status.oom_killed = oom.killed();
     write_atomic(
         Path::new(proto::EXIT_FILE),
         &serde_json::to_vec(&status).unwrap_or_default(),

@@ -4,6 +4,8 @@
 //! How the lifecycle code uses it (one shim per container and per exec):
 //!
 //! ```text
+//! setup  : shim = locate_shim(config.shim_path.as_deref())?      (beside the exe, else PATH)
+//!          rt = OciRuntime::new(name, &rc.path, rc.runtime_args, &state/"runtime"/name, &shim)?
 //! create : rt.create(&CreateRequest{id, bundle, state_dir, log, terminal, open_stdin, attach:false})
 //!            -> Spawned{handle: ShimHandle{shim_pid, pid, ..}, attach: None}   (status "created")
 //! start  : rt.start(id)                     run = create + start
@@ -13,6 +15,8 @@
 //! exec   : rt.exec(&ExecRequest{.., attach:true}) -> Spawned{handle, attach: Some(stream)}
 //! rm     : rt.delete(id, force)  then remove the state dir
 //! restore: ShimHandle::load(state_dir); handle.is_alive() / read_exit()
+//!          (shim dead and no exit.json = shim was killed: ask rt.state(id), then kill/delete)
+//! logs   : logs::follow_logs(log_path, &opts, &|| read_exit(state_dir) is None, sink)
 //! ```
 
 pub mod attach;

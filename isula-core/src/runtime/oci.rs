@@ -162,18 +162,25 @@ impl Runtime for OciRuntime {
             wait_attach: req.attach,
             exec: None,
         };
-        if req.attach {
-            let (handle, attach) = self.spawner.spawn_attached(&cfg)?;
-            Ok(Spawned {
-                handle,
-                attach: Some(attach),
-            })
+        let res = if req.attach {
+            self.spawner
+                .spawn_attached(&cfg)
+                .map(|(handle, attach)| Spawned {
+                    handle,
+                    attach: Some(attach),
+                })
         } else {
-            Ok(Spawned {
-                handle: self.spawner.spawn(&cfg)?,
+            self.spawner.spawn(&cfg).map(|handle| Spawned {
+                handle,
                 attach: None,
             })
+        };
+        if res.is_err() && req.state_dir.join(super::proto::PID_FILE).exists() {
+            // The runtime created the container in this attempt (the shim removes a
+            // stale pid file first) but the shim failed after: do not leave it behind.
+            let _ = self.delete(&req.id, true);
         }
+        res
     }
 
     fn start(&self, id: &str) -> Result<()> {
@@ -219,7 +226,21 @@ impl Runtime for OciRuntime {
 
     fn pause(&self, id: &str) -> Result<()> {
         check_id(id)?;
-        self.run("pause", id, &["pause", id]).map(drop)
+        self.run("pause", id, &["pause", id])?;
+        // Some runtimes (crun on cgroup v1) return while the freezer is still FREEZING.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            if self.state(id)?.status == RuntimeStatus::Paused {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(Error::internal(format!(
+                    "{} pause {id}: the container did not freeze within 5s",
+                    self.name
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     fn resume(&self, id: &str) -> Result<()> {

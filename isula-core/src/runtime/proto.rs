@@ -107,7 +107,7 @@ pub struct ExitStatus {
     pub signal: Option<i32>,
     /// When the shim saw the exit (RFC 3339, nanoseconds, UTC).
     pub finished_at: String,
-    /// Whether the kernel OOM killer is known to have killed it (not detected yet: always false).
+    /// Whether the kernel OOM killer killed a process of the container's memory cgroup.
     #[serde(default)]
     pub oom_killed: bool,
 }
