@@ -8,6 +8,7 @@ use containers_common::*;
 use isula_core::container::{
     start_error_exit_code, CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition,
 };
+use isula_core::events::EventFilter;
 use isula_core::logs::LogOptions;
 use isula_core::runtime::AttachEvent;
 use isula_core::ErrorKind;
@@ -31,9 +32,19 @@ fn run_echo_and_exit_codes() {
     for rt in RUNTIMES {
         let env = Env::new(rt);
         let e = env.e();
+        let (past, rx) = e.events(&EventFilter { types: vec!["container".into()], ..Default::default() });
+        assert!(past.is_empty());
         let id = e.run(&env.opts(&["echo", "hello"])).unwrap();
         assert_eq!(id.len(), 64);
         assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 0, "{rt}");
+        let evs: Vec<_> = rx.try_iter().filter(|ev| ev.actor.id == id).collect();
+        let actions: Vec<&str> = evs.iter().map(|ev| ev.action.as_str()).collect();
+        assert_eq!(actions, vec!["create", "start", "die"], "{rt}");
+        assert_eq!(evs[2].actor.attributes.get("exitCode").map(String::as_str), Some("0"));
+        assert_eq!(evs[0].actor.attributes.get("image").map(String::as_str), Some("busybox"));
+        // history with `since`
+        let (past, _rx) = e.events(&EventFilter { since: Some(0), events: vec!["die".into()], ..Default::default() });
+        assert_eq!(past.len(), 1);
         assert!(logs_text(&env, &id).contains("hello"), "{rt}: logs {:?}", logs_text(&env, &id));
         let i = e.inspect_container(&id).unwrap();
         assert_eq!(i.state.status, "exited");
