@@ -265,6 +265,10 @@ fn bad_input_changes_nothing() {
         // command not found: 127
         let err = e.run(&env.opts(&["/no/such/command"])).unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
+        // an image used by a container cannot be removed without force
+        let err = e.remove_image("busybox", &isula_core::image::RemoveImageOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Conflict, "{rt}: {err}");
+        assert!(err.to_string().contains(&first), "{err}");
         // nothing but the one created container exists
         let all = e.list(&ListOptions { all: true, ..Default::default() }).unwrap();
         assert!(all.iter().all(|c| c.id == first || c.state != "running"), "{all:?}");
