@@ -235,6 +235,7 @@ impl Engine {
     /// Record that the process supervised by shim `shim_pid` exited (once: returns false
     /// when the record was already updated by someone else), and publish `die`.
     pub(crate) fn mark_exited(&self, c: &Container, shim_pid: i32, exit: Option<ExitStatus>) -> bool {
+        // `die` (and `oom`) are published inside the update so they precede waking `wait`ers.
         let done = c.update(|r| {
             let live = matches!(r.state.status, Status::Running | Status::Paused | Status::Created);
             if !live || r.state.shim_pid != shim_pid {
@@ -254,18 +255,14 @@ impl Engine {
                     r.state.error = "isulad-shim died; the exit status is unknown".into();
                 }
             }
+            if r.state.oom_killed {
+                self.emit_container("oom", r, &[]);
+            }
+            self.emit_container("die", r, &[("exitCode", r.state.exit_code.to_string())]);
             true
         });
         match done {
-            Ok(true) => {
-                let rec = c.record();
-                self.emit_container("die", &rec, &[("exitCode", rec.state.exit_code.to_string())]);
-                if rec.state.oom_killed {
-                    self.emit_container("oom", &rec, &[]);
-                }
-                true
-            }
-            Ok(false) => false,
+            Ok(d) => d,
             Err(e) => {
                 log::error!("recording the exit of {}: {e}", c.id);
                 false

@@ -109,7 +109,7 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
         // Wait for a shim exit, a message or the next timer.
         let now = Instant::now();
         let timeout = timers.iter().map(|(t, _)| t.saturating_duration_since(now)).min();
-        let exited: Vec<(String, i32)> = {
+        let mut exited: Vec<(String, i32)> = {
             let ids: Vec<&String> = watched.iter().filter(|(_, w)| w.fd.is_some()).map(|(k, _)| k).collect();
             let mut fds = vec![nix::poll::PollFd::new(rx.wake.as_fd(), nix::poll::PollFlags::POLLIN)];
             for id in &ids {
@@ -128,13 +128,12 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
-            let mut out: Vec<(String, i32)> = ids
+            let out: Vec<(String, i32)> = ids
                 .iter()
                 .zip(fds.iter().skip(1))
                 .filter(|(_, f)| f.revents().map(|r| !r.is_empty()).unwrap_or(false))
                 .map(|(id, _)| ((*id).clone(), watched[*id].shim_pid))
                 .collect();
-            out.extend(watched.iter().filter(|(_, w)| w.fd.is_none()).map(|(k, w)| (k.clone(), w.shim_pid)));
             out
         };
         let mut buf = [0u8; 256];
@@ -156,6 +155,8 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
         if stop {
             return;
         }
+        // Shims already gone when their watch arrived.
+        exited.extend(watched.iter().filter(|(_, w)| w.fd.is_none()).map(|(k, w)| (k.clone(), w.shim_pid)));
         let Some(shared) = engine.upgrade() else { return };
         let engine = Engine::handle(shared);
         for (id, shim_pid) in exited {
