@@ -2,6 +2,7 @@
 //!
 //! The lifecycle (record, state machine, store) is assembled on top of these types.
 
+pub mod archive;
 pub mod caps;
 pub mod options;
 pub mod parse;
