@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod caps;
+pub mod health;
 pub mod options;
 pub mod parse;
 pub mod spec;
