@@ -33,7 +33,8 @@ pub struct PathStat {
     pub mode: u32,
     /// Modification time, seconds since the epoch.
     pub mtime: i64,
-    /// The target of a symlink (as stored); empty otherwise.
+    /// For a symlink, the absolute path it resolves to inside the container
+    /// (what `cp -L` copies); empty otherwise.
     pub link_target: String,
 }
 
@@ -94,6 +95,15 @@ fn base_name(path: &str, r: &Resolved) -> String {
     ".".into()
 }
 
+/// The in-container path a symlink resolves to (empty for other entries).
+fn link_target(root: &DirFd, path: &str, m: &std::fs::Metadata) -> Result<String> {
+    if !m.file_type().is_symlink() {
+        return Ok(String::new());
+    }
+    // A link that loops or leads through a non-directory has no target to offer.
+    Ok(resolve_in_root(root, path.as_bytes(), true).map(|r| r.path.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
 /// Write the whole root filesystem at `rootfs` as a tar stream (`docker export`): modes,
 /// owners, times, symlinks, hard links, device nodes, fifos and extended attributes are
 /// kept; sockets cannot be archived and are left out. Entry names are relative (`bin/sh`).
@@ -108,13 +118,7 @@ pub fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
 pub fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
     let root = open_rootfs(rootfs)?;
     let (r, m) = resolve_existing(&root, path, false)?;
-    let link_target = if m.file_type().is_symlink() {
-        std::fs::read_link(fd_path(&r.parent, &r.name))
-            .map(|t| t.to_string_lossy().into_owned())
-            .map_err(|e| Error::io(path, "read link", e))?
-    } else {
-        String::new()
-    };
+    let link_target = link_target(&root, path, &m)?;
     Ok(PathStat { name: base_name(path, &r), size: m.len(), mode: m.mode(), mtime: m.mtime(), link_target })
 }
 
@@ -139,11 +143,7 @@ pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write
         t.add(&r.parent, &r.name, Path::new(OsStr::new(&name)))?;
     }
     t.finish()?;
-    let link_target = if m.file_type().is_symlink() {
-        std::fs::read_link(fd_path(&r.parent, &r.name)).map(|t| t.to_string_lossy().into_owned()).unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let link_target = link_target(&root, path, &m)?;
     Ok(PathStat { name, size: m.len(), mode: m.mode(), mtime: m.mtime(), link_target })
 }
 

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::sys::openat::DirFd;
 
@@ -19,6 +19,17 @@ pub struct Resolved {
     pub parent: DirFd,
     /// The entry's name in `parent`; it may not exist.
     pub name: OsString,
+    /// The absolute path of the entry as the container sees it, symlinks resolved (`/etc/passwd`).
+    pub path: PathBuf,
+}
+
+fn container_path(names: &[OsString], last: Option<&OsStr>) -> PathBuf {
+    let mut p = PathBuf::from("/");
+    p.extend(names.iter().map(|n| n.as_os_str()));
+    if let Some(l) = last {
+        p.push(l);
+    }
+    p
 }
 
 fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
@@ -32,17 +43,22 @@ fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
 pub fn resolve_in_root(root: &DirFd, path: &[u8], follow_final: bool) -> io::Result<Resolved> {
     let mut pending: VecDeque<Vec<u8>> = components(path).collect();
     let mut stack: Vec<DirFd> = Vec::new();
+    let mut names: Vec<OsString> = Vec::new();
     let mut links = 0;
     while let Some(comp) = pending.pop_front() {
         if comp == b".." {
             stack.pop();
+            names.pop();
             continue;
         }
         let last = pending.is_empty();
         let cur = stack.last().unwrap_or(root);
         let name = OsStr::from_bytes(&comp);
         let st = match cur.lstat(name)? {
-            None if last => return Ok(Resolved { parent: cur.open_beneath(Path::new(""))?, name: name.to_owned() }),
+            None if last => {
+                let path = container_path(&names, Some(name));
+                return Ok(Resolved { parent: cur.open_beneath(Path::new(""))?, name: name.to_owned(), path });
+            }
             None => return Err(io::Error::from_raw_os_error(libc::ENOENT)),
             Some(st) => st,
         };
@@ -54,6 +70,7 @@ pub fn resolve_in_root(root: &DirFd, path: &[u8], follow_final: bool) -> io::Res
             let target = cur.read_link(name)?;
             if target.first() == Some(&b'/') {
                 stack.clear();
+                names.clear();
             }
             for c in components(&target).rev() {
                 pending.push_front(c);
@@ -61,7 +78,8 @@ pub fn resolve_in_root(root: &DirFd, path: &[u8], follow_final: bool) -> io::Res
             continue;
         }
         if last {
-            return Ok(Resolved { parent: cur.open_beneath(Path::new(""))?, name: name.to_owned() });
+            let path = container_path(&names, Some(name));
+            return Ok(Resolved { parent: cur.open_beneath(Path::new(""))?, name: name.to_owned(), path });
         }
         if !st.is_dir() {
             return Err(io::Error::from_raw_os_error(libc::ENOTDIR));
@@ -70,9 +88,11 @@ pub fn resolve_in_root(root: &DirFd, path: &[u8], follow_final: bool) -> io::Res
         // has become a symlink leading out since the lstat above.
         let next = cur.open_beneath(Path::new(name))?;
         stack.push(next);
+        names.push(name.to_owned());
     }
     let cur = stack.last().unwrap_or(root);
-    Ok(Resolved { parent: cur.open_beneath(Path::new(""))?, name: OsString::from_vec(b".".to_vec()) })
+    let path = container_path(&names, None);
+    Ok(Resolved { parent: cur.open_beneath(Path::new(""))?, name: OsString::from_vec(b".".to_vec()), path })
 }
 
 #[cfg(test)]
@@ -102,15 +122,18 @@ mod tests {
         let root = DirFd::open(r).unwrap();
         let res = resolve_in_root(&root, b"/etc/link", true).unwrap();
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/passwd"))));
+        assert_eq!(res.path, Path::new("/etc/passwd"));
         let res = resolve_in_root(&root, b"/etc/link", false).unwrap();
         assert_eq!(res.name, "link");
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/link"))));
         let res = resolve_in_root(&root, b"/etc/sub/up/passwd", false).unwrap();
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/passwd"))));
+        assert_eq!(res.path, Path::new("/etc/passwd"));
         let res = resolve_in_root(&root, b"/../../rootlink/etc/../etc/passwd", false).unwrap();
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/passwd"))));
         let res = resolve_in_root(&root, b"/", false).unwrap();
         assert_eq!(res.name, ".");
+        assert_eq!(res.path, Path::new("/"));
         assert_eq!(target_ino(&res), Some(ino(r)));
         let res = resolve_in_root(&root, b"/etc/missing", false).unwrap();
         assert_eq!(target_ino(&res), None);

@@ -166,6 +166,9 @@ fn stat_path_reports_links_and_dirs() {
     let s = stat_path(t.path(), "/etc/link").unwrap();
     assert_eq!((s.name.as_str(), s.link_target.as_str()), ("link", "/etc/passwd"));
     assert_eq!(s.mode & libc::S_IFMT, libc::S_IFLNK);
+    assert_eq!(stat_path(t.path(), "/bin/sh").unwrap().link_target, "/bin/busybox");
+    assert_eq!(stat_path(t.path(), "/escape").unwrap().link_target, "/");
+    assert_eq!(stat_path(t.path(), "/etc/passwd").unwrap().link_target, "");
     let s = stat_path(t.path(), "/escape/tmp").unwrap();
     assert!(s.is_dir());
     assert_eq!(s.mode & 0o7777, 0o1777);
