@@ -192,8 +192,8 @@ struct Shared {
     wake: Condvar,
 }
 
-/// A running health monitor. Stops (and joins its thread) on [`stop`](Self::stop) or drop;
-/// a probe in flight is abandoned, not waited for.
+/// A running health monitor. Stops (and joins its thread, within a few milliseconds) on
+/// [`stop`](Self::stop) or drop; a probe in flight is abandoned, not waited for.
 pub struct HealthMonitor {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
@@ -270,6 +270,30 @@ fn wait(shared: &Shared, d: Duration) -> bool {
     }
 }
 
+fn is_stopped(shared: &Shared) -> bool {
+    *shared.stopped.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Wait for a probe's result up to `timeout` (`Err(())`), checking for a stop request
+/// every few milliseconds (`None`), so stopping never waits for a hung probe.
+fn wait_probe<T>(shared: &Shared, rx: &mpsc::Receiver<T>, timeout: Duration) -> Option<Result<T, ()>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if is_stopped(shared) {
+            return None;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Some(Err(()));
+        }
+        match rx.recv_timeout((deadline - now).min(Duration::from_millis(20))) {
+            Ok(v) => return Some(Ok(v)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Some(Err(())),
+        }
+    }
+}
+
 fn run(name: &str, probe: Probe, shared: &Shared, exec: Arc<ExecFn>, on_change: Arc<StatusFn>) {
     let started = Instant::now();
     while wait(shared, probe.interval) {
@@ -282,14 +306,16 @@ fn run(name: &str, probe: Probe, shared: &Shared, exec: Arc<ExecFn>, on_change: 
         });
         let (exit_code, output) = match spawned {
             Err(e) => (-1, format!("cannot run the health check: {e}")),
-            Ok(_) => match rx.recv_timeout(probe.timeout) {
-                Ok(Ok((code, out))) => (code, out),
-                Ok(Err(e)) => (-1, e.to_string()),
-                Err(_) => (-1, format!("Health check exceeded timeout ({:?})", probe.timeout)),
+            Ok(_) => match wait_probe(shared, &rx, probe.timeout) {
+                // Stopped meanwhile (the container went away): record nothing.
+                None => return,
+                Some(Ok(Ok((code, out)))) => (code, out),
+                Some(Ok(Err(e))) => (-1, e.to_string()),
+                Some(Err(())) => (-1, format!("Health check exceeded timeout ({:?})", probe.timeout)),
             },
         };
-        if *shared.stopped.lock().unwrap_or_else(|e| e.into_inner()) {
-            return; // the container went away meanwhile: do not record a spurious failure
+        if is_stopped(shared) {
+            return;
         }
         let entry = HealthLogEntry {
             start: rfc3339_nanos(start_wall),
@@ -449,6 +475,19 @@ mod tests {
         let s = wait_for(&m, |s| s.status == HealthStatus::Unhealthy);
         assert_eq!((s.log[0].exit_code, s.log[0].output.as_str()), (-1, "no such exec"));
         drop(m);
+
+        // Stopping does not wait for a hung probe.
+        let hung: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok((0, String::new()))
+        });
+        let mut c = cfg(&["CMD", "x"], 1, 1, 0);
+        c.timeout = 10_000_000_000;
+        let m = HealthMonitor::start("c6", &c, hung, Arc::new(|_s: &HealthState| {})).unwrap().unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        let t0 = Instant::now();
+        m.stop();
+        assert!(t0.elapsed() < Duration::from_millis(500), "stop took {:?}", t0.elapsed());
 
         let chatty: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| Ok((0, "é".repeat(5000))));
         let m = HealthMonitor::start("c5", &cfg(&["CMD", "x"], 10, 2, 0), chatty, Arc::new(|_s: &HealthState| {}))
