@@ -243,7 +243,10 @@ impl HealthMonitor {
         *self.shared.stopped.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.shared.wake.notify_all();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // Never join ourselves (the last engine handle may be dropped by a status callback).
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }
