@@ -214,12 +214,20 @@ impl HealthMonitor {
         exec: Arc<ExecFn>,
         on_change: Arc<StatusFn>,
     ) -> Result<Option<HealthMonitor>> {
+        Self::resume(name, config, HealthState::default(), exec, on_change)
+    }
+
+    /// Like [`start`](Self::start) but continuing from `state` (a container unpaused:
+    /// its status and failing streak carry on).
+    pub fn resume(
+        name: &str,
+        config: &HealthConfig,
+        state: HealthState,
+        exec: Arc<ExecFn>,
+        on_change: Arc<StatusFn>,
+    ) -> Result<Option<HealthMonitor>> {
         let Some(probe) = Probe::from_config(config)? else { return Ok(None) };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(HealthState::default()),
-            stopped: Mutex::new(false),
-            wake: Condvar::new(),
-        });
+        let shared = Arc::new(Shared { state: Mutex::new(state), stopped: Mutex::new(false), wake: Condvar::new() });
         let s = shared.clone();
         let label = name.to_string();
         let thread = std::thread::Builder::new()
@@ -498,6 +506,20 @@ mod tests {
             .unwrap();
         let s = wait_for(&m, |s| s.status == HealthStatus::Healthy);
         assert_eq!(s.log[0].output.len(), MAX_OUTPUT_LEN);
+    }
+
+    #[test]
+    fn resume_continues_the_streak() {
+        let (f, exec, on) = fake();
+        f.code.store(1, Ordering::SeqCst);
+        let prior = HealthState { status: HealthStatus::Healthy, failing_streak: 2, log: Vec::new() };
+        let m = HealthMonitor::resume("c7", &cfg(&["CMD-SHELL", "test -f /tmp/ok"], 10, 3, 0), prior, exec, on)
+            .unwrap()
+            .unwrap();
+        let s = wait_for(&m, |s| !s.log.is_empty());
+        assert_eq!((s.status, s.failing_streak), (HealthStatus::Unhealthy, 3), "one more failure was enough");
+        drop(m);
+        assert_eq!(*f.changes.lock().unwrap(), [HealthStatus::Unhealthy]);
     }
 
     #[test]
