@@ -5,7 +5,8 @@
 //! it `healthy` and resets the failing streak; any other result (non-zero exit, exec error,
 //! timeout) increments the streak, except while the container is still `starting` within
 //! its start period; `retries` consecutive failures make it `unhealthy`. The last five
-//! results are kept, each output cut to 4 KiB.
+//! results are kept, each output cut to 4 KiB. An exec refused with `FailedPrecondition`
+//! (the container is paused or stopping) is not a result and is not recorded.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -242,9 +243,11 @@ impl HealthMonitor {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Stop probing and wait for the monitor thread (not for a probe in flight).
-    pub fn stop(mut self) {
+    /// Stop probing and wait for the monitor thread (not for a probe in flight);
+    /// returns the final state.
+    pub fn stop(mut self) -> HealthState {
         self.halt();
+        self.state()
     }
 
     fn halt(&mut self) {
@@ -321,6 +324,8 @@ fn run(name: &str, probe: Probe, shared: &Shared, exec: Arc<ExecFn>, on_change: 
                 // Stopped meanwhile (the container went away): record nothing.
                 None => return,
                 Some(Ok(Ok((code, out)))) => (code, out),
+                // The container is not running (paused, exiting): not the probe's verdict.
+                Some(Ok(Err(e))) if e.kind() == crate::ErrorKind::FailedPrecondition => continue,
                 Some(Ok(Err(e))) => (-1, e.to_string()),
                 Some(Err(())) => (-1, format!("Health check exceeded timeout ({:?})", probe.timeout)),
             },
@@ -478,6 +483,15 @@ mod tests {
         assert_eq!(s.log[0].exit_code, -1);
         assert!(s.log[0].output.contains("exceeded timeout"), "{:?}", s.log[0]);
         m.stop();
+
+        let refused: Arc<ExecFn> =
+            Arc::new(|_a: &[String], _t: Duration| Err(Error::precondition("Container x is not running")));
+        let m = HealthMonitor::start("c8", &cfg(&["CMD", "x"], 5, 1, 0), refused, Arc::new(|_s: &HealthState| {}))
+            .unwrap()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(m.state(), HealthState::default(), "refused execs are not results");
+        drop(m);
 
         let failing: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| Err(Error::not_found("no such exec")));
         let m = HealthMonitor::start("c4", &cfg(&["CMD", "x"], 10, 2, 0), failing, Arc::new(|_s: &HealthState| {}))

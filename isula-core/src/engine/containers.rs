@@ -255,6 +255,7 @@ impl Engine {
         match done {
             Ok(true) => {
                 let rec = c.record();
+                self.health_stop(&rec.id);
                 self.emit_container("die", &rec, &[("exitCode", rec.state.exit_code.to_string())]);
                 if rec.state.oom_killed {
                     self.emit_container("oom", &rec, &[]);
@@ -553,6 +554,7 @@ impl Engine {
         let rec = c.record();
         self.watch(id, &rec.state);
         self.emit_container("start", &rec, &[]);
+        self.health_start(&rec);
         Ok(())
     }
 
@@ -672,6 +674,7 @@ impl Engine {
         }
         self.runtime(&rec.runtime)?.pause(&rec.id)?;
         c.update(|r| r.state.status = Status::Paused)?;
+        self.health_stop(&rec.id);
         self.emit_container("pause", &rec, &[]);
         Ok(())
     }
@@ -686,6 +689,7 @@ impl Engine {
         }
         self.runtime(&rec.runtime)?.resume(&rec.id)?;
         c.update(|r| r.state.status = Status::Running)?;
+        self.health_resume(&rec);
         self.emit_container("unpause", &rec, &[]);
         Ok(())
     }
@@ -728,6 +732,7 @@ impl Engine {
         }
         self.containers.remove(&rec.id);
         c.update(|_| ()).ok();
+        self.health_forget(&rec.id);
         self.emit_container("destroy", &rec, &[]);
         if let Err(e) = self.prune_image_layers() {
             log::warn!("pruning layers after removing {}: {e}", rec.id);
@@ -883,7 +888,7 @@ impl Engine {
                 error: s.error.clone(),
                 started_at: s.started_at.clone(),
                 finished_at: s.finished_at.clone(),
-                health: None,
+                health: self.health_json(&r.id),
             },
             image: r.image.clone(),
             name: format!("/{}", r.name),

@@ -4,10 +4,14 @@
 //! holds opening, locking and the parts every group shares.
 
 mod containers;
+mod copy;
 mod exec;
+mod health;
 mod images;
 mod monitor;
 mod restore;
+mod stats;
+mod update;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -25,6 +29,8 @@ use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use exec::Exec;
+pub use stats::{ContainerStats, STATS_INTERVAL};
+pub use update::UpdateOptions;
 pub use images::*;
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
@@ -50,6 +56,7 @@ pub struct EngineShared {
     pub(crate) runtimes: Mutex<HashMap<String, Arc<OciRuntime>>>,
     pub(crate) host: OnceLock<HostInfo>,
     pub(crate) monitor_tx: monitor::MonitorSender,
+    pub(crate) health: health::HealthMonitors,
     _root_lock: FileLock,
 }
 
@@ -70,6 +77,7 @@ impl Drop for Engine {
     fn drop(&mut self) {
         if let Some(m) = self.monitor.take() {
             m.stop();
+            self.health.stop_all();
         }
     }
 }
@@ -114,6 +122,7 @@ impl Engine {
             runtimes: Mutex::new(HashMap::new()),
             host: OnceLock::new(),
             monitor_tx,
+            health: health::HealthMonitors::default(),
             _root_lock: lock,
         };
         let mut engine = Engine { inner: Arc::new(shared), monitor: None };
