@@ -3,6 +3,7 @@
 //! Open an [`Engine`] on a root directory and call one blocking method per
 //! operation. All behaviour of the daemon, the CLI and the C ABI lives here.
 
+pub mod cgroups;
 pub mod config;
 pub mod container;
 pub mod content;

@@ -262,7 +262,11 @@ impl Engine {
             true
         });
         match done {
-            Ok(d) => d,
+            Ok(true) => {
+                self.health_stop(&c.id);
+                true
+            }
+            Ok(false) => false,
             Err(e) => {
                 log::error!("recording the exit of {}: {e}", c.id);
                 false
@@ -558,6 +562,7 @@ impl Engine {
         let rec = c.record();
         self.watch(id, &rec.state);
         self.emit_container("start", &rec, &[]);
+        self.health_start(&rec);
         Ok(())
     }
 
@@ -677,6 +682,7 @@ impl Engine {
         }
         self.runtime(&rec.runtime)?.pause(&rec.id)?;
         c.update(|r| r.state.status = Status::Paused)?;
+        self.health_stop(&rec.id);
         self.emit_container("pause", &rec, &[]);
         Ok(())
     }
@@ -691,6 +697,7 @@ impl Engine {
         }
         self.runtime(&rec.runtime)?.resume(&rec.id)?;
         c.update(|r| r.state.status = Status::Running)?;
+        self.health_resume(&rec);
         self.emit_container("unpause", &rec, &[]);
         Ok(())
     }
@@ -733,6 +740,7 @@ impl Engine {
         }
         self.containers.remove(&rec.id);
         c.update(|_| ()).ok();
+        self.health_forget(&rec.id);
         self.emit_container("destroy", &rec, &[]);
         if let Err(e) = self.prune_image_layers() {
             log::warn!("pruning layers after removing {}: {e}", rec.id);
@@ -891,7 +899,7 @@ impl Engine {
                 error: s.error.clone(),
                 started_at: s.started_at.clone(),
                 finished_at: s.finished_at.clone(),
-                health: None,
+                health: self.health_json(&r.id),
             },
             image: r.image.clone(),
             name: format!("/{}", r.name),

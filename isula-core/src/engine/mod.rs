@@ -4,11 +4,15 @@
 //! holds opening, locking and the parts every group shares.
 
 mod containers;
+mod copy;
 mod exec;
+mod health;
 mod images;
 mod monitor;
 mod registry;
 mod restore;
+mod stats;
+mod update;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,8 @@ use crate::sys::{self, FileLock};
 pub use exec::Exec;
 pub use images::*;
 pub use registry::*;
+pub use stats::{ContainerStats, STATS_INTERVAL};
+pub use update::UpdateOptions;
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.
@@ -52,6 +58,7 @@ pub struct EngineShared {
     pub(crate) runtimes: Mutex<HashMap<String, Arc<OciRuntime>>>,
     pub(crate) host: OnceLock<HostInfo>,
     pub(crate) monitor_tx: monitor::MonitorSender,
+    pub(crate) health: health::HealthMonitors,
     _root_lock: FileLock,
 }
 
@@ -72,6 +79,7 @@ impl Drop for Engine {
     fn drop(&mut self) {
         if let Some(m) = self.monitor.take() {
             m.stop();
+            self.health.stop_all();
         }
     }
 }
@@ -116,6 +124,7 @@ impl Engine {
             runtimes: Mutex::new(HashMap::new()),
             host: OnceLock::new(),
             monitor_tx,
+            health: health::HealthMonitors::default(),
             _root_lock: lock,
         };
         let mut engine = Engine { inner: Arc::new(shared), monitor: None };

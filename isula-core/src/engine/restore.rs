@@ -96,6 +96,9 @@ impl Engine {
                             shim_pid: h.shim_pid,
                             shim_start_time: h.shim_start_time,
                         });
+                        if rec.state.status == Status::Running {
+                            self.health_start(&rec);
+                        }
                     }
                     _ => {
                         let exit = read_exit(&dir).ok().flatten();
