@@ -10,6 +10,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod image;
+pub mod network;
 pub mod reference;
 pub mod snapshot;
 pub mod sys;
