@@ -3,6 +3,7 @@
 //! ([`ports`]) and subnet arithmetic ([`subnet`]).
 
 pub mod cni;
+pub mod masq;
 pub mod netns;
 pub mod ports;
 pub mod store;

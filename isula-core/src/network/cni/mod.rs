@@ -159,13 +159,24 @@ impl Cni {
             },
         };
         let prev = prev.filter(|_| config::version_at_least(&list.cni_version, "0.4.0"));
-        let netns = if super::netns::is_netns(&rt.netns) { rt.netns.display().to_string() } else { String::new() };
+        let ns_gone = !super::netns::is_netns(&rt.netns);
+        let netns = if ns_gone { String::new() } else { rt.netns.display().to_string() };
         let args =
             InvokeArgs { container_id: rt.container_id.clone(), netns, ifname: rt.ifname.clone(), args: args_pairs };
         let types = list.plugin_types();
         for i in (0..types.len()).rev() {
             let stdin = list.plugin_stdin(i, prev.as_ref(), &caps).to_string();
             self.exec.run(&list.name, &types[i], CniCommand::Del, &args, stdin.as_bytes())?;
+        }
+        if ns_gone {
+            // The bridge plugin finds its masquerade rules through the namespace's addresses.
+            let masq = list.plugins.iter().any(|p| {
+                p.get("type").and_then(Value::as_str) == Some("bridge") && p.get("ipMasq") == Some(&Value::Bool(true))
+            });
+            if masq {
+                super::masq::teardown_ipmasq(&list.name, &rt.container_id)
+                    .map_err(|e| e.context(format!("network {}: remove masquerade rules", list.name)))?;
+            }
         }
         self.cache.remove(network, &rt.container_id, &rt.ifname)
     }
