@@ -52,26 +52,19 @@ impl Reference {
         // The tag is after the last ':' that follows the last '/'.
         let last_slash = name_tag.rfind('/').map(|i| i + 1).unwrap_or(0);
         let (name, tag) = match name_tag[last_slash..].rfind(':') {
-            Some(i) => (
-                &name_tag[..last_slash + i],
-                Some(&name_tag[last_slash + i + 1..]),
-            ),
+            Some(i) => (&name_tag[..last_slash + i], Some(&name_tag[last_slash + i + 1..])),
             None => (name_tag, None),
         };
         if let Some(t) = tag {
             if !valid_tag(t) {
-                return Err(bad(&format!(
-                    "invalid tag {t:?} (allowed: [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})"
-                )));
+                return Err(bad(&format!("invalid tag {t:?} (allowed: [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})")));
             }
         }
         if name.is_empty() {
             return Err(bad("empty repository name"));
         }
         if name.len() > MAX_NAME_LEN {
-            return Err(bad(&format!(
-                "repository name longer than {MAX_NAME_LEN} characters"
-            )));
+            return Err(bad(&format!("repository name longer than {MAX_NAME_LEN} characters")));
         }
         let (domain, path) = split_domain(name);
         if let Some(d) = domain {
@@ -83,9 +76,7 @@ impl Reference {
             return Err(bad("repository name must be lowercase"));
         }
         if path.split('/').any(|c| !valid_component(c)) {
-            return Err(bad(
-                "repository name components must match [a-z0-9]+(?:[._]|__|[-]*)[a-z0-9]+)*",
-            ));
+            return Err(bad("repository name components must match [a-z0-9]+(?:[._]|__|[-]*)[a-z0-9]+)*"));
         }
         let mut domain = domain.unwrap_or(DEFAULT_DOMAIN).to_string();
         if domain == LEGACY_DOMAIN {
@@ -96,12 +87,7 @@ impl Reference {
         } else {
             path.to_string()
         };
-        Ok(Reference {
-            domain,
-            path,
-            tag: tag.map(str::to_string),
-            digest,
-        })
+        Ok(Reference { domain, path, tag: tag.map(str::to_string), digest })
     }
 
     /// The registry domain, e.g. `docker.io` or `localhost:5000`.
@@ -122,11 +108,7 @@ impl Reference {
     /// The repository as `docker images` shows it (`busybox`, `user/app`, `localhost:5000/a`).
     pub fn familiar_repository(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            self.path
-                .strip_prefix("library/")
-                .filter(|p| !p.contains('/'))
-                .unwrap_or(&self.path)
-                .to_string()
+            self.path.strip_prefix("library/").filter(|p| !p.contains('/')).unwrap_or(&self.path).to_string()
         } else {
             self.repository()
         }
@@ -152,20 +134,12 @@ impl Reference {
         if !valid_tag(tag) {
             return Err(Error::invalid(format!("invalid tag {tag:?}")));
         }
-        Ok(Reference {
-            tag: Some(tag.to_string()),
-            digest: None,
-            ..self.clone()
-        })
+        Ok(Reference { tag: Some(tag.to_string()), digest: None, ..self.clone() })
     }
 
     /// The same repository with digest `digest` and no tag.
     pub fn with_digest(&self, digest: Digest) -> Self {
-        Reference {
-            tag: None,
-            digest: Some(digest),
-            ..self.clone()
-        }
+        Reference { tag: None, digest: Some(digest), ..self.clone() }
     }
 
     /// The short form `docker images` shows: `busybox:latest`, `user/app:v1`, `localhost:5000/a@sha256:…`.
@@ -217,9 +191,7 @@ impl<'de> serde::Deserialize<'de> for Reference {
 fn split_domain(name: &str) -> (Option<&str>, &str) {
     match name.split_once('/') {
         Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            if first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
             (Some(first), rest)
         }
@@ -231,10 +203,7 @@ fn split_domain(name: &str) -> (Option<&str>, &str) {
 pub fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    !b.is_empty()
-        && b.len() <= 128
-        && word(b[0])
-        && b[1..].iter().all(|&c| word(c) || c == b'.' || c == b'-')
+    !b.is_empty() && b.len() <= 128 && word(b[0]) && b[1..].iter().all(|&c| word(c) || c == b'.' || c == b'-')
 }
 
 /// Path component grammar `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*`.
@@ -314,75 +283,27 @@ mod tests {
     #[test]
     fn normalises_like_docker() {
         let cases = [
-            (
-                "busybox",
-                "docker.io/library/busybox:latest",
-                "busybox:latest",
-            ),
-            (
-                "busybox:1.36",
-                "docker.io/library/busybox:1.36",
-                "busybox:1.36",
-            ),
+            ("busybox", "docker.io/library/busybox:latest", "busybox:latest"),
+            ("busybox:1.36", "docker.io/library/busybox:1.36", "busybox:1.36"),
             ("user/app", "docker.io/user/app:latest", "user/app:latest"),
-            (
-                "docker.io/busybox",
-                "docker.io/library/busybox:latest",
-                "busybox:latest",
-            ),
-            (
-                "index.docker.io/library/busybox:x",
-                "docker.io/library/busybox:x",
-                "busybox:x",
-            ),
+            ("docker.io/busybox", "docker.io/library/busybox:latest", "busybox:latest"),
+            ("index.docker.io/library/busybox:x", "docker.io/library/busybox:x", "busybox:x"),
             ("docker.io/a/b/c:t", "docker.io/a/b/c:t", "a/b/c:t"),
-            (
-                "localhost/app",
-                "localhost/app:latest",
-                "localhost/app:latest",
-            ),
-            (
-                "localhost:5000/a/b:t",
-                "localhost:5000/a/b:t",
-                "localhost:5000/a/b:t",
-            ),
-            (
-                "127.0.0.1:5000/x",
-                "127.0.0.1:5000/x:latest",
-                "127.0.0.1:5000/x:latest",
-            ),
+            ("localhost/app", "localhost/app:latest", "localhost/app:latest"),
+            ("localhost:5000/a/b:t", "localhost:5000/a/b:t", "localhost:5000/a/b:t"),
+            ("127.0.0.1:5000/x", "127.0.0.1:5000/x:latest", "127.0.0.1:5000/x:latest"),
             ("[::1]:5000/x", "[::1]:5000/x:latest", "[::1]:5000/x:latest"),
             ("[::1]/x:t", "[::1]/x:t", "[::1]/x:t"),
-            (
-                "quay.io/coreos/etcd:v3.5.0",
-                "quay.io/coreos/etcd:v3.5.0",
-                "quay.io/coreos/etcd:v3.5.0",
-            ),
-            (
-                "Registry.Example/ns/app",
-                "Registry.Example/ns/app:latest",
-                "Registry.Example/ns/app:latest",
-            ),
-            (
-                "a__b-c---e/f_g.h",
-                "docker.io/a__b-c---e/f_g.h:latest",
-                "a__b-c---e/f_g.h:latest",
-            ),
-            (
-                "busybox:_x.y-Z",
-                "docker.io/library/busybox:_x.y-Z",
-                "busybox:_x.y-Z",
-            ),
+            ("quay.io/coreos/etcd:v3.5.0", "quay.io/coreos/etcd:v3.5.0", "quay.io/coreos/etcd:v3.5.0"),
+            ("Registry.Example/ns/app", "Registry.Example/ns/app:latest", "Registry.Example/ns/app:latest"),
+            ("a__b-c---e/f_g.h", "docker.io/a__b-c---e/f_g.h:latest", "a__b-c---e/f_g.h:latest"),
+            ("busybox:_x.y-Z", "docker.io/library/busybox:_x.y-Z", "busybox:_x.y-Z"),
         ];
         for (input, full, familiar) in cases {
             let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(r.to_string(), full, "{input}");
             assert_eq!(r.familiar(), familiar, "{input}");
-            assert_eq!(
-                Reference::parse(&r.to_string()).unwrap(),
-                r,
-                "round trip {input}"
-            );
+            assert_eq!(Reference::parse(&r.to_string()).unwrap(), r, "round trip {input}");
         }
     }
 
@@ -391,10 +312,7 @@ mod tests {
         let r = Reference::parse(&format!("busybox@sha256:{HEX}")).unwrap();
         assert_eq!(r.tag(), None);
         assert_eq!(r.digest().unwrap().hex(), HEX);
-        assert_eq!(
-            r.to_string(),
-            format!("docker.io/library/busybox@sha256:{HEX}")
-        );
+        assert_eq!(r.to_string(), format!("docker.io/library/busybox@sha256:{HEX}"));
         let r = Reference::parse(&format!("localhost:5000/a:v1@sha256:{HEX}")).unwrap();
         assert_eq!(r.tag(), Some("v1"));
         assert_eq!(r.domain(), "localhost:5000");
@@ -404,10 +322,7 @@ mod tests {
         let r = Reference::parse_named("busybox").unwrap();
         assert!(r.is_name_only());
         assert_eq!(r.to_string(), "docker.io/library/busybox");
-        assert_eq!(
-            r.with_tag("1").unwrap().to_string(),
-            "docker.io/library/busybox:1"
-        );
+        assert_eq!(r.with_tag("1").unwrap().to_string(), "docker.io/library/busybox:1");
         assert!(!Reference::parse("busybox").unwrap().is_name_only());
         let long_tag = "a".repeat(128);
         assert!(Reference::parse(&format!("x:{long_tag}")).is_ok());

@@ -26,11 +26,7 @@ fn measure_big() {
     let file = root.path().join("big.tar");
     std::fs::write(&file, &ar).unwrap();
     let t = Instant::now();
-    e.load(
-        &mut std::fs::File::open(&file).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+    e.load(&mut std::fs::File::open(&file).unwrap(), &LoadOptions::default()).unwrap();
     let load_big = t.elapsed();
     let oci = images::oci_archive(&big, Some("bigoci:1"));
     let (_r2, e2) = engine();
@@ -69,13 +65,7 @@ fn measure_small() {
     let n = e3.images(&ListImagesOptions::default()).unwrap().len();
     let list_small = t.elapsed();
     let t = Instant::now();
-    let f = e3
-        .images(&ListImagesOptions {
-            all: false,
-            filters: vec!["reference=small/img1*".into()],
-        })
-        .unwrap()
-        .len();
+    let f = e3.images(&ListImagesOptions { all: false, filters: vec!["reference=small/img1*".into()] }).unwrap().len();
     let list_filtered = t.elapsed();
     println!(
         "100 small images: load all {load_small:?} ({:?} each), images() of {n}: {list_small:?}, filtered ({f} hits): {list_filtered:?}",

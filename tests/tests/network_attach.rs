@@ -73,8 +73,8 @@ fn two_namespaces_ping_each_other_and_everything_is_cleaned() {
     assert!(e.to_string().contains(&c1) && e.to_string().contains(&c2), "{e}");
     assert!(!iptables_lines(&c1).is_empty(), "ipMasq rules mention the container id");
 
-    env.store().detach(&c1, &ns1, &[name.clone()]).unwrap();
-    env.store().detach(&c1, &ns1, &[name.clone()]).unwrap(); // idempotent
+    env.store().detach(&c1, &ns1, std::slice::from_ref(&name)).unwrap();
+    env.store().detach(&c1, &ns1, std::slice::from_ref(&name)).unwrap(); // idempotent
     env.store().detach_all(&c2, &ns2).unwrap();
     assert!(bridge_ports(&bridge).is_empty());
     assert!(iptables_lines(&c1).is_empty() && iptables_lines(&c2).is_empty(), "{:?}", iptables_lines(&c1));

@@ -18,8 +18,8 @@ use crate::sys;
 
 /// The option and result types of these methods, also reachable as `isula_core::image::*`.
 pub use crate::image::types::{
-    GraphDriver, ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions,
-    LoadedImage, ManifestRef, RemoveImageOptions, RemovedImage, RootFs,
+    GraphDriver, ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions, LoadedImage, ManifestRef,
+    RemoveImageOptions, RemovedImage, RootFs,
 };
 
 /// An image whose blobs are all in the content store, ready to be registered.
@@ -46,11 +46,7 @@ impl ScratchDir {
     fn new(parent: &Path, what: &str) -> Result<Self> {
         use std::sync::atomic::{AtomicU64, Ordering};
         static N: AtomicU64 = AtomicU64::new(0);
-        let p = parent.join(format!(
-            "{what}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
+        let p = parent.join(format!("{what}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
         sys::fs::remove_dir_all_if_exists(&p)?;
         sys::fs::ensure_dir(&p, 0o700)?;
         Ok(ScratchDir(p))
@@ -76,9 +72,7 @@ impl NewBlobs {
 }
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 impl Engine {
@@ -94,20 +88,13 @@ impl Engine {
     }
 
     fn register_locked(&self, img: NewImage) -> Result<ImageRecord> {
-        for d in [&img.manifest, &img.config]
-            .into_iter()
-            .chain(img.layers.iter().map(|l| &l.digest))
-        {
+        for d in [&img.manifest, &img.config].into_iter().chain(img.layers.iter().map(|l| &l.digest)) {
             if !self.content.contains(d) {
-                return Err(Error::not_found(format!(
-                    "blob {d} of image {} is not in the content store",
-                    img.config
-                )));
+                return Err(Error::not_found(format!("blob {d} of image {} is not in the content store", img.config)));
             }
         }
         let cfg_bytes = self.content.read(&img.config, MAX_JSON)?;
-        let cfg = ImageConfig::parse(&cfg_bytes)
-            .map_err(|e| e.context(format!("image {}", img.config)))?;
+        let cfg = ImageConfig::parse(&cfg_bytes).map_err(|e| e.context(format!("image {}", img.config)))?;
         let diff_ids = cfg.rootfs.diff_ids.clone();
         if diff_ids.len() != img.layers.len() {
             return Err(Error::invalid(format!(
@@ -124,27 +111,16 @@ impl Engine {
             for (i, (layer, diff_id)) in img.layers.iter().zip(&diff_ids).enumerate() {
                 let chain = &chain_ids[i];
                 if self.snapshots.has_layer(chain) {
-                    sizes.push(
-                        self.snapshots
-                            .layer(chain)
-                            .map(|l| l.size)
-                            .unwrap_or(layer.size),
-                    );
+                    sizes.push(self.snapshots.layer(chain).map(|l| l.size).unwrap_or(layer.size));
                     continue;
                 }
-                let parent = if i == 0 {
-                    None
-                } else {
-                    Some(&chain_ids[i - 1])
-                };
+                let parent = if i == 0 { None } else { Some(&chain_ids[i - 1]) };
                 // The snapshotter undoes the compression and checks the diff id.
                 let mut blob = self.content.open_blob(&layer.digest)?;
                 let info = self
                     .snapshots
                     .create_layer(parent, diff_id, &mut blob)
-                    .map_err(|e| {
-                        e.context(format!("layer {} of image {}", layer.digest, img.config))
-                    })?;
+                    .map_err(|e| e.context(format!("layer {} of image {}", layer.digest, img.config)))?;
                 created.push(info.chain_id.clone());
                 sizes.push(info.size);
             }
@@ -170,27 +146,16 @@ impl Engine {
                 repo_digests.push(n.to_string());
             }
         }
-        repo_digests.extend(img.repo_digest.iter().map(|s| {
-            Reference::parse_named(s)
-                .map(|r| r.to_string())
-                .unwrap_or_else(|_| s.clone())
-        }));
+        repo_digests.extend(
+            img.repo_digest
+                .iter()
+                .map(|s| Reference::parse_named(s).map(|r| r.to_string()).unwrap_or_else(|_| s.clone())),
+        );
         let old = self.images.get(&img.config);
         if let Some(o) = &old {
-            names.extend(
-                o.names
-                    .iter()
-                    .filter(|n| !names.contains(n))
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
-            repo_digests.extend(
-                o.repo_digests
-                    .iter()
-                    .filter(|n| !repo_digests.contains(n))
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
+            names.extend(o.names.iter().filter(|n| !names.contains(n)).cloned().collect::<Vec<_>>());
+            repo_digests
+                .extend(o.repo_digests.iter().filter(|n| !repo_digests.contains(n)).cloned().collect::<Vec<_>>());
         }
         let rec = ImageRecord {
             id: img.config.clone(),
@@ -233,10 +198,7 @@ impl Engine {
         let idx = self.images.read();
         let id_part = s.strip_prefix("sha256:").unwrap_or(s);
         if id_part.len() == 64 && is_hex(id_part) {
-            if let Some(r) = Digest::from_hex(id_part)
-                .ok()
-                .and_then(|d| idx.images.get(&d))
-            {
+            if let Some(r) = Digest::from_hex(id_part).ok().and_then(|d| idx.images.get(&d)) {
                 return Ok((r.clone(), None));
             }
         }
@@ -250,11 +212,10 @@ impl Engine {
                                 .map(|x| x.repository() == want && x.digest() == Some(d))
                                 .unwrap_or(false)
                         }) || (&rec.manifest == d
-                            && rec.names.iter().any(|n| {
-                                Reference::parse(n)
-                                    .map(|x| x.repository() == want)
-                                    .unwrap_or(false)
-                            }))
+                            && rec
+                                .names
+                                .iter()
+                                .any(|n| Reference::parse(n).map(|x| x.repository() == want).unwrap_or(false)))
                     });
                     if let Some(rec) = hit {
                         return Ok((rec.clone(), Some(r)));
@@ -267,11 +228,7 @@ impl Engine {
         if is_hex(id_part) {
             let mut hits = idx
                 .images
-                .range(
-                    Digest::from_hex(&format!("{id_part:0<64}"))
-                        .ok()
-                        .unwrap_or_else(|| Digest::of(b""))..,
-                )
+                .range(Digest::from_hex(&format!("{id_part:0<64}")).ok().unwrap_or_else(|| Digest::of(b""))..)
                 .take_while(|(d, _)| d.hex().starts_with(id_part))
                 .map(|(_, r)| r);
             if let Some(first) = hits.next() {
@@ -288,12 +245,8 @@ impl Engine {
 
     /// Delete blobs that no image references (errors are logged, not returned).
     fn free_blobs(&self, candidates: &[Digest]) {
-        let used: HashSet<Digest> = self
-            .images
-            .list()
-            .iter()
-            .flat_map(|r| r.blobs().cloned().collect::<Vec<_>>())
-            .collect();
+        let used: HashSet<Digest> =
+            self.images.list().iter().flat_map(|r| r.blobs().cloned().collect::<Vec<_>>()).collect();
         for d in candidates {
             if !used.contains(d) && !self.images.is_pinned(d) {
                 if let Err(e) = self.content.delete(d) {
@@ -306,12 +259,7 @@ impl Engine {
     }
 
     /// Put `data` into the content store, noting whether it is new.
-    fn put_blob(
-        &self,
-        new: &mut NewBlobs,
-        data: &[u8],
-        expected: Option<&Digest>,
-    ) -> Result<Digest> {
+    fn put_blob(&self, new: &mut NewBlobs, data: &[u8], expected: Option<&Digest>) -> Result<Digest> {
         let existed = self.content.contains(&Digest::of(data));
         let d = self.content.put(data, expected)?;
         new.note(existed, &d);
@@ -329,9 +277,7 @@ impl Engine {
         let tag = opts.tag.as_deref().map(Reference::parse).transpose()?;
         if let Some(t) = &tag {
             if t.digest().is_some() {
-                return Err(Error::invalid(format!(
-                    "cannot tag a loaded image with a digest reference {t}"
-                )));
+                return Err(Error::invalid(format!("cannot tag a loaded image with a digest reference {t}")));
             }
         }
         let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
@@ -360,18 +306,14 @@ impl Engine {
                     let existed = self.content.contains(&d.digest);
                     if !existed {
                         let mut f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-                        self.content
-                            .write_from(&mut f, Some(&d.digest), Some(d.size))?;
+                        self.content.write_from(&mut f, Some(&d.digest), Some(d.size))?;
                     }
                     new.note(existed, &d.digest);
                 }
                 let layers: Vec<Descriptor> = p.layers.iter().map(|(d, _)| d.clone()).collect();
                 let (mbytes, mtype) = match &p.manifest {
                     Some(m) => m.clone(),
-                    None => (
-                        synth_manifest(id, cfg.len() as u64, &layers)?,
-                        manifest::OCI_MANIFEST.to_string(),
-                    ),
+                    None => (synth_manifest(id, cfg.len() as u64, &layers)?, manifest::OCI_MANIFEST.to_string()),
                 };
                 let mdigest = Digest::of(&mbytes);
                 pins.add(&mdigest);
@@ -392,10 +334,7 @@ impl Engine {
                 })
             })();
             match res {
-                Ok(rec) => out.push(LoadedImage {
-                    id: rec.id.to_string(),
-                    names: rec.names.clone(),
-                }),
+                Ok(rec) => out.push(LoadedImage { id: rec.id.to_string(), names: rec.names.clone() }),
                 Err(e) => {
                     drop(pins);
                     let _ops = self.images.lock_ops();
@@ -428,15 +367,9 @@ impl Engine {
     /// Import a root filesystem tar (plain, gzip, xz or zstd) as a single-layer image
     /// (os linux, the host architecture, created now). Returns the image id.
     pub fn import(&self, reader: &mut dyn Read, opts: &ImportOptions) -> Result<Digest> {
-        let name = opts
-            .reference
-            .as_deref()
-            .map(Reference::parse)
-            .transpose()?;
+        let name = opts.reference.as_deref().map(Reference::parse).transpose()?;
         if name.as_ref().map(|n| n.digest().is_some()).unwrap_or(false) {
-            return Err(Error::invalid(
-                "cannot name an imported image with a digest reference",
-            ));
+            return Err(Error::invalid("cannot name an imported image with a digest reference"));
         }
         let mut new = NewBlobs::default();
         let res = (|| -> Result<Digest> {
@@ -485,9 +418,7 @@ impl Engine {
     pub fn tag(&self, source: &str, target: &str) -> Result<()> {
         let t = Reference::parse(target)?;
         if t.digest().is_some() {
-            return Err(Error::invalid(format!(
-                "refusing to create a tag with a digest reference: {target}"
-            )));
+            return Err(Error::invalid(format!("refusing to create a tag with a digest reference: {target}")));
         }
         let _ops = self.images.lock_ops();
         let mut rec = self.resolve_image(source)?;
@@ -539,25 +470,13 @@ impl Engine {
             created: cfg.created.clone().unwrap_or_default(),
             author: cfg.author.clone().unwrap_or_default(),
             size: rec.size,
-            config: cfg
-                .config
-                .clone()
-                .unwrap_or(serde_json::Value::Object(Default::default())),
+            config: cfg.config.clone().unwrap_or(serde_json::Value::Object(Default::default())),
             architecture: cfg.architecture.clone(),
             variant: cfg.variant.clone(),
             os: cfg.os.clone(),
-            root_fs: RootFs {
-                kind: "layers".into(),
-                layers: rec.diff_ids.iter().map(|d| d.to_string()).collect(),
-            },
-            graph_driver: GraphDriver {
-                name: "overlay2".into(),
-                data: BTreeMap::new(),
-            },
-            manifest: ManifestRef {
-                digest: rec.manifest.to_string(),
-                media_type: rec.manifest_media_type.clone(),
-            },
+            root_fs: RootFs { kind: "layers".into(), layers: rec.diff_ids.iter().map(|d| d.to_string()).collect() },
+            graph_driver: GraphDriver { name: "overlay2".into(), data: BTreeMap::new() },
+            manifest: ManifestRef { digest: rec.manifest.to_string(), media_type: rec.manifest_media_type.clone() },
         })
     }
 
@@ -568,12 +487,7 @@ impl Engine {
             .snapshots
             .snapshots()?
             .into_iter()
-            .filter(|s| {
-                s.image
-                    .as_deref()
-                    .map(|i| i == full || i == id.hex())
-                    .unwrap_or(false)
-            })
+            .filter(|s| s.image.as_deref().map(|i| i == full || i == id.hex()).unwrap_or(false))
             .map(|s| s.key)
             .collect())
     }
@@ -582,11 +496,7 @@ impl Engine {
     /// last name. By id: delete, refused with `Conflict` when the image has several names or
     /// a container uses it, unless `opts.force`. Deleting frees the layers and blobs no other
     /// image uses.
-    pub fn remove_image(
-        &self,
-        name_or_id: &str,
-        opts: &RemoveImageOptions,
-    ) -> Result<Vec<RemovedImage>> {
+    pub fn remove_image(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
         let _ops = self.images.lock_ops();
         let (mut rec, name) = self.resolve_with_name(name_or_id)?;
         let mut out = Vec::new();
@@ -600,8 +510,7 @@ impl Engine {
             }
             Some(n) if n.digest().is_some() && rec.names.len() + rec.repo_digests.len() > 1 => {
                 // `repo@digest`: drop that digest reference only (matching by repository and digest).
-                let untag =
-                    n.with_digest(n.digest().cloned().unwrap_or_else(|| rec.manifest.clone()));
+                let untag = n.with_digest(n.digest().cloned().unwrap_or_else(|| rec.manifest.clone()));
                 let full = untag.to_string();
                 let before = rec.repo_digests.len();
                 rec.repo_digests.retain(|x| *x != full);
@@ -645,16 +554,8 @@ impl Engine {
                 }
             }
         }
-        out.extend(
-            familiar_all(&rec.names)
-                .into_iter()
-                .map(RemovedImage::Untagged),
-        );
-        out.extend(
-            familiar_all(&rec.repo_digests)
-                .into_iter()
-                .map(RemovedImage::Untagged),
-        );
+        out.extend(familiar_all(&rec.names).into_iter().map(RemovedImage::Untagged));
+        out.extend(familiar_all(&rec.repo_digests).into_iter().map(RemovedImage::Untagged));
         self.images.delete(&rec.id)?;
         self.free_layers(&rec.chain_ids)?;
         self.free_blobs(&rec.blobs().cloned().collect::<Vec<_>>());
@@ -664,12 +565,7 @@ impl Engine {
 
     /// Layers that must stay: those of every image and the parent chains of container snapshots.
     fn layers_in_use(&self) -> Result<HashSet<Digest>> {
-        let mut keep: HashSet<Digest> = self
-            .images
-            .list()
-            .into_iter()
-            .flat_map(|r| r.chain_ids)
-            .collect();
+        let mut keep: HashSet<Digest> = self.images.list().into_iter().flat_map(|r| r.chain_ids).collect();
         for s in self.snapshots.snapshots()? {
             let mut cur = s.parent.clone();
             while let Some(c) = cur {
@@ -706,10 +602,7 @@ impl Engine {
             if let Some(c) = r.chain_ids.iter().find(|c| !self.snapshots.has_layer(c)) {
                 log::warn!("dropping image {}: its layer {c} is missing", r.id);
                 self.images.delete(&r.id)?;
-            } else if let Some(b) = [&r.id, &r.manifest]
-                .into_iter()
-                .find(|b| !self.content.contains(b))
-            {
+            } else if let Some(b) = [&r.id, &r.manifest].into_iter().find(|b| !self.content.contains(b)) {
                 log::warn!("dropping image {}: its blob {b} is missing", r.id);
                 self.images.delete(&r.id)?;
             }
@@ -758,14 +651,7 @@ impl Engine {
 
 /// Familiar forms of full names (unparsable ones are kept as they are).
 fn familiar_all(names: &[String]) -> Vec<String> {
-    names
-        .iter()
-        .map(|n| {
-            Reference::parse_named(n)
-                .map(|r| r.familiar())
-                .unwrap_or_else(|_| n.clone())
-        })
-        .collect()
+    names.iter().map(|n| Reference::parse_named(n).map(|r| r.familiar()).unwrap_or_else(|_| n.clone())).collect()
 }
 
 /// An OCI manifest for an image that came without one.
@@ -785,12 +671,7 @@ fn synth_manifest(config: &Digest, config_size: u64, layers: &[Descriptor]) -> R
 impl Engine {
     /// Chain ids of every layer in the snapshotter.
     pub fn image_layers_for_test(&self) -> Result<Vec<Digest>> {
-        let mut v: Vec<Digest> = self
-            .snapshots
-            .layers()?
-            .into_iter()
-            .map(|l| l.chain_id)
-            .collect();
+        let mut v: Vec<Digest> = self.snapshots.layers()?.into_iter().map(|l| l.chain_id).collect();
         v.sort();
         Ok(v)
     }
@@ -798,8 +679,7 @@ impl Engine {
     /// Prepare a container snapshot `key` on image `image` (as container create will).
     pub fn prepare_snapshot_for_test(&self, key: &str, image: &str) -> Result<()> {
         let rec = self.resolve_image(image)?;
-        self.snapshots
-            .prepare(key, rec.chain_ids.last(), Some(&rec.id.to_string()))?;
+        self.snapshots.prepare(key, rec.chain_ids.last(), Some(&rec.id.to_string()))?;
         Ok(())
     }
 
@@ -839,12 +719,7 @@ mod tests {
     }
 
     /// Put an image's blobs into the content store the way a pull does; returns the NewImage.
-    fn staged(
-        e: &Engine,
-        layers: &[Vec<u8>],
-        names: &[&str],
-        repo_digest: Option<&str>,
-    ) -> NewImage {
+    fn staged(e: &Engine, layers: &[Vec<u8>], names: &[&str], repo_digest: Option<&str>) -> NewImage {
         let mut descs = Vec::new();
         let mut diffs = Vec::new();
         for l in layers {
@@ -877,28 +752,16 @@ mod tests {
     #[test]
     fn register_image_contract() {
         let dir = tempfile::tempdir().unwrap();
-        let e = Engine::open(EngineConfig::with_dirs(
-            dir.path().join("root"),
-            dir.path().join("state"),
-        ))
-        .unwrap();
+        let e = Engine::open(EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"))).unwrap();
         let a = staged(&e, &[tar_of("a", b"a")], &["app:1"], None);
         let rec = e.register_image(a.clone()).unwrap();
         assert_eq!(rec.names, vec!["docker.io/library/app:1"]);
         assert_eq!(rec.chain_ids.len(), 1);
         // Second image takes the name; pulled by digest.
         let rd = "localhost:5000/app@sha256:".to_string() + &"ab".repeat(32);
-        let b = staged(
-            &e,
-            &[tar_of("a", b"a"), tar_of("b", b"b")],
-            &["app:1", "app:2"],
-            Some(&rd),
-        );
+        let b = staged(&e, &[tar_of("a", b"a"), tar_of("b", b"b")], &["app:1", "app:2"], Some(&rd));
         let rb = e.register_image(b.clone()).unwrap();
-        assert!(
-            e.images.get(&rec.id).unwrap().names.is_empty(),
-            "name moved away"
-        );
+        assert!(e.images.get(&rec.id).unwrap().names.is_empty(), "name moved away");
         assert_eq!(rb.repo_digests, vec![rd.clone()]);
         assert_eq!(e.resolve_image(&rd).unwrap().id, rb.id);
         assert_eq!(e.resolve_image("app:2").unwrap().id, rb.id);
@@ -909,12 +772,7 @@ mod tests {
 
         // Failure: the second layer is not a tar; the first (new) layer is rolled back.
         let layers_before = e.image_layers_for_test().unwrap();
-        let bad = staged(
-            &e,
-            &[tar_of("c", b"c"), b"definitely not a tar archive".to_vec()],
-            &["bad:1"],
-            None,
-        );
+        let bad = staged(&e, &[tar_of("c", b"c"), b"definitely not a tar archive".to_vec()], &["bad:1"], None);
         assert!(e.register_image(bad.clone()).is_err());
         assert_eq!(e.image_layers_for_test().unwrap(), layers_before);
         assert!(e.images.get(&bad.config).is_none());
@@ -922,15 +780,9 @@ mod tests {
         // Config/layer count mismatch and missing blobs are refused.
         let mut short = b.clone();
         short.layers.pop();
-        assert_eq!(
-            e.register_image(short).unwrap_err().kind(),
-            ErrorKind::InvalidArgument
-        );
+        assert_eq!(e.register_image(short).unwrap_err().kind(), ErrorKind::InvalidArgument);
         let mut missing = a.clone();
         missing.manifest = Digest::of(b"not stored");
-        assert_eq!(
-            e.register_image(missing).unwrap_err().kind(),
-            ErrorKind::NotFound
-        );
+        assert_eq!(e.register_image(missing).unwrap_err().kind(), ErrorKind::NotFound);
     }
 }

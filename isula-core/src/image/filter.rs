@@ -27,9 +27,8 @@ impl Filters {
     pub fn parse(filters: &[String]) -> Result<Self> {
         let mut f = Filters::default();
         for raw in filters {
-            let (k, v) = raw
-                .split_once('=')
-                .ok_or_else(|| Error::invalid(format!("bad filter {raw:?}: expected key=value")))?;
+            let (k, v) =
+                raw.split_once('=').ok_or_else(|| Error::invalid(format!("bad filter {raw:?}: expected key=value")))?;
             match k {
                 "reference" => {
                     if v.is_empty() {
@@ -41,11 +40,7 @@ impl Filters {
                     f.dangling = Some(match v {
                         "true" | "1" => true,
                         "false" | "0" => false,
-                        _ => {
-                            return Err(Error::invalid(format!(
-                                "bad filter {raw:?}: dangling must be true or false"
-                            )))
-                        }
+                        _ => return Err(Error::invalid(format!("bad filter {raw:?}: dangling must be true or false"))),
                     })
                 }
                 "label" => {
@@ -54,9 +49,7 @@ impl Filters {
                         None => (v.to_string(), None),
                     };
                     if lk.is_empty() {
-                        return Err(Error::invalid(format!(
-                            "bad filter {raw:?}: empty label key"
-                        )));
+                        return Err(Error::invalid(format!("bad filter {raw:?}: empty label key")));
                     }
                     f.labels.push((lk, lv));
                 }
@@ -80,10 +73,7 @@ impl Filters {
             }
         }
         if !self.references.is_empty()
-            && !rec
-                .names
-                .iter()
-                .any(|n| self.references.iter().any(|p| reference_matches(p, n)))
+            && !rec.names.iter().any(|n| self.references.iter().any(|p| reference_matches(p, n)))
         {
             return false;
         }
@@ -114,12 +104,7 @@ fn reference_matches(p: &str, full: &str) -> bool {
     let Ok(r) = Reference::parse(full) else {
         return false;
     };
-    let forms = [
-        r.familiar(),
-        r.familiar_repository(),
-        r.to_string(),
-        r.repository(),
-    ];
+    let forms = [r.familiar(), r.familiar_repository(), r.to_string(), r.repository()];
     forms.iter().any(|f| glob(p, f))
 }
 
@@ -129,9 +114,7 @@ pub fn glob(p: &str, s: &str) -> bool {
     fn m(p: &[u8], s: &[u8]) -> bool {
         match p.first() {
             None => s.is_empty(),
-            Some(b'*') => (0..=s.len())
-                .take_while(|&i| i == 0 || s[i - 1] != b'/')
-                .any(|i| m(&p[1..], &s[i..])),
+            Some(b'*') => (0..=s.len()).take_while(|&i| i == 0 || s[i - 1] != b'/').any(|i| m(&p[1..], &s[i..])),
             Some(b'?') => !s.is_empty() && s[0] != b'/' && m(&p[1..], &s[1..]),
             Some(c) => !s.is_empty() && s[0] == *c && m(&p[1..], &s[1..]),
         }
@@ -155,42 +138,17 @@ mod tests {
 
     #[test]
     fn reference_forms() {
-        assert!(reference_matches(
-            "busy*",
-            "docker.io/library/busybox:latest"
-        ));
-        assert!(reference_matches(
-            "busybox:latest",
-            "docker.io/library/busybox:latest"
-        ));
-        assert!(reference_matches(
-            "docker.io/library/busybox",
-            "docker.io/library/busybox:latest"
-        ));
-        assert!(!reference_matches(
-            "alp*",
-            "docker.io/library/busybox:latest"
-        ));
-        assert!(reference_matches(
-            "localhost:5000/*",
-            "localhost:5000/app:v1"
-        ));
+        assert!(reference_matches("busy*", "docker.io/library/busybox:latest"));
+        assert!(reference_matches("busybox:latest", "docker.io/library/busybox:latest"));
+        assert!(reference_matches("docker.io/library/busybox", "docker.io/library/busybox:latest"));
+        assert!(!reference_matches("alp*", "docker.io/library/busybox:latest"));
+        assert!(reference_matches("localhost:5000/*", "localhost:5000/app:v1"));
     }
 
     #[test]
     fn bad_filters() {
-        for f in [
-            "nokey",
-            "colour=red",
-            "dangling=maybe",
-            "label=",
-            "reference=",
-        ] {
-            assert_eq!(
-                Filters::parse(&[f.to_string()]).unwrap_err().kind(),
-                crate::ErrorKind::InvalidArgument,
-                "{f}"
-            );
+        for f in ["nokey", "colour=red", "dangling=maybe", "label=", "reference="] {
+            assert_eq!(Filters::parse(&[f.to_string()]).unwrap_err().kind(), crate::ErrorKind::InvalidArgument, "{f}");
         }
     }
 }

@@ -52,13 +52,7 @@ pub struct Descriptor {
 impl Descriptor {
     /// A descriptor without platform or annotations.
     pub fn new(media_type: &str, digest: Digest, size: u64) -> Self {
-        Descriptor {
-            media_type: media_type.to_string(),
-            digest,
-            size,
-            platform: None,
-            annotations: BTreeMap::new(),
-        }
+        Descriptor { media_type: media_type.to_string(), digest, size, platform: None, annotations: BTreeMap::new() }
     }
 }
 
@@ -143,8 +137,8 @@ pub struct RootFsConfig {
 impl ImageConfig {
     /// Parse and check a config blob (`rootfs.type` must be `layers`).
     pub fn parse(data: &[u8]) -> Result<Self> {
-        let c: ImageConfig = serde_json::from_slice(data)
-            .map_err(|e| Error::invalid(format!("invalid image config: {e}")))?;
+        let c: ImageConfig =
+            serde_json::from_slice(data).map_err(|e| Error::invalid(format!("invalid image config: {e}")))?;
         if c.rootfs.kind != "layers" {
             return Err(Error::invalid(format!(
                 "invalid image config: rootfs type {:?}, want \"layers\"",
@@ -207,16 +201,12 @@ pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
         Err(Error::invalid("unsupported compression bzip2"))
     } else if head.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
         Err(Error::invalid("unsupported compression lz4"))
-    } else if head.len() >= 262 && &head[257..262] == b"ustar"
-        || head.iter().all(|&b| b == 0)
-        || tar_checksum_ok(head)
+    } else if head.len() >= 262 && &head[257..262] == b"ustar" || head.iter().all(|&b| b == 0) || tar_checksum_ok(head)
     {
         Ok(Compression::None)
     } else if head.len() < 512 {
         // Short streams: an empty tar is 0..1024 zero bytes; anything else is not a tar.
-        Err(Error::invalid(
-            "data is neither a tar archive nor a supported compression (gzip, zstd, xz)",
-        ))
+        Err(Error::invalid("data is neither a tar archive nor a supported compression (gzip, zstd, xz)"))
     } else {
         Err(Error::invalid("unknown compression or not a tar archive"))
     }
@@ -228,33 +218,17 @@ fn tar_checksum_ok(head: &[u8]) -> bool {
         return false;
     }
     let field = &head[148..156];
-    let digits: String = field
-        .iter()
-        .take_while(|&&b| b != 0)
-        .map(|&b| b as char)
-        .collect();
+    let digits: String = field.iter().take_while(|&&b| b != 0).map(|&b| b as char).collect();
     let Ok(want) = u32::from_str_radix(digits.trim(), 8) else {
         return false;
     };
-    let sum: u32 = head[..512]
-        .iter()
-        .enumerate()
-        .map(|(i, &b)| {
-            if (148..156).contains(&i) {
-                32
-            } else {
-                b as u32
-            }
-        })
-        .sum();
+    let sum: u32 =
+        head[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
     sum == want
 }
 
 /// Wrap `r` in the decompressor for `c`.
-pub fn decompressor<'a>(
-    c: Compression,
-    r: Box<dyn std::io::Read + 'a>,
-) -> Result<Box<dyn std::io::Read + 'a>> {
+pub fn decompressor<'a>(c: Compression, r: Box<dyn std::io::Read + 'a>) -> Result<Box<dyn std::io::Read + 'a>> {
     Ok(match c {
         Compression::None => r,
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
@@ -271,10 +245,7 @@ pub fn auto_decompress<'a, R: std::io::Read + 'a>(r: R) -> Result<Box<dyn std::i
 }
 
 /// Read up to `n` bytes ahead; returns them and a reader that still yields the whole stream.
-pub fn peek<'a, R: std::io::Read + 'a>(
-    mut r: R,
-    n: usize,
-) -> Result<(Vec<u8>, Box<dyn std::io::Read + 'a>)> {
+pub fn peek<'a, R: std::io::Read + 'a>(mut r: R, n: usize) -> Result<(Vec<u8>, Box<dyn std::io::Read + 'a>)> {
     use std::io::Read;
     let mut head = Vec::with_capacity(n);
     (&mut r).take(n as u64).read_to_end(&mut head)?;
@@ -284,10 +255,7 @@ pub fn peek<'a, R: std::io::Read + 'a>(
 
 /// Current time as RFC 3339 UTC (`2024-01-02T03:04:05Z`).
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     format_rfc3339(secs as i64)
 }
 
@@ -296,33 +264,17 @@ pub fn format_rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Parse RFC 3339 (`2024-01-02T03:04:05.123+01:00`) to seconds since the epoch.
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
-    {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
     let mut rest = &s[19..];
     if let Some(frac) = rest.strip_prefix('.') {
         let n = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
@@ -332,8 +284,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
         "Z" | "z" => 0,
         o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
             let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600
-                + o.get(4..6)?.parse::<i64>().ok()? * 60)
+            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600 + o.get(4..6)?.parse::<i64>().ok()? * 60)
         }
         _ => return None,
     };
@@ -359,15 +310,7 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
 }
 
 /// Docker's GOARCH name of the host CPU.
@@ -392,10 +335,7 @@ mod tests {
     fn time_round_trip() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2024-01-01T00:00:00Z"), Some(1_704_067_200));
-        assert_eq!(
-            parse_rfc3339("2024-01-01T01:00:00.5+01:00"),
-            Some(1_704_067_200)
-        );
+        assert_eq!(parse_rfc3339("2024-01-01T01:00:00.5+01:00"), Some(1_704_067_200));
         assert_eq!(format_rfc3339(1_704_067_200), "2024-01-01T00:00:00Z");
         assert_eq!(parse_rfc3339("garbage"), None);
     }
@@ -411,14 +351,8 @@ mod tests {
 
     #[test]
     fn sniffs() {
-        assert_eq!(
-            sniff_compression(&[0x1f, 0x8b, 8]).unwrap(),
-            Compression::Gzip
-        );
-        assert_eq!(
-            sniff_compression(&[0x28, 0xb5, 0x2f, 0xfd]).unwrap(),
-            Compression::Zstd
-        );
+        assert_eq!(sniff_compression(&[0x1f, 0x8b, 8]).unwrap(), Compression::Gzip);
+        assert_eq!(sniff_compression(&[0x28, 0xb5, 0x2f, 0xfd]).unwrap(), Compression::Zstd);
         assert!(sniff_compression(b"BZh91AY").is_err());
         assert!(sniff_compression(b"hello").is_err());
         assert_eq!(sniff_compression(&[0u8; 1024]).unwrap(), Compression::None);

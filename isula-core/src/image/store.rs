@@ -53,9 +53,7 @@ pub struct ImageRecord {
 impl ImageRecord {
     /// All blobs this image references: config, manifest and layers.
     pub fn blobs(&self) -> impl Iterator<Item = &Digest> {
-        [&self.id, &self.manifest]
-            .into_iter()
-            .chain(self.layers.iter().map(|l| &l.digest))
+        [&self.id, &self.manifest].into_iter().chain(self.layers.iter().map(|l| &l.digest))
     }
 }
 
@@ -151,8 +149,7 @@ impl ImageStore {
             }
         }
         for rec in index.images.values_mut() {
-            rec.names
-                .retain(|n| owners.get(n).map(|o| o.1 == rec.id).unwrap_or(false));
+            rec.names.retain(|n| owners.get(n).map(|o| o.1 == rec.id).unwrap_or(false));
         }
         index.names = owners.into_iter().map(|(n, (_, id))| (n, id)).collect();
         Ok(ImageStore {
@@ -179,10 +176,7 @@ impl ImageStore {
 
     /// An empty pin set; blobs added to it are not garbage-collected until it is dropped.
     pub fn pin_blobs(&self) -> BlobPins<'_> {
-        BlobPins {
-            store: self,
-            digests: Vec::new(),
-        }
+        BlobPins { store: self, digests: Vec::new() }
     }
 
     /// True when some operation has pinned `d`.
@@ -221,9 +215,7 @@ impl ImageStore {
         let mut touched: BTreeMap<Digest, ImageRecord> = BTreeMap::new();
         for n in &rec.names {
             if let Some(old) = idx.names.get(n).filter(|o| **o != rec.id).cloned() {
-                let r = touched
-                    .entry(old.clone())
-                    .or_insert_with(|| idx.images[&old].clone());
+                let r = touched.entry(old.clone()).or_insert_with(|| idx.images[&old].clone());
                 r.names.retain(|x| x != n);
             }
         }

@@ -61,12 +61,8 @@ pub fn teardown_ipmasq(network: &str, container_id: &str) -> Result<()> {
     let out =
         Command::new("iptables-save").args(["-t", "nat"]).output().map_err(|e| Error::io("iptables-save", "run", e))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let rules: Vec<Vec<String>> = text
-        .lines()
-        .filter(|l| l.starts_with("-A "))
-        .map(split_rule)
-        .filter(|r| r.iter().any(|t| *t == comment))
-        .collect();
+    let rules: Vec<Vec<String>> =
+        text.lines().filter(|l| l.starts_with("-A ")).map(split_rule).filter(|r| r.contains(&comment)).collect();
     let mut chains = BTreeSet::new();
     for r in &rules {
         if let Some(i) = r.iter().position(|t| t == "-j") {

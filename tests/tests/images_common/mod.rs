@@ -82,26 +82,18 @@ pub fn docker_archive_of(layers: &[Vec<u8>], tags: &[&str]) -> Vec<u8> {
     }
     let cfg_path = format!("blobs/sha256/{}", hex(&config));
     files.push((cfg_path.clone(), config));
-    let manifest = serde_json::to_vec(
-        &serde_json::json!([{"Config": cfg_path, "RepoTags": tags, "Layers": layer_paths}]),
-    )
-    .unwrap();
+    let manifest =
+        serde_json::to_vec(&serde_json::json!([{"Config": cfg_path, "RepoTags": tags, "Layers": layer_paths}]))
+            .unwrap();
     files.push(("manifest.json".into(), manifest));
-    let refs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, d)| (n.as_str(), d.as_slice()))
-        .collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     raw_tar(&refs)
 }
 
 /// Names of all images, familiar, sorted.
 pub fn all_tags(e: &Engine) -> Vec<String> {
-    let mut v: Vec<String> = e
-        .images(&ListImagesOptions::default())
-        .unwrap()
-        .into_iter()
-        .flat_map(|s| s.repo_tags)
-        .collect();
+    let mut v: Vec<String> =
+        e.images(&ListImagesOptions::default()).unwrap().into_iter().flat_map(|s| s.repo_tags).collect();
     v.sort();
     v
 }

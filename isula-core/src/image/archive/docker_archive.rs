@@ -24,8 +24,7 @@ fn named_digest(rel: &str) -> Option<Digest> {
     if let Some(hex) = rel.strip_prefix("blobs/sha256/") {
         return Digest::from_hex(hex).ok();
     }
-    rel.strip_suffix(".json")
-        .and_then(|h| Digest::from_hex(h).ok())
+    rel.strip_suffix(".json").and_then(|h| Digest::from_hex(h).ok())
 }
 
 /// Read every image of a docker-archive.
@@ -35,25 +34,16 @@ pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec
     if entries.is_empty() {
         return Err(Error::invalid("manifest.json lists no images"));
     }
-    entries
-        .iter()
-        .map(|e| read_entry(up, e, layer_exists))
-        .collect()
+    entries.iter().map(|e| read_entry(up, e, layer_exists)).collect()
 }
 
-fn read_entry(
-    up: &Unpacked,
-    e: &Entry,
-    layer_exists: &dyn Fn(&Digest) -> bool,
-) -> Result<PendingImage> {
+fn read_entry(up: &Unpacked, e: &Entry, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<PendingImage> {
     let cfg_rel = clean_path(&e.config).map_err(|err| err.context("manifest.json Config"))?;
     let data = up.read_small(&cfg_rel)?;
     let id = Digest::of(&data);
     if let Some(named) = named_digest(&cfg_rel) {
         if named != id {
-            return Err(Error::invalid(format!(
-                "config {cfg_rel:?} has digest {id}, not the {named} its name says"
-            )));
+            return Err(Error::invalid(format!("config {cfg_rel:?} has digest {id}, not the {named} its name says")));
         }
     }
     let parsed = ImageConfig::parse(&data)?;
@@ -69,10 +59,7 @@ fn read_entry(
     for ((rel, diff_id), chain) in e.layers.iter().zip(&parsed.rootfs.diff_ids).zip(&chains) {
         let rel = clean_path(rel).map_err(|err| err.context("manifest.json Layers"))?;
         let (path, digest, size) = up.lookup(&rel)?;
-        if let Some(named) = rel
-            .strip_prefix("blobs/sha256/")
-            .and_then(|h| Digest::from_hex(h).ok())
-        {
+        if let Some(named) = rel.strip_prefix("blobs/sha256/").and_then(|h| Digest::from_hex(h).ok()) {
             if named != digest {
                 return Err(Error::invalid(format!(
                     "layer {rel:?} has digest {digest}, not the {named} its name says"
@@ -86,11 +73,5 @@ fn read_entry(
     for t in e.repo_tags.iter().flatten() {
         names.push(Reference::parse(t).map_err(|err| err.context("manifest.json RepoTags"))?);
     }
-    Ok(PendingImage {
-        names,
-        config: (id, data),
-        parsed,
-        manifest: None,
-        layers,
-    })
+    Ok(PendingImage { names, config: (id, data), parsed, manifest: None, layers })
 }

@@ -97,31 +97,18 @@ impl Unpacked {
                         break;
                     }
                     h.update(&buf[..n]);
-                    f.write_all(&buf[..n])
-                        .map_err(|e| Error::io(&target, "write", e))?;
+                    f.write_all(&buf[..n]).map_err(|e| Error::io(&target, "write", e))?;
                 }
                 let size = h.len();
                 files.insert(rel, (h.finish(), size));
             } else if kind.is_symlink() || kind.is_hard_link() {
-                let link = entry
-                    .link_name_bytes()
-                    .map(|b| String::from_utf8_lossy(&b).into_owned())
-                    .unwrap_or_default();
+                let link =
+                    entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
                 // Symlinks are relative to the entry's directory, hard links to the archive root.
-                let base = if kind.is_symlink() {
-                    rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("")
-                } else {
-                    ""
-                };
-                let joined = if base.is_empty() {
-                    link.clone()
-                } else {
-                    format!("{base}/{link}")
-                };
+                let base = if kind.is_symlink() { rel.rsplit_once('/').map(|(d, _)| d).unwrap_or("") } else { "" };
+                let joined = if base.is_empty() { link.clone() } else { format!("{base}/{link}") };
                 let resolved = normalise_dots(&joined).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "archive link {rel:?} -> {link:?} points outside the archive"
-                    ))
+                    Error::invalid(format!("archive link {rel:?} -> {link:?} points outside the archive"))
                 })?;
                 links.insert(rel, resolved);
             }
@@ -129,11 +116,7 @@ impl Unpacked {
         if entries == 0 {
             return Err(Error::invalid("archive is empty or not a tar archive"));
         }
-        Ok(Unpacked {
-            dir: dir.to_path_buf(),
-            files,
-            links,
-        })
+        Ok(Unpacked { dir: dir.to_path_buf(), files, links })
     }
 
     /// True when the archive has the file `rel`.
@@ -153,18 +136,14 @@ impl Unpacked {
                 None => return Err(Error::not_found(format!("archive has no file {rel:?}"))),
             }
         }
-        Err(Error::invalid(format!(
-            "too many links resolving archive file {rel:?}"
-        )))
+        Err(Error::invalid(format!("too many links resolving archive file {rel:?}")))
     }
 
     /// Read a small (JSON) file of the archive.
     pub fn read_small(&self, rel: &str) -> Result<Vec<u8>> {
         let (path, _, size) = self.lookup(rel)?;
         if size > MAX_JSON {
-            return Err(Error::invalid(format!(
-                "archive file {rel:?} is too large ({size} bytes)"
-            )));
+            return Err(Error::invalid(format!("archive file {rel:?} is too large ({size} bytes)")));
         }
         fs::read(&path).map_err(|e| Error::io(&path, "read", e))
     }
@@ -210,8 +189,7 @@ pub fn verify_layer(
     } else {
         let mut r = manifest::decompressor(c, rest)?;
         let mut h = Hasher::new();
-        io::copy(&mut r, &mut h)
-            .map_err(|e| Error::invalid(format!("layer {what}: corrupt compressed data: {e}")))?;
+        io::copy(&mut r, &mut h).map_err(|e| Error::invalid(format!("layer {what}: corrupt compressed data: {e}")))?;
         h.finish()
     };
     if &got != diff_id {
@@ -246,9 +224,7 @@ pub fn read_archive(
     } else if up.has("index.json") {
         oci_layout::read(&up, layer_exists)
     } else {
-        Err(Error::invalid(
-            "archive is neither a docker-archive (manifest.json) nor an OCI layout (index.json)",
-        ))
+        Err(Error::invalid("archive is neither a docker-archive (manifest.json) nor an OCI layout (index.json)"))
     }
 }
 

@@ -16,11 +16,7 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
     let layout: serde_json::Value = serde_json::from_slice(&up.read_small("oci-layout")?)
         .map_err(|e| Error::invalid(format!("invalid oci-layout: {e}")))?;
-    if layout
-        .get("imageLayoutVersion")
-        .and_then(|v| v.as_str())
-        .is_none()
-    {
+    if layout.get("imageLayoutVersion").and_then(|v| v.as_str()).is_none() {
         return Err(Error::invalid("oci-layout has no imageLayoutVersion"));
     }
     let index: Index = serde_json::from_slice(&up.read_small("index.json")?)
@@ -39,9 +35,7 @@ pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec
 
 fn names_of(d: &Descriptor) -> Result<Vec<Reference>> {
     if let Some(n) = d.annotations.get(CONTAINERD_NAME) {
-        return Ok(vec![
-            Reference::parse(n).map_err(|e| e.context(CONTAINERD_NAME))?
-        ]);
+        return Ok(vec![Reference::parse(n).map_err(|e| e.context(CONTAINERD_NAME))?]);
     }
     match d.annotations.get(REF_NAME) {
         // A bare tag names no repository: the image loads without a name.
@@ -56,27 +50,17 @@ fn blob(up: &Unpacked, d: &Descriptor) -> Result<(std::path::PathBuf, Digest, u6
     let rel = format!("blobs/{}/{}", d.digest.algorithm(), d.digest.hex());
     let (path, got, size) = up.lookup(&rel)?;
     if got != d.digest {
-        return Err(Error::invalid(format!(
-            "blob {rel} has digest {got}, not {}",
-            d.digest
-        )));
+        return Err(Error::invalid(format!("blob {rel} has digest {got}, not {}", d.digest)));
     }
     if size != d.size {
-        return Err(Error::invalid(format!(
-            "blob {} is {size} bytes, descriptor says {}",
-            d.digest, d.size
-        )));
+        return Err(Error::invalid(format!("blob {} is {size} bytes, descriptor says {}", d.digest, d.size)));
     }
     Ok((path, got, size))
 }
 
 fn small_blob(up: &Unpacked, d: &Descriptor) -> Result<Vec<u8>> {
     blob(up, d)?;
-    up.read_small(&format!(
-        "blobs/{}/{}",
-        d.digest.algorithm(),
-        d.digest.hex()
-    ))
+    up.read_small(&format!("blobs/{}/{}", d.digest.algorithm(), d.digest.hex()))
 }
 
 /// Follow indexes down to one manifest (host platform preferred). Returns the manifest descriptor.
@@ -90,25 +74,12 @@ fn pick_manifest(up: &Unpacked, d: &Descriptor, depth: u32) -> Result<Descriptor
             let pick = idx
                 .manifests
                 .iter()
-                .find(|m| {
-                    m.platform
-                        .as_ref()
-                        .map(|p| p.architecture == host && p.os == "linux")
-                        .unwrap_or(false)
-                })
+                .find(|m| m.platform.as_ref().map(|p| p.architecture == host && p.os == "linux").unwrap_or(false))
                 .or_else(|| idx.manifests.iter().find(|m| m.platform.is_none()))
-                .ok_or_else(|| {
-                    Error::not_found(format!(
-                        "index {} has no manifest for linux/{host}",
-                        d.digest
-                    ))
-                })?;
+                .ok_or_else(|| Error::not_found(format!("index {} has no manifest for linux/{host}", d.digest)))?;
             pick_manifest(up, pick, depth + 1)
         }
-        other => Err(Error::invalid(format!(
-            "unsupported manifest media type {other:?} for {}",
-            d.digest
-        ))),
+        other => Err(Error::invalid(format!("unsupported manifest media type {other:?} for {}", d.digest))),
     }
 }
 
@@ -119,8 +90,8 @@ fn read_manifest(
     layer_exists: &dyn Fn(&Digest) -> bool,
 ) -> Result<PendingImage> {
     let mbytes = small_blob(up, d)?;
-    let m: Manifest = serde_json::from_slice(&mbytes)
-        .map_err(|e| Error::invalid(format!("invalid manifest {}: {e}", d.digest)))?;
+    let m: Manifest =
+        serde_json::from_slice(&mbytes).map_err(|e| Error::invalid(format!("invalid manifest {}: {e}", d.digest)))?;
     let cbytes = small_blob(up, &m.config)?;
     let parsed = ImageConfig::parse(&cbytes)?;
     if parsed.rootfs.diff_ids.len() != m.layers.len() {
@@ -135,19 +106,10 @@ fn read_manifest(
     let mut layers = Vec::new();
     for ((l, diff_id), chain) in m.layers.iter().zip(&parsed.rootfs.diff_ids).zip(&chains) {
         let (path, digest, _) = blob(up, l)?;
-        let c = verify_layer(
-            &path,
-            &digest,
-            diff_id,
-            &l.digest.to_string(),
-            layer_exists(chain),
-        )?;
+        let c = verify_layer(&path, &digest, diff_id, &l.digest.to_string(), layer_exists(chain))?;
         let mut desc = l.clone();
         if !is_known_layer_type(&desc.media_type) {
-            return Err(Error::invalid(format!(
-                "layer {} has unsupported media type {:?}",
-                l.digest, l.media_type
-            )));
+            return Err(Error::invalid(format!("layer {} has unsupported media type {:?}", l.digest, l.media_type)));
         }
         if desc.media_type.is_empty() {
             desc.media_type = layer_media_type(c).to_string();
