@@ -46,6 +46,7 @@ pub struct NetEnv {
     pub store: Option<NetworkStore>,
     namespaces: Vec<(String, PathBuf)>,
     children: Vec<Child>,
+    links: Vec<String>,
     // Last: removed after everything else.
     pub root: TestRoot,
 }
@@ -69,8 +70,17 @@ impl NetEnv {
         let fake_bin = root.path().join("fake-bin");
         std::fs::create_dir_all(&conf_dir).unwrap();
         std::fs::create_dir_all(&fake_bin).unwrap();
-        let mut env =
-            NetEnv { tag, pool, conf_dir, fake_bin, store: None, namespaces: Vec::new(), children: Vec::new(), root };
+        let mut env = NetEnv {
+            tag,
+            pool,
+            conf_dir,
+            fake_bin,
+            store: None,
+            namespaces: Vec::new(),
+            children: Vec::new(),
+            links: Vec::new(),
+            root,
+        };
         env.restart();
         env
     }
@@ -127,6 +137,11 @@ impl NetEnv {
         write_script(&self.fake_bin, name, body).unwrap();
     }
 
+    /// A network device to delete on drop (bridges of admin-defined networks).
+    pub fn own_link(&mut self, name: &str) {
+        self.links.push(name.to_string());
+    }
+
     /// Keeps a child process to kill on drop.
     pub fn keep_child(&mut self, c: Child) {
         self.children.push(c);
@@ -170,6 +185,11 @@ impl Drop for NetEnv {
                         }
                     }
                 }
+            }
+        }
+        for l in &self.links {
+            if link_exists(l) {
+                let _ = Command::new("ip").args(["link", "del", l]).status();
             }
         }
         for (_, ns) in &self.namespaces {
