@@ -4,6 +4,7 @@
 //! holds opening, locking and the parts every group shares.
 
 mod images;
+mod network;
 
 use std::path::{Path, PathBuf};
 
@@ -11,10 +12,12 @@ use crate::config::EngineConfig;
 use crate::content::ContentStore;
 use crate::error::{Error, Result};
 use crate::image::ImageStore;
+use crate::network::{NetworkStore, NetworkStoreConfig};
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use images::*;
+pub use network::*;
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.
@@ -23,6 +26,7 @@ pub struct Engine {
     pub(crate) content: ContentStore,
     pub(crate) snapshots: Snapshotter,
     pub(crate) images: ImageStore,
+    pub(crate) networks: NetworkStore,
     _root_lock: FileLock,
 }
 
@@ -54,7 +58,8 @@ impl Engine {
         let content = ContentStore::open(&root.join("content"))?;
         let snapshots = Snapshotter::open(&root.join("snapshots"))?;
         let images = ImageStore::open(&root.join("images"))?;
-        let engine = Engine { config, content, snapshots, images, _root_lock: lock };
+        let networks = NetworkStore::open(NetworkStoreConfig::from_engine(&config))?;
+        let engine = Engine { config, content, snapshots, images, networks, _root_lock: lock };
         engine.repair()?;
         Ok(engine)
     }

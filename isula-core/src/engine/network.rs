@@ -1,0 +1,68 @@
+//! Network operations of the [`Engine`](super::Engine): create, list, inspect and remove managed
+//! networks. Attaching containers is done by the container lifecycle through [`Engine::networks`].
+
+use std::path::PathBuf;
+
+use super::Engine;
+use crate::error::Result;
+use crate::network::NetworkStore;
+
+/// The option and result types of these methods, also reachable as `isula_core::network::*`.
+pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
+
+impl Engine {
+    /// Creates a bridge network (`network create`); see [`NetworkStore::create`].
+    pub fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
+        self.networks.create(opts)
+    }
+
+    /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
+    pub fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+        self.networks.list(filters)
+    }
+
+    /// One network by name (`network inspect`); `NotFound` when unknown.
+    pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+        self.networks.inspect(name)
+    }
+
+    /// Removes a managed network (`network rm`); `FailedPrecondition` while containers use it.
+    pub fn network_remove(&self, name: &str) -> Result<()> {
+        self.networks.remove(name)
+    }
+
+    /// The network store (attachments, default network) for the container lifecycle.
+    pub fn networks(&self) -> &NetworkStore {
+        &self.networks
+    }
+
+    /// Where the network namespace of container `id` is pinned: `<state>/netns/<id>`.
+    pub fn netns_path(&self, id: &str) -> PathBuf {
+        self.config.state.join("netns").join(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::network::NetworkCreateOptions;
+    use crate::{Engine, EngineConfig, ErrorKind};
+
+    #[test]
+    fn create_list_inspect_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"));
+        cfg.cni_conf_dir = dir.path().join("conf");
+        let e = Engine::open(cfg.clone()).unwrap();
+        let name = format!("t{}", std::process::id());
+        let info = e.network_create(&NetworkCreateOptions { name: name.clone(), ..Default::default() }).unwrap();
+        assert!(info.subnet.as_deref().is_some_and(|s| s.starts_with("10.")), "{info:?}");
+        assert_eq!(e.network_list(&Default::default()).unwrap().len(), 1);
+        drop(e);
+        let e = Engine::open(cfg).unwrap();
+        assert_eq!(e.network_inspect(&name).unwrap(), info, "persists across open");
+        e.network_remove(&name).unwrap();
+        assert_eq!(e.network_inspect(&name).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(e.network_remove(&name).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(e.netns_path("abc").ends_with("netns/abc"));
+    }
+}
