@@ -58,6 +58,13 @@ fn two_namespaces_ping_each_other_and_everything_is_cleaned() {
     assert!(NetEnv::ping(&ns1, &ip2), "ns1 -> {ip2}");
     assert!(NetEnv::ping(&ns2, &ip1), "ns2 -> {ip1}");
     assert!(NetEnv::ping(&ns1, "127.0.0.1"), "lo is up");
+    env.store().check(&c1, &ns1).unwrap();
+    // CHECK notices a missing interface
+    let (ok, out) = NetEnv::in_ns(&ns2, &["ip", "link", "set", "eth0", "down"]);
+    assert!(ok, "{out}");
+    assert!(env.store().check(&c2, &ns2).is_err(), "CHECK fails when eth0 is down");
+    let (ok, out) = NetEnv::in_ns(&ns2, &["ip", "link", "set", "eth0", "up"]);
+    assert!(ok, "{out}");
     // attaching twice is refused
     let e = env.store().attach(&c1, &ns1, &[req(&name)]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::AlreadyExists);

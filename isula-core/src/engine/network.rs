@@ -27,7 +27,13 @@ impl Engine {
     }
 
     /// Removes a managed network (`network rm`); `FailedPrecondition` while containers use it.
+    /// The default network cannot be removed.
     pub fn network_remove(&self, name: &str) -> Result<()> {
+        if name == self.networks.config().default_network {
+            return Err(crate::Error::precondition(format!(
+                "network {name} is the pre-defined default network and cannot be removed"
+            )));
+        }
         self.networks.remove(name)
     }
 
@@ -64,5 +70,6 @@ mod tests {
         assert_eq!(e.network_inspect(&name).unwrap_err().kind(), ErrorKind::NotFound);
         assert_eq!(e.network_remove(&name).unwrap_err().kind(), ErrorKind::NotFound);
         assert!(e.netns_path("abc").ends_with("netns/abc"));
+        assert_eq!(e.network_remove("bridge").unwrap_err().kind(), ErrorKind::FailedPrecondition);
     }
 }

@@ -741,6 +741,27 @@ impl NetworkStore {
         }
     }
 
+    /// Runs CNI CHECK for every attachment of the container (skipped for lists with
+    /// `disableCheck`; `Unimplemented` for lists older than 0.4.0).
+    pub fn check(&self, container_id: &str, netns: &Path) -> Result<()> {
+        valid_container_id(container_id)?;
+        let _g = self.guard();
+        for r in self.all_records().into_iter().filter(|r| r.container_id == container_id) {
+            let list = match self.cni.cache().get(&r.network, container_id, &r.ifname)? {
+                Some(e) => NetworkConfigList::parse(e.config.to_string().as_bytes(), "cached configuration")?,
+                None => self.find_list(&r.network)?.0,
+            };
+            let rt = RuntimeConf {
+                container_id: container_id.to_string(),
+                netns: netns.to_path_buf(),
+                ifname: r.ifname.clone(),
+                ..Default::default()
+            };
+            self.cni.check(&list, &rt).map_err(|e| e.context(format!("check container {container_id}")))?;
+        }
+        Ok(())
+    }
+
     /// The attachments of a container (for inspect), in interface order.
     pub fn attachments(&self, container_id: &str) -> Vec<AttachResult> {
         let mut v: Vec<AttachmentRecord> =
