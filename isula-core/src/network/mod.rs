@@ -6,6 +6,7 @@ pub mod cni;
 pub mod masq;
 pub mod netns;
 pub mod ports;
+pub mod settings;
 pub mod store;
 pub mod subnet;
 pub mod types;
