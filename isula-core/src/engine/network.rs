@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::Engine;
 use crate::error::Result;
-use crate::network::NetworkStore;
+use crate::network::{netns, AttachResult, NetworkAttachRequest, NetworkStore};
 
 /// The option and result types of these methods, also reachable as `isula_core::network::*`.
 pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
@@ -46,6 +46,37 @@ impl Engine {
     pub fn netns_path(&self, id: &str) -> PathBuf {
         self.config.state.join("netns").join(id)
     }
+
+    /// Gives container `id` a network namespace (pinned at [`netns_path`](Self::netns_path),
+    /// reused when it already exists) and attaches it to `requests` (`lo` only when empty).
+    /// On failure nothing is left: no attachment, no namespace.
+    pub fn network_setup(&self, id: &str, requests: &[NetworkAttachRequest]) -> Result<(PathBuf, Vec<AttachResult>)> {
+        let ns = self.netns_path(id);
+        let created = !netns::is_netns(&ns);
+        if created {
+            netns::remove(&ns)?;
+            netns::create(&ns)?;
+        }
+        match self.networks.attach(id, &ns, requests) {
+            Ok(r) => Ok((ns, r)),
+            Err(e) => {
+                if created {
+                    if let Err(re) = netns::remove(&ns) {
+                        log::warn!("remove netns of {id} after failed attach: {re}");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Detaches container `id` from all its networks and removes its namespace. Idempotent.
+    pub fn network_teardown(&self, id: &str) -> Result<()> {
+        let ns = self.netns_path(id);
+        let detached = self.networks.detach_all(id, &ns);
+        netns::remove(&ns)?;
+        detached
+    }
 }
 
 #[cfg(test)]
@@ -71,5 +102,26 @@ mod tests {
         assert_eq!(e.network_remove(&name).unwrap_err().kind(), ErrorKind::NotFound);
         assert!(e.netns_path("abc").ends_with("netns/abc"));
         assert_eq!(e.network_remove("bridge").unwrap_err().kind(), ErrorKind::FailedPrecondition);
+    }
+
+    #[test]
+    fn setup_without_networks_gives_lo_only_and_teardown_is_idempotent() {
+        if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/lib/cni/loopback").exists() {
+            eprintln!("skipped: needs root and the CNI loopback plugin");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"));
+        cfg.cni_conf_dir = dir.path().join("conf");
+        let e = Engine::open(cfg).unwrap();
+        let (ns, res) = e.network_setup("c0", &[]).unwrap();
+        assert!(res.is_empty() && crate::network::netns::is_netns(&ns));
+        e.network_teardown("c0").unwrap();
+        assert!(!ns.exists());
+        e.network_teardown("c0").unwrap();
+        // unknown network: nothing left
+        let req = crate::network::NetworkAttachRequest { name: "nope".into(), ..Default::default() };
+        assert_eq!(e.network_setup("c1", &[req]).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(!e.netns_path("c1").exists());
     }
 }
