@@ -173,3 +173,45 @@ fn default_network_multiple_networks_and_del_after_restart() {
     assert!(iptables_lines(&c2).is_empty(), "{:?}", iptables_lines(&c2));
     assert!(env.store().cni().cache().entries().is_empty());
 }
+
+#[test]
+fn parallel_attach_and_detach() {
+    if !prerequisites() {
+        return;
+    }
+    let mut env = NetEnv::new();
+    let name = env.net("par");
+    let info = env.store().create(&NetworkCreateOptions { name: name.clone(), ..Default::default() }).unwrap();
+    let jobs: Vec<(String, std::path::PathBuf)> = (0..6)
+        .map(|i| {
+            let c = env.cid(&format!("p{i}"));
+            let ns = env.netns(&c);
+            (c, ns)
+        })
+        .collect();
+    let store = env.store();
+    let ips: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = jobs
+            .iter()
+            .map(|(c, ns)| {
+                let name = name.clone();
+                s.spawn(move || store.attach(c, ns, &[req(&name)]).unwrap()[0].ip_address().unwrap().to_string())
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut uniq = ips.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), 6, "{ips:?}");
+    assert!(NetEnv::ping(&jobs[0].1, &ips[5]));
+    std::thread::scope(|s| {
+        for (c, ns) in &jobs {
+            s.spawn(move || store.detach_all(c, ns).unwrap());
+        }
+    });
+    assert!(bridge_ports(info.bridge.as_deref().unwrap()).is_empty());
+    for (c, _) in &jobs {
+        assert!(iptables_lines(c).is_empty(), "{:?}", iptables_lines(c));
+    }
+}

@@ -499,6 +499,8 @@ impl NetworkStore {
     /// as `eth0`, `eth1`, … (continuing after interfaces it already has). Brings `lo` up first.
     /// Host ports are checked (free now and not promised to another container) before any ADD;
     /// on any failure everything this call attached is detached again.
+    /// Plugins run outside the store's lock, so different containers attach in parallel; calls
+    /// for one container must not overlap (the lifecycle serialises them).
     pub fn attach(
         &self,
         container_id: &str,
@@ -568,24 +570,50 @@ impl NetworkStore {
         if !super::netns::is_netns(netns) {
             return Err(Error::not_found(format!("network namespace {} does not exist", netns.display())));
         }
-        self.loopback_up(container_id, netns)?;
-        let mut done: Vec<String> = Vec::new();
-        let mut results = Vec::new();
-        for (req, list, ifname, ports) in plans {
-            match self.attach_one(container_id, netns, &req, &list, &ifname, ports) {
-                Ok(r) => {
-                    done.push(req.name.clone());
-                    results.push(r);
+        // Write every record (with its promised host ports) before any ADD and while locked:
+        // concurrent attaches see the ports as taken and `remove` sees the network in use.
+        // The plugins then run without the lock, so containers attach in parallel.
+        let mut records = Vec::new();
+        for (req, _, ifname, ports) in &plans {
+            let rec = AttachmentRecord {
+                container_id: container_id.to_string(),
+                network: req.name.clone(),
+                ifname: ifname.clone(),
+                netns: netns.to_path_buf(),
+                request: req.clone(),
+                ports: ports.clone(),
+                result: None,
+            };
+            let rpath = self.record_path(&req.name, container_id);
+            let written = sys::fs::ensure_dir(rpath.parent().expect("parent"), 0o700)
+                .and_then(|_| sys::atomic_write_json(&rpath, &rec));
+            if let Err(e) = written {
+                for r in &records {
+                    let _ = std::fs::remove_file(r);
                 }
-                Err(e) => {
-                    for n in done.iter().rev() {
-                        if let Err(de) = self.detach_one(container_id, netns, n) {
-                            log::warn!("rollback: detach {container_id} from {n}: {de}");
-                        }
+                return Err(e);
+            }
+            records.push(rpath);
+        }
+        drop(_g);
+        let mut results = Vec::new();
+        let outcome = self.loopback_up(container_id, netns).and_then(|_| {
+            for (req, list, ifname, ports) in &plans {
+                results.push(self.attach_one(container_id, netns, req, list, ifname, ports.clone())?);
+            }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            for (i, (req, _, _, _)) in plans.iter().enumerate().rev() {
+                if i < results.len() {
+                    if let Err(de) = self.detach_one(container_id, netns, &req.name) {
+                        log::warn!("rollback: detach {container_id} from {}: {de}", req.name);
                     }
-                    return Err(e.context(format!("attach container {container_id}")));
+                } else {
+                    let _ = std::fs::remove_file(&records[i]);
                 }
             }
+            return Err(e.context(format!("attach container {container_id}")));
         }
         Ok(results)
     }
@@ -610,18 +638,8 @@ impl NetworkStore {
         ifname: &str,
         ports: Vec<PortMapping>,
     ) -> Result<AttachResult> {
-        let mut rec = AttachmentRecord {
-            container_id: container_id.to_string(),
-            network: req.name.clone(),
-            ifname: ifname.to_string(),
-            netns: netns.to_path_buf(),
-            request: req.clone(),
-            ports: ports.clone(),
-            result: None,
-        };
         let rpath = self.record_path(&req.name, container_id);
-        sys::fs::ensure_dir(rpath.parent().expect("parent"), 0o700)?;
-        sys::atomic_write_json(&rpath, &rec)?;
+        let mut rec: AttachmentRecord = sys::read_json(&rpath)?;
         let mut caps = Map::new();
         if !ports.is_empty() {
             let pm: Vec<Value> = ports
@@ -649,13 +667,7 @@ impl NetworkStore {
             args,
             capability_args: caps,
         };
-        let raw = match self.cni.add(list, &rt) {
-            Ok(v) => v,
-            Err(e) => {
-                let _ = std::fs::remove_file(&rpath);
-                return Err(e);
-            }
-        };
+        let raw = self.cni.add(list, &rt)?;
         let parsed = cni::CniResult::from_value(&raw)?;
         let ips = parsed.ips_of(ifname);
         let result = AttachResult {
@@ -677,7 +689,6 @@ impl NetworkStore {
     /// namespace that is already gone is tolerated.
     pub fn detach(&self, container_id: &str, netns: &Path, networks: &[String]) -> Result<()> {
         valid_container_id(container_id)?;
-        let _g = self.guard();
         let mut first_err = None;
         for n in networks.iter().rev() {
             if let Err(e) = self.detach_one(container_id, netns, n) {
@@ -691,7 +702,6 @@ impl NetworkStore {
     /// including attachments only the result cache knows about.
     pub fn detach_all(&self, container_id: &str, netns: &Path) -> Result<()> {
         valid_container_id(container_id)?;
-        let _g = self.guard();
         let mut recs: Vec<AttachmentRecord> =
             self.all_records().into_iter().filter(|r| r.container_id == container_id).collect();
         recs.sort_by_key(|r| std::cmp::Reverse(r.ifname.trim_start_matches("eth").parse::<u32>().unwrap_or(0)));
@@ -745,7 +755,6 @@ impl NetworkStore {
     /// `disableCheck`; `Unimplemented` for lists older than 0.4.0).
     pub fn check(&self, container_id: &str, netns: &Path) -> Result<()> {
         valid_container_id(container_id)?;
-        let _g = self.guard();
         for r in self.all_records().into_iter().filter(|r| r.container_id == container_id) {
             let list = match self.cni.cache().get(&r.network, container_id, &r.ifname)? {
                 Some(e) => NetworkConfigList::parse(e.config.to_string().as_bytes(), "cached configuration")?,
