@@ -28,6 +28,7 @@ fn measure_attach_detach() {
     for i in 0..10 {
         let c = env.cid(&format!("q{i}"));
         let ns = env.root.path().join("state/netns").join(&c);
+        env.track_netns(&c, &ns);
         let t = Instant::now();
         netns::create(&ns).unwrap();
         env.store().attach(&c, &ns, &[NetworkAttachRequest { name: name.clone(), ..Default::default() }]).unwrap();

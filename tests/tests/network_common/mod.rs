@@ -132,6 +132,11 @@ impl NetEnv {
         p
     }
 
+    /// Registers a namespace made by the test itself, for cleanup on drop.
+    pub fn track_netns(&mut self, cid: &str, path: &Path) {
+        self.namespaces.push((cid.to_string(), path.to_path_buf()));
+    }
+
     /// Writes a fake plugin script into the fake bin dir.
     pub fn fake_plugin(&self, name: &str, body: &str) {
         write_script(&self.fake_bin, name, body).unwrap();
