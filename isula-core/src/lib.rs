@@ -9,9 +9,12 @@ pub mod content;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod image;
+pub mod logs;
 pub mod network;
 pub mod reference;
+pub mod runtime;
 pub mod snapshot;
 pub mod sys;
 

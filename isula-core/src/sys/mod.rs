@@ -6,6 +6,7 @@ pub mod fs;
 pub mod lock;
 pub mod mount;
 pub mod openat;
+pub mod process;
 pub mod xattr;
 
 pub use fs::{atomic_write, atomic_write_json, fsync_dir, read_json};

@@ -1,0 +1,105 @@
+//! Client side of a shim's attach socket (framing in [`super::proto::frame`]).
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use super::proto::{frame, ExitStatus, ATTACH_SOCKET};
+use crate::error::{Error, Result};
+
+/// What an attach client receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachEvent {
+    /// Bytes from stdout (or the pty).
+    Stdout(Vec<u8>),
+    /// Bytes from stderr.
+    Stderr(Vec<u8>),
+    /// The process exited; no more events follow.
+    Exit(ExitStatus),
+}
+
+/// A connection to a shim's attach socket. Clone it with [`try_clone`](Self::try_clone)
+/// to read and write from different threads.
+#[derive(Debug)]
+pub struct AttachStream {
+    stream: UnixStream,
+    dec: frame::Decoder,
+}
+
+impl AttachStream {
+    /// Connect to `<state_dir>/attach.sock`; `FailedPrecondition` when no shim listens.
+    pub fn connect(state_dir: &Path) -> Result<AttachStream> {
+        let stream = super::shim::connect_in(state_dir, ATTACH_SOCKET)?;
+        Ok(AttachStream {
+            stream,
+            dec: frame::Decoder::default(),
+        })
+    }
+
+    /// A second handle on the same connection (its own decoder).
+    pub fn try_clone(&self) -> Result<AttachStream> {
+        Ok(AttachStream {
+            stream: self.stream.try_clone()?,
+            dec: frame::Decoder::default(),
+        })
+    }
+
+    /// The underlying socket (e.g. to set timeouts).
+    pub fn socket(&self) -> &UnixStream {
+        &self.stream
+    }
+
+    fn send(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
+        self.stream
+            .write_all(&frame::encode(kind, payload))
+            .map_err(|e| Error::unavailable(format!("write to attach socket: {e}")))
+    }
+
+    /// Send bytes to the process' stdin (ignored by the shim when stdin is not open).
+    pub fn write_stdin(&mut self, data: &[u8]) -> Result<()> {
+        for chunk in data.chunks(64 * 1024) {
+            self.send(frame::STDIN, chunk)?;
+        }
+        Ok(())
+    }
+
+    /// Close the process' stdin (`^D` on a pty).
+    pub fn close_stdin(&mut self) -> Result<()> {
+        self.send(frame::CLOSE_STDIN, &[])
+    }
+
+    /// Set the pty size.
+    pub fn resize(&mut self, rows: u16, cols: u16) -> Result<()> {
+        let mut p = [0u8; 4];
+        p[..2].copy_from_slice(&rows.to_be_bytes());
+        p[2..].copy_from_slice(&cols.to_be_bytes());
+        self.send(frame::RESIZE, &p)
+    }
+
+    /// Next event; `Ok(None)` when the shim closed the connection without an exit frame.
+    pub fn read_event(&mut self) -> Result<Option<AttachEvent>> {
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            match self.dec.next_frame().map_err(Error::internal)? {
+                Some((frame::STDOUT, p)) => return Ok(Some(AttachEvent::Stdout(p))),
+                Some((frame::STDERR, p)) => return Ok(Some(AttachEvent::Stderr(p))),
+                Some((frame::EXIT, p)) => {
+                    let st = serde_json::from_slice(&p)
+                        .map_err(|e| Error::internal(format!("bad exit frame from shim: {e}")))?;
+                    return Ok(Some(AttachEvent::Exit(st)));
+                }
+                Some(_) => continue,
+                None => {}
+            }
+            let n = match self.stream.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::unavailable(format!("read from attach socket: {e}"))),
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            self.dec.push(&buf[..n]);
+        }
+    }
+}

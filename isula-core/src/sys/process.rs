@@ -1,0 +1,132 @@
+//! Process helpers: spawning with an extra inherited fd, liveness from /proc, pidfds.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+/// Spawn `cmd` with `fd` duplicated onto descriptor `target` (without close-on-exec) in the child.
+pub fn spawn_with_fd(cmd: &mut Command, fd: BorrowedFd<'_>, target: RawFd) -> io::Result<Child> {
+    let src = fd.as_raw_fd();
+    // SAFETY: the closure runs between fork and exec and only calls the
+    // async-signal-safe functions dup2 and fcntl.
+    unsafe {
+        cmd.pre_exec(move || {
+            if src == target {
+                if libc::fcntl(target, libc::F_SETFD, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(src, target) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+/// State letter (`R`, `S`, `Z`, …) and start time (field 22) of `/proc/<pid>/stat`;
+/// `None` when there is no such process.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let start = fields.nth(18)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// Whether `pid` is a live (not zombie, not dead) process; when `start_time` is
+/// non-zero the process must also have that start time (guards against pid reuse).
+pub fn is_alive(pid: i32, start_time: u64) -> bool {
+    match proc_stat(pid) {
+        Some((state, start)) => {
+            state != 'Z' && state != 'X' && (start_time == 0 || start == start_time)
+        }
+        None => false,
+    }
+}
+
+/// A pidfd: a handle on a process that becomes readable when the process exits.
+#[derive(Debug)]
+pub struct PidFd(OwnedFd);
+
+impl std::os::fd::AsFd for PidFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+impl PidFd {
+    /// `pidfd_open(pid)`; `Ok(None)` when the process no longer exists.
+    pub fn open(pid: i32) -> io::Result<Option<PidFd>> {
+        // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if fd < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return Ok(None);
+            }
+            return Err(e);
+        }
+        // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
+        Ok(Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })))
+    }
+
+    /// Wait until the process exits or `timeout` passes (`None` = forever). True when it exited.
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        loop {
+            let ms = match deadline {
+                None => -1,
+                Some(d) => {
+                    let left = d.saturating_duration_since(std::time::Instant::now());
+                    left.as_millis().min(i32::MAX as u128) as i32
+                }
+            };
+            let mut pfd = libc::pollfd {
+                fd: self.0.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd for the duration of the call.
+            let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            return Ok(n > 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_and_pidfd() {
+        let me = std::process::id() as i32;
+        let (state, start) = proc_stat(me).unwrap();
+        assert_ne!(state, 'Z');
+        assert!(is_alive(me, start));
+        assert!(!is_alive(me, start + 1));
+        let mut child = Command::new("/bin/sleep").arg("0.2").spawn().unwrap();
+        let pid = child.id() as i32;
+        let fd = PidFd::open(pid).unwrap().unwrap();
+        assert!(!fd.wait(Some(Duration::from_millis(10))).unwrap());
+        assert!(fd.wait(Some(Duration::from_secs(5))).unwrap());
+        assert!(
+            !is_alive(pid, 0),
+            "an exited, unreaped child is a zombie, not alive"
+        );
+        child.wait().unwrap();
+    }
+}
