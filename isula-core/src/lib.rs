@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod image;
 pub mod logs;
+pub mod network;
 pub mod reference;
 pub mod registry;
 pub mod runtime;

@@ -208,6 +208,7 @@ impl Engine {
                 log::debug!("runtime delete of {id}: {e}");
             }
         }
+        self.network_teardown(id)?;
         let shim_dir = self.shim_dir(id);
         if let Ok(h) = ShimHandle::load(&shim_dir) {
             if h.is_alive() {
@@ -264,6 +265,10 @@ impl Engine {
         match done {
             Ok(true) => {
                 self.health_stop(&c.id);
+                // The process is gone: release its addresses, ports and namespace (start sets them up again).
+                if let Err(e) = self.network_teardown(&c.id) {
+                    log::warn!("network teardown of {}: {e}", c.id);
+                }
                 true
             }
             Ok(false) => false,
@@ -406,8 +411,13 @@ impl Engine {
             host,
             namespaces: &resolver,
         };
-        let oci = spec::build_spec(&input)?;
+        let mut oci = spec::build_spec(&input)?;
+        let image_exposed: Vec<String> = image_cfg.as_ref().and_then(|i| i.exposed_ports().clone()).unwrap_or_default();
+        if let Some(ns) = self.container_network_create(&id, opts, &image_exposed)? {
+            super::network::set_netns_path(&mut oci, &ns);
+        }
         spec::prepare_container(&input, &oci)?;
+        self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         spec::write_bundle_config(&dir, &oci)?;
 
         let image_volumes: Vec<String> = image_cfg.as_ref().and_then(|i| i.volumes().clone()).unwrap_or_default();
@@ -532,6 +542,9 @@ impl Engine {
             if !sys::mount::is_mountpoint(&rec.rootfs) {
                 sys::fs::ensure_dir(&rec.rootfs, 0o755)?;
                 self.snapshots.mount(id, &rec.rootfs)?;
+            }
+            if let Err(e) = self.container_network_up(id, &rec.host_config, &rec.config.hostname) {
+                return Err(self.start_failed(c, e));
             }
             let spawned = match rt.create(&self.create_request(&rec)?) {
                 Ok(s) => s,
@@ -911,6 +924,7 @@ impl Engine {
             host_config: r.host_config.clone(),
             mounts: r.mounts.clone(),
             graph_driver: InspectGraphDriver { name: "overlay2".into(), data },
+            network_settings: self.container_network_settings(&r.id),
         })
     }
 

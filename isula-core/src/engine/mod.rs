@@ -9,6 +9,7 @@ mod exec;
 mod health;
 mod images;
 mod monitor;
+mod network;
 mod registry;
 mod restore;
 mod stats;
@@ -25,12 +26,14 @@ use crate::content::ContentStore;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageStore;
+use crate::network::{NetworkStore, NetworkStoreConfig};
 use crate::runtime::OciRuntime;
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use exec::Exec;
 pub use images::*;
+pub use network::*;
 pub use registry::*;
 pub use stats::{ContainerStats, STATS_INTERVAL};
 pub use update::UpdateOptions;
@@ -53,6 +56,7 @@ pub struct EngineShared {
     pub(crate) content: ContentStore,
     pub(crate) snapshots: Snapshotter,
     pub(crate) images: ImageStore,
+    pub(crate) networks: NetworkStore,
     pub(crate) containers: ContainerStore,
     pub(crate) events: EventBus,
     pub(crate) runtimes: Mutex<HashMap<String, Arc<OciRuntime>>>,
@@ -112,6 +116,7 @@ impl Engine {
         let content = ContentStore::open(&root.join("content"))?;
         let snapshots = Snapshotter::open(&root.join("snapshots"))?;
         let images = ImageStore::open(&root.join("images"))?;
+        let networks = NetworkStore::open(NetworkStoreConfig::from_engine(&config))?;
         let containers = ContainerStore::open(&root.join("containers"))?;
         let (monitor_tx, monitor_rx) = monitor::channel()?;
         let shared = EngineShared {
@@ -119,6 +124,7 @@ impl Engine {
             content,
             snapshots,
             images,
+            networks,
             containers,
             events: EventBus::new(),
             runtimes: Mutex::new(HashMap::new()),
