@@ -282,6 +282,9 @@ impl Engine {
     /// Called by the monitor when the shim of `id` is gone.
     pub(crate) fn on_shim_exit(&self, id: &str, shim_pid: i32) -> AfterExit {
         let Ok(c) = self.containers.get(id) else { return AfterExit::Nothing };
+        // An operation in progress (a start finishing, a stop waiting) records the exit
+        // itself or must finish first, so `die` never precedes `start`.
+        let Some(_op) = c.try_lock_op() else { return AfterExit::Busy };
         let exit = crate::runtime::read_exit(&self.shim_dir(id)).ok().flatten();
         if !self.mark_exited(&c, shim_pid, exit) {
             return AfterExit::Nothing;
@@ -561,21 +564,29 @@ impl Engine {
             let _ = rt.delete(id, true);
             return Err(self.start_failed(c, e));
         }
+        let started_at = now_rfc3339();
         c.update(|r| {
-            r.state.status = Status::Running;
-            r.state.started_at = now_rfc3339();
-            r.state.exit_code = 0;
-            r.state.error.clear();
-            r.state.oom_killed = false;
-            r.state.manually_stopped = false;
             if !by_policy {
                 r.restart_count = 0;
             }
+            r.state.started_at = started_at.clone();
+            r.state.manually_stopped = false;
+            // The monitor may already have recorded the exit of a process that ended at once:
+            // keep that exit instead of claiming the container runs.
+            if r.state.status == Status::Exited {
+                return;
+            }
+            r.state.status = Status::Running;
+            r.state.exit_code = 0;
+            r.state.error.clear();
+            r.state.oom_killed = false;
         })?;
         let rec = c.record();
         self.watch(id, &rec.state);
         self.emit_container("start", &rec, &[]);
-        self.health_start(&rec);
+        if rec.state.status == Status::Running {
+            self.health_start(&rec);
+        }
         Ok(())
     }
 

@@ -118,6 +118,7 @@ impl Engine {
             AfterExit::Nothing => {}
             AfterExit::Remove => self.auto_remove(&c.id),
             AfterExit::Restart(d) => self.schedule_restart(&c.id, d),
+            AfterExit::Busy => {}
         }
     }
 }
