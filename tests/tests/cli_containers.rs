@@ -260,3 +260,26 @@ fn daemon_restart_keeps_containers_and_events_stream() {
     let hist = env.isula(&["events", "--since", &since.to_string(), "--until", &until.to_string(), "-f", "event=die"]);
     assert!(hist.ok().lines().any(|l| l.contains("name=evt")), "{}", hist.stdout);
 }
+
+#[test]
+fn top_stats_update_export() {
+    let env = Env::new();
+    let id = env.isula(&["run", "-d", "--name", "tools", "busybox", "sleep", "1000"]).ok().trim().to_string();
+    let top = env.isula(&["top", "tools"]).ok().to_string();
+    assert!(top.lines().next().unwrap().contains("PID"), "{top}");
+    assert!(top.contains("sleep 1000"), "{top}");
+    let st = env.isula(&["stats", "--no-stream", "tools"]).ok().to_string();
+    let lines: Vec<&str> = st.lines().collect();
+    assert!(lines[0].starts_with("CONTAINER ID") && lines[0].contains("MEM USAGE / LIMIT"), "{st}");
+    assert!(lines[1].starts_with(&id[..12]) && lines[1].contains("tools"), "{st}");
+    env.isula(&["update", "--memory", "64m", "tools"]).ok();
+    let mem = env.isula(&["inspect", "-f", "{{.HostConfig.Resources.Memory}}", "tools"]).ok().trim().to_string();
+    assert_eq!(mem, (64u64 << 20).to_string());
+    let tar = env.d.root.path().join("export.tar");
+    env.isula(&["export", "-o", tar.to_str().unwrap(), "tools"]).ok();
+    let mut a = tar::Archive::new(std::fs::File::open(&tar).unwrap());
+    let names: Vec<String> =
+        a.entries().unwrap().map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().any(|n| n.trim_start_matches("./") == "bin/busybox"), "{names:?}");
+    env.isula(&["top", "nosuch"]).fails(1);
+}

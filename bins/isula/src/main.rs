@@ -72,6 +72,14 @@ enum Command {
     Attach(commands::attach::Args),
     /// Get real time events from the server.
     Events(commands::events::Args),
+    /// Display the running processes of a container.
+    Top(commands::tools::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(commands::tools::StatsArgs),
+    /// Update configuration of one or more containers.
+    Update(commands::tools::UpdateArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(commands::tools::ExportArgs),
     /// List images.
     Images(commands::images::Args),
     /// Load images from a tar archive (docker-archive or OCI) or STDIN.
@@ -179,6 +187,10 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Exec(a) => commands::exec::run(&mut ctx, a),
         Command::Attach(a) => commands::attach::run(&mut ctx, a),
         Command::Events(a) => commands::events::run(&mut ctx, a),
+        Command::Top(a) => commands::tools::top(&mut ctx, a),
+        Command::Stats(a) => commands::tools::stats(&mut ctx, a),
+        Command::Update(a) => commands::tools::update(&mut ctx, a),
+        Command::Export(a) => commands::tools::export(&mut ctx, a),
         Command::Images(a) => commands::images::run(&mut ctx, a),
         Command::Load(a) => commands::load::run(&mut ctx, a),
         Command::Save(a) => commands::save::run(&mut ctx, a),

@@ -1,7 +1,6 @@
 //! `isula.v1.ContainerService` over the engine's container lifecycle. Every engine call runs
 //! on the blocking pool; logs, wait, attach and exec stream through channels fed by blocking
-//! threads. Operations the engine does not have (top, stats, update, export, cp) answer
-//! UNIMPLEMENTED.
+//! threads. `cp` (CopyFrom/CopyTo) still answers UNIMPLEMENTED.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -143,6 +142,38 @@ fn input_of(data: Vec<u8>, close: bool, height: u32, width: u32) -> Vec<Input> {
         v.push(Input::Resize(height.min(u16::MAX as u32) as u16, width.min(u16::MAX as u32) as u16));
     }
     v
+}
+
+/// A `Write` that sends 256 KiB `DataChunk`s down a stream (an error once the client left).
+struct ChunkWriter {
+    tx: mpsc::Sender<Result<DataChunk, Status>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn flush_chunk(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::take(&mut self.buf);
+        self.tx
+            .blocking_send(Ok(DataChunk { data }))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= 256 * 1024 {
+            self.flush_chunk()?;
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[tonic::async_trait]
@@ -369,20 +400,61 @@ impl ContainerService for Containers {
         Ok(Response::new(Empty {}))
     }
 
-    async fn top(&self, _: Request<TopContainerRequest>) -> Result<Response<TopContainerResponse>, Status> {
-        Err(unimplemented("top"))
+    async fn top(&self, r: Request<TopContainerRequest>) -> Result<Response<TopContainerResponse>, Status> {
+        let (engine, r) = (self.engine.clone(), r.into_inner());
+        let t = blocking(move || engine.top(&r.id, &r.ps_args)).await?;
+        let processes = t.processes.into_iter().map(|fields| TopRow { fields }).collect();
+        Ok(Response::new(TopContainerResponse { titles: t.titles, processes }))
     }
 
-    async fn stats(&self, _: Request<StatsRequest>) -> Result<Response<Self::StatsStream>, Status> {
-        Err(unimplemented("stats"))
+    async fn stats(&self, r: Request<StatsRequest>) -> Result<Response<Self::StatsStream>, Status> {
+        let r = r.into_inner();
+        if r.ids.len() != 1 {
+            return Err(Status::invalid_argument("stats takes exactly one container per stream"));
+        }
+        let id = r.ids[0].clone();
+        let e2 = self.engine.clone();
+        let id2 = id.clone();
+        blocking(move || e2.container_record(&id2).map(|_| ())).await?;
+        let (tx, rx) = mpsc::channel(4);
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut sink = |s: &isula_core::engine::ContainerStats| match serde_json::to_string(s) {
+                Ok(j) => tx.blocking_send(Ok(StatsResponse { stats_json: j })).is_ok(),
+                Err(_) => false,
+            };
+            if let Err(e) = engine.stats(&id, r.stream, &mut sink) {
+                let _ = tx.blocking_send(Err(status(&e)));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
-    async fn update(&self, _: Request<UpdateContainerRequest>) -> Result<Response<UpdateContainerResponse>, Status> {
-        Err(unimplemented("update"))
+    async fn update(&self, r: Request<UpdateContainerRequest>) -> Result<Response<UpdateContainerResponse>, Status> {
+        let r = r.into_inner();
+        let opts: isula_core::engine::UpdateOptions = parse_opts("options_json", &r.options_json)?;
+        let engine = self.engine.clone();
+        blocking(move || engine.update(&r.id, &opts)).await?;
+        Ok(Response::new(UpdateContainerResponse { warnings: Vec::new() }))
     }
 
-    async fn export(&self, _: Request<ContainerRequest>) -> Result<Response<Self::ExportStream>, Status> {
-        Err(unimplemented("export"))
+    async fn export(&self, r: Request<ContainerRequest>) -> Result<Response<Self::ExportStream>, Status> {
+        let id = r.into_inner().id;
+        let e2 = self.engine.clone();
+        let id2 = id.clone();
+        blocking(move || e2.container_record(&id2).map(|_| ())).await?;
+        let (tx, rx) = mpsc::channel(8);
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = ChunkWriter { tx: tx.clone(), buf: Vec::new() };
+            let r = engine.export(&id, &mut w).and_then(|_| {
+                w.flush_chunk().map_err(|e| isula_core::Error::unavailable(format!("export stream: {e}")))
+            });
+            if let Err(e) = r {
+                let _ = tx.blocking_send(Err(status(&e)));
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn copy_from(&self, _: Request<CopyFromRequest>) -> Result<Response<Self::CopyFromStream>, Status> {

@@ -22,6 +22,7 @@ pub mod run;
 pub mod save;
 pub mod start;
 pub mod tag;
+pub mod tools;
 pub mod version;
 
 use std::io::Read;
