@@ -283,3 +283,63 @@ fn top_stats_update_export() {
     assert!(names.iter().any(|n| n.trim_start_matches("./") == "bin/busybox"), "{names:?}");
     env.isula(&["top", "nosuch"]).fails(1);
 }
+
+#[test]
+fn cp_both_ways() {
+    let env = Env::new();
+    env.isula(&["run", "-d", "--name", "cpc", "busybox", "sleep", "1000"]).ok();
+    let dir = env.d.root.path().join("cp");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("in.txt");
+    std::fs::write(&src, "copied in\n").unwrap();
+    env.isula(&["cp", src.to_str().unwrap(), "cpc:/tmp/"]).ok();
+    assert_eq!(env.isula(&["exec", "cpc", "cat", "/tmp/in.txt"]).ok(), "copied in\n");
+    env.isula(&["cp", src.to_str().unwrap(), "cpc:/tmp/renamed.txt"]).ok();
+    assert_eq!(env.isula(&["exec", "cpc", "cat", "/tmp/renamed.txt"]).ok(), "copied in\n");
+    env.isula(&["exec", "cpc", "sh", "-c", "echo from container > /tmp/out.txt"]).ok();
+    let out = dir.join("out-copy.txt");
+    env.isula(&["cp", "cpc:/tmp/out.txt", out.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "from container\n");
+    env.isula(&["cp", "cpc:/tmp/out.txt", dir.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read_to_string(dir.join("out.txt")).unwrap(), "from container\n");
+    env.isula(&["cp", "cpc:/no/such/file", dir.to_str().unwrap()]).fails(1);
+}
+
+#[test]
+fn foreground_run_forwards_sigterm() {
+    let env = Env::new();
+    let mut child = Command::new(bin("isula"))
+        .args([
+            "-H",
+            &env.d.host(),
+            "run",
+            "--name",
+            "sig",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 42' TERM; echo ready; while true; do sleep 0.1; done",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut buf = [0u8; 6];
+    stdout.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ready\n");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("isula run did not end after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(st.code(), Some(42));
+}

@@ -80,6 +80,8 @@ enum Command {
     Update(commands::tools::UpdateArgs),
     /// Export a container's filesystem as a tar archive.
     Export(commands::tools::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(commands::cp::Args),
     /// List images.
     Images(commands::images::Args),
     /// Load images from a tar archive (docker-archive or OCI) or STDIN.
@@ -191,6 +193,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Stats(a) => commands::tools::stats(&mut ctx, a),
         Command::Update(a) => commands::tools::update(&mut ctx, a),
         Command::Export(a) => commands::tools::export(&mut ctx, a),
+        Command::Cp(a) => commands::cp::run(&mut ctx, a),
         Command::Images(a) => commands::images::run(&mut ctx, a),
         Command::Load(a) => commands::load::run(&mut ctx, a),
         Command::Save(a) => commands::save::run(&mut ctx, a),

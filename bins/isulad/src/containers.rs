@@ -1,6 +1,6 @@
 //! `isula.v1.ContainerService` over the engine's container lifecycle. Every engine call runs
 //! on the blocking pool; logs, wait, attach and exec stream through channels fed by blocking
-//! threads. `cp` (CopyFrom/CopyTo) still answers UNIMPLEMENTED.
+//! threads. CopyFrom sends the tar data first and the path stat in its last message.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -142,6 +142,31 @@ fn input_of(data: Vec<u8>, close: bool, height: u32, width: u32) -> Vec<Input> {
         v.push(Input::Resize(height.min(u16::MAX as u32) as u16, width.min(u16::MAX as u32) as u16));
     }
     v
+}
+
+/// A `Read` over chunks arriving on a channel (EOF when the sender is dropped).
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.cur.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.cur = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// A `Write` that sends 256 KiB `DataChunk`s down a stream (an error once the client left).
@@ -457,12 +482,78 @@ impl ContainerService for Containers {
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
-    async fn copy_from(&self, _: Request<CopyFromRequest>) -> Result<Response<Self::CopyFromStream>, Status> {
-        Err(unimplemented("copy_from"))
+    async fn copy_from(&self, r: Request<CopyFromRequest>) -> Result<Response<Self::CopyFromStream>, Status> {
+        let r = r.into_inner();
+        let e2 = self.engine.clone();
+        let id2 = r.id.clone();
+        blocking(move || e2.container_record(&id2).map(|_| ())).await?;
+        let (tx, rx) = mpsc::channel(8);
+        let (ctx, mut crx) = mpsc::channel::<Result<DataChunk, Status>>(8);
+        let engine = self.engine.clone();
+        let out = tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut w = ChunkWriter { tx: ctx, buf: Vec::new() };
+            let r = engine.copy_from_container(&r.id, &r.path, false, &mut w).and_then(|st| {
+                w.flush_chunk().map_err(|e| isula_core::Error::unavailable(format!("copy stream: {e}")))?;
+                Ok(st)
+            });
+            drop(w);
+            let last = match r.map(|st| serde_json::to_string(&st)) {
+                Ok(Ok(j)) => Ok(CopyFromResponse { stat_json: j, data: Vec::new() }),
+                Ok(Err(e)) => Err(Status::internal(format!("cannot encode path stat: {e}"))),
+                Err(e) => Err(status(&e)),
+            };
+            // Sent after the data (forwarded below), so the order is data then stat.
+            let _ = out.blocking_send(last);
+        });
+        // Forward data chunks, then let the stat (sent on `tx` by the worker) follow.
+        let (ftx, frx) = mpsc::channel(8);
+        let mut rx = rx;
+        tokio::spawn(async move {
+            while let Some(m) = crx.recv().await {
+                let m = m.map(|c| CopyFromResponse { stat_json: String::new(), data: c.data });
+                if ftx.send(m).await.is_err() {
+                    return;
+                }
+            }
+            if let Some(last) = rx.recv().await {
+                let _ = ftx.send(last).await;
+            }
+        });
+        drop(tx);
+        Ok(Response::new(ReceiverStream::new(frx)))
     }
 
-    async fn copy_to(&self, _: Request<Streaming<CopyToRequest>>) -> Result<Response<Empty>, Status> {
-        Err(unimplemented("copy_to"))
+    async fn copy_to(&self, r: Request<Streaming<CopyToRequest>>) -> Result<Response<Empty>, Status> {
+        let mut inbound = r.into_inner();
+        let first = inbound
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("copy stream ended before the first message"))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let _ = tx.send(first.data);
+        let opts = isula_core::container::archive::CopyToOptions {
+            owner: None,
+            no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir,
+        };
+        let engine = self.engine.clone();
+        let (id, path) = (first.id, first.path);
+        let job = tokio::task::spawn_blocking(move || {
+            let mut reader = ChannelReader { rx, cur: Vec::new(), pos: 0 };
+            engine.copy_to_container(&id, &path, &mut reader, &opts)
+        });
+        while let Some(m) = inbound.message().await? {
+            let tx = tx.clone();
+            if tokio::task::spawn_blocking(move || tx.send(m.data)).await.ok().and_then(|r| r.ok()).is_none() {
+                break;
+            }
+        }
+        drop(tx);
+        match job.await {
+            Ok(Ok(())) => Ok(Response::new(Empty {})),
+            Ok(Err(e)) => Err(status(&e)),
+            Err(e) => Err(Status::internal(format!("copy failed: {e}"))),
+        }
     }
 
     async fn resize(&self, r: Request<ResizeRequest>) -> Result<Response<Empty>, Status> {

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod completion;
+pub mod cp;
 pub mod create;
 pub mod events;
 pub mod exec;
