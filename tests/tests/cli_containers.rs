@@ -7,7 +7,7 @@
 mod cli_support;
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -100,6 +100,11 @@ fn detached_lifecycle() {
         assert!(Instant::now() < deadline, "logs: {}", env.isula(&["logs", "web"]).stdout);
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert_eq!(env.isula(&["logs", "--tail", "0", "web"]).ok(), "");
+    let ts = env.isula(&["logs", "-t", "web"]).ok().to_string();
+    assert!(ts.starts_with("20") && ts.contains("T") && ts.ends_with(" started\n"), "{ts}");
+    let running = env.isula(&["info", "--format", "{{.ContainersRunning}}"]).ok().trim().to_string();
+    assert_eq!(running, "1");
     assert_eq!(env.isula(&["exec", "web", "echo", "in"]).ok(), "in\n");
     env.isula(&["exec", "web", "sh", "-c", "exit 7"]).fails(7);
     env.isula(&["exec", "web", "no-such-command"]).fails(127);
@@ -201,7 +206,6 @@ fn tty_through_a_pty() {
         .stderr(Stdio::from(slave))
         .spawn()
         .unwrap();
-    let _ = master.as_raw_fd();
     // Wait for the shell's prompt, then talk to it.
     let first = read_until(&mut master, "# ", 20);
     assert!(first.contains("# "), "no prompt: {first:?}");
@@ -217,6 +221,7 @@ fn tty_through_a_pty() {
             let _ = child.kill();
             panic!("isula run -it did not exit");
         }
+        // Keep the pty drained so the client never blocks on output.
         let _ = read_until(&mut master, "\u{0}", 0);
         std::thread::sleep(Duration::from_millis(50));
     };

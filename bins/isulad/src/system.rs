@@ -120,13 +120,18 @@ impl SystemService for System {
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let engine = self.engine.clone();
         let images = blocking(move || engine.images(&ListImagesOptions::default())).await?;
+        let engine = self.engine.clone();
+        let all = isula_core::container::types::ListOptions { all: true, ..Default::default() };
+        let containers = blocking(move || engine.list(&all)).await?;
+        let count = |st: &str| containers.iter().filter(|c| c.state == st).count();
+        let (running, paused) = (count("running"), count("paused"));
         let c = self.engine.config();
         let info = serde_json::json!({
             "ID": "",
-            "Containers": 0,
-            "ContainersRunning": 0,
-            "ContainersPaused": 0,
-            "ContainersStopped": 0,
+            "Containers": containers.len(),
+            "ContainersRunning": running,
+            "ContainersPaused": paused,
+            "ContainersStopped": containers.len() - running - paused,
             "Images": images.len(),
             "Driver": c.storage_driver,
             "DockerRootDir": c.graph,
