@@ -371,3 +371,18 @@ fn foreground_run_forwards_sigterm() {
     };
     assert_eq!(st.code(), Some(42));
 }
+
+#[test]
+fn attach_and_start_attached() {
+    let env = Env::new();
+    let id = env.isula(&["run", "-d", "busybox", "sh", "-c", "sleep 1; echo late; exit 5"]).ok().trim().to_string();
+    let r = env.isula(&["attach", &id]);
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert_eq!(r.stdout, "late\n");
+    let c = env.isula(&["create", "busybox", "sh", "-c", "echo attached; exit 6"]).ok().trim().to_string();
+    let r = env.isula(&["start", "-a", &c]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    assert_eq!(r.stdout, "attached\n");
+    let err = env.isula(&["attach", &c]).fails(1).to_string();
+    assert!(err.contains("You cannot attach to a stopped container"), "{err}");
+}
