@@ -126,6 +126,11 @@ def run(cmd, timeout=120, check=True, capture=False):
             p.wait()
             Procs.release(p)
             raise CmdError(f"timed out after {timeout}s: {' '.join(cmd)}")
+        except BaseException:  # interrupted: do not leave the command running
+            p.kill()
+            p.wait()
+            Procs.release(p)
+            raise
         dt = time.perf_counter() - t0
         Procs.release(p)
         out.seek(0)
@@ -454,6 +459,7 @@ class Podman(DockerLike):
         # podman's rm -f stops with the stop timeout (10 s: SIGTERM is ignored by a PID 1
         # sleep); Docker's rm -f kills at once. -t 0 gives podman Docker's semantics.
         self.rm_f_args = ("-t", "0")
+        self.cgroups_before = podman_cgroups()
 
     def version(self):
         return output(["podman", "--version"]) + "; " + output(["conmon", "--version"]).splitlines()[0]
@@ -470,6 +476,23 @@ class Podman(DockerLike):
         for pid in self.shim_pids():
             print(f"warning: leftover conmon pid {pid}; killing", file=sys.stderr)
             kill_pid(pid)
+        # podman (cgroupfs manager) leaves libpod_parent/ cgroups behind; remove the empty
+        # ones that did not exist before this run.
+        for d in sorted(podman_cgroups() - self.cgroups_before, key=len, reverse=True):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+def podman_cgroups():
+    """The libpod_parent cgroup directories (podman's cgroupfs parent) in every hierarchy."""
+    out = set()
+    for h in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", h, "libpod_parent")
+        for dirpath, _dirs, _files in os.walk(top):
+            out.add(dirpath)
+    return out
 
 
 def ulimits():
