@@ -745,7 +745,7 @@ def fmt_bytes(b):
     return "not built" if b is None else f"{b / 1048576:.2f} MiB ({b} B)"
 
 
-def report(facts, results, skipped, sizes, args):
+def report(facts, results, skipped, sizes, args, partial=()):
     L = []
     ok = [r for r in results if "error" not in r]
     L.append("# isula benchmark results (ptcr-style)\n")
@@ -757,7 +757,7 @@ def report(facts, results, skipped, sizes, args):
     for k in ("date", "nproc", "cpu", "memory", "kernel", "cgroups", "loadavg", "commit"):
         v = facts[k]
         L.append(f"| {k} | {' '.join(v) if isinstance(v, list) else v} |")
-    for r in results:
+    for r in list(results) + list(partial):
         L.append(f"| {r['engine']} | {r.get('version', '')} |")
     for name, why in skipped:
         L.append(f"| {name} | skipped: {why} |")
@@ -813,6 +813,8 @@ def report(facts, results, skipped, sizes, args):
                          f"{mib(m['rss_kib'])} MiB, PSS {mib(m['pss_kib'])} MiB. \"Idle\" above is after "
                          "loading the image, with no container.")
         L.append("")
+    if partial:
+        L.append(partial_report(partial))
     L.append("## Binary sizes (release: lto, strip, codegen-units=1)\n")
     L.append("| binary | size |\n|---|---|")
     for n, b in sizes.items():
@@ -820,14 +822,14 @@ def report(facts, results, skipped, sizes, args):
     L.append("")
     L.append("## Targets\n")
     L.append("| target | measured | result |\n|---|---|---|")
-    for t in targets(results, args):
+    for t in targets(list(results) + list(partial), args):
         L.append(f"| {t[0]} | {t[1]} | {t[2]} |")
     L.append("")
     return "\n".join(L)
 
 
 def targets(results, args):
-    by = {r["engine"]: r for r in results if "error" not in r}
+    by = {r["engine"]: r for r in results if "error" not in r and not r.get("partial")}
     isula = by.get(f"isula ({args.runtime})")
     bare = by.get(args.runtime)
     podman = by.get(f"podman ({args.runtime})")
@@ -1011,10 +1013,8 @@ def main():
                 r["partial"] = True
         sizes = binary_sizes(args.bindir)
         full = [r for r in results if not r.get("partial")]
-        text = report(facts, full, skipped, sizes, args)
         partial = [r for r in results if r.get("partial")]
-        if partial:
-            text += partial_report(partial)
+        text = report(facts, full, skipped, sizes, args, partial)
         with open(args.out, "w") as f:
             f.write(text)
         with open(args.json or os.path.splitext(args.out)[0] + ".json", "w") as f:
