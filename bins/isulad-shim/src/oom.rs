@@ -14,13 +14,13 @@ impl OomWatch {
     /// Find the memory cgroup of `pid` and remember its current `oom_kill` count.
     pub fn new(pid: i32) -> OomWatch {
         let file = counter_file(pid);
-        let baseline = file.as_ref().and_then(|f| read_count(f)).unwrap_or(0);
+        let baseline = file.as_ref().and_then(read_count).unwrap_or(0);
         OomWatch { file, baseline }
     }
 
     /// Whether the kernel OOM-killed a process of the cgroup since [`OomWatch::new`].
     pub fn killed(&self) -> bool {
-        self.file.as_ref().and_then(|f| read_count(f)).is_some_and(|n| n > self.baseline)
+        self.file.as_ref().and_then(read_count).is_some_and(|n| n > self.baseline)
     }
 }
 
