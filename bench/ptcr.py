@@ -531,6 +531,93 @@ class Docker(DockerLike):
         self.remove_leftovers()
 
 
+def make_spec(rt, workdir, rootfs):
+    """`RT spec` adjusted for the benchmark: no terminal, `sleep 1000`, the shared read-only
+    rootfs by absolute path."""
+    spec_dir = os.path.join(workdir, "spec")
+    os.makedirs(spec_dir)
+    run([rt, "spec", "--bundle", spec_dir])
+    with open(os.path.join(spec_dir, "config.json")) as f:
+        spec = json.load(f)
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = ["sleep", "1000"]
+    spec["root"] = {"path": rootfs, "readonly": True}
+    return spec
+
+
+class ShimDriver(Engine):
+    """isula-core's runtime layer without a daemon: bench/shimbench drives OciRuntime through
+    isulad-shim (one shim per container, as the engine does). Measures the shim's memory and
+    the shim path's latency while the daemon's container commands are missing, and beside them."""
+
+    def __init__(self, tmp, driver, shim, runtime, rootfs):
+        super().__init__(f"isula-core + isulad-shim, no daemon ({runtime})", tmp)
+        self.driver = driver
+        self.shim = os.path.realpath(shim)
+        self.rt = runtime
+        self.runtime_label = runtime
+        self.rootfs = rootfs
+        self.dir = os.path.join(tmp, "shimbench")
+        self.proc = None
+
+    def version(self):
+        return f"{self.shim} ({file_size(self.shim)} B), driver {self.driver}"
+
+    def shim_pids(self):
+        return [p for p in all_pids() if readlink(f"/proc/{p}/exe") == self.shim and alive(p)]
+
+    def bench(self, prefix, serial, parallel, threads):
+        os.makedirs(self.dir)
+        spec = os.path.join(self.dir, "spec.json")
+        with open(spec, "w") as f:
+            json.dump(make_spec(self.rt, self.dir, self.rootfs), f)
+        err = open(os.path.join(self.dir, "driver.err"), "wb")
+        self.proc = Procs.popen([self.driver, self.shim, self.rt, self.dir, spec, prefix, str(serial),
+                                 str(parallel), str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=err)
+        err.close()
+        r = {"engine": self.name, "version": self.version()}
+        result = None
+        for line in self.proc.stdout:
+            msg = json.loads(line)
+            if "checkpoint" in msg:
+                time.sleep(2 if msg["checkpoint"] == "parallel" else 1)
+                r[f"mem_{serial if msg['checkpoint'] == 'serial' else parallel}"] = snapshot(self)
+                self.proc.stdin.write(b"\n")
+                self.proc.stdin.flush()
+            elif "result" in msg:
+                result = msg["result"]
+                break
+            elif "error" in msg:
+                raise CmdError(f"shimbench: {msg['error']}")
+        self.proc.wait(60)
+        Procs.release(self.proc)
+        if result is None:
+            raise CmdError("shimbench: no result: " + open(os.path.join(self.dir, "driver.err")).read()[-800:])
+        r["latency"] = {k: stats(v) for k, v in result["latency"].items()}
+        r["latency_raw_ms"] = {k: [round(x * 1000, 2) for x in v] for k, v in result["latency"].items()}
+        r["parallel_up_s"] = result["parallel_up_s"]
+        r["parallel_rm_s"] = result["parallel_rm_s"]
+        return r
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            kill_pid(self.proc.pid)
+            self.proc.wait()
+            Procs.release(self.proc)
+        state = os.path.join(self.dir, "rtroot")
+        if os.path.isdir(state):
+            try:
+                for n in run([self.rt, "--root", state, "list", "-q"], capture=True)[1].split():
+                    run([self.rt, "--root", state, "delete", "--force", n], check=False)
+            except CmdError as e:
+                print(f"warning: {self.rt} list: {e}", file=sys.stderr)
+        for pid in self.shim_pids():
+            if self.dir in cmdline(pid):
+                print(f"warning: leftover isulad-shim pid {pid}; killing", file=sys.stderr)
+                kill_pid(pid)
+
+
 class Bare(Engine):
     """A bare OCI runtime (crun, runc): one bundle per container over a shared read-only
     busybox rootfs; state under the temporary directory (--root)."""
@@ -550,15 +637,7 @@ class Bare(Engine):
 
     def setup(self):
         os.makedirs(self.state)
-        spec_dir = os.path.join(self.dir, "spec")
-        os.makedirs(spec_dir)
-        run([self.rt, "spec", "--bundle", spec_dir])
-        with open(os.path.join(spec_dir, "config.json")) as f:
-            spec = json.load(f)
-        spec["process"]["terminal"] = False
-        spec["process"]["args"] = ["sleep", "1000"]
-        spec["root"] = {"path": self.rootfs, "readonly": True}
-        self.template = spec
+        self.template = make_spec(self.rt, self.dir, self.rootfs)
 
     def bundle(self, n):
         return os.path.join(self.dir, "bundles", n)
@@ -820,6 +899,10 @@ def report(facts, results, skipped, sizes, args, partial=()):
     for n, b in sizes.items():
         L.append(f"| {n} | {fmt_bytes(b)} |")
     L.append("")
+    if args.note:
+        L.append("## Notes\n")
+        L.extend(f"- {n}" for n in args.note)
+        L.append("")
     L.append("## Targets\n")
     L.append("| target | measured | result |\n|---|---|---|")
     for t in targets(list(results) + list(partial), args):
@@ -877,11 +960,22 @@ def targets(results, args):
         pending(t, "isula containers")
     t = "isulad-shim PSS ≤ 1 MiB per container"
     m = isula and isula.get(f"mem_{args.parallel}", {}).get("shims")
+    shim = by.get(f"isula-core + isulad-shim, no daemon ({args.runtime})")
+    how = "under isulad"
+    if not (m and m["count"]) and shim:
+        m, how = shim.get(f"mem_{args.parallel}", {}).get("shims"), "driven by bench/shimbench, no daemon"
     if m and m["count"]:
         per = m["pss_kib"] / m["count"]
-        out.append((t, f"{per / 1024:.2f} MiB ({m['count']} shims)", verdict(per <= 1024)))
+        out.append((t, f"{per / 1024:.2f} MiB ({m['count']} shims, {how})", verdict(per <= 1024)))
     else:
         pending(t, "isula containers")
+    if shim and bare:
+        a, b = shim["latency"]["run -d"]["median_ms"], bare["latency"]["run -d"]["median_ms"]
+        out.append((f"(informative) shim path create+start median vs bare `{args.runtime} run -d`",
+                    f"{a:.1f} ms vs {b:.1f} ms ({a / b:.2f}×)", "no target"))
+        a, b = shim["parallel_up_s"], bare["parallel_up_s"]
+        out.append((f"(informative) shim path {args.parallel} parallel create+start vs bare",
+                    f"{a:.2f} s vs {b:.2f} s ({a / b:.2f}×)", "no target"))
     return out
 
 
@@ -915,15 +1009,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(here, "RESULTS.md"), help="Markdown report path")
     ap.add_argument("--json", default=None, help="raw results as JSON (default: OUT with .json)")
-    ap.add_argument("--engines", default="isula,crun,runc,podman,docker",
-                    help="comma-separated subset of isula,crun,runc,podman,docker")
+    ap.add_argument("--engines", default="isula,shim,crun,runc,podman,docker",
+                    help="comma-separated subset of isula,shim,crun,runc,podman,docker")
     ap.add_argument("--runtime", default="crun", help="OCI runtime under isula and podman")
     ap.add_argument("--bindir", default=os.path.join(repo, "target", "release"),
                     help="where isulad, isula, isulad-shim, libisula.so are")
+    ap.add_argument("--shimbench", default=os.path.join(repo, "target", "release", "shimbench"),
+                    help="the bench/shimbench driver (cargo build --release in bench/shimbench)")
     ap.add_argument("--isula-create-args", default="", help="extra args for isula create/run")
     ap.add_argument("--serial", type=int, default=10)
     ap.add_argument("--parallel", type=int, default=100)
     ap.add_argument("--threads", type=int, default=10, help="thread pool size for the parallel phase")
+    ap.add_argument("--note", action="append", default=[], help="a line for the Notes section (repeatable)")
     ap.add_argument("--tmp", default=None, help="parent of the temporary directory")
     args = ap.parse_args()
     args.repo = repo
@@ -972,6 +1069,23 @@ def main():
                     finally:
                         e.cleanup()
                     continue
+            elif w == "shim":
+                driver = args.shimbench
+                if not os.path.exists(driver) or not os.path.exists(os.path.join(args.bindir, "isulad-shim")):
+                    skipped.append(("shim", f"build {driver} and {args.bindir}/isulad-shim first"))
+                    continue
+                e = ShimDriver(tmp, driver, os.path.join(args.bindir, "isulad-shim"), args.runtime, rootfs)
+                engines.append(e)
+                print(f"== {e.name}", file=sys.stderr)
+                try:
+                    results.append(e.bench(f"{prefix}-shim", args.serial, args.parallel, args.threads))
+                except (CmdError, OSError, ValueError, subprocess.TimeoutExpired) as ex:
+                    traceback.print_exc()
+                    results.append({"engine": e.name, "version": e.version(), "error": str(ex)[:600]})
+                    code = 1
+                finally:
+                    e.cleanup()
+                continue
             elif w in ("crun", "runc"):
                 if not shutil.which(w):
                     skipped.append((w, "not installed"))
