@@ -44,7 +44,11 @@ impl Bench {
             id: id.to_string(),
             bundle: self.bundle(id),
             state_dir: self.dir.join("state").join(id),
-            log: Some(ShimLogConfig { path: self.dir.join("logs").join(format!("{id}.log")), max_size: 1 << 20, max_file: 1 }),
+            log: Some(ShimLogConfig {
+                path: self.dir.join("logs").join(format!("{id}.log")),
+                max_size: 1 << 20,
+                max_file: 1,
+            }),
             terminal: false,
             open_stdin: false,
             attach: false,
@@ -119,7 +123,12 @@ fn serial(b: &Bench, ids: &[String], f: impl Fn(&Bench, &str) -> Result<f64, Str
     ids.iter().map(|id| f(b, id)).collect()
 }
 
-fn parallel(b: &Arc<Bench>, ids: &[String], threads: usize, f: fn(&Bench, &str) -> Result<(), String>) -> Result<f64, String> {
+fn parallel(
+    b: &Arc<Bench>,
+    ids: &[String],
+    threads: usize,
+    f: fn(&Bench, &str) -> Result<(), String>,
+) -> Result<f64, String> {
     let next = Arc::new(AtomicUsize::new(0));
     let ids = Arc::new(ids.to_vec());
     let t = Instant::now();
@@ -144,7 +153,13 @@ fn parallel(b: &Arc<Bench>, ids: &[String], threads: usize, f: fn(&Bench, &str) 
     first_err.map_or(Ok(t.elapsed().as_secs_f64()), Err)
 }
 
-fn run(b: &Arc<Bench>, prefix: &str, n_serial: usize, n_par: usize, threads: usize) -> Result<serde_json::Value, String> {
+fn run(
+    b: &Arc<Bench>,
+    prefix: &str,
+    n_serial: usize,
+    n_par: usize,
+    threads: usize,
+) -> Result<serde_json::Value, String> {
     let ids = |tag: &str, n: usize| -> Vec<String> { (0..n).map(|i| format!("{prefix}-{tag}{i}")).collect() };
     let warm = format!("{prefix}-warm");
     b.prepare(&warm)?;
