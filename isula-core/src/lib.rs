@@ -9,6 +9,7 @@ pub mod content;
 pub mod digest;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod image;
 pub mod logs;
 pub mod reference;

@@ -343,6 +343,9 @@ impl Engine {
                 }
             }
         }
+        for l in &out {
+            self.emit_image("load", &l.id, l.names.first().map(String::as_str).unwrap_or(""));
+        }
         Ok(out)
     }
 
@@ -408,6 +411,9 @@ impl Engine {
             let _ops = self.images.lock_ops();
             self.free_blobs(&new.0);
         }
+        if let Ok(id) = &res {
+            self.emit_image("import", &id.to_string(), opts.reference.as_deref().unwrap_or(""));
+        }
         res
     }
 
@@ -425,9 +431,20 @@ impl Engine {
         let full = t.to_string();
         if !rec.names.contains(&full) {
             rec.names.push(full);
+            let id = rec.id.to_string();
             self.images.put(rec)?;
+            self.emit_image("tag", &id, &t.familiar());
         }
         Ok(())
+    }
+
+    /// Publish an image event (`name` attribute when given).
+    pub(crate) fn emit_image(&self, action: &str, id: &str, name: &str) {
+        let mut a = BTreeMap::new();
+        if !name.is_empty() {
+            a.insert("name".to_string(), name.to_string());
+        }
+        self.events.emit("image", action, id, a);
     }
 
     /// List images (`docker images`), newest first, filtered by `opts.filters`.
@@ -497,6 +514,17 @@ impl Engine {
     /// a container uses it, unless `opts.force`. Deleting frees the layers and blobs no other
     /// image uses.
     pub fn remove_image(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
+        let out = self.remove_image_inner(name_or_id, opts)?;
+        for r in &out {
+            match r {
+                RemovedImage::Untagged(n) => self.emit_image("untag", name_or_id, n),
+                RemovedImage::Deleted(id) => self.emit_image("delete", id, ""),
+            }
+        }
+        Ok(out)
+    }
+
+    fn remove_image_inner(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
         let _ops = self.images.lock_ops();
         let (mut rec, name) = self.resolve_with_name(name_or_id)?;
         let mut out = Vec::new();

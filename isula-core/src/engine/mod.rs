@@ -3,29 +3,77 @@
 //! Methods are grouped by subject in sibling files (`images.rs`, …); this file
 //! holds opening, locking and the parts every group shares.
 
+mod containers;
+mod exec;
 mod images;
+mod monitor;
 mod registry;
+mod restore;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::config::EngineConfig;
+use crate::container::store::ContainerStore;
+use crate::container::HostInfo;
 use crate::content::ContentStore;
 use crate::error::{Error, Result};
+use crate::events::EventBus;
 use crate::image::ImageStore;
+use crate::runtime::OciRuntime;
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
+pub use exec::Exec;
 pub use images::*;
 pub use registry::*;
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.
+///
+/// Dropping the engine stops its monitor thread (restart policies, exit bookkeeping);
+/// containers keep running under their shims and the next `open` re-attaches to them.
 pub struct Engine {
+    inner: Arc<EngineShared>,
+    /// Present on the handle returned by `open` (stops the monitor on drop).
+    monitor: Option<monitor::MonitorThread>,
+}
+
+/// The engine's state, shared with its monitor thread (reached through `Deref`).
+#[doc(hidden)]
+pub struct EngineShared {
     pub(crate) config: EngineConfig,
     pub(crate) content: ContentStore,
     pub(crate) snapshots: Snapshotter,
     pub(crate) images: ImageStore,
+    pub(crate) containers: ContainerStore,
+    pub(crate) events: EventBus,
+    pub(crate) runtimes: Mutex<HashMap<String, Arc<OciRuntime>>>,
+    pub(crate) host: OnceLock<HostInfo>,
+    pub(crate) monitor_tx: monitor::MonitorSender,
     _root_lock: FileLock,
+}
+
+impl std::fmt::Debug for EngineShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineShared").field("root", &self.config.graph).finish()
+    }
+}
+
+impl std::ops::Deref for Engine {
+    type Target = EngineShared;
+    fn deref(&self) -> &EngineShared {
+        &self.inner
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(m) = self.monitor.take() {
+            m.stop();
+        }
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -56,8 +104,24 @@ impl Engine {
         let content = ContentStore::open(&root.join("content"))?;
         let snapshots = Snapshotter::open(&root.join("snapshots"))?;
         let images = ImageStore::open(&root.join("images"))?;
-        let engine = Engine { config, content, snapshots, images, _root_lock: lock };
+        let containers = ContainerStore::open(&root.join("containers"))?;
+        let (monitor_tx, monitor_rx) = monitor::channel()?;
+        let shared = EngineShared {
+            config,
+            content,
+            snapshots,
+            images,
+            containers,
+            events: EventBus::new(),
+            runtimes: Mutex::new(HashMap::new()),
+            host: OnceLock::new(),
+            monitor_tx,
+            _root_lock: lock,
+        };
+        let mut engine = Engine { inner: Arc::new(shared), monitor: None };
         engine.repair()?;
+        engine.restore_containers()?;
+        engine.monitor = Some(monitor::MonitorThread::spawn(Arc::downgrade(&engine.inner), monitor_rx)?);
         Ok(engine)
     }
 
@@ -79,6 +143,11 @@ impl Engine {
     /// The content store (blobs by digest).
     pub fn content(&self) -> &ContentStore {
         &self.content
+    }
+
+    /// A second handle on the same engine (used by the monitor thread; does not own the monitor).
+    pub(crate) fn handle(inner: Arc<EngineShared>) -> Engine {
+        Engine { inner, monitor: None }
     }
 
     /// Directory for scratch files that must live on the root's filesystem.

@@ -53,6 +53,12 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
 #[derive(Debug)]
 pub struct PidFd(OwnedFd);
 
+impl std::os::fd::AsFd for PidFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
 impl PidFd {
     /// `pidfd_open(pid)`; `Ok(None)` when the process no longer exists.
     pub fn open(pid: i32) -> io::Result<Option<PidFd>> {

@@ -1,0 +1,120 @@
+//! Restoring containers in `Engine::open`: load every record, re-attach to live shims,
+//! record exits that happened while no engine was running, finish interrupted removals,
+//! clean up half-created containers and apply restart policies and AutoRemove.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::containers::looks_like_id;
+use super::monitor::{AfterExit, Msg};
+use super::Engine;
+use crate::container::state::Status;
+use crate::container::store::{Container, ContainerRecord};
+use crate::error::{Error, Result};
+use crate::runtime::{read_exit, ShimHandle};
+
+impl Engine {
+    /// Load and reconcile all containers (called once by `open`, before the monitor starts).
+    pub(crate) fn restore_containers(&self) -> Result<()> {
+        let root = self.containers.root().to_path_buf();
+        let mut restored = Vec::new();
+        let mut cleaned = false;
+        for ent in std::fs::read_dir(&root).map_err(|e| Error::io(&root, "read", e))? {
+            let ent = ent.map_err(|e| Error::io(&root, "read", e))?;
+            let Some(id) = ent.file_name().to_str().map(str::to_string) else { continue };
+            if !looks_like_id(&id) {
+                continue;
+            }
+            let dir = ent.path();
+            let rec = match ContainerRecord::load(&dir) {
+                Ok(r) if r.id == id && dir.join("config.json").is_file() => r,
+                other => {
+                    // Half-created (crash before the record was written) or broken: remove it.
+                    let runtime = other.map(|r| r.runtime).unwrap_or_else(|_| self.config.default_runtime.clone());
+                    log::warn!("removing half-created container {id}");
+                    if let Err(e) = self.destroy_files(&id, &runtime, &[]) {
+                        log::error!("cleaning up half-created container {id}: {e}");
+                    }
+                    cleaned = true;
+                    continue;
+                }
+            };
+            if matches!(rec.state.status, Status::Removing | Status::Dead) {
+                log::warn!("finishing the interrupted removal of container {id}");
+                if let Err(e) = self.destroy_files(&id, &rec.runtime, &[]) {
+                    log::error!("removing container {id}: {e}");
+                }
+                cleaned = true;
+                continue;
+            }
+            if let Err(e) = self.containers.reserve_name(&rec.name, &id) {
+                log::error!("container {id}: {e}; renaming it to its id");
+                let mut r = rec.clone();
+                r.name = id.clone();
+                r.save(&dir)?;
+                self.containers.reserve_name(&id, &id)?;
+                let c = Arc::new(Container::new(r, dir));
+                self.containers.insert(c.clone());
+                restored.push(c);
+                continue;
+            }
+            let c = Arc::new(Container::new(rec, dir));
+            self.containers.insert(c.clone());
+            restored.push(c);
+        }
+        // Snapshots of containers that never got a directory (crash right after prepare).
+        for s in self.snapshots.snapshots()? {
+            if looks_like_id(&s.key) && self.containers.get(&s.key).is_err() && !root.join(&s.key).exists() {
+                log::warn!("removing the snapshot of half-created container {}", s.key);
+                if let Err(e) = self.snapshots.remove(&s.key) {
+                    log::error!("removing snapshot {}: {e}", s.key);
+                }
+                cleaned = true;
+            }
+        }
+        for c in restored {
+            self.reconcile(&c);
+        }
+        if cleaned {
+            if let Err(e) = self.prune_image_layers() {
+                log::warn!("pruning layers after restore: {e}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Bring one restored container's state in line with its shim.
+    fn reconcile(&self, c: &Container) {
+        let rec = c.record();
+        match rec.state.status {
+            Status::Running | Status::Paused | Status::Created => {
+                let dir = self.shim_dir(&rec.id);
+                match ShimHandle::load(&dir) {
+                    Ok(h) if h.shim_pid == rec.state.shim_pid && h.is_alive() => {
+                        self.monitor_tx.send(Msg::Watch {
+                            id: rec.id.clone(),
+                            shim_pid: h.shim_pid,
+                            shim_start_time: h.shim_start_time,
+                        });
+                    }
+                    _ => {
+                        let exit = read_exit(&dir).ok().flatten();
+                        if self.mark_exited(c, rec.state.shim_pid, exit) {
+                            self.apply_after_exit(c);
+                        }
+                    }
+                }
+            }
+            Status::Restarting => self.schedule_restart(&rec.id, Duration::ZERO),
+            _ => {}
+        }
+    }
+
+    fn apply_after_exit(&self, c: &Container) {
+        match self.after_exit(c) {
+            AfterExit::Nothing => {}
+            AfterExit::Remove => self.auto_remove(&c.id),
+            AfterExit::Restart(d) => self.schedule_restart(&c.id, d),
+        }
+    }
+}
