@@ -550,15 +550,23 @@ class ShimDriver(Engine):
     isulad-shim (one shim per container, as the engine does). Measures the shim's memory and
     the shim path's latency while the daemon's container commands are missing, and beside them."""
 
-    def __init__(self, tmp, driver, shim, runtime, rootfs):
-        super().__init__(f"isula-core + isulad-shim, no daemon ({runtime})", tmp)
+    def __init__(self, tmp, driver, shim, runtime, rootfs, archive=None):
+        """archive=None: the runtime layer only; else the embedded Engine loading archive."""
+        self.embedded = archive is not None
+        name = "isula-core Engine embedded" if self.embedded else "isula-core + isulad-shim"
+        super().__init__(f"{name}, no daemon ({runtime})", tmp)
+        self.has_daemon = self.embedded  # the driver process holds the engine
         self.driver = driver
         self.shim = os.path.realpath(shim)
         self.rt = runtime
         self.runtime_label = runtime
         self.rootfs = rootfs
-        self.dir = os.path.join(tmp, "shimbench")
+        self.archive = archive
+        self.dir = os.path.join(tmp, "embedded" if self.embedded else "shimbench")
         self.proc = None
+
+    def daemon_pids(self):
+        return [self.proc.pid] if self.proc and self.proc.poll() is None else []
 
     def version(self):
         return f"{self.shim} ({file_size(self.shim)} B), driver {self.driver}"
@@ -568,21 +576,27 @@ class ShimDriver(Engine):
 
     def bench(self, prefix, serial, parallel, threads):
         os.makedirs(self.dir)
-        spec = os.path.join(self.dir, "spec.json")
-        with open(spec, "w") as f:
-            json.dump(make_spec(self.rt, self.dir, self.rootfs), f)
+        if self.embedded:
+            cmd = [self.driver, "engine", self.shim, self.rt, self.dir, self.archive]
+        else:
+            spec = os.path.join(self.dir, "spec.json")
+            with open(spec, "w") as f:
+                json.dump(make_spec(self.rt, self.dir, self.rootfs), f)
+            cmd = [self.driver, self.shim, self.rt, self.dir, spec]
         err = open(os.path.join(self.dir, "driver.err"), "wb")
-        self.proc = Procs.popen([self.driver, self.shim, self.rt, self.dir, spec, prefix, str(serial),
-                                 str(parallel), str(threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=err)
+        self.proc = Procs.popen(cmd + [prefix, str(serial), str(parallel), str(threads)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err)
         err.close()
         r = {"engine": self.name, "version": self.version()}
         result = None
         for line in self.proc.stdout:
             msg = json.loads(line)
             if "checkpoint" in msg:
-                time.sleep(2 if msg["checkpoint"] == "parallel" else 1)
-                r[f"mem_{serial if msg['checkpoint'] == 'serial' else parallel}"] = snapshot(self)
+                c = msg["checkpoint"]
+                time.sleep(1 if c == "serial" else 2)
+                key = {"idle": "mem_idle", "serial": f"mem_{serial}", "parallel": f"mem_{parallel}",
+                       "after": "mem_after"}[c]
+                r[key] = snapshot(self)
                 self.proc.stdin.write(b"\n")
                 self.proc.stdin.flush()
             elif "result" in msg:
@@ -944,7 +958,7 @@ def targets(results, args):
         pending(t, "isula containers" if not isula else f"bare {args.runtime}")
     idle = None
     for r in results:
-        if r["engine"].startswith("isula") and r.get("mem_idle"):
+        if r["engine"].startswith("isula (") and r.get("mem_idle"):
             idle = r["mem_idle"]["daemon"]
     t = "isulad idle RSS ≤ 10 MiB"
     if idle:
@@ -961,7 +975,10 @@ def targets(results, args):
     t = "isulad-shim PSS ≤ 1 MiB per container"
     m = isula and isula.get(f"mem_{args.parallel}", {}).get("shims")
     shim = by.get(f"isula-core + isulad-shim, no daemon ({args.runtime})")
+    emb = by.get(f"isula-core Engine embedded, no daemon ({args.runtime})")
     how = "under isulad"
+    if not (m and m["count"]) and emb:
+        m, how = emb.get(f"mem_{args.parallel}", {}).get("shims"), "embedded Engine, no daemon"
     if not (m and m["count"]) and shim:
         m, how = shim.get(f"mem_{args.parallel}", {}).get("shims"), "driven by bench/shimbench, no daemon"
     if m and m["count"]:
@@ -969,6 +986,21 @@ def targets(results, args):
         out.append((t, f"{per / 1024:.2f} MiB ({m['count']} shims, {how})", verdict(per <= 1024)))
     else:
         pending(t, "isula containers")
+    if emb and bare:
+        a, b = emb["latency"]["run -d"]["median_ms"], bare["latency"]["run -d"]["median_ms"]
+        out.append((f"(informative) embedded Engine `run` median vs bare `{args.runtime} run -d` (≤ 1.5× for isula)",
+                    f"{a:.1f} ms vs {b:.1f} ms ({a / b:.2f}×)", "no target"))
+        a, b = emb["parallel_up_s"], bare["parallel_up_s"]
+        out.append((f"(informative) embedded Engine {args.parallel} parallel create+start vs bare (≤ 2× for isula)",
+                    f"{a:.2f} s vs {b:.2f} s ({a / b:.2f}×)", "no target"))
+    if emb and podman:
+        a, b = emb["latency"]["run -d"]["median_ms"], podman["latency"]["run -d"]["median_ms"]
+        out.append(("(informative) embedded Engine `run` median vs podman `run -d` (≤ 0.5× for isula)",
+                    f"{a:.1f} ms vs {b:.1f} ms ({a / b:.2f}×)", "no target"))
+    m = emb and emb.get(f"mem_{args.parallel}", {}).get("daemon")
+    if m:
+        out.append((f"(informative) embedding process RSS with {args.parallel} running (≤ 40 MiB for isulad)",
+                    f"{mib(m['rss_kib'])} MiB", "no target"))
     if shim and bare:
         a, b = shim["latency"]["run -d"]["median_ms"], bare["latency"]["run -d"]["median_ms"]
         out.append((f"(informative) shim path create+start median vs bare `{args.runtime} run -d`",
@@ -1009,8 +1041,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(here, "RESULTS.md"), help="Markdown report path")
     ap.add_argument("--json", default=None, help="raw results as JSON (default: OUT with .json)")
-    ap.add_argument("--engines", default="isula,shim,crun,runc,podman,docker",
-                    help="comma-separated subset of isula,shim,crun,runc,podman,docker")
+    ap.add_argument("--engines", default="isula,embedded,shim,crun,runc,podman,docker",
+                    help="comma-separated subset of isula,embedded,shim,crun,runc,podman,docker")
     ap.add_argument("--runtime", default="crun", help="OCI runtime under isula and podman")
     ap.add_argument("--bindir", default=os.path.join(repo, "target", "release"),
                     help="where isulad, isula, isulad-shim, libisula.so are")
@@ -1069,16 +1101,17 @@ def main():
                     finally:
                         e.cleanup()
                     continue
-            elif w == "shim":
+            elif w in ("shim", "embedded"):
                 driver = args.shimbench
                 if not os.path.exists(driver) or not os.path.exists(os.path.join(args.bindir, "isulad-shim")):
                     skipped.append(("shim", f"build {driver} and {args.bindir}/isulad-shim first"))
                     continue
-                e = ShimDriver(tmp, driver, os.path.join(args.bindir, "isulad-shim"), args.runtime, rootfs)
+                e = ShimDriver(tmp, driver, os.path.join(args.bindir, "isulad-shim"), args.runtime, rootfs,
+                               archive if w == "embedded" else None)
                 engines.append(e)
                 print(f"== {e.name}", file=sys.stderr)
                 try:
-                    results.append(e.bench(f"{prefix}-shim", args.serial, args.parallel, args.threads))
+                    results.append(e.bench(f"{prefix}-{w}", args.serial, args.parallel, args.threads))
                 except (CmdError, OSError, ValueError, subprocess.TimeoutExpired) as ex:
                     traceback.print_exc()
                     results.append({"engine": e.name, "version": e.version(), "error": str(ex)[:600]})

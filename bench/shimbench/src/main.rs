@@ -1,11 +1,18 @@
-//! shimbench: drives isula-core's runtime layer (`OciRuntime` through `isulad-shim`) for
-//! bench/ptcr.py: the same serial and parallel phases as the CLI engines, no daemon.
+//! shimbench: drives isula-core in-process for bench/ptcr.py, with the same serial and
+//! parallel phases as the CLI engines, no daemon. Two modes:
 //!
-//! Usage: `shimbench SHIM RUNTIME WORKDIR SPEC.json PREFIX SERIAL PARALLEL THREADS`.
-//! SPEC.json is the OCI config for every container (absolute read-only rootfs). Prints one
-//! JSON object per line on stdout: `{"checkpoint": NAME}` then waits for a line on stdin
-//! (the harness measures memory meanwhile), and finally `{"result": {...}}` with timings in
-//! seconds. Every container it made is removed before it exits, also on errors.
+//! - `shimbench SHIM RUNTIME WORKDIR SPEC.json PREFIX SERIAL PARALLEL THREADS`: the runtime
+//!   layer only, `OciRuntime` through `isulad-shim`; SPEC.json is the OCI config for every
+//!   container (absolute read-only rootfs).
+//! - `shimbench engine SHIM RUNTIME WORKDIR ARCHIVE PREFIX SERIAL PARALLEL THREADS`: the whole
+//!   embedded `Engine` (image store, overlay snapshots, spec builder, shim) on a root and state
+//!   under WORKDIR, after loading the docker-archive ARCHIVE.
+//!
+//! Prints one JSON object per line on stdout: `{"checkpoint": NAME}` then waits for a line on
+//! stdin (the harness measures memory meanwhile), and finally `{"result": {...}}` with timings
+//! in seconds. Every container it made is removed before it exits, also on errors.
+
+mod engine;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -113,7 +120,7 @@ impl Bench {
     }
 }
 
-fn checkpoint(name: &str) {
+pub(crate) fn checkpoint(name: &str) {
     println!("{}", serde_json::json!({ "checkpoint": name }));
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
@@ -201,6 +208,10 @@ fn run(
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
+    if a.get(1).map(String::as_str) == Some("engine") {
+        engine::main(&a[1..]);
+        return;
+    }
     if a.len() != 9 {
         eprintln!("usage: shimbench SHIM RUNTIME WORKDIR SPEC.json PREFIX SERIAL PARALLEL THREADS");
         std::process::exit(2);
