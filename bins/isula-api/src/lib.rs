@@ -1,1 +1,20 @@
-//! gRPC definitions shared by isulad and isula (filled in by the daemon/CLI issue).
+//! gRPC definitions shared by isulad and isula: the `isula.v1` services generated from
+//! `proto/isula/v1/*.proto`, plus address parsing and a unix-socket client connector.
+//!
+//! Complex values (options, inspect objects, events) travel as JSON strings of the engine's
+//! serde types, the same JSON the C ABI uses.
+
+pub mod addr;
+pub mod client;
+
+/// Generated `isula.v1` messages, clients and servers.
+#[allow(missing_docs, clippy::all)]
+pub mod v1 {
+    tonic::include_proto!("isula.v1");
+}
+
+/// Default daemon address.
+pub const DEFAULT_HOST: &str = "unix:///run/isulad.sock";
+
+/// API version reported by `Version`.
+pub const API_VERSION: &str = "1.0";

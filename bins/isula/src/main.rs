@@ -1,6 +1,158 @@
-//! isula (filled in by its issue).
+//! isula: the Docker-like command line client of isulad.
+//!
+//! Exit statuses follow Docker: 0 success, 1 a request the daemon refused, 125 a usage
+//! error or no daemon to talk to.
+
+mod commands;
+mod ctx;
+mod error;
+mod fmt;
+mod progress;
+mod template;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::error::{CliError, ENGINE};
+
+/// isula: a lightweight container engine client.
+#[derive(Debug, Parser)]
+#[command(name = "isula", version, about = "isula: command line client of the isulad container engine")]
+pub struct Cli {
+    /// Daemon socket to connect to (unix:///PATH or tcp://HOST:PORT).
+    #[arg(short = 'H', long = "host", env = "ISULAD_HOST", default_value = isula_api::DEFAULT_HOST, global = true)]
+    pub host: String,
+    /// Use TLS and verify the daemon (tcp:// hosts); also present our certificate.
+    #[arg(long = "tlsverify", global = true)]
+    pub tlsverify: bool,
+    /// CA certificate that signed the daemon's certificate.
+    #[arg(long = "tlscacert", value_name = "FILE", global = true, default_value = "/etc/isulad/ca.pem")]
+    pub tlscacert: std::path::PathBuf,
+    /// Client certificate.
+    #[arg(long = "tlscert", value_name = "FILE", global = true, default_value = "/etc/isulad/cert.pem")]
+    pub tlscert: std::path::PathBuf,
+    /// Client private key.
+    #[arg(long = "tlskey", value_name = "FILE", global = true, default_value = "/etc/isulad/key.pem")]
+    pub tlskey: std::path::PathBuf,
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List images.
+    Images(commands::images::Args),
+    /// Load images from a tar archive (docker-archive or OCI) or STDIN.
+    Load(commands::load::Args),
+    /// Save images to a tar archive (streamed to STDOUT by default).
+    Save(commands::save::Args),
+    /// Import the contents from a tarball to create a filesystem image.
+    Import(commands::import::Args),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE.
+    Tag(commands::tag::Args),
+    /// Remove one or more images.
+    Rmi(commands::rmi::Args),
+    /// Return low-level information on images.
+    Inspect(commands::inspect::Args),
+    /// Download an image from a registry.
+    Pull(commands::pull::Args),
+    /// Upload an image to a registry.
+    Push(commands::push::Args),
+    /// Log in to a registry.
+    Login(commands::login::Args),
+    /// Log out from a registry.
+    Logout(commands::logout::Args),
+    /// Show the isula version information.
+    Version(commands::version::Args),
+    /// Display system-wide information.
+    Info(commands::info::Args),
+    /// Generate the shell completion script.
+    Completion(commands::completion::Args),
+}
+
+/// A closed stdout (`isula images | head -1`) ends the program quietly with status 141, as a
+/// SIGPIPE death would, instead of a panic message.
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
 
 fn main() {
-    eprintln!("isula: not built yet");
-    std::process::exit(1);
+    quiet_broken_pipe();
+    if std::env::args_os().len() == 1 {
+        // Bare `isula` prints the help and succeeds, as bare `docker` does.
+        let _ = Cli::command().print_help();
+        std::process::exit(0);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version exit 0; every usage error is 125, as Docker.
+            let code = if e.exit_code() == 0 { 0 } else { ENGINE };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    std::process::exit(match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            e.code
+        }
+    });
+}
+
+fn run(cli: Cli) -> Result<i32, CliError> {
+    if let Command::Completion(a) = &cli.cmd {
+        return commands::completion::run(a, &mut Cli::command());
+    }
+    let tls = if cli.tlsverify {
+        let read = |p: &std::path::Path| {
+            std::fs::read(p).map_err(|e| CliError::engine(format!("cannot read {}: {e}", p.display())))
+        };
+        Some(isula_api::client::TlsFiles {
+            ca: read(&cli.tlscacert)?,
+            cert: read(&cli.tlscert)?,
+            key: read(&cli.tlskey)?,
+        })
+    } else {
+        None
+    };
+    let mut ctx = ctx::Ctx::new(&cli.host, tls)?;
+    match cli.cmd {
+        Command::Images(a) => commands::images::run(&mut ctx, a),
+        Command::Load(a) => commands::load::run(&mut ctx, a),
+        Command::Save(a) => commands::save::run(&mut ctx, a),
+        Command::Import(a) => commands::import::run(&mut ctx, a),
+        Command::Tag(a) => commands::tag::run(&mut ctx, a),
+        Command::Rmi(a) => commands::rmi::run(&mut ctx, a),
+        Command::Inspect(a) => commands::inspect::run(&mut ctx, a),
+        Command::Pull(a) => commands::pull::run(&mut ctx, a),
+        Command::Push(a) => commands::push::run(&mut ctx, a),
+        Command::Login(a) => commands::login::run(&mut ctx, a),
+        Command::Logout(a) => commands::logout::run(&mut ctx, a),
+        Command::Version(a) => commands::version::run(&mut ctx, a),
+        Command::Info(a) => commands::info::run(&mut ctx, a),
+        Command::Completion(_) => unreachable!("handled above"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -1,6 +1,168 @@
-//! isulad (filled in by its issue).
+//! isulad: the isula daemon. Serves the `isula.v1` gRPC API over the engine on unix
+//! sockets, in the foreground; SIGTERM/SIGINT stop accepting, finish in-flight calls and exit 0.
+
+mod blocking;
+mod bridge;
+mod containers;
+mod flags;
+mod images;
+mod listen;
+mod logger;
+mod notify;
+mod status;
+mod system;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use isula_api::addr::Addr;
+use isula_api::v1::container_service_server::ContainerServiceServer;
+use isula_api::v1::image_service_server::ImageServiceServer;
+use isula_api::v1::system_service_server::SystemServiceServer;
+use isula_core::Engine;
+use tokio::sync::watch;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::flags::Flags;
+use crate::listen::Listener;
 
 fn main() {
-    eprintln!("isulad: not built yet");
-    std::process::exit(1);
+    let flags = Flags::parse();
+    let code = match run(&flags) {
+        Ok(()) => 0,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("isulad: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(flags: &Flags) -> Result<(), String> {
+    let cfg = flags.config().map_err(|e| e.to_string())?;
+    let level = logger::parse_level(&cfg.log_level).ok_or_else(|| format!("unknown log level {:?}", cfg.log_level))?;
+    logger::init(level, cfg.log_file.as_deref())
+        .map_err(|e| format!("cannot open log file {:?}: {e}", cfg.log_file))?;
+    for w in &cfg.warnings {
+        log::warn!("{w}");
+    }
+    let addrs = cfg.hosts.iter().map(|h| Addr::parse(h)).collect::<Result<Vec<_>, _>>()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(64)
+        .thread_keep_alive(Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let engine = Arc::new(Engine::open(cfg.clone()).map_err(|e| e.to_string())?);
+    if let Some(p) = &cfg.pidfile {
+        isula_core::sys::fs::atomic_write(p, format!("{}\n", std::process::id()).as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let tls = server_tls(flags)?;
+    let result = rt.block_on(serve(engine, addrs, &cfg.group, flags.insecure_tcp, tls));
+    rt.shutdown_timeout(Duration::from_secs(10));
+    if let Some(p) = &cfg.pidfile {
+        let _ = std::fs::remove_file(p);
+    }
+    if result.is_ok() {
+        log::info!("isulad stopped");
+    }
+    result
+}
+
+/// The mutual-TLS config of TCP listeners when `--tlsverify` is given.
+fn server_tls(flags: &Flags) -> Result<Option<ServerTlsConfig>, String> {
+    if !flags.tlsverify {
+        return Ok(None);
+    }
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let ca = read(&flags.tlscacert)?;
+    let cert = read(&flags.tlscert)?;
+    let key = read(&flags.tlskey)?;
+    Ok(Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)).client_ca_root(Certificate::from_pem(ca))))
+}
+
+/// Install SIGTERM and SIGINT handlers now; the returned future resolves when one arrives.
+fn terminated() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => log::info!("SIGTERM: shutting down"),
+            _ = int.recv() => log::info!("SIGINT: shutting down"),
+        }
+    })
+}
+
+async fn serve(
+    engine: Arc<Engine>,
+    addrs: Vec<Addr>,
+    group: &str,
+    insecure_tcp: bool,
+    tls: Option<ServerTlsConfig>,
+) -> Result<(), String> {
+    let signals = terminated()?;
+    let mut listeners = Vec::new();
+    for a in &addrs {
+        listeners.push(listen::bind(a, group, insecure_tcp, tls.is_some()).await?);
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let images = ImageServiceServer::new(images::Images::new(engine.clone()));
+    let system = SystemServiceServer::new(system::System::new(engine.clone()));
+    let containers = ContainerServiceServer::new(containers::Containers);
+    let mut servers = tokio::task::JoinSet::new();
+    let mut sockets = Vec::new();
+    for l in listeners {
+        let mut builder = Server::builder();
+        if let (Listener::Tcp(_), Some(t)) = (&l, &tls) {
+            builder = builder.tls_config(t.clone()).map_err(|e| format!("TLS configuration: {e}"))?;
+        }
+        let router = builder.add_service(images.clone()).add_service(system.clone()).add_service(containers.clone());
+        let mut rx = stop_rx.clone();
+        let stop = async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        match l {
+            Listener::Unix(l, path) => {
+                sockets.push(path);
+                let inc = tokio_stream::wrappers::UnixListenerStream::new(l);
+                servers.spawn(router.serve_with_incoming_shutdown(inc, stop));
+            }
+            Listener::Tcp(l) => {
+                let inc = tokio_stream::wrappers::TcpListenerStream::new(l);
+                servers.spawn(router.serve_with_incoming_shutdown(inc, stop));
+            }
+        }
+    }
+    for a in &addrs {
+        log::info!("isulad {} serving on {a}", env!("CARGO_PKG_VERSION"));
+    }
+    if let Err(e) = notify::notify("READY=1") {
+        log::warn!("sd_notify READY=1: {e}");
+    }
+    let mut failure = None;
+    tokio::select! {
+        () = signals => {}
+        Some(r) = servers.join_next() => {
+            failure = Some(match r {
+                Ok(Ok(())) => "a listener stopped unexpectedly".to_string(),
+                Ok(Err(e)) => format!("server error: {e}"),
+                Err(e) => format!("server task failed: {e}"),
+            });
+        }
+    }
+    let _ = notify::notify("STOPPING=1");
+    let _ = stop_tx.send(true);
+    while let Some(r) = servers.join_next().await {
+        if let Ok(Err(e)) = r {
+            log::warn!("server error while stopping: {e}");
+        }
+    }
+    for s in sockets {
+        let _ = std::fs::remove_file(s);
+    }
+    failure.map_or(Ok(()), Err)
 }

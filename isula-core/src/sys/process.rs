@@ -50,12 +50,27 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
 }
 
 /// A pidfd: a handle on a process that becomes readable when the process exits.
+///
+/// Where the kernel lacks `pidfd_open` (before 5.3, or under valgrind) it is emulated:
+/// a pipe whose read end becomes readable when a small watcher thread sees the process
+/// die in `/proc` (polled every 20 ms). Callers see the same descriptor semantics.
 #[derive(Debug)]
-pub struct PidFd(OwnedFd);
+pub struct PidFd {
+    fd: OwnedFd,
+    stop_watcher: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
 
 impl std::os::fd::AsFd for PidFd {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.0.as_fd()
+        self.fd.as_fd()
+    }
+}
+
+impl Drop for PidFd {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.stop_watcher {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 }
 
@@ -66,13 +81,40 @@ impl PidFd {
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if fd < 0 {
             let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::ESRCH) {
-                return Ok(None);
+            match e.raw_os_error() {
+                Some(libc::ESRCH) => return Ok(None),
+                Some(libc::ENOSYS) => return Self::emulated(pid),
+                _ => return Err(e),
             }
-            return Err(e);
         }
         // SAFETY: the kernel returned a fresh descriptor that nothing else owns.
-        Ok(Some(PidFd(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })))
+        Ok(Some(PidFd { fd: unsafe { OwnedFd::from_raw_fd(fd as RawFd) }, stop_watcher: None }))
+    }
+
+    /// The pipe-and-watcher stand-in for kernels without `pidfd_open`.
+    fn emulated(pid: i32) -> io::Result<Option<PidFd>> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let Some((_, start)) = proc_stat(pid) else { return Ok(None) };
+        let mut fds = [0 as RawFd; 2];
+        // SAFETY: pipe2 fills two descriptors into the array on success.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors are fresh and owned by us from here on.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        std::thread::Builder::new().name(format!("pidwatch-{pid}")).spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                if !is_alive(pid, start) {
+                    let mut f = std::fs::File::from(write);
+                    let _ = std::io::Write::write_all(&mut f, b"x");
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })?;
+        Ok(Some(PidFd { fd: read, stop_watcher: Some(stop) }))
     }
 
     /// Wait until the process exits or `timeout` passes (`None` = forever). True when it exited.
@@ -86,7 +128,7 @@ impl PidFd {
                     left.as_millis().min(i32::MAX as u128) as i32
                 }
             };
-            let mut pfd = libc::pollfd { fd: self.0.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
             // SAFETY: one valid pollfd for the duration of the call.
             let n = unsafe { libc::poll(&mut pfd, 1, ms) };
             if n < 0 {
@@ -119,5 +161,16 @@ mod tests {
         assert!(fd.wait(Some(Duration::from_secs(5))).unwrap());
         assert!(!is_alive(pid, 0), "an exited, unreaped child is a zombie, not alive");
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn emulated_pidfd_signals_exit() {
+        let mut child = Command::new("/bin/sleep").arg("0.2").spawn().unwrap();
+        let pid = child.id() as i32;
+        let fd = PidFd::emulated(pid).unwrap().unwrap();
+        assert!(!fd.wait(Some(Duration::from_millis(10))).unwrap());
+        assert!(fd.wait(Some(Duration::from_secs(5))).unwrap());
+        child.wait().unwrap();
+        assert!(PidFd::emulated(pid).unwrap().is_none() || !is_alive(pid, 0));
     }
 }

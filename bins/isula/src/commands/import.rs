@@ -1,0 +1,41 @@
+//! `isula import FILE|- [REPOSITORY[:TAG]]`: make an image from a root filesystem tarball.
+
+use isula_api::v1::ImportRequest;
+use serde_json::json;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::ctx::Ctx;
+use crate::error::{CliError, CmdResult};
+
+/// `isula import [OPTIONS] file|- [REPOSITORY[:TAG]]`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Set commit message for imported image.
+    #[arg(short = 'm', long = "message", value_name = "MESSAGE")]
+    pub message: Option<String>,
+    /// Tarball path, or `-` for STDIN.
+    pub file: String,
+    /// Name for the image.
+    pub reference: Option<String>,
+}
+
+/// Run `isula import`.
+pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+    let input: Box<dyn std::io::Read + Send> = if a.file == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(&a.file).map_err(|e| CliError::new(format!("Error: open {}: {e}", a.file)))?)
+    };
+    let opts = json!({"reference": a.reference, "message": a.message}).to_string();
+    let mut c = ctx.images()?;
+    let (rx, errs) = super::stream_reader(input, move |first, data| ImportRequest {
+        options_json: if first { opts.clone() } else { String::new() },
+        data,
+    });
+    let reply = ctx.rt.block_on(c.import(ReceiverStream::new(rx)));
+    if let Ok(e) = errs.try_recv() {
+        return Err(CliError::new(format!("Error: reading {}: {e}", a.file)));
+    }
+    println!("{}", reply?.into_inner().id);
+    Ok(0)
+}

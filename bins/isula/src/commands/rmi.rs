@@ -1,0 +1,57 @@
+//! `isula rmi [-f] IMAGE...`: prints `Untagged:`/`Deleted:` lines; continues past failures
+//! and exits 1 when any failed, as Docker.
+
+use isula_api::v1::RemoveImageRequest;
+use serde_json::json;
+
+use crate::ctx::{parse_reply, Ctx};
+use crate::error::{CliError, CmdResult};
+
+/// `isula rmi [OPTIONS] IMAGE [IMAGE...]`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Force removal of the image.
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// Do not delete untagged parents.
+    #[arg(long = "no-prune")]
+    pub no_prune: bool,
+    /// Images to remove.
+    #[arg(required = true)]
+    pub images: Vec<String>,
+}
+
+/// Run `isula rmi`.
+pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+    let mut c = ctx.images()?;
+    let opts = json!({"force": a.force, "no_prune": a.no_prune}).to_string();
+    let mut failed = false;
+    for name in &a.images {
+        let req = RemoveImageRequest { name: name.clone(), options_json: opts.clone() };
+        match ctx.rt.block_on(c.remove(req)) {
+            Ok(r) => {
+                let removed = parse_reply("removed_json", &r.into_inner().removed_json)?;
+                for item in removed.as_array().into_iter().flatten() {
+                    if let Some(n) = item.get("Untagged").and_then(|v| v.as_str()) {
+                        println!("Untagged: {n}");
+                    } else if let Some(d) = item.get("Deleted").and_then(|v| v.as_str()) {
+                        println!("Deleted: {d}");
+                    }
+                }
+            }
+            Err(s) if s.code() == tonic::Code::NotFound => {
+                failed = true;
+                eprintln!("Error response from daemon: No such image: {name}");
+            }
+            Err(s) => {
+                let e = CliError::daemon(&s);
+                if e.code != 1 {
+                    return Err(e);
+                }
+                failed = true;
+                eprintln!("{e}");
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}

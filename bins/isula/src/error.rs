@@ -1,0 +1,50 @@
+//! The CLI's error: a message for stderr and Docker's exit code.
+
+use std::fmt;
+
+/// Exit code of an engine or usage error (Docker's 125).
+pub const ENGINE: i32 = 125;
+
+/// A failed command: `msg` goes to stderr, `code` is the exit status.
+#[derive(Debug)]
+pub struct CliError {
+    /// Exit status.
+    pub code: i32,
+    /// Message printed as is.
+    pub msg: String,
+}
+
+impl CliError {
+    /// An error with exit status 1 (Docker's status for a failed request of most commands).
+    pub fn new(msg: impl Into<String>) -> Self {
+        CliError { code: 1, msg: msg.into() }
+    }
+
+    /// An error with exit status 125.
+    pub fn engine(msg: impl Into<String>) -> Self {
+        CliError { code: ENGINE, msg: msg.into() }
+    }
+
+    /// The daemon refused a request: `Error response from daemon: MSG`, status 1 as Docker.
+    pub fn daemon(s: &tonic::Status) -> Self {
+        if s.code() == tonic::Code::Unavailable && s.message().contains("transport") {
+            return CliError::engine(format!("Error: the connection to isulad failed: {}", s.message()));
+        }
+        CliError::new(format!("Error response from daemon: {}", s.message()))
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl From<tonic::Status> for CliError {
+    fn from(s: tonic::Status) -> Self {
+        CliError::daemon(&s)
+    }
+}
+
+/// Result of a command: its exit status.
+pub type CmdResult = Result<i32, CliError>;

@@ -1,0 +1,167 @@
+//! Docker-style human output: sizes in decimal units, "3 minutes ago", UTC times and
+//! tab-separated rows aligned like Go's tabwriter (min width 10, padding 3).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `size` in decimal units with 3 significant digits, as Docker's `HumanSizeWithPrecision(_, 3)`:
+/// `999B`, `4.26MB`, `12kB`.
+pub fn human_size(size: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", sig3(v), UNITS[i])
+}
+
+/// Go's `%.3g` for 0 <= v < 1000.
+fn sig3(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = (v.abs().log10().floor() as i32 + 1).max(1);
+    let decimals = (3 - digits).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    // Rounding up can reach 1000 (999.5 -> "1000"): Go prints 1e+03.
+    if s == "1000" {
+        "1e+03".into()
+    } else {
+        s
+    }
+}
+
+/// Seconds since the epoch now.
+pub fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// Docker's `HumanDuration` of `secs`.
+pub fn human_duration(secs: i64) -> String {
+    let minutes = secs / 60;
+    let hours = (secs + 1800) / 3600;
+    if secs < 1 {
+        "Less than a second".into()
+    } else if secs == 1 {
+        "1 second".into()
+    } else if secs < 60 {
+        format!("{secs} seconds")
+    } else if minutes == 1 {
+        "About a minute".into()
+    } else if minutes < 60 {
+        format!("{minutes} minutes")
+    } else if hours == 1 {
+        "About an hour".into()
+    } else if hours < 48 {
+        format!("{hours} hours")
+    } else if hours < 24 * 7 * 2 {
+        format!("{} days", hours / 24)
+    } else if hours < 24 * 30 * 2 {
+        format!("{} weeks", hours / 24 / 7)
+    } else if hours < 24 * 365 * 2 {
+        format!("{} months", hours / 24 / 30)
+    } else {
+        format!("{} years", secs / 3600 / 24 / 365)
+    }
+}
+
+/// "3 minutes ago" for a time `created` (seconds since the epoch).
+pub fn ago(created: i64) -> String {
+    format!("{} ago", human_duration(now() - created))
+}
+
+/// `2024-01-02 03:04:05 +0000 UTC`, as Go prints a UTC `time.Time`.
+pub fn utc(t: i64) -> String {
+    let (days, rem) = (t.div_euclid(86400), t.rem_euclid(86400));
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Align tab-separated lines into columns: each cell but a line's last is padded to the
+/// column's widest cell plus 3 spaces, at least 10 wide (Docker's tabwriter settings).
+pub fn align(lines: &[String]) -> String {
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
+    let mut widths: Vec<usize> = Vec::new();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate().take(r.len().saturating_sub(1)) {
+            let w = c.chars().count();
+            if widths.len() <= i {
+                widths.push(0);
+            }
+            widths[i] = widths[i].max(w);
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 < r.len() {
+                let w = (widths[i] + 3).max(10);
+                out.push_str(c);
+                out.push_str(&" ".repeat(w - c.chars().count()));
+            } else {
+                out.push_str(c);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Short id: without `sha256:`, 12 characters.
+pub fn short_id(id: &str) -> String {
+    id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_docker() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(1000), "1kB");
+        assert_eq!(human_size(4_261_000), "4.26MB");
+        assert_eq!(human_size(12_345), "12.3kB");
+        assert_eq!(human_size(123_456_789), "123MB");
+        assert_eq!(human_size(1_500_000_000), "1.5GB");
+    }
+
+    #[test]
+    fn durations_like_docker() {
+        assert_eq!(human_duration(0), "Less than a second");
+        assert_eq!(human_duration(1), "1 second");
+        assert_eq!(human_duration(59), "59 seconds");
+        assert_eq!(human_duration(60), "About a minute");
+        assert_eq!(human_duration(180), "3 minutes");
+        assert_eq!(human_duration(3600), "About an hour");
+        assert_eq!(human_duration(5 * 3600), "5 hours");
+        assert_eq!(human_duration(3 * 86400), "3 days");
+        assert_eq!(human_duration(21 * 86400), "3 weeks");
+        assert_eq!(human_duration(90 * 86400), "3 months");
+        assert_eq!(human_duration(3 * 365 * 86400), "3 years");
+        assert_eq!(utc(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13:20 +0000 UTC");
+    }
+
+    #[test]
+    fn columns_align() {
+        let t = align(&["REPOSITORY\tTAG\tIMAGE ID".into(), "busybox\tlatest\tabc".into()]);
+        assert_eq!(t, "REPOSITORY   TAG       IMAGE ID\nbusybox      latest    abc\n");
+        assert_eq!(short_id("sha256:0123456789abcdef"), "0123456789ab");
+    }
+}

@@ -1,0 +1,336 @@
+//! Container operations: create, start, stop, kill, remove, wait, list, inspect, exec, logs.
+//!
+//! JSON inputs and outputs use the engine's container types (`CreateOptions`, `ListOptions`,
+//! `RemoveOptions`, `ExecOptions`, `ContainerSummary`, `ContainerInspect`), which carry
+//! Docker's PascalCase field names. All functions are safe to call from many threads at once
+//! on one engine handle.
+
+use std::ffi::c_char;
+use std::time::{Duration, UNIX_EPOCH};
+
+use isula_core::container::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
+use isula_core::logs::{LogLine, LogOptions, LogStream};
+use isula_core::Error;
+use serde::{Deserialize, Serialize};
+
+use crate::boundary::{guard, json, json_or_default, opt_text, out_string, text, Out};
+use crate::engine::{engine, isula_engine};
+use crate::status::isula_status;
+
+/// Create a container (`docker create`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `options_json` (borrowed, required): `CreateOptions` as JSON (PascalCase keys, every key
+///   but `Image` optional), e.g. `{"Image":"busybox","Cmd":["echo","hello"],"Name":"web"}`.
+/// - `out_id` (borrowed, required): receives the new container's id (plain text), owned by
+///   the caller (free with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_create(
+    engine: *const isula_engine,
+    options_json: *const c_char,
+    out_id: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_id, "out_id")?;
+        let e = self::engine(engine)?;
+        let opts: CreateOptions = json(options_json, "options_json")?;
+        out.set_string(e.create(&opts)?);
+        Ok(())
+    })
+}
+
+/// Start a created or stopped container (`docker start`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_start(
+    engine: *const isula_engine,
+    id: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || self::engine(engine)?.start(text(id, "id")?))
+}
+
+/// Stop a container: SIGTERM (or its stop signal), then SIGKILL after `timeout_secs`
+/// (`docker stop`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `timeout_secs`: seconds to wait before SIGKILL; negative for the container's default.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread; blocks until the container has stopped.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_stop(
+    engine: *const isula_engine,
+    id: *const c_char,
+    timeout_secs: i32,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let t = (timeout_secs >= 0).then_some(i64::from(timeout_secs));
+        self::engine(engine)?.stop(text(id, "id")?, t)
+    })
+}
+
+/// Send a signal to a container's main process (`docker kill`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `signal` (borrowed, optional): `"KILL"`, `"SIGTERM"`, `"15"`, ...; NULL for SIGKILL.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_kill(
+    engine: *const isula_engine,
+    id: *const c_char,
+    signal: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let e = self::engine(engine)?;
+        let s = opt_text(signal, "signal")?.unwrap_or("KILL");
+        e.kill(text(id, "id")?, s)
+    })
+}
+
+/// Remove a container (`docker rm`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `options_json` (borrowed, optional): `RemoveOptions`, `{"Force":false,"Volumes":false}`;
+///   NULL for defaults (a running container is then refused).
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_remove(
+    engine: *const isula_engine,
+    id: *const c_char,
+    options_json: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let e = self::engine(engine)?;
+        let opts: RemoveOptions = json_or_default(options_json, "options_json")?;
+        e.remove(text(id, "id")?, &opts)
+    })
+}
+
+/// Block until a container is not running and give its exit code (`docker wait`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `exit_code` (borrowed, required): receives the exit code (128+signal when killed by a
+///   signal); set to -1 on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread; blocks only the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_wait(
+    engine: *const isula_engine,
+    id: *const c_char,
+    exit_code: *mut i32,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = Out::new(exit_code, "exit_code", -1)?;
+        let e = self::engine(engine)?;
+        out.set(e.wait(text(id, "id")?, WaitCondition::NotRunning)?);
+        Ok(())
+    })
+}
+
+/// List containers (`docker ps`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `options_json` (borrowed, optional): `ListOptions`,
+///   `{"All":true,"Filters":["status=running","label=k=v"],"Last":0}`; NULL for running ones.
+/// - `out_json` (borrowed, required): receives a JSON array of `ContainerSummary`, owned by
+///   the caller (free with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_list(
+    engine: *const isula_engine,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let opts: ListOptions = json_or_default(options_json, "options_json")?;
+        out.set_json(&e.list(&opts)?)
+    })
+}
+
+/// Inspect a container (`docker inspect`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `out_json` (borrowed, required): receives a `ContainerInspect` JSON object (Docker field
+///   names), owned by the caller (free with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_inspect(
+    engine: *const isula_engine,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        out.set_json(&e.inspect_container(text(id, "id")?)?)
+    })
+}
+
+/// Output of `isula_container_exec`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ExecResult {
+    exit_code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run a command in a running container and capture its output (`docker exec`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `options_json` (borrowed, required): `ExecOptions`,
+///   `{"Cmd":["ls","/"],"Env":["A=b"],"User":"0:0","WorkingDir":"/","Tty":false}`
+///   (`Detach` and `AttachStdin` are refused: this call collects the output).
+/// - `out_json` (borrowed, required): receives `{"ExitCode":0,"Stdout":"...","Stderr":"..."}`
+///   (output bytes that are not UTF-8 are replaced by U+FFFD), owned by the caller (free with
+///   `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread; blocks until the command exits.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_exec(
+    engine: *const isula_engine,
+    id: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let id = text(id, "id")?;
+        let opts: ExecOptions = json(options_json, "options_json")?;
+        if opts.detach || opts.attach_stdin {
+            return Err(Error::invalid(
+                "exec through libisula collects the output: Detach and AttachStdin are not supported",
+            ));
+        }
+        let r = e.exec(id, &opts)?.collect()?;
+        out.set_json(&ExecResult {
+            exit_code: r.exit_code,
+            stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&r.stderr).into_owned(),
+        })
+    })
+}
+
+/// Options of `isula_container_logs` (times in seconds since the epoch).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct LogsJson {
+    since: Option<f64>,
+    until: Option<f64>,
+    tail: Option<usize>,
+    stdout: bool,
+    stderr: bool,
+}
+
+impl Default for LogsJson {
+    fn default() -> Self {
+        LogsJson { since: None, until: None, tail: None, stdout: true, stderr: true }
+    }
+}
+
+fn epoch_secs(v: Option<f64>, name: &str) -> isula_core::Result<Option<std::time::SystemTime>> {
+    match v {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(UNIX_EPOCH + Duration::from_secs_f64(s))),
+        Some(s) => Err(Error::invalid(format!("logs option {name}: {s} is not a time in seconds since the epoch"))),
+    }
+}
+
+/// One entry of `isula_container_logs`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LogEntry {
+    stream: LogStream,
+    time: String,
+    log: String,
+}
+
+/// Read a container's logs so far (`docker logs`, without follow).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `options_json` (borrowed, optional): `{"Stdout":true,"Stderr":true,"Tail":100,
+///   "Since":1700000000,"Until":1700000100}` (times in seconds since the epoch, every key
+///   optional); NULL for everything.
+/// - `out_json` (borrowed, required): receives a JSON array of entries
+///   `[{"Stream":"stdout","Time":"2024-...Z","Log":"hello\n"}]`, owned by the caller (free
+///   with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_logs(
+    engine: *const isula_engine,
+    id: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let id = text(id, "id")?;
+        let o: LogsJson = json_or_default(options_json, "options_json")?;
+        let opts = LogOptions {
+            since: epoch_secs(o.since, "Since")?,
+            until: epoch_secs(o.until, "Until")?,
+            tail: o.tail,
+            timestamps: false,
+            follow: false,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        };
+        let mut entries = Vec::new();
+        e.logs(id, &opts, &mut |l: LogLine| {
+            entries.push(LogEntry { stream: l.stream, time: l.time, log: l.log });
+            true
+        })?;
+        out.set_json(&entries)
+    })
+}
