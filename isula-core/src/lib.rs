@@ -3,6 +3,7 @@
 //! Open an [`Engine`] on a root directory and call one blocking method per
 //! operation. All behaviour of the daemon, the CLI and the C ABI lives here.
 
+pub mod cgroups;
 pub mod config;
 pub mod container;
 pub mod content;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod image;
 pub mod logs;
+pub mod network;
 pub mod reference;
 pub mod registry;
 pub mod runtime;

@@ -4,7 +4,9 @@
 //! ([`state`]), restart policies ([`restart`]) and the operation types ([`types`]); the
 //! operations themselves are methods of [`Engine`](crate::Engine).
 
+pub mod archive;
 pub mod caps;
+pub mod health;
 pub mod options;
 pub mod parse;
 pub mod restart;

@@ -76,6 +76,16 @@ pub struct CreateOptions {
     pub uts_mode: Option<String>,
     /// Network: `""`/`default`/`bridge`/name (private netns), `host`, `none`, `container:<id>`.
     pub network_mode: Option<String>,
+    /// Further networks to join after the one named by `network_mode` (`--network` repeated).
+    pub networks: Vec<String>,
+    /// Requested IPv4 address on the first network (`--ip`).
+    pub ip: Option<String>,
+    /// Published ports (`-p [hostip:]hostport:containerport[/proto]`).
+    pub publish: Vec<String>,
+    /// Publish every exposed port on an ephemeral host port (`-P`).
+    pub publish_all: bool,
+    /// Extra exposed ports (`--expose`), added to the image's `EXPOSE`.
+    pub expose: Vec<String>,
     /// DNS servers.
     pub dns: Vec<String>,
     /// DNS search domains.

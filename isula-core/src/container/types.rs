@@ -131,6 +131,8 @@ pub struct ContainerInspect {
     pub mounts: Vec<MountPoint>,
     /// Overlay directories.
     pub graph_driver: InspectGraphDriver,
+    /// Networks (addresses, gateways, MACs) and published ports.
+    pub network_settings: crate::network::settings::NetworkSettings,
 }
 
 /// What `wait` waits for.

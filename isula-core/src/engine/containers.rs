@@ -208,6 +208,7 @@ impl Engine {
                 log::debug!("runtime delete of {id}: {e}");
             }
         }
+        self.network_teardown(id)?;
         let shim_dir = self.shim_dir(id);
         if let Ok(h) = ShimHandle::load(&shim_dir) {
             if h.is_alive() {
@@ -235,6 +236,7 @@ impl Engine {
     /// Record that the process supervised by shim `shim_pid` exited (once: returns false
     /// when the record was already updated by someone else), and publish `die`.
     pub(crate) fn mark_exited(&self, c: &Container, shim_pid: i32, exit: Option<ExitStatus>) -> bool {
+        // `die` (and `oom`) are published inside the update so they precede waking `wait`ers.
         let done = c.update(|r| {
             let live = matches!(r.state.status, Status::Running | Status::Paused | Status::Created);
             if !live || r.state.shim_pid != shim_pid {
@@ -254,14 +256,18 @@ impl Engine {
                     r.state.error = "isulad-shim died; the exit status is unknown".into();
                 }
             }
+            if r.state.oom_killed {
+                self.emit_container("oom", r, &[]);
+            }
+            self.emit_container("die", r, &[("exitCode", r.state.exit_code.to_string())]);
             true
         });
         match done {
             Ok(true) => {
-                let rec = c.record();
-                self.emit_container("die", &rec, &[("exitCode", rec.state.exit_code.to_string())]);
-                if rec.state.oom_killed {
-                    self.emit_container("oom", &rec, &[]);
+                self.health_stop(&c.id);
+                // The process is gone: release its addresses, ports and namespace (start sets them up again).
+                if let Err(e) = self.network_teardown(&c.id) {
+                    log::warn!("network teardown of {}: {e}", c.id);
                 }
                 true
             }
@@ -276,6 +282,9 @@ impl Engine {
     /// Called by the monitor when the shim of `id` is gone.
     pub(crate) fn on_shim_exit(&self, id: &str, shim_pid: i32) -> AfterExit {
         let Ok(c) = self.containers.get(id) else { return AfterExit::Nothing };
+        // An operation in progress (a start finishing, a stop waiting) records the exit
+        // itself or must finish first, so `die` never precedes `start`.
+        let Some(_op) = c.try_lock_op() else { return AfterExit::Busy };
         let exit = crate::runtime::read_exit(&self.shim_dir(id)).ok().flatten();
         if !self.mark_exited(&c, shim_pid, exit) {
             return AfterExit::Nothing;
@@ -405,8 +414,13 @@ impl Engine {
             host,
             namespaces: &resolver,
         };
-        let oci = spec::build_spec(&input)?;
+        let mut oci = spec::build_spec(&input)?;
+        let image_exposed: Vec<String> = image_cfg.as_ref().and_then(|i| i.exposed_ports().clone()).unwrap_or_default();
+        if let Some(ns) = self.container_network_create(&id, opts, &image_exposed)? {
+            super::network::set_netns_path(&mut oci, &ns);
+        }
         spec::prepare_container(&input, &oci)?;
+        self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         spec::write_bundle_config(&dir, &oci)?;
 
         let image_volumes: Vec<String> = image_cfg.as_ref().and_then(|i| i.volumes().clone()).unwrap_or_default();
@@ -532,6 +546,9 @@ impl Engine {
                 sys::fs::ensure_dir(&rec.rootfs, 0o755)?;
                 self.snapshots.mount(id, &rec.rootfs)?;
             }
+            if let Err(e) = self.container_network_up(id, &rec.host_config, &rec.config.hostname) {
+                return Err(self.start_failed(c, e));
+            }
             let spawned = match rt.create(&self.create_request(&rec)?) {
                 Ok(s) => s,
                 Err(e) => return Err(self.start_failed(c, e)),
@@ -547,20 +564,29 @@ impl Engine {
             let _ = rt.delete(id, true);
             return Err(self.start_failed(c, e));
         }
+        let started_at = now_rfc3339();
         c.update(|r| {
-            r.state.status = Status::Running;
-            r.state.started_at = now_rfc3339();
-            r.state.exit_code = 0;
-            r.state.error.clear();
-            r.state.oom_killed = false;
-            r.state.manually_stopped = false;
             if !by_policy {
                 r.restart_count = 0;
             }
+            r.state.started_at = started_at.clone();
+            r.state.manually_stopped = false;
+            // The monitor may already have recorded the exit of a process that ended at once:
+            // keep that exit instead of claiming the container runs.
+            if r.state.status == Status::Exited {
+                return;
+            }
+            r.state.status = Status::Running;
+            r.state.exit_code = 0;
+            r.state.error.clear();
+            r.state.oom_killed = false;
         })?;
         let rec = c.record();
         self.watch(id, &rec.state);
         self.emit_container("start", &rec, &[]);
+        if rec.state.status == Status::Running {
+            self.health_start(&rec);
+        }
         Ok(())
     }
 
@@ -680,6 +706,7 @@ impl Engine {
         }
         self.runtime(&rec.runtime)?.pause(&rec.id)?;
         c.update(|r| r.state.status = Status::Paused)?;
+        self.health_stop(&rec.id);
         self.emit_container("pause", &rec, &[]);
         Ok(())
     }
@@ -694,6 +721,7 @@ impl Engine {
         }
         self.runtime(&rec.runtime)?.resume(&rec.id)?;
         c.update(|r| r.state.status = Status::Running)?;
+        self.health_resume(&rec);
         self.emit_container("unpause", &rec, &[]);
         Ok(())
     }
@@ -736,6 +764,7 @@ impl Engine {
         }
         self.containers.remove(&rec.id);
         c.update(|_| ()).ok();
+        self.health_forget(&rec.id);
         self.emit_container("destroy", &rec, &[]);
         if let Err(e) = self.prune_image_layers() {
             log::warn!("pruning layers after removing {}: {e}", rec.id);
@@ -894,7 +923,7 @@ impl Engine {
                 error: s.error.clone(),
                 started_at: s.started_at.clone(),
                 finished_at: s.finished_at.clone(),
-                health: None,
+                health: self.health_json(&r.id),
             },
             image: r.image.clone(),
             name: format!("/{}", r.name),
@@ -906,6 +935,7 @@ impl Engine {
             host_config: r.host_config.clone(),
             mounts: r.mounts.clone(),
             graph_driver: InspectGraphDriver { name: "overlay2".into(), data },
+            network_settings: self.container_network_settings(&r.id),
         })
     }
 

@@ -4,11 +4,16 @@
 //! holds opening, locking and the parts every group shares.
 
 mod containers;
+mod copy;
 mod exec;
+mod health;
 mod images;
 mod monitor;
+mod network;
 mod registry;
 mod restore;
+mod stats;
+mod update;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,13 +26,17 @@ use crate::content::ContentStore;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageStore;
+use crate::network::{NetworkStore, NetworkStoreConfig};
 use crate::runtime::OciRuntime;
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use exec::Exec;
 pub use images::*;
+pub use network::*;
 pub use registry::*;
+pub use stats::{ContainerStats, STATS_INTERVAL};
+pub use update::UpdateOptions;
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.
@@ -47,11 +56,13 @@ pub struct EngineShared {
     pub(crate) content: ContentStore,
     pub(crate) snapshots: Snapshotter,
     pub(crate) images: ImageStore,
+    pub(crate) networks: NetworkStore,
     pub(crate) containers: ContainerStore,
     pub(crate) events: EventBus,
     pub(crate) runtimes: Mutex<HashMap<String, Arc<OciRuntime>>>,
     pub(crate) host: OnceLock<HostInfo>,
     pub(crate) monitor_tx: monitor::MonitorSender,
+    pub(crate) health: health::HealthMonitors,
     _root_lock: FileLock,
 }
 
@@ -72,6 +83,7 @@ impl Drop for Engine {
     fn drop(&mut self) {
         if let Some(m) = self.monitor.take() {
             m.stop();
+            self.health.stop_all();
         }
     }
 }
@@ -104,6 +116,7 @@ impl Engine {
         let content = ContentStore::open(&root.join("content"))?;
         let snapshots = Snapshotter::open(&root.join("snapshots"))?;
         let images = ImageStore::open(&root.join("images"))?;
+        let networks = NetworkStore::open(NetworkStoreConfig::from_engine(&config))?;
         let containers = ContainerStore::open(&root.join("containers"))?;
         let (monitor_tx, monitor_rx) = monitor::channel()?;
         let shared = EngineShared {
@@ -111,11 +124,13 @@ impl Engine {
             content,
             snapshots,
             images,
+            networks,
             containers,
             events: EventBus::new(),
             runtimes: Mutex::new(HashMap::new()),
             host: OnceLock::new(),
             monitor_tx,
+            health: health::HealthMonitors::default(),
             _root_lock: lock,
         };
         let mut engine = Engine { inner: Arc::new(shared), monitor: None };

@@ -90,6 +90,9 @@ impl MonitorThread {
 struct Watched {
     shim_pid: i32,
     fd: Option<PidFd>,
+    /// For a gone shim whose exit could not be recorded yet (a user operation held the
+    /// container): when to try again.
+    retry_at: Option<Instant>,
 }
 
 /// What to do after an exit.
@@ -100,6 +103,8 @@ pub(crate) enum AfterExit {
     Remove,
     /// Restart after the delay.
     Restart(Duration),
+    /// A user operation (e.g. a start still finishing) holds the container: try again shortly.
+    Busy,
 }
 
 fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
@@ -108,8 +113,9 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
     loop {
         // Wait for a shim exit, a message or the next timer.
         let now = Instant::now();
-        let timeout = timers.iter().map(|(t, _)| t.saturating_duration_since(now)).min();
-        let exited: Vec<(String, i32)> = {
+        let retries = watched.values().filter_map(|w| w.retry_at.map(|t| t.saturating_duration_since(now)));
+        let timeout = timers.iter().map(|(t, _)| t.saturating_duration_since(now)).chain(retries).min();
+        let mut exited: Vec<(String, i32)> = {
             let ids: Vec<&String> = watched.iter().filter(|(_, w)| w.fd.is_some()).map(|(k, _)| k).collect();
             let mut fds = vec![nix::poll::PollFd::new(rx.wake.as_fd(), nix::poll::PollFlags::POLLIN)];
             for id in &ids {
@@ -128,13 +134,12 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
                     std::thread::sleep(Duration::from_millis(100));
                 }
             }
-            let mut out: Vec<(String, i32)> = ids
+            let out: Vec<(String, i32)> = ids
                 .iter()
                 .zip(fds.iter().skip(1))
                 .filter(|(_, f)| f.revents().map(|r| !r.is_empty()).unwrap_or(false))
                 .map(|(id, _)| ((*id).clone(), watched[*id].shim_pid))
                 .collect();
-            out.extend(watched.iter().filter(|(_, w)| w.fd.is_none()).map(|(k, w)| (k.clone(), w.shim_pid)));
             out
         };
         let mut buf = [0u8; 256];
@@ -149,13 +154,21 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
                         Ok(Some(fd)) if sysproc::is_alive(shim_pid, shim_start_time) => Some(fd),
                         _ => None, // already gone: handled as an exit below
                     };
-                    watched.insert(id, Watched { shim_pid, fd });
+                    watched.insert(id, Watched { shim_pid, fd, retry_at: None });
                 }
             }
         }
         if stop {
             return;
         }
+        // Shims already gone when their watch arrived.
+        let now = Instant::now();
+        exited.extend(
+            watched
+                .iter()
+                .filter(|(_, w)| w.fd.is_none() && w.retry_at.is_none_or(|t| t <= now))
+                .map(|(k, w)| (k.clone(), w.shim_pid)),
+        );
         let Some(shared) = engine.upgrade() else { return };
         let engine = Engine::handle(shared);
         for (id, shim_pid) in exited {
@@ -167,6 +180,10 @@ fn run(engine: Weak<EngineShared>, mut rx: MonitorReceiver) {
                 AfterExit::Nothing => {}
                 AfterExit::Restart(d) => timers.push((Instant::now() + d, id)),
                 AfterExit::Remove => engine.auto_remove(&id),
+                AfterExit::Busy => {
+                    let retry_at = Some(Instant::now() + Duration::from_millis(20));
+                    watched.insert(id, Watched { shim_pid, fd: None, retry_at });
+                }
             }
         }
         let now = Instant::now();

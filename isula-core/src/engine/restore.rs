@@ -96,6 +96,9 @@ impl Engine {
                             shim_pid: h.shim_pid,
                             shim_start_time: h.shim_start_time,
                         });
+                        if rec.state.status == Status::Running {
+                            self.health_start(&rec);
+                        }
                     }
                     _ => {
                         let exit = read_exit(&dir).ok().flatten();
@@ -115,6 +118,7 @@ impl Engine {
             AfterExit::Nothing => {}
             AfterExit::Remove => self.auto_remove(&c.id),
             AfterExit::Restart(d) => self.schedule_restart(&c.id, d),
+            AfterExit::Busy => {}
         }
     }
 }

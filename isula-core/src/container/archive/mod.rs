@@ -1,0 +1,170 @@
+//! Tar streams of a container's filesystem: `export` (the whole rootfs) and `cp` in both
+//! directions (a path resolved inside the rootfs as the container sees it).
+//!
+//! Callers pass the container's mounted root filesystem. Paths are always resolved with
+//! the rootfs as `/`: absolute symlinks restart at the rootfs, `..` stops at it, and every
+//! directory is opened beneath its parent, so nothing outside the rootfs is ever read or written.
+
+mod extract;
+mod resolve;
+mod write;
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::sys::openat::DirFd;
+use resolve::{resolve_in_root, Resolved};
+use write::{fd_path, TarWriter};
+
+/// What `cp` knows about a path in a container (Docker's container path stat).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathStat {
+    /// Base name of the path (`.` for the root).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `st_mode`: file type and permission bits.
+    pub mode: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+    /// For a symlink, the absolute path it resolves to inside the container
+    /// (what `cp -L` copies); empty otherwise.
+    pub link_target: String,
+}
+
+impl PathStat {
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+}
+
+/// Options of [`copy_to`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyToOptions {
+    /// Owner given to every extracted entry; `None` keeps the owners in the tar (`cp -a`).
+    pub owner: Option<(u32, u32)>,
+    /// Refuse to replace a directory with a non-directory or the reverse (Docker's default).
+    pub no_overwrite_dir_non_dir: bool,
+}
+
+impl Default for CopyToOptions {
+    fn default() -> Self {
+        CopyToOptions { owner: None, no_overwrite_dir_non_dir: true }
+    }
+}
+
+fn open_rootfs(rootfs: &Path) -> Result<DirFd> {
+    DirFd::open(rootfs).map_err(|e| Error::io(rootfs, "open container root filesystem", e))
+}
+
+fn not_found(path: &str) -> Error {
+    Error::not_found(format!("Could not find the file {path} in container"))
+}
+
+/// Resolve `path` in the rootfs; the entry must exist.
+fn resolve_existing(root: &DirFd, path: &str, follow_final: bool) -> Result<(Resolved, std::fs::Metadata)> {
+    let map = |e: std::io::Error| match e.raw_os_error() {
+        Some(libc::ENOENT) => not_found(path),
+        Some(libc::ENOTDIR) => Error::invalid(format!("{path}: a component of the path is not a directory")),
+        Some(libc::ELOOP) => Error::invalid(format!("{path}: too many levels of symbolic links")),
+        _ => Error::io(path, "resolve in container", e),
+    };
+    let r = resolve_in_root(root, path.as_bytes(), follow_final).map_err(map)?;
+    let m = std::fs::symlink_metadata(fd_path(&r.parent, &r.name)).map_err(map)?;
+    if path.ends_with('/') && !m.is_dir() {
+        return Err(Error::invalid(format!("{path}: not a directory")));
+    }
+    Ok((r, m))
+}
+
+fn base_name(path: &str, r: &Resolved) -> String {
+    // The name asked for (`link` for `cp -L ctr:/etc/link`), else the resolved one.
+    if let Some(n) = Path::new(path).file_name() {
+        return n.to_string_lossy().into_owned();
+    }
+    if r.name != "." {
+        return String::from_utf8_lossy(r.name.as_bytes()).into_owned();
+    }
+    ".".into()
+}
+
+/// The in-container path a symlink resolves to (empty for other entries).
+fn link_target(root: &DirFd, path: &str, m: &std::fs::Metadata) -> Result<String> {
+    if !m.file_type().is_symlink() {
+        return Ok(String::new());
+    }
+    // A link that loops or leads through a non-directory has no target to offer.
+    Ok(resolve_in_root(root, path.as_bytes(), true).map(|r| r.path.to_string_lossy().into_owned()).unwrap_or_default())
+}
+
+/// Write the whole root filesystem at `rootfs` as a tar stream (`docker export`): modes,
+/// owners, times, symlinks, hard links, device nodes, fifos and extended attributes are
+/// kept; sockets cannot be archived and are left out. Entry names are relative (`bin/sh`).
+pub fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
+    let root = open_rootfs(rootfs)?;
+    let mut t = TarWriter::new(w);
+    t.add_children(&root, Path::new(""))?;
+    t.finish()
+}
+
+/// Stat `path` inside the container rootfs (a final symlink is not followed).
+pub fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
+    let root = open_rootfs(rootfs)?;
+    let (r, m) = resolve_existing(&root, path, false)?;
+    let link_target = link_target(&root, path, &m)?;
+    Ok(PathStat { name: base_name(path, &r), size: m.len(), mode: m.mode(), mtime: m.mtime(), link_target })
+}
+
+/// `docker cp CONTAINER:path -`: write `path` (resolved inside the rootfs) as a tar stream.
+/// A file gives one entry named by its base name; a directory gives the directory and its
+/// tree under its base name. A final symlink is archived as the link itself unless
+/// `follow_link` (`cp -L`). A missing path is NotFound ("Could not find the file … in container").
+/// Returns the stat of what was copied.
+pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write) -> Result<PathStat> {
+    let root = open_rootfs(rootfs)?;
+    let (r, m) = resolve_existing(&root, path, follow_link || path.ends_with('/'))?;
+    let name = base_name(path, &r);
+    let mut t = TarWriter::new(w);
+    if r.name == "." {
+        // The path is a directory reached without a final name (`/`, `/etc/..`): archive it
+        // through its own descriptor.
+        let mut h = write::header(&m);
+        h.set_entry_type(tar::EntryType::Directory);
+        t.add_dir_header(&mut h, Path::new(&name))?;
+        t.add_children(&r.parent, Path::new(&name))?;
+    } else {
+        t.add(&r.parent, &r.name, Path::new(OsStr::new(&name)))?;
+    }
+    t.finish()?;
+    let link_target = link_target(&root, path, &m)?;
+    Ok(PathStat { name, size: m.len(), mode: m.mode(), mtime: m.mtime(), link_target })
+}
+
+/// `docker cp - CONTAINER:dir`: extract the tar stream `r` into the directory `dir` of the
+/// container (resolved inside the rootfs, symlinks followed within it). `dir` must exist
+/// (NotFound) and be a directory (InvalidArgument). Entries with absolute names, `..`
+/// leaving `dir`, symlinks in the tar pointing above `dir`, or paths that lead out of
+/// `dir` through a symlink are refused with InvalidArgument. Entries before a refused one
+/// stay extracted, as with Docker.
+pub fn copy_to(rootfs: &Path, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
+    let root = open_rootfs(rootfs)?;
+    let (res, m) = resolve_existing(&root, dir, true)?;
+    if !m.is_dir() {
+        return Err(Error::invalid(format!("destination {dir} in the container is not a directory")));
+    }
+    let dest = res
+        .parent
+        .open_beneath(Path::new(&res.name))
+        .map_err(|e| Error::io(dir, "open destination directory in container", e))?;
+    extract::Extractor::new(dest, dir, opts).run(r)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,142 @@
+//! Health checks wired into the lifecycle: a [`HealthMonitor`] per running container with a
+//! health check, probing through [`Engine::exec`]; its state shows in `inspect` and its
+//! status changes are `health_status: <status>` events.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use super::{Engine, EngineShared};
+use crate::container::health::{ExecFn, HealthMonitor, HealthState, StatusFn};
+use crate::container::store::ContainerRecord;
+use crate::container::types::ExecOptions;
+use crate::error::{Error, Result};
+
+/// The health monitors of running containers and the last state of stopped ones.
+#[derive(Default)]
+pub struct HealthMonitors {
+    running: Mutex<HashMap<String, HealthMonitor>>,
+    last: Mutex<HashMap<String, HealthState>>,
+}
+
+impl std::fmt::Debug for HealthMonitors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthMonitors").finish_non_exhaustive()
+    }
+}
+
+impl HealthMonitors {
+    /// Stop every monitor (the engine is closing; containers keep running).
+    pub fn stop_all(&self) {
+        let all: Vec<HealthMonitor> =
+            self.running.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, m)| m).collect();
+        for m in all {
+            m.stop();
+        }
+    }
+}
+
+/// Run `argv` in container `id` through the engine's exec, kill it after `timeout`.
+fn probe(engine: &Weak<EngineShared>, id: &str, argv: &[String], timeout: Duration) -> Result<(i32, String)> {
+    let inner = engine.upgrade().ok_or_else(|| Error::unavailable("the engine is closed"))?;
+    let eng = Engine::handle(inner);
+    let ex = eng.exec(id, &ExecOptions { cmd: argv.to_vec(), ..Default::default() })?;
+    let pid = ex.pid();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("health-exec".into())
+        .spawn(move || {
+            let _ = tx.send(ex.collect());
+        })
+        .map_err(|e| Error::internal(format!("health check thread: {e}")))?;
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(out)) => {
+            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.push_str(&String::from_utf8_lossy(&out.stderr));
+            Ok((out.exit_code, text))
+        }
+        Ok(Err(e)) => Err(e),
+        Err(_) => {
+            if pid > 0 {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+            Err(Error::unavailable(format!("Health check exceeded timeout ({timeout:?})")))
+        }
+    }
+}
+
+impl Engine {
+    /// Start the health monitor of a container that has just started (no-op without a
+    /// health check). A previous monitor of the container is stopped first.
+    pub(crate) fn health_start(&self, rec: &ContainerRecord) {
+        self.health_stop(&rec.id);
+        self.health_run(rec, HealthState::default());
+    }
+
+    /// Restart the monitor of an unpaused container, continuing from its last state.
+    pub(crate) fn health_resume(&self, rec: &ContainerRecord) {
+        self.health_stop(&rec.id);
+        let last = self.health.last.lock().unwrap_or_else(|e| e.into_inner()).get(&rec.id).cloned();
+        self.health_run(rec, last.unwrap_or_default());
+    }
+
+    fn health_run(&self, rec: &ContainerRecord, state: HealthState) {
+        let Some(cfg) = rec.config.healthcheck.as_ref() else { return };
+        let weak = Arc::downgrade(&self.inner);
+        let id = rec.id.clone();
+        let exec: Arc<ExecFn> = Arc::new(move |argv: &[String], timeout: Duration| probe(&weak, &id, argv, timeout));
+        let weak = Arc::downgrade(&self.inner);
+        let rec2 = rec.clone();
+        let on_change: Arc<StatusFn> = Arc::new(move |st: &HealthState| {
+            if let Some(inner) = weak.upgrade() {
+                Engine::handle(inner).emit_container(&format!("health_status: {}", st.status.as_str()), &rec2, &[]);
+            }
+        });
+        match HealthMonitor::resume(&rec.id, cfg, state, exec, on_change) {
+            Ok(Some(m)) => {
+                self.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(&rec.id);
+                self.health.running.lock().unwrap_or_else(|e| e.into_inner()).insert(rec.id.clone(), m);
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!("container {}: health check not started: {e}", rec.id),
+        }
+    }
+
+    /// Stop the health monitor of `id` (the container stopped); its last state is kept for inspect.
+    pub(crate) fn health_stop(&self, id: &str) {
+        let m = {
+            let mut running = self.health.running.lock().unwrap_or_else(|e| e.into_inner());
+            let m = running.remove(id);
+            // Keep the state visible at every moment: into `last` before the monitor goes.
+            if let Some(m) = &m {
+                self.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), m.state());
+            }
+            m
+        };
+        if let Some(m) = m {
+            let last = m.stop();
+            self.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), last);
+        }
+    }
+
+    /// Forget everything about the health of `id` (the container is removed).
+    pub(crate) fn health_forget(&self, id: &str) {
+        self.health_stop(id);
+        self.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+
+    /// `State.Health` of inspect for container `id`.
+    pub(crate) fn health_json(&self, id: &str) -> Option<serde_json::Value> {
+        let st = self.container_health(id).ok().flatten()?;
+        serde_json::to_value(st).ok()
+    }
+
+    /// The health of container `id` (`None` when it has no health check or never ran).
+    pub fn container_health(&self, id: &str) -> Result<Option<HealthState>> {
+        let id = self.container(id)?.id.clone();
+        if let Some(m) = self.health.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            return Ok(Some(m.state()));
+        }
+        Ok(self.health.last.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned())
+    }
+}

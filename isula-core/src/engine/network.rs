@@ -1,0 +1,234 @@
+//! Network operations of the [`Engine`](super::Engine): create, list, inspect and remove managed
+//! networks. Attaching containers is done by the container lifecycle through [`Engine::networks`].
+
+use std::path::PathBuf;
+
+use super::Engine;
+use crate::container::parse::parse_add_host;
+use crate::container::spec::files;
+use crate::container::CreateOptions;
+use crate::error::{Error, Result};
+use crate::network::settings::{attach_requests, network_settings, NetworkMode, NetworkSettings};
+use crate::network::{netns, AttachResult, NetworkAttachRequest, NetworkStore};
+use crate::sys;
+
+/// File in the container directory holding the container's attach requests.
+const NETWORKS_FILE: &str = "networks.json";
+
+/// The option and result types of these methods, also reachable as `isula_core::network::*`.
+pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
+
+impl Engine {
+    /// Creates a bridge network (`network create`); see [`NetworkStore::create`].
+    pub fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
+        self.networks.create(opts)
+    }
+
+    /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
+    pub fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+        self.networks.list(filters)
+    }
+
+    /// One network by name (`network inspect`); `NotFound` when unknown.
+    pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+        self.networks.inspect(name)
+    }
+
+    /// Removes a managed network (`network rm`); `FailedPrecondition` while containers use it.
+    /// The default network cannot be removed.
+    pub fn network_remove(&self, name: &str) -> Result<()> {
+        if name == self.networks.config().default_network {
+            return Err(Error::precondition(format!(
+                "network {name} is the pre-defined default network and cannot be removed"
+            )));
+        }
+        self.networks.remove(name)
+    }
+
+    /// The network store (attachments, default network) for the container lifecycle.
+    pub fn networks(&self) -> &NetworkStore {
+        &self.networks
+    }
+
+    /// Where the network namespace of container `id` is pinned: `<state>/netns/<id>`.
+    pub fn netns_path(&self, id: &str) -> PathBuf {
+        self.config.state.join("netns").join(id)
+    }
+
+    /// Gives container `id` a network namespace (pinned at [`netns_path`](Self::netns_path),
+    /// reused when it already exists) and attaches it to `requests` (`lo` only when empty).
+    /// On failure nothing is left: no attachment, no namespace.
+    pub fn network_setup(&self, id: &str, requests: &[NetworkAttachRequest]) -> Result<(PathBuf, Vec<AttachResult>)> {
+        let ns = self.netns_path(id);
+        let created = !netns::is_netns(&ns);
+        if created {
+            netns::remove(&ns)?;
+            netns::create(&ns)?;
+        }
+        match self.networks.attach(id, &ns, requests) {
+            Ok(r) => Ok((ns, r)),
+            Err(e) => {
+                if created {
+                    if let Err(re) = netns::remove(&ns) {
+                        log::warn!("remove netns of {id} after failed attach: {re}");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Detaches container `id` from all its networks and removes its namespace. Idempotent.
+    pub fn network_teardown(&self, id: &str) -> Result<()> {
+        let ns = self.netns_path(id);
+        let detached = self.networks.detach_all(id, &ns);
+        netns::remove(&ns)?;
+        detached
+    }
+}
+
+impl Engine {
+    /// The attach requests for a container's options (`--network`, `--ip`, `-p`, `-P`, `--expose`
+    /// plus the image's `EXPOSE`), or `None` when it gets no CNI networking: host or another
+    /// container's namespace, or no network option at all (then the runtime makes a bare netns).
+    pub(crate) fn network_plan(
+        &self,
+        opts: &CreateOptions,
+        image_exposed: &[String],
+    ) -> Result<Option<Vec<NetworkAttachRequest>>> {
+        let mode = opts.network_mode.as_deref().unwrap_or("").trim();
+        let wants = !opts.networks.is_empty() || opts.ip.is_some() || !opts.publish.is_empty() || opts.publish_all;
+        let default = self.networks.config().default_network.clone();
+        let mut names: Vec<String> = Vec::new();
+        if !mode.is_empty() {
+            names.push(mode.to_string());
+        }
+        names.extend(opts.networks.iter().cloned());
+        let parsed = NetworkMode::parse(&names, &default)?;
+        let nets = match parsed {
+            NetworkMode::Host | NetworkMode::Container(_) | NetworkMode::None if wants && opts.networks.is_empty() => {
+                return Err(Error::invalid(format!("--network {mode} cannot be combined with --ip or published ports")))
+            }
+            NetworkMode::Host | NetworkMode::Container(_) => return Ok(None),
+            NetworkMode::None => Vec::new(),
+            NetworkMode::Networks(_) if mode.is_empty() && !wants => return Ok(None),
+            NetworkMode::Networks(n) => n,
+        };
+        let ip = match &opts.ip {
+            Some(s) => Some(s.trim().parse().map_err(|_| Error::invalid(format!("invalid --ip {s:?}")))?),
+            None => None,
+        };
+        let mut exposed: Vec<String> = image_exposed.to_vec();
+        exposed.extend(opts.expose.iter().cloned());
+        attach_requests(&nets, ip, &opts.publish, opts.publish_all, &exposed, &[]).map(Some)
+    }
+
+    /// Networking for a new container: saves the plan in its directory, creates and attaches
+    /// its namespace and returns the namespace path for the OCI spec (`None`: no CNI networking).
+    pub(crate) fn container_network_create(
+        &self,
+        id: &str,
+        opts: &CreateOptions,
+        image_exposed: &[String],
+    ) -> Result<Option<PathBuf>> {
+        let Some(reqs) = self.network_plan(opts, image_exposed)? else { return Ok(None) };
+        sys::atomic_write_json(&self.containers.dir_of(id).join(NETWORKS_FILE), &reqs)?;
+        let (ns, _) = self.network_setup(id, &reqs)?;
+        Ok(Some(ns))
+    }
+
+    /// Before the runtime creates the container again (start after an exit): re-creates and
+    /// re-attaches the namespace when the container has CNI networking and it is gone, and
+    /// rewrites `/etc/hosts` with the address.
+    pub(crate) fn container_network_up(&self, id: &str, opts: &CreateOptions, hostname: &str) -> Result<()> {
+        let file = self.containers.dir_of(id).join(NETWORKS_FILE);
+        if !file.exists() {
+            return Ok(());
+        }
+        if !netns::is_netns(&self.netns_path(id)) || self.networks.attachments(id).is_empty() {
+            let reqs: Vec<NetworkAttachRequest> = sys::read_json(&file)?;
+            // Clear half-states (records or cache left by a crash) before attaching again.
+            self.network_teardown(id)?;
+            self.network_setup(id, &reqs)?;
+        }
+        self.container_hosts(id, opts, hostname)
+    }
+
+    /// Rewrites the container's hosts file with its first network address (no-op without one).
+    pub(crate) fn container_hosts(&self, id: &str, opts: &CreateOptions, hostname: &str) -> Result<()> {
+        let res = self.networks.attachments(id);
+        let Some(ip) = res.first().and_then(|r| r.ip_address()) else { return Ok(()) };
+        let extra: Vec<(String, String)> = opts.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<Result<_>>()?;
+        let domain = opts.domainname.clone().unwrap_or_default();
+        files::write_hosts(&self.containers.dir_of(id), hostname, &domain, Some(ip), &extra, None).map(drop)
+    }
+
+    /// Docker's `NetworkSettings` of a container (empty without CNI networking).
+    pub(crate) fn container_network_settings(&self, id: &str) -> NetworkSettings {
+        let res = self.networks.attachments(id);
+        let ns = self.netns_path(id);
+        let key = if res.is_empty() && !netns::is_netns(&ns) { String::new() } else { ns.display().to_string() };
+        network_settings(&res, &key)
+    }
+}
+
+/// Points the spec's network namespace at `path` (an engine-made, CNI-attached namespace).
+pub(crate) fn set_netns_path(spec: &mut oci_spec::runtime::Spec, path: &std::path::Path) {
+    use oci_spec::runtime::LinuxNamespaceType;
+    if let Some(linux) = spec.linux_mut() {
+        if let Some(nss) = linux.namespaces_mut() {
+            for n in nss.iter_mut() {
+                if n.typ() == LinuxNamespaceType::Network {
+                    n.set_path(Some(path.to_path_buf()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::network::NetworkCreateOptions;
+    use crate::{Engine, EngineConfig, ErrorKind};
+
+    #[test]
+    fn create_list_inspect_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"));
+        cfg.cni_conf_dir = dir.path().join("conf");
+        let e = Engine::open(cfg.clone()).unwrap();
+        let name = format!("t{}", std::process::id());
+        let info = e.network_create(&NetworkCreateOptions { name: name.clone(), ..Default::default() }).unwrap();
+        assert!(info.subnet.as_deref().is_some_and(|s| s.starts_with("10.")), "{info:?}");
+        assert_eq!(e.network_list(&Default::default()).unwrap().len(), 1);
+        drop(e);
+        let e = Engine::open(cfg).unwrap();
+        assert_eq!(e.network_inspect(&name).unwrap(), info, "persists across open");
+        e.network_remove(&name).unwrap();
+        assert_eq!(e.network_inspect(&name).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(e.network_remove(&name).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(e.netns_path("abc").ends_with("netns/abc"));
+        assert_eq!(e.network_remove("bridge").unwrap_err().kind(), ErrorKind::FailedPrecondition);
+    }
+
+    #[test]
+    fn setup_without_networks_gives_lo_only_and_teardown_is_idempotent() {
+        if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/lib/cni/loopback").exists() {
+            eprintln!("skipped: needs root and the CNI loopback plugin");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"));
+        cfg.cni_conf_dir = dir.path().join("conf");
+        let e = Engine::open(cfg).unwrap();
+        let (ns, res) = e.network_setup("c0", &[]).unwrap();
+        assert!(res.is_empty() && crate::network::netns::is_netns(&ns));
+        e.network_teardown("c0").unwrap();
+        assert!(!ns.exists());
+        e.network_teardown("c0").unwrap();
+        // unknown network: nothing left
+        let req = crate::network::NetworkAttachRequest { name: "nope".into(), ..Default::default() };
+        assert_eq!(e.network_setup("c1", &[req]).unwrap_err().kind(), ErrorKind::NotFound);
+        assert!(!e.netns_path("c1").exists());
+    }
+}

@@ -1,0 +1,136 @@
+//! `stats` and `top`: resource usage and processes of running containers, read from their cgroups.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Engine;
+use crate::cgroups::{cpu_percent, Cgroup, CpuStats, Hierarchy, Stats, TopResult};
+use crate::container::state::Status;
+use crate::container::store::Container;
+use crate::error::{Error, ErrorKind, Result};
+
+/// Time between two samples of a stats stream (and of the two samples of a one-shot call).
+pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One `stats` sample of a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerStats {
+    /// Container id.
+    pub id: String,
+    /// Container name (without `/`).
+    pub name: String,
+    /// The counters; `None` when the container is not running.
+    pub stats: Option<Stats>,
+    /// CPU counters of the previous sample (zero for the first sample of a stream).
+    pub precpu: CpuStats,
+    /// CPU use between the previous sample and this one, percent of one CPU (Docker's formula).
+    pub cpu_percent: f64,
+    /// Memory use without inactive page cache, percent of the limit (or of host memory).
+    pub memory_percent: f64,
+}
+
+/// The host's cgroup hierarchies, read once.
+fn hierarchy() -> Result<&'static Hierarchy> {
+    static H: OnceLock<std::result::Result<Hierarchy, String>> = OnceLock::new();
+    H.get_or_init(|| Hierarchy::detect().map_err(|e| e.to_string())).as_ref().map_err(|e| Error::unavailable(e.clone()))
+}
+
+/// Host memory in bytes (`MemTotal`), the memory limit of an unlimited container.
+fn host_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().find_map(|l| l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+impl Engine {
+    /// The cgroup of container `c`, from `linux.cgroupsPath` of its bundle.
+    pub(crate) fn container_cgroup(&self, c: &Container) -> Result<Cgroup> {
+        let spec: serde_json::Value = crate::sys::read_json(&c.dir.join("config.json"))?;
+        let path = spec["linux"]["cgroupsPath"]
+            .as_str()
+            .ok_or_else(|| Error::internal(format!("container {}: its spec has no cgroups path", c.id)))?;
+        hierarchy()?.cgroup(path)
+    }
+
+    fn sample(&self, c: &Container, prev: Option<&CpuStats>) -> Result<ContainerStats> {
+        let rec = c.record();
+        let mut out = ContainerStats {
+            id: rec.id.clone(),
+            name: rec.name.clone(),
+            stats: None,
+            precpu: prev.cloned().unwrap_or_default(),
+            cpu_percent: 0.0,
+            memory_percent: 0.0,
+        };
+        if !rec.state.status.is_active() {
+            return Ok(out);
+        }
+        let s = match self.container_cgroup(c)?.stats() {
+            Ok(s) => s,
+            // Exited between the status check and the read.
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        if let Some(p) = prev {
+            out.cpu_percent = cpu_percent(p, &s.cpu);
+        }
+        let limit = s.memory.limit.unwrap_or_else(host_memory);
+        if limit > 0 {
+            out.memory_percent = s.memory.usage_no_cache() as f64 / limit as f64 * 100.0;
+        }
+        out.stats = Some(s);
+        Ok(out)
+    }
+
+    /// Resource usage of container `id`, given to `sink`. With `stream`, a sample every
+    /// [`STATS_INTERVAL`] until the container stops or `sink` returns false; without, one
+    /// sample whose CPU percentage covers the last [`STATS_INTERVAL`] (as `docker stats --no-stream`).
+    /// A container that is not running gives one sample without counters.
+    pub fn stats(&self, id: &str, stream: bool, sink: &mut dyn FnMut(&ContainerStats) -> bool) -> Result<()> {
+        let c = self.container(id)?;
+        let mut prev: Option<CpuStats> = None;
+        let mut first = true;
+        loop {
+            let s = self.sample(&c, prev.as_ref())?;
+            let Some(counters) = &s.stats else {
+                // Not running (any more): one empty sample for a one-shot or a first read.
+                if first {
+                    sink(&s);
+                }
+                return Ok(());
+            };
+            let cpu = counters.cpu.clone();
+            // A one-shot call skips its first sample: it only seeds the CPU delta.
+            if (stream || !first) && (!sink(&s) || !stream) {
+                return Ok(());
+            }
+            prev = Some(cpu);
+            first = false;
+            std::thread::sleep(STATS_INTERVAL);
+        }
+    }
+
+    /// `docker top`: the container's processes as the host's `ps` shows them with `ps_args`
+    /// (default `-ef`). `FailedPrecondition` when the container is not running.
+    pub fn top(&self, id: &str, ps_args: &[String]) -> Result<TopResult> {
+        let c = self.container(id)?;
+        let rec = c.record();
+        if !rec.state.status.is_active() || rec.state.status == Status::Restarting {
+            return Err(Error::precondition(format!("Container {} is not running", rec.id)));
+        }
+        crate::cgroups::top(&self.container_cgroup(&c)?, ps_args)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_memory_is_known() {
+        assert!(super::host_memory() > 64 << 20);
+    }
+}

@@ -1,0 +1,165 @@
+//! `update`: change a container's resource limits (live when it runs) and restart policy.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::Engine;
+use crate::container::options::{CreateOptions, Resources, RestartPolicy};
+use crate::container::state::Status;
+use crate::error::{Error, Result};
+
+/// What `update` changes: every resource field that is `Some` (others stay), and the
+/// restart policy when given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateOptions {
+    /// New limits (`None` fields are left as they are).
+    pub resources: Resources,
+    /// New restart policy.
+    pub restart_policy: Option<RestartPolicy>,
+}
+
+/// `base` with the `Some` fields of `delta` applied. `--cpus` and `--cpu-quota/period`
+/// replace each other.
+fn merge(base: &Resources, delta: &Resources) -> Resources {
+    let mut r = base.clone();
+    macro_rules! take {
+        ($($f:ident),*) => { $( if delta.$f.is_some() { r.$f = delta.$f.clone(); } )* };
+    }
+    take!(
+        cpus,
+        cpu_shares,
+        cpu_period,
+        cpu_quota,
+        cpuset_cpus,
+        cpuset_mems,
+        memory,
+        memory_swap,
+        memory_reservation,
+        pids_limit,
+        blkio_weight
+    );
+    if delta.cpus.is_some() {
+        r.cpu_quota = None;
+        r.cpu_period = None;
+    } else if delta.cpu_quota.is_some() || delta.cpu_period.is_some() {
+        r.cpus = None;
+    }
+    r
+}
+
+/// Write the new limits into the bundle's `linux.resources`, so the next start uses them.
+fn patch_spec(spec: &mut Value, r: &Resources) {
+    let res = &mut spec["linux"]["resources"];
+    if !res.is_object() {
+        *res = json!({});
+    }
+    let set = |v: &mut Value, k: &str, x: Value| {
+        if !v.is_object() {
+            *v = json!({});
+        }
+        v[k] = x;
+    };
+    if let Some(m) = r.memory {
+        set(&mut res["memory"], "limit", json!(if m <= 0 { -1 } else { m }));
+    }
+    if let Some(s) = r.memory_swap {
+        set(&mut res["memory"], "swap", json!(if s == 0 { -1 } else { s }));
+    }
+    if let Some(m) = r.memory_reservation {
+        set(&mut res["memory"], "reservation", json!(m));
+    }
+    if let Some(s) = r.cpu_shares.filter(|s| *s > 0) {
+        set(&mut res["cpu"], "shares", json!(s));
+    }
+    match r.cpus {
+        Some(c) if c > 0.0 => {
+            set(&mut res["cpu"], "quota", json!((c * 100_000.0) as i64));
+            set(&mut res["cpu"], "period", json!(100_000));
+        }
+        Some(_) => set(&mut res["cpu"], "quota", json!(-1)),
+        None => {
+            if let Some(q) = r.cpu_quota.filter(|q| *q != 0) {
+                set(&mut res["cpu"], "quota", json!(q));
+            }
+            if let Some(p) = r.cpu_period.filter(|p| *p != 0) {
+                set(&mut res["cpu"], "period", json!(p));
+            }
+        }
+    }
+    if let Some(c) = r.cpuset_cpus.as_ref().filter(|c| !c.is_empty()) {
+        set(&mut res["cpu"], "cpus", json!(c));
+    }
+    if let Some(m) = r.cpuset_mems.as_ref().filter(|c| !c.is_empty()) {
+        set(&mut res["cpu"], "mems", json!(m));
+    }
+    if let Some(p) = r.pids_limit {
+        set(&mut res["pids"], "limit", json!(if p <= 0 { -1 } else { p }));
+    }
+    if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
+        set(&mut res["blockIO"], "weight", json!(w));
+    }
+}
+
+impl Engine {
+    /// `docker update`: apply `opts` to container `id`. Limits are validated like create's,
+    /// written to the running container's cgroup at once (the kernel may refuse, e.g. a memory
+    /// limit below the current usage is `FailedPrecondition`), then persisted in the record and
+    /// the bundle so they survive restarts. Nothing is persisted when the live update fails.
+    pub fn update(&self, id: &str, opts: &UpdateOptions) -> Result<()> {
+        let c = self.container(id)?;
+        let _op = c.lock_op();
+        let rec = c.record();
+        if matches!(rec.state.status, Status::Removing | Status::Dead) {
+            return Err(Error::precondition(format!("Cannot update container {}: it is being removed", rec.id)));
+        }
+        let resources = merge(&rec.host_config.resources, &opts.resources);
+        let restart_policy = opts.restart_policy.clone().unwrap_or_else(|| rec.host_config.restart_policy.clone());
+        // Validate the result with create's rules (only what update can change).
+        let check = CreateOptions {
+            image: rec.config.image.clone(),
+            resources: resources.clone(),
+            restart_policy: restart_policy.clone(),
+            auto_remove: rec.host_config.auto_remove,
+            ..Default::default()
+        };
+        check.validate().map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
+        if rec.state.status.is_active() {
+            let cg = self.container_cgroup(&c)?;
+            cg.update(&opts.resources).map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
+        }
+        let spec_path = c.dir.join("config.json");
+        let mut spec: Value = crate::sys::read_json(&spec_path)?;
+        patch_spec(&mut spec, &opts.resources);
+        crate::sys::atomic_write_json(&spec_path, &spec)?;
+        c.update(|r| {
+            r.host_config.resources = resources;
+            r.host_config.restart_policy = restart_policy;
+        })?;
+        self.emit_container("update", &c.record(), &[]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_and_patch() {
+        let base = Resources { cpu_quota: Some(50_000), memory: Some(64 << 20), ..Default::default() };
+        let m = merge(&base, &Resources { cpus: Some(2.0), pids_limit: Some(5), ..Default::default() });
+        assert_eq!((m.cpus, m.cpu_quota, m.memory, m.pids_limit), (Some(2.0), None, Some(64 << 20), Some(5)));
+        let m = merge(&m, &Resources { cpu_period: Some(20_000), ..Default::default() });
+        assert_eq!((m.cpus, m.cpu_period), (None, Some(20_000)));
+        let mut spec = json!({"linux": {"resources": {"memory": {"limit": 1}}}});
+        patch_spec(
+            &mut spec,
+            &Resources { memory: Some(128 << 20), cpus: Some(0.5), pids_limit: Some(0), ..Default::default() },
+        );
+        let r = &spec["linux"]["resources"];
+        assert_eq!(r["memory"]["limit"], 128 << 20);
+        assert_eq!((r["cpu"]["quota"].as_i64(), r["cpu"]["period"].as_i64()), (Some(50_000), Some(100_000)));
+        assert_eq!(r["pids"]["limit"], -1);
+    }
+}

@@ -1,0 +1,17 @@
+//! Container networking: CNI 1.0 plugin execution ([`cni`]), network namespaces ([`netns`]),
+//! managed bridge networks and container attachments ([`NetworkStore`]), published ports
+//! ([`ports`]) and subnet arithmetic ([`subnet`]).
+
+pub mod cni;
+pub mod masq;
+pub mod netns;
+pub mod ports;
+pub mod settings;
+pub mod store;
+pub mod subnet;
+pub mod types;
+
+pub use ports::{allocate_host_port, parse_publish, PortMapping, Protocol};
+pub use store::{NetworkStore, NetworkStoreConfig, DEFAULT_BRIDGE, DEFAULT_NETWORK};
+pub use subnet::Ipv4Net;
+pub use types::{AttachResult, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};

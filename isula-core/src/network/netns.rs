@@ -1,0 +1,93 @@
+//! Network namespaces owned by the engine, pinned by a bind mount on a file
+//! (e.g. `<state>/netns/<container id>`), so they outlive every process inside them.
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::sys;
+
+/// `statfs` magic of nsfs (namespace files).
+const NSFS_MAGIC: i64 = 0x6e73_6673;
+
+/// Creates a new network namespace pinned at `path` (the parent directory is created).
+/// Fails with `AlreadyExists` when `path` exists. Nothing is left behind on failure.
+pub fn create(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        sys::fs::ensure_dir(dir, 0o755)?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, "create netns file", e))?;
+    let target = path.to_path_buf();
+    // unshare(CLONE_NEWNET) only moves the calling thread, so a short-lived thread does it and
+    // pins its namespace; the calling thread never changes namespace.
+    let res = std::thread::spawn(move || -> Result<()> {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::from(e).context("unshare(CLONE_NEWNET)"))?;
+        sys::mount::bind(Path::new("/proc/thread-self/ns/net"), &target, false)
+    })
+    .join()
+    .unwrap_or_else(|_| Err(Error::internal("netns creation thread panicked")));
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(path);
+        return Err(e.context(format!("create network namespace {}", path.display())));
+    }
+    Ok(())
+}
+
+/// Unmounts and removes the namespace file at `path`. Missing or already unmounted is fine.
+pub fn remove(path: &Path) -> Result<()> {
+    // Several mounts may be stacked on the path; unmount until none is left.
+    for _ in 0..8 {
+        if !is_netns(path) {
+            break;
+        }
+        sys::mount::unmount(path, true)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(path, "remove netns file", e)),
+    }
+}
+
+/// True when `path` is a namespace file (a pinned namespace), false when missing or a plain file.
+pub fn is_netns(path: &Path) -> bool {
+    match nix::sys::statfs::statfs(path) {
+        // The field's integer type differs between architectures.
+        #[allow(clippy::unnecessary_cast)]
+        Ok(s) => s.filesystem_type().0 as i64 == NSFS_MAGIC,
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_root() -> bool {
+        nix::unistd::geteuid().is_root()
+    }
+
+    #[test]
+    fn create_and_remove() {
+        if !is_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("netns/c1");
+        create(&p).unwrap();
+        assert!(is_netns(&p));
+        let mine = std::fs::read_link("/proc/self/ns/net").unwrap();
+        let meta = std::fs::metadata(&p).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_ne!(format!("net:[{}]", meta.ino()), mine.to_string_lossy(), "a new namespace, not ours");
+        assert_eq!(create(&p).unwrap_err().kind(), crate::ErrorKind::AlreadyExists);
+        remove(&p).unwrap();
+        assert!(!p.exists() && !is_netns(&p));
+        remove(&p).unwrap();
+    }
+}

@@ -1,0 +1,79 @@
+//! End-to-end health checks: healthy when the probe passes, unhealthy after retries.
+
+mod containers_common;
+
+use std::time::Duration;
+
+use containers_common::*;
+use isula_core::container::options::HealthConfig;
+use isula_core::events::EventFilter;
+
+#[test]
+fn health_turns_healthy_then_unhealthy() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let mut o = env.opts(&["sh", "-c", "touch /tmp/ok; sleep 1000"]);
+        o.healthcheck = Some(HealthConfig {
+            test: vec!["CMD-SHELL".into(), "test -f /tmp/ok".into()],
+            interval: 200_000_000,
+            timeout: 5_000_000_000,
+            retries: 2,
+            start_period: 0,
+        });
+        let (_past, events) = e.events(&EventFilter::default());
+        let id = e.run(&o).unwrap();
+        let health = |e: &isula_core::Engine| e.inspect_container(&id).unwrap().state.health;
+        assert!(
+            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "healthy") }),
+            "{rt}: {:?}",
+            health(e)
+        );
+        let h = health(e).unwrap();
+        assert_eq!(h["FailingStreak"], 0);
+        assert_eq!(h["Log"][0]["ExitCode"], 0);
+
+        // Break the probe: unhealthy after two failures.
+        let rootfs = e.container_record(&id).unwrap().rootfs;
+        std::fs::remove_file(rootfs.join("tmp/ok")).unwrap();
+        assert!(
+            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "unhealthy") }),
+            "{rt}: {:?}",
+            health(e)
+        );
+        let h = health(e).unwrap();
+        assert!(h["FailingStreak"].as_u64().unwrap() >= 2);
+        assert_eq!(h["Log"].as_array().unwrap().last().unwrap()["ExitCode"], 1);
+
+        let mut seen = Vec::new();
+        while let Ok(ev) = events.recv_timeout(Duration::from_millis(100)) {
+            if ev.action.starts_with("health_status") {
+                seen.push(ev.action.clone());
+            }
+        }
+        assert_eq!(seen, ["health_status: healthy", "health_status: unhealthy"], "{rt}");
+        drop(events);
+
+        // Paused: no probes; unpaused: probing carries on and recovers.
+        e.pause(&id).unwrap();
+        let h = health(e).unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(health(e).unwrap()["Log"], h["Log"], "{rt}: no probes while paused");
+        e.unpause(&id).unwrap();
+        std::fs::write(rootfs.join("tmp/ok"), "").unwrap();
+        assert!(
+            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "healthy") }),
+            "{rt}: {:?}",
+            health(e)
+        );
+
+        // Stopped: the monitor stops, the last state stays.
+        e.stop(&id, Some(1)).unwrap();
+        let h = health(e).unwrap();
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(health(e).unwrap()["Log"], h["Log"], "no probes after stop");
+    }
+}
