@@ -59,7 +59,6 @@ impl Ctx {
     }
 
     /// A container service client.
-    #[allow(dead_code)]
     pub fn containers(&mut self) -> Result<ContainerServiceClient<Channel>, CliError> {
         Ok(ContainerServiceClient::new(self.channel()?).max_decoding_message_size(MAX_MSG))
     }

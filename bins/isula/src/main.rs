@@ -8,6 +8,7 @@ mod ctx;
 mod error;
 mod fmt;
 mod progress;
+mod stdio;
 mod template;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -39,6 +40,48 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create and run a new container from an image.
+    Run(commands::run::Args),
+    /// Create a new container.
+    Create(commands::create::Args),
+    /// Start one or more stopped containers.
+    Start(commands::start::Args),
+    /// Stop one or more running containers.
+    Stop(commands::lifecycle::StopArgs),
+    /// Kill one or more running containers.
+    Kill(commands::lifecycle::KillArgs),
+    /// Remove one or more containers.
+    Rm(commands::lifecycle::RmArgs),
+    /// Restart one or more containers.
+    Restart(commands::lifecycle::StopArgs),
+    /// Pause all processes within one or more containers.
+    Pause(commands::lifecycle::IdsArgs),
+    /// Unpause all processes within one or more containers.
+    Unpause(commands::lifecycle::IdsArgs),
+    /// Block until one or more containers stop, then print their exit codes.
+    Wait(commands::lifecycle::IdsArgs),
+    /// Rename a container.
+    Rename(commands::lifecycle::RenameArgs),
+    /// List containers.
+    Ps(commands::ps::Args),
+    /// Fetch the logs of a container.
+    Logs(commands::logs::Args),
+    /// Execute a command in a running container.
+    Exec(commands::exec::Args),
+    /// Attach local standard input, output, and error streams to a running container.
+    Attach(commands::attach::Args),
+    /// Get real time events from the server.
+    Events(commands::events::Args),
+    /// Display the running processes of a container.
+    Top(commands::tools::TopArgs),
+    /// Display a live stream of container(s) resource usage statistics.
+    Stats(commands::tools::StatsArgs),
+    /// Update configuration of one or more containers.
+    Update(commands::tools::UpdateArgs),
+    /// Export a container's filesystem as a tar archive.
+    Export(commands::tools::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem.
+    Cp(commands::cp::Args),
     /// List images.
     Images(commands::images::Args),
     /// Load images from a tar archive (docker-archive or OCI) or STDIN.
@@ -130,6 +173,27 @@ fn run(cli: Cli) -> Result<i32, CliError> {
     };
     let mut ctx = ctx::Ctx::new(&cli.host, tls)?;
     match cli.cmd {
+        Command::Run(a) => commands::run::run(&mut ctx, a),
+        Command::Create(a) => commands::create::run(&mut ctx, a),
+        Command::Start(a) => commands::start::run(&mut ctx, a),
+        Command::Stop(a) => commands::lifecycle::stop(&mut ctx, a),
+        Command::Kill(a) => commands::lifecycle::kill(&mut ctx, a),
+        Command::Rm(a) => commands::lifecycle::rm(&mut ctx, a),
+        Command::Restart(a) => commands::lifecycle::restart(&mut ctx, a),
+        Command::Pause(a) => commands::lifecycle::pause(&mut ctx, a),
+        Command::Unpause(a) => commands::lifecycle::unpause(&mut ctx, a),
+        Command::Wait(a) => commands::lifecycle::wait(&mut ctx, a),
+        Command::Rename(a) => commands::lifecycle::rename(&mut ctx, a),
+        Command::Ps(a) => commands::ps::run(&mut ctx, a),
+        Command::Logs(a) => commands::logs::run(&mut ctx, a),
+        Command::Exec(a) => commands::exec::run(&mut ctx, a),
+        Command::Attach(a) => commands::attach::run(&mut ctx, a),
+        Command::Events(a) => commands::events::run(&mut ctx, a),
+        Command::Top(a) => commands::tools::top(&mut ctx, a),
+        Command::Stats(a) => commands::tools::stats(&mut ctx, a),
+        Command::Update(a) => commands::tools::update(&mut ctx, a),
+        Command::Export(a) => commands::tools::export(&mut ctx, a),
+        Command::Cp(a) => commands::cp::run(&mut ctx, a),
         Command::Images(a) => commands::images::run(&mut ctx, a),
         Command::Load(a) => commands::load::run(&mut ctx, a),
         Command::Save(a) => commands::save::run(&mut ctx, a),

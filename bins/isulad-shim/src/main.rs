@@ -209,7 +209,14 @@ fn create_process(cfg: &ShimConfig) -> Result<(Stdio3, i32), String> {
     let console = if cfg.terminal {
         let _ = fs::remove_file(proto::CONSOLE_SOCKET);
         let l = UnixListener::bind(proto::CONSOLE_SOCKET).map_err(|e| format!("bind console socket: {e}"))?;
-        cmd.arg("--console-socket").arg(cwd.join(proto::CONSOLE_SOCKET));
+        // The runtime dials this path after chdir to the bundle; a long state dir would
+        // overflow sun_path (108 bytes), so name the socket through our own cwd link then.
+        let abs = cwd.join(proto::CONSOLE_SOCKET);
+        if abs.as_os_str().len() < 100 {
+            cmd.arg("--console-socket").arg(abs);
+        } else {
+            cmd.arg("--console-socket").arg(format!("/proc/{}/cwd/{}", std::process::id(), proto::CONSOLE_SOCKET));
+        }
         Some(l)
     } else {
         None

@@ -160,14 +160,16 @@ impl Supervisor {
             fds.push(libc::pollfd { fd, events, revents: 0 });
             toks.push(t);
         };
+        // The listener comes first: a client that connected before output became readable
+        // (the daemon attaches before it starts the container) is registered before that
+        // output is read, so it misses nothing. It stays polled while draining, so a client
+        // that connected just before the exit still gets the remaining output and the exit.
+        add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
         add(self.sigfd.as_raw_fd(), libc::POLLIN, Token::Signal);
         for (i, o) in self.outputs.iter().enumerate() {
             if let Some(f) = o {
                 add(f.as_raw_fd(), libc::POLLIN, Token::Output(i));
             }
-        }
-        if self.exit.is_none() {
-            add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
         }
         if let Some(s) = &self.stdin {
             if !self.stdin_buf.is_empty() {

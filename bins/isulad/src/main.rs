@@ -3,6 +3,7 @@
 
 mod blocking;
 mod bridge;
+mod cliflags;
 mod containers;
 mod flags;
 mod images;
@@ -112,7 +113,7 @@ async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let images = ImageServiceServer::new(images::Images::new(engine.clone()));
     let system = SystemServiceServer::new(system::System::new(engine.clone()));
-    let containers = ContainerServiceServer::new(containers::Containers);
+    let containers = ContainerServiceServer::new(containers::Containers::new(engine.clone()));
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for l in listeners {

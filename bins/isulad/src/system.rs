@@ -1,16 +1,17 @@
-//! `isula.v1.SystemService`: version, info; events answer UNIMPLEMENTED until the engine has an event bus.
+//! `isula.v1.SystemService`: version, info and the engine's event stream.
 
 use std::sync::Arc;
 
 use isula_api::v1::system_service_server::SystemService;
 use isula_api::v1::*;
 use isula_core::engine::ListImagesOptions;
+use isula_core::events::{Event, EventFilter};
 use isula_core::Engine;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::blocking::blocking;
-use crate::status::to_json;
+use crate::status::{parse_opts, to_json};
 
 /// The system service.
 #[derive(Clone)]
@@ -55,6 +56,51 @@ fn cgroup_version() -> &'static str {
     }
 }
 
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+/// Send past events, then live ones, until the client goes away or `until` passes.
+fn forward_events(
+    filter: &EventFilter,
+    history: Vec<Event>,
+    live: std::sync::mpsc::Receiver<Event>,
+    tx: tokio::sync::mpsc::Sender<Result<EventsResponse, Status>>,
+) {
+    let send = |e: &Event| match serde_json::to_string(e) {
+        Ok(j) => tx.blocking_send(Ok(EventsResponse { event_json: j })).is_ok(),
+        Err(_) => true,
+    };
+    let mut last = 0;
+    for e in &history {
+        last = last.max(e.time_nano);
+        if !send(e) {
+            return;
+        }
+    }
+    loop {
+        if filter.until.is_some_and(|u| now_nanos() > u) || tx.is_closed() {
+            return;
+        }
+        match live.recv_timeout(std::time::Duration::from_millis(500)) {
+            Ok(e) => {
+                // History and the live feed may overlap at the seam.
+                if e.time_nano <= last && history.iter().any(|h| h == &e) {
+                    continue;
+                }
+                if filter.until.is_some_and(|u| e.time_nano > u) {
+                    return;
+                }
+                if !send(&e) {
+                    return;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl SystemService for System {
     type EventsStream = ReceiverStream<Result<EventsResponse, Status>>;
@@ -74,13 +120,18 @@ impl SystemService for System {
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let engine = self.engine.clone();
         let images = blocking(move || engine.images(&ListImagesOptions::default())).await?;
+        let engine = self.engine.clone();
+        let all = isula_core::container::types::ListOptions { all: true, ..Default::default() };
+        let containers = blocking(move || engine.list(&all)).await?;
+        let count = |st: &str| containers.iter().filter(|c| c.state == st).count();
+        let (running, paused) = (count("running"), count("paused"));
         let c = self.engine.config();
         let info = serde_json::json!({
             "ID": "",
-            "Containers": 0,
-            "ContainersRunning": 0,
-            "ContainersPaused": 0,
-            "ContainersStopped": 0,
+            "Containers": containers.len(),
+            "ContainersRunning": running,
+            "ContainersPaused": paused,
+            "ContainersStopped": containers.len() - running - paused,
             "Images": images.len(),
             "Driver": c.storage_driver,
             "DockerRootDir": c.graph,
@@ -103,7 +154,11 @@ impl SystemService for System {
         Ok(Response::new(InfoResponse { info_json: to_json(&info)? }))
     }
 
-    async fn events(&self, _: Request<EventsRequest>) -> Result<Response<Self::EventsStream>, Status> {
-        Err(Status::unimplemented("events are not implemented by this engine yet"))
+    async fn events(&self, r: Request<EventsRequest>) -> Result<Response<Self::EventsStream>, Status> {
+        let filter: EventFilter = parse_opts("options_json", &r.into_inner().options_json)?;
+        let (history, live) = self.engine.events(&filter);
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        tokio::task::spawn_blocking(move || forward_events(&filter, history, live, tx));
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

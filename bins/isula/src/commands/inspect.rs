@@ -1,6 +1,6 @@
 //! `isula inspect [-f FORMAT] NAME...`: a JSON array like Docker's, or one template line per object.
 
-use isula_api::v1::InspectImageRequest;
+use isula_api::v1::{ContainerRequest, InspectImageRequest};
 use serde_json::Value;
 
 use crate::ctx::{parse_reply, Ctx};
@@ -13,7 +13,7 @@ pub struct Args {
     /// Format the output using the given Go template.
     #[arg(short = 'f', long = "format", value_name = "TEMPLATE")]
     pub format: Option<String>,
-    /// Return JSON for the specified type (only `image` for now).
+    /// Return JSON for the specified type (`container` or `image`).
     #[arg(long = "type", value_name = "TYPE")]
     pub kind: Option<String>,
     /// Objects to inspect.
@@ -35,28 +35,45 @@ pub fn pretty(v: &Value) -> String {
 
 /// Run `isula inspect`.
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
-    if let Some(k) = a.kind.as_deref() {
-        if k != "image" {
-            return Err(CliError::engine(format!(
-                "\"{k}\" is not a valid value for --type (only \"image\" is supported yet)"
-            )));
-        }
+    let kind = a.kind.as_deref().unwrap_or("");
+    if !matches!(kind, "" | "container" | "image") {
+        return Err(CliError::engine(format!("\"{kind}\" is not a valid value for --type")));
     }
     let template = a.format.as_deref().map(Template::parse).transpose().map_err(CliError::engine)?;
-    let mut c = ctx.images()?;
+    let mut images = ctx.images()?;
+    let mut containers = ctx.containers()?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for name in &a.names {
-        match ctx.rt.block_on(c.inspect(InspectImageRequest { name: name.clone() })) {
-            Ok(r) => found.push(parse_reply("inspect_json", &r.into_inner().inspect_json)?),
-            Err(s) if s.code() == tonic::Code::NotFound => errors.push(format!("Error: No such object: {name}")),
-            Err(s) => {
-                let e = CliError::daemon(&s);
-                if e.code != 1 {
-                    return Err(e);
-                }
-                errors.push(e.msg);
+        let mut reply = None;
+        if kind != "image" {
+            match ctx.rt.block_on(containers.inspect(ContainerRequest { id: name.clone() })) {
+                Ok(r) => reply = Some(r.into_inner().inspect_json),
+                Err(s) if s.code() == tonic::Code::NotFound => {}
+                Err(s) => return Err(CliError::daemon(&s)),
             }
+        }
+        if reply.is_none() && kind != "container" {
+            match ctx.rt.block_on(images.inspect(InspectImageRequest { name: name.clone() })) {
+                Ok(r) => reply = Some(r.into_inner().inspect_json),
+                Err(s) if s.code() == tonic::Code::NotFound => {}
+                Err(s) => {
+                    let e = CliError::daemon(&s);
+                    if e.code != 1 {
+                        return Err(e);
+                    }
+                    errors.push(e.msg);
+                    continue;
+                }
+            }
+        }
+        match reply {
+            Some(j) => found.push(parse_reply("inspect_json", &j)?),
+            None => errors.push(match kind {
+                "container" => format!("Error: No such container: {name}"),
+                "image" => format!("Error: No such image: {name}"),
+                _ => format!("Error: No such object: {name}"),
+            }),
         }
     }
     match &template {

@@ -1,18 +1,29 @@
 //! One module per verb: its clap `Args` and `run`.
 
+pub mod attach;
 pub mod completion;
+pub mod cp;
+pub mod create;
+pub mod events;
+pub mod exec;
 pub mod images;
 pub mod import;
 pub mod info;
 pub mod inspect;
+pub mod lifecycle;
 pub mod load;
 pub mod login;
 pub mod logout;
+pub mod logs;
+pub mod ps;
 pub mod pull;
 pub mod push;
 pub mod rmi;
+pub mod run;
 pub mod save;
+pub mod start;
 pub mod tag;
+pub mod tools;
 pub mod version;
 
 use std::io::Read;
@@ -62,4 +73,33 @@ pub fn stream_reader<T: Send + 'static>(
         }
     });
     (rx, erx)
+}
+
+/// Apply `op` to each container: print its name on success, the error on failure (status 1
+/// when any failed; a connection failure stops at once with its own status).
+pub fn each(
+    ctx: &mut crate::ctx::Ctx,
+    ids: &[String],
+    mut op: impl FnMut(&mut crate::ctx::Ctx, &str) -> Result<(), crate::error::CliError>,
+) -> crate::error::CmdResult {
+    let mut failed = false;
+    for id in ids {
+        match op(ctx, id) {
+            Ok(()) => println!("{id}"),
+            Err(e) if e.code == 1 => {
+                eprintln!("{e}");
+                failed = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+/// A NotFound reply as Docker prints it for a container named by the user.
+pub fn no_such(s: &tonic::Status, name: &str) -> crate::error::CliError {
+    if s.code() == tonic::Code::NotFound {
+        return crate::error::CliError::new(format!("Error: No such container: {name}"));
+    }
+    crate::error::CliError::daemon(s)
 }

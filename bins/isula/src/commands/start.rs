@@ -1,0 +1,47 @@
+//! `isula start [-a] [-i] CONTAINER...`
+
+use isula_api::v1::ContainerRequest;
+
+use crate::commands::attach::{session, Session, SessionError};
+use crate::ctx::{parse_reply, Ctx};
+use crate::error::{CliError, CmdResult};
+
+/// `isula start [OPTIONS] CONTAINER [CONTAINER...]`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Attach STDOUT/STDERR and forward signals.
+    #[arg(short = 'a', long = "attach")]
+    pub attach: bool,
+    /// Attach container's STDIN.
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Run `isula start`.
+pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+    let mut c = ctx.containers()?;
+    if a.attach || a.interactive {
+        if a.containers.len() > 1 {
+            return Err(CliError::engine("you cannot start and attach multiple containers at once"));
+        }
+        let id = &a.containers[0];
+        let info =
+            ctx.rt.block_on(c.inspect(ContainerRequest { id: id.clone() })).map_err(|s| super::no_such(&s, id))?;
+        let v = parse_reply("inspect_json", &info.into_inner().inspect_json)?;
+        let tty = v["Config"]["Tty"].as_bool().unwrap_or(false);
+        let s = Session { id, stdin: a.interactive, tty, proxy: true, start: true };
+        return match session(ctx, &s) {
+            Ok(code) => Ok(code),
+            Err(SessionError::Start(st)) => Err(CliError::daemon(&st)),
+            Err(SessionError::Other(e)) => Err(e),
+        };
+    }
+    super::each(ctx, &a.containers, |ctx, id| {
+        let mut c = ctx.containers()?;
+        ctx.rt.block_on(c.start(ContainerRequest { id: id.to_string() }))?;
+        Ok(())
+    })
+}
