@@ -430,6 +430,27 @@ isula_status isula_container_wait(const isula_engine *engine,
                                   char **err);
 
 /**
+ * [`isula_container_wait`] with a time limit: give up after `timeout_ms` milliseconds
+ * (a negative value waits forever).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `id` (borrowed, required): container id, unique id prefix or name.
+ * - `timeout_ms`: the most to wait, in milliseconds; negative for no limit.
+ * - `exit_code` (borrowed, required): receives the exit code; set to -1 on failure or timeout.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Returns `ISULA_UNAVAILABLE` ("timed out …") when the container still runs at the deadline.
+ *
+ * Thread safety: safe from any thread; blocks only the calling thread.
+ */
+isula_status isula_container_wait_timeout(const isula_engine *engine,
+                                          const char *id,
+                                          int64_t timeout_ms,
+                                          int32_t *exit_code,
+                                          char **err);
+
+/**
  * List containers (`docker ps`).
  *
  * - `engine` (borrowed, required): an open handle.

@@ -156,6 +156,44 @@ pub unsafe extern "C" fn isula_container_wait(
     })
 }
 
+/// [`isula_container_wait`] with a time limit: give up after `timeout_ms` milliseconds
+/// (a negative value waits forever).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `timeout_ms`: the most to wait, in milliseconds; negative for no limit.
+/// - `exit_code` (borrowed, required): receives the exit code; set to -1 on failure or timeout.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Returns `ISULA_UNAVAILABLE` ("timed out …") when the container still runs at the deadline.
+///
+/// Thread safety: safe from any thread; blocks only the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_wait_timeout(
+    engine: *const isula_engine,
+    id: *const c_char,
+    timeout_ms: i64,
+    exit_code: *mut i32,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = Out::new(exit_code, "exit_code", -1)?;
+        let e = self::engine(engine)?;
+        let id = text(id, "id")?;
+        let timeout = u64::try_from(timeout_ms).ok().map(std::time::Duration::from_millis);
+        match e.wait_timeout(id, WaitCondition::NotRunning, timeout)? {
+            Some(code) => out.set(code),
+            None => {
+                return Err(isula_core::Error::unavailable(format!(
+                    "timed out after {timeout_ms} ms waiting for container {id} to stop"
+                )))
+            }
+        }
+        Ok(())
+    })
+}
+
 /// List containers (`docker ps`).
 ///
 /// - `engine` (borrowed, required): an open handle.

@@ -415,7 +415,9 @@ fn container_calls(valgrind: bool) {
     assert_eq!(inspect["State"]["Running"], true, "{inspect}");
     let exec: serde_json::Value = serde_json::from_str(&line("exec: ")).unwrap();
     assert_eq!(exec, serde_json::json!({"ExitCode": 3, "Stdout": "out\n", "Stderr": "err\n"}));
+    assert!(line("wait 100ms: ").starts_with("unavailable -1 (timed out"), "{out}");
     assert_eq!(line("exit code: "), "137", "{out}");
+    assert_eq!(line("wait timeout exit code: "), "137", "{out}");
     assert!(!line("kill stopped: ").starts_with("ok"), "{out}");
     assert_eq!(line("inspect removed: "), "not_found", "{out}");
     assert_eq!(line("list all: "), "[]", "{out}");

@@ -778,6 +778,13 @@ impl Engine {
     /// containers started before the engine was reopened. `Removed` returns the last exit
     /// code once the container is gone.
     pub fn wait(&self, id: &str, condition: WaitCondition) -> Result<i32> {
+        Ok(self.wait_timeout(id, condition, None)?.unwrap_or(-1))
+    }
+
+    /// [`wait`](Self::wait) that gives up after `timeout` (`None` waits forever):
+    /// `Ok(None)` when the condition was not met in time.
+    pub fn wait_timeout(&self, id: &str, condition: WaitCondition, timeout: Option<Duration>) -> Result<Option<i32>> {
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let c = self.container(id)?;
         let active = |r: &ContainerRecord| {
             matches!(r.state.status, Status::Running | Status::Paused | Status::Restarting | Status::Removing)
@@ -786,23 +793,27 @@ impl Engine {
         let first_finish = start.state.finished_at.clone();
         loop {
             let gone = self.containers.get(&c.id).is_err();
+            let left = |d: Duration| match deadline {
+                Some(t) => d.min(t.saturating_duration_since(std::time::Instant::now())),
+                None => d,
+            };
             let r = match condition {
-                WaitCondition::NotRunning => c.wait_until(Duration::from_secs(1), |r| !active(r)),
+                WaitCondition::NotRunning => c.wait_until(left(Duration::from_secs(1)), |r| !active(r)),
                 WaitCondition::NextExit => {
-                    c.wait_until(Duration::from_secs(1), |r| !active(r) && r.state.finished_at != first_finish)
+                    c.wait_until(left(Duration::from_secs(1)), |r| !active(r) && r.state.finished_at != first_finish)
                 }
-                WaitCondition::Removed => c.wait_until(Duration::from_millis(200), |_| false),
+                WaitCondition::Removed => c.wait_until(left(Duration::from_millis(200)), |_| false),
             };
             let done = match condition {
                 WaitCondition::NotRunning => !active(&r),
                 WaitCondition::NextExit => (!active(&r) && r.state.finished_at != first_finish) || gone,
                 WaitCondition::Removed => gone,
             };
-            if done {
-                return Ok(r.state.exit_code);
+            if done || gone {
+                return Ok(Some(r.state.exit_code));
             }
-            if gone {
-                return Ok(r.state.exit_code);
+            if deadline.is_some_and(|t| std::time::Instant::now() >= t) {
+                return Ok(None);
             }
         }
     }

@@ -1,6 +1,7 @@
 /*
  * containers: the container calls of libisula on a long-running container: create, start,
- * list, inspect, exec (output and exit code captured), stop (escalating to SIGKILL), wait,
+ * list, inspect, exec (output and exit code captured), wait with a timeout, stop (escalating
+ * to SIGKILL), wait,
  * kill on a stopped container (refused), remove.
  *
  * usage: containers ARCHIVE DIR
@@ -66,10 +67,20 @@ int main(int argc, char **argv)
     printf("exec: %s\n", json);
     isula_string_free(json);
 
+    /* a running container outlasts a short wait: UNAVAILABLE, exit code -1 */
+    st = isula_container_wait_timeout(e, id, 100, &code, &err);
+    printf("wait 100ms: %s %d (%s)\n", isula_status_name(st), code, err ? err : "");
+    isula_string_free(err);
+    err = NULL;
+    if (st != ISULA_UNAVAILABLE || code != -1) { rc = 1; goto out; }
+
     /* sleep as PID 1 ignores SIGTERM: stop escalates to SIGKILL after 1 s */
     CALL("stop", isula_container_stop(e, id, 1, &err));
     CALL("wait", isula_container_wait(e, id, &code, &err));
     printf("exit code: %d\n", code);
+    code = -1;
+    CALL("wait timeout", isula_container_wait_timeout(e, id, 5000, &code, &err));
+    printf("wait timeout exit code: %d\n", code);
     st = isula_container_kill(e, id, "KILL", &err);
     printf("kill stopped: %s (%s)\n", isula_status_name(st), err ? err : "");
     isula_string_free(err);
