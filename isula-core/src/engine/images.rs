@@ -529,6 +529,18 @@ impl Engine {
         let (mut rec, name) = self.resolve_with_name(name_or_id)?;
         let mut out = Vec::new();
         let users = self.containers_using(&rec.id)?;
+        // Removing the last name of an image a container uses needs force (Docker's wording).
+        let refuse_if_used = |n: &Reference| -> Result<()> {
+            if users.is_empty() || opts.force {
+                return Ok(());
+            }
+            Err(Error::conflict(format!(
+                "unable to remove repository reference {:?} (must force) - container {} is using its referenced image {}",
+                n.familiar(),
+                users[0],
+                rec.id.short()
+            )))
+        };
         match name {
             Some(n) if n.digest().is_none() && rec.names.len() > 1 => {
                 let full = n.to_string();
@@ -547,25 +559,9 @@ impl Engine {
                     return Ok(vec![RemovedImage::Untagged(untag.familiar())]);
                 }
                 // Matched by manifest digest without a stored digest reference: fall through to deletion rules.
-                if !users.is_empty() && !opts.force {
-                    return Err(Error::conflict(format!(
-                        "unable to remove repository reference {:?} (must force) - container {} is using its referenced image {}",
-                        n.familiar(),
-                        users[0],
-                        rec.id.short()
-                    )));
-                }
+                refuse_if_used(&n)?;
             }
-            Some(n) => {
-                if !users.is_empty() && !opts.force {
-                    return Err(Error::conflict(format!(
-                        "unable to remove repository reference {:?} (must force) - container {} is using its referenced image {}",
-                        n.familiar(),
-                        users[0],
-                        rec.id.short()
-                    )));
-                }
-            }
+            Some(n) => refuse_if_used(&n)?,
             None => {
                 if rec.names.len() > 1 && !opts.force {
                     return Err(Error::conflict(format!(
