@@ -185,6 +185,83 @@ fn failed_pull_keeps_partial_download_and_next_pull_resumes_it() {
     assert!(e.content().partial_ingests().unwrap().is_empty());
 }
 
+/// Environment of the child puller started by
+/// `killed_pull_process_keeps_partial_blob_and_next_pull_resumes_with_range`.
+const CHILD_ROOT: &str = "ISULA_TEST_CHILD_PULL_ROOT";
+const CHILD_REF: &str = "ISULA_TEST_CHILD_PULL_REF";
+const CHILD_REGISTRY: &str = "ISULA_TEST_CHILD_PULL_REGISTRY";
+
+/// Not a test by itself: the body of the child process that the test below starts and
+/// SIGKILLs in the middle of a blob. Without its environment it does nothing.
+#[test]
+#[ignore = "child process of killed_pull_process_keeps_partial_blob_and_next_pull_resumes_with_range"]
+fn child_puller() {
+    let (Some(root), Some(r), Some(reg)) =
+        (std::env::var_os(CHILD_ROOT), std::env::var(CHILD_REF).ok(), std::env::var(CHILD_REGISTRY).ok())
+    else {
+        return;
+    };
+    let root = std::path::PathBuf::from(root);
+    let mut cfg = isula_core::EngineConfig::with_dirs(root.join("root"), root.join("state"));
+    cfg.insecure_registries = vec![reg];
+    let e = isula_core::Engine::open(cfg).unwrap();
+    // The registry stalls mid-blob: this pull only ends when the parent kills us.
+    let res = pull(&e, &r);
+    panic!("the stalled pull returned: {:?}", res.map(|p| p.id));
+}
+
+#[test]
+fn killed_pull_process_keeps_partial_blob_and_next_pull_resumes_with_range() {
+    let img = images::sized(4 << 20, 1);
+    let layer = img.layers[0].digest.clone();
+    let hex = layer.trim_start_matches("sha256:").to_string();
+    let content = Content::image(&img, "latest");
+    let (c1, l1) = (content.clone(), layer.clone());
+    let stalling = FakeRegistry::start(move |req| {
+        if req.path.ends_with(&l1) && req.method == "GET" {
+            return Action::Stall(200, vec![], c1.blobs[&l1].clone(), 1 << 20);
+        }
+        c1.serve(req)
+    });
+    let root = TestRoot::new();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["child_puller", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ROOT, root.path())
+        .env(CHILD_REF, format!("{}/r/img", stalling.addr))
+        .env(CHILD_REGISTRY, &stalling.addr)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the first MiB of the layer is in the ingest area, then SIGKILL the puller.
+    let ingest = root.path().join("root/content/ingest").join(format!("{hex}.data"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::fs::metadata(&ingest).map(|m| m.len()).unwrap_or(0) < 1 << 20 {
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("the child puller exited early: {st}");
+        }
+        assert!(Instant::now() < deadline, "the child never wrote 1 MiB of the layer to {}", ingest.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(9), "{st}");
+
+    // A new engine on the same root (the dead process' root lock is gone with it) sees the
+    // partial blob, and its pull asks only for the rest.
+    let good = FakeRegistry::start(move |req| content.serve(req));
+    let e = engine(&root, &[&good.addr]);
+    let (blobs, partial, imgs) = store_state(&e);
+    assert!(imgs.is_empty());
+    assert!(!blobs.iter().any(|b| *b == layer), "the layer was not committed");
+    assert_eq!(partial.iter().find(|(k, _)| *k == hex).map(|(_, n)| *n), Some(1 << 20), "{partial:?}");
+    let got = pull(&e, &format!("{}/r/img", good.addr)).unwrap();
+    assert_eq!(got.id, img.id());
+    let gets: Vec<_> = good.requests().into_iter().filter(|q| q.path.ends_with(&layer)).collect();
+    assert_eq!(gets.len(), 1, "one request for the layer");
+    assert_eq!(gets[0].header("range"), Some(format!("bytes={}-", 1 << 20).as_str()));
+    assert!(e.content().partial_ingests().unwrap().is_empty());
+}
+
 #[test]
 fn server_ignoring_range_restarts_from_zero() {
     let img = images::sized(1 << 20, 1);

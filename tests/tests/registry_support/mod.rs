@@ -35,6 +35,9 @@ pub enum Action {
     Respond(u16, Vec<(String, String)>, Vec<u8>),
     /// Send status and headers (with the full Content-Length), then only `n` body bytes, then close.
     Cut(u16, Vec<(String, String)>, Vec<u8>, usize),
+    /// Like `Cut`, but keep the connection open after `n` bytes until the client goes away
+    /// (or 60 s pass): a transfer stalled mid-blob.
+    Stall(u16, Vec<(String, String)>, Vec<u8>, usize),
     /// Wait, then do the inner action.
     Delay(Duration, Box<Action>),
     /// Close the connection without answering.
@@ -155,6 +158,13 @@ fn serve_conn(conn: TcpStream, handler: &Handler, log: &Mutex<Vec<Req>>) {
             Action::Cut(status, hdrs, body, n) => {
                 write_resp(&mut conn, status, &hdrs, &body, n, false);
                 let _ = conn.shutdown(Shutdown::Both);
+                return;
+            }
+            Action::Stall(status, hdrs, body, n) => {
+                write_resp(&mut conn, status, &hdrs, &body, n, false);
+                // Returns when the client closes its end (EOF or reset) or the timeout expires.
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+                let _ = conn.read(&mut [0u8; 1]);
                 return;
             }
         }
