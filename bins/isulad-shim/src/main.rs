@@ -334,17 +334,13 @@ fn runtime_log_errors(path: &Path) -> String {
     msgs.join("; ")
 }
 
-/// Write a file atomically: temp file, fsync, rename, fsync of the directory.
+/// Write a file atomically (temp file, rename): readers see the old or the new content.
+/// Not flushed to disk: the shim only writes runtime state into the state dir, which does
+/// not outlive a reboot, and a crash of a process keeps what it wrote in the page cache.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".tmp-{name}"));
     let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
-    fs::rename(&tmp, path)?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    fs::rename(&tmp, path)
 }

@@ -127,10 +127,18 @@ impl ContainerRecord {
         containers_root.join(id)
     }
 
-    /// Write `config.v2.json` and `hostconfig.json` atomically into `dir`.
-    pub fn save(&self, dir: &Path) -> Result<()> {
-        sys::atomic_write_json(&dir.join(HOSTCONFIG_FILE), &self.host_config)?;
-        sys::atomic_write_json(&dir.join(RECORD_FILE), self)
+    /// Write `config.v2.json` and `hostconfig.json` atomically and durably into `dir`, with
+    /// `also_sync` (files of the container already written without a flush, such as the
+    /// bundle's `config.json`) made durable in the same batch.
+    pub fn save(&self, dir: &Path, also_sync: &[&Path]) -> Result<()> {
+        let host = json(&self.host_config)?;
+        let rec = json(self)?;
+        sys::fs::atomic_write_all(&[(&dir.join(HOSTCONFIG_FILE), &host), (&dir.join(RECORD_FILE), &rec)], also_sync)
+    }
+
+    /// Write only `config.v2.json` (the host config is unchanged).
+    fn save_record(&self, dir: &Path) -> Result<()> {
+        sys::fs::atomic_write_all(&[(&dir.join(RECORD_FILE), &json(self)?)], &[])
     }
 
     /// Read a record from `dir`.
@@ -139,6 +147,10 @@ impl ContainerRecord {
         rec.host_config = sys::read_json(&dir.join(HOSTCONFIG_FILE))?;
         Ok(rec)
     }
+}
+
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec_pretty(value).map_err(|e| crate::Error::internal(format!("serialise container record: {e}")))
 }
 
 /// One container in memory: its record behind locks (see the module doc).
@@ -194,7 +206,11 @@ impl Container {
         let mut next = g.clone();
         let r = f(&mut next);
         if next != *g {
-            next.save(&self.dir)?;
+            if next.host_config == g.host_config {
+                next.save_record(&self.dir)?;
+            } else {
+                next.save(&self.dir, &[])?;
+            }
             *g = next;
             self.changed.notify_all();
         }
@@ -357,6 +373,7 @@ mod tests {
         for (id, name) in [("abc111", "one"), ("abc222", "two")] {
             s.reserve_name(name, id).unwrap();
             std::fs::create_dir(s.dir_of(id)).unwrap();
+            rec(id, name).save(&s.dir_of(id), &[]).unwrap();
             s.insert(Arc::new(Container::new(rec(id, name), s.dir_of(id))));
         }
         assert_eq!(s.get("one").unwrap().id, "abc111");

@@ -500,7 +500,10 @@ impl Engine {
         rec.state.shim_pid = spawned.handle.shim_pid;
         rec.state.shim_start_time = spawned.handle.shim_start_time;
         rec.state.pid = spawned.handle.pid;
-        rec.save(&dir)?;
+        // The spec step's files (hosts, config.json, ...) were written unflushed: one batch
+        // makes them durable together with the record.
+        let written = files::container_files(&dir);
+        rec.save(&dir, &written.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
         let state = rec.state.clone();
         self.containers.insert(Arc::new(Container::new(rec.clone(), dir)));
         undo.disarm();

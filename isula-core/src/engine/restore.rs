@@ -51,7 +51,7 @@ impl Engine {
                 log::error!("container {id}: {e}; renaming it to its id");
                 let mut r = rec.clone();
                 r.name = id.clone();
-                r.save(&dir)?;
+                r.save(&dir, &[])?;
                 self.containers.reserve_name(&id, &id)?;
                 let c = Arc::new(Container::new(r, dir));
                 self.containers.insert(c.clone());

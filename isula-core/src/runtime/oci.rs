@@ -229,7 +229,7 @@ impl Runtime for OciRuntime {
         }
         crate::sys::fs::ensure_dir(&req.state_dir, 0o700)?;
         let process = req.state_dir.join("process.json");
-        crate::sys::atomic_write_json(&process, &req.process)?;
+        crate::sys::fs::replace_file_json(&process, &req.process)?;
         let cfg = ShimConfig {
             id: req.id.clone(),
             bundle: PathBuf::new(),
@@ -255,7 +255,7 @@ impl Runtime for OciRuntime {
             return Err(Error::invalid(format!("update {id}: resources must be a JSON object")));
         }
         let file = crate::sys::fs::temp_sibling(&self.root.join(format!("update-{id}.json")));
-        crate::sys::atomic_write_json(&file, resources)?;
+        crate::sys::fs::replace_file_json(&file, resources)?;
         let res = self.run(
             "update",
             id,

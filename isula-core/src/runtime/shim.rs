@@ -164,7 +164,8 @@ impl ShimSpawner {
                 _ => {}
             }
         }
-        crate::sys::atomic_write_json(&dir.join(CONFIG_FILE), cfg)?;
+        // State dir: runtime state, gone at reboot; no flush needed.
+        crate::sys::fs::replace_file_json(&dir.join(CONFIG_FILE), cfg)?;
 
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
         let mut cmd = Command::new(&self.shim);

@@ -67,8 +67,11 @@ impl Snapshotter {
         }
     }
 
+    /// Rewrite a snapshot's metadata after a mount or unmount. Atomic but not flushed: the
+    /// recorded mounts do not outlive a reboot anyway, and the rest of the metadata does not
+    /// change after [`Snapshotter::prepare`] flushed it.
     pub(super) fn write_snapshot_meta(&self, meta: &SnapshotMeta) -> Result<()> {
-        sys::atomic_write_json(&self.snapshot_home(&meta.key).join("meta.json"), meta)
+        sys::fs::replace_file_json(&self.snapshot_home(&meta.key).join("meta.json"), meta)
     }
 
     pub(super) fn snapshot_metas(&self) -> Result<Vec<SnapshotMeta>> {
@@ -107,14 +110,13 @@ impl Snapshotter {
     /// `NotFound` if the parent layer does not.
     pub fn prepare(&self, key: &str, parent: Option<&Digest>, image: Option<&str>) -> Result<SnapshotInfo> {
         validate_key(key)?;
-        let _meta_lock = self.meta_lock()?;
         let home = self.snapshot_home(key);
         if home.exists() {
             return Err(Error::already_exists(format!("snapshot {key} already exists")));
         }
-        if let Some(p) = parent {
-            self.layer_meta(p).map_err(|e| e.context(format!("prepare snapshot {key}")))?;
-        }
+        // Build and flush the snapshot in a private staging dir without the metadata lock, so
+        // parallel creates do not queue behind each other's fsyncs; only the parent check and
+        // the commit (rename) take the lock.
         let staging = self.staging(&format!("snap-{key}"));
         let guard = StagingGuard(Some(staging.clone()));
         sys::fs::ensure_dir(&staging, 0o700)?;
@@ -126,8 +128,19 @@ impl Snapshotter {
             image: image.map(str::to_string),
             mounts: Vec::new(),
         };
-        sys::atomic_write_json(&staging.join("meta.json"), &meta)?;
-        std::fs::rename(&staging, &home).map_err(|e| Error::io(&home, "commit snapshot", e))?;
+        let meta_path = staging.join("meta.json");
+        sys::fs::replace_file_json(&meta_path, &meta)?;
+        sys::fs::sync_files(&[&meta_path])?;
+        {
+            let _meta_lock = self.meta_lock()?;
+            if home.exists() {
+                return Err(Error::already_exists(format!("snapshot {key} already exists")));
+            }
+            if let Some(p) = parent {
+                self.layer_meta(p).map_err(|e| e.context(format!("prepare snapshot {key}")))?;
+            }
+            std::fs::rename(&staging, &home).map_err(|e| Error::io(&home, "commit snapshot", e))?;
+        }
         guard.disarm();
         sys::fsync_dir(&self.snapshots_root())?;
         Ok(meta.info())

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use crate::container::parse::validate_volume_name;
-use crate::sys::fs::{atomic_write_mode, ensure_dir};
+use crate::sys::fs::{ensure_dir, replace_file};
 use crate::{Error, Result};
 
 /// File name of the generated hosts file in the container directory.
@@ -49,7 +49,7 @@ pub fn hosts_content(
     s
 }
 
-/// Writes `dir/hosts` atomically (see [`hosts_content`]); returns its path.
+/// Writes `dir/hosts` atomically, unflushed (see [`hosts_content`] and [`container_files`]); returns its path.
 pub fn write_hosts(
     dir: &Path,
     hostname: &str,
@@ -59,7 +59,7 @@ pub fn write_hosts(
     base: Option<&str>,
 ) -> Result<PathBuf> {
     let p = dir.join(HOSTS_FILE);
-    atomic_write_mode(&p, hosts_content(hostname, domainname, ip, extra_hosts, base).as_bytes(), 0o644)?;
+    replace_file(&p, hosts_content(hostname, domainname, ip, extra_hosts, base).as_bytes(), 0o644)?;
     Ok(p)
 }
 
@@ -129,7 +129,7 @@ pub fn resolv_conf_content(
     s
 }
 
-/// Writes `dir/resolv.conf` atomically (see [`resolv_conf_content`]); returns its path.
+/// Writes `dir/resolv.conf` atomically, unflushed (see [`resolv_conf_content`]); returns its path.
 pub fn write_resolv_conf(
     dir: &Path,
     host: &str,
@@ -139,15 +139,26 @@ pub fn write_resolv_conf(
     private_netns: bool,
 ) -> Result<PathBuf> {
     let p = dir.join(RESOLV_FILE);
-    atomic_write_mode(&p, resolv_conf_content(host, dns, dns_search, dns_options, private_netns).as_bytes(), 0o644)?;
+    replace_file(&p, resolv_conf_content(host, dns, dns_search, dns_options, private_netns).as_bytes(), 0o644)?;
     Ok(p)
 }
 
-/// Writes `dir/hostname` atomically (`hostname\n`); returns its path.
+/// Writes `dir/hostname` atomically, unflushed (`hostname\n`); returns its path.
 pub fn write_hostname(dir: &Path, hostname: &str) -> Result<PathBuf> {
     let p = dir.join(HOSTNAME_FILE);
-    atomic_write_mode(&p, format!("{hostname}\n").as_bytes(), 0o644)?;
+    replace_file(&p, format!("{hostname}\n").as_bytes(), 0o644)?;
     Ok(p)
+}
+
+/// The files the spec step wrote into container directory `dir` without flushing them
+/// (hosts, resolv.conf, hostname, the bundle's config.json), those that exist: the caller
+/// makes them durable in one batch with the container record.
+pub fn container_files(dir: &Path) -> Vec<PathBuf> {
+    [HOSTS_FILE, RESOLV_FILE, HOSTNAME_FILE, "config.json"]
+        .iter()
+        .map(|f| dir.join(f))
+        .filter(|p| p.is_file())
+        .collect()
 }
 
 /// The deterministic name of the anonymous volume of container `id` at `destination`

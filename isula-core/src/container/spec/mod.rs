@@ -602,10 +602,12 @@ pub fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bundle/config.json` atomically.
+/// Writes `bundle/config.json` atomically, compact and unflushed (see
+/// [`files::container_files`]: the caller flushes it with the container record).
 pub fn write_bundle_config(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
     let p = bundle.join("config.json");
-    crate::sys::fs::atomic_write_json(&p, spec)?;
+    let data = serde_json::to_vec(spec).map_err(|e| Error::internal(format!("serialise {}: {e}", p.display())))?;
+    crate::sys::fs::replace_file(&p, &data, 0o644)?;
     Ok(p)
 }
 
