@@ -309,3 +309,24 @@ fn crashing_runtime_leaves_nothing_behind() {
     o.runtime = None;
     e.create(&o).unwrap();
 }
+
+#[test]
+fn layers_of_a_force_removed_image_go_with_its_last_container() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let e = env.e();
+    let layers_dir = env.root.path().join("root/snapshots/layers");
+    let layer_count = || std::fs::read_dir(&layers_dir).unwrap().count();
+    assert_eq!(layer_count(), 1, "busybox has one layer");
+    let a = e.create(&env.opts(&["true"])).unwrap();
+    let b = e.create(&env.opts(&["true"])).unwrap();
+    let forced = isula_core::image::RemoveImageOptions { force: true, no_prune: false };
+    e.remove_image("busybox", &forced).unwrap();
+    assert_eq!(layer_count(), 1, "the layer stays while containers use it");
+    e.remove(&a, &RemoveOptions::default()).unwrap();
+    assert_eq!(layer_count(), 1, "one container still uses the layer");
+    e.remove(&b, &RemoveOptions::default()).unwrap();
+    assert_eq!(layer_count(), 0, "the last container's removal frees the layer");
+}

@@ -26,6 +26,7 @@ use crate::container::types::{
     RemoveOptions, WaitCondition,
 };
 use crate::container::HostInfo;
+use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, EventFilter};
 use crate::logs::jsonfile::{parse_rfc3339, rfc3339_nano};
@@ -769,8 +770,16 @@ impl Engine {
         c.update(|_| ()).ok();
         self.health_forget(&rec.id);
         self.emit_container("destroy", &rec, &[]);
-        if let Err(e) = self.prune_image_layers() {
-            log::warn!("pruning layers after removing {}: {e}", rec.id);
+        // Layers outlive their image only while a container uses them (image removed with
+        // force): prune only then, not on every removal (pruning reads every snapshot).
+        let image_gone = match Digest::parse(&rec.image) {
+            Ok(d) => self.images.get(&d).is_none(),
+            Err(_) => true,
+        };
+        if image_gone {
+            if let Err(e) = self.prune_image_layers() {
+                log::warn!("pruning layers after removing {}: {e}", rec.id);
+            }
         }
         Ok(())
     }
