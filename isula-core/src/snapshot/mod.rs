@@ -107,10 +107,22 @@ impl Snapshotter {
     /// Move `path` into `tmp/` and delete it there, so a crash never leaves a half-deleted
     /// directory at its real name.
     fn discard(&self, path: &Path, what: &str) -> Result<()> {
+        let trash = self.move_to_trash(path, what)?;
+        self.purge(path, &trash)
+    }
+
+    /// First half of [`Self::discard`] (the part that needs the metadata lock): move `path`
+    /// into `tmp/`; returns where it went.
+    fn move_to_trash(&self, path: &Path, what: &str) -> Result<PathBuf> {
         let trash = self.staging(&format!("rm-{what}"));
         std::fs::rename(path, &trash).map_err(|e| Error::io(path, "move to trash", e))?;
+        Ok(trash)
+    }
+
+    /// Second half of [`Self::discard`]: make the move of `path` durable and delete `trash`.
+    fn purge(&self, path: &Path, trash: &Path) -> Result<()> {
         sys::fs::fsync_dir(path.parent().unwrap_or(&self.dir))?;
-        sys::fs::remove_dir_all_if_exists(&trash)
+        sys::fs::remove_dir_all_if_exists(trash)
     }
 }
 

@@ -31,13 +31,27 @@ impl Snapshotter {
     }
 
     /// Mount snapshot `key` (overlayfs) on the existing directory `target`.
+    /// The mount itself runs without the metadata lock (the snapshot's layers cannot go
+    /// while the snapshot exists); only the update of its recorded mounts takes it.
     pub fn mount(&self, key: &str, target: &Path) -> Result<()> {
-        let _meta_lock = self.meta_lock()?;
         let opts = self.mount_options(key)?;
         let target = target.canonicalize().map_err(|e| Error::io(target, "resolve mount target", e))?;
         sys::mount::mount_overlay(&target, &opts, Some(&self.dir))
             .map_err(|e| e.context(format!("mount snapshot {key}")))?;
-        let mut meta = self.snapshot_meta(key)?;
+        let _meta_lock = match self.meta_lock() {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = sys::mount::unmount(&target, true);
+                return Err(e);
+            }
+        };
+        let mut meta = match self.snapshot_meta(key) {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = sys::mount::unmount(&target, true);
+                return Err(e);
+            }
+        };
         if !meta.mounts.contains(&target) {
             meta.mounts.push(target.clone());
             if let Err(e) = self.write_snapshot_meta(&meta) {

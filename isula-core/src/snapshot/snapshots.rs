@@ -148,8 +148,10 @@ impl Snapshotter {
 
     /// Delete snapshot `key` and its read-write layer, unmounting it first where it
     /// is still mounted. `NotFound` if it does not exist.
+    ///
+    /// Only the move of the snapshot out of `snapshots/` holds the metadata lock; unmounting
+    /// and deleting its files do not, so parallel removals do not queue behind each other.
     pub fn remove(&self, key: &str) -> Result<()> {
-        let _meta_lock = self.meta_lock()?;
         let meta = self.snapshot_meta(key)?;
         for target in &meta.mounts {
             // Stacked mounts on one target need one unmount each; bounded in case of a bug.
@@ -160,6 +162,12 @@ impl Snapshotter {
                 sys::mount::unmount(target, true).map_err(|e| e.context(format!("remove snapshot {key}")))?;
             }
         }
-        self.discard(&self.snapshot_home(key), &format!("snap-{key}"))
+        let home = self.snapshot_home(key);
+        let trash = {
+            let _meta_lock = self.meta_lock()?;
+            self.snapshot_meta(key)?;
+            self.move_to_trash(&home, &format!("snap-{key}"))?
+        };
+        self.purge(&home, &trash)
     }
 }
