@@ -1048,7 +1048,9 @@ def main():
                     help="where isulad, isula, isulad-shim, libisula.so are")
     ap.add_argument("--shimbench", default=os.path.join(repo, "target", "release", "shimbench"),
                     help="the bench/shimbench driver (cargo build --release in bench/shimbench)")
-    ap.add_argument("--isula-create-args", default="", help="extra args for isula create/run")
+    ap.add_argument("--isula-create-args", default="--network none",
+                    help="extra args for isula create/run (default --network none: like podman and docker here "
+                         "and like the bare runtimes, no network setup is measured)")
     ap.add_argument("--serial", type=int, default=10)
     ap.add_argument("--parallel", type=int, default=100)
     ap.add_argument("--threads", type=int, default=10, help="thread pool size for the parallel phase")

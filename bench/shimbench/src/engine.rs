@@ -31,6 +31,8 @@ impl Bench {
             name: Some(name.to_string()),
             image: IMAGE.to_string(),
             cmd: Some(vec!["sleep".into(), "1000".into()]),
+            // Like every other engine in the bench: no network setup is measured.
+            network_mode: Some("none".into()),
             ..Default::default()
         }
     }
