@@ -31,13 +31,7 @@ pub fn temp_sibling(path: &Path) -> std::path::PathBuf {
 pub fn atomic_write_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = temp_sibling(path);
     let res = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, "create", e))?;
-        f.write_all(data).map_err(|e| Error::io(&tmp, "write", e))?;
+        let f = write_new(&tmp, data, mode)?;
         f.sync_all().map_err(|e| Error::io(&tmp, "fsync", e))?;
         fs::rename(&tmp, path).map_err(|e| Error::io(path, "rename onto", e))?;
         if let Some(dir) = path.parent() {
@@ -56,16 +50,8 @@ pub fn atomic_write_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
 /// lose the new content. For runtime state and derived files (see the module doc).
 pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = temp_sibling(path);
-    let res = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)
-            .map_err(|e| Error::io(&tmp, "create", e))?;
-        f.write_all(data).map_err(|e| Error::io(&tmp, "write", e))?;
-        fs::rename(&tmp, path).map_err(|e| Error::io(path, "rename onto", e))
-    })();
+    let res =
+        write_new(&tmp, data, mode).and_then(|_| fs::rename(&tmp, path).map_err(|e| Error::io(path, "rename onto", e)));
     if res.is_err() {
         let _ = fs::remove_file(&tmp);
     }
@@ -108,13 +94,7 @@ pub fn atomic_write_all(files: &[(&Path, &[u8])], also_sync: &[&Path]) -> Result
     let res = (|| {
         let mut open = Vec::with_capacity(files.len());
         for ((_, data), tmp) in files.iter().zip(&tmps) {
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .open(tmp)
-                .map_err(|e| Error::io(tmp, "create", e))?;
-            f.write_all(data).map_err(|e| Error::io(tmp, "write", e))?;
+            let f = write_new(tmp, data, 0o644)?;
             start_writeback(&f);
             open.push(f);
         }
@@ -148,6 +128,18 @@ pub fn atomic_write_all(files: &[(&Path, &[u8])], also_sync: &[&Path]) -> Result
         }
     }
     res
+}
+
+/// Create the new file `path` (it must not exist) with `mode` and write `data` into it.
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<File> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| Error::io(path, "create", e))?;
+    f.write_all(data).map_err(|e| Error::io(path, "write", e))?;
+    Ok(f)
 }
 
 /// Ask the kernel to start writing `f`'s dirty pages now (no wait); a hint, errors ignored.
