@@ -1,7 +1,6 @@
 //! `shimbench engine`: the embedded `isula_core::Engine`, driven like the CLI engines.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -9,7 +8,7 @@ use isula_core::container::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::image::LoadOptions;
 use isula_core::{Engine, EngineConfig};
 
-use crate::checkpoint;
+use crate::{checkpoint, parallel};
 
 const IMAGE: &str = "busybox:latest";
 
@@ -75,36 +74,6 @@ impl Bench {
     }
 }
 
-fn parallel(
-    b: &Arc<Bench>,
-    items: Vec<String>,
-    threads: usize,
-    f: fn(&Bench, &str) -> Result<(), String>,
-) -> Result<f64, String> {
-    let next = Arc::new(AtomicUsize::new(0));
-    let items = Arc::new(items);
-    let t = Instant::now();
-    let workers: Vec<_> = (0..threads)
-        .map(|_| {
-            let (b, next, items) = (b.clone(), next.clone(), items.clone());
-            std::thread::spawn(move || -> Result<(), String> {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(x) = items.get(i) else { return Ok(()) };
-                    f(&b, x)?;
-                }
-            })
-        })
-        .collect();
-    let mut first_err = None;
-    for w in workers {
-        if let Err(e) = w.join().unwrap_or_else(|_| Err("worker panicked".into())) {
-            first_err.get_or_insert(e);
-        }
-    }
-    first_err.map_or(Ok(t.elapsed().as_secs_f64()), Err)
-}
-
 fn phases(
     b: &Arc<Bench>,
     prefix: &str,
@@ -141,13 +110,13 @@ fn phases(
     }
     let rm_f = ids.iter().map(|id| b.remove(id, true)).collect::<Result<Vec<_>, _>>()?;
 
-    let up = parallel(b, names("p", n_par), threads, |b, n| {
+    let up = parallel(b, &names("p", n_par), threads, |b, n| {
         let (id, _) = b.create(n)?;
         b.engine.start(&id).map_err(|e| format!("start {n}: {e}"))
     })?;
     checkpoint("parallel");
     let ids: Vec<String> = b.live.lock().unwrap().clone();
-    let down = parallel(b, ids, threads, |b, id| b.remove(id, true).map(|_| ()))?;
+    let down = parallel(b, &ids, threads, |b, id| b.remove(id, true).map(|_| ()))?;
     checkpoint("after");
     Ok(serde_json::json!({
         "latency": {"create": create, "start": start, "stop": stop, "rm": rm, "run -d": run_d, "rm -f": rm_f},

@@ -130,23 +130,25 @@ fn serial(b: &Bench, ids: &[String], f: impl Fn(&Bench, &str) -> Result<f64, Str
     ids.iter().map(|id| f(b, id)).collect()
 }
 
-fn parallel(
-    b: &Arc<Bench>,
-    ids: &[String],
+/// Run `f(b, item)` for every item on a pool of `threads` threads; wall time in seconds, or
+/// the first error.
+pub(crate) fn parallel<B: Send + Sync + 'static>(
+    b: &Arc<B>,
+    items: &[String],
     threads: usize,
-    f: fn(&Bench, &str) -> Result<(), String>,
+    f: fn(&B, &str) -> Result<(), String>,
 ) -> Result<f64, String> {
     let next = Arc::new(AtomicUsize::new(0));
-    let ids = Arc::new(ids.to_vec());
+    let items = Arc::new(items.to_vec());
     let t = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {
-            let (b, next, ids) = (b.clone(), next.clone(), ids.clone());
+            let (b, next, items) = (b.clone(), next.clone(), items.clone());
             std::thread::spawn(move || -> Result<(), String> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(id) = ids.get(i) else { return Ok(()) };
-                    f(&b, id)?;
+                    let Some(x) = items.get(i) else { return Ok(()) };
+                    f(&b, x)?;
                 }
             })
         })
