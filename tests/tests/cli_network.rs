@@ -370,3 +370,84 @@ fn disabled_default_bridge_and_unknown_network() {
     assert!(env.netns_left().is_empty(), "netns left: {:?}", env.netns_left());
     assert_eq!(env.isula(&["network", "ls", "-q"]).ok(), "");
 }
+
+#[test]
+fn publish_all_ip_hosts_and_resolv_conf_on_a_network() {
+    if !prerequisites() {
+        return;
+    }
+    let mut env = Env::new(&[]);
+    let net = format!("w{}", rand_hex(3));
+    let subnet = free_subnet();
+    env.create_net(&net, &["--subnet", &subnet.to_string()]);
+    let bridge = env.inspect_net(&net)["Options"]["com.docker.network.bridge.name"].as_str().unwrap().to_string();
+    env.links.push(bridge.clone());
+    let ip = subnet.nth(50).unwrap().to_string();
+    let script = "mkdir -p /www && echo hello-from-p > /www/index.html && exec httpd -f -p 80 -h /www";
+    let c = env
+        .isula(&[
+            "run",
+            "-d",
+            "--network",
+            &net,
+            "--ip",
+            &ip,
+            "-P",
+            "--expose",
+            "80",
+            "--hostname",
+            "web",
+            "--add-host",
+            "db.local:10.9.9.9",
+            "--dns",
+            "10.1.1.1",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    assert_eq!(env.container_ip(&c, &net), ip, "--ip honoured");
+
+    // -P: the exposed port got a host port from the ephemeral range, on all addresses.
+    let out = env.isula(&["port", &c, "80"]).ok().to_string();
+    let port: u16 = out.trim().strip_prefix("0.0.0.0:").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    assert!(port >= 1024, "{out}");
+    let body = http_get(&format!("127.0.0.1:{port}"), "/").unwrap();
+    assert!(body.contains("hello-from-p"), "{body}");
+
+    // /etc/hosts: the address with the hostname, and --add-host; resolv.conf: --dns.
+    let hosts = env.isula(&["exec", &c, "cat", "/etc/hosts"]).ok().to_string();
+    assert!(hosts.lines().any(|l| l.starts_with(&ip) && l.split_whitespace().any(|w| w == "web")), "{hosts}");
+    assert!(hosts.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["10.9.9.9", "db.local"]), "{hosts}");
+    let resolv = env.isula(&["exec", &c, "cat", "/etc/resolv.conf"]).ok().to_string();
+    assert!(resolv.lines().any(|l| l.trim() == "nameserver 10.1.1.1"), "{resolv}");
+    assert_eq!(env.isula(&["exec", &c, "hostname"]).ok(), "web\n");
+
+    // Stop and start: detached, then attached again with the same address (an ephemeral
+    // host port may change, as with Docker).
+    env.isula(&["stop", "-t", "1", &c]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !bridge_ports(&bridge).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(bridge_ports(&bridge).is_empty(), "veth left after stop: {:?}", bridge_ports(&bridge));
+    env.isula(&["start", &c]).ok();
+    assert_eq!(env.container_ip(&c, &net), ip);
+    let out = env.isula(&["port", &c, "80"]).ok().to_string();
+    let port: u16 = out.trim().strip_prefix("0.0.0.0:").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    assert!(http_get(&format!("127.0.0.1:{port}"), "/").unwrap().contains("hello-from-p"));
+    let hosts = env.isula(&["exec", &c, "cat", "/etc/hosts"]).ok().to_string();
+    assert!(hosts.lines().any(|l| l.starts_with(&ip)), "{hosts}");
+
+    // A second container cannot have the same --ip; nothing of it is left.
+    let r = env.isula(&["run", "-d", "--network", &net, "--ip", &ip, "busybox", "sleep", "100"]);
+    r.fails(125);
+    assert_eq!(bridge_ports(&bridge).len(), 1, "{}", r.stderr);
+
+    env.isula(&["rm", "-f", &c]).ok();
+    assert!(env.netns_left().is_empty(), "netns left: {:?}", env.netns_left());
+    assert!(iptables_lines(&prefix_of(&subnet)).is_empty(), "{:?}", iptables_lines(&prefix_of(&subnet)));
+}
