@@ -319,6 +319,15 @@ fn default_bridge_publishes_ports_and_host_none_opt_out() {
     let err = env.isula(&["network", "rm", "bridge"]).fails(1).to_string();
     assert!(err.contains("cannot be removed"), "{err}");
 
+    // A daemon restart keeps the default network (same id, device, subnet) and the container's
+    // published port.
+    let id = v["Id"].as_str().unwrap().to_string();
+    env.d.as_mut().unwrap().restart();
+    assert_eq!(env.inspect_net("bridge")["Id"], id.as_str());
+    let body = http_get(&format!("127.0.0.1:{port}"), "/").unwrap();
+    assert!(body.contains("hello-from-default"), "after restart: {body}");
+    assert_eq!(env.container_ip(&c, "bridge"), ip);
+
     // --network none: only lo. --network host: the host's interfaces (the bridge device).
     let none = env.isula(&["run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev"]).ok().to_string();
     let ifaces: Vec<&str> = none.lines().skip(2).filter_map(|l| l.split(':').next()).map(str::trim).collect();
