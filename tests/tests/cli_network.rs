@@ -291,7 +291,14 @@ fn default_bridge_publishes_ports_and_host_none_opt_out() {
     let mut env = Env::new(&["--bridge", &dev, "--bip", &bip]);
     env.links.push(dev.clone());
 
-    // No network option: the container joins the default network, created on first use.
+    // Listed before first use, as Docker's `bridge`; its device appears with the first container.
+    let v = env.inspect_net("bridge");
+    assert_eq!(v["Containers"], serde_json::json!({}));
+    assert_eq!(v["IPAM"]["Config"][0]["Subnet"], subnet.to_string().as_str());
+    assert!(!link_exists(&dev), "{dev} made before first use");
+    assert_eq!(env.isula(&["network", "ls", "--format", "{{.Name}} {{.Driver}}"]).ok(), "bridge bridge\n");
+
+    // No network option: the container joins the default network.
     let port = free_port();
     let publish = format!("127.0.0.1:{port}:80");
     let script = "mkdir -p /www && echo hello-from-default > /www/index.html && exec httpd -f -p 80 -h /www";

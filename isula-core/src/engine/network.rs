@@ -25,12 +25,26 @@ impl Engine {
     }
 
     /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
+    /// The default network is always listed when enabled (its device appears on first use).
     pub fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+        self.ensure_default_network()?;
         self.networks.list(filters)
+    }
+
+    /// Records the default network (no device yet) when it is enabled and missing, so `ls`
+    /// and `inspect` show it as Docker shows `bridge`.
+    fn ensure_default_network(&self) -> Result<()> {
+        if self.networks.config().default_enabled() {
+            self.networks.ensure_default()?;
+        }
+        Ok(())
     }
 
     /// One network by name or unique id prefix (`network inspect`); `NotFound` when unknown.
     pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+        if name == self.networks.config().default_network {
+            self.ensure_default_network()?;
+        }
         let name = self.network_name(name)?;
         self.networks.inspect(&name)
     }
@@ -236,7 +250,9 @@ mod tests {
         let name = format!("t{}", std::process::id());
         let info = e.network_create(&NetworkCreateOptions { name: name.clone(), ..Default::default() }).unwrap();
         assert!(info.subnet.as_deref().is_some_and(|s| s.starts_with("10.")), "{info:?}");
-        assert_eq!(e.network_list(&Default::default()).unwrap().len(), 1);
+        let names: Vec<String> = e.network_list(&Default::default()).unwrap().into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["bridge".to_string(), name.clone()], "the default network is listed");
+        assert_eq!(e.network_inspect("bridge").unwrap().bridge.as_deref(), Some("isula0"));
         drop(e);
         let e = Engine::open(cfg).unwrap();
         assert_eq!(e.network_inspect(&name).unwrap(), info, "persists across open");
