@@ -18,7 +18,10 @@ use isula_core::logs::LogOptions;
 use isula_core::{Engine, EngineConfig, Result};
 
 fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
-    let engine = Engine::open(EngineConfig::with_dirs(dir.join("root"), dir.join("state")))?;
+    let mut config = EngineConfig::with_dirs(dir.join("root"), dir.join("state"));
+    // The container needs no network: no default bridge network (Docker's `-b none`).
+    config.bridge = "none".into();
+    let engine = Engine::open(config)?;
 
     let mut f = File::open(&archive).map_err(|e| isula_core::Error::io(&archive, "open image archive", e))?;
     let loaded = engine.load(&mut f, &LoadOptions::default())?;

@@ -63,7 +63,9 @@ int main(int argc, char **argv)
         return 2;
     }
     char config[4096];
-    snprintf(config, sizeof config, "{\"graph\": \"%s/root\", \"state\": \"%s/state\"}", argv[2], argv[2]);
+    /* "bridge": "none": the container needs no network, so no default bridge is made. */
+    snprintf(config, sizeof config, "{\"graph\": \"%s/root\", \"state\": \"%s/state\", \"bridge\": \"none\"}",
+             argv[2], argv[2]);
 
     isula_engine *engine = NULL;
     char *err = NULL, *json = NULL;

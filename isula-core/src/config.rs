@@ -75,6 +75,13 @@ pub struct EngineConfig {
     pub cni_conf_dir: PathBuf,
     /// CNI plugin directories.
     pub cni_bin_dir: Vec<PathBuf>,
+    /// Bridge device of the default network (Docker's `bridge`, `-b`): containers created
+    /// without a network option join the network named `bridge` on this device, created on
+    /// first use. `none` disables it (such containers then get only `lo`).
+    pub bridge: String,
+    /// Address and prefix of the default bridge (Docker's `bip`, e.g. `10.200.0.1/24`): the
+    /// gateway and subnet of the default network when it is created; allocated when unset.
+    pub bip: Option<String>,
     /// Container log driver settings.
     pub container_log: ContainerLogConfig,
     /// Cgroup parent for containers.
@@ -103,6 +110,8 @@ impl Default for EngineConfig {
             shim_path: None,
             cni_conf_dir: PathBuf::from("/etc/cni/net.d"),
             cni_bin_dir: vec![PathBuf::from("/opt/cni/bin"), PathBuf::from("/usr/lib/cni")],
+            bridge: crate::network::DEFAULT_BRIDGE.into(),
+            bip: None,
             container_log: ContainerLogConfig::default(),
             cgroup_parent: "/isulad".into(),
             warnings: Vec::new(),
@@ -182,7 +191,39 @@ impl EngineConfig {
         ) {
             return Err(Error::invalid(format!("daemon config key \"log-level\": unknown level {:?}", self.log_level)));
         }
+        if self.bridge != BRIDGE_NONE && !valid_link_name(&self.bridge) {
+            return Err(Error::invalid(format!(
+                "daemon config key \"bridge\": {:?} is not a valid interface name (1-15 characters, no '/', ':' or spaces) nor \"none\"",
+                self.bridge
+            )));
+        }
+        if let Some(b) = &self.bip {
+            self.default_bridge_address().map_err(|e| e.context(format!("daemon config key \"bip\" ({b:?})")))?;
+        }
         Ok(())
+    }
+
+    /// True when containers without a network option join the default bridge network
+    /// (`bridge` is not `none`).
+    pub fn default_bridge_enabled(&self) -> bool {
+        self.bridge != BRIDGE_NONE
+    }
+
+    /// The default bridge's gateway and subnet from `bip` (`None` when unset: allocated).
+    pub fn default_bridge_address(&self) -> Result<Option<(std::net::Ipv4Addr, crate::network::Ipv4Net)>> {
+        let Some(b) = &self.bip else { return Ok(None) };
+        let (a, p) =
+            b.trim().split_once('/').ok_or_else(|| Error::invalid("expected ADDRESS/PREFIX, e.g. 10.200.0.1/24"))?;
+        let ip: std::net::Ipv4Addr = a.parse().map_err(|_| Error::invalid(format!("{a:?} is not an IPv4 address")))?;
+        let prefix: u8 = p.parse().map_err(|_| Error::invalid(format!("bad prefix length {p:?}")))?;
+        if !(8..=30).contains(&prefix) {
+            return Err(Error::invalid(format!("prefix length /{prefix} out of range (8 to 30)")));
+        }
+        let net = crate::network::Ipv4Net::new(ip, prefix)?;
+        if !net.is_host_addr(ip) {
+            return Err(Error::invalid(format!("{ip} is not a host address of {net}")));
+        }
+        Ok(Some((ip, net)))
     }
 
     /// The binary and arguments for runtime `name` (a configured one, or a bare name like `runc`).
@@ -192,6 +233,18 @@ impl EngineConfig {
             .cloned()
             .unwrap_or_else(|| RuntimeConfig { path: name.to_string(), runtime_args: Vec::new() })
     }
+}
+
+/// The `bridge` value that disables the default network.
+pub const BRIDGE_NONE: &str = "none";
+
+/// A usable network device name: 1 to 15 bytes, no `/`, `:`, whitespace, not `.` or `..`.
+fn valid_link_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 15
+        && n != "."
+        && n != ".."
+        && !n.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
 }
 
 fn known_keys() -> Vec<String> {
@@ -225,6 +278,20 @@ mod tests {
     }
 
     #[test]
+    fn default_bridge_key() {
+        let cfg = EngineConfig::default();
+        assert_eq!(cfg.bridge, "isula0");
+        assert!(cfg.default_bridge_enabled());
+        assert_eq!(cfg.default_bridge_address().unwrap(), None);
+        let cfg = EngineConfig::from_json(r#"{"bridge": "none"}"#).unwrap();
+        assert!(!cfg.default_bridge_enabled());
+        let cfg = EngineConfig::from_json(r#"{"bridge": "br-test", "bip": "10.200.3.1/24"}"#).unwrap();
+        assert_eq!(cfg.bridge, "br-test");
+        let (gw, net) = cfg.default_bridge_address().unwrap().unwrap();
+        assert_eq!((gw.to_string(), net.to_string()), ("10.200.3.1".into(), "10.200.3.0/24".into()));
+    }
+
+    #[test]
     fn wrong_type_names_the_key() {
         let err = EngineConfig::from_json(r#"{"registry-mirrors": "not-a-list"}"#).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
@@ -232,6 +299,16 @@ mod tests {
         let err = EngineConfig::from_json(r#"{"graph": "relative"}"#).unwrap_err();
         assert!(err.to_string().contains("graph"), "{err}");
         assert!(EngineConfig::from_json("[1]").is_err());
+        for bad in [r#"{"bridge": "a/b"}"#, r#"{"bridge": "waytoolongbridgename"}"#, r#"{"bridge": ""}"#] {
+            let err = EngineConfig::from_json(bad).unwrap_err();
+            assert!(err.to_string().contains("\"bridge\""), "{err}");
+        }
+        for bad in
+            [r#"{"bip": "10.1.0.0/24"}"#, r#"{"bip": "10.1.0.1"}"#, r#"{"bip": "10.1.0.1/31"}"#, r#"{"bip": "x/24"}"#]
+        {
+            let err = EngineConfig::from_json(bad).unwrap_err();
+            assert!(err.to_string().contains("\"bip\""), "{err}");
+        }
         assert!(EngineConfig::from_json("{").is_err());
     }
 }

@@ -39,9 +39,13 @@ impl TestRoot {
         &self.path
     }
 
-    /// Engine config with `graph = <tmp>/root` and `state = <tmp>/state`, other keys default.
+    /// Engine config with `graph = <tmp>/root` and `state = <tmp>/state`, and no default bridge
+    /// network (`bridge: none`: containers without a network option get only `lo`, so tests
+    /// never share a host bridge); other keys default.
     pub fn config(&self) -> EngineConfig {
-        EngineConfig::with_dirs(self.path.join("root"), self.path.join("state"))
+        let mut c = EngineConfig::with_dirs(self.path.join("root"), self.path.join("state"));
+        c.bridge = isula_core::config::BRIDGE_NONE.into();
+        c
     }
 
     /// Unmount every mount point at or below the directory, deepest first (lazy detach).
@@ -148,6 +152,7 @@ mod tests {
         let c = t.config();
         assert_eq!(c.graph, t.path().join("root"));
         assert_eq!(c.state, t.path().join("state"));
+        assert!(!c.default_bridge_enabled());
         assert!(c.graph.is_dir() && c.state.is_dir());
         let other = TestRoot::new();
         assert_ne!(other.path(), t.path());

@@ -21,6 +21,7 @@ fn child_entry() {
     let Ok(spec) = std::env::var(CHILD_ENV) else { return };
     let p: Vec<&str> = spec.split('|').collect();
     let mut cfg = EngineConfig::with_dirs(p[0], p[1]);
+    cfg.bridge = "none".into();
     cfg.default_runtime = p[2].into();
     cfg.cgroup_parent = p[3].into();
     cfg.shim_path = Some(p[4].into());

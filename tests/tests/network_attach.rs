@@ -3,7 +3,7 @@
 
 mod network_common;
 
-use isula_core::network::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
+use isula_core::network::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkStore};
 use isula_core::ErrorKind;
 use network_common::*;
 
@@ -214,4 +214,65 @@ fn parallel_attach_and_detach() {
     for (c, _) in &jobs {
         assert!(iptables_lines(c).is_empty(), "{:?}", iptables_lines(c));
     }
+}
+
+#[test]
+fn default_network_subnet_avoids_others_and_follows_bip() {
+    if !prerequisites() {
+        return;
+    }
+    let mut env = NetEnv::new();
+    let user = env.store().create(&NetworkCreateOptions { name: env.net("u"), ..Default::default() }).unwrap();
+    let def = env.store().ensure_default().unwrap();
+    let us: Ipv4Net = user.subnet.clone().unwrap().parse().unwrap();
+    let ds: Ipv4Net = def.subnet.clone().unwrap().parse().unwrap();
+    assert!(!us.overlaps(&ds), "default {ds} collides with {us}");
+    assert!(env.pool.overlaps(&ds), "default {ds} outside the pool {}", env.pool);
+    assert_eq!(def.bridge.as_deref(), Some(format!("isd{}", env.tag).as_str()));
+    assert_eq!(env.store().ensure_default().unwrap().id, def.id, "created once");
+
+    // `bip` overlapping another network is a conflict naming it; nothing is created.
+    let mut cfg = env.store_config();
+    cfg.default_network = "bridge2".into();
+    cfg.default_bridge = format!("ise{}", env.tag);
+    cfg.default_address = Some((us.nth(1).unwrap(), us));
+    let err = NetworkStore::open(cfg.clone()).unwrap().ensure_default().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains(&user.name), "{err}");
+    assert!(env.store().inspect("bridge2").is_err());
+
+    // `bip` on a subnet routed through an existing device: refused, unless that device is
+    // the default network's own bridge (made earlier, e.g. by a previous engine).
+    let spare = env.spare_subnet(0);
+    let own = format!("ise{}", env.tag);
+    env.own_link(&own);
+    let gw = spare.nth(9).unwrap();
+    for args in [
+        vec!["link", "add", own.as_str(), "type", "bridge"],
+        vec!["addr", "add", &format!("{gw}/24"), "dev", own.as_str()],
+        vec!["link", "set", own.as_str(), "up"],
+    ] {
+        assert!(std::process::Command::new("ip").args(&args).status().unwrap().success(), "ip {args:?}");
+    }
+    cfg.default_address = Some((gw, spare));
+    cfg.default_bridge = format!("isf{}", env.tag);
+    let err = NetworkStore::open(cfg.clone()).unwrap().ensure_default().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains(&own), "names the device: {err}");
+    cfg.default_bridge = own.clone();
+    let d2 = NetworkStore::open(cfg.clone()).unwrap().ensure_default().unwrap();
+    assert_eq!(d2.subnet, Some(spare.to_string()));
+    assert_eq!(d2.gateway, Some(gw.to_string()));
+    assert_eq!(d2.bridge.as_deref(), Some(own.as_str()));
+
+    // Disabled (`bridge: none`): the default network is not made, the error says why.
+    cfg.default_network = "bridge3".into();
+    cfg.default_bridge = "none".into();
+    let s3 = NetworkStore::open(cfg).unwrap();
+    let c = env.cid("d");
+    let ns = env.netns(&c);
+    let err = s3.attach(&c, &ns, &[req("bridge3")]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("disabled"), "{err}");
+    assert!(s3.attachments(&c).is_empty());
 }

@@ -54,6 +54,12 @@ pub struct Flags {
     /// CNI network configuration directory.
     #[arg(long = "cni-conf-dir", value_name = "DIR")]
     pub cni_conf_dir: Option<PathBuf>,
+    /// Bridge device of the default network ("none": containers without --network get only lo).
+    #[arg(short = 'b', long = "bridge", value_name = "DEVICE")]
+    pub bridge: Option<String>,
+    /// Address and prefix of the default bridge (e.g. 10.200.0.1/24); allocated when unset.
+    #[arg(long = "bip", value_name = "CIDR")]
+    pub bip: Option<String>,
     /// Allow tcp:// hosts without TLS (anyone who reaches the port controls the engine).
     #[arg(long = "insecure-tcp")]
     pub insecure_tcp: bool,
@@ -125,6 +131,12 @@ impl Flags {
         if let Some(v) = &self.cni_conf_dir {
             cfg.cni_conf_dir = v.clone();
         }
+        if let Some(v) = &self.bridge {
+            cfg.bridge = v.clone();
+        }
+        if let Some(v) = &self.bip {
+            cfg.bip = Some(v.clone());
+        }
     }
 }
 
@@ -162,6 +174,11 @@ mod tests {
         assert_eq!(cfg.log_level, "debug");
         assert_eq!(cfg.hosts, vec!["unix:///a.sock", "unix:///b.sock"]);
         assert_eq!(cfg.cni_bin_dir, vec![PathBuf::from("/x"), PathBuf::from("/y")]);
+        assert_eq!(cfg.bridge, "isula0", "default bridge device");
+        let cfg = Flags::parse_from(["isulad", "--config-file", f.to_str().unwrap(), "-b", "none"]).config().unwrap();
+        assert!(!cfg.default_bridge_enabled());
+        let flags = Flags::parse_from(["isulad", "--config-file", f.to_str().unwrap(), "--bip", "10.0.0.0/24"]);
+        assert!(flags.config().unwrap_err().to_string().contains("bip"));
     }
 
     #[test]

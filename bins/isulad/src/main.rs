@@ -9,6 +9,7 @@ mod flags;
 mod images;
 mod listen;
 mod logger;
+mod networks;
 mod notify;
 mod status;
 mod system;
@@ -20,6 +21,7 @@ use clap::Parser;
 use isula_api::addr::Addr;
 use isula_api::v1::container_service_server::ContainerServiceServer;
 use isula_api::v1::image_service_server::ImageServiceServer;
+use isula_api::v1::network_service_server::NetworkServiceServer;
 use isula_api::v1::system_service_server::SystemServiceServer;
 use isula_core::Engine;
 use tokio::sync::watch;
@@ -114,6 +116,7 @@ async fn serve(
     let images = ImageServiceServer::new(images::Images::new(engine.clone()));
     let system = SystemServiceServer::new(system::System::new(engine.clone()));
     let containers = ContainerServiceServer::new(containers::Containers::new(engine.clone()));
+    let networks = NetworkServiceServer::new(networks::Networks::new(engine.clone()));
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for l in listeners {
@@ -121,7 +124,11 @@ async fn serve(
         if let (Listener::Tcp(_), Some(t)) = (&l, &tls) {
             builder = builder.tls_config(t.clone()).map_err(|e| format!("TLS configuration: {e}"))?;
         }
-        let router = builder.add_service(images.clone()).add_service(system.clone()).add_service(containers.clone());
+        let router = builder
+            .add_service(images.clone())
+            .add_service(system.clone())
+            .add_service(containers.clone())
+            .add_service(networks.clone());
         let mut rx = stop_rx.clone();
         let stop = async move {
             let _ = rx.wait_for(|s| *s).await;

@@ -25,24 +25,63 @@ impl Engine {
     }
 
     /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
+    /// The default network is always listed when enabled (its device appears on first use).
     pub fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+        self.ensure_default_network()?;
         self.networks.list(filters)
     }
 
-    /// One network by name (`network inspect`); `NotFound` when unknown.
-    pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
-        self.networks.inspect(name)
+    /// Records the default network (no device yet) when it is enabled and missing, so `ls`
+    /// and `inspect` show it as Docker shows `bridge`.
+    fn ensure_default_network(&self) -> Result<()> {
+        if self.networks.config().default_enabled() {
+            self.networks.ensure_default()?;
+        }
+        Ok(())
     }
 
-    /// Removes a managed network (`network rm`); `FailedPrecondition` while containers use it.
-    /// The default network cannot be removed.
+    /// One network by name or unique id prefix (`network inspect`); `NotFound` when unknown.
+    pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+        if name == self.networks.config().default_network {
+            self.ensure_default_network()?;
+        }
+        let name = self.network_name(name)?;
+        self.networks.inspect(&name)
+    }
+
+    /// Removes a managed network named by name or unique id prefix (`network rm`);
+    /// `FailedPrecondition` while containers use it. The default network cannot be removed.
     pub fn network_remove(&self, name: &str) -> Result<()> {
+        let name =
+            if name == self.networks.config().default_network { name.to_string() } else { self.network_name(name)? };
+        let name = name.as_str();
         if name == self.networks.config().default_network {
             return Err(Error::precondition(format!(
                 "network {name} is the pre-defined default network and cannot be removed"
             )));
         }
         self.networks.remove(name)
+    }
+
+    /// The name of the network called `key`, or whose id starts with `key` (Docker accepts
+    /// both); `NotFound` when none matches, `InvalidArgument` when a prefix matches several.
+    fn network_name(&self, key: &str) -> Result<String> {
+        match self.networks.inspect(key) {
+            Err(e) if e.kind() == crate::ErrorKind::NotFound && !key.is_empty() => {
+                let all = self.networks.list(&NetworkFilters::default())?;
+                let hits: Vec<&NetworkInfo> = all.iter().filter(|n| n.id.starts_with(key)).collect();
+                match hits.as_slice() {
+                    [one] => Ok(one.name.clone()),
+                    [] => Err(Error::not_found(format!("network {key} not found"))),
+                    many => Err(Error::invalid(format!(
+                        "network id prefix {key} is ambiguous: it matches {}",
+                        many.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ))),
+                }
+            }
+            Err(e) => Err(e),
+            Ok(_) => Ok(key.to_string()),
+        }
     }
 
     /// The network store (attachments, default network) for the container lifecycle.
@@ -90,7 +129,9 @@ impl Engine {
 impl Engine {
     /// The attach requests for a container's options (`--network`, `--ip`, `-p`, `-P`, `--expose`
     /// plus the image's `EXPOSE`), or `None` when it gets no CNI networking: host or another
-    /// container's namespace, or no network option at all (then the runtime makes a bare netns).
+    /// container's namespace. Without any network option the container joins the default
+    /// bridge network (Docker's `bridge` mode), or, when that is disabled (`bridge: none`),
+    /// gets no CNI networking either (the runtime makes a bare namespace).
     pub(crate) fn network_plan(
         &self,
         opts: &CreateOptions,
@@ -99,6 +140,7 @@ impl Engine {
         let mode = opts.network_mode.as_deref().unwrap_or("").trim();
         let wants = !opts.networks.is_empty() || opts.ip.is_some() || !opts.publish.is_empty() || opts.publish_all;
         let default = self.networks.config().default_network.clone();
+        let default_on = self.networks.config().default_enabled();
         let mut names: Vec<String> = Vec::new();
         if !mode.is_empty() {
             names.push(mode.to_string());
@@ -111,7 +153,15 @@ impl Engine {
             }
             NetworkMode::Host | NetworkMode::Container(_) => return Ok(None),
             NetworkMode::None => Vec::new(),
-            NetworkMode::Networks(_) if mode.is_empty() && !wants => return Ok(None),
+            NetworkMode::Networks(_) if opts.networks.is_empty() && mode.is_empty() && !default_on => {
+                if wants {
+                    return Err(Error::invalid(
+                        "--ip and published ports need a network: the default bridge network is disabled \
+                         (daemon option bridge \"none\"); choose one with --network",
+                    ));
+                }
+                return Ok(None);
+            }
             NetworkMode::Networks(n) => n,
         };
         let ip = match &opts.ip {
@@ -200,7 +250,9 @@ mod tests {
         let name = format!("t{}", std::process::id());
         let info = e.network_create(&NetworkCreateOptions { name: name.clone(), ..Default::default() }).unwrap();
         assert!(info.subnet.as_deref().is_some_and(|s| s.starts_with("10.")), "{info:?}");
-        assert_eq!(e.network_list(&Default::default()).unwrap().len(), 1);
+        let names: Vec<String> = e.network_list(&Default::default()).unwrap().into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["bridge".to_string(), name.clone()], "the default network is listed");
+        assert_eq!(e.network_inspect("bridge").unwrap().bridge.as_deref(), Some("isula0"));
         drop(e);
         let e = Engine::open(cfg).unwrap();
         assert_eq!(e.network_inspect(&name).unwrap(), info, "persists across open");

@@ -36,8 +36,10 @@ pub struct NetworkStoreConfig {
     pub bin_dirs: Vec<PathBuf>,
     /// Name of the default network, created on first use.
     pub default_network: String,
-    /// Bridge device of the default network.
+    /// Bridge device of the default network; `none` disables the default network.
     pub default_bridge: String,
+    /// Gateway and subnet of the default network (from `bip`); allocated from the pool when `None`.
+    pub default_address: Option<(Ipv4Addr, Ipv4Net)>,
     /// Pool automatic subnets are taken from.
     pub subnet_pool: Ipv4Net,
     /// Prefix length of automatic subnets.
@@ -61,11 +63,17 @@ impl NetworkStoreConfig {
             conf_dir: Some(c.cni_conf_dir.clone()),
             bin_dirs: c.cni_bin_dir.clone(),
             default_network: DEFAULT_NETWORK.into(),
-            default_bridge: DEFAULT_BRIDGE.into(),
+            default_bridge: c.bridge.clone(),
+            default_address: c.default_bridge_address().ok().flatten(),
             subnet_pool: Ipv4Net::new(Ipv4Addr::new(10, 89, 0, 0), 16).expect("valid pool"),
             subnet_len: 24,
             plugin_timeout: cni::exec::DEFAULT_TIMEOUT,
         }
+    }
+
+    /// True unless the default network is disabled (`default_bridge` is `none`).
+    pub fn default_enabled(&self) -> bool {
+        self.default_bridge != crate::config::BRIDGE_NONE
     }
 }
 
@@ -232,10 +240,23 @@ impl NetworkStore {
     fn resolve(&self, name: &str) -> Result<(NetworkConfigList, Option<NetworkMeta>)> {
         match self.find_list(name) {
             Err(e) if e.kind() == crate::ErrorKind::NotFound && name == self.cfg.default_network => {
-                self.create_locked(
-                    &NetworkCreateOptions { name: name.to_string(), driver: "bridge".into(), ..Default::default() },
-                    Some(self.cfg.default_bridge.clone()),
-                )?;
+                if !self.cfg.default_enabled() {
+                    return Err(Error::not_found(format!(
+                        "network {name:?} not found: the default bridge network is disabled (bridge \"none\")"
+                    )));
+                }
+                let (gateway, subnet) = match self.cfg.default_address {
+                    Some((g, s)) => (Some(g.to_string()), Some(s.to_string())),
+                    None => (None, None),
+                };
+                let opts = NetworkCreateOptions {
+                    name: name.to_string(),
+                    driver: "bridge".into(),
+                    subnet,
+                    gateway,
+                    ..Default::default()
+                };
+                self.create_locked(&opts, Some(self.cfg.default_bridge.clone()))?;
                 self.find_list(name)
             }
             r => r,
@@ -277,7 +298,10 @@ impl NetworkStore {
         if metas.iter().any(|m| m.name == name) || self.admin_lists()?.iter().any(|l| l.name == name) {
             return Err(Error::already_exists(format!("network {name:?} already exists")));
         }
-        let routes = subnet::host_routes();
+        // The default network's own bridge may already exist (made by an earlier engine or by
+        // the administrator): its routes are this network's, not a collision.
+        let routes: Vec<subnet::HostRoute> =
+            subnet::host_routes().into_iter().filter(|r| bridge.as_deref() != Some(r.iface.as_str())).collect();
         let subnet = match &opts.subnet {
             Some(s) => {
                 let net: Ipv4Net = s.parse().map_err(|e: Error| e.context(format!("network {name}")))?;

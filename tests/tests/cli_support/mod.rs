@@ -136,8 +136,12 @@ impl Daemon {
             .arg("--config-file")
             .arg(self.config_file())
             .arg("-p")
-            .arg(self.root.path().join("isulad.pid"))
-            .args(&self.flags);
+            .arg(self.root.path().join("isulad.pid"));
+        // No default bridge network unless the test asks for one: tests never share a host bridge.
+        if !self.flags.iter().any(|f| f == "-b" || f == "--bridge" || f.starts_with("--bridge=")) {
+            c.args(["--bridge", "none"]);
+        }
+        c.args(&self.flags);
         c
     }
 

@@ -92,6 +92,18 @@ pub struct ContainerOpts {
     /// Connect a container to a network.
     #[arg(long = "network", alias = "net")]
     pub network: Option<String>,
+    /// IPv4 address on the network (e.g. 10.1.2.3).
+    #[arg(long = "ip", value_name = "IP")]
+    pub ip: Option<String>,
+    /// Publish a container's port(s) to the host ([IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]).
+    #[arg(short = 'p', long = "publish", value_name = "PORT")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random host ports.
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports.
+    #[arg(long = "expose", value_name = "PORT")]
+    pub expose: Vec<String>,
     /// Set custom DNS servers.
     #[arg(long = "dns")]
     pub dns: Vec<String>,
@@ -246,6 +258,10 @@ pub fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliE
         "PidMode": o.pid,
         "IpcMode": o.ipc,
         "UtsMode": o.uts,
+        "Ip": o.ip,
+        "Publish": o.publish,
+        "PublishAll": o.publish_all,
+        "Expose": o.expose,
         "NetworkMode": o.network,
         "Dns": o.dns,
         "Resources": resources,

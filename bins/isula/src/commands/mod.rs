@@ -15,6 +15,8 @@ pub mod load;
 pub mod login;
 pub mod logout;
 pub mod logs;
+pub mod network;
+pub mod port;
 pub mod ps;
 pub mod pull;
 pub mod push;
