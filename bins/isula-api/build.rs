@@ -1,7 +1,12 @@
 //! Compile proto/isula/v1/*.proto with protox (pure Rust, no protoc) and tonic-prost-build.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/isula/v1/images.proto", "proto/isula/v1/system.proto", "proto/isula/v1/containers.proto"];
+    let files = [
+        "proto/isula/v1/images.proto",
+        "proto/isula/v1/system.proto",
+        "proto/isula/v1/containers.proto",
+        "proto/isula/v1/volumes.proto",
+    ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -104,6 +104,8 @@ enum Command {
     Login(commands::login::Args),
     /// Log out from a registry.
     Logout(commands::logout::Args),
+    /// Manage volumes.
+    Volume(commands::volume::Args),
     /// Show the isula version information.
     Version(commands::version::Args),
     /// Display system-wide information.
@@ -205,6 +207,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Push(a) => commands::push::run(&mut ctx, a),
         Command::Login(a) => commands::login::run(&mut ctx, a),
         Command::Logout(a) => commands::logout::run(&mut ctx, a),
+        Command::Volume(a) => commands::volume::run(&mut ctx, a),
         Command::Version(a) => commands::version::run(&mut ctx, a),
         Command::Info(a) => commands::info::run(&mut ctx, a),
         Command::Completion(_) => unreachable!("handled above"),

@@ -12,6 +12,7 @@ mod logger;
 mod notify;
 mod status;
 mod system;
+mod volumes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use isula_api::addr::Addr;
 use isula_api::v1::container_service_server::ContainerServiceServer;
 use isula_api::v1::image_service_server::ImageServiceServer;
 use isula_api::v1::system_service_server::SystemServiceServer;
+use isula_api::v1::volume_service_server::VolumeServiceServer;
 use isula_core::Engine;
 use tokio::sync::watch;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
@@ -114,6 +116,7 @@ async fn serve(
     let images = ImageServiceServer::new(images::Images::new(engine.clone()));
     let system = SystemServiceServer::new(system::System::new(engine.clone()));
     let containers = ContainerServiceServer::new(containers::Containers::new(engine.clone()));
+    let volumes = VolumeServiceServer::new(volumes::Volumes::new(engine.clone()));
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for l in listeners {
@@ -121,7 +124,11 @@ async fn serve(
         if let (Listener::Tcp(_), Some(t)) = (&l, &tls) {
             builder = builder.tls_config(t.clone()).map_err(|e| format!("TLS configuration: {e}"))?;
         }
-        let router = builder.add_service(images.clone()).add_service(system.clone()).add_service(containers.clone());
+        let router = builder
+            .add_service(images.clone())
+            .add_service(system.clone())
+            .add_service(containers.clone())
+            .add_service(volumes.clone());
         let mut rx = stop_rx.clone();
         let stop = async move {
             let _ = rx.wait_for(|s| *s).await;

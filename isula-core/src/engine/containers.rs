@@ -401,6 +401,8 @@ impl Engine {
         let rootfs = dir.join("rootfs");
         sys::fs::ensure_dir(&rootfs, 0o755)?;
         self.snapshots.mount(&id, &rootfs)?;
+        // Until the record is in the store, keep volume rm/prune from deleting its volumes.
+        let _volumes = self.volumes_shared();
         let volumes_root = self.volumes_root();
         let host = self.host_info();
         let resolver = Resolver(self);
