@@ -58,6 +58,9 @@ impl VolumeService for Volumes {
         let filters = req.into_inner().filters;
         let e = self.engine.clone();
         let r = blocking(move || e.volume_prune(&filters)).await?;
-        Ok(Response::new(PruneVolumesResponse { volumes_deleted: r.volumes_deleted, space_reclaimed: r.space_reclaimed }))
+        Ok(Response::new(PruneVolumesResponse {
+            volumes_deleted: r.volumes_deleted,
+            space_reclaimed: r.space_reclaimed,
+        }))
     }
 }

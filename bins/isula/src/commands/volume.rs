@@ -294,7 +294,8 @@ mod tests {
 
     #[test]
     fn table_and_pairs() {
-        let list = vec![json!({"Name": "data", "Driver": "local", "Scope": "local", "Mountpoint": "/r/volumes/data/_data",
+        let list =
+            vec![json!({"Name": "data", "Driver": "local", "Scope": "local", "Mountpoint": "/r/volumes/data/_data",
                                "CreatedAt": "2024-01-01T00:00:00Z", "Labels": {"a": "b", "c": ""}, "Options": {}})];
         let r = rows(&list);
         assert_eq!(r[0]["Labels"], "a=b,c=");
