@@ -160,7 +160,7 @@ impl VolumeFilters {
         (self.names.is_empty() || self.names.iter().any(|n| v.name.contains(n.as_str())))
             && self.labels.iter().all(|l| label(l))
             && !self.not_labels.iter().any(|l| label(l))
-            && (self.drivers.is_empty() || self.drivers.iter().any(|d| *d == v.driver))
+            && (self.drivers.is_empty() || self.drivers.contains(&v.driver))
             && self.dangling.is_none_or(|d| d != in_use)
     }
 }
