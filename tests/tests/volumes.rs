@@ -275,3 +275,40 @@ fn volumes_survive_reopen() {
     assert_eq!(env.e().volume_inspect("persist").unwrap(), v);
     env.e().volume_remove("persist", false).unwrap();
 }
+
+#[test]
+fn concurrent_create_and_remove_keep_volumes_consistent() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let e = env.e();
+    let (_, events) = e.events(&EventFilter { types: vec!["volume".into()], ..Default::default() });
+    // Four creators of one name: one volume, one event, the same answer for all.
+    let made: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4).map(|_| s.spawn(|| e.volume_create(&named("race")).unwrap())).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(made.iter().all(|v| *v == made[0]));
+    assert_eq!(events.try_iter().filter(|ev| ev.action == "create").count(), 1);
+    // Container creation racing volume removal: whatever the order, a container that
+    // exists has its volume, and removal never deletes a volume a container records.
+    for _ in 0..3 {
+        let created = std::thread::scope(|s| {
+            let remover = s.spawn(|| e.volume_remove("race", false));
+            let mut o = env.opts(&["true"]);
+            o.binds = vec!["race:/data".into()];
+            let id = e.create(&o).unwrap();
+            let removed = remover.join().unwrap();
+            if let Err(err) = &removed {
+                assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+            }
+            id
+        });
+        assert!(e.volume_inspect("race").is_ok(), "the container's volume must exist");
+        e.start(&created).unwrap();
+        assert_eq!(e.wait(&created, WaitCondition::NotRunning).unwrap(), 0);
+        e.remove(&created, &RemoveOptions::default()).unwrap();
+    }
+    e.volume_remove("race", false).unwrap();
+}
