@@ -201,6 +201,7 @@ fn anonymous_volumes_listed_and_removed_on_request() {
     }
     let env = Env::new("crun");
     let e = env.e();
+    let (_, events) = e.events(&EventFilter { types: vec!["volume".into()], ..Default::default() });
     let first = run_with(&env, &["/scratch"], &["sh", "-c", "echo 12345 > /scratch/f"]);
     let anon1 = anonymous_volume_name(&first, "/scratch");
     assert_eq!(names(&env, &[]), vec![anon1.clone()]);
@@ -219,6 +220,11 @@ fn anonymous_volumes_listed_and_removed_on_request() {
     // With `volumes` it goes with the container.
     e.remove(&second, &RemoveOptions { force: false, volumes: true }).unwrap();
     assert!(names(&env, &[]).is_empty());
+    // Volumes made and removed along with containers are announced too.
+    let evs: Vec<(String, String)> = events.try_iter().map(|ev| (ev.action, ev.actor.id)).collect();
+    let want = [("create", &anon1), ("create", &anon2), ("destroy", &anon1), ("destroy", &anon2)];
+    let want: Vec<(String, String)> = want.iter().map(|(a, n)| (a.to_string(), n.to_string())).collect();
+    assert_eq!(evs, want);
     assert!(volume_dir_entries(&env).is_empty(), "{:?}", volume_dir_entries(&env));
 }
 

@@ -421,6 +421,7 @@ impl Engine {
         if let Some(ns) = self.container_network_create(&id, opts, &image_exposed)? {
             super::network::set_netns_path(&mut oci, &ns);
         }
+        let new_volumes = self.missing_volumes(opts, &id, image_cfg.as_ref())?;
         spec::prepare_container(&input, &oci)?;
         self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         spec::write_bundle_config(&dir, &oci)?;
@@ -507,6 +508,7 @@ impl Engine {
         self.containers.insert(Arc::new(Container::new(rec.clone(), dir)));
         undo.disarm();
         self.watch(&id, &state);
+        self.emit_volumes("create", &new_volumes);
         self.emit_container("create", &rec, &[]);
         Ok(id)
     }
@@ -768,6 +770,7 @@ impl Engine {
         c.update(|_| ()).ok();
         self.health_forget(&rec.id);
         self.emit_container("destroy", &rec, &[]);
+        self.emit_volumes("destroy", vols);
         if let Err(e) = self.prune_image_layers() {
             log::warn!("pruning layers after removing {}: {e}", rec.id);
         }

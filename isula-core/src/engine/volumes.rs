@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{RwLockReadGuard, RwLockWriteGuard};
 
+use crate::container::spec::mounts;
+use crate::container::CreateOptions;
 use crate::error::{Error, Result};
 use crate::volume::{self, Volume, VolumeCreateOptions, VolumeFilters, VolumeMeta, VolumePruneReport};
 
@@ -48,9 +50,40 @@ impl Engine {
     }
 
     fn emit_volume(&self, action: &str, v: &Volume) {
+        self.emit_local_volume(action, &v.name);
+    }
+
+    fn emit_local_volume(&self, action: &str, name: &str) {
         let mut a = BTreeMap::new();
-        a.insert("driver".to_string(), v.driver.clone());
-        self.events.emit("volume", action, &v.name, a);
+        a.insert("driver".to_string(), volume::LOCAL_DRIVER.to_string());
+        self.events.emit("volume", action, name, a);
+    }
+
+    /// Publish `action` (`create`, `destroy`) for volumes made or removed along with a
+    /// container (`-v name:/dst`, anonymous volumes, `rm -v`).
+    pub(crate) fn emit_volumes(&self, action: &str, names: &[String]) {
+        for n in names {
+            self.emit_local_volume(action, n);
+        }
+    }
+
+    /// The volumes container `id` would mount that do not exist yet (made by its creation).
+    pub(crate) fn missing_volumes(
+        &self,
+        opts: &CreateOptions,
+        id: &str,
+        image: Option<&oci_spec::image::Config>,
+    ) -> Result<Vec<String>> {
+        let root = self.volumes_root();
+        let image_volumes: Vec<String> = image.and_then(|i| i.volumes().clone()).unwrap_or_default();
+        let mut out: Vec<String> = mounts::user_mounts(opts, id, &image_volumes, &root)?
+            .into_iter()
+            .filter_map(|m| m.volume)
+            .filter(|v| volume::load(&root, v).ok().flatten().is_none())
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Create a volume (`docker volume create`). Without a name a random 64-hex name is
