@@ -6,6 +6,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/isula/v1/system.proto",
         "proto/isula/v1/containers.proto",
         "proto/isula/v1/networks.proto",
+        "proto/isula/v1/volumes.proto",
     ];
     for f in files {
         println!("cargo:rerun-if-changed={f}");

@@ -108,6 +108,8 @@ enum Command {
     Network(commands::network::Args),
     /// List port mappings or a specific mapping for the container.
     Port(commands::port::Args),
+    /// Manage volumes.
+    Volume(commands::volume::Args),
     /// Show the isula version information.
     Version(commands::version::Args),
     /// Display system-wide information.
@@ -211,6 +213,7 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Logout(a) => commands::logout::run(&mut ctx, a),
         Command::Network(a) => commands::network::run(&mut ctx, a),
         Command::Port(a) => commands::port::run(&mut ctx, a),
+        Command::Volume(a) => commands::volume::run(&mut ctx, a),
         Command::Version(a) => commands::version::run(&mut ctx, a),
         Command::Info(a) => commands::info::run(&mut ctx, a),
         Command::Completion(_) => unreachable!("handled above"),

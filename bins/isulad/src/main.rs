@@ -13,6 +13,7 @@ mod networks;
 mod notify;
 mod status;
 mod system;
+mod volumes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use isula_api::v1::container_service_server::ContainerServiceServer;
 use isula_api::v1::image_service_server::ImageServiceServer;
 use isula_api::v1::network_service_server::NetworkServiceServer;
 use isula_api::v1::system_service_server::SystemServiceServer;
+use isula_api::v1::volume_service_server::VolumeServiceServer;
 use isula_core::Engine;
 use tokio::sync::watch;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
@@ -117,6 +119,7 @@ async fn serve(
     let system = SystemServiceServer::new(system::System::new(engine.clone()));
     let containers = ContainerServiceServer::new(containers::Containers::new(engine.clone()));
     let networks = NetworkServiceServer::new(networks::Networks::new(engine.clone()));
+    let volumes = VolumeServiceServer::new(volumes::Volumes::new(engine.clone()));
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for l in listeners {
@@ -128,7 +131,8 @@ async fn serve(
             .add_service(images.clone())
             .add_service(system.clone())
             .add_service(containers.clone())
-            .add_service(networks.clone());
+            .add_service(networks.clone())
+            .add_service(volumes.clone());
         let mut rx = stop_rx.clone();
         let stop = async move {
             let _ = rx.wait_for(|s| *s).await;

@@ -402,6 +402,8 @@ impl Engine {
         let rootfs = dir.join("rootfs");
         sys::fs::ensure_dir(&rootfs, 0o755)?;
         self.snapshots.mount(&id, &rootfs)?;
+        // Until the record is in the store, keep volume rm/prune from deleting its volumes.
+        let _volumes = self.volumes_shared();
         let volumes_root = self.volumes_root();
         let host = self.host_info();
         let resolver = Resolver(self);
@@ -420,6 +422,7 @@ impl Engine {
         if let Some(ns) = self.container_network_create(&id, opts, &image_exposed)? {
             super::network::set_netns_path(&mut oci, &ns);
         }
+        let new_volumes = self.missing_volumes(opts, &id, image_cfg.as_ref())?;
         spec::prepare_container(&input, &oci)?;
         self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         spec::write_bundle_config(&dir, &oci)?;
@@ -509,6 +512,7 @@ impl Engine {
         self.containers.insert(Arc::new(Container::new(rec.clone(), dir)));
         undo.disarm();
         self.watch(&id, &state);
+        self.emit_volumes("create", &new_volumes);
         self.emit_container("create", &rec, &[]);
         Ok(id)
     }
@@ -770,6 +774,7 @@ impl Engine {
         c.update(|_| ()).ok();
         self.health_forget(&rec.id);
         self.emit_container("destroy", &rec, &[]);
+        self.emit_volumes("destroy", vols);
         // Layers outlive their image only while a container uses them (image removed with
         // force): prune only then, not on every removal (pruning reads every snapshot).
         let image_gone = match Digest::parse(&rec.image) {

@@ -14,10 +14,11 @@ mod registry;
 mod restore;
 mod stats;
 mod update;
+mod volumes;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::config::EngineConfig;
 use crate::container::store::ContainerStore;
@@ -63,6 +64,8 @@ pub struct EngineShared {
     pub(crate) host: OnceLock<HostInfo>,
     pub(crate) monitor_tx: monitor::MonitorSender,
     pub(crate) health: health::HealthMonitors,
+    /// Held shared by container creation, exclusively by volume create/remove/prune.
+    pub(crate) volume_lock: RwLock<()>,
     _root_lock: FileLock,
 }
 
@@ -131,6 +134,7 @@ impl Engine {
             host: OnceLock::new(),
             monitor_tx,
             health: health::HealthMonitors::default(),
+            volume_lock: RwLock::new(()),
             _root_lock: lock,
         };
         let mut engine = Engine { inner: Arc::new(shared), monitor: None };
@@ -175,6 +179,7 @@ impl Engine {
     /// Start-up repair after a crash: drop scratch files and half-made state.
     fn repair(&self) -> Result<()> {
         sys::fs::remove_dir_all_if_exists(&self.config.graph.join("tmp"))?;
+        crate::volume::repair(&self.config.graph.join("volumes"))?;
         self.repair_images()
     }
 }

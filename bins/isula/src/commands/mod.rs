@@ -27,6 +27,7 @@ pub mod start;
 pub mod tag;
 pub mod tools;
 pub mod version;
+pub mod volume;
 
 use std::io::Read;
 

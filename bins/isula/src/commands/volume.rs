@@ -1,0 +1,311 @@
+//! `isula volume create|ls|inspect|rm|prune`: Docker's volume commands, output and exit codes.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+
+use isula_api::v1::volume_service_client::VolumeServiceClient;
+use isula_api::v1::{CreateVolumeRequest, ListVolumesRequest, PruneVolumesRequest, RemoveVolumeRequest, VolumeRequest};
+use serde_json::{json, Value};
+use tonic::transport::Channel;
+
+use crate::commands::images::render;
+use crate::commands::inspect::pretty;
+use crate::ctx::{parse_reply, Ctx};
+use crate::error::{CliError, CmdResult};
+use crate::fmt::human_size;
+use crate::template::Template;
+
+/// `isula volume COMMAND`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    cmd: VolumeCmd,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum VolumeCmd {
+    /// Create a volume.
+    Create(CreateArgs),
+    /// List volumes.
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Display detailed information on one or more volumes.
+    Inspect(InspectArgs),
+    /// Remove one or more volumes.
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove all unused local volumes.
+    Prune(PruneArgs),
+}
+
+/// `isula volume create [OPTIONS] [VOLUME]`
+#[derive(Debug, clap::Args)]
+struct CreateArgs {
+    /// Specify volume driver name.
+    #[arg(short = 'd', long = "driver", default_value = "local")]
+    driver: String,
+    /// Set metadata for a volume (key=value).
+    #[arg(long = "label", value_name = "LABEL")]
+    labels: Vec<String>,
+    /// Set driver specific options (key=value).
+    #[arg(short = 'o', long = "opt", value_name = "OPT")]
+    opts: Vec<String>,
+    /// Specify volume name.
+    #[arg(long = "name", conflicts_with = "volume")]
+    name: Option<String>,
+    /// Volume name.
+    volume: Option<String>,
+}
+
+/// `isula volume ls [OPTIONS]`
+#[derive(Debug, clap::Args)]
+struct LsArgs {
+    /// Only display volume names.
+    #[arg(short = 'q', long = "quiet")]
+    quiet: bool,
+    /// Provide filter values (e.g. 'dangling=true', 'name=x', 'label=k=v', 'driver=local').
+    #[arg(short = 'f', long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
+    /// Pretty-print volumes using a Go template (`table`, `{{.Name}}`, `{{json .}}`).
+    #[arg(long = "format", value_name = "TEMPLATE")]
+    format: Option<String>,
+}
+
+/// `isula volume inspect [OPTIONS] VOLUME [VOLUME...]`
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// Format the output using the given Go template.
+    #[arg(short = 'f', long = "format", value_name = "TEMPLATE")]
+    format: Option<String>,
+    /// Volumes to inspect.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+/// `isula volume rm [OPTIONS] VOLUME [VOLUME...]`
+#[derive(Debug, clap::Args)]
+struct RmArgs {
+    /// Force the removal of one or more volumes (unknown volumes are not an error).
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+    /// Volumes to remove.
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+/// `isula volume prune [OPTIONS]`
+#[derive(Debug, clap::Args)]
+struct PruneArgs {
+    /// Do not prompt for confirmation.
+    #[arg(short = 'f', long = "force")]
+    force: bool,
+    /// Provide filter values (e.g. 'label=<label>').
+    #[arg(long = "filter", value_name = "FILTER")]
+    filter: Vec<String>,
+}
+
+/// Run `isula volume ...`.
+pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+    match a.cmd {
+        VolumeCmd::Create(a) => create(ctx, a),
+        VolumeCmd::Ls(a) => ls(ctx, a),
+        VolumeCmd::Inspect(a) => inspect(ctx, a),
+        VolumeCmd::Rm(a) => rm(ctx, a),
+        VolumeCmd::Prune(a) => prune(ctx, a),
+    }
+}
+
+fn client(ctx: &mut Ctx) -> Result<VolumeServiceClient<Channel>, CliError> {
+    Ok(VolumeServiceClient::new(ctx.channel()?).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+/// `key=value` pairs (a bare `key` has an empty value when `bare_ok`).
+fn pairs(list: &[String], what: &str, bare_ok: bool) -> Result<BTreeMap<String, String>, CliError> {
+    let mut out = BTreeMap::new();
+    for s in list {
+        match s.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            None if bare_ok && !s.is_empty() => {
+                out.insert(s.clone(), String::new());
+            }
+            _ => return Err(CliError::engine(format!("invalid argument {s:?} for {what}: expected key=value"))),
+        }
+    }
+    Ok(out)
+}
+
+/// The error for a NotFound reply about `name`, else the daemon's message.
+fn no_such(s: &tonic::Status, name: &str) -> CliError {
+    if s.code() == tonic::Code::NotFound {
+        return CliError::new(format!("Error: No such volume: {name}"));
+    }
+    CliError::daemon(s)
+}
+
+fn create(ctx: &mut Ctx, a: CreateArgs) -> CmdResult {
+    let opts = json!({
+        "name": a.name.or(a.volume),
+        "driver": a.driver,
+        "labels": pairs(&a.labels, "--label", true)?,
+        "driver_opts": pairs(&a.opts, "--opt", false)?,
+    });
+    let mut c = client(ctx)?;
+    let r = ctx.rt.block_on(c.create(CreateVolumeRequest { options_json: opts.to_string() }))?.into_inner();
+    let v = parse_reply("volume_json", &r.volume_json)?;
+    println!("{}", v["Name"].as_str().unwrap_or_default());
+    Ok(0)
+}
+
+/// One `--format` row per volume, with Docker's fields.
+fn rows(list: &[Value]) -> Vec<Value> {
+    list.iter()
+        .map(|v| {
+            let labels: Vec<String> = v["Labels"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or_default())).collect())
+                .unwrap_or_default();
+            json!({
+                "Name": v["Name"],
+                "Driver": v["Driver"],
+                "Scope": v["Scope"],
+                "Mountpoint": v["Mountpoint"],
+                "CreatedAt": v["CreatedAt"],
+                "Labels": labels.join(","),
+                "Links": "N/A",
+                "Size": "N/A",
+            })
+        })
+        .collect()
+}
+
+/// Column titles of the volume fields.
+fn title(field: &str) -> String {
+    match field {
+        "Name" => "VOLUME NAME".into(),
+        "CreatedAt" => "CREATED AT".into(),
+        f => f.to_uppercase(),
+    }
+}
+
+fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
+    let mut c = client(ctx)?;
+    let r = ctx.rt.block_on(c.list(ListVolumesRequest { filters: a.filter.clone() }))?.into_inner();
+    let list = parse_reply("volumes_json", &r.volumes_json)?;
+    let rows = rows(list.as_array().map(Vec::as_slice).unwrap_or_default());
+    let format = match (&a.format, a.quiet) {
+        (Some(f), _) => f.clone(),
+        (None, true) => "{{.Name}}".into(),
+        (None, false) => "table {{.Driver}}\t{{.Name}}".into(),
+    };
+    print!("{}", render(&rows, &format, &title)?);
+    Ok(0)
+}
+
+fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
+    let template = a.format.as_deref().map(Template::parse).transpose().map_err(CliError::engine)?;
+    let mut c = client(ctx)?;
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for name in &a.names {
+        match ctx.rt.block_on(c.inspect(VolumeRequest { name: name.clone() })) {
+            Ok(r) => found.push(parse_reply("volume_json", &r.into_inner().volume_json)?),
+            Err(s) => {
+                let e = no_such(&s, name);
+                if e.code != 1 {
+                    return Err(e);
+                }
+                errors.push(e.msg);
+            }
+        }
+    }
+    match &template {
+        Some(t) => {
+            for v in &found {
+                println!("{}", t.render(v).map_err(CliError::engine)?);
+            }
+        }
+        None => println!("{}", pretty(&Value::Array(found))),
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    Ok(i32::from(!errors.is_empty()))
+}
+
+fn rm(ctx: &mut Ctx, a: RmArgs) -> CmdResult {
+    let mut c = client(ctx)?;
+    let mut failed = false;
+    for name in &a.names {
+        match ctx.rt.block_on(c.remove(RemoveVolumeRequest { name: name.clone(), force: a.force })) {
+            Ok(_) => println!("{name}"),
+            Err(s) => {
+                let e = no_such(&s, name);
+                if e.code != 1 {
+                    return Err(e);
+                }
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    Ok(i32::from(failed))
+}
+
+/// Ask on the terminal; true for `y`/`yes`.
+fn confirm(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn prune(ctx: &mut Ctx, a: PruneArgs) -> CmdResult {
+    if !a.force
+        && !confirm(
+            "WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue?",
+        )
+    {
+        return Ok(0);
+    }
+    let mut c = client(ctx)?;
+    let r = ctx.rt.block_on(c.prune(PruneVolumesRequest { filters: a.filter }))?.into_inner();
+    let mut out = String::new();
+    if !r.volumes_deleted.is_empty() {
+        out.push_str("Deleted Volumes:\n");
+        for n in &r.volumes_deleted {
+            out.push_str(n);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("Total reclaimed space: {}\n", human_size(r.space_reclaimed)));
+    print!("{out}");
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_and_pairs() {
+        let list =
+            vec![json!({"Name": "data", "Driver": "local", "Scope": "local", "Mountpoint": "/r/volumes/data/_data",
+                               "CreatedAt": "2024-01-01T00:00:00Z", "Labels": {"a": "b", "c": ""}, "Options": {}})];
+        let r = rows(&list);
+        assert_eq!(r[0]["Labels"], "a=b,c=");
+        let out = render(&r, "table {{.Driver}}\t{{.Name}}", &title).unwrap();
+        assert_eq!(out, "DRIVER    VOLUME NAME\nlocal     data\n");
+        assert_eq!(render(&r, "{{.Name}} {{.Mountpoint}}", &title).unwrap(), "data /r/volumes/data/_data\n");
+        let p = pairs(&["a=b".into(), "c".into()], "--label", true).unwrap();
+        assert_eq!(p["a"], "b");
+        assert_eq!(p["c"], "");
+        assert!(pairs(&["c".into()], "--opt", false).is_err());
+        assert!(pairs(&["=x".into()], "--label", true).is_err());
+    }
+}
