@@ -60,6 +60,9 @@ fn parse_time(field: &str, s: &str) -> Result<SystemTime, Status> {
     }
 }
 
+/// How long an attach stream waits for the engine to record an exit it already heard.
+const EXIT_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn stop_timeout(t: i64) -> Option<i64> {
     (t >= 0).then_some(t)
 }
@@ -371,7 +374,17 @@ impl ContainerService for Containers {
         let (tx, rx) = mpsc::channel(64);
         let (want_out, want_err) = (first.stdout || !first.stderr, first.stderr || !first.stdout);
         let (ftx, mut frx) = mpsc::channel::<Result<StdioResponse, Status>>(64);
-        tokio::task::spawn_blocking(move || pump_output(stream, ftx, |code| code));
+        let (engine, id) = (self.engine.clone(), first.id.clone());
+        tokio::task::spawn_blocking(move || {
+            // As Docker: once the client hears the exit, the container's record says so too
+            // (an `rm` right after a foreground `run` must not find it running).
+            pump_output(stream, ftx, |code| {
+                if code.is_some() {
+                    let _ = engine.wait_timeout(&id, WaitCondition::NotRunning, Some(EXIT_RECORD_WAIT));
+                }
+                code
+            })
+        });
         // Filter the streams the client did not ask for.
         let out = tx.clone();
         tokio::spawn(async move {
