@@ -119,8 +119,7 @@ fn stop_kill_pause_restart_rename() {
         // kill with a signal the process handles
         let id2 =
             e.run(&env.opts(&["sh", "-c", "trap 'exit 42' HUP; echo ready; while true; do sleep 0.1; done"])).unwrap();
-        // as PID 1 the shell ignores HUP until its trap is set. (USR1/USR2 arrive blocked in
-        // containers started through isulad-shim: a runtime-branch issue, reported.)
+        // as PID 1 the shell ignores HUP until its trap is set (USR1: containers_semantics.rs)
         assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id2).contains("ready")), "{rt}");
         e.kill(&id2, "SIGHUP").unwrap();
         assert_eq!(e.wait(&id2, WaitCondition::NotRunning).unwrap(), 42, "{rt}");
