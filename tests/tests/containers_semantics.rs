@@ -7,7 +7,9 @@ mod containers_common;
 use std::time::Duration;
 
 use containers_common::*;
+use isula_core::container::options::RestartPolicy;
 use isula_core::container::{ExecOptions, WaitCondition};
+use isula_core::events::EventFilter;
 use isula_core::logs::LogOptions;
 
 fn logs_text(env: &Env, id: &str) -> String {
@@ -56,5 +58,114 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
         e.kill(&id, "USR1").unwrap();
         assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 7, "{rt}: {}", logs_text(&env, &id));
         assert!(logs_text(&env, &id).contains("got-usr1"), "{rt}");
+    }
+}
+
+fn policy(name: &str) -> RestartPolicy {
+    RestartPolicy { name: name.into(), maximum_retry_count: 0 }
+}
+
+fn host_kill9(pid: i32) {
+    assert!(pid > 0);
+    let st = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(st.success());
+}
+
+/// Wait until the container runs again with a new pid after a policy restart.
+fn restarted(e: &isula_core::Engine, id: &str, old_pid: i32) -> bool {
+    eventually(Duration::from_secs(30), || {
+        let i = e.inspect_container(id).unwrap();
+        i.state.running && i.state.pid != old_pid && i.state.pid > 0
+    })
+}
+
+#[test]
+fn kill_is_a_manual_stop_for_restart_policies() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let mut env = Env::new(rt);
+        let mut ids = Vec::new();
+        for name in ["always", "unless-stopped"] {
+            let e = env.e();
+            let mut o = env.opts(&["sleep", "1000"]);
+            o.name = Some(name.into());
+            o.restart_policy = policy(name);
+            let id = e.run(&o).unwrap();
+            // the policy works: a process that dies on its own is restarted
+            let pid = e.inspect_container(&id).unwrap().state.pid;
+            host_kill9(pid);
+            assert!(restarted(e, &id, pid), "{rt}/{name}: {:?}", e.inspect_container(&id).unwrap().state);
+            // a kill through the engine is final
+            let (_, rx) = e.events(&EventFilter { events: vec!["die".into()], ..Default::default() });
+            e.kill(&id, "KILL").unwrap();
+            assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 137, "{rt}/{name}");
+            rx.recv_timeout(Duration::from_secs(20)).expect("die event");
+            std::thread::sleep(Duration::from_millis(1000)); // several backoff periods
+            let i = e.inspect_container(&id).unwrap();
+            assert_eq!(i.state.status, "exited", "{rt}/{name}: restarted after a kill");
+            assert_eq!(i.restart_count, 1, "{rt}/{name}");
+            ids.push(id);
+        }
+        // reopen: `always` comes back (as Docker's daemon restart), `unless-stopped` does not
+        let (always, unless) = (ids[0].clone(), ids[1].clone());
+        env.reopen();
+        let e = env.e();
+        assert!(restarted(e, &always, 0), "{rt}: always not restarted on reopen");
+        // both were scheduled by the same open; the restart of `always` is done, so the
+        // decision on `unless-stopped` is final
+        let i = e.inspect_container(&unless).unwrap();
+        assert_eq!(i.state.status, "exited", "{rt}: unless-stopped restarted on reopen after a manual stop");
+        // a start clears the manual stop: the policy applies again
+        e.start(&unless).unwrap();
+        let pid = e.inspect_container(&unless).unwrap().state.pid;
+        host_kill9(pid);
+        assert!(restarted(e, &unless, pid), "{rt}: unless-stopped after start");
+    }
+}
+
+#[test]
+fn unless_stopped_restarts_on_reopen_without_manual_stop_and_kill_cancels_a_pending_restart() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let mut env = Env::new(rt);
+        let e = env.e();
+        let mut o = env.opts(&["sleep", "1000"]);
+        o.restart_policy = policy("unless-stopped");
+        let id = e.run(&o).unwrap();
+        // the engine goes away, the process dies meanwhile: on reopen it is restarted
+        let pid = e.inspect_container(&id).unwrap().state.pid;
+        env.engine = None;
+        host_kill9(pid);
+        assert!(eventually(Duration::from_secs(20), || !pid_alive(pid)));
+        env.reopen();
+        let e = env.e();
+        assert!(restarted(e, &id, pid), "{rt}: {:?}", e.inspect_container(&id).unwrap().state);
+
+        // a crash loop reaches a long backoff; a kill while it waits cancels the restart
+        let mut o = env.opts(&["sh", "-c", "exit 1"]);
+        o.restart_policy = policy("always");
+        let looping = e.run(&o).unwrap();
+        assert!(
+            eventually(Duration::from_secs(60), || {
+                let i = e.inspect_container(&looping).unwrap();
+                i.state.status == "restarting" && i.restart_count >= 4
+            }),
+            "{rt}: {:?}",
+            e.inspect_container(&looping).unwrap()
+        );
+        e.kill(&looping, "KILL").unwrap();
+        // (the kill may have met a restart in progress: then the process exits on its own)
+        e.wait(&looping, WaitCondition::NotRunning).unwrap();
+        let i = e.inspect_container(&looping).unwrap();
+        assert_eq!(i.state.status, "exited", "{rt}");
+        let count = i.restart_count;
+        // past the restart that was pending
+        std::thread::sleep(isula_core::container::restart::backoff(count) + Duration::from_millis(500));
+        let i = e.inspect_container(&looping).unwrap();
+        assert_eq!((i.state.status.as_str(), i.restart_count), ("exited", count), "{rt}");
     }
 }

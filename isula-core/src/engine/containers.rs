@@ -668,15 +668,46 @@ impl Engine {
 
     /// Send `signal` (name like `TERM`/`SIGKILL` or number; empty = SIGKILL) to the
     /// container's init. `FailedPrecondition` when it is not running.
+    ///
+    /// As with Docker, a kill counts as a manual stop: restart policies leave the container
+    /// alone once it exits (until it is started again; see
+    /// [`restart_on_open`](crate::container::restart::restart_on_open) for `Engine::open`),
+    /// and a container waiting for a policy restart just stays exited.
     pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
         let sig = if signal.is_empty() { libc::SIGKILL } else { parse_signal(signal)? };
         let c = self.container(id)?;
+        if c.status() == Status::Restarting {
+            let _op = c.lock_op();
+            let cancelled = c.update(|r| {
+                let restarting = r.state.status == Status::Restarting;
+                if restarting {
+                    r.state.status = Status::Exited;
+                    r.state.manually_stopped = true;
+                }
+                restarting
+            })?;
+            if cancelled {
+                self.emit_container("kill", &c.record(), &[("signal", sig.to_string())]);
+                return Ok(());
+            }
+        }
         let rec = c.record();
         if !rec.state.status.can_kill() {
             return Err(Error::precondition(format!("Container {} is not running", rec.id)));
         }
         let rt = self.runtime(&rec.runtime)?;
-        rt.kill(&rec.id, sig, false)?;
+        c.update(|r| r.state.manually_stopped = true)?;
+        if let Err(e) = rt.kill(&rec.id, sig, false) {
+            // The process ended between our check and the signal (as Docker: not an error,
+            // the manual stop is recorded).
+            let gone = !crate::runtime::is_shim_alive(rec.state.shim_pid, rec.state.shim_start_time)
+                || e.to_string().contains("not running")
+                || e.to_string().contains("no such process");
+            if !gone {
+                return Err(e);
+            }
+            log::debug!("kill {}: the process already exited: {e}", rec.id);
+        }
         self.emit_container("kill", &rec, &[("signal", sig.to_string())]);
         Ok(())
     }
