@@ -261,9 +261,13 @@ fn bad_input_changes_nothing() {
         let err = e.create(&o).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.to_string().contains("no-such-runtime-xyz"), "{err}");
-        // command not found: 127
-        let err = e.run(&env.opts(&["/no/such/command"])).unwrap_err();
+        // command not found: 127; as Docker the container was created and stays `created`
+        let mut o2 = env.opts(&["/no/such/command"]);
+        o2.name = Some("nocmd".into());
+        let err = e.run(&o2).unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
+        assert_eq!(e.inspect_container("nocmd").unwrap().state.status, "created");
+        e.remove("nocmd", &RemoveOptions::default()).unwrap();
         // an image used by a container cannot be removed without force
         let err = e.remove_image("busybox", &isula_core::image::RemoveImageOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Conflict, "{rt}: {err}");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use containers_common::*;
 use isula_core::container::options::RestartPolicy;
-use isula_core::container::{ExecOptions, WaitCondition};
+use isula_core::container::{start_error_exit_code, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::events::EventFilter;
 use isula_core::logs::LogOptions;
 
@@ -167,5 +167,63 @@ fn unless_stopped_restarts_on_reopen_without_manual_stop_and_kill_cancels_a_pend
         std::thread::sleep(isula_core::container::restart::backoff(count) + Duration::from_millis(500));
         let i = e.inspect_container(&looping).unwrap();
         assert_eq!((i.state.status.as_str(), i.restart_count), ("exited", count), "{rt}");
+    }
+}
+
+#[test]
+fn command_not_found_fails_at_start_like_docker() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let mut env = Env::new(rt);
+        let e = env.e();
+        // create does not check the command
+        let id = e.create(&env.opts(&["no-such-command", "arg"])).unwrap();
+        assert_eq!(e.inspect_container(&id).unwrap().state.status, "created");
+        for attempt in 0..2 {
+            let err = e.start(&id).unwrap_err();
+            assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
+            assert!(err.to_string().contains("no-such-command"), "{rt}: the runtime's message: {err}");
+            let i = e.inspect_container(&id).unwrap();
+            assert_eq!(i.state.status, "created", "{rt} attempt {attempt}");
+            assert_eq!(i.state.exit_code, 127, "{rt}");
+            assert!(!i.state.running && i.state.pid == 0, "{rt}");
+            assert!(i.state.error.contains("no-such-command"), "{rt}: {:?}", i.state.error);
+            assert_eq!(i.state.started_at, "0001-01-01T00:00:00Z", "{rt}");
+        }
+        let line = e.list(&ListOptions { all: true, ..Default::default() }).unwrap();
+        assert_eq!(line[0].state, "created", "{rt}");
+        assert!(line[0].status.starts_with("Created"), "{rt}: {}", line[0].status);
+
+        // not executable: 126
+        let x = e.create(&env.opts(&["/etc/passwd"])).unwrap();
+        let err = e.start(&x).unwrap_err();
+        assert_eq!(start_error_exit_code(&err), Some(126), "{rt}: {err}");
+        let i = e.inspect_container(&x).unwrap();
+        assert_eq!((i.state.status.as_str(), i.state.exit_code), ("created", 126), "{rt}");
+
+        // run returns the start error; with AutoRemove the container is gone
+        let before = e.list(&ListOptions { all: true, ..Default::default() }).unwrap().len();
+        let mut o = env.opts(&["/no/such/command"]);
+        o.auto_remove = true;
+        let err = e.run(&o).unwrap_err();
+        assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
+        assert_eq!(e.list(&ListOptions { all: true, ..Default::default() }).unwrap().len(), before, "{rt}");
+
+        let ok = e.run(&env.opts(&["true"])).unwrap();
+        assert_eq!(e.wait(&ok, WaitCondition::NotRunning).unwrap(), 0);
+
+        // the state survives a reopen, and the container is still removable without leftovers
+        env.reopen();
+        let e = env.e();
+        let i = e.inspect_container(&id).unwrap();
+        assert_eq!((i.state.status.as_str(), i.state.exit_code), ("created", 127), "{rt}: after reopen");
+        for c in [&id, &x] {
+            e.remove(c, &RemoveOptions::default()).unwrap();
+        }
+        e.remove(&ok, &RemoveOptions::default()).unwrap();
+        assert!(mounts_below(env.root.path()).is_empty(), "{rt}: {:?}", mounts_below(env.root.path()));
+        assert!(env.cgroup_leftovers().is_empty(), "{rt}: {:?}", env.cgroup_leftovers());
     }
 }

@@ -348,6 +348,9 @@ impl Engine {
     }
 
     fn watch(&self, id: &str, s: &State) {
+        if s.shim_pid <= 0 {
+            return; // no shim (created, but the command cannot be run)
+        }
         self.monitor_tx.send(Msg::Watch {
             id: id.to_string(),
             shim_pid: s.shim_pid,
@@ -495,11 +498,18 @@ impl Engine {
             mounts: mount_points,
             anonymous_volumes,
         };
-        let spawned = rt.create(&self.create_request(&rec)?)?;
         let mut rec = rec;
-        rec.state.shim_pid = spawned.handle.shim_pid;
-        rec.state.shim_start_time = spawned.handle.shim_start_time;
-        rec.state.pid = spawned.handle.pid;
+        match rt.create(&self.create_request(&rec)?) {
+            Ok(spawned) => {
+                rec.state.shim_pid = spawned.handle.shim_pid;
+                rec.state.shim_start_time = spawned.handle.shim_start_time;
+                rec.state.pid = spawned.handle.pid;
+            }
+            // As Docker, `create` does not check that the command can be run: the container
+            // is created without a shim and `start` reports the runtime's error (127/126).
+            Err(e) if start_error_exit_code(&e).is_some() => log::debug!("create {id}: start will fail: {e}"),
+            Err(e) => return Err(e),
+        }
         rec.save(&dir)?;
         let state = rec.state.clone();
         self.containers.insert(Arc::new(Container::new(rec.clone(), dir)));
@@ -515,10 +525,22 @@ impl Engine {
     /// (as Docker and iSulad). A paused one is `FailedPrecondition` (unpause it instead).
     /// When the command cannot be run the error says so; see
     /// [`start_error_exit_code`](crate::container::types::start_error_exit_code) (127/126).
+    ///
+    /// A container with AutoRemove whose start fails is removed (as Docker).
     pub fn start(&self, id: &str) -> Result<()> {
         let c = self.container(id)?;
-        let _op = c.lock_op();
-        self.start_locked(&c, false)
+        let res = {
+            let _op = c.lock_op();
+            self.start_locked(&c, false)
+        };
+        if res.is_err() {
+            let rec = c.record();
+            let failed = !rec.state.error.is_empty() && matches!(rec.state.status, Status::Created | Status::Exited);
+            if failed && rec.host_config.auto_remove {
+                self.auto_remove(&rec.id);
+            }
+        }
+        res
     }
 
     pub(crate) fn start_locked(&self, c: &Container, by_policy: bool) -> Result<()> {
@@ -591,16 +613,22 @@ impl Engine {
     }
 
     /// Note a failed start in the record (exit code 127/126/128, error text) and pass the error on.
+    /// As Docker, a container that never ran stays `created`; one that ran before is `exited`.
     fn start_failed(&self, c: &Container, e: Error) -> Error {
         let code = start_error_exit_code(&e).unwrap_or(128);
         let _ = c.update(|r| {
-            r.state.status = Status::Exited;
+            if r.state.status != Status::Created || r.state.started_at != ZERO_TIME {
+                r.state.status = Status::Exited;
+                r.state.finished_at = now_rfc3339();
+            }
             r.state.pid = 0;
             r.state.shim_pid = 0;
             r.state.exit_code = code;
             r.state.error = e.to_string();
-            r.state.finished_at = now_rfc3339();
         });
+        if let Err(te) = self.network_teardown(&c.id) {
+            log::warn!("network teardown of {} after a failed start: {te}", c.id);
+        }
         e
     }
 

@@ -74,6 +74,7 @@ impl Engine {
             }
         }
         for c in restored {
+            self.health_load(&c.record());
             self.reconcile(&c);
         }
         if cleaned {
@@ -100,7 +101,8 @@ impl Engine {
                             shim_start_time: h.shim_start_time,
                         });
                         if rec.state.status == Status::Running {
-                            self.health_start(&rec);
+                            // continue from the saved health (status, streak, results)
+                            self.health_resume(&rec);
                         }
                     }
                     _ => {
