@@ -181,6 +181,9 @@ fn command_not_found_fails_at_start_like_docker() {
         // create does not check the command
         let id = e.create(&env.opts(&["no-such-command", "arg"])).unwrap();
         assert_eq!(e.inspect_container(&id).unwrap().state.status, "created");
+        // attaching before the start works (as Docker); there is no output to get
+        let mut a = e.attach(&id).unwrap();
+        assert!(a.read_event().unwrap().is_none(), "{rt}");
         for attempt in 0..2 {
             let err = e.start(&id).unwrap_err();
             assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");

@@ -1029,7 +1029,11 @@ impl Engine {
                 rec.id
             )));
         }
-        let s = ShimHandle::load(&self.shim_dir(&rec.id))?.attach()?;
+        let s = if rec.state.status == Status::Created && rec.state.shim_pid == 0 {
+            AttachStream::closed()? // no process: `start` will say why
+        } else {
+            ShimHandle::load(&self.shim_dir(&rec.id))?.attach()?
+        };
         self.emit_container("attach", &rec, &[]);
         Ok(s)
     }
