@@ -230,3 +230,133 @@ fn command_not_found_fails_at_start_like_docker() {
         assert!(env.cgroup_leftovers().is_empty(), "{rt}: {:?}", env.cgroup_leftovers());
     }
 }
+
+/// Mount points of this mount namespace (the host's, as the test runs there).
+fn host_mount_points() -> Vec<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut v: Vec<String> = info.lines().filter_map(|l| l.split(' ').nth(4)).map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn etc_diff(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)]) -> Vec<String> {
+    let mut d: Vec<String> = a.iter().filter(|x| !b.contains(x)).map(|x| format!("-{}", x.0)).collect();
+    d.extend(b.iter().filter(|x| !a.contains(x)).map(|x| format!("+{}", x.0)));
+    d
+}
+
+fn listing(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            // links (e.g. mtab -> /proc/self/mounts) by their target, files by their content
+            let data = match std::fs::read_link(&p) {
+                Ok(t) => t.into_os_string().into_encoded_bytes(),
+                Err(_) => std::fs::read(&p).unwrap_or_default(),
+            };
+            (e.file_name().to_string_lossy().into_owned(), data)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn volume_at_a_symlink_out_of_the_container_stays_inside() {
+    if !prerequisites() {
+        return;
+    }
+    use isula_tests::images::{busybox_plus, docker_archive, DockerLayout, LayerBuilder};
+    // A host directory the image's relative link aims at, and the host's /etc: neither may change.
+    let sentinel = tempfile::tempdir().unwrap();
+    std::fs::write(sentinel.path().join("s.txt"), "host-sentinel\n").unwrap();
+    let climb = format!("../../../../../../../../../..{}", sentinel.path().display());
+    let mut layer = LayerBuilder::new();
+    layer.symlink("abs", "/etc").symlink("rel", &climb).symlink("vol", "/etc");
+    layer.file("etc/image-marker", 0o644, b"from-image\n");
+    let img = busybox_plus(Some(layer.finish()), |_| {});
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let tar = docker_archive(&[(&img, &["symimg:latest"])], DockerLayout::Legacy);
+        e.load(&mut &tar[..], &isula_core::image::LoadOptions::default()).unwrap();
+        let host_etc = listing(std::path::Path::new("/etc"));
+        let before_sentinel = listing(sentinel.path());
+        let before_mounts = host_mount_points();
+        let bind = tempfile::tempdir().unwrap();
+        std::fs::write(bind.path().join("bindfile"), "bind-content\n").unwrap();
+
+        // binds at /abs (-> /etc) and /rel (-> ../../…/<host sentinel>)
+        let mut o = env.opts(&["sh", "-c", "cat /etc/bindfile /rel/bindfile; echo done; sleep 1000"]);
+        o.image = "symimg".into();
+        o.binds = vec![format!("{}:/abs", bind.path().display()), format!("{}:/rel", bind.path().display())];
+        let id = e.create(&o).unwrap();
+        match e.start(&id) {
+            Ok(()) => {
+                // resolved inside the rootfs: the container's own /etc got the bind
+                assert!(
+                    eventually(Duration::from_secs(20), || logs_text(&env, &id).contains("done")),
+                    "{rt}: {}",
+                    logs_text(&env, &id)
+                );
+                assert_eq!(logs_text(&env, &id), "bind-content\nbind-content\ndone\n", "{rt}");
+                let rootfs = e.container_record(&id).unwrap().rootfs;
+                let inside = rootfs.join(sentinel.path().strip_prefix("/").unwrap());
+                assert!(inside.is_dir(), "{rt}: mount point made inside the rootfs");
+            }
+            Err(err) => {
+                eprintln!("{rt}: start refused: {err}");
+                assert!(!err.to_string().is_empty(), "{rt}");
+            }
+        }
+        assert_eq!(listing(sentinel.path()), before_sentinel, "{rt}: host sentinel changed");
+        let d = etc_diff(&host_etc, &listing(std::path::Path::new("/etc")));
+        assert!(d.is_empty(), "{rt}: host /etc changed: {d:?}");
+        let after: Vec<String> = host_mount_points().into_iter().filter(|m| !before_mounts.contains(m)).collect();
+        assert!(
+            after.iter().all(|m| m.starts_with(&env.root.path().to_string_lossy().to_string())),
+            "{rt}: mounts outside the test root: {after:?}"
+        );
+
+        // a named volume at /vol (-> /etc): its copy-up is the image's /etc, not the host's
+        let vname = format!("symvol{}", env.cgroup_parent.replace(['/', '-'], ""));
+        let mut o = env.opts(&["sh", "-c", "cat /etc/image-marker; ls /vol/os-release 2>&1; echo done"]);
+        o.image = "symimg".into();
+        o.binds = vec![format!("{vname}:/vol")];
+        let vid = e.create(&o).unwrap();
+        let src = e
+            .container_record(&vid)
+            .unwrap()
+            .mounts
+            .iter()
+            .find(|m| m.destination == "/vol")
+            .map(|m| std::path::PathBuf::from(&m.source))
+            .unwrap();
+        assert_eq!(std::fs::read(src.join("image-marker")).unwrap(), b"from-image\n", "{rt}");
+        let host_only = ["os-release", "hostname", "fstab"]
+            .iter()
+            .find(|f| std::path::Path::new("/etc").join(f).exists() && !std::path::Path::new(&img_has(f)).exists());
+        if let Some(f) = host_only {
+            assert!(!src.join(f).exists(), "{rt}: host /etc/{f} copied into the volume");
+        }
+        let started = e.start(&vid);
+        eprintln!("{rt}: volume container start: {started:?}");
+        if started.is_ok() {
+            assert_eq!(e.wait(&vid, WaitCondition::NotRunning).unwrap(), 0, "{rt}: {}", logs_text(&env, &vid));
+            assert!(logs_text(&env, &vid).starts_with("from-image\n"), "{rt}: {}", logs_text(&env, &vid));
+        }
+        let d = etc_diff(&host_etc, &listing(std::path::Path::new("/etc")));
+        assert!(d.is_empty(), "{rt}: host /etc changed: {d:?}");
+        for c in [&id, &vid] {
+            e.remove(c, &RemoveOptions { force: true, volumes: true }).unwrap();
+        }
+        let _ = std::fs::remove_dir_all(src.parent().unwrap());
+    }
+}
+
+/// A path that exists only if the busybox image has `/etc/<f>` (it has none of the probed ones).
+fn img_has(f: &str) -> String {
+    format!("/nonexistent-image-probe/{f}")
+}
