@@ -9,20 +9,8 @@ use isula_core::container::{
     start_error_exit_code, CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition,
 };
 use isula_core::events::EventFilter;
-use isula_core::logs::LogOptions;
 use isula_core::runtime::AttachEvent;
 use isula_core::ErrorKind;
-
-fn logs_text(env: &Env, id: &str) -> String {
-    let mut s = String::new();
-    env.e()
-        .logs(id, &LogOptions::default(), &mut |l| {
-            s.push_str(&l.log);
-            true
-        })
-        .unwrap();
-    s
-}
 
 #[test]
 fn run_echo_and_exit_codes() {

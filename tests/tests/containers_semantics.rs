@@ -10,18 +10,6 @@ use containers_common::*;
 use isula_core::container::options::RestartPolicy;
 use isula_core::container::{start_error_exit_code, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::events::EventFilter;
-use isula_core::logs::LogOptions;
-
-fn logs_text(env: &Env, id: &str) -> String {
-    let mut s = String::new();
-    env.e()
-        .logs(id, &LogOptions::default(), &mut |l| {
-            s.push_str(&l.log);
-            true
-        })
-        .unwrap();
-    s
-}
 
 #[test]
 fn init_starts_with_empty_signal_mask_and_gets_usr1() {
