@@ -22,7 +22,7 @@ use crate::container::spec::{self, files, mounts, NamespaceResolver, SpecInput};
 use crate::container::state::{State, Status, ZERO_TIME};
 use crate::container::store::{check_name, new_id, Container, ContainerConfig, ContainerRecord, MountPoint};
 use crate::container::types::{
-    start_error_exit_code, ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
+    command_error_exit_code, ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
     RemoveOptions, WaitCondition,
 };
 use crate::container::HostInfo;
@@ -507,7 +507,9 @@ impl Engine {
             }
             // As Docker, `create` does not check that the command can be run: the container
             // is created without a shim and `start` reports the runtime's error (127/126).
-            Err(e) if start_error_exit_code(&e).is_some() => log::debug!("create {id}: start will fail: {e}"),
+            Err(e) if command_error_exit_code(&e, &rec.path).is_some() => {
+                log::debug!("create {id}: start will fail: {e}")
+            }
             Err(e) => return Err(e),
         }
         rec.save(&dir)?;
@@ -615,7 +617,7 @@ impl Engine {
     /// Note a failed start in the record (exit code 127/126/128, error text) and pass the error on.
     /// As Docker, a container that never ran stays `created`; one that ran before is `exited`.
     fn start_failed(&self, c: &Container, e: Error) -> Error {
-        let code = start_error_exit_code(&e).unwrap_or(128);
+        let code = command_error_exit_code(&e, &c.record().path).unwrap_or(128);
         let _ = c.update(|r| {
             if r.state.status != Status::Created || r.state.started_at != ZERO_TIME {
                 r.state.status = Status::Exited;
