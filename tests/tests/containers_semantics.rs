@@ -289,12 +289,12 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
                 let id = created.as_ref().unwrap();
                 // resolved inside the rootfs: the container's own /etc got the bind
                 assert!(
-                    eventually(Duration::from_secs(20), || logs_text(&env, &id).contains("done")),
+                    eventually(Duration::from_secs(20), || logs_text(&env, id).contains("done")),
                     "{rt}: {}",
-                    logs_text(&env, &id)
+                    logs_text(&env, id)
                 );
-                assert_eq!(logs_text(&env, &id), "bind-content\nbind-content\ndone\n", "{rt}");
-                let rootfs = e.container_record(&id).unwrap().rootfs;
+                assert_eq!(logs_text(&env, id), "bind-content\nbind-content\ndone\n", "{rt}");
+                let rootfs = e.container_record(id).unwrap().rootfs;
                 let inside = rootfs.join(sentinel.path().strip_prefix("/").unwrap());
                 assert!(inside.is_dir(), "{rt}: mount point made inside the rootfs");
             }
