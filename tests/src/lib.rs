@@ -6,6 +6,7 @@
 //! * [`env`]: `TestRoot` (a private graph/state pair that unmounts and removes itself) and
 //!   `require()` for prerequisites (panics in CI, skips elsewhere).
 //! * [`registry`]: a real `docker-registry` on 127.0.0.1 (http, TLS, basic auth) with `push()`.
+//! * [`shim`]: the `isulad-shim` binary (built on demand) and the runtimes to test (runc, crun).
 //!
 //! ```no_run
 //! use isula_tests::{env, images, registry};
@@ -24,3 +25,4 @@
 pub mod env;
 pub mod images;
 pub mod registry;
+pub mod shim;

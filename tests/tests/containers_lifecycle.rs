@@ -9,20 +9,8 @@ use isula_core::container::{
     start_error_exit_code, CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition,
 };
 use isula_core::events::EventFilter;
-use isula_core::logs::LogOptions;
 use isula_core::runtime::AttachEvent;
 use isula_core::ErrorKind;
-
-fn logs_text(env: &Env, id: &str) -> String {
-    let mut s = String::new();
-    env.e()
-        .logs(id, &LogOptions::default(), &mut |l| {
-            s.push_str(&l.log);
-            true
-        })
-        .unwrap();
-    s
-}
 
 #[test]
 fn run_echo_and_exit_codes() {
@@ -119,8 +107,7 @@ fn stop_kill_pause_restart_rename() {
         // kill with a signal the process handles
         let id2 =
             e.run(&env.opts(&["sh", "-c", "trap 'exit 42' HUP; echo ready; while true; do sleep 0.1; done"])).unwrap();
-        // as PID 1 the shell ignores HUP until its trap is set. (USR1/USR2 arrive blocked in
-        // containers started through isulad-shim: a runtime-branch issue, reported.)
+        // as PID 1 the shell ignores HUP until its trap is set (USR1: containers_semantics.rs)
         assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id2).contains("ready")), "{rt}");
         e.kill(&id2, "SIGHUP").unwrap();
         assert_eq!(e.wait(&id2, WaitCondition::NotRunning).unwrap(), 42, "{rt}");
@@ -262,9 +249,13 @@ fn bad_input_changes_nothing() {
         let err = e.create(&o).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.to_string().contains("no-such-runtime-xyz"), "{err}");
-        // command not found: 127
-        let err = e.run(&env.opts(&["/no/such/command"])).unwrap_err();
+        // command not found: 127; as Docker the container was created and stays `created`
+        let mut o2 = env.opts(&["/no/such/command"]);
+        o2.name = Some("nocmd".into());
+        let err = e.run(&o2).unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
+        assert_eq!(e.inspect_container("nocmd").unwrap().state.status, "created");
+        e.remove("nocmd", &RemoveOptions::default()).unwrap();
         // an image used by a container cannot be removed without force
         let err = e.remove_image("busybox", &isula_core::image::RemoveImageOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Conflict, "{rt}: {err}");

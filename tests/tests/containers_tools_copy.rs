@@ -164,3 +164,142 @@ fn export_and_cp_both_directions() {
         assert_eq!(tar_entries(&out)["hello.txt"].1, b"from-host");
     }
 }
+
+fn cp_out(e: &isula_core::Engine, id: &str, path: &str) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
+    let mut out = Vec::new();
+    e.copy_from_container(id, path, false, &mut out).unwrap_or_else(|err| panic!("cp {path}: {err}"));
+    tar_entries(&out)
+}
+
+#[test]
+fn cp_sees_volumes_and_binds_but_export_does_not() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let host = tempfile::tempdir().unwrap();
+        let bind = host.path().join("bind");
+        let ro = host.path().join("ro");
+        std::fs::create_dir_all(&bind).unwrap();
+        std::fs::create_dir_all(&ro).unwrap();
+        std::fs::write(bind.join("hello.txt"), "from-bind\n").unwrap();
+        std::fs::write(ro.join("keep.txt"), "read-only\n").unwrap();
+        // links inside the bind source that point "out": they must resolve in the container
+        std::os::unix::fs::symlink("/etc", bind.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../../etc", bind.join("rel")).unwrap();
+        let mut o = env.opts(&["sh", "-c", "echo in-volume > /vol/v.txt; echo ready > /bind/ready; sleep 1000"]);
+        o.binds = vec![
+            format!("{}:/bind", bind.display()),
+            format!("{}:/ro:ro", ro.display()),
+            format!("cpvol-{}:/vol", &env.cgroup_parent.replace('/', "")),
+        ];
+        let id = e.run(&o).unwrap();
+        assert!(eventually(std::time::Duration::from_secs(20), || bind.join("ready").exists()), "{rt}");
+        let vol_src = e
+            .container_record(&id)
+            .unwrap()
+            .mounts
+            .iter()
+            .find(|m| m.destination == "/vol")
+            .map(|m| std::path::PathBuf::from(&m.source))
+            .unwrap();
+        assert!(eventually(std::time::Duration::from_secs(20), || vol_src.join("v.txt").exists()), "{rt}");
+
+        // cp out of a bind, a volume, and the root with both in place
+        assert_eq!(cp_out(e, &id, "/bind/hello.txt")["hello.txt"].1, b"from-bind\n", "{rt}");
+        let v = cp_out(e, &id, "/vol");
+        assert_eq!(v["vol/v.txt"].1, b"in-volume\n", "{rt}: {:?}", v.keys().collect::<Vec<_>>());
+        let all = cp_out(e, &id, "/");
+        let get = |k: &str| {
+            all.iter()
+                .find(|(n, _)| n.trim_start_matches("./").trim_start_matches('.') == k)
+                .map(|(_, v)| v.1.clone())
+                .unwrap_or_else(|| panic!("{rt}: {k} missing in {:?}", all.keys().take(20).collect::<Vec<_>>()))
+        };
+        assert_eq!(get("bind/hello.txt"), b"from-bind\n", "{rt}");
+        assert_eq!(get("vol/v.txt"), b"in-volume\n", "{rt}");
+        assert_eq!(get("ro/keep.txt"), b"read-only\n", "{rt}");
+        let st = e.stat_container_path(&id, "/vol/v.txt").unwrap();
+        assert_eq!(st.size, 10, "{rt}");
+        assert!(e.stat_container_path(&id, "/bind").unwrap().is_dir());
+
+        // links in the bind source resolve inside the container, never to the host's /etc
+        let container_passwd = cp_out(e, &id, "/etc/passwd")["passwd"].1.clone();
+        assert_ne!(container_passwd, std::fs::read("/etc/passwd").unwrap());
+        for p in ["/bind/abs/passwd", "/bind/rel/passwd", "/vol/../bind/abs/passwd"] {
+            let mut out = Vec::new();
+            e.copy_from_container(&id, p, true, &mut out).unwrap();
+            assert_eq!(tar_entries(&out)["passwd"].1, container_passwd, "{rt}: {p}");
+        }
+        assert_eq!(e.stat_container_path(&id, "/bind/abs").unwrap().link_target, "/etc", "{rt}");
+
+        // cp in: into the volume and the bind (seen by the container), never into a ro mount
+        e.copy_to_container(&id, "/vol", &mut &one_file_tar("in.txt", b"to-volume")[..], &CopyToOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(vol_src.join("in.txt")).unwrap(), b"to-volume");
+        e.copy_to_container(&id, "/bind", &mut &one_file_tar("in.txt", b"to-bind")[..], &CopyToOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(bind.join("in.txt")).unwrap(), b"to-bind");
+        let out = e
+            .exec(
+                &id,
+                &isula_core::container::ExecOptions {
+                    cmd: vec!["cat".into(), "/vol/in.txt".into(), "/bind/in.txt".into()],
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .collect()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "to-volumeto-bind", "{rt}");
+        let err = e
+            .copy_to_container(&id, "/ro", &mut &one_file_tar("x.txt", b"x")[..], &CopyToOptions::default())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt}: {err}");
+        assert!(!ro.join("x.txt").exists());
+        // a tar entry that tries to climb out of the volume is refused, the host untouched
+        let err = e
+            .copy_to_container(
+                &id,
+                "/vol",
+                &mut &raw_name_tar("../../../../../../tmp/cp-escape")[..],
+                &CopyToOptions::default(),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt}: {err}");
+        assert!(!std::path::Path::new("/tmp/cp-escape").exists());
+
+        // export leaves volume and bind content out (Docker's behaviour)
+        let mut out = Vec::new();
+        e.export(&id, &mut out).unwrap();
+        let ents = tar_entries(&out);
+        assert!(ents.contains_key("bin/busybox"));
+        for k in ["vol/v.txt", "bind/hello.txt", "ro/keep.txt", "vol/in.txt"] {
+            assert!(!ents.contains_key(k), "{rt}: export has {k}");
+        }
+
+        // a stopped container: still seen through its mounts
+        e.stop(&id, Some(1)).unwrap();
+        e.wait(&id, WaitCondition::NotRunning).unwrap();
+        assert_eq!(cp_out(e, &id, "/vol/v.txt")["v.txt"].1, b"in-volume\n", "{rt}");
+
+        // a read-only rootfs still takes copies into a writable mount (as Docker)
+        let mut o = env.opts(&["true"]);
+        o.read_only = true;
+        o.binds = vec![format!("{}:/bind", bind.display())];
+        let ro_root = e.create(&o).unwrap();
+        e.copy_to_container(&ro_root, "/bind", &mut &one_file_tar("ro-root.txt", b"ok")[..], &CopyToOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(bind.join("ro-root.txt")).unwrap(), b"ok");
+        let err = e
+            .copy_to_container(&ro_root, "/tmp", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt}: {err}");
+        for c in [&id, &ro_root] {
+            e.remove(c, &isula_core::container::RemoveOptions { force: true, volumes: true }).unwrap();
+        }
+        let _ = std::fs::remove_dir_all(vol_src.parent().unwrap());
+    }
+}

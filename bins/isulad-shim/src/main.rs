@@ -241,6 +241,7 @@ fn create_process(cfg: &ShimConfig) -> Result<(Stdio3, i32), String> {
         stdio.stdout = Some(or);
         err_reader = Some(er);
     }
+    sys::clear_signal_mask_on_exec(&mut cmd);
     let binary = cfg.runtime.binary.display().to_string();
     let mut child = cmd.spawn().map_err(|e| format!("run {binary}: {e}"))?;
     drop(cmd); // closes our copies of the child's pipe ends

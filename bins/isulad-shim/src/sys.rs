@@ -52,3 +52,26 @@ pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Make `cmd`'s child start with an empty signal mask.
+///
+/// The shim blocks the signals it reads through its signalfd; a child inherits that mask
+/// across fork and exec, and OCI runtimes pass it on to the container's init (runc's Go
+/// runtime unblocks the signals it handles itself but leaves SIGUSR1/SIGUSR2 blocked), so
+/// without this reset `kill -USR1` never reaches a process in the container.
+pub fn clear_signal_mask_on_exec(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs between fork and exec and only calls sigemptyset and
+    // pthread_sigmask, which are async-signal-safe, on a sigset_t living on its stack.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+            libc::sigemptyset(set.as_mut_ptr());
+            let rc = libc::pthread_sigmask(libc::SIG_SETMASK, set.as_ptr(), std::ptr::null_mut());
+            if rc != 0 {
+                return Err(io::Error::from_raw_os_error(rc));
+            }
+            Ok(())
+        });
+    }
+}

@@ -89,8 +89,9 @@ impl Default for HealthState {
 /// It should kill the command when the timeout passes; the monitor stops waiting then anyway.
 pub type ExecFn = dyn Fn(&[String], Duration) -> Result<(i32, String)> + Send + Sync;
 
-/// Called with the new state whenever the status changes (for `health_status` events).
-pub type StatusFn = dyn Fn(&HealthState) + Send + Sync;
+/// Called with the new state after every recorded result (to persist it), with `true`
+/// when the status changed (for `health_status` events).
+pub type StatusFn = dyn Fn(&HealthState, bool) + Send + Sync;
 
 /// A health check made concrete: the command and the timings with defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,14 +341,15 @@ fn run(name: &str, probe: Probe, shared: &Shared, exec: Arc<ExecFn>, on_change: 
             output: truncate(output),
         };
         let in_start_period = start.duration_since(started) < probe.start_period;
-        let changed_state = {
+        let (st, changed) = {
             let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            apply_result(&mut st, probe.retries, entry, in_start_period).then(|| st.clone())
+            let changed = apply_result(&mut st, probe.retries, entry, in_start_period);
+            (st.clone(), changed)
         };
-        if let Some(st) = changed_state {
+        if changed {
             log::info!("container {name}: health status {}", st.status.as_str());
-            on_change(&st);
         }
+        on_change(&st, changed);
     }
 }
 
@@ -389,9 +391,11 @@ mod tests {
             let c = code.load(Ordering::SeqCst);
             Ok((c, format!("exit {c}")))
         });
-        let on: Arc<StatusFn> = Arc::new(move |s: &HealthState| {
-            changes.lock().unwrap().push(s.status);
-            streaks.lock().unwrap().push(s.failing_streak);
+        let on: Arc<StatusFn> = Arc::new(move |s: &HealthState, changed: bool| {
+            if changed {
+                changes.lock().unwrap().push(s.status);
+                streaks.lock().unwrap().push(s.failing_streak);
+            }
         });
         (f, exec, on)
     }
@@ -485,7 +489,7 @@ mod tests {
         });
         let mut c = cfg(&["CMD", "x"], 10, 1, 0);
         c.timeout = 30_000_000;
-        let m = HealthMonitor::start("c3", &c, slow, Arc::new(|_s: &HealthState| {})).unwrap().unwrap();
+        let m = HealthMonitor::start("c3", &c, slow, Arc::new(|_s: &HealthState, _changed: bool| {})).unwrap().unwrap();
         let s = wait_for(&m, |s| s.status == HealthStatus::Unhealthy);
         assert_eq!(s.log[0].exit_code, -1);
         assert!(s.log[0].output.contains("exceeded timeout"), "{:?}", s.log[0]);
@@ -493,17 +497,27 @@ mod tests {
 
         let refused: Arc<ExecFn> =
             Arc::new(|_a: &[String], _t: Duration| Err(Error::precondition("Container x is not running")));
-        let m = HealthMonitor::start("c8", &cfg(&["CMD", "x"], 5, 1, 0), refused, Arc::new(|_s: &HealthState| {}))
-            .unwrap()
-            .unwrap();
+        let m = HealthMonitor::start(
+            "c8",
+            &cfg(&["CMD", "x"], 5, 1, 0),
+            refused,
+            Arc::new(|_s: &HealthState, _changed: bool| {}),
+        )
+        .unwrap()
+        .unwrap();
         std::thread::sleep(Duration::from_millis(100));
         assert_eq!(m.state(), HealthState::default(), "refused execs are not results");
         drop(m);
 
         let failing: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| Err(Error::not_found("no such exec")));
-        let m = HealthMonitor::start("c4", &cfg(&["CMD", "x"], 10, 2, 0), failing, Arc::new(|_s: &HealthState| {}))
-            .unwrap()
-            .unwrap();
+        let m = HealthMonitor::start(
+            "c4",
+            &cfg(&["CMD", "x"], 10, 2, 0),
+            failing,
+            Arc::new(|_s: &HealthState, _changed: bool| {}),
+        )
+        .unwrap()
+        .unwrap();
         let s = wait_for(&m, |s| s.status == HealthStatus::Unhealthy);
         assert_eq!((s.log[0].exit_code, s.log[0].output.as_str()), (-1, "no such exec"));
         drop(m);
@@ -515,16 +529,21 @@ mod tests {
         });
         let mut c = cfg(&["CMD", "x"], 1, 1, 0);
         c.timeout = 10_000_000_000;
-        let m = HealthMonitor::start("c6", &c, hung, Arc::new(|_s: &HealthState| {})).unwrap().unwrap();
+        let m = HealthMonitor::start("c6", &c, hung, Arc::new(|_s: &HealthState, _changed: bool| {})).unwrap().unwrap();
         std::thread::sleep(Duration::from_millis(30));
         let t0 = Instant::now();
         m.stop();
         assert!(t0.elapsed() < Duration::from_millis(500), "stop took {:?}", t0.elapsed());
 
         let chatty: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| Ok((0, "é".repeat(5000))));
-        let m = HealthMonitor::start("c5", &cfg(&["CMD", "x"], 10, 2, 0), chatty, Arc::new(|_s: &HealthState| {}))
-            .unwrap()
-            .unwrap();
+        let m = HealthMonitor::start(
+            "c5",
+            &cfg(&["CMD", "x"], 10, 2, 0),
+            chatty,
+            Arc::new(|_s: &HealthState, _changed: bool| {}),
+        )
+        .unwrap()
+        .unwrap();
         let s = wait_for(&m, |s| s.status == HealthStatus::Healthy);
         assert_eq!(s.log[0].output.len(), MAX_OUTPUT_LEN);
     }

@@ -26,10 +26,17 @@ pub fn should_restart(policy: &RestartPolicy, exit_code: i32, restart_count: u32
     }
 }
 
-/// Whether the engine starts this container again when it is opened and finds it stopped
-/// (not by the user): `always` and `unless-stopped`; `on-failure` only after a failure.
+/// Whether the engine starts this container again when it is opened and finds it
+/// stopped, as Docker's daemon does at start-up: `always` restarts even a container the
+/// user stopped or killed, `unless-stopped` only one that was not stopped by the user,
+/// `on-failure` one whose last exit code is non-zero (within the retry limit).
 pub fn restart_on_open(policy: &RestartPolicy, exit_code: i32, restart_count: u32, manually_stopped: bool) -> bool {
-    should_restart(policy, exit_code, restart_count, manually_stopped)
+    match policy.name.as_str() {
+        "always" => true,
+        "unless-stopped" => !manually_stopped,
+        "on-failure" => should_restart(policy, exit_code, restart_count, false),
+        _ => false,
+    }
 }
 
 /// Delay before restart number `attempt` (0-based): 100 ms doubling, at most one minute.
@@ -58,6 +65,21 @@ mod tests {
         assert!(should_restart(&p("on-failure", 0), 2, 50, false));
         assert!(should_restart(&p("on-failure", 3), 2, 2, false));
         assert!(!should_restart(&p("on-failure", 3), 2, 3, false));
+        assert!(!should_restart(&p("unless-stopped", 0), 0, 0, true));
+        assert!(!should_restart(&p("on-failure", 0), 1, 0, true));
+    }
+
+    #[test]
+    fn policies_on_open() {
+        assert!(restart_on_open(&p("always", 0), 0, 0, true));
+        assert!(restart_on_open(&p("always", 0), 137, 5, false));
+        assert!(!restart_on_open(&p("unless-stopped", 0), 137, 0, true));
+        assert!(restart_on_open(&p("unless-stopped", 0), 0, 0, false));
+        assert!(restart_on_open(&p("on-failure", 0), 137, 0, true));
+        assert!(!restart_on_open(&p("on-failure", 0), 0, 0, false));
+        assert!(!restart_on_open(&p("on-failure", 2), 1, 2, false));
+        assert!(!restart_on_open(&p("no", 0), 1, 0, false));
+        assert!(!restart_on_open(&p("", 0), 1, 0, false));
     }
 
     #[test]

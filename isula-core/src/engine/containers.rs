@@ -22,7 +22,7 @@ use crate::container::spec::{self, files, mounts, NamespaceResolver, SpecInput};
 use crate::container::state::{State, Status, ZERO_TIME};
 use crate::container::store::{check_name, new_id, Container, ContainerConfig, ContainerRecord, MountPoint};
 use crate::container::types::{
-    start_error_exit_code, ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
+    command_error_exit_code, ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
     RemoveOptions, WaitCondition,
 };
 use crate::container::HostInfo;
@@ -349,6 +349,9 @@ impl Engine {
     }
 
     fn watch(&self, id: &str, s: &State) {
+        if s.shim_pid <= 0 {
+            return; // no shim (created, but the command cannot be run)
+        }
         self.monitor_tx.send(Msg::Watch {
             id: id.to_string(),
             shim_pid: s.shim_pid,
@@ -499,11 +502,20 @@ impl Engine {
             mounts: mount_points,
             anonymous_volumes,
         };
-        let spawned = rt.create(&self.create_request(&rec)?)?;
         let mut rec = rec;
-        rec.state.shim_pid = spawned.handle.shim_pid;
-        rec.state.shim_start_time = spawned.handle.shim_start_time;
-        rec.state.pid = spawned.handle.pid;
+        match rt.create(&self.create_request(&rec)?) {
+            Ok(spawned) => {
+                rec.state.shim_pid = spawned.handle.shim_pid;
+                rec.state.shim_start_time = spawned.handle.shim_start_time;
+                rec.state.pid = spawned.handle.pid;
+            }
+            // As Docker, `create` does not check that the command can be run: the container
+            // is created without a shim and `start` reports the runtime's error (127/126).
+            Err(e) if command_error_exit_code(&e, &rec.path).is_some() => {
+                log::debug!("create {id}: start will fail: {e}")
+            }
+            Err(e) => return Err(e),
+        }
         // The spec step's files (hosts, config.json, ...) were written unflushed: one batch
         // makes them durable together with the record.
         let written = files::container_files(&dir);
@@ -523,10 +535,22 @@ impl Engine {
     /// (as Docker and iSulad). A paused one is `FailedPrecondition` (unpause it instead).
     /// When the command cannot be run the error says so; see
     /// [`start_error_exit_code`](crate::container::types::start_error_exit_code) (127/126).
+    ///
+    /// A container with AutoRemove whose start fails is removed (as Docker).
     pub fn start(&self, id: &str) -> Result<()> {
         let c = self.container(id)?;
-        let _op = c.lock_op();
-        self.start_locked(&c, false)
+        let res = {
+            let _op = c.lock_op();
+            self.start_locked(&c, false)
+        };
+        if res.is_err() {
+            let rec = c.record();
+            let failed = !rec.state.error.is_empty() && matches!(rec.state.status, Status::Created | Status::Exited);
+            if failed && rec.host_config.auto_remove {
+                self.auto_remove(&rec.id);
+            }
+        }
+        res
     }
 
     pub(crate) fn start_locked(&self, c: &Container, by_policy: bool) -> Result<()> {
@@ -599,16 +623,22 @@ impl Engine {
     }
 
     /// Note a failed start in the record (exit code 127/126/128, error text) and pass the error on.
+    /// As Docker, a container that never ran stays `created`; one that ran before is `exited`.
     fn start_failed(&self, c: &Container, e: Error) -> Error {
-        let code = start_error_exit_code(&e).unwrap_or(128);
+        let code = command_error_exit_code(&e, &c.record().path).unwrap_or(128);
         let _ = c.update(|r| {
-            r.state.status = Status::Exited;
+            if r.state.status != Status::Created || r.state.started_at != ZERO_TIME {
+                r.state.status = Status::Exited;
+                r.state.finished_at = now_rfc3339();
+            }
             r.state.pid = 0;
             r.state.shim_pid = 0;
             r.state.exit_code = code;
             r.state.error = e.to_string();
-            r.state.finished_at = now_rfc3339();
         });
+        if let Err(te) = self.network_teardown(&c.id) {
+            log::warn!("network teardown of {} after a failed start: {te}", c.id);
+        }
         e
     }
 
@@ -676,15 +706,46 @@ impl Engine {
 
     /// Send `signal` (name like `TERM`/`SIGKILL` or number; empty = SIGKILL) to the
     /// container's init. `FailedPrecondition` when it is not running.
+    ///
+    /// As with Docker, a kill counts as a manual stop: restart policies leave the container
+    /// alone once it exits (until it is started again; see
+    /// [`restart_on_open`](crate::container::restart::restart_on_open) for `Engine::open`),
+    /// and a container waiting for a policy restart just stays exited.
     pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
         let sig = if signal.is_empty() { libc::SIGKILL } else { parse_signal(signal)? };
         let c = self.container(id)?;
+        if c.status() == Status::Restarting {
+            let _op = c.lock_op();
+            let cancelled = c.update(|r| {
+                let restarting = r.state.status == Status::Restarting;
+                if restarting {
+                    r.state.status = Status::Exited;
+                    r.state.manually_stopped = true;
+                }
+                restarting
+            })?;
+            if cancelled {
+                self.emit_container("kill", &c.record(), &[("signal", sig.to_string())]);
+                return Ok(());
+            }
+        }
         let rec = c.record();
         if !rec.state.status.can_kill() {
             return Err(Error::precondition(format!("Container {} is not running", rec.id)));
         }
         let rt = self.runtime(&rec.runtime)?;
-        rt.kill(&rec.id, sig, false)?;
+        c.update(|r| r.state.manually_stopped = true)?;
+        if let Err(e) = rt.kill(&rec.id, sig, false) {
+            // The process ended between our check and the signal (as Docker: not an error,
+            // the manual stop is recorded).
+            let gone = !crate::runtime::is_shim_alive(rec.state.shim_pid, rec.state.shim_start_time)
+                || e.to_string().contains("not running")
+                || e.to_string().contains("no such process");
+            if !gone {
+                return Err(e);
+            }
+            log::debug!("kill {}: the process already exited: {e}", rec.id);
+        }
         self.emit_container("kill", &rec, &[("signal", sig.to_string())]);
         Ok(())
     }
@@ -987,7 +1048,11 @@ impl Engine {
                 rec.id
             )));
         }
-        let s = ShimHandle::load(&self.shim_dir(&rec.id))?.attach()?;
+        let s = if rec.state.status == Status::Created && rec.state.shim_pid == 0 {
+            AttachStream::closed()? // no process: `start` will say why
+        } else {
+            ShimHandle::load(&self.shim_dir(&rec.id))?.attach()?
+        };
         self.emit_container("attach", &rec, &[]);
         Ok(s)
     }

@@ -1,13 +1,15 @@
 //! `export` and `cp`: tar streams of a container's root filesystem.
 //!
 //! The container's rootfs is mounted on the host while the container exists (mounted again
-//! here if needed), so these work on running and stopped containers alike. Volumes and bind
-//! mounts live only in the container's mount namespace and are not part of these streams.
+//! here if needed), so these work on running and stopped containers alike. `cp` sees the
+//! container's volumes and bind mounts where they are mounted (their host sources stand in
+//! for the directories under the mount points, as Docker does); `export` does not (Docker's
+//! behaviour: volume content is not part of the container's filesystem).
 
 use std::io::{Read, Write};
 
 use super::Engine;
-use crate::container::archive::{self, CopyToOptions, PathStat};
+use crate::container::archive::{self, CopyMount, CopyToOptions, PathStat};
 use crate::container::state::Status;
 use crate::container::store::{Container, ContainerRecord};
 use crate::error::{Error, Result};
@@ -20,6 +22,15 @@ fn name_container(e: Error, rec: &ContainerRecord) -> Error {
         return Error::not_found(format!("{} {}", e.message(), rec.name));
     }
     e.context(format!("container {}", rec.id))
+}
+
+/// The volumes and bind mounts of a container, as `cp` sees them.
+fn copy_mounts(rec: &ContainerRecord) -> Vec<CopyMount> {
+    rec.mounts
+        .iter()
+        .filter(|m| matches!(m.kind.as_str(), "volume" | "bind") && m.source.starts_with('/'))
+        .map(|m| CopyMount { destination: m.destination.clone(), source: m.source.clone().into(), rw: m.rw })
+        .collect()
 }
 
 impl Engine {
@@ -56,7 +67,7 @@ impl Engine {
             let _op = c.lock_op();
             self.mounted_rootfs(&c)?
         };
-        archive::stat_path(&rec.rootfs, path).map_err(|e| name_container(e, &rec))
+        archive::stat_path_mounted(&rec.rootfs, &copy_mounts(&rec), path).map_err(|e| name_container(e, &rec))
     }
 
     /// `docker cp CONTAINER:path -`: `path` (resolved inside the container's root) as a tar
@@ -68,27 +79,24 @@ impl Engine {
             let _op = c.lock_op();
             self.mounted_rootfs(&c)?
         };
-        let st = archive::copy_from(&rec.rootfs, path, follow_link, w).map_err(|e| name_container(e, &rec))?;
+        let st = archive::copy_from_mounted(&rec.rootfs, &copy_mounts(&rec), path, follow_link, w)
+            .map_err(|e| name_container(e, &rec))?;
         self.emit_container("archive-path", &rec, &[("path", path.to_string())]);
         Ok(st)
     }
 
     /// `docker cp - CONTAINER:dir`: extract the tar stream `r` into directory `dir` of the
-    /// container. Escaping entries are refused (InvalidArgument); a read-only root
-    /// filesystem is `FailedPrecondition`.
+    /// container (a volume or bind mount when `dir` is in one). Escaping entries are refused
+    /// (InvalidArgument); a read-only mount, or a read-only root filesystem outside a
+    /// writable mount, is `FailedPrecondition`.
     pub fn copy_to_container(&self, id: &str, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
         let c = self.container(id)?;
         let rec = {
             let _op = c.lock_op();
             self.mounted_rootfs(&c)?
         };
-        if rec.host_config.read_only {
-            return Err(Error::precondition(format!(
-                "container {} rootfs is marked read-only: cannot copy into it",
-                rec.id
-            )));
-        }
-        archive::copy_to(&rec.rootfs, dir, r, opts).map_err(|e| name_container(e, &rec))?;
+        archive::copy_to_mounted(&rec.rootfs, &copy_mounts(&rec), rec.host_config.read_only, dir, r, opts)
+            .map_err(|e| name_container(e, &rec))?;
         self.emit_container("extract-to-dir", &rec, &[("path", dir.to_string())]);
         Ok(())
     }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::containers::looks_like_id;
-use super::monitor::{AfterExit, Msg};
+use super::monitor::Msg;
 use super::Engine;
+use crate::container::restart::restart_on_open;
 use crate::container::state::Status;
 use crate::container::store::{Container, ContainerRecord};
 use crate::error::{Error, Result};
@@ -73,6 +74,7 @@ impl Engine {
             }
         }
         for c in restored {
+            self.health_load(&c.record());
             self.reconcile(&c);
         }
         if cleaned {
@@ -87,6 +89,8 @@ impl Engine {
     fn reconcile(&self, c: &Container) {
         let rec = c.record();
         match rec.state.status {
+            // Created but never given a shim (its start failed): nothing runs, nothing to do.
+            Status::Created if rec.state.shim_pid == 0 => {}
             Status::Running | Status::Paused | Status::Created => {
                 let dir = self.shim_dir(&rec.id);
                 match ShimHandle::load(&dir) {
@@ -97,28 +101,39 @@ impl Engine {
                             shim_start_time: h.shim_start_time,
                         });
                         if rec.state.status == Status::Running {
-                            self.health_start(&rec);
+                            // continue from the saved health (status, streak, results)
+                            self.health_resume(&rec);
                         }
                     }
                     _ => {
                         let exit = read_exit(&dir).ok().flatten();
                         if self.mark_exited(c, rec.state.shim_pid, exit) {
-                            self.apply_after_exit(c);
+                            if c.record().host_config.auto_remove {
+                                self.auto_remove(&c.id);
+                            } else {
+                                self.restart_if_policy_on_open(c);
+                            }
                         }
                     }
                 }
             }
             Status::Restarting => self.schedule_restart(&rec.id, Duration::ZERO),
+            Status::Exited => self.restart_if_policy_on_open(c),
             _ => {}
         }
     }
 
-    fn apply_after_exit(&self, c: &Container) {
-        match self.after_exit(c) {
-            AfterExit::Nothing => {}
-            AfterExit::Remove => self.auto_remove(&c.id),
-            AfterExit::Restart(d) => self.schedule_restart(&c.id, d),
-            AfterExit::Busy => {}
+    /// Start a stopped container again at open when its policy says so (as Docker's daemon
+    /// at start-up: `always` even after a manual stop, `unless-stopped` only without one).
+    fn restart_if_policy_on_open(&self, c: &Container) {
+        let rec = c.record();
+        let s = &rec.state;
+        if !restart_on_open(&rec.host_config.restart_policy, s.exit_code, rec.restart_count, s.manually_stopped) {
+            return;
+        }
+        match c.update(|r| r.state.status = Status::Restarting) {
+            Ok(()) => self.schedule_restart(&c.id, Duration::ZERO),
+            Err(e) => log::error!("restart policy of {} at open: {e}", c.id),
         }
     }
 }

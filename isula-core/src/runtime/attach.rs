@@ -33,6 +33,15 @@ impl AttachStream {
         Ok(AttachStream { stream, dec: frame::Decoder::default() })
     }
 
+    /// A stream with no process behind it: reads end at once, writes fail. For a container
+    /// created without a process (its command cannot be run): attaching succeeds, as with
+    /// Docker, and the start that follows reports the error.
+    pub fn closed() -> Result<AttachStream> {
+        let (stream, peer) = UnixStream::pair()?;
+        drop(peer);
+        Ok(AttachStream { stream, dec: frame::Decoder::default() })
+    }
+
     /// A second handle on the same connection (its own decoder).
     pub fn try_clone(&self) -> Result<AttachStream> {
         Ok(AttachStream { stream: self.stream.try_clone()?, dec: frame::Decoder::default() })

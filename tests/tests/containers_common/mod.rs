@@ -4,9 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use isula_core::container::{CreateOptions, ListOptions, RemoveOptions};
@@ -15,35 +13,12 @@ use isula_core::{Engine, EngineConfig};
 use isula_tests::env::{require, require_root, TestRoot};
 use isula_tests::images::{docker_archive, DockerLayout};
 
-/// Both runtimes every test runs against.
-pub const RUNTIMES: [&str; 2] = ["runc", "crun"];
+#[allow(unused_imports)] // not every test file that includes this module uses both
+pub use isula_tests::shim::{shim_path, RUNTIMES};
 
 /// Root, runc, crun, busybox; false (skip) or a panic in CI when something is missing.
 pub fn prerequisites() -> bool {
     require_root() && require("runc") && require("crun") && require("busybox")
-}
-
-/// The isulad-shim binary: `$ISULA_SHIM`, else built once with `cargo build -p isulad-shim`.
-pub fn shim_path() -> PathBuf {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| {
-        if let Some(p) = std::env::var_os("ISULA_SHIM") {
-            return PathBuf::from(p);
-        }
-        let exe = std::env::current_exe().unwrap();
-        let target_debug = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "isulad-shim"])
-            .current_dir(ws)
-            .status()
-            .expect("run cargo build -p isulad-shim");
-        assert!(st.success(), "cargo build -p isulad-shim failed");
-        let p = target_debug.join("isulad-shim");
-        assert!(p.is_file(), "{} missing", p.display());
-        p
-    })
-    .clone()
 }
 
 static N: AtomicUsize = AtomicUsize::new(0);
@@ -179,6 +154,18 @@ pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The whole json-file log of container `id` as one string (stdout and stderr).
+pub fn logs_text(env: &Env, id: &str) -> String {
+    let mut s = String::new();
+    env.e()
+        .logs(id, &isula_core::logs::LogOptions::default(), &mut |l| {
+            s.push_str(&l.log);
+            true
+        })
+        .expect("read logs");
+    s
 }
 
 /// Mount points below `dir` from /proc/self/mountinfo.

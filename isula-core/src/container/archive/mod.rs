@@ -6,6 +6,7 @@
 //! directory is opened beneath its parent, so nothing outside the rootfs is ever read or written.
 
 mod extract;
+mod mounts;
 mod resolve;
 mod write;
 
@@ -19,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::sys::openat::DirFd;
+pub use mounts::CopyMount;
+use mounts::Mounts;
 use resolve::{resolve_in_root, Resolved};
 use write::{fd_path, TarWriter};
 
@@ -69,14 +72,19 @@ fn not_found(path: &str) -> Error {
 }
 
 /// Resolve `path` in the rootfs; the entry must exist.
-fn resolve_existing(root: &DirFd, path: &str, follow_final: bool) -> Result<(Resolved, std::fs::Metadata)> {
+fn resolve_existing(
+    root: &DirFd,
+    mounts: &Mounts,
+    path: &str,
+    follow_final: bool,
+) -> Result<(Resolved, std::fs::Metadata)> {
     let map = |e: std::io::Error| match e.raw_os_error() {
         Some(libc::ENOENT) => not_found(path),
         Some(libc::ENOTDIR) => Error::invalid(format!("{path}: a component of the path is not a directory")),
         Some(libc::ELOOP) => Error::invalid(format!("{path}: too many levels of symbolic links")),
         _ => Error::io(path, "resolve in container", e),
     };
-    let r = resolve_in_root(root, path.as_bytes(), follow_final).map_err(map)?;
+    let r = resolve_in_root(root, Some(mounts), path.as_bytes(), follow_final).map_err(map)?;
     let m = std::fs::symlink_metadata(fd_path(&r.parent, &r.name)).map_err(map)?;
     if path.ends_with('/') && !m.is_dir() {
         return Err(Error::invalid(format!("{path}: not a directory")));
@@ -96,12 +104,14 @@ fn base_name(path: &str, r: &Resolved) -> String {
 }
 
 /// The in-container path a symlink resolves to (empty for other entries).
-fn link_target(root: &DirFd, path: &str, m: &std::fs::Metadata) -> Result<String> {
+fn link_target(root: &DirFd, mounts: &Mounts, path: &str, m: &std::fs::Metadata) -> Result<String> {
     if !m.file_type().is_symlink() {
         return Ok(String::new());
     }
     // A link that loops or leads through a non-directory has no target to offer.
-    Ok(resolve_in_root(root, path.as_bytes(), true).map(|r| r.path.to_string_lossy().into_owned()).unwrap_or_default())
+    Ok(resolve_in_root(root, Some(mounts), path.as_bytes(), true)
+        .map(|r| r.path.to_string_lossy().into_owned())
+        .unwrap_or_default())
 }
 
 /// Write the whole root filesystem at `rootfs` as a tar stream (`docker export`): modes,
@@ -116,9 +126,15 @@ pub fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
 
 /// Stat `path` inside the container rootfs (a final symlink is not followed).
 pub fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
+    stat_path_mounted(rootfs, &[], path)
+}
+
+/// [`stat_path`] with the container's volumes and bind mounts in place.
+pub fn stat_path_mounted(rootfs: &Path, mounts: &[CopyMount], path: &str) -> Result<PathStat> {
     let root = open_rootfs(rootfs)?;
-    let (r, m) = resolve_existing(&root, path, false)?;
-    let link_target = link_target(&root, path, &m)?;
+    let mounts = Mounts::open(&root, mounts)?;
+    let (r, m) = resolve_existing(&root, &mounts, path, false)?;
+    let link_target = link_target(&root, &mounts, path, &m)?;
     Ok(PathStat { name: base_name(path, &r), size: m.len(), mode: m.mode(), mtime: m.mtime(), link_target })
 }
 
@@ -128,10 +144,24 @@ pub fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
 /// `follow_link` (`cp -L`). A missing path is NotFound ("Could not find the file … in container").
 /// Returns the stat of what was copied.
 pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write) -> Result<PathStat> {
+    copy_from_mounted(rootfs, &[], path, follow_link, w)
+}
+
+/// [`copy_from`] with the container's volumes and bind mounts in place: their content is
+/// archived where they are mounted, as the container sees it.
+pub fn copy_from_mounted(
+    rootfs: &Path,
+    mounts: &[CopyMount],
+    path: &str,
+    follow_link: bool,
+    w: &mut dyn Write,
+) -> Result<PathStat> {
     let root = open_rootfs(rootfs)?;
-    let (r, m) = resolve_existing(&root, path, follow_link || path.ends_with('/'))?;
+    let mounts = Mounts::open(&root, mounts)?;
+    let (r, m) = resolve_existing(&root, &mounts, path, follow_link || path.ends_with('/'))?;
     let name = base_name(path, &r);
     let mut t = TarWriter::new(w);
+    t.set_mounts(&mounts, Path::new(&name), &r.path)?;
     if r.name == "." {
         // The path is a directory reached without a final name (`/`, `/etc/..`): archive it
         // through its own descriptor.
@@ -143,7 +173,7 @@ pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write
         t.add(&r.parent, &r.name, Path::new(OsStr::new(&name)))?;
     }
     t.finish()?;
-    let link_target = link_target(&root, path, &m)?;
+    let link_target = link_target(&root, &mounts, path, &m)?;
     Ok(PathStat { name, size: m.len(), mode: m.mode(), mtime: m.mtime(), link_target })
 }
 
@@ -154,10 +184,38 @@ pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write
 /// `dir` through a symlink are refused with InvalidArgument. Entries before a refused one
 /// stay extracted, as with Docker.
 pub fn copy_to(rootfs: &Path, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
+    copy_to_mounted(rootfs, &[], false, dir, r, opts)
+}
+
+/// [`copy_to`] with the container's volumes and bind mounts in place: a destination in a
+/// mount is written there. A read-only mount, or a read-only rootfs outside a writable
+/// mount, is FailedPrecondition. (Mounts nested below the destination are not entered:
+/// entries for them go to the directory under the mount point.)
+pub fn copy_to_mounted(
+    rootfs: &Path,
+    mounts: &[CopyMount],
+    read_only_rootfs: bool,
+    dir: &str,
+    r: &mut dyn Read,
+    opts: &CopyToOptions,
+) -> Result<()> {
     let root = open_rootfs(rootfs)?;
-    let (res, m) = resolve_existing(&root, dir, true)?;
+    let mounts = Mounts::open(&root, mounts)?;
+    let (res, m) = resolve_existing(&root, &mounts, dir, true)?;
     if !m.is_dir() {
         return Err(Error::invalid(format!("destination {dir} in the container is not a directory")));
+    }
+    match mounts.holding(&res.path) {
+        Some(mp) if !mp.rw => {
+            return Err(Error::precondition(format!(
+                "mounted volume is marked read-only: cannot copy into {}",
+                mp.path.display()
+            )))
+        }
+        None if read_only_rootfs => {
+            return Err(Error::precondition("container rootfs is marked read-only: cannot copy into it"))
+        }
+        _ => {}
     }
     let dest = res
         .parent

@@ -9,6 +9,7 @@ use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+use super::mounts::{dup, MountTarget, Mounts};
 use crate::sys::openat::DirFd;
 
 /// Where a container path leads: the directory holding it and its name there
@@ -40,7 +41,9 @@ fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
 /// followed (within the rootfs); the final one only when `follow_final`. A missing final
 /// component is allowed (check `parent.lstat(name)`); a missing or non-directory
 /// intermediate one is `ENOENT`/`ENOTDIR`; more than 40 links is `ELOOP`.
-pub fn resolve_in_root(root: &DirFd, path: &[u8], follow_final: bool) -> io::Result<Resolved> {
+/// With `mounts`, a directory or file mounted in the container replaces what the rootfs
+/// has at the mount's destination (see [`super::mounts`]).
+pub fn resolve_in_root(root: &DirFd, mounts: Option<&Mounts>, path: &[u8], follow_final: bool) -> io::Result<Resolved> {
     let mut pending: VecDeque<Vec<u8>> = components(path).collect();
     let mut stack: Vec<DirFd> = Vec::new();
     let mut names: Vec<OsString> = Vec::new();
@@ -54,6 +57,21 @@ pub fn resolve_in_root(root: &DirFd, path: &[u8], follow_final: bool) -> io::Res
         let last = pending.is_empty();
         let cur = stack.last().unwrap_or(root);
         let name = OsStr::from_bytes(&comp);
+        if let Some(m) = mounts.and_then(|m| m.at(&container_path(&names, Some(name)))) {
+            let path = container_path(&names, Some(name));
+            match &m.target {
+                MountTarget::Dir(d) if last => {
+                    return Ok(Resolved { parent: dup(d)?, name: OsString::from("."), path });
+                }
+                MountTarget::Dir(d) => {
+                    stack.push(dup(d)?);
+                    names.push(name.to_owned());
+                    continue;
+                }
+                MountTarget::File(d, n) if last => return Ok(Resolved { parent: dup(d)?, name: n.clone(), path }),
+                MountTarget::File(..) => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
+            }
+        }
         let st = match cur.lstat(name)? {
             None if last => {
                 let path = container_path(&names, Some(name));
@@ -120,25 +138,28 @@ mod tests {
         symlink("/", r.join("rootlink")).unwrap();
         symlink("self", r.join("self")).unwrap();
         let root = DirFd::open(r).unwrap();
-        let res = resolve_in_root(&root, b"/etc/link", true).unwrap();
+        let res = resolve_in_root(&root, None, b"/etc/link", true).unwrap();
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/passwd"))));
         assert_eq!(res.path, Path::new("/etc/passwd"));
-        let res = resolve_in_root(&root, b"/etc/link", false).unwrap();
+        let res = resolve_in_root(&root, None, b"/etc/link", false).unwrap();
         assert_eq!(res.name, "link");
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/link"))));
-        let res = resolve_in_root(&root, b"/etc/sub/up/passwd", false).unwrap();
+        let res = resolve_in_root(&root, None, b"/etc/sub/up/passwd", false).unwrap();
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/passwd"))));
         assert_eq!(res.path, Path::new("/etc/passwd"));
-        let res = resolve_in_root(&root, b"/../../rootlink/etc/../etc/passwd", false).unwrap();
+        let res = resolve_in_root(&root, None, b"/../../rootlink/etc/../etc/passwd", false).unwrap();
         assert_eq!(target_ino(&res), Some(ino(&r.join("etc/passwd"))));
-        let res = resolve_in_root(&root, b"/", false).unwrap();
+        let res = resolve_in_root(&root, None, b"/", false).unwrap();
         assert_eq!(res.name, ".");
         assert_eq!(res.path, Path::new("/"));
         assert_eq!(target_ino(&res), Some(ino(r)));
-        let res = resolve_in_root(&root, b"/etc/missing", false).unwrap();
+        let res = resolve_in_root(&root, None, b"/etc/missing", false).unwrap();
         assert_eq!(target_ino(&res), None);
-        assert_eq!(resolve_in_root(&root, b"/nope/x", false).unwrap_err().raw_os_error(), Some(libc::ENOENT));
-        assert_eq!(resolve_in_root(&root, b"/etc/passwd/x", false).unwrap_err().raw_os_error(), Some(libc::ENOTDIR));
-        assert_eq!(resolve_in_root(&root, b"/self/x", false).unwrap_err().raw_os_error(), Some(libc::ELOOP));
+        assert_eq!(resolve_in_root(&root, None, b"/nope/x", false).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            resolve_in_root(&root, None, b"/etc/passwd/x", false).unwrap_err().raw_os_error(),
+            Some(libc::ENOTDIR)
+        );
+        assert_eq!(resolve_in_root(&root, None, b"/self/x", false).unwrap_err().raw_os_error(), Some(libc::ELOOP));
     }
 }

@@ -2,7 +2,7 @@
 //! descriptors (never a path that a concurrent rename could redirect).
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use tar::{EntryType, Header};
 
+use super::mounts::{dup, MountTarget, Mounts, OpenMount};
 use crate::error::{Error, Result};
 use crate::sys::openat::DirFd;
 
@@ -47,6 +48,8 @@ pub struct TarWriter<'w> {
     builder: tar::Builder<&'w mut dyn Write>,
     /// (dev, ino) of multiply-linked files already written → their name in the archive.
     links: HashMap<(u64, u64), PathBuf>,
+    /// The container's mounts, with the archive name and container path of the archive root.
+    mounts: Option<(Mounts, PathBuf, PathBuf)>,
 }
 
 fn write_err(e: io::Error) -> Error {
@@ -58,7 +61,22 @@ impl<'w> TarWriter<'w> {
     pub fn new(w: &'w mut dyn Write) -> Self {
         let mut builder = tar::Builder::new(w);
         builder.mode(tar::HeaderMode::Complete);
-        TarWriter { builder, links: HashMap::new() }
+        TarWriter { builder, links: HashMap::new(), mounts: None }
+    }
+
+    /// Archive what `mounts` mount instead of what the rootfs has at their destinations;
+    /// the archive name `arc_root` is the container path `container_root`.
+    pub fn set_mounts(&mut self, mounts: &Mounts, arc_root: &Path, container_root: &Path) -> Result<()> {
+        let own = mounts.try_clone().map_err(|e| Error::io(container_root, "open mount", e))?;
+        self.mounts = Some((own, arc_root.to_path_buf(), container_root.to_path_buf()));
+        Ok(())
+    }
+
+    /// The mount at the container path of archive name `arc_name`, if any.
+    fn mount_of(&self, arc_name: &Path) -> Option<&OpenMount> {
+        let (mounts, arc_root, root) = self.mounts.as_ref()?;
+        let rel = arc_name.strip_prefix(arc_root).ok()?;
+        mounts.at(&root.join(rel))
     }
 
     /// Write the end-of-archive blocks and flush.
@@ -85,7 +103,21 @@ impl<'w> TarWriter<'w> {
 
     /// Add the entry `name` of `dir` as `arc_name` (a directory with everything below it).
     /// Entries that vanish while we walk are skipped; sockets cannot be archived and are skipped.
+    /// A mount point is replaced by what is mounted there (see [`set_mounts`](Self::set_mounts)).
     pub fn add(&mut self, dir: &DirFd, name: &OsStr, arc_name: &Path) -> Result<()> {
+        let mounted = match self.mount_of(arc_name).map(|m| &m.target) {
+            None => None,
+            Some(MountTarget::Dir(d)) => Some((dup(d), OsString::from("."))),
+            Some(MountTarget::File(d, n)) => Some((dup(d), n.clone())),
+        };
+        match mounted {
+            None => self.add_entry(dir, name, arc_name),
+            Some((Err(e), _)) => Err(Error::io(arc_name, "open mount", e)),
+            Some((Ok(d), n)) => self.add_entry(&d, &n, arc_name),
+        }
+    }
+
+    fn add_entry(&mut self, dir: &DirFd, name: &OsStr, arc_name: &Path) -> Result<()> {
         let path = fd_path(dir, name);
         let m = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,

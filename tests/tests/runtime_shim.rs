@@ -1,17 +1,14 @@
 //! Real tests of the runtime driver, isulad-shim and the json-file log, with runc AND crun.
 //! Run as root. Each test builds a busybox bundle by hand in its own temp dir.
 //!
-//! Finding the shim: `$ISULA_SHIM` if set, else the test runs `cargo build -p isulad-shim`
-//! once per test binary (a no-op when fresh) and uses `target/debug/isulad-shim`, found
-//! relative to the test executable (`target/debug/deps/<test>`).
+//! The shim and the runtimes come from [`isula_tests::shim`] (shared with the containers_* tests).
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use isula_core::logs::{follow_logs, read_logs, LogOptions, LogStream};
@@ -20,31 +17,9 @@ use isula_core::runtime::{
     AttachEvent, CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
 };
 use isula_core::ErrorKind;
+use isula_tests::shim::{shim_path, RUNTIMES};
 
-const RUNTIMES: [&str; 2] = ["runc", "crun"];
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
-
-fn shim_path() -> PathBuf {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| {
-        if let Some(p) = std::env::var_os("ISULA_SHIM") {
-            return PathBuf::from(p);
-        }
-        let exe = std::env::current_exe().unwrap();
-        let target_debug = exe.parent().unwrap().parent().unwrap().to_path_buf();
-        let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let st = Command::new(env!("CARGO"))
-            .args(["build", "-q", "-p", "isulad-shim"])
-            .current_dir(ws)
-            .status()
-            .expect("run cargo build -p isulad-shim");
-        assert!(st.success(), "cargo build -p isulad-shim failed");
-        let p = target_debug.join("isulad-shim");
-        assert!(p.is_file(), "{} missing", p.display());
-        p
-    })
-    .clone()
-}
 
 fn unique_id() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
@@ -505,7 +480,7 @@ fn pss_kib(pid: i32) -> u64 {
 
 /// Ad-hoc figures (not asserted): shim PSS per container and create+start+exit latency
 /// of `true` through the shim vs bare `<runtime> run`. Run with
-/// `cargo test -p isula-core --test runtime_shim measure -- --ignored --nocapture`
+/// `cargo test -p isula-tests --test runtime_shim measure -- --ignored --nocapture`
 /// (set ISULA_SHIM to a release build to measure that one).
 #[test]
 #[ignore]
