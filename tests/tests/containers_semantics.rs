@@ -110,6 +110,15 @@ fn kill_is_a_manual_stop_for_restart_policies() {
         let pid = e.inspect_container(&unless).unwrap().state.pid;
         host_kill9(pid);
         assert!(restarted(e, &unless, pid), "{rt}: unless-stopped after start");
+        // a signal that is neither SIGKILL nor the stop signal (a reload) is not a manual
+        // stop: the process that exits on it is restarted
+        let mut o = env.opts(&["sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done"]);
+        o.restart_policy = policy("unless-stopped");
+        let id = e.run(&o).unwrap();
+        let pid = e.inspect_container(&id).unwrap().state.pid;
+        e.kill(&id, "HUP").unwrap();
+        assert!(restarted(e, &id, pid), "{rt}: HUP counted as a manual stop");
+        e.remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
     }
 }
 

@@ -707,8 +707,8 @@ impl Engine {
     /// Send `signal` (name like `TERM`/`SIGKILL` or number; empty = SIGKILL) to the
     /// container's init. `FailedPrecondition` when it is not running.
     ///
-    /// As with Docker, a kill counts as a manual stop: restart policies leave the container
-    /// alone once it exits (until it is started again; see
+    /// As with Docker, a kill with SIGKILL or the container's stop signal counts as a manual
+    /// stop: restart policies leave the container alone once it exits (until it is started again; see
     /// [`restart_on_open`](crate::container::restart::restart_on_open) for `Engine::open`),
     /// and a container waiting for a policy restart just stays exited.
     pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
@@ -734,7 +734,13 @@ impl Engine {
             return Err(Error::precondition(format!("Container {} is not running", rec.id)));
         }
         let rt = self.runtime(&rec.runtime)?;
-        c.update(|r| r.state.manually_stopped = true)?;
+        // Only a signal meant to end the container (SIGKILL or its stop signal) is a manual
+        // stop; a reload signal such as HUP or USR1 leaves the restart policy in force (the
+        // behaviour Docker adopted for `always`, extended here to `unless-stopped`).
+        let ends = sig == libc::SIGKILL || parse_signal(&rec.config.stop_signal).is_ok_and(|s| s == sig);
+        if ends {
+            c.update(|r| r.state.manually_stopped = true)?;
+        }
         if let Err(e) = rt.kill(&rec.id, sig, false) {
             // The process ended between our check and the signal (as Docker: not an error,
             // the manual stop is recorded).
