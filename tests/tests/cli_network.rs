@@ -308,6 +308,7 @@ fn default_bridge_publishes_ports_and_host_none_opt_out() {
     let ip = env.container_ip(&c, "bridge");
     assert!(ip.starts_with(&prefix_of(&subnet)), "address {ip} outside --bip {bip}");
     assert_eq!(bridge_ports(&dev).len(), 1, "the container's veth is on --bridge {dev}");
+    assert_eq!(env.isula(&["inspect", "-f", "{{.HostConfig.NetworkMode}}", &c]).ok(), "bridge\n");
 
     // isula port, Docker's output.
     assert_eq!(env.isula(&["port", &c]).ok(), format!("80/tcp -> 127.0.0.1:{port}\n"));

@@ -493,7 +493,7 @@ impl Engine {
                 stop_timeout: opts.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
                 healthcheck: opts.healthcheck.clone(),
             },
-            host_config: opts.clone(),
+            host_config: self.recorded_host_config(opts),
             runtime: runtime_name,
             state: State::default(),
             restart_count: 0,

@@ -127,6 +127,18 @@ impl Engine {
 }
 
 impl Engine {
+    /// The create options as recorded (and shown as inspect's `HostConfig`): without any
+    /// network option, a container on the default network records `NetworkMode: "bridge"`, as
+    /// Docker does.
+    pub(crate) fn recorded_host_config(&self, opts: &CreateOptions) -> CreateOptions {
+        let mut o = opts.clone();
+        let unset = o.network_mode.as_deref().is_none_or(|m| m.trim().is_empty());
+        if unset && o.networks.is_empty() && self.networks.config().default_enabled() {
+            o.network_mode = Some(self.networks.config().default_network.clone());
+        }
+        o
+    }
+
     /// The attach requests for a container's options (`--network`, `--ip`, `-p`, `-P`, `--expose`
     /// plus the image's `EXPOSE`), or `None` when it gets no CNI networking: host or another
     /// container's namespace. Without any network option the container joins the default
