@@ -8,6 +8,7 @@ mod ctx;
 mod error;
 mod fmt;
 mod progress;
+mod resources;
 mod stdio;
 mod template;
 

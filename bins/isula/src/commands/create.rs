@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use isula_api::v1::CreateContainerRequest;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::ctx::Ctx;
 use crate::error::{CliError, CmdResult};
+use crate::resources::ResourceOpts;
 
 /// Options of `create` and `run` (Docker's names).
 #[derive(Debug, Clone, clap::Args)]
@@ -95,27 +96,18 @@ pub struct ContainerOpts {
     /// Set custom DNS servers.
     #[arg(long = "dns")]
     pub dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip).
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
-    /// Number of CPUs.
-    #[arg(long = "cpus")]
-    pub cpus: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<u64>,
-    /// CPUs in which to allow execution (0-3, 0,1).
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Memory limit.
-    #[arg(short = 'm', long = "memory")]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited).
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    /// Resource limits.
+    #[command(flatten)]
+    pub resources: ResourceOpts,
     /// Command to run to check health.
     #[arg(long = "health-cmd")]
     pub health_cmd: Option<String>,
@@ -199,25 +191,16 @@ pub fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliE
     }
     env.extend(o.env.iter().filter_map(|e| env_entry(e)));
     let entrypoint = o.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
-    let mut resources = Map::new();
-    if let Some(s) = o.cpu_shares {
-        resources.insert("CpuShares".into(), json!(s));
-    }
-    if let Some(s) = &o.cpuset_cpus {
-        resources.insert("CpusetCpus".into(), json!(s));
-    }
-    if let Some(p) = o.pids_limit {
-        resources.insert("PidsLimit".into(), json!(p));
-    }
+    let (resources, resource_flags) = o.resources.for_create();
     if !matches!(o.pull.as_str(), "always" | "missing" | "never") {
         return Err(CliError::engine(format!(
             "invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"",
             o.pull
         )));
     }
-    let cli_flags = json!({
+    let mut cli_flags = json!({
         "mount": o.mount, "device": o.device, "ulimit": o.ulimit, "tmpfs": o.tmpfs,
-        "restart": o.restart, "memory": o.memory, "memory-swap": o.memory_swap, "cpus": o.cpus,
+        "restart": o.restart,
         "add-host": o.add_host, "health-cmd": o.health_cmd, "health-interval": o.health_interval,
         "health-timeout": o.health_timeout, "health-retries": o.health_retries,
         "health-start-period": o.health_start_period, "no-healthcheck": o.no_healthcheck,
@@ -248,10 +231,15 @@ pub fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliE
         "UtsMode": o.uts,
         "NetworkMode": o.network,
         "Dns": o.dns,
+        "DnsSearch": o.dns_search,
+        "DnsOptions": o.dns_option,
         "Resources": resources,
         "Runtime": o.runtime,
         "AutoRemove": auto_remove,
     });
+    if let Some(f) = cli_flags.as_object_mut() {
+        f.extend(resource_flags);
+    }
     v["CliFlags"] = cli_flags;
     Ok(v.to_string())
 }
