@@ -168,7 +168,8 @@ fn env_entry(s: &str) -> Option<String> {
 
 /// Lines of an `--env-file` (blank lines and `#` comments skipped).
 fn env_file(path: &str) -> Result<Vec<String>, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::engine(format!("open {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::engine(format!("open {path}: {}", crate::error::io_text(&e))))?;
     Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(env_entry).collect())
 }
 
@@ -259,14 +260,33 @@ pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool) -> Result<Str
     let req = CreateContainerRequest { options_json: options_json.clone() };
     match ctx.rt.block_on(c.create(req)) {
         Ok(r) => return Ok(r.into_inner().id),
-        Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") && o.pull == "missing" => {
-            eprintln!("Unable to find image '{}' locally", o.image);
+        Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") => {
+            if o.pull != "missing" {
+                // Docker names the image as the user would write it, tag included.
+                return Err(CliError::engine(format!(
+                    "Error response from daemon: No such image: {}",
+                    familiar_name(&o.image)
+                )));
+            }
+            eprintln!("Unable to find image '{}' locally", familiar_name(&o.image));
         }
         Err(s) => return Err(create_error(&s)),
     }
     pull(ctx, o)?;
     let r = ctx.rt.block_on(c.create(CreateContainerRequest { options_json })).map_err(|s| create_error(&s))?;
     Ok(r.into_inner().id)
+}
+
+/// An image reference as Docker prints it: without the `docker.io/library/` prefix and with
+/// `:latest` when it has neither tag nor digest (`busybox` is `busybox:latest`).
+fn familiar_name(image: &str) -> String {
+    let short = crate::commands::load::familiar(image);
+    let last = short.rsplit('/').next().unwrap_or(short);
+    if last.contains(':') || short.contains('@') {
+        short.to_string()
+    } else {
+        format!("{short}:latest")
+    }
 }
 
 /// Create failures are engine errors (125) as in Docker, except a command that cannot be
@@ -286,4 +306,20 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let id = create(ctx, &a.opts, false)?;
     println!("{id}");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn familiar_names_as_docker_prints_them() {
+        assert_eq!(familiar_name("busybox"), "busybox:latest");
+        assert_eq!(familiar_name("docker.io/library/busybox:1.36"), "busybox:1.36");
+        assert_eq!(familiar_name("docker.io/team/app"), "team/app:latest");
+        assert_eq!(familiar_name("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
+        assert_eq!(familiar_name("127.0.0.1:5000/app:v2"), "127.0.0.1:5000/app:v2");
+        let d = format!("app@sha256:{}", "a".repeat(64));
+        assert_eq!(familiar_name(&d), d);
+    }
 }
