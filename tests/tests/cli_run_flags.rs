@@ -243,6 +243,10 @@ fn resource_limits_reach_cgroups_and_inspect() {
     // v1: quota 50000 and period 100000 in two files; v2: "50000 100000" in one.
     assert_eq!(quota[0], "50000", "{quota:?}");
     assert_eq!(period.last().copied(), Some("100000"), "{period:?}");
+    if std::path::Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        let swap = env.exec(&id, "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes");
+        assert_eq!(swap.trim(), (128u64 << 20).to_string());
+    }
     if std::path::Path::new("/sys/fs/cgroup/cpu/cpu.shares").exists() {
         assert_eq!(env.exec(&id, "cat /sys/fs/cgroup/cpu/cpu.shares").trim(), "512");
     }
