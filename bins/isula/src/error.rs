@@ -48,3 +48,30 @@ impl From<tonic::Status> for CliError {
 
 /// Result of a command: its exit status.
 pub type CmdResult = Result<i32, CliError>;
+
+/// An I/O error as Go prints it (`no such file or directory`), for Docker-shaped messages.
+pub fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = match s.find(" (os error ") {
+        Some(i) if e.raw_os_error().is_some() => &s[..i],
+        _ => &s,
+    };
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_read_like_go() {
+        let e = std::fs::read("/no/such/file").unwrap_err();
+        assert_eq!(io_text(&e), "no such file or directory");
+        let custom = std::io::Error::other("Broken thing");
+        assert_eq!(io_text(&custom), "broken thing");
+    }
+}

@@ -74,21 +74,8 @@ pub fn ago(created: i64) -> String {
 
 /// `2024-01-02 03:04:05 +0000 UTC`, as Go prints a UTC `time.Time`.
 pub fn utc(t: i64) -> String {
-    let (days, rem) = (t.div_euclid(86400), t.rem_euclid(86400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} +0000 UTC", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let f = isula_api::time::utc_fields(t);
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", f.year, f.month, f.day, f.hour, f.minute, f.second)
 }
 
 /// Align tab-separated lines into columns: each cell but a line's last is padded to the

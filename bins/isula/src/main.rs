@@ -8,6 +8,7 @@ mod ctx;
 mod error;
 mod fmt;
 mod progress;
+mod resources;
 mod stdio;
 mod template;
 
@@ -47,21 +48,21 @@ enum Command {
     /// Start one or more stopped containers.
     Start(commands::start::Args),
     /// Stop one or more running containers.
-    Stop(commands::lifecycle::StopArgs),
+    Stop(commands::stop::Args),
     /// Kill one or more running containers.
-    Kill(commands::lifecycle::KillArgs),
+    Kill(commands::kill::Args),
     /// Remove one or more containers.
-    Rm(commands::lifecycle::RmArgs),
+    Rm(commands::rm::Args),
     /// Restart one or more containers.
-    Restart(commands::lifecycle::StopArgs),
+    Restart(commands::restart::Args),
     /// Pause all processes within one or more containers.
-    Pause(commands::lifecycle::IdsArgs),
+    Pause(commands::pause::Args),
     /// Unpause all processes within one or more containers.
-    Unpause(commands::lifecycle::IdsArgs),
+    Unpause(commands::unpause::Args),
     /// Block until one or more containers stop, then print their exit codes.
-    Wait(commands::lifecycle::IdsArgs),
+    Wait(commands::wait::Args),
     /// Rename a container.
-    Rename(commands::lifecycle::RenameArgs),
+    Rename(commands::rename::Args),
     /// List containers.
     Ps(commands::ps::Args),
     /// Fetch the logs of a container.
@@ -73,13 +74,13 @@ enum Command {
     /// Get real time events from the server.
     Events(commands::events::Args),
     /// Display the running processes of a container.
-    Top(commands::tools::TopArgs),
+    Top(commands::top::Args),
     /// Display a live stream of container(s) resource usage statistics.
-    Stats(commands::tools::StatsArgs),
+    Stats(commands::stats::Args),
     /// Update configuration of one or more containers.
-    Update(commands::tools::UpdateArgs),
+    Update(commands::update::Args),
     /// Export a container's filesystem as a tar archive.
-    Export(commands::tools::ExportArgs),
+    Export(commands::export::Args),
     /// Copy files/folders between a container and the local filesystem.
     Cp(commands::cp::Args),
     /// List images.
@@ -182,23 +183,23 @@ fn run(cli: Cli) -> Result<i32, CliError> {
         Command::Run(a) => commands::run::run(&mut ctx, a),
         Command::Create(a) => commands::create::run(&mut ctx, a),
         Command::Start(a) => commands::start::run(&mut ctx, a),
-        Command::Stop(a) => commands::lifecycle::stop(&mut ctx, a),
-        Command::Kill(a) => commands::lifecycle::kill(&mut ctx, a),
-        Command::Rm(a) => commands::lifecycle::rm(&mut ctx, a),
-        Command::Restart(a) => commands::lifecycle::restart(&mut ctx, a),
-        Command::Pause(a) => commands::lifecycle::pause(&mut ctx, a),
-        Command::Unpause(a) => commands::lifecycle::unpause(&mut ctx, a),
-        Command::Wait(a) => commands::lifecycle::wait(&mut ctx, a),
-        Command::Rename(a) => commands::lifecycle::rename(&mut ctx, a),
+        Command::Stop(a) => commands::stop::run(&mut ctx, a),
+        Command::Kill(a) => commands::kill::run(&mut ctx, a),
+        Command::Rm(a) => commands::rm::run(&mut ctx, a),
+        Command::Restart(a) => commands::restart::run(&mut ctx, a),
+        Command::Pause(a) => commands::pause::run(&mut ctx, a),
+        Command::Unpause(a) => commands::unpause::run(&mut ctx, a),
+        Command::Wait(a) => commands::wait::run(&mut ctx, a),
+        Command::Rename(a) => commands::rename::run(&mut ctx, a),
         Command::Ps(a) => commands::ps::run(&mut ctx, a),
         Command::Logs(a) => commands::logs::run(&mut ctx, a),
         Command::Exec(a) => commands::exec::run(&mut ctx, a),
         Command::Attach(a) => commands::attach::run(&mut ctx, a),
         Command::Events(a) => commands::events::run(&mut ctx, a),
-        Command::Top(a) => commands::tools::top(&mut ctx, a),
-        Command::Stats(a) => commands::tools::stats(&mut ctx, a),
-        Command::Update(a) => commands::tools::update(&mut ctx, a),
-        Command::Export(a) => commands::tools::export(&mut ctx, a),
+        Command::Top(a) => commands::top::run(&mut ctx, a),
+        Command::Stats(a) => commands::stats::run(&mut ctx, a),
+        Command::Update(a) => commands::update::run(&mut ctx, a),
+        Command::Export(a) => commands::export::run(&mut ctx, a),
         Command::Cp(a) => commands::cp::run(&mut ctx, a),
         Command::Images(a) => commands::images::run(&mut ctx, a),
         Command::Load(a) => commands::load::run(&mut ctx, a),

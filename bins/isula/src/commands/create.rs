@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use isula_api::v1::CreateContainerRequest;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::ctx::Ctx;
 use crate::error::{CliError, CmdResult};
+use crate::resources::ResourceOpts;
 
 /// Options of `create` and `run` (Docker's names).
 #[derive(Debug, Clone, clap::Args)]
@@ -107,27 +108,18 @@ pub struct ContainerOpts {
     /// Set custom DNS servers.
     #[arg(long = "dns")]
     pub dns: Vec<String>,
+    /// Set custom DNS search domains.
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options.
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip).
     #[arg(long = "add-host")]
     pub add_host: Vec<String>,
-    /// Number of CPUs.
-    #[arg(long = "cpus")]
-    pub cpus: Option<String>,
-    /// CPU shares (relative weight).
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<u64>,
-    /// CPUs in which to allow execution (0-3, 0,1).
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Memory limit.
-    #[arg(short = 'm', long = "memory")]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited).
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
+    /// Resource limits.
+    #[command(flatten)]
+    pub resources: ResourceOpts,
     /// Command to run to check health.
     #[arg(long = "health-cmd")]
     pub health_cmd: Option<String>,
@@ -188,7 +180,8 @@ fn env_entry(s: &str) -> Option<String> {
 
 /// Lines of an `--env-file` (blank lines and `#` comments skipped).
 fn env_file(path: &str) -> Result<Vec<String>, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::engine(format!("open {path}: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::engine(format!("open {path}: {}", crate::error::io_text(&e))))?;
     Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(env_entry).collect())
 }
 
@@ -211,25 +204,16 @@ pub fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliE
     }
     env.extend(o.env.iter().filter_map(|e| env_entry(e)));
     let entrypoint = o.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
-    let mut resources = Map::new();
-    if let Some(s) = o.cpu_shares {
-        resources.insert("CpuShares".into(), json!(s));
-    }
-    if let Some(s) = &o.cpuset_cpus {
-        resources.insert("CpusetCpus".into(), json!(s));
-    }
-    if let Some(p) = o.pids_limit {
-        resources.insert("PidsLimit".into(), json!(p));
-    }
+    let (resources, resource_flags) = o.resources.for_create();
     if !matches!(o.pull.as_str(), "always" | "missing" | "never") {
         return Err(CliError::engine(format!(
             "invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"",
             o.pull
         )));
     }
-    let cli_flags = json!({
+    let mut cli_flags = json!({
         "mount": o.mount, "device": o.device, "ulimit": o.ulimit, "tmpfs": o.tmpfs,
-        "restart": o.restart, "memory": o.memory, "memory-swap": o.memory_swap, "cpus": o.cpus,
+        "restart": o.restart,
         "add-host": o.add_host, "health-cmd": o.health_cmd, "health-interval": o.health_interval,
         "health-timeout": o.health_timeout, "health-retries": o.health_retries,
         "health-start-period": o.health_start_period, "no-healthcheck": o.no_healthcheck,
@@ -264,10 +248,15 @@ pub fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliE
         "Expose": o.expose,
         "NetworkMode": o.network,
         "Dns": o.dns,
+        "DnsSearch": o.dns_search,
+        "DnsOptions": o.dns_option,
         "Resources": resources,
         "Runtime": o.runtime,
         "AutoRemove": auto_remove,
     });
+    if let Some(f) = cli_flags.as_object_mut() {
+        f.extend(resource_flags);
+    }
     v["CliFlags"] = cli_flags;
     Ok(v.to_string())
 }
@@ -287,14 +276,33 @@ pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool) -> Result<Str
     let req = CreateContainerRequest { options_json: options_json.clone() };
     match ctx.rt.block_on(c.create(req)) {
         Ok(r) => return Ok(r.into_inner().id),
-        Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") && o.pull == "missing" => {
-            eprintln!("Unable to find image '{}' locally", o.image);
+        Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") => {
+            if o.pull != "missing" {
+                // Docker names the image as the user would write it, tag included.
+                return Err(CliError::engine(format!(
+                    "Error response from daemon: No such image: {}",
+                    familiar_name(&o.image)
+                )));
+            }
+            eprintln!("Unable to find image '{}' locally", familiar_name(&o.image));
         }
         Err(s) => return Err(create_error(&s)),
     }
     pull(ctx, o)?;
     let r = ctx.rt.block_on(c.create(CreateContainerRequest { options_json })).map_err(|s| create_error(&s))?;
     Ok(r.into_inner().id)
+}
+
+/// An image reference as Docker prints it: without the `docker.io/library/` prefix and with
+/// `:latest` when it has neither tag nor digest (`busybox` is `busybox:latest`).
+fn familiar_name(image: &str) -> String {
+    let short = crate::commands::load::familiar(image);
+    let last = short.rsplit('/').next().unwrap_or(short);
+    if last.contains(':') || short.contains('@') {
+        short.to_string()
+    } else {
+        format!("{short}:latest")
+    }
 }
 
 /// Create failures are engine errors (125) as in Docker, except a command that cannot be
@@ -314,4 +322,20 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let id = create(ctx, &a.opts, false)?;
     println!("{id}");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn familiar_names_as_docker_prints_them() {
+        assert_eq!(familiar_name("busybox"), "busybox:latest");
+        assert_eq!(familiar_name("docker.io/library/busybox:1.36"), "busybox:1.36");
+        assert_eq!(familiar_name("docker.io/team/app"), "team/app:latest");
+        assert_eq!(familiar_name("127.0.0.1:5000/app"), "127.0.0.1:5000/app:latest");
+        assert_eq!(familiar_name("127.0.0.1:5000/app:v2"), "127.0.0.1:5000/app:v2");
+        let d = format!("app@sha256:{}", "a".repeat(64));
+        assert_eq!(familiar_name(&d), d);
+    }
 }

@@ -1,0 +1,95 @@
+//! `isula stats`: resource usage of containers, once or refreshed.
+
+use std::io::Write;
+
+use isula_api::v1::StatsRequest;
+use serde_json::Value;
+
+use crate::ctx::{parse_reply, Ctx};
+use crate::error::CmdResult;
+use crate::fmt::align;
+
+/// `isula stats [OPTIONS] CONTAINER...`
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Disable streaming stats and only pull the first result.
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Containers.
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// Binary sizes as Docker's stats prints them (`1.5MiB`).
+fn bytes_iec(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{n}B")
+    } else {
+        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string() + units[i]
+    }
+}
+
+/// One stats row.
+fn stats_row(s: &Value) -> String {
+    let id: String = s["id"].as_str().unwrap_or("").chars().take(12).collect();
+    let m = &s["stats"]["memory"];
+    let usage = m["usage"].as_u64().unwrap_or(0).saturating_sub(m["inactive_file"].as_u64().unwrap_or(0));
+    let limit = m["limit"].as_u64().unwrap_or(0);
+    let pids = s["stats"]["pids"]["current"].as_u64().unwrap_or(0);
+    format!(
+        "{id}\t{}\t{:.2}%\t{} / {}\t{:.2}%\t0B / 0B\t0B / 0B\t{pids}",
+        s["name"].as_str().unwrap_or(""),
+        s["cpu_percent"].as_f64().unwrap_or(0.0),
+        bytes_iec(usage),
+        bytes_iec(limit),
+        s["memory_percent"].as_f64().unwrap_or(0.0),
+    )
+}
+
+/// Run `isula stats` (with `--no-stream`: one sample per container; else a refreshing table).
+pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+    const HEADER: &str = "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS";
+    let mut c = ctx.containers()?;
+    loop {
+        let mut lines = vec![HEADER.to_string()];
+        for id in &a.containers {
+            let sample: Result<Option<String>, tonic::Status> = ctx.rt.block_on(async {
+                let mut s = c.stats(StatsRequest { ids: vec![id.clone()], stream: true }).await?.into_inner();
+                // The first sample has no CPU delta; Docker shows the second.
+                let first = s.message().await?;
+                let second = s.message().await?;
+                Ok(second.or(first).map(|m| m.stats_json))
+            });
+            let j = sample.map_err(|s| super::no_such(&s, id))?;
+            if let Some(j) = j {
+                lines.push(stats_row(&parse_reply("stats_json", &j)?));
+            }
+        }
+        if !a.no_stream {
+            print!("\x1b[2J\x1b[H");
+        }
+        print!("{}", align(&lines));
+        let _ = std::io::stdout().flush();
+        if a.no_stream {
+            return Ok(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes_iec(512), "512B");
+        assert_eq!(bytes_iec(1536 * 1024), "1.5MiB");
+    }
+}
