@@ -252,7 +252,7 @@ fn killed_pull_process_keeps_partial_blob_and_next_pull_resumes_with_range() {
     let e = engine(&root, &[&good.addr]);
     let (blobs, partial, imgs) = store_state(&e);
     assert!(imgs.is_empty());
-    assert!(!blobs.iter().any(|b| *b == layer), "the layer was not committed");
+    assert!(!blobs.contains(&layer), "the layer was not committed");
     assert_eq!(partial.iter().find(|(k, _)| *k == hex).map(|(_, n)| *n), Some(1 << 20), "{partial:?}");
     let got = pull(&e, &format!("{}/r/img", good.addr)).unwrap();
     assert_eq!(got.id, img.id());
