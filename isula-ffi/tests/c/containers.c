@@ -34,7 +34,9 @@ int main(int argc, char **argv)
         return 2;
     }
     char config[4096];
-    snprintf(config, sizeof config, "{\"graph\": \"%s/root\", \"state\": \"%s/state\"}", argv[2], argv[2]);
+    /* No default bridge network: this test needs no networking and must leave no bridge behind. */
+    snprintf(config, sizeof config, "{\"graph\": \"%s/root\", \"state\": \"%s/state\", \"bridge\": \"none\"}",
+             argv[2], argv[2]);
     isula_engine *e = NULL;
     char *err = NULL, *json = NULL, *id = NULL;
     int rc = 1;
