@@ -340,6 +340,23 @@ fn default_bridge_publishes_ports_and_host_none_opt_out() {
     let none = env.isula(&["run", "--rm", "--network", "none", "busybox", "cat", "/proc/net/dev"]).ok().to_string();
     let ifaces: Vec<&str> = none.lines().skip(2).filter_map(|l| l.split(':').next()).map(str::trim).collect();
     assert_eq!(ifaces, ["lo"], "{none}");
+    for rt in ["runc", "crun"] {
+        let lo = env.isula(&[
+            "run",
+            "--rm",
+            "--runtime",
+            rt,
+            "--network",
+            "none",
+            "busybox",
+            "ip",
+            "-o",
+            "link",
+            "show",
+            "lo",
+        ]);
+        assert!(lo.ok().contains("LOOPBACK,UP"), "{rt}: lo is not up with --network none: {}", lo.stdout);
+    }
     let host = env.isula(&["run", "--rm", "--network", "host", "busybox", "cat", "/proc/net/dev"]).ok().to_string();
     assert!(host.contains(&format!("{dev}:")), "host network shows {dev}:\n{host}");
     let r = env.isula(&["run", "--rm", "--network", "host", "-p", "80", "busybox", "true"]);

@@ -164,7 +164,9 @@ impl Engine {
                 return Err(Error::invalid(format!("--network {mode} cannot be combined with --ip or published ports")))
             }
             NetworkMode::Host | NetworkMode::Container(_) => return Ok(None),
-            NetworkMode::None => Vec::new(),
+            // A namespace of its own with only `lo`: the runtime makes it and brings `lo` up
+            // (runc and crun both do), which costs nothing next to running CNI's loopback plugin.
+            NetworkMode::None => return Ok(None),
             NetworkMode::Networks(_) if opts.networks.is_empty() && mode.is_empty() && !default_on => {
                 if wants {
                     return Err(Error::invalid(
