@@ -119,14 +119,26 @@ def run(cmd, timeout=120, check=True, capture=False):
         t0 = time.perf_counter()
         p = Procs.popen(cmd, stdin=subprocess.DEVNULL, stdout=out if capture else subprocess.DEVNULL,
                         stderr=err)
-        try:
-            rc = p.wait(timeout)
-        except subprocess.TimeoutExpired:
+        # A blocking wait with a watchdog, not Popen.wait(timeout): that one polls with sleeps
+        # growing to 50 ms, which rounds every measured latency up to the next poll.
+        expired = threading.Event()
+
+        def watchdog():
+            expired.set()
             p.kill()
-            p.wait()
-            Procs.release(p)
-            raise CmdError(f"timed out after {timeout}s: {' '.join(cmd)}")
+
+        timer = threading.Timer(timeout, watchdog)
+        timer.start()
+        try:
+            rc = p.wait()
+            timer.cancel()
+            if expired.is_set():
+                Procs.release(p)
+                raise CmdError(f"timed out after {timeout}s: {' '.join(cmd)}")
+        except CmdError:
+            raise
         except BaseException:  # interrupted: do not leave the command running
+            timer.cancel()
             p.kill()
             p.wait()
             Procs.release(p)
@@ -531,9 +543,13 @@ class Docker(DockerLike):
         self.remove_leftovers()
 
 
+SECCOMP = None  # the OCI seccomp section isula generates (set from `shimbench seccomp`)
+
+
 def make_spec(rt, workdir, rootfs):
     """`RT spec` adjusted for the benchmark: no terminal, `sleep 1000`, the shared read-only
-    rootfs by absolute path."""
+    rootfs by absolute path, and (unless --bare-no-seccomp) the same default seccomp filter
+    isula gives its containers, so the bare runtimes do the same work."""
     spec_dir = os.path.join(workdir, "spec")
     os.makedirs(spec_dir)
     run([rt, "spec", "--bundle", spec_dir])
@@ -542,6 +558,8 @@ def make_spec(rt, workdir, rootfs):
     spec["process"]["terminal"] = False
     spec["process"]["args"] = ["sleep", "1000"]
     spec["root"] = {"path": rootfs, "readonly": True}
+    if SECCOMP is not None:
+        spec.setdefault("linux", {})["seccomp"] = SECCOMP
     return spec
 
 
@@ -1056,8 +1074,13 @@ def main():
     ap.add_argument("--threads", type=int, default=10, help="thread pool size for the parallel phase")
     ap.add_argument("--note", action="append", default=[], help="a line for the Notes section (repeatable)")
     ap.add_argument("--tmp", default=None, help="parent of the temporary directory")
+    ap.add_argument("--bare-no-seccomp", action="store_true",
+                    help="bare runtimes without the default seccomp filter (the RT spec default)")
     args = ap.parse_args()
     args.repo = repo
+    if not args.bare_no_seccomp and os.path.exists(args.shimbench):
+        global SECCOMP
+        SECCOMP = json.loads(output([args.shimbench, "seccomp"]))
     if os.geteuid() != 0:
         sys.exit("ptcr.py must run as root")
     wanted = [x.strip() for x in args.engines.split(",") if x.strip()]

@@ -210,6 +210,20 @@ fn run(
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
+    if a.get(1).map(String::as_str) == Some("seccomp") {
+        // The OCI seccomp section isula generates for a default container (Docker's profile,
+        // default capabilities, this host), for the bare runtimes' bundles: same spec, fair test.
+        let caps: Vec<String> = isula_core::container::caps::DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+        let host = isula_core::container::spec::seccomp::SeccompHost::detect();
+        match isula_core::container::spec::seccomp::default_profile(&caps, &host) {
+            Ok(s) => println!("{}", serde_json::to_string(&s).unwrap_or_default()),
+            Err(e) => {
+                eprintln!("shimbench seccomp: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     if a.get(1).map(String::as_str) == Some("engine") {
         engine::main(&a[1..]);
         return;
