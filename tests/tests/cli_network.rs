@@ -31,30 +31,8 @@ fn prerequisites() -> bool {
     network_common::prerequisites() && isula_tests::env::require("runc")
 }
 
-/// Builds `isulad-shim` beside isulad when the shared helper did not.
-fn ensure_shim() {
-    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = cli_support::bin_dir();
-        if dir.join("isulad-shim").is_file() {
-            return;
-        }
-        let target = dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
-        let st = Command::new(cargo)
-            .args(["build", "-p", "isulad-shim", "--target-dir"])
-            .arg(target)
-            .current_dir(ws)
-            .status()
-            .expect("run cargo build");
-        assert!(st.success(), "cargo build -p isulad-shim failed");
-    });
-}
-
 impl Env {
     fn new(flags: &[&str]) -> Env {
-        ensure_shim();
         let d = Daemon::start_with(flags.iter().map(|s| s.to_string()).collect());
         let tar = d.root.path().join("busybox.tar");
         let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);

@@ -6,7 +6,6 @@
 
 mod cli_support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cli_support::Daemon;
@@ -19,35 +18,12 @@ struct Env {
     d: Daemon,
 }
 
-/// The daemon runs containers through `isulad-shim` found beside it; build it there when the
-/// shared helper had to build isulad and isula itself.
-fn ensure_shim() {
-    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = cli_support::bin_dir();
-        if dir.join("isulad-shim").is_file() {
-            return;
-        }
-        let target = dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
-        let st = Command::new(cargo)
-            .args(["build", "-p", "isulad-shim", "--target-dir"])
-            .arg(target)
-            .current_dir(ws)
-            .status()
-            .expect("run cargo build");
-        assert!(st.success(), "cargo build -p isulad-shim failed");
-    });
-}
-
 impl Env {
     fn new() -> Env {
         Self::with_flags(Vec::new())
     }
 
     fn with_flags(flags: Vec<String>) -> Env {
-        ensure_shim();
         let d = Daemon::start_with(flags);
         let tar = d.root.path().join("busybox.tar");
         let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);

@@ -5,8 +5,6 @@
 
 mod cli_support;
 
-use std::process::Command;
-
 use cli_support::Daemon;
 use isula_tests::env::{require, require_root};
 use isula_tests::images::{self, DockerLayout};
@@ -17,34 +15,12 @@ struct Env {
     d: Daemon,
 }
 
-/// The daemon runs containers through `isulad-shim` found beside it; build it when missing.
-fn ensure_shim() {
-    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = cli_support::bin_dir();
-        if dir.join("isulad-shim").is_file() {
-            return;
-        }
-        let target = dir.parent().expect("target dir");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let ws = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf();
-        let st = Command::new(cargo)
-            .args(["build", "-p", "isulad-shim", "--target-dir"])
-            .arg(target)
-            .current_dir(ws)
-            .status()
-            .expect("run cargo build");
-        assert!(st.success(), "cargo build -p isulad-shim failed");
-    });
-}
-
 impl Env {
     /// None (skip) without root or runc; a panic in CI.
     fn new() -> Option<Env> {
         if !(require_root() && require("runc") && require("busybox")) {
             return None;
         }
-        ensure_shim();
         let d = Daemon::start();
         let tar = d.root.path().join("busybox.tar");
         let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);

@@ -62,6 +62,8 @@ fn parse_time(field: &str, s: &str) -> Result<SystemTime, Status> {
 
 /// How long an attach stream waits for the engine to record an exit it already heard.
 const EXIT_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How often it looks.
+const EXIT_RECORD_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 fn stop_timeout(t: i64) -> Option<i64> {
     (t >= 0).then_some(t)
@@ -377,10 +379,17 @@ impl ContainerService for Containers {
         let (engine, id) = (self.engine.clone(), first.id.clone());
         tokio::task::spawn_blocking(move || {
             // As Docker: once the client hears the exit, the container's record says so too
-            // (an `rm` right after a foreground `run` must not find it running).
+            // (an `rm` right after a foreground `run` must not find it running). The record
+            // shows it by a new finish time (status alone could still be `created` here).
+            let finished = |e: &Engine| e.container_record(&id).map(|r| r.state.finished_at).ok();
+            let before = finished(&engine);
             pump_output(stream, ftx, |code| {
-                if code.is_some() {
-                    let _ = engine.wait_timeout(&id, WaitCondition::NotRunning, Some(EXIT_RECORD_WAIT));
+                let deadline = std::time::Instant::now() + EXIT_RECORD_WAIT;
+                while code.is_some() && std::time::Instant::now() < deadline {
+                    match finished(&engine) {
+                        Some(f) if Some(&f) == before.as_ref() => std::thread::sleep(EXIT_RECORD_POLL),
+                        _ => break, // recorded, or the container is gone
+                    }
                 }
                 code
             })

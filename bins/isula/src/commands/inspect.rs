@@ -76,7 +76,13 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             }),
         }
     }
-    match &template {
+    print_inspected(found, &errors, template.as_ref())
+}
+
+/// Print inspected objects Docker's way: a JSON array, or the template once per object; then
+/// the errors (unknown names) on stderr. Status 1 when any name was not found.
+pub fn print_inspected(found: Vec<Value>, errors: &[String], template: Option<&Template>) -> CmdResult {
+    match template {
         Some(t) => {
             for v in &found {
                 println!("{}", t.render(v).map_err(CliError::engine)?);
@@ -84,7 +90,7 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         }
         None => println!("{}", pretty(&Value::Array(found))),
     }
-    for e in &errors {
+    for e in errors {
         eprintln!("{e}");
     }
     Ok(i32::from(!errors.is_empty()))

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tonic::transport::Channel;
 
 use crate::commands::images::render;
-use crate::commands::inspect::pretty;
+use crate::commands::inspect::print_inspected;
 use crate::ctx::{parse_reply, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::human_size;
@@ -220,18 +220,7 @@ fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
             }
         }
     }
-    match &template {
-        Some(t) => {
-            for v in &found {
-                println!("{}", t.render(v).map_err(CliError::engine)?);
-            }
-        }
-        None => println!("{}", pretty(&Value::Array(found))),
-    }
-    for e in &errors {
-        eprintln!("{e}");
-    }
-    Ok(i32::from(!errors.is_empty()))
+    print_inspected(found, &errors, template.as_ref())
 }
 
 fn rm(ctx: &mut Ctx, a: RmArgs) -> CmdResult {
