@@ -1,6 +1,6 @@
 //! Client side of a shim's attach socket (framing in [`super::proto::frame`]).
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -53,8 +53,7 @@ impl AttachStream {
     }
 
     fn send(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
-        self.stream
-            .write_all(&frame::encode(kind, payload))
+        crate::sys::process::send_all_nosignal(&self.stream, &frame::encode(kind, payload))
             .map_err(|e| Error::unavailable(format!("write to attach socket: {e}")))
     }
 

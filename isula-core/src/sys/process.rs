@@ -143,6 +143,37 @@ impl PidFd {
     }
 }
 
+/// Write all of `data` to a connected socket with `MSG_NOSIGNAL`: when the peer is gone the
+/// write fails with `EPIPE` instead of raising SIGPIPE, which would kill a host program (a C
+/// application embedding the library) that keeps SIGPIPE's default action.
+pub fn send_all_nosignal(sock: &impl AsRawFd, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        // SAFETY: the pointer and length come from a live slice; the descriptor is borrowed.
+        let n = unsafe { libc::send(sock.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+/// Block SIGPIPE in the calling thread (for threads that write to pipes whose reader may be
+/// gone: the write fails with `EPIPE`, and the signal stays pending on the thread until it ends).
+pub fn block_sigpipe_in_this_thread() {
+    // SAFETY: plain libc calls on a local, initialised signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -118,6 +118,10 @@ impl PluginExec {
         let mut sin = child.stdin.take().expect("piped stdin");
         let input = stdin.to_vec();
         let writer = std::thread::spawn(move || {
+            // A plugin that exits without reading its stdin must not raise SIGPIPE in a host
+            // program that keeps the default action: block it in this thread, whose pending
+            // signals go away with it.
+            crate::sys::process::block_sigpipe_in_this_thread();
             let _ = sin.write_all(&input);
         });
         let mut out = child.stdout.take().expect("piped stdout");
