@@ -12,7 +12,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
@@ -67,22 +67,26 @@ pub fn replace_file_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -
 /// files goes out together, so the first fsync commits the filesystem journal for the whole
 /// batch and the others find nothing left to do. Missing files are an error.
 pub fn sync_files(paths: &[&Path]) -> Result<()> {
-    let mut files = Vec::with_capacity(paths.len());
-    for p in paths {
-        let f = File::open(p).map_err(|e| Error::io(p, "open", e))?;
-        start_writeback(&f);
-        files.push((p, f));
-    }
-    for (p, f) in &files {
+    let files = paths.iter().map(|p| open_for_sync(p)).collect::<Result<Vec<_>>>()?;
+    for (f, p) in files.iter().zip(paths) {
         f.sync_all().map_err(|e| Error::io(p, "fsync", e))?;
     }
-    let mut dirs: Vec<&Path> = paths.iter().filter_map(|p| p.parent()).collect();
+    fsync_parents(paths.iter().copied())
+}
+
+/// Open an existing file and start its writeback (see [`sync_files`]).
+fn open_for_sync(p: &Path) -> Result<File> {
+    let f = File::open(p).map_err(|e| Error::io(p, "open", e))?;
+    start_writeback(&f);
+    Ok(f)
+}
+
+/// fsync each distinct parent directory of `paths` once.
+fn fsync_parents<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<()> {
+    let mut dirs: Vec<&Path> = paths.filter_map(Path::parent).collect();
     dirs.sort();
     dirs.dedup();
-    for d in dirs {
-        fsync_dir(d)?;
-    }
-    Ok(())
+    dirs.into_iter().try_for_each(fsync_dir)
 }
 
 /// Write several files, each atomically and durably as [`atomic_write`] does, with the
@@ -98,29 +102,16 @@ pub fn atomic_write_all(files: &[(&Path, &[u8])], also_sync: &[&Path]) -> Result
             start_writeback(&f);
             open.push(f);
         }
-        let mut extra = Vec::with_capacity(also_sync.len());
-        for p in also_sync {
-            let f = File::open(p).map_err(|e| Error::io(p, "open", e))?;
-            start_writeback(&f);
-            extra.push((p, f));
-        }
-        for (f, tmp) in open.iter().zip(&tmps) {
-            f.sync_all().map_err(|e| Error::io(tmp, "fsync", e))?;
-        }
-        for (p, f) in &extra {
+        let extra = also_sync.iter().map(|p| open_for_sync(p)).collect::<Result<Vec<_>>>()?;
+        let synced =
+            open.iter().zip(tmps.iter().map(PathBuf::as_path)).chain(extra.iter().zip(also_sync.iter().copied()));
+        for (f, p) in synced {
             f.sync_all().map_err(|e| Error::io(p, "fsync", e))?;
         }
         for ((path, _), tmp) in files.iter().zip(&tmps) {
             fs::rename(tmp, path).map_err(|e| Error::io(path, "rename onto", e))?;
         }
-        let mut dirs: Vec<&Path> =
-            files.iter().map(|(p, _)| *p).chain(also_sync.iter().copied()).filter_map(Path::parent).collect();
-        dirs.sort();
-        dirs.dedup();
-        for d in dirs {
-            fsync_dir(d)?;
-        }
-        Ok(())
+        fsync_parents(files.iter().map(|(p, _)| *p).chain(also_sync.iter().copied()))
     })();
     if res.is_err() {
         for tmp in &tmps {
