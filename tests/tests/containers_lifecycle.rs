@@ -127,7 +127,10 @@ fn list_filters_and_exec_attach() {
         o.name = Some("web".into());
         o.labels.insert("tier".into(), "front".into());
         let web = e.run(&o).unwrap();
-        let done = e.create(&env.opts(&["true"])).unwrap();
+        // named, so that `name=we` below cannot match a generated name such as "wise_weasel"
+        let mut o = env.opts(&["true"]);
+        o.name = Some("batch".into());
+        let done = e.create(&o).unwrap();
         let running = e.list(&ListOptions::default()).unwrap();
         assert_eq!(running.iter().map(|c| c.id.clone()).collect::<Vec<_>>(), vec![web.clone()]);
         assert!(running[0].status.starts_with("Up "), "{}", running[0].status);

@@ -67,6 +67,16 @@ impl FileLock {
     }
 }
 
+impl Drop for FileLock {
+    /// Unlock explicitly rather than by closing: a child forked by another thread between
+    /// `fork` and `exec` holds a copy of the descriptor (close-on-exec closes it only at
+    /// `exec`), and a plain close would leave the lock held by that copy for a moment.
+    fn drop(&mut self) {
+        // SAFETY: flock on a valid, owned descriptor.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
