@@ -65,9 +65,14 @@ impl AttachStream {
         Ok(())
     }
 
-    /// Close the process' stdin (`^D` on a pty).
+    /// Close the process' stdin (`^D` on a pty). When the shim has already gone (the
+    /// process exited, say on the input just written) its stdin is closed anyway: `Ok`.
     pub fn close_stdin(&mut self) -> Result<()> {
-        self.send(frame::CLOSE_STDIN, &[])
+        match crate::sys::process::send_all_nosignal(&self.stream, &frame::encode(frame::CLOSE_STDIN, &[])) {
+            Ok(()) => Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE) | Some(libc::ECONNRESET)) => Ok(()),
+            Err(e) => Err(Error::unavailable(format!("write to attach socket: {e}"))),
+        }
     }
 
     /// Set the pty size.
