@@ -109,6 +109,7 @@ impl Fixture {
             terminal: false,
             open_stdin: false,
             attach: false,
+            start: false,
         }
     }
 
@@ -413,6 +414,7 @@ fn zz_child_spawner() {
         terminal: false,
         open_stdin: false,
         attach: false,
+        start: false,
     };
     let s = runtime.create(&req).unwrap();
     runtime.start(&id).unwrap();

@@ -47,6 +47,15 @@ impl Bench {
 
     /// Spawn the shim, which runs `runtime create`.
     fn create(&self, id: &str) -> Result<f64, String> {
+        self.spawn(id, false)
+    }
+
+    /// Spawn the shim, which runs `runtime run --detach` (create and start in one call).
+    fn run_d(&self, id: &str) -> Result<f64, String> {
+        self.spawn(id, true)
+    }
+
+    fn spawn(&self, id: &str, start: bool) -> Result<f64, String> {
         let req = CreateRequest {
             id: id.to_string(),
             bundle: self.bundle(id),
@@ -59,6 +68,7 @@ impl Bench {
             terminal: false,
             open_stdin: false,
             attach: false,
+            start,
         };
         let t = Instant::now();
         let s = self.rt.create(&req).map_err(|e| format!("create {id}: {e}"))?;
@@ -189,7 +199,7 @@ fn run(
     for id in &r {
         b.prepare(id)?;
     }
-    let run_d = serial(b, &r, |b, id| Ok(b.create(id)? + b.start(id)?))?;
+    let run_d = serial(b, &r, Bench::run_d)?;
     let rm_f = serial(b, &r, Bench::rm_f)?;
 
     let p = ids("p", n_par);

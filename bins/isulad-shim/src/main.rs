@@ -201,6 +201,9 @@ fn create_process(cfg: &ShimConfig) -> Result<(Stdio3, i32), String> {
     let verb = if let Some(exec) = &cfg.exec {
         cmd.arg("exec").arg("--process").arg(&exec.process).arg("--detach");
         "exec"
+    } else if cfg.start {
+        cmd.arg("run").arg("--detach").arg("--bundle").arg(&cfg.bundle);
+        "run"
     } else {
         cmd.arg("create").arg("--bundle").arg(&cfg.bundle);
         "create"

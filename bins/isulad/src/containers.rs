@@ -217,7 +217,8 @@ impl ContainerService for Containers {
     type CopyFromStream = ReceiverStream<Result<CopyFromResponse, Status>>;
 
     async fn create(&self, r: Request<CreateContainerRequest>) -> Result<Response<CreateContainerResponse>, Status> {
-        let mut v: serde_json::Value = parse_opts("options_json", &r.into_inner().options_json)?;
+        let r = r.into_inner();
+        let mut v: serde_json::Value = parse_opts("options_json", &r.options_json)?;
         let flags = v.as_object_mut().and_then(|o| o.remove("CliFlags"));
         let mut opts: CreateOptions =
             serde_json::from_value(v).map_err(|e| crate::status::bad_json("options_json", e))?;
@@ -225,7 +226,8 @@ impl ContainerService for Containers {
             apply_cli_flags(&mut opts, &f).map_err(|e| status(&e))?;
         }
         let engine = self.engine.clone();
-        let id = blocking(move || engine.create(&opts)).await?;
+        let start = r.start;
+        let id = blocking(move || if start { engine.run(&opts) } else { engine.create(&opts) }).await?;
         Ok(Response::new(CreateContainerResponse { id, warnings: Vec::new() }))
     }
 

@@ -198,6 +198,7 @@ impl Engine {
             terminal: rec.config.tty,
             open_stdin: rec.config.open_stdin,
             attach: false,
+            start: false,
         })
     }
 
@@ -373,6 +374,14 @@ impl Engine {
     /// and has the runtime create the container under a new shim (status `created`).
     /// On any failure everything done is undone: no record, mount, snapshot or process remains.
     pub fn create(&self, opts: &CreateOptions) -> Result<String> {
+        self.create_container(opts, false).map(|(id, _)| id)
+    }
+
+    /// [`create`](Self::create); with `start`, the shim also starts the process in the same
+    /// runtime call (`run --detach`) and the container is recorded running. A command that
+    /// cannot be run leaves the container created, with the exit code and error in its state,
+    /// and that error is returned beside the id.
+    fn create_container(&self, opts: &CreateOptions, start: bool) -> Result<(String, Option<Error>)> {
         opts.validate()?;
         let name = opts.name.as_deref().filter(|n| !n.is_empty()).map(check_name).transpose()?;
         let img = self.resolve_image(&opts.image)?;
@@ -503,16 +512,28 @@ impl Engine {
             anonymous_volumes,
         };
         let mut rec = rec;
-        match rt.create(&self.create_request(&rec)?) {
+        let mut req = self.create_request(&rec)?;
+        req.start = start;
+        let mut start_error = None;
+        match rt.create(&req) {
             Ok(spawned) => {
                 rec.state.shim_pid = spawned.handle.shim_pid;
                 rec.state.shim_start_time = spawned.handle.shim_start_time;
                 rec.state.pid = spawned.handle.pid;
+                if start {
+                    rec.state.status = Status::Running;
+                    rec.state.started_at = now_rfc3339();
+                }
             }
             // As Docker, `create` does not check that the command can be run: the container
             // is created without a shim and `start` reports the runtime's error (127/126).
             Err(e) if command_error_exit_code(&e, &rec.path).is_some() => {
-                log::debug!("create {id}: start will fail: {e}")
+                log::debug!("create {id}: start will fail: {e}");
+                if start {
+                    rec.state.exit_code = command_error_exit_code(&e, &rec.path).unwrap_or(128);
+                    rec.state.error = e.to_string();
+                    start_error = Some(e);
+                }
             }
             Err(e) => return Err(e),
         }
@@ -520,13 +541,22 @@ impl Engine {
         // makes them durable together with the record.
         let written = files::container_files(&dir);
         rec.save(&dir, &written.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
-        let state = rec.state.clone();
         self.containers.insert(Arc::new(Container::new(rec.clone(), dir)));
         undo.disarm();
-        self.watch(&id, &state);
         self.emit_volumes("create", &new_volumes);
         self.emit_container("create", &rec, &[]);
-        Ok(id)
+        if let Some(e) = &start_error {
+            if let Err(te) = self.network_teardown(&id) {
+                log::warn!("network teardown of {id} after a failed start: {te}");
+            }
+            log::debug!("run {id}: {e}");
+        } else if rec.state.status == Status::Running {
+            self.emit_container("start", &rec, &[]);
+            self.health_start(&rec);
+        }
+        // Watched last: an exit seen by the monitor is published after `start`.
+        self.watch(&id, &rec.state);
+        Ok((id, start_error))
     }
 
     // ------------------------------------------------------------------ start / run
@@ -643,11 +673,18 @@ impl Engine {
     }
 
     /// Create and start a container; returns its id. When the start fails the container is
-    /// left in place (as Docker), with the error and exit code in its state.
+    /// left in place (as Docker), with the error and exit code in its state (removed with
+    /// AutoRemove). The runtime creates and starts it in one call, under the new shim.
     pub fn run(&self, opts: &CreateOptions) -> Result<String> {
-        let id = self.create(opts)?;
-        self.start(&id)?;
-        Ok(id)
+        match self.create_container(opts, true)? {
+            (id, None) => Ok(id),
+            (id, Some(e)) => {
+                if opts.auto_remove {
+                    self.auto_remove(&id);
+                }
+                Err(e)
+            }
+        }
     }
 
     // ------------------------------------------------------------------ stop / kill / restart

@@ -95,6 +95,9 @@ pub struct CreateRequest {
     pub open_stdin: bool,
     /// Return an attach stream connected before the process is created.
     pub attach: bool,
+    /// Start the process too (one `runtime run --detach`): the container is running when
+    /// `create` returns, and no `start` follows.
+    pub start: bool,
 }
 
 /// Run an extra process in a running container through a new shim.

@@ -140,6 +140,7 @@ impl Runtime for OciRuntime {
             open_stdin: req.open_stdin,
             wait_attach: req.attach,
             exec: None,
+            start: req.start,
         };
         let res = if req.attach {
             self.spawner.spawn_attached(&cfg).map(|(handle, attach)| Spawned { handle, attach: Some(attach) })
@@ -240,6 +241,7 @@ impl Runtime for OciRuntime {
             open_stdin: req.open_stdin,
             wait_attach: req.attach,
             exec: Some(ShimExec { process }),
+            start: false,
         };
         if req.attach {
             let (handle, attach) = self.spawner.spawn_attached(&cfg)?;

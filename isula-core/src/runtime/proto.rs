@@ -84,6 +84,10 @@ pub struct ShimConfig {
     /// Present when this shim runs an exec process instead of the container's init.
     #[serde(default)]
     pub exec: Option<ShimExec>,
+    /// Start the container's init at once (`runtime run --detach`) instead of only creating
+    /// it (`runtime create`): one runtime call for `run`.
+    #[serde(default)]
+    pub start: bool,
 }
 
 /// Written by the shim to [`STATE_FILE`] once the process exists.

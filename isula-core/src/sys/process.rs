@@ -105,6 +105,8 @@ impl PidFd {
         let stop = std::sync::Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         std::thread::Builder::new().name(format!("pidwatch-{pid}")).spawn(move || {
+            // The PidFd (the read end) may be dropped before the exit: EPIPE, not SIGPIPE.
+            block_sigpipe_in_this_thread();
             while !stop2.load(Ordering::Relaxed) {
                 if !is_alive(pid, start) {
                     let mut f = std::fs::File::from(write);

@@ -266,14 +266,15 @@ fn pull(ctx: &mut Ctx, o: &ContainerOpts) -> Result<(), CliError> {
     crate::commands::pull::run(ctx, a).map(|_| ())
 }
 
-/// Create the container (pulling its image per `--pull`); its id.
-pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool) -> Result<String, CliError> {
+/// Create the container (pulling its image per `--pull`), with `start` also start it (one
+/// call: `run -d`); its id.
+pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool, start: bool) -> Result<String, CliError> {
     let options_json = options_json(o, auto_remove)?;
     if o.pull == "always" {
         pull(ctx, o)?;
     }
     let mut c = ctx.containers()?;
-    let req = CreateContainerRequest { options_json: options_json.clone() };
+    let req = CreateContainerRequest { options_json: options_json.clone(), start };
     match ctx.rt.block_on(c.create(req)) {
         Ok(r) => return Ok(r.into_inner().id),
         Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") => {
@@ -289,7 +290,7 @@ pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool) -> Result<Str
         Err(s) => return Err(create_error(&s)),
     }
     pull(ctx, o)?;
-    let r = ctx.rt.block_on(c.create(CreateContainerRequest { options_json })).map_err(|s| create_error(&s))?;
+    let r = ctx.rt.block_on(c.create(CreateContainerRequest { options_json, start })).map_err(|s| create_error(&s))?;
     Ok(r.into_inner().id)
 }
 
@@ -319,7 +320,7 @@ fn create_error(s: &tonic::Status) -> CliError {
 
 /// Run `isula create`.
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
-    let id = create(ctx, &a.opts, false)?;
+    let id = create(ctx, &a.opts, false, false)?;
     println!("{id}");
     Ok(0)
 }

@@ -1,6 +1,6 @@
 //! `isula run`: create, attach, start and copy stdio until the container exits.
 
-use isula_api::v1::{ContainerRequest, RemoveContainerRequest, WaitContainerRequest};
+use isula_api::v1::{RemoveContainerRequest, WaitContainerRequest};
 
 use crate::commands::attach::{session, Session, SessionError};
 use crate::commands::create::{create, ContainerOpts};
@@ -57,15 +57,13 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if a.detach && a.rm && a.opts.restart.as_deref().is_some_and(|r| r != "no") {
         return Err(CliError::engine("Conflicting options: --restart and --rm"));
     }
-    let id = create(ctx, &a.opts, a.rm)?;
     if a.detach {
-        let mut c = ctx.containers()?;
-        if let Err(s) = ctx.rt.block_on(c.start(ContainerRequest { id: id.clone() })) {
-            return Err(start_failed(ctx, &id, a.rm, &s));
-        }
+        // One call: the daemon creates and starts (and removes with --rm when the start fails).
+        let id = create(ctx, &a.opts, a.rm, true)?;
         println!("{id}");
         return Ok(0);
     }
+    let id = create(ctx, &a.opts, a.rm, false)?;
     let s = Session { id: &id, stdin: a.opts.interactive, tty: a.opts.tty, proxy: a.sig_proxy, start: true };
     match session(ctx, &s) {
         Ok(code) => {
