@@ -527,15 +527,15 @@ impl Engine {
             }
             // As Docker, `create` does not check that the command can be run: the container
             // is created without a shim and `start` reports the runtime's error (127/126).
-            Err(e) if command_error_exit_code(&e, &rec.path).is_some() => {
-                log::debug!("create {id}: start will fail: {e}");
-                if start {
-                    rec.state.exit_code = command_error_exit_code(&e, &rec.path).unwrap_or(128);
+            Err(e) => match command_error_exit_code(&e, &rec.path) {
+                Some(code) if start => {
+                    rec.state.exit_code = code;
                     rec.state.error = e.to_string();
                     start_error = Some(e);
                 }
-            }
-            Err(e) => return Err(e),
+                Some(_) => log::debug!("create {id}: start will fail: {e}"),
+                None => return Err(e),
+            },
         }
         // The spec step's files (hosts, config.json, ...) were written unflushed: one batch
         // makes them durable together with the record.

@@ -28,7 +28,9 @@
 //! The engine reads these lines with a timeout; EOF without a line means the shim died
 //! (its `shim.log` says why).
 //!
-//! **Start** is done by the engine (`runtime start ID`), so `run` = spawn + start.
+//! **Start** is done by the engine (`runtime start ID`) after a plain create. With
+//! [`ShimConfig::start`] the shim runs `<runtime> run --detach …` instead of `create`, and the
+//! container is running when the ready line arrives (the engine's `run`: one runtime call).
 //! An exec starts at once (`exec --detach`).
 //!
 //! **Exit.** When the process exits the shim drains its output (at most 2 s), writes
