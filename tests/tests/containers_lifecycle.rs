@@ -324,3 +324,27 @@ fn layers_of_a_force_removed_image_go_with_its_last_container() {
     e.remove(&b, &RemoveOptions::default()).unwrap();
     assert_eq!(layer_count(), 0, "the last container's removal frees the layer");
 }
+
+#[test]
+fn wait_finish_after_sees_the_next_recorded_exit() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new(RUNTIMES[0]);
+    let e = env.e();
+    let mut o = env.opts(&["sh", "-c", "read x; exit 7"]);
+    o.open_stdin = true;
+    let id = e.run(&o).unwrap();
+    let before = e.container_record(&id).unwrap().state.finished_at;
+    // still running: the time runs out
+    assert!(!e.wait_finish_after(&id, &before, Duration::from_millis(100)));
+    let mut a = e.attach(&id).unwrap();
+    a.write_stdin(b"go\n").unwrap();
+    assert!(e.wait_finish_after(&id, &before, Duration::from_secs(20)));
+    let r = e.container_record(&id).unwrap();
+    assert_ne!(r.state.finished_at, before);
+    assert_eq!(r.state.exit_code, 7);
+    // a removed container counts as finished
+    e.remove(&id, &RemoveOptions::default()).unwrap();
+    assert!(e.wait_finish_after(&id, &before, Duration::from_secs(1)));
+}

@@ -62,8 +62,6 @@ fn parse_time(field: &str, s: &str) -> Result<SystemTime, Status> {
 
 /// How long an attach stream waits for the engine to record an exit it already heard.
 const EXIT_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-/// How often it looks.
-const EXIT_RECORD_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 fn stop_timeout(t: i64) -> Option<i64> {
     (t >= 0).then_some(t)
@@ -386,12 +384,8 @@ impl ContainerService for Containers {
             let finished = |e: &Engine| e.container_record(&id).map(|r| r.state.finished_at).ok();
             let before = finished(&engine);
             pump_output(stream, ftx, |code| {
-                let deadline = std::time::Instant::now() + EXIT_RECORD_WAIT;
-                while code.is_some() && std::time::Instant::now() < deadline {
-                    match finished(&engine) {
-                        Some(f) if Some(&f) == before.as_ref() => std::thread::sleep(EXIT_RECORD_POLL),
-                        _ => break, // recorded, or the container is gone
-                    }
+                if let (Some(_), Some(before)) = (code, &before) {
+                    engine.wait_finish_after(&id, before, EXIT_RECORD_WAIT);
                 }
                 code
             })

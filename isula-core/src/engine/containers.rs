@@ -939,6 +939,26 @@ impl Engine {
         }
     }
 
+    /// Block until the container's recorded finish time differs from `finished_at` (an exit
+    /// recorded after the one the caller saw), the container is gone, or `timeout` passes;
+    /// true unless the time ran out. For streams that must not report an exit before the
+    /// record does (attach: an `rm` right after a foreground `run` must find it stopped).
+    pub fn wait_finish_after(&self, id: &str, finished_at: &str, timeout: Duration) -> bool {
+        let Ok(c) = self.container(id) else { return true };
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            // Woken by every record change; the slice bounds the wait for a removal.
+            let r = c.wait_until(left.min(Duration::from_millis(200)), |r| r.state.finished_at != finished_at);
+            if r.state.finished_at != finished_at || self.containers.get(&c.id).is_err() {
+                return true;
+            }
+            if left.is_zero() {
+                return false;
+            }
+        }
+    }
+
     /// Rename a container (`Conflict` when the new name is in use, `InvalidArgument` when it
     /// is invalid or the same as the current one).
     pub fn rename(&self, id: &str, new_name: &str) -> Result<()> {
