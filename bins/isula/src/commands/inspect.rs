@@ -79,9 +79,31 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     print_inspected(found, &errors, template.as_ref())
 }
 
+/// `inspect` of one kind of object (volumes, networks): `get` fetches each name's JSON; a
+/// failure with status 1 (not found, refused) is printed after the output, any other stops
+/// at once.
+pub fn inspect_each(
+    ctx: &mut Ctx,
+    names: &[String],
+    format: Option<&str>,
+    mut get: impl FnMut(&mut Ctx, &str) -> Result<Value, CliError>,
+) -> CmdResult {
+    let template = format.map(Template::parse).transpose().map_err(CliError::engine)?;
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for name in names {
+        match get(ctx, name) {
+            Ok(v) => found.push(v),
+            Err(e) if e.code == 1 => errors.push(e.msg),
+            Err(e) => return Err(e),
+        }
+    }
+    print_inspected(found, &errors, template.as_ref())
+}
+
 /// Print inspected objects Docker's way: a JSON array, or the template once per object; then
 /// the errors (unknown names) on stderr. Status 1 when any name was not found.
-pub fn print_inspected(found: Vec<Value>, errors: &[String], template: Option<&Template>) -> CmdResult {
+fn print_inspected(found: Vec<Value>, errors: &[String], template: Option<&Template>) -> CmdResult {
     match template {
         Some(t) => {
             for v in &found {

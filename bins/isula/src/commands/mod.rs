@@ -88,17 +88,26 @@ pub fn stream_reader<T: Send + 'static>(
     (rx, erx)
 }
 
-/// Apply `op` to each container: print its name on success, the error on failure (status 1
+/// Apply `op` to each object: print its name on success, the error on failure (status 1
 /// when any failed; a connection failure stops at once with its own status).
 pub fn each(
     ctx: &mut crate::ctx::Ctx,
     ids: &[String],
     mut op: impl FnMut(&mut crate::ctx::Ctx, &str) -> Result<(), crate::error::CliError>,
 ) -> crate::error::CmdResult {
+    each_output(ctx, ids, |ctx, id| op(ctx, id).map(|()| id.to_string()))
+}
+
+/// [`each`], printing the line `op` returns instead of the name.
+pub fn each_output(
+    ctx: &mut crate::ctx::Ctx,
+    ids: &[String],
+    mut op: impl FnMut(&mut crate::ctx::Ctx, &str) -> Result<String, crate::error::CliError>,
+) -> crate::error::CmdResult {
     let mut failed = false;
     for id in ids {
         match op(ctx, id) {
-            Ok(()) => println!("{id}"),
+            Ok(line) => println!("{line}"),
             Err(e) if e.code == 1 => {
                 eprintln!("{e}");
                 failed = true;
@@ -111,8 +120,14 @@ pub fn each(
 
 /// A NotFound reply as Docker prints it for a container named by the user.
 pub fn no_such(s: &tonic::Status, name: &str) -> crate::error::CliError {
+    no_such_object(s, "container", name)
+}
+
+/// A NotFound reply as Docker prints it for a `what` (container, volume, network) named by
+/// the user; any other reply as the daemon's error.
+pub fn no_such_object(s: &tonic::Status, what: &str, name: &str) -> crate::error::CliError {
     if s.code() == tonic::Code::NotFound {
-        return crate::error::CliError::new(format!("Error: No such container: {name}"));
+        return crate::error::CliError::new(format!("Error: No such {what}: {name}"));
     }
     crate::error::CliError::daemon(s)
 }

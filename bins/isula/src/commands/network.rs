@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 use tonic::transport::Channel;
 
 use crate::commands::images::render;
-use crate::commands::inspect::print_inspected;
+use crate::commands::inspect::inspect_each;
+use crate::commands::no_such_object;
 use crate::ctx::{parse_reply, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::short_id;
-use crate::template::Template;
 
 /// `isula network COMMAND`
 #[derive(Debug, clap::Args)]
@@ -202,43 +202,22 @@ fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
 }
 
 fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
-    let template = a.format.as_deref().map(Template::parse).transpose().map_err(CliError::engine)?;
-    let mut c = client(ctx)?;
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    for name in &a.names {
-        match ctx.rt.block_on(c.inspect(InspectNetworkRequest { name: name.clone() })) {
-            Ok(r) => found.push(parse_reply("network_json", &r.into_inner().network_json)?),
-            Err(s) if s.code() == tonic::Code::NotFound => errors.push(format!("Error: No such network: {name}")),
-            Err(s) => {
-                let e = CliError::daemon(&s);
-                if e.code != 1 {
-                    return Err(e);
-                }
-                errors.push(e.msg);
-            }
-        }
-    }
-    print_inspected(found, &errors, template.as_ref())
+    inspect_each(ctx, &a.names, a.format.as_deref(), |ctx, name| {
+        let mut c = client(ctx)?;
+        let r = ctx
+            .rt
+            .block_on(c.inspect(InspectNetworkRequest { name: name.to_string() }))
+            .map_err(|s| no_such_object(&s, "network", name))?;
+        parse_reply("network_json", &r.into_inner().network_json)
+    })
 }
 
 fn rm(ctx: &mut Ctx, a: RmArgs) -> CmdResult {
-    let mut c = client(ctx)?;
-    let mut failed = false;
-    for name in &a.names {
-        match ctx.rt.block_on(c.remove(RemoveNetworkRequest { name: name.clone() })) {
-            Ok(_) => println!("{name}"),
-            Err(s) => {
-                let e = CliError::daemon(&s);
-                if e.code != 1 {
-                    return Err(e);
-                }
-                eprintln!("{e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
+    super::each(ctx, &a.names, |ctx, name| {
+        let mut c = client(ctx)?;
+        ctx.rt.block_on(c.remove(RemoveNetworkRequest { name: name.to_string() }))?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]

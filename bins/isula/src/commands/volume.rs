@@ -9,11 +9,11 @@ use serde_json::{json, Value};
 use tonic::transport::Channel;
 
 use crate::commands::images::render;
-use crate::commands::inspect::print_inspected;
+use crate::commands::inspect::inspect_each;
+use crate::commands::no_such_object;
 use crate::ctx::{parse_reply, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::human_size;
-use crate::template::Template;
 
 /// `isula volume COMMAND`
 #[derive(Debug, clap::Args)]
@@ -137,13 +137,6 @@ fn pairs(list: &[String], what: &str, bare_ok: bool) -> Result<BTreeMap<String, 
 }
 
 /// The error for a NotFound reply about `name`, else the daemon's message.
-fn no_such(s: &tonic::Status, name: &str) -> CliError {
-    if s.code() == tonic::Code::NotFound {
-        return CliError::new(format!("Error: No such volume: {name}"));
-    }
-    CliError::daemon(s)
-}
-
 fn create(ctx: &mut Ctx, a: CreateArgs) -> CmdResult {
     let opts = json!({
         "name": a.name.or(a.volume),
@@ -204,42 +197,23 @@ fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
 }
 
 fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
-    let template = a.format.as_deref().map(Template::parse).transpose().map_err(CliError::engine)?;
-    let mut c = client(ctx)?;
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    for name in &a.names {
-        match ctx.rt.block_on(c.inspect(VolumeRequest { name: name.clone() })) {
-            Ok(r) => found.push(parse_reply("volume_json", &r.into_inner().volume_json)?),
-            Err(s) => {
-                let e = no_such(&s, name);
-                if e.code != 1 {
-                    return Err(e);
-                }
-                errors.push(e.msg);
-            }
-        }
-    }
-    print_inspected(found, &errors, template.as_ref())
+    inspect_each(ctx, &a.names, a.format.as_deref(), |ctx, name| {
+        let mut c = client(ctx)?;
+        let r = ctx
+            .rt
+            .block_on(c.inspect(VolumeRequest { name: name.to_string() }))
+            .map_err(|s| no_such_object(&s, "volume", name))?;
+        parse_reply("volume_json", &r.into_inner().volume_json)
+    })
 }
 
 fn rm(ctx: &mut Ctx, a: RmArgs) -> CmdResult {
-    let mut c = client(ctx)?;
-    let mut failed = false;
-    for name in &a.names {
-        match ctx.rt.block_on(c.remove(RemoveVolumeRequest { name: name.clone(), force: a.force })) {
-            Ok(_) => println!("{name}"),
-            Err(s) => {
-                let e = no_such(&s, name);
-                if e.code != 1 {
-                    return Err(e);
-                }
-                eprintln!("{e}");
-                failed = true;
-            }
-        }
-    }
-    Ok(i32::from(failed))
+    super::each(ctx, &a.names, |ctx, name| {
+        let mut c = client(ctx)?;
+        let req = RemoveVolumeRequest { name: name.to_string(), force: a.force };
+        ctx.rt.block_on(c.remove(req)).map_err(|s| no_such_object(&s, "volume", name))?;
+        Ok(())
+    })
 }
 
 /// Ask on the terminal; true for `y`/`yes`.
