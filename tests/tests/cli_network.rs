@@ -76,19 +76,12 @@ impl Env {
             .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default()
     }
-
-    fn rm_all(&self) {
-        let ids = self.isula(&["ps", "-aq", "--no-trunc"]);
-        for id in ids.stdout.lines().filter(|l| !l.is_empty()) {
-            self.isula(&["rm", "-f", id]);
-        }
-    }
 }
 
 impl Drop for Env {
     fn drop(&mut self) {
         if let Some(d) = &self.d {
-            self.rm_all();
+            d.remove_all_containers();
             for n in &self.nets {
                 let _ = d.isula(&["network", "rm", n]);
             }

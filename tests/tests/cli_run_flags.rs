@@ -78,10 +78,7 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        let ids = self.d.isula(&["ps", "-aq", "--no-trunc"]);
-        for id in ids.stdout.lines().filter(|l| !l.is_empty()) {
-            self.d.isula(&["rm", "-f", id]);
-        }
+        self.d.remove_all_containers();
     }
 }
 

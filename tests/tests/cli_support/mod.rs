@@ -221,6 +221,16 @@ impl Daemon {
     }
 }
 
+impl Daemon {
+    /// Force-remove every container of this daemon (test clean-up).
+    pub fn remove_all_containers(&self) {
+        let ids = self.isula(&["ps", "-aq", "--no-trunc"]);
+        for id in ids.stdout.lines().filter(|l| !l.is_empty()) {
+            self.isula(&["rm", "-f", id]);
+        }
+    }
+}
+
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.stop();
