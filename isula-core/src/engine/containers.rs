@@ -551,10 +551,9 @@ impl Engine {
             }
             log::debug!("run {id}: {e}");
         } else if rec.state.status == Status::Running {
-            self.emit_container("start", &rec, &[]);
-            self.health_start(&rec);
+            self.started(&rec);
+            return Ok((id, None));
         }
-        // Watched last: an exit seen by the monitor is published after `start`.
         self.watch(&id, &rec.state);
         Ok((id, start_error))
     }
@@ -643,13 +642,19 @@ impl Engine {
             r.state.error.clear();
             r.state.oom_killed = false;
         })?;
-        let rec = c.record();
-        self.watch(id, &rec.state);
-        self.emit_container("start", &rec, &[]);
-        if rec.state.status == Status::Running {
-            self.health_start(&rec);
-        }
+        self.started(&c.record());
         Ok(())
+    }
+
+    /// After the runtime started a container (`start`, or `run` in one call): publish
+    /// `start`, start health checks, and have the monitor watch the shim — last, so that
+    /// an exit it sees is published after `start`.
+    fn started(&self, rec: &ContainerRecord) {
+        self.emit_container("start", rec, &[]);
+        if rec.state.status == Status::Running {
+            self.health_start(rec);
+        }
+        self.watch(&rec.id, &rec.state);
     }
 
     /// Note a failed start in the record (exit code 127/126/128, error text) and pass the error on.
@@ -910,31 +915,35 @@ impl Engine {
         let active = |r: &ContainerRecord| {
             matches!(r.state.status, Status::Running | Status::Paused | Status::Restarting | Status::Removing)
         };
-        let start = c.record();
-        let first_finish = start.state.finished_at.clone();
+        let first_finish = c.record().state.finished_at;
+        let r = match condition {
+            WaitCondition::NotRunning => self.wait_record(&c, deadline, Duration::from_secs(1), |r| !active(r)),
+            WaitCondition::NextExit => self.wait_record(&c, deadline, Duration::from_secs(1), |r| {
+                !active(r) && r.state.finished_at != first_finish
+            }),
+            WaitCondition::Removed => self.wait_record(&c, deadline, Duration::from_millis(200), |_| false),
+        };
+        Ok(r.map(|r| r.state.exit_code))
+    }
+
+    /// Wait on `c`'s record until `done` holds or the container has left the store; the
+    /// record then, or `None` once `deadline` has passed. Woken by every record change;
+    /// removal is looked for every `slice`.
+    fn wait_record(
+        &self,
+        c: &Container,
+        deadline: Option<std::time::Instant>,
+        slice: Duration,
+        done: impl Fn(&ContainerRecord) -> bool,
+    ) -> Option<ContainerRecord> {
         loop {
-            let gone = self.containers.get(&c.id).is_err();
-            let left = |d: Duration| match deadline {
-                Some(t) => d.min(t.saturating_duration_since(std::time::Instant::now())),
-                None => d,
-            };
-            let r = match condition {
-                WaitCondition::NotRunning => c.wait_until(left(Duration::from_secs(1)), |r| !active(r)),
-                WaitCondition::NextExit => {
-                    c.wait_until(left(Duration::from_secs(1)), |r| !active(r) && r.state.finished_at != first_finish)
-                }
-                WaitCondition::Removed => c.wait_until(left(Duration::from_millis(200)), |_| false),
-            };
-            let done = match condition {
-                WaitCondition::NotRunning => !active(&r),
-                WaitCondition::NextExit => (!active(&r) && r.state.finished_at != first_finish) || gone,
-                WaitCondition::Removed => gone,
-            };
-            if done || gone {
-                return Ok(Some(r.state.exit_code));
+            let left = deadline.map(|t| t.saturating_duration_since(std::time::Instant::now()));
+            let r = c.wait_until(left.map_or(slice, |l| l.min(slice)), &done);
+            if done(&r) || self.containers.get(&c.id).is_err() {
+                return Some(r);
             }
-            if deadline.is_some_and(|t| std::time::Instant::now() >= t) {
-                return Ok(None);
+            if left.is_some_and(|l| l.is_zero()) {
+                return None;
             }
         }
     }
@@ -945,18 +954,8 @@ impl Engine {
     /// record does (attach: an `rm` right after a foreground `run` must find it stopped).
     pub fn wait_finish_after(&self, id: &str, finished_at: &str, timeout: Duration) -> bool {
         let Ok(c) = self.container(id) else { return true };
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            // Woken by every record change; the slice bounds the wait for a removal.
-            let r = c.wait_until(left.min(Duration::from_millis(200)), |r| r.state.finished_at != finished_at);
-            if r.state.finished_at != finished_at || self.containers.get(&c.id).is_err() {
-                return true;
-            }
-            if left.is_zero() {
-                return false;
-            }
-        }
+        let deadline = Some(std::time::Instant::now() + timeout);
+        self.wait_record(&c, deadline, Duration::from_millis(200), |r| r.state.finished_at != finished_at).is_some()
     }
 
     /// Rename a container (`Conflict` when the new name is in use, `InvalidArgument` when it

@@ -53,8 +53,11 @@ impl AttachStream {
     }
 
     fn send(&mut self, kind: u8, payload: &[u8]) -> Result<()> {
+        self.send_frame(kind, payload).map_err(write_error)
+    }
+
+    fn send_frame(&mut self, kind: u8, payload: &[u8]) -> std::io::Result<()> {
         crate::sys::process::send_all_nosignal(&self.stream, &frame::encode(kind, payload))
-            .map_err(|e| Error::unavailable(format!("write to attach socket: {e}")))
     }
 
     /// Send bytes to the process' stdin (ignored by the shim when stdin is not open).
@@ -68,10 +71,9 @@ impl AttachStream {
     /// Close the process' stdin (`^D` on a pty). When the shim has already gone (the
     /// process exited, say on the input just written) its stdin is closed anyway: `Ok`.
     pub fn close_stdin(&mut self) -> Result<()> {
-        match crate::sys::process::send_all_nosignal(&self.stream, &frame::encode(frame::CLOSE_STDIN, &[])) {
-            Ok(()) => Ok(()),
+        match self.send_frame(frame::CLOSE_STDIN, &[]) {
             Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE) | Some(libc::ECONNRESET)) => Ok(()),
-            Err(e) => Err(Error::unavailable(format!("write to attach socket: {e}"))),
+            r => r.map_err(write_error),
         }
     }
 
@@ -109,4 +111,8 @@ impl AttachStream {
             self.dec.push(&buf[..n]);
         }
     }
+}
+
+fn write_error(e: std::io::Error) -> Error {
+    Error::unavailable(format!("write to attach socket: {e}"))
 }
