@@ -12,7 +12,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_support::{bin, Daemon};
-use isula_tests::images::{self, DockerLayout};
 
 /// A daemon with busybox loaded; removes every container it knows on drop (before the
 /// daemon stops).
@@ -23,10 +22,7 @@ struct Env {
 impl Env {
     fn new() -> Env {
         let d = Daemon::start();
-        let tar = d.root.path().join("busybox.tar");
-        let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);
-        std::fs::write(&tar, archive).unwrap();
-        d.isula(&["load", "-i", tar.to_str().unwrap()]).ok();
+        d.load_busybox();
         Env { d }
     }
 

@@ -15,7 +15,6 @@ use std::process::Command;
 use cli_support::{Daemon, Run};
 use isula_core::network::subnet::host_routes;
 use isula_core::network::Ipv4Net;
-use isula_tests::images::{self, DockerLayout};
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
 use serde_json::Value;
 
@@ -34,10 +33,7 @@ fn prerequisites() -> bool {
 impl Env {
     fn new(flags: &[&str]) -> Env {
         let d = Daemon::start_with(flags.iter().map(|s| s.to_string()).collect());
-        let tar = d.root.path().join("busybox.tar");
-        let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);
-        std::fs::write(&tar, archive).unwrap();
-        d.isula(&["load", "-i", tar.to_str().unwrap()]).ok();
+        d.load_busybox();
         Env { d: Some(d), nets: Vec::new(), links: Vec::new() }
     }
 

@@ -9,7 +9,7 @@ mod cli_support;
 use std::time::{Duration, Instant};
 
 use cli_support::Daemon;
-use isula_tests::images::{self, DockerLayout};
+use isula_tests::images;
 use serde_json::Value;
 
 /// A daemon with busybox loaded; removes every container it knows on drop (before the
@@ -25,10 +25,7 @@ impl Env {
 
     fn with_flags(flags: Vec<String>) -> Env {
         let d = Daemon::start_with(flags);
-        let tar = d.root.path().join("busybox.tar");
-        let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);
-        std::fs::write(&tar, archive).unwrap();
-        d.isula(&["load", "-i", tar.to_str().unwrap()]).ok();
+        d.load_busybox();
         Env { d }
     }
 

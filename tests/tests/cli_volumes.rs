@@ -7,7 +7,6 @@ mod cli_support;
 
 use cli_support::Daemon;
 use isula_tests::env::{require, require_root};
-use isula_tests::images::{self, DockerLayout};
 
 /// A daemon with busybox loaded; removes every container it knows on drop (before the
 /// daemon stops, which removes the root with its volumes).
@@ -22,10 +21,7 @@ impl Env {
             return None;
         }
         let d = Daemon::start();
-        let tar = d.root.path().join("busybox.tar");
-        let archive = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);
-        std::fs::write(&tar, archive).unwrap();
-        d.isula(&["load", "-i", tar.to_str().unwrap()]).ok();
+        d.load_busybox();
         Some(Env { d })
     }
 

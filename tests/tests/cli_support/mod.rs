@@ -222,6 +222,17 @@ impl Daemon {
 }
 
 impl Daemon {
+    /// Load the test busybox image as `busybox:latest` (docker-archive through `isula load`).
+    pub fn load_busybox(&self) {
+        let tar = self.root.path().join("busybox.tar");
+        let archive = isula_tests::images::docker_archive(
+            &[(&isula_tests::images::busybox(), &["busybox:latest"])],
+            isula_tests::images::DockerLayout::Legacy,
+        );
+        std::fs::write(&tar, archive).unwrap();
+        self.isula(&["load", "-i", tar.to_str().unwrap()]).ok();
+    }
+
     /// Force-remove every container of this daemon (test clean-up).
     pub fn remove_all_containers(&self) {
         let ids = self.isula(&["ps", "-aq", "--no-trunc"]);
