@@ -53,8 +53,33 @@ pub fn unmount(target: &Path, detach: bool) -> Result<()> {
     }
 }
 
-/// True when `path` is a mount point (listed in /proc/self/mountinfo).
+/// True when `path` is a mount point. Asks `statx` for the mount-root attribute (one syscall,
+/// kernel 5.8 and later); older kernels fall back to a search of /proc/self/mountinfo, whose
+/// cost grows with the number of mounts on the host.
 pub fn is_mountpoint(path: &Path) -> bool {
+    mount_root_attribute(path).unwrap_or_else(|| listed_in_mountinfo(path))
+}
+
+/// `Some(true|false)` from statx's STATX_ATTR_MOUNT_ROOT; `Some(false)` for a missing path;
+/// `None` when the kernel cannot tell (no statx, or the attribute is not supported).
+fn mount_root_attribute(path: &Path) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stx = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: a NUL-terminated path and a buffer of the size statx writes.
+    let rc = unsafe { libc::statx(libc::AT_FDCWD, c.as_ptr(), libc::AT_SYMLINK_NOFOLLOW, 0, stx.as_mut_ptr()) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error().raw_os_error();
+        return matches!(e, Some(libc::ENOENT) | Some(libc::ENOTDIR)).then_some(false);
+    }
+    // SAFETY: statx succeeded and filled the buffer.
+    let stx = unsafe { stx.assume_init() };
+    let bit = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    (stx.stx_attributes_mask & bit != 0).then_some(stx.stx_attributes & bit != 0)
+}
+
+/// True when /proc/self/mountinfo lists `path` as a mount point.
+fn listed_in_mountinfo(path: &Path) -> bool {
     let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
     let want = path.to_string_lossy();
     info.lines().any(|l| l.split(' ').nth(4).map(unescape_mountinfo).as_deref() == Some(&*want))
@@ -92,4 +117,35 @@ fn unescape_mountinfo(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unmounts the target when dropped, so a failed assertion leaves no mount behind.
+    struct Mounted<'a>(&'a Path);
+
+    impl Drop for Mounted<'_> {
+        fn drop(&mut self) {
+            let _ = unmount(self.0, true);
+        }
+    }
+
+    #[test]
+    fn mount_points_are_told_apart_from_plain_dirs_and_missing_paths() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (plain, bound) = (tmp.path().join("plain"), tmp.path().join("bound"));
+        std::fs::create_dir(&plain).unwrap();
+        std::fs::create_dir(&bound).unwrap();
+        // A bind mount of a directory onto itself: same device, so only the mount table or
+        // statx's mount-root attribute can tell.
+        bind(&bound, &bound, false).unwrap();
+        let _guard = Mounted(&bound);
+        for (path, want) in [(&bound, true), (&plain, false), (&tmp.path().join("missing"), false)] {
+            assert_eq!(is_mountpoint(path), want, "{}", path.display());
+            assert_eq!(listed_in_mountinfo(path), want, "{}", path.display());
+        }
+        assert!(is_mountpoint(Path::new("/")));
+    }
 }
