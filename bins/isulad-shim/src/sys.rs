@@ -4,17 +4,16 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
-/// Take ownership of the readiness fd if the engine passed one.
+/// A close-on-exec duplicate of the readiness fd (a standard descriptor the shim later points
+/// at /dev/null), if the engine passed one; the runtime and the container never inherit it.
 pub fn take_ready_fd(fd: RawFd) -> Option<File> {
-    // SAFETY: F_GETFD only queries the descriptor table.
-    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+    // SAFETY: F_DUPFD_CLOEXEC only adds a descriptor; it fails when `fd` is not open.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if dup < 0 {
         return None;
     }
-    // Not to be inherited by the runtime and the container.
-    // SAFETY: F_SETFD only changes the descriptor's flags.
-    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    // SAFETY: the fd is open and nothing else in this process owns it (inherited at exec).
-    Some(unsafe { File::from_raw_fd(fd) })
+    // SAFETY: `dup` is a new descriptor that nothing else in this process owns.
+    Some(unsafe { File::from_raw_fd(dup) })
 }
 
 /// Fork; in the parent exit at once (the engine reaps it), the child continues.

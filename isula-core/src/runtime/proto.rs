@@ -25,8 +25,10 @@ pub const PID_FILE: &str = "init.pid";
 pub const RUNTIME_LOG: &str = "runtime.log";
 /// The shim's own diagnostics (its stderr).
 pub const SHIM_LOG: &str = "shim.log";
-/// The file descriptor on which the shim writes its readiness messages.
-pub const READY_FD: i32 = 3;
+/// The file descriptor on which the shim receives the pipe for its readiness messages: its
+/// stdout. (A standard descriptor lets the engine spawn the shim with `posix_spawn`, without
+/// a fork of the engine's whole address space.)
+pub const READY_FD: i32 = 1;
 
 /// How to invoke the OCI runtime CLI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

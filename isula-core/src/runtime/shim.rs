@@ -17,14 +17,14 @@
 //! | `shim.log` | shim's stderr | diagnostics |
 //!
 //! **Spawn.** The engine runs `isulad-shim <state-dir>` with stdin/stdout/stderr on
-//! /dev/null and the write end of a pipe as fd 3 ([`READY_FD`]). The shim forks at
+//! /dev/null and the write end of a pipe as stdout ([`READY_FD`]). The shim forks at
 //! once (the engine reaps the parent, so no zombie stays behind and the real shim is
 //! re-parented away from the engine), calls `setsid`, becomes a child subreaper and
 //! binds `attach.sock`. With `wait_attach` it first writes `{"status":"listening"}`
 //! and waits for one attach client (so an exec's caller sees all its output). It then
 //! runs `<runtime> create --bundle B --pid-file init.pid [--console-socket console.sock] ID`
 //! (or `exec --process P --detach --pid-file …`), writes `state.json` and one line on
-//! fd 3: `{"status":"created","shim_pid":…,"pid":…}` or `{"status":"error","message":"runc create failed: <runtime's message>"}`.
+//! that pipe: `{"status":"created","shim_pid":…,"pid":…}` or `{"status":"error","message":"runc create failed: <runtime's message>"}`.
 //! The engine reads these lines with a timeout; EOF without a line means the shim died
 //! (its `shim.log` says why).
 //!
@@ -170,11 +170,16 @@ impl ShimSpawner {
         crate::sys::fs::replace_file_json(&dir.join(CONFIG_FILE), cfg)?;
 
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-        let mut cmd = Command::new(&self.shim);
-        cmd.arg(dir).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).current_dir("/");
-        let mut child = sysproc::spawn_with_fd(&mut cmd, std::os::fd::AsFd::as_fd(&w), READY_FD)
+        // No pre-exec hook, so std spawns with posix_spawn (vfork-like, no copy of the
+        // engine's page tables); the pipe is the shim's stdout (READY_FD).
+        let mut child = Command::new(&self.shim)
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(w))
+            .stderr(Stdio::null())
+            .current_dir("/")
+            .spawn()
             .map_err(|e| Error::io(&self.shim, "run", e))?;
-        drop(w);
         // The first shim process forks and exits at once; reap it.
         let _ = child.wait();
         let mut reader = ReadyReader::new(File::from(r));

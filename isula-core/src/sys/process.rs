@@ -1,30 +1,8 @@
-//! Process helpers: spawning with an extra inherited fd, liveness from /proc, pidfds.
+//! Process helpers: liveness from /proc, pidfds.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-/// Spawn `cmd` with `fd` duplicated onto descriptor `target` (without close-on-exec) in the child.
-pub fn spawn_with_fd(cmd: &mut Command, fd: BorrowedFd<'_>, target: RawFd) -> io::Result<Child> {
-    let src = fd.as_raw_fd();
-    // SAFETY: the closure runs between fork and exec and only calls the
-    // async-signal-safe functions dup2 and fcntl.
-    unsafe {
-        cmd.pre_exec(move || {
-            if src == target {
-                if libc::fcntl(target, libc::F_SETFD, 0) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            } else if libc::dup2(src, target) < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    cmd.spawn()
-}
 
 /// State letter (`R`, `S`, `Z`, …) and start time (field 22) of `/proc/<pid>/stat`;
 /// `None` when there is no such process.
@@ -179,6 +157,7 @@ pub fn block_sigpipe_in_this_thread() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     #[test]
     fn liveness_and_pidfd() {
