@@ -360,3 +360,51 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
 fn img_has(f: &str) -> String {
     format!("/nonexistent-image-probe/{f}")
 }
+
+/// The bundle's `run.oci.seccomp_bpf_data` annotation, if any.
+fn bpf_annotation(e: &isula_core::Engine, id: &str) -> Option<String> {
+    let path = e.root().join("containers").join(id).join("config.json");
+    let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    spec["annotations"]["run.oci.seccomp_bpf_data"].as_str().map(str::to_string)
+}
+
+#[test]
+fn seccomp_filter_compiled_once_is_reused_and_still_enforced() {
+    if !prerequisites() {
+        return;
+    }
+    let script =
+        "grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null && echo unshare-ok || echo unshare-blocked; \
+                  echo done; sleep 1000";
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let id = e.run(&env.opts(&["sh", "-c", script])).unwrap();
+            assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id).contains("done")), "{rt}");
+            let text = logs_text(&env, &id);
+            assert!(text.contains("Seccomp:\t2") && text.contains("unshare-blocked"), "{rt}: {text}");
+            ids.push(id);
+        }
+        // crun compiles the profile for the first container and leaves the filter in its
+        // state; the second gets it ready-made. runc leaves none, so never gets one.
+        assert_eq!(bpf_annotation(e, &ids[0]), None, "{rt}");
+        assert_eq!(bpf_annotation(e, &ids[1]).is_some(), rt == "crun", "{rt}");
+        // The filter holds for processes exec'd into the container too.
+        let cmd = ["unshare", "-U", "true"].map(String::from).to_vec();
+        let x = e.exec(&ids[1], &ExecOptions { cmd, ..Default::default() }).unwrap().collect().unwrap();
+        assert_ne!(x.exit_code, 0, "{rt}: unshare allowed in exec: {}", String::from_utf8_lossy(&x.stderr));
+        // Another profile (none at all) gets no annotation and no filter.
+        let mut o = env.opts(&["sh", "-c", script]);
+        o.security_opt = vec!["seccomp=unconfined".into()];
+        let free = e.run(&o).unwrap();
+        assert!(eventually(Duration::from_secs(20), || logs_text(&env, &free).contains("done")), "{rt}");
+        let text = logs_text(&env, &free);
+        assert!(text.contains("Seccomp:\t0") && text.contains("unshare-ok"), "{rt}: {text}");
+        assert_eq!(bpf_annotation(e, &free), None, "{rt}");
+        for id in ids.iter().chain([&free]) {
+            e.remove(id, &RemoveOptions { force: true, volumes: false }).unwrap();
+        }
+    }
+}

@@ -435,6 +435,8 @@ impl Engine {
             super::network::set_netns_path(&mut oci, &ns);
         }
         let new_volumes = self.missing_volumes(opts, &id, image_cfg.as_ref())?;
+        // A filter the runtime compiled for this profile before, or the key to keep this one.
+        let seccomp_miss = rt.prepare_seccomp(&mut oci).and_then(|(key, hit)| (!hit).then_some(key));
         spec::prepare_container(&input, &oci)?;
         self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         spec::write_bundle_config(&dir, &oci)?;
@@ -517,6 +519,9 @@ impl Engine {
         let mut start_error = None;
         match rt.create(&req) {
             Ok(spawned) => {
+                if let Some(key) = &seccomp_miss {
+                    rt.remember_seccomp(key, &id);
+                }
                 rec.state.shim_pid = spawned.handle.shim_pid;
                 rec.state.shim_start_time = spawned.handle.shim_start_time;
                 rec.state.pid = spawned.handle.pid;

@@ -22,6 +22,7 @@
 pub mod attach;
 pub mod oci;
 pub mod proto;
+pub mod seccomp_cache;
 pub mod shim;
 
 use std::path::{Path, PathBuf};

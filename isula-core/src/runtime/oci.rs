@@ -5,8 +5,12 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use oci_spec::runtime::Spec;
 
 use super::proto::{RuntimeCommand, ShimConfig, ShimExec};
+use super::seccomp_cache::{ProfileKey, SeccompCache};
 use super::shim::{find_in_path, ShimSpawner};
 use super::{CreateRequest, ExecRequest, Runtime, RuntimeState, RuntimeStatus, Spawned};
 use crate::error::{Error, Result};
@@ -19,6 +23,7 @@ pub struct OciRuntime {
     args: Vec<String>,
     root: PathBuf,
     spawner: ShimSpawner,
+    seccomp: Arc<SeccompCache>,
 }
 
 impl OciRuntime {
@@ -34,6 +39,7 @@ impl OciRuntime {
         crate::sys::fs::ensure_dir(root, 0o700)?;
         Ok(OciRuntime {
             name: name.to_string(),
+            seccomp: Arc::new(SeccompCache::new(&bin)),
             binary: bin,
             args,
             root: root.to_path_buf(),
@@ -49,6 +55,18 @@ impl OciRuntime {
     /// The runtime's state root.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Before a create: adds the filter this runtime compiled earlier for `spec`'s seccomp
+    /// profile, if any (see [`SeccompCache::prepare`]). On a miss, pass the key to
+    /// [`remember_seccomp`](Self::remember_seccomp) after the create.
+    pub fn prepare_seccomp(&self, spec: &mut Spec) -> Option<(ProfileKey, bool)> {
+        self.seccomp.prepare(spec)
+    }
+
+    /// After a create: keep the filter this runtime compiled for container `id`, if it left one.
+    pub fn remember_seccomp(&self, key: &ProfileKey, id: &str) {
+        self.seccomp.remember(key, &self.root.join(id))
     }
 
     fn command(&self) -> RuntimeCommand {
