@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::blocking::blocking;
 use crate::bridge::{ChunkWriter, StreamReader};
+use crate::memory::release_free_heap;
 use crate::status::{parse_opts, status, to_json};
 
 /// The image service: a handle on the shared engine.
@@ -90,6 +91,7 @@ impl ImageService for Images {
                 }
             };
             let _ = tx.blocking_send(msg);
+            release_free_heap();
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
@@ -114,6 +116,7 @@ impl ImageService for Images {
                 }
             };
             let _ = tx.blocking_send(msg);
+            release_free_heap();
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
@@ -128,7 +131,9 @@ impl ImageService for Images {
         }
         forward(stream, tx, |m: LoadRequest| m.data);
         let engine = self.engine.clone();
-        let loaded = blocking(move || engine.load(&mut reader, &opts)).await?;
+        let loaded = blocking(move || engine.load(&mut reader, &opts)).await;
+        release_free_heap();
+        let loaded = loaded?;
         for l in &loaded {
             log::info!("loaded image {} {:?}", l.id, l.names);
         }
@@ -149,6 +154,7 @@ impl ImageService for Images {
                 log::warn!("save {names:?}: {e}");
                 let _ = tx.blocking_send(Err(status(&e)));
             }
+            release_free_heap();
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
@@ -163,7 +169,9 @@ impl ImageService for Images {
         }
         forward(stream, tx, |m: ImportRequest| m.data);
         let engine = self.engine.clone();
-        let id = blocking(move || engine.import(&mut reader, &opts)).await?;
+        let id = blocking(move || engine.import(&mut reader, &opts)).await;
+        release_free_heap();
+        let id = id?;
         log::info!("imported image {id}");
         Ok(Response::new(ImportResponse { id: id.to_string() }))
     }

@@ -9,6 +9,7 @@ mod flags;
 mod images;
 mod listen;
 mod logger;
+mod memory;
 mod networks;
 mod notify;
 mod status;
