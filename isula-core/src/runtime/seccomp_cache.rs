@@ -11,7 +11,9 @@
 //! The profile's `seccomp` section stays in the spec: a runtime that ignores the annotation
 //! (runc) applies the section as usual, and since such a runtime leaves no `seccomp.bpf`,
 //! its cache never fills and its specs never get the annotation. Profiles with `flags` or a
-//! `listenerPath` are never cached (the annotation carries the filter only).
+//! `listenerPath` are never cached (the annotation carries the filter only), nor specs that
+//! already carry crun seccomp annotations of the user's (crun would then compile, or load,
+//! something other than the profile).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,6 +24,8 @@ use sha2::{Digest as _, Sha256};
 
 /// The crun annotation carrying a ready-made filter (base64 of the raw BPF program).
 pub const BPF_DATA_ANNOTATION: &str = "run.oci.seccomp_bpf_data";
+/// Prefix of crun's annotations that change how it sets up seccomp.
+const CRUN_SECCOMP_ANNOTATIONS: &str = "run.oci.seccomp";
 /// The file in the runtime's per-container state directory holding the compiled filter.
 const RUNTIME_BPF_FILE: &str = "seccomp.bpf";
 /// Size of one BPF instruction (`struct sock_filter`).
@@ -35,7 +39,7 @@ const MAX_PROFILES: usize = 32;
 /// by the first container of each profile).
 #[derive(Debug)]
 pub struct SeccompCache {
-    /// Identity of the runtime binary (path, size, mtime), part of every key.
+    /// Identity of the runtime binary (path, size, mtime, inode), part of every key.
     binary_id: String,
     filters: Mutex<HashMap<String, String>>,
 }
@@ -91,6 +95,11 @@ impl SeccompCache {
         let seccomp = spec.linux().as_ref()?.seccomp().as_ref()?;
         if seccomp.flags().as_ref().is_some_and(|f| !f.is_empty()) || seccomp.listener_path().is_some() {
             return None;
+        }
+        if let Some(a) = spec.annotations() {
+            if a.keys().any(|k| k.starts_with(CRUN_SECCOMP_ANNOTATIONS)) {
+                return None;
+            }
         }
         let profile = serde_json::to_vec(seccomp).ok()?;
         let mut h = Sha256::new();
@@ -157,5 +166,13 @@ mod tests {
             linux.set_seccomp(None);
         }
         assert_eq!(cache.prepare(&mut no_profile), None);
+        // The user's own crun seccomp annotation: left alone, and what crun then leaves in its
+        // state is not the profile's filter.
+        let mut own = spec(LinuxSeccompAction::ScmpActErrno, vec![]);
+        let mut a = std::collections::HashMap::new();
+        a.insert(BPF_DATA_ANNOTATION.to_string(), "AAAAAAAAAAA=".to_string());
+        own.set_annotations(Some(a.clone()));
+        assert_eq!(cache.prepare(&mut own), None);
+        assert_eq!(own.annotations(), &Some(a));
     }
 }

@@ -16,7 +16,7 @@
 //! | `init.pid`, `runtime.log` | the OCI runtime (`--pid-file`, `--log` JSON) | |
 //! | `shim.log` | shim's stderr | diagnostics |
 //!
-//! **Spawn.** The engine runs `isulad-shim <state-dir>` with stdin/stdout/stderr on
+//! **Spawn.** The engine runs `isulad-shim <state-dir>` with stdin and stderr on
 //! /dev/null and the write end of a pipe as stdout ([`READY_FD`]). The shim forks at
 //! once (the engine reaps the parent, so no zombie stays behind and the real shim is
 //! re-parented away from the engine), calls `setsid`, becomes a child subreaper and
