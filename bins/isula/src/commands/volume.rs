@@ -136,7 +136,6 @@ fn pairs(list: &[String], what: &str, bare_ok: bool) -> Result<BTreeMap<String, 
     Ok(out)
 }
 
-/// The error for a NotFound reply about `name`, else the daemon's message.
 fn create(ctx: &mut Ctx, a: CreateArgs) -> CmdResult {
     let opts = json!({
         "name": a.name.or(a.volume),
