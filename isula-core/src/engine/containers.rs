@@ -436,7 +436,7 @@ impl Engine {
         }
         let new_volumes = self.missing_volumes(opts, &id, image_cfg.as_ref())?;
         // A filter the runtime compiled for this profile before, or the key to keep this one.
-        let seccomp_miss = rt.prepare_seccomp(&mut oci).and_then(|(key, hit)| (!hit).then_some(key));
+        let seccomp_miss = rt.prepare_seccomp(&mut oci);
         spec::prepare_container(&input, &oci)?;
         self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         spec::write_bundle_config(&dir, &oci)?;

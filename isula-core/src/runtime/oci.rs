@@ -58,9 +58,9 @@ impl OciRuntime {
     }
 
     /// Before a create: adds the filter this runtime compiled earlier for `spec`'s seccomp
-    /// profile, if any (see [`SeccompCache::prepare`]). On a miss, pass the key to
+    /// profile, if any (see [`SeccompCache::prepare`]). On a miss, the key to pass to
     /// [`remember_seccomp`](Self::remember_seccomp) after the create.
-    pub fn prepare_seccomp(&self, spec: &mut Spec) -> Option<(ProfileKey, bool)> {
+    pub fn prepare_seccomp(&self, spec: &mut Spec) -> Option<ProfileKey> {
         self.seccomp.prepare(spec)
     }
 

@@ -61,18 +61,18 @@ impl SeccompCache {
         SeccompCache { binary_id: id, filters: Mutex::new(HashMap::new()) }
     }
 
-    /// The key of `spec`'s seccomp profile, after adding the ready-made filter to `spec` when
-    /// the cache has it. `None` when the spec has no profile or one that cannot be cached;
-    /// `Some((key, false))` on a miss: pass the key to [`remember`](Self::remember) once the
-    /// runtime has created the container.
-    pub fn prepare(&self, spec: &mut Spec) -> Option<(ProfileKey, bool)> {
+    /// Add the ready-made filter for `spec`'s seccomp profile to `spec` when the cache has it.
+    /// On a miss, the profile's key: pass it to [`remember`](Self::remember) once the runtime
+    /// has created the container. `None` on a hit, and for a spec without a profile or with
+    /// one that cannot be cached.
+    pub fn prepare(&self, spec: &mut Spec) -> Option<ProfileKey> {
         let key = self.key(spec)?;
         let hit = self.filters.lock().unwrap_or_else(|p| p.into_inner()).get(&key.0).cloned();
-        let Some(data) = hit else { return Some((key, false)) };
+        let Some(data) = hit else { return Some(key) };
         let mut annotations = spec.annotations().clone().unwrap_or_default();
         annotations.insert(BPF_DATA_ANNOTATION.to_string(), data);
         spec.set_annotations(Some(annotations));
-        Some((key, true))
+        None
     }
 
     /// Keep the filter the runtime compiled for a container, read from the container's
@@ -129,32 +129,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = SeccompCache::new(Path::new("/bin/sh"));
         let mut first = spec(LinuxSeccompAction::ScmpActErrno, vec![]);
-        let (key, hit) = cache.prepare(&mut first).unwrap();
-        assert!(!hit);
+        let key = cache.prepare(&mut first).unwrap();
         assert_eq!(annotation(&first), None);
 
         // Nothing left by the runtime (runc), or garbage: nothing cached.
         cache.remember(&key, dir.path());
         std::fs::write(dir.path().join(RUNTIME_BPF_FILE), [1u8; 12]).unwrap();
         cache.remember(&key, dir.path());
-        assert!(!cache.prepare(&mut spec(LinuxSeccompAction::ScmpActErrno, vec![])).unwrap().1);
+        assert_eq!(cache.prepare(&mut spec(LinuxSeccompAction::ScmpActErrno, vec![])), Some(key.clone()));
 
         std::fs::write(dir.path().join(RUNTIME_BPF_FILE), [7u8; 16]).unwrap();
         cache.remember(&key, dir.path());
         let mut second = spec(LinuxSeccompAction::ScmpActErrno, vec![]);
-        assert_eq!(cache.prepare(&mut second), Some((key.clone(), true)));
+        assert_eq!(cache.prepare(&mut second), None);
         assert_eq!(annotation(&second).as_deref(), Some("BwcHBwcHBwcHBwcHBwcHBw=="));
 
         // Another profile, or another runtime binary: a different key, no filter.
         let mut other = spec(LinuxSeccompAction::ScmpActKill, vec![]);
-        let (other_key, hit) = cache.prepare(&mut other).unwrap();
-        assert!(!hit && other_key != key);
+        let other_key = cache.prepare(&mut other).unwrap();
+        assert!(other_key != key && annotation(&other).is_none());
         let mut same_profile = spec(LinuxSeccompAction::ScmpActErrno, vec![]);
-        assert!(!SeccompCache::new(Path::new("/bin/ls")).prepare(&mut same_profile).unwrap().1);
+        assert!(SeccompCache::new(Path::new("/bin/ls")).prepare(&mut same_profile).is_some());
+        assert_eq!(annotation(&same_profile), None);
     }
 
     #[test]
     fn profiles_the_annotation_cannot_carry_are_not_cached() {
+        // An empty cache: a cacheable profile would come back as a miss key, so None says "not cached".
         let cache = SeccompCache::new(Path::new("/bin/sh"));
         let mut with_flags = spec(
             LinuxSeccompAction::ScmpActErrno,
