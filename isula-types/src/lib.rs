@@ -1,0 +1,5 @@
+//! isula-types: the plain data of isula's API, shared by `isula-core`, `isulad`, the `isula`
+//! CLI and the C ABI, so that every front end reads and writes one typed contract in
+//! Docker's JSON shapes (PascalCase keys).
+//!
+//! Nothing here does I/O: these are values and the pure parsers of their string forms.
