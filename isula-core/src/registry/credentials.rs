@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::base64;
 use crate::error::{Error, Result};
 use crate::sys::{self, FileLock};
 
@@ -26,10 +29,17 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Standard base64 (RFC 4648): writes padding, reads it padded or not (as Docker's
+/// `auth.json` entries come either way).
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 impl Credentials {
     /// The `Authorization` header value for Basic auth.
     pub fn basic_header(&self) -> String {
-        format!("Basic {}", base64::encode(format!("{}:{}", self.username, self.password).as_bytes()))
+        format!("Basic {}", BASE64.encode(format!("{}:{}", self.username, self.password).as_bytes()))
     }
 }
 
@@ -101,7 +111,7 @@ impl CredentialStore {
         let Some(entry) = file.auths.get(&key) else {
             return Ok(None);
         };
-        let raw = base64::decode(&entry.auth).and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
+        let raw = BASE64.decode(entry.auth.trim()).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
             Error::invalid(format!("{}: credentials for {key} are not valid base64", self.path.display()))
         })?;
         let (user, pass) = raw
@@ -115,7 +125,7 @@ impl CredentialStore {
         let key = normalize_server(server)?;
         let _lock = self.lock()?;
         let mut file = self.read()?;
-        let auth = base64::encode(format!("{}:{}", creds.username, creds.password).as_bytes());
+        let auth = BASE64.encode(format!("{}:{}", creds.username, creds.password).as_bytes());
         file.auths.insert(key, AuthEntry { auth });
         self.write(&file)
     }
@@ -154,5 +164,24 @@ mod tests {
         assert_eq!(s.get("example.com:5000").unwrap(), None);
         assert_eq!(s.remove("example.com:5000").unwrap_err().kind(), crate::ErrorKind::NotFound);
         assert_eq!(normalize_server("").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn base64_round_trips_rfc4648_vectors_padded_or_not() {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(BASE64.encode(plain.as_bytes()), enc);
+            assert_eq!(BASE64.decode(enc).unwrap(), plain.as_bytes());
+            assert_eq!(BASE64.decode(enc.trim_end_matches('=')).unwrap(), plain.as_bytes());
+        }
+        assert_eq!(BASE64.decode("dXNlcjpwYXNz").unwrap(), b"user:pass");
+        assert!(BASE64.decode("a*b").is_err());
     }
 }

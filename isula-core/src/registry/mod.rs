@@ -10,7 +10,6 @@
 //! `/etc/isulad/certs.d` (the first directory holding certificates for the host wins,
 //! and replaces the public roots for that host).
 
-pub mod base64;
 pub mod blobs;
 pub mod challenge;
 pub mod claims;

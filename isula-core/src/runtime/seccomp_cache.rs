@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+use base64::Engine as _;
 use oci_spec::runtime::Spec;
 use sha2::{Digest as _, Sha256};
 
@@ -88,7 +89,7 @@ impl SeccompCache {
         if filters.len() >= MAX_PROFILES {
             filters.clear();
         }
-        filters.insert(key.0.clone(), crate::registry::base64::encode(&bpf));
+        filters.insert(key.0.clone(), base64::engine::general_purpose::STANDARD.encode(&bpf));
     }
 
     fn key(&self, spec: &Spec) -> Option<ProfileKey> {
