@@ -236,7 +236,7 @@ impl EngineConfig {
 }
 
 /// The `bridge` value that disables the default network.
-pub const BRIDGE_NONE: &str = "none";
+pub use crate::network::BRIDGE_NONE;
 
 /// A usable network device name: 1 to 15 bytes, no `/`, `:`, whitespace, not `.` or `..`.
 fn valid_link_name(n: &str) -> bool {

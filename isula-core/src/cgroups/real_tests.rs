@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::container::options::Resources;
+use oci_spec::runtime::LinuxResources;
+use serde_json::json;
 use crate::ErrorKind;
 
 const CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "blkio"];
@@ -118,6 +119,11 @@ fn v1_stats_pids_and_top_of_a_real_cgroup() {
     t.say("done");
 }
 
+/// `linux.resources` from its JSON form.
+fn lr(v: serde_json::Value) -> LinuxResources {
+    serde_json::from_value(v).unwrap()
+}
+
 #[test]
 fn v1_update_writes_live_limits() {
     let mut t = TestCgroup::new(
@@ -126,14 +132,11 @@ fn v1_update_writes_live_limits() {
     t.expect("ready");
     let mem = t.cg.v1_dir("memory").unwrap().to_path_buf();
     let rd = |d: &std::path::Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap().trim().to_string();
-    let r = Resources {
-        memory: Some(64 << 20),
-        memory_reservation: Some(32 << 20),
-        cpu_shares: Some(512),
-        cpus: Some(0.5),
-        pids_limit: Some(10),
-        ..Default::default()
-    };
+    let r = lr(json!({
+        "memory": { "limit": 64 << 20, "reservation": 32 << 20 },
+        "cpu": { "shares": 512, "quota": 50_000, "period": 100_000 },
+        "pids": { "limit": 10 },
+    }));
     t.cg.update(&r).unwrap();
     assert_eq!(rd(&mem, "memory.limit_in_bytes"), (64u64 << 20).to_string());
     assert_eq!(rd(&mem, "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
@@ -146,24 +149,22 @@ fn v1_update_writes_live_limits() {
     assert_eq!((s.memory.limit, s.pids.limit), (Some(64 << 20), Some(10)));
 
     // Below what the shell holds (16 MB, no swap to reclaim into): the kernel says EBUSY.
-    let e = t.cg.update(&Resources { memory: Some(8 << 20), ..Default::default() }).unwrap_err();
+    let e = t.cg.update(&lr(json!({ "memory": { "limit": 8 << 20 } }))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::FailedPrecondition, "{e}");
     assert!(e.to_string().contains(&(8u64 << 20).to_string()), "{e}");
     assert_eq!(rd(&mem, "memory.limit_in_bytes"), (64u64 << 20).to_string(), "limit unchanged");
 
     // Memory with swap, both directions.
     if mem.join("memory.memsw.limit_in_bytes").exists() {
-        t.cg.update(&Resources { memory: Some(100 << 20), memory_swap: Some(200 << 20), ..Default::default() })
-            .unwrap();
+        t.cg.update(&lr(json!({ "memory": { "limit": 100 << 20, "swap": 200 << 20 } }))).unwrap();
         assert_eq!(rd(&mem, "memory.memsw.limit_in_bytes"), (200u64 << 20).to_string());
-        t.cg.update(&Resources { memory: Some(50 << 20), memory_swap: Some(60 << 20), ..Default::default() }).unwrap();
+        t.cg.update(&lr(json!({ "memory": { "limit": 50 << 20, "swap": 60 << 20 } }))).unwrap();
         assert_eq!(rd(&mem, "memory.limit_in_bytes"), (50u64 << 20).to_string());
-        let e = t.cg.update(&Resources { memory: Some(80 << 20), ..Default::default() }).unwrap_err();
+        let e = t.cg.update(&lr(json!({ "memory": { "limit": 80 << 20 } }))).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     }
     // Unlimited again.
-    t.cg.update(&Resources { memory: Some(-1), memory_swap: Some(-1), pids_limit: Some(0), ..Default::default() })
-        .unwrap();
+    t.cg.update(&lr(json!({ "memory": { "limit": -1, "swap": -1 }, "pids": { "limit": 0 } }))).unwrap();
     assert_eq!(t.cg.stats().unwrap().memory.limit, None);
     assert_eq!(rd(t.cg.v1_dir("pids").unwrap(), "pids.max"), "max");
     t.say("done");

@@ -1,14 +1,54 @@
-//! Live resource updates: writing a container's limits into its cgroup files (v1 and v2).
+//! Live resource updates: writing OCI `linux.resources` limits into a cgroup's files (v1 and
+//! v2), as `runc update` does. The caller converts its own options (Docker's `--cpus`, …) into
+//! [`LinuxResources`] first; this module knows nothing of containers.
 
 use std::io::Write;
 use std::path::Path;
 
+use oci_spec::runtime::LinuxResources;
+
 use super::Cgroup;
-use crate::container::options::Resources;
 use crate::error::{Error, Result};
 
-/// Default CFS period (100 ms) used with `--cpus`.
+/// CFS period kept when `cpu.max` cannot be read (v2).
 const DEFAULT_PERIOD_US: u64 = 100_000;
+
+/// The settings of a [`LinuxResources`] this module applies, with "unset" values folded to
+/// `None`: a zero CPU shares, period, quota, memory, swap or blkio weight and an empty cpuset
+/// leave the current setting alone (Docker's meaning of 0 in `update`).
+#[derive(Debug, Default)]
+struct Limits {
+    cpu_shares: Option<u64>,
+    cpu_quota: Option<i64>,
+    cpu_period: Option<u64>,
+    cpuset_cpus: Option<String>,
+    cpuset_mems: Option<String>,
+    memory: Option<i64>,
+    memory_swap: Option<i64>,
+    memory_reservation: Option<i64>,
+    pids_limit: Option<i64>,
+    blkio_weight: Option<u16>,
+}
+
+impl Limits {
+    fn of(r: &LinuxResources) -> Self {
+        let cpu = r.cpu().as_ref();
+        let mem = r.memory().as_ref();
+        let nonempty = |s: Option<&String>| s.filter(|s| !s.is_empty()).cloned();
+        Limits {
+            cpu_shares: cpu.and_then(|c| c.shares()).filter(|s| *s != 0),
+            cpu_quota: cpu.and_then(|c| c.quota()).filter(|q| *q != 0),
+            cpu_period: cpu.and_then(|c| c.period()).filter(|p| *p != 0),
+            cpuset_cpus: nonempty(cpu.and_then(|c| c.cpus().as_ref())),
+            cpuset_mems: nonempty(cpu.and_then(|c| c.mems().as_ref())),
+            memory: mem.and_then(|m| m.limit()).filter(|m| *m != 0),
+            memory_swap: mem.and_then(|m| m.swap()).filter(|s| *s != 0),
+            memory_reservation: mem.and_then(|m| m.reservation()),
+            pids_limit: r.pids().as_ref().map(|p| p.limit()),
+            blkio_weight: r.block_io().as_ref().and_then(|b| b.weight()).filter(|w| *w != 0),
+        }
+    }
+}
 
 /// Write `value` into the existing cgroup file `dir/file`; kernel errors are mapped to
 /// clear errors naming the setting (EINVAL → InvalidArgument, EBUSY → FailedPrecondition).
@@ -38,33 +78,25 @@ fn need<'a>(dir: Option<&'a Path>, controller: &str) -> Result<&'a Path> {
 }
 
 /// Check the values that the kernel would otherwise reject with a bare EINVAL.
-fn check(r: &Resources) -> Result<()> {
+fn check(r: &Limits) -> Result<()> {
     let bad = |what: &str, v: &dyn std::fmt::Display, why: &str| Error::invalid(format!("invalid {what} {v}: {why}"));
     if let Some(s) = r.cpu_shares {
-        if s != 0 && !(2..=262_144).contains(&s) {
+        if !(2..=262_144).contains(&s) {
             return Err(bad("cpu shares", &s, "must be between 2 and 262144"));
         }
     }
     if let Some(p) = r.cpu_period {
-        if p != 0 && !(1000..=1_000_000).contains(&p) {
+        if !(1000..=1_000_000).contains(&p) {
             return Err(bad("cpu period", &p, "must be between 1000 and 1000000 microseconds"));
         }
     }
     if let Some(q) = r.cpu_quota {
-        if q != 0 && q != -1 && q < 1000 {
+        if q != -1 && q < 1000 {
             return Err(bad("cpu quota", &q, "must be -1 or at least 1000 microseconds"));
         }
     }
-    if let Some(c) = r.cpus {
-        if c.is_nan() || c < 0.0 {
-            return Err(bad("cpus", &c, "must be a non-negative number"));
-        }
-        if c > 0.0 && (r.cpu_quota.is_some_and(|q| q != 0) || r.cpu_period.is_some_and(|p| p != 0)) {
-            return Err(Error::invalid("cpus and cpu period/quota cannot be set together"));
-        }
-    }
     if let Some(m) = r.memory {
-        if m != 0 && m != -1 && m < 6 << 20 {
+        if m != -1 && m < 6 << 20 {
             return Err(bad("memory limit", &m, "minimum memory limit allowed is 6MB"));
         }
     }
@@ -74,57 +106,49 @@ fn check(r: &Resources) -> Result<()> {
         }
     }
     if let Some(w) = r.blkio_weight {
-        if w != 0 && !(10..=1000).contains(&w) {
+        if !(10..=1000).contains(&w) {
             return Err(bad("blkio weight", &w, "must be between 10 and 1000"));
         }
     }
     Ok(())
 }
 
-/// Apply every field of `r` that is set (`Some`) to the running cgroup `cg`, live.
-/// `oom_score_adj`, `oom_kill_disable` and `shm_size` are not cgroup settings and are ignored.
-pub fn update_resources(cg: &Cgroup, r: &Resources) -> Result<()> {
-    check(r)?;
+/// Apply the CPU (shares, quota, period, cpuset), memory (limit, swap, reservation), pids and
+/// blkio weight settings of `r` to the running cgroup `cg`, live; settings not given stay.
+/// A quota, memory limit or swap of -1, a pids limit <= 0 and a reservation <= 0 mean no limit;
+/// a zero (or empty cpuset) means "leave as is". Other fields of `r` are ignored.
+pub fn update_resources(cg: &Cgroup, r: &LinuxResources) -> Result<()> {
+    let r = Limits::of(r);
+    check(&r)?;
     if cg.is_v2() {
-        update_v2(cg, r)
+        update_v2(cg, &r)
     } else {
-        update_v1(cg, r)
+        update_v1(cg, &r)
     }
 }
 
 impl Cgroup {
     /// [`update_resources`] as a method.
-    pub fn update(&self, r: &Resources) -> Result<()> {
+    pub fn update(&self, r: &LinuxResources) -> Result<()> {
         update_resources(self, r)
     }
 }
 
-/// Quota and period in microseconds from `--cpus` or `--cpu-quota/--cpu-period`.
-fn cfs(r: &Resources) -> (Option<i64>, Option<u64>) {
-    match r.cpus.filter(|c| *c > 0.0) {
-        Some(c) => (Some((c * DEFAULT_PERIOD_US as f64) as i64), Some(DEFAULT_PERIOD_US)),
-        None => match r.cpus {
-            Some(_) => (Some(-1), None), // --cpus 0: no limit
-            None => (r.cpu_quota.filter(|q| *q != 0), r.cpu_period.filter(|p| *p != 0)),
-        },
-    }
-}
-
-fn update_v1(cg: &Cgroup, r: &Resources) -> Result<()> {
-    if let Some(s) = r.cpu_shares.filter(|s| *s != 0) {
+fn update_v1(cg: &Cgroup, r: &Limits) -> Result<()> {
+    if let Some(s) = r.cpu_shares {
         write_file(need(cg.v1_dir("cpu"), "cpu")?, "cpu.shares", &s.to_string())?;
     }
-    let (quota, period) = cfs(r);
+    let (quota, period) = (r.cpu_quota, r.cpu_period);
     if let Some(p) = period {
         write_file(need(cg.v1_dir("cpu"), "cpu")?, "cpu.cfs_period_us", &p.to_string())?;
     }
     if let Some(q) = quota {
         write_file(need(cg.v1_dir("cpu"), "cpu")?, "cpu.cfs_quota_us", &q.to_string())?;
     }
-    if let Some(c) = r.cpuset_cpus.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(c) = r.cpuset_cpus.as_deref() {
         write_file(need(cg.v1_dir("cpuset"), "cpuset")?, "cpuset.cpus", c)?;
     }
-    if let Some(m) = r.cpuset_mems.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(m) = r.cpuset_mems.as_deref() {
         write_file(need(cg.v1_dir("cpuset"), "cpuset")?, "cpuset.mems", m)?;
     }
     if r.memory.is_some() || r.memory_swap.is_some() || r.memory_reservation.is_some() {
@@ -134,7 +158,7 @@ fn update_v1(cg: &Cgroup, r: &Resources) -> Result<()> {
         let v = if p <= 0 { "max".to_string() } else { p.to_string() };
         write_file(need(cg.v1_dir("pids"), "pids")?, "pids.max", &v)?;
     }
-    if let Some(w) = r.blkio_weight.filter(|w| *w != 0) {
+    if let Some(w) = r.blkio_weight {
         let d = need(cg.v1_dir("blkio"), "blkio")?;
         let file = ["blkio.weight", "blkio.bfq.weight"].into_iter().find(|f| d.join(f).exists()).ok_or_else(|| {
             Error::precondition("blkio weight is not supported by this kernel (no blkio.weight or blkio.bfq.weight)")
@@ -144,11 +168,10 @@ fn update_v1(cg: &Cgroup, r: &Resources) -> Result<()> {
     Ok(())
 }
 
-fn memory_v1(d: &Path, r: &Resources) -> Result<()> {
+fn memory_v1(d: &Path, r: &Limits) -> Result<()> {
     let has_memsw = d.join("memory.memsw.limit_in_bytes").exists();
     let cur_memsw: Option<i64> = read_trim(d, "memory.memsw.limit_in_bytes").and_then(|s| s.parse().ok());
-    let mem = r.memory.filter(|m| *m != 0);
-    let swap = r.memory_swap.filter(|s| *s != 0);
+    let (mem, swap) = (r.memory, r.memory_swap);
     if swap.is_some() && !has_memsw {
         return Err(Error::precondition("the kernel does not account swap (no memory.memsw.limit_in_bytes)"));
     }
@@ -194,14 +217,14 @@ fn memory_v1(d: &Path, r: &Resources) -> Result<()> {
     Ok(())
 }
 
-fn update_v2(cg: &Cgroup, r: &Resources) -> Result<()> {
+fn update_v2(cg: &Cgroup, r: &Limits) -> Result<()> {
     let d = need(cg.unified_dir(), "unified")?;
-    if let Some(s) = r.cpu_shares.filter(|s| *s != 0) {
+    if let Some(s) = r.cpu_shares {
         // The conversion runc and crun use: shares 2..262144 → weight 1..10000.
         let weight = 1 + ((s.clamp(2, 262_144) - 2) * 9999) / 262_142;
         write_file(d, "cpu.weight", &weight.to_string())?;
     }
-    let (quota, period) = cfs(r);
+    let (quota, period) = (r.cpu_quota, r.cpu_period);
     if quota.is_some() || period.is_some() {
         let cur = read_trim(d, "cpu.max").unwrap_or_else(|| format!("max {DEFAULT_PERIOD_US}"));
         let mut parts = cur.split_whitespace();
@@ -215,17 +238,17 @@ fn update_v2(cg: &Cgroup, r: &Resources) -> Result<()> {
         let p = period.map(|p| p.to_string()).unwrap_or(cur_period);
         write_file(d, "cpu.max", &format!("{q} {p}"))?;
     }
-    if let Some(c) = r.cpuset_cpus.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(c) = r.cpuset_cpus.as_deref() {
         write_file(d, "cpuset.cpus", c)?;
     }
-    if let Some(m) = r.cpuset_mems.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(m) = r.cpuset_mems.as_deref() {
         write_file(d, "cpuset.mems", m)?;
     }
     let v2max = |v: i64| if v <= 0 { "max".to_string() } else { v.to_string() };
-    if let Some(m) = r.memory.filter(|m| *m != 0) {
+    if let Some(m) = r.memory {
         write_file(d, "memory.max", &v2max(m))?;
     }
-    if let Some(s) = r.memory_swap.filter(|s| *s != 0) {
+    if let Some(s) = r.memory_swap {
         // v2 limits swap alone; Docker's value is memory+swap.
         let mem = r.memory.filter(|m| *m > 0).or_else(|| read_trim(d, "memory.max").and_then(|v| v.parse().ok()));
         let v = match (s, mem) {
@@ -241,7 +264,7 @@ fn update_v2(cg: &Cgroup, r: &Resources) -> Result<()> {
     if let Some(p) = r.pids_limit {
         write_file(d, "pids.max", &v2max(p))?;
     }
-    if let Some(w) = r.blkio_weight.filter(|w| *w != 0) {
+    if let Some(w) = r.blkio_weight {
         if d.join("io.bfq.weight").exists() {
             write_file(d, "io.bfq.weight", &w.to_string())?;
         } else if d.join("io.weight").exists() {
@@ -257,6 +280,12 @@ fn update_v2(cg: &Cgroup, r: &Resources) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// `linux.resources` from its JSON form.
+    fn lr(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn v2_update_writes_fixture_files() {
@@ -275,17 +304,12 @@ mod tests {
             std::fs::write(d.join(f), c).unwrap();
         }
         let cg = Cgroup::unified_at(d);
-        let r = Resources {
-            cpu_shares: Some(1024),
-            cpus: Some(1.5),
-            memory: Some(64 << 20),
-            memory_swap: Some(96 << 20),
-            memory_reservation: Some(32 << 20),
-            pids_limit: Some(20),
-            cpuset_cpus: Some("0".into()),
-            blkio_weight: Some(500),
-            ..Default::default()
-        };
+        let r = lr(json!({
+            "cpu": { "shares": 1024, "quota": 150_000, "period": 100_000, "cpus": "0" },
+            "memory": { "limit": 64 << 20, "swap": 96 << 20, "reservation": 32 << 20 },
+            "pids": { "limit": 20 },
+            "blockIO": { "weight": 500 },
+        }));
         cg.update(&r).unwrap();
         let rd = |f: &str| std::fs::read_to_string(d.join(f)).unwrap();
         assert_eq!(rd("cpu.weight"), "39");
@@ -297,10 +321,16 @@ mod tests {
         assert_eq!(rd("cpuset.cpus"), "0");
         assert_eq!(rd("io.weight"), "default 4950");
         // Only the period: the quota is kept.
-        cg.update(&Resources { cpu_period: Some(50_000), ..Default::default() }).unwrap();
+        cg.update(&lr(json!({ "cpu": { "period": 50_000 } }))).unwrap();
         assert_eq!(rd("cpu.max"), "150000 50000");
-        cg.update(&Resources { pids_limit: Some(0), ..Default::default() }).unwrap();
+        cg.update(&lr(json!({ "pids": { "limit": 0 } }))).unwrap();
         assert_eq!(rd("pids.max"), "max");
+        // Zeros and empty cpusets leave the settings alone; a quota of -1 lifts the limit.
+        cg.update(&lr(json!({ "cpu": { "shares": 0, "quota": 0, "cpus": "" }, "memory": { "limit": 0 } }))).unwrap();
+        assert_eq!((rd("cpu.weight"), rd("cpu.max")), ("39".into(), "150000 50000".into()));
+        assert_eq!((rd("memory.max"), rd("cpuset.cpus")), ((64u64 << 20).to_string(), "0".into()));
+        cg.update(&lr(json!({ "cpu": { "quota": -1 } }))).unwrap();
+        assert_eq!(rd("cpu.max"), "max 50000");
     }
 
     #[test]
@@ -309,18 +339,18 @@ mod tests {
         std::fs::write(t.path().join("memory.max"), "max").unwrap();
         let cg = Cgroup::unified_at(t.path());
         for r in [
-            Resources { memory: Some(1024), ..Default::default() },
-            Resources { cpu_shares: Some(1), ..Default::default() },
-            Resources { cpu_quota: Some(10), ..Default::default() },
-            Resources { blkio_weight: Some(5), ..Default::default() },
-            Resources { memory: Some(64 << 20), memory_swap: Some(32 << 20), ..Default::default() },
-            Resources { cpus: Some(1.0), cpu_quota: Some(5000), ..Default::default() },
+            lr(json!({ "memory": { "limit": 1024 } })),
+            lr(json!({ "cpu": { "shares": 1 } })),
+            lr(json!({ "cpu": { "quota": 10 } })),
+            lr(json!({ "cpu": { "period": 500 } })),
+            lr(json!({ "blockIO": { "weight": 5 } })),
+            lr(json!({ "memory": { "limit": 64 << 20, "swap": 32 << 20 } })),
         ] {
             assert_eq!(cg.update(&r).unwrap_err().kind(), crate::ErrorKind::InvalidArgument, "{r:?}");
         }
         assert_eq!(std::fs::read_to_string(t.path().join("memory.max")).unwrap(), "max");
         // A controller file that is not there.
-        let e = cg.update(&Resources { pids_limit: Some(5), ..Default::default() }).unwrap_err();
+        let e = cg.update(&lr(json!({ "pids": { "limit": 5 } }))).unwrap_err();
         assert_eq!(e.kind(), crate::ErrorKind::FailedPrecondition, "{e}");
     }
 }

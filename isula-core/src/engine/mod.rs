@@ -27,7 +27,7 @@ use crate::content::ContentStore;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageStore;
-use crate::network::{NetworkStore, NetworkStoreConfig};
+use crate::network::NetworkStore;
 use crate::runtime::OciRuntime;
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
@@ -119,7 +119,7 @@ impl Engine {
         let content = ContentStore::open(&root.join("content"))?;
         let snapshots = Snapshotter::open(&root.join("snapshots"))?;
         let images = ImageStore::open(&root.join("images"))?;
-        let networks = NetworkStore::open(NetworkStoreConfig::from_engine(&config))?;
+        let networks = NetworkStore::open(network::network_store_config(&config))?;
         let containers = ContainerStore::open(&root.join("containers"))?;
         let (monitor_tx, monitor_rx) = monitor::channel()?;
         let shared = EngineShared {

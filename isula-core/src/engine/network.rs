@@ -9,7 +9,8 @@ use crate::container::spec::files;
 use crate::container::CreateOptions;
 use crate::error::{Error, Result};
 use crate::network::settings::{attach_requests, network_settings, NetworkMode, NetworkSettings};
-use crate::network::{netns, AttachResult, NetworkAttachRequest, NetworkStore};
+use crate::config::EngineConfig;
+use crate::network::{cni, netns, AttachResult, Ipv4Net, NetworkAttachRequest, NetworkStore, NetworkStoreConfig};
 use crate::sys;
 
 /// File in the container directory holding the container's attach requests.
@@ -17,6 +18,25 @@ const NETWORKS_FILE: &str = "networks.json";
 
 /// The option and result types of these methods, also reachable as `isula_core::network::*`.
 pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
+
+/// The network store configuration of an engine opened with `c`: store in `<graph>/networks`,
+/// result cache in `<state>/cni`, `cni-conf-dir`, `cni-bin-dir`, `bridge` and `bip` from `c`.
+/// (The engine builds it so that `network` never depends on `config`.)
+pub fn network_store_config(c: &EngineConfig) -> NetworkStoreConfig {
+    let (pool, pool_len) = crate::network::DEFAULT_SUBNET_POOL;
+    NetworkStoreConfig {
+        dir: c.graph.join("networks"),
+        cache_dir: c.state.join("cni"),
+        conf_dir: Some(c.cni_conf_dir.clone()),
+        bin_dirs: c.cni_bin_dir.clone(),
+        default_network: crate::network::DEFAULT_NETWORK.into(),
+        default_bridge: c.bridge.clone(),
+        default_address: c.default_bridge_address().ok().flatten(),
+        subnet_pool: Ipv4Net::new(pool, pool_len).expect("valid pool"),
+        subnet_len: crate::network::DEFAULT_SUBNET_LEN,
+        plugin_timeout: cni::exec::DEFAULT_TIMEOUT,
+    }
+}
 
 impl Engine {
     /// Creates a bridge network (`network create`); see [`NetworkStore::create`].

@@ -1,5 +1,6 @@
 //! `update`: change a container's resource limits (live when it runs) and restart policy.
 
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemoryBuilder, LinuxPids, LinuxResources};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -46,6 +47,55 @@ fn merge(base: &Resources, delta: &Resources) -> Resources {
         r.cpus = None;
     }
     r
+}
+
+/// CFS period (100 ms) `--cpus` is converted with.
+const CPUS_PERIOD_US: u64 = 100_000;
+
+/// The `Some` fields of `r` as OCI `linux.resources` for a live cgroup update: `--cpus N`
+/// becomes quota `N × 100 ms` over a 100 ms period (`--cpus 0` a quota of -1: no limit);
+/// zeros pass through (the cgroup update leaves those settings as they are).
+fn live_resources(r: &Resources) -> Result<LinuxResources> {
+    if let Some(c) = r.cpus {
+        if c.is_nan() || c < 0.0 {
+            return Err(Error::invalid(format!("invalid cpus {c}: must be a non-negative number")));
+        }
+        if c > 0.0 && (r.cpu_quota.is_some_and(|q| q != 0) || r.cpu_period.is_some_and(|p| p != 0)) {
+            return Err(Error::invalid("cpus and cpu period/quota cannot be set together"));
+        }
+    }
+    let (quota, period) = match r.cpus {
+        Some(c) if c > 0.0 => (Some((c * CPUS_PERIOD_US as f64) as i64), Some(CPUS_PERIOD_US)),
+        Some(_) => (Some(-1), None),
+        None => (r.cpu_quota, r.cpu_period),
+    };
+    let mut cpu = LinuxCpu::default();
+    cpu.set_shares(r.cpu_shares).set_quota(quota).set_period(period);
+    cpu.set_cpus(r.cpuset_cpus.clone()).set_mems(r.cpuset_mems.clone());
+    let mut memory = LinuxMemoryBuilder::default();
+    if let Some(m) = r.memory {
+        memory = memory.limit(m);
+    }
+    if let Some(s) = r.memory_swap {
+        memory = memory.swap(s);
+    }
+    if let Some(m) = r.memory_reservation {
+        memory = memory.reservation(m);
+    }
+    let memory = memory.build().map_err(|e| Error::internal(format!("memory resources: {e}")))?;
+    let mut res = LinuxResources::default();
+    res.set_cpu(Some(cpu)).set_memory(Some(memory));
+    if let Some(limit) = r.pids_limit {
+        let mut pids = LinuxPids::default();
+        pids.set_limit(limit);
+        res.set_pids(Some(pids));
+    }
+    if let Some(w) = r.blkio_weight {
+        let mut bio = LinuxBlockIo::default();
+        bio.set_weight(Some(w));
+        res.set_block_io(Some(bio));
+    }
+    Ok(res)
 }
 
 /// Write the new limits into the bundle's `linux.resources`, so the next start uses them.
@@ -126,7 +176,9 @@ impl Engine {
         check.validate().map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
         if rec.state.status.is_active() {
             let cg = self.container_cgroup(&c)?;
-            cg.update(&opts.resources).map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
+            let live = live_resources(&opts.resources)
+                .map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
+            cg.update(&live).map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
         }
         let spec_path = c.dir.join("config.json");
         let mut spec: Value = crate::sys::read_json(&spec_path)?;
@@ -161,5 +213,42 @@ mod tests {
         assert_eq!(r["memory"]["limit"], 128 << 20);
         assert_eq!((r["cpu"]["quota"].as_i64(), r["cpu"]["period"].as_i64()), (Some(50_000), Some(100_000)));
         assert_eq!(r["pids"]["limit"], -1);
+    }
+
+    #[test]
+    fn live_resources_convert_cpus_and_refuse_conflicts() {
+        let r = live_resources(&Resources {
+            cpus: Some(1.5),
+            cpu_shares: Some(512),
+            cpuset_cpus: Some("0-1".into()),
+            memory: Some(64 << 20),
+            memory_swap: Some(-1),
+            memory_reservation: Some(0),
+            pids_limit: Some(7),
+            blkio_weight: Some(300),
+            ..Default::default()
+        })
+        .unwrap();
+        let cpu = r.cpu().as_ref().unwrap();
+        assert_eq!((cpu.quota(), cpu.period(), cpu.shares()), (Some(150_000), Some(100_000), Some(512)));
+        assert_eq!(cpu.cpus().as_deref(), Some("0-1"));
+        let mem = r.memory().as_ref().unwrap();
+        assert_eq!((mem.limit(), mem.swap(), mem.reservation()), (Some(64 << 20), Some(-1), Some(0)));
+        assert_eq!(r.pids().as_ref().map(|p| p.limit()), Some(7));
+        assert_eq!(r.block_io().as_ref().and_then(|b| b.weight()), Some(300));
+        // --cpus 0 lifts the quota and keeps the period.
+        let r = live_resources(&Resources { cpus: Some(0.0), ..Default::default() }).unwrap();
+        assert_eq!(r.cpu().as_ref().map(|c| (c.quota(), c.period())), Some((Some(-1), None)));
+        // Nothing given, nothing set.
+        let r = live_resources(&Resources::default()).unwrap();
+        assert_eq!((r.pids(), r.block_io()), (&None, &None));
+        for bad in [
+            Resources { cpus: Some(1.0), cpu_quota: Some(5000), ..Default::default() },
+            Resources { cpus: Some(1.0), cpu_period: Some(50_000), ..Default::default() },
+            Resources { cpus: Some(-1.0), ..Default::default() },
+            Resources { cpus: Some(f64::NAN), ..Default::default() },
+        ] {
+            assert_eq!(live_resources(&bad).unwrap_err().kind(), crate::ErrorKind::InvalidArgument, "{bad:?}");
+        }
     }
 }

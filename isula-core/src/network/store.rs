@@ -19,7 +19,6 @@ use super::cni::{self, config::valid_network_name, Cni, CniCommand, InvokeArgs, 
 use super::ports::{self, PortMapping};
 use super::subnet::{self, Ipv4Net};
 use super::types::*;
-use crate::config::EngineConfig;
 use crate::error::{Error, Result};
 use crate::sys;
 
@@ -52,28 +51,17 @@ pub struct NetworkStoreConfig {
 pub const DEFAULT_NETWORK: &str = "bridge";
 /// Bridge device of the default network.
 pub const DEFAULT_BRIDGE: &str = "isula0";
+/// The `default_bridge` value (daemon.json `bridge`) that disables the default network.
+pub const BRIDGE_NONE: &str = "none";
+/// Pool automatic subnets are taken from by default (10.89.0.0/16).
+pub const DEFAULT_SUBNET_POOL: (Ipv4Addr, u8) = (Ipv4Addr::new(10, 89, 0, 0), 16);
+/// Prefix length of automatic subnets by default.
+pub const DEFAULT_SUBNET_LEN: u8 = 24;
 
 impl NetworkStoreConfig {
-    /// The configuration an [`Engine`](crate::Engine) uses: store in `<graph>/networks`, cache in
-    /// `<state>/cni`, `cni-conf-dir` and `cni-bin-dir` from the engine configuration.
-    pub fn from_engine(c: &EngineConfig) -> Self {
-        NetworkStoreConfig {
-            dir: c.graph.join("networks"),
-            cache_dir: c.state.join("cni"),
-            conf_dir: Some(c.cni_conf_dir.clone()),
-            bin_dirs: c.cni_bin_dir.clone(),
-            default_network: DEFAULT_NETWORK.into(),
-            default_bridge: c.bridge.clone(),
-            default_address: c.default_bridge_address().ok().flatten(),
-            subnet_pool: Ipv4Net::new(Ipv4Addr::new(10, 89, 0, 0), 16).expect("valid pool"),
-            subnet_len: 24,
-            plugin_timeout: cni::exec::DEFAULT_TIMEOUT,
-        }
-    }
-
     /// True unless the default network is disabled (`default_bridge` is `none`).
     pub fn default_enabled(&self) -> bool {
-        self.default_bridge != crate::config::BRIDGE_NONE
+        self.default_bridge != BRIDGE_NONE
     }
 }
 

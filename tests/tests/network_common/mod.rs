@@ -87,7 +87,7 @@ impl NetEnv {
 
     /// The store configuration (same dirs every time).
     pub fn store_config(&self) -> NetworkStoreConfig {
-        let mut cfg = NetworkStoreConfig::from_engine(&self.root.config());
+        let mut cfg = isula_core::engine::network_store_config(&self.root.config());
         cfg.conf_dir = Some(self.conf_dir.clone());
         cfg.bin_dirs = vec![self.fake_bin.clone(), PathBuf::from("/usr/lib/cni")];
         cfg.default_bridge = format!("isd{}", self.tag);
