@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod layer;
 pub mod logs;
 pub mod network;
 pub mod reference;

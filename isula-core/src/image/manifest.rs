@@ -176,13 +176,13 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     out
 }
 
-pub use crate::image::layer::Compression;
+pub use crate::layer::Compression;
 
 /// Sniff the compression from a blob's first bytes (the layer module's detection), and
 /// insist that anything uncompressed really starts like a tar: unknown compressions and
 /// garbage are `InvalidArgument` before any work is done.
 pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
-    let c = crate::image::layer::detect_compression(head)?;
+    let c = crate::layer::detect_compression(head)?;
     if c != Compression::None {
         return Ok(c);
     }
@@ -215,7 +215,7 @@ fn tar_checksum_ok(head: &[u8]) -> bool {
 pub fn auto_decompress<'a, R: std::io::Read + 'a>(r: R) -> Result<Box<dyn std::io::Read + 'a>> {
     let (head, r) = peek(r, 512)?;
     sniff_compression(&head)?;
-    crate::image::layer::decompress(r)
+    crate::layer::decompress(r)
 }
 
 /// Read up to `n` bytes ahead; returns them and a reader that still yields the whole stream.

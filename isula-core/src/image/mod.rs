@@ -1,8 +1,8 @@
-//! Image store and image operations: records by id, names, load/save, import, layer application.
+//! Image store and image operations: records by id, names, load/save, import (layers are
+//! unpacked by [`crate::layer`] through the snapshotter).
 
 pub mod archive;
 pub mod filter;
-pub mod layer;
 pub mod manifest;
 pub mod store;
 pub mod types;

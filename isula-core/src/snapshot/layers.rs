@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{links, Snapshotter, StagingGuard};
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
-use crate::image::layer;
+use crate::layer;
 use crate::sys;
 
 /// The OCI chain id of a layer: its diff id for a base layer, otherwise

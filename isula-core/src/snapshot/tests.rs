@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::*;
-use crate::image::layer::testutil::{gzip, TarBuilder};
+use crate::layer::testutil::{gzip, TarBuilder};
 use crate::sys::mount;
 use crate::ErrorKind;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use tar::EntryType;
 
 use super::*;
-use crate::image::layer::testutil::TarBuilder;
+use crate::layer::testutil::TarBuilder;
 use crate::ErrorKind;
 
 const PASSWD: &str = "root:x:0:0:rootfs-passwd-marker:/root:/bin/sh\n";

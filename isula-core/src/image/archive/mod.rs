@@ -187,7 +187,7 @@ pub fn verify_layer(
     let got = if c == Compression::None {
         file_digest.clone()
     } else {
-        let mut r = crate::image::layer::decompress(rest)?;
+        let mut r = crate::layer::decompress(rest)?;
         let mut h = Hasher::new();
         io::copy(&mut r, &mut h).map_err(|e| Error::invalid(format!("layer {what}: corrupt compressed data: {e}")))?;
         h.finish()

@@ -90,7 +90,7 @@ fn write_layer(
     let open = || -> Result<Box<dyn Read>> {
         let (head, r) = manifest::peek(content.open_blob(blob)?, 512)?;
         manifest::sniff_compression(&head)?;
-        crate::image::layer::decompress(r)
+        crate::layer::decompress(r)
     };
     let (head, _) = manifest::peek(content.open_blob(blob)?, 512)?;
     let size = if manifest::sniff_compression(&head)? == Compression::None {

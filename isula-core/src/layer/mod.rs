@@ -1,5 +1,9 @@
 //! Layer application: tar streams (plain, gzip, zstd, xz) unpacked into
-//! overlay-ready directories, with whiteouts converted to overlayfs form.
+//! overlay-ready directories, with whiteouts converted to overlayfs form and
+//! every path kept inside the destination.
+//!
+//! Used by `image` (compression detection, archives) and `snapshot` (unpacking a
+//! layer into its diff directory); it knows neither.
 
 mod apply;
 mod compression;
