@@ -14,13 +14,6 @@
 //!    the exit frame to clients and exits. It never runs `<runtime> delete`: the engine
 //!    does that when the container is removed, so the runtime state is kept.
 
-#[path = "../../../isula-core/src/logs/jsonfile.rs"]
-#[allow(dead_code)]
-mod jsonfile;
-#[path = "../../../isula-core/src/runtime/proto.rs"]
-#[allow(dead_code)]
-mod proto;
-
 mod oom;
 mod supervise;
 mod sys;
@@ -34,6 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use isula_shim_proto::{jsonfile, proto};
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};

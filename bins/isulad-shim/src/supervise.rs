@@ -13,8 +13,8 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::jsonfile::{rfc3339_nano, JsonFileWriter, LineSplitter};
-use crate::proto::{frame, ExitStatus};
+use isula_shim_proto::jsonfile::{rfc3339_nano, JsonFileWriter, LineSplitter};
+use isula_shim_proto::proto::{frame, ExitStatus};
 use crate::{sys, Stdio3};
 
 /// Bytes buffered for one slow attach client before it is dropped.

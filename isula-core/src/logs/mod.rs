@@ -1,7 +1,8 @@
-//! Container logs: the Docker json-file writer used by `isulad-shim` ([`jsonfile`])
+//! Container logs: the Docker json-file writer used by `isulad-shim` ([`jsonfile`], from
+//! the `isula-shim-proto` crate both link)
 //! and the reader behind `logs` ([`reader`]).
 
-pub mod jsonfile;
+pub use isula_shim_proto::jsonfile;
 pub mod reader;
 
 pub use jsonfile::{JsonFileWriter, DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE};

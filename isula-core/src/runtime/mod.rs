@@ -21,7 +21,8 @@
 
 pub mod attach;
 pub mod oci;
-pub mod proto;
+/// The engine ↔ `isulad-shim` protocol types, from the `isula-shim-proto` crate both link.
+pub use isula_shim_proto::proto;
 pub mod seccomp_cache;
 pub mod shim;
 

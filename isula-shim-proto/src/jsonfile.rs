@@ -4,9 +4,8 @@
 //! The live file is `<path>`; rotation renames it to `<path>.1`, `<path>.1` to `<path>.2`,
 //! … keeping `max_file` files in all (iSulad and Docker use the same scheme).
 //!
-//! This file depends only on `std` and `serde_json` so that `isulad-shim` can include it
-//! with `#[path]` (the shim must stay small; linking all of isula-core would pull in
-//! oci-spec, tar, compression, …).
+//! It lives in this small crate so that `isulad-shim` can link it (the shim must stay
+//! small; linking all of isula-core would pull in oci-spec, tar, compression, …).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

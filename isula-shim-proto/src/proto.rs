@@ -1,9 +1,8 @@
 //! The engine ↔ `isulad-shim` protocol types: configuration, state and exit files,
 //! readiness messages and the attach-socket framing.
 //!
-//! This file depends only on `std` and `serde` so that the shim binary can include it
-//! with `#[path]` instead of linking all of isula-core (keeping the shim small). The
-//! protocol itself is described in [`crate::runtime::shim`].
+//! Both sides link this crate (the shim does not link isula-core, keeping it small). The
+//! protocol itself is described in isula-core's `runtime::shim` module.
 
 use std::path::PathBuf;
 
