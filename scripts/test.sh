@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# The embedder's small build: isula-core and the C ABI without registry, xz and zstd.
+cargo check -p isula-core --no-default-features
+cargo check -p isula-ffi --no-default-features
 # Build every binary first (debug, the tests' profile) so the CLI tests find fresh isulad,
 # isula and isulad-shim in target/debug instead of building their own into target/cli-tests.
 cargo build --workspace

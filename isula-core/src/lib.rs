@@ -2,6 +2,11 @@
 //!
 //! Open an [`Engine`] on a root directory and call one blocking method per
 //! operation. All behaviour of the daemon, the CLI and the C ABI lives here.
+//!
+//! Cargo features, all on by default: `registry` (the OCI distribution client, with
+//! ureq and rustls; without it pull, push, login and logout return
+//! [`ErrorKind::Unimplemented`]), `xz` and `zstd` (layers and archives in those
+//! compressions; without them such a stream is refused as `Unimplemented`).
 
 pub mod cgroups;
 pub mod config;

@@ -13,9 +13,9 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::{sys, Stdio3};
 use isula_shim_proto::jsonfile::{rfc3339_nano, JsonFileWriter, LineSplitter};
 use isula_shim_proto::proto::{frame, ExitStatus};
-use crate::{sys, Stdio3};
 
 /// Bytes buffered for one slow attach client before it is dropped.
 const CLIENT_BUF_LIMIT: usize = 8 << 20;

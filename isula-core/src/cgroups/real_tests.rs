@@ -6,9 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::ErrorKind;
 use oci_spec::runtime::LinuxResources;
 use serde_json::json;
-use crate::ErrorKind;
 
 const CONTROLLERS: [&str; 5] = ["memory", "cpu", "cpuacct", "pids", "blkio"];
 

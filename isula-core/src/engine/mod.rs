@@ -10,6 +10,10 @@ mod health;
 mod images;
 mod monitor;
 mod network;
+#[cfg(feature = "registry")]
+mod registry;
+#[cfg(not(feature = "registry"))]
+#[path = "registry_off.rs"]
 mod registry;
 mod restore;
 mod stats;

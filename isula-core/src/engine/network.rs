@@ -4,12 +4,12 @@
 use std::path::PathBuf;
 
 use super::Engine;
+use crate::config::EngineConfig;
 use crate::container::parse::parse_add_host;
 use crate::container::spec::files;
 use crate::container::CreateOptions;
 use crate::error::{Error, Result};
 use crate::network::settings::{attach_requests, network_settings, NetworkMode, NetworkSettings};
-use crate::config::EngineConfig;
 use crate::network::{cni, netns, AttachResult, Ipv4Net, NetworkAttachRequest, NetworkStore, NetworkStoreConfig};
 use crate::sys;
 

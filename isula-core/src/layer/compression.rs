@@ -73,13 +73,27 @@ pub fn decompress_detect<'a>(mut r: Box<dyn Read + 'a>) -> Result<(Box<dyn Read 
     let out: Box<dyn Read + 'a> = match kind {
         Compression::None => joined,
         Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(BUF, joined))),
+        #[cfg(feature = "zstd")]
         Compression::Zstd => Box::new(
             zstd::stream::read::Decoder::with_buffer(io::BufReader::with_capacity(BUF, joined))
                 .map_err(|e| Error::invalid(format!("corrupt zstd layer stream: {e}")))?,
         ),
+        #[cfg(feature = "xz")]
         Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(io::BufReader::with_capacity(BUF, joined))),
+        #[cfg(not(feature = "zstd"))]
+        Compression::Zstd => return Err(not_built("zstd")),
+        #[cfg(not(feature = "xz"))]
+        Compression::Xz => return Err(not_built("xz")),
     };
     Ok((out, kind))
+}
+
+/// The error for a compression this build cannot read (isula-core feature `feature` off).
+#[cfg(not(all(feature = "zstd", feature = "xz")))]
+fn not_built(feature: &str) -> Error {
+    Error::unimplemented(format!(
+        "{feature}-compressed layers are not supported by this isula build (isula-core feature \"{feature}\")"
+    ))
 }
 
 /// Read-buffer size for compressed input.

@@ -13,7 +13,8 @@ pub mod types;
 
 pub use ports::{allocate_host_port, parse_publish, PortMapping, Protocol};
 pub use store::{
-    NetworkStore, NetworkStoreConfig, BRIDGE_NONE, DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET_LEN, DEFAULT_SUBNET_POOL,
+    NetworkStore, NetworkStoreConfig, BRIDGE_NONE, DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET_LEN,
+    DEFAULT_SUBNET_POOL,
 };
 pub use subnet::Ipv4Net;
 pub use types::{AttachResult, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};

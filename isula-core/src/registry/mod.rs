@@ -10,22 +10,39 @@
 //! `/etc/isulad/certs.d` (the first directory holding certificates for the host wins,
 //! and replaces the public roots for that host).
 
+//!
+//! The client needs the `registry` feature (default-on; it brings ureq and rustls). Without
+//! it only the option, progress and result types below exist, and the engine's registry
+//! methods return `Unimplemented`.
+
+#[cfg(feature = "registry")]
 pub mod blobs;
+#[cfg(feature = "registry")]
 pub mod challenge;
+#[cfg(feature = "registry")]
 pub mod claims;
+#[cfg(feature = "registry")]
 pub mod credentials;
+#[cfg(feature = "registry")]
 pub mod manifest;
+#[cfg(feature = "registry")]
 pub mod pull;
+#[cfg(feature = "registry")]
 pub mod push;
+#[cfg(feature = "registry")]
 pub mod session;
+#[cfg(feature = "registry")]
 pub mod transport;
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 
+#[cfg(feature = "registry")]
 pub use credentials::{CredentialStore, Credentials};
+#[cfg(feature = "registry")]
 pub use manifest::Platform;
+#[cfg(feature = "registry")]
 pub use transport::{RegistryOptions, Transport};
 
 /// Options of [`Engine::pull`](crate::Engine::pull).
