@@ -1,7 +1,7 @@
 //! End to end: a real isulad on a private root, driven by the real isula binary
 //! (load, images, tag, inspect, save/load round trip, import, rmi, error statuses).
 
-mod cli_support;
+use crate::cli_support;
 
 use cli_support::{isula, Daemon};
 use isula_tests::images::{self, DockerLayout};

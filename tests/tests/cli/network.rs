@@ -6,8 +6,8 @@
 //!
 //! Build first: `cargo build -p isulad -p isula -p isulad-shim`.
 
-mod cli_support;
-mod network_common;
+use crate::cli_support;
+use crate::network_common;
 
 use std::net::Ipv4Addr;
 use std::process::Command;

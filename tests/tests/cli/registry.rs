@@ -1,7 +1,7 @@
 //! End to end: `isula pull`/`push`/`login`/`logout` through a real isulad against a real
 //! docker-registry on 127.0.0.1.
 
-mod cli_support;
+use crate::cli_support;
 
 use cli_support::Daemon;
 use isula_tests::images;

@@ -4,7 +4,7 @@
 //!
 //! Build first: `cargo build -p isulad -p isula -p isulad-shim`.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::time::{Duration, Instant};
 

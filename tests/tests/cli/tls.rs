@@ -1,6 +1,6 @@
 //! End to end: isulad on TCP with mutual TLS; isula with and without a client certificate.
 
-mod cli_support;
+use crate::cli_support;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //!
 //! Build first: `cargo build -p isulad -p isula -p isulad-shim`.
 
-mod cli_support;
+use crate::cli_support;
 
 use cli_support::Daemon;
 use isula_tests::env::{require, require_root};

@@ -1,6 +1,6 @@
 //! End-to-end container lifecycle through `Engine`, against runc AND crun (as root).
 
-mod containers_common;
+use crate::containers_common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! 100 containers created, started and removed from parallel threads leave no process,
 //! mount or cgroup behind; plus latency measurements (ignored test). runc AND crun, as root.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::time::{Duration, Instant};
 

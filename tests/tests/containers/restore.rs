@@ -2,7 +2,7 @@
 //! opens an engine, runs containers and is SIGKILLed; the test reopens the root and manages
 //! them. Also restart policies applied by the monitor thread. runc AND crun, as root.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -482,7 +482,7 @@ fn pss_kib(pid: i32) -> u64 {
 
 /// Ad-hoc figures (not asserted): shim PSS per container and create+start+exit latency
 /// of `true` through the shim vs bare `<runtime> run`. Run with
-/// `cargo test -p isula-tests --test runtime_shim measure -- --ignored --nocapture`
+/// `cargo test -p isula-tests --test containers runtime_shim::measure -- --ignored --nocapture`
 /// (set ISULA_SHIM to a release build to measure that one).
 #[test]
 #[ignore]

@@ -2,7 +2,7 @@
 //! signal delivery, manual stops versus restart policies, health persisted across a reopen,
 //! command-not-found exit codes.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! End-to-end `export` and `cp` of real containers.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::collections::BTreeMap;
 use std::io::Read;

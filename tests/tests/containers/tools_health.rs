@@ -1,6 +1,6 @@
 //! End-to-end health checks: healthy when the probe passes, unhealthy after retries.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::time::Duration;
 

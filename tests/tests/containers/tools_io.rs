@@ -2,7 +2,7 @@
 //! resize), and logs with follow, since, until, tail, timestamps and stream selection.
 //! runc AND crun, as root.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -1,6 +1,6 @@
 //! End-to-end `stats`, `top` and `update` of real runc/crun containers.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! inspect, remove and prune; volumes used by containers are refused; named volumes keep
 //! their data across container removal; anonymous volumes go with `remove(.., volumes)`.
 
-mod containers_common;
+use crate::containers_common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! End-to-end: bad archives and names get the right error and leave the store exactly as it was
 //! (same image list, same blobs, same layers).
 
-mod images_common;
+use crate::images_common;
 
 use images_common::*;
 use isula_core::image::{ListImagesOptions, LoadOptions};

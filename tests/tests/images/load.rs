@@ -1,7 +1,7 @@
 //! End-to-end: loading every archive format, retagging, saving (checked with skopeo) and
 //! round trips, on a real engine root with real overlay layers.
 
-mod images_common;
+use crate::images_common;
 
 use std::io::Write;
 

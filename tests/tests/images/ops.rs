@@ -1,6 +1,6 @@
 //! End-to-end: import, tag, list with filters, inspect by every kind of name, remove.
 
-mod images_common;
+use crate::images_common;
 
 use images_common::*;
 use isula_core::image::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions, RemovedImage};

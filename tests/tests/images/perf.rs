@@ -1,8 +1,8 @@
 //! Measurements (never asserted): load time and `images()` listing time for a ~100 MB image
 //! and for 100 small images. Run with
-//! `cargo test --release -p isula-tests --test images_perf -- --ignored --nocapture`.
+//! `cargo test --release -p isula-tests --test images perf:: -- --ignored --nocapture`.
 
-mod images_common;
+use crate::images_common;
 
 use std::time::Instant;
 

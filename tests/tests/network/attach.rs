@@ -1,7 +1,7 @@
 //! End-to-end: managed bridge networks with the real CNI plugins — attach two namespaces and ping,
 //! internal networks, the default network, DEL after a store restart, and complete cleanup.
 
-mod network_common;
+use crate::network_common;
 
 use isula_core::network::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkStore};
 use isula_core::ErrorKind;

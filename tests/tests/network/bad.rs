@@ -1,6 +1,6 @@
 //! End-to-end: bad input and failing plugins give clear errors and leave nothing behind.
 
-mod network_common;
+use crate::network_common;
 
 use isula_core::network::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use isula_core::ErrorKind;

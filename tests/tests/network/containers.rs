@@ -2,8 +2,8 @@
 //! on 127.0.0.1 and on the container IP, a second container pings the first, inspect shows
 //! NetworkSettings, /etc/hosts has the address; stop and remove release everything.
 
-mod containers_common;
-mod network_common;
+use crate::containers_common;
+use crate::network_common;
 
 use std::time::{Duration, Instant};
 

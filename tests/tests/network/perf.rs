@@ -1,9 +1,9 @@
 //! Measurements (never asserted): what networking costs per container — netns creation plus
 //! attach to a bridge network (loopback, bridge+host-local, portmap, firewall), and detach plus
 //! netns removal. Run with
-//! `cargo test --release -p isula-tests --test network_perf -- --ignored --nocapture`.
+//! `cargo test --release -p isula-tests --test network perf:: -- --ignored --nocapture`.
 
-mod network_common;
+use crate::network_common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! End-to-end: published ports through the portmap plugin — busybox httpd inside a namespace
 //! answers on 127.0.0.1:<host port> and on the container IP; a busy host port is refused cleanly.
 
-mod network_common;
+use crate::network_common;
 
 use isula_core::network::{NetworkAttachRequest, NetworkCreateOptions, PortMapping, Protocol};
 use isula_core::ErrorKind;

@@ -2,7 +2,7 @@
 //! ~100 MB multi-layer image from a local docker-registry against `skopeo copy` of the same
 //! image, and the time to resume a pull cut at 50%.
 
-mod registry_support;
+use crate::registry_support;
 
 use std::process::Command;
 use std::time::Instant;

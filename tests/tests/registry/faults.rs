@@ -2,7 +2,7 @@
 //! corrupt blobs, 429, timeouts, oversized manifests, platform selection, schema 1,
 //! unreachable registries, invalid references. After every failure the store is unchanged.
 
-mod registry_support;
+use crate::registry_support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

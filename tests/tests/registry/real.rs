@@ -2,7 +2,7 @@
 //! (plain http, TLS with a CA made by the test, htpasswd Basic auth over TLS),
 //! cross-checked with skopeo.
 
-mod registry_support;
+use crate::registry_support;
 
 use std::process::Command;
 
