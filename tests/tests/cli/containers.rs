@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cli_support::{bin, Daemon};
+use isula_tests::poll::wait_until;
 
 /// A daemon with busybox loaded; removes every container it knows on drop (before the
 /// daemon stops).
@@ -35,11 +36,7 @@ impl Env {
     }
 
     fn wait_status(&self, id: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while self.status(id) != want {
-            assert!(Instant::now() < deadline, "{id} never became {want} (is {})", self.status(id));
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(Duration::from_secs(20), &format!("{id} to become {want}"), || self.status(id) == want);
     }
 }
 
@@ -88,11 +85,7 @@ fn detached_lifecycle() {
     assert_eq!(env.isula(&["ps", "--format", "{{.Names}} {{.State}}"]).ok(), "web running\n");
 
     // logs and exec.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while env.isula(&["logs", "web"]).ok() != "started\n" {
-        assert!(Instant::now() < deadline, "logs: {}", env.isula(&["logs", "web"]).stdout);
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(20), "the log line of web", || env.isula(&["logs", "web"]).ok() == "started\n");
     assert_eq!(env.isula(&["logs", "--tail", "0", "web"]).ok(), "");
     let ts = env.isula(&["logs", "-t", "web"]).ok().to_string();
     assert!(ts.starts_with("20") && ts.contains("T") && ts.ends_with(" started\n"), "{ts}");
@@ -239,14 +232,35 @@ fn daemon_restart_keeps_containers_and_events_stream() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    let id2 = env.isula(&["run", "--name", "evt", "busybox", "true"]);
-    id2.ok();
-    std::thread::sleep(Duration::from_millis(500));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (seen, mut stdout) = (seen.clone(), ev.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                seen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let has = |action: &str, name: &str| {
+        let out = seen.lock().unwrap();
+        out.lines().any(|l| l.contains(&format!(" container {action} ")) && l.contains(&format!("name={name}")))
+    };
+    // The stream is live once it shows a probe container created after it started.
+    let mut probes = 0;
+    wait_until(Duration::from_secs(20), "the events stream to go live", || {
+        probes += 1;
+        env.isula(&["create", "--name", &format!("probe{probes}"), "busybox", "true"]).ok();
+        (1..=probes).any(|i| has("create", &format!("probe{i}")))
+    });
+    env.isula(&["run", "--name", "evt", "busybox", "true"]).ok();
+    wait_until(Duration::from_secs(20), "create, start and die events of evt", || {
+        ["create", "start", "die"].iter().all(|a| has(a, "evt"))
+    });
     let _ = ev.kill();
-    let mut out = String::new();
-    ev.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     let _ = ev.wait();
+    reader.join().unwrap();
+    let out = seen.lock().unwrap().clone();
     for action in ["create", "start", "die"] {
         assert!(
             out.lines().any(|l| l.contains(&format!(" container {action} ")) && l.contains("name=evt")),

@@ -430,11 +430,8 @@ fn publish_all_ip_hosts_and_resolv_conf_on_a_network() {
     // Stop and start: detached, then attached again with the same address (an ephemeral
     // host port may change, as with Docker).
     env.isula(&["stop", "-t", "1", &c]).ok();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !bridge_ports(&bridge).is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    assert!(bridge_ports(&bridge).is_empty(), "veth left after stop: {:?}", bridge_ports(&bridge));
+    let detached = isula_tests::poll::poll(std::time::Duration::from_secs(20), || bridge_ports(&bridge).is_empty());
+    assert!(detached, "veth left after stop: {:?}", bridge_ports(&bridge));
     env.isula(&["start", &c]).ok();
     assert_eq!(env.container_ip(&c, &net), ip);
     let out = env.isula(&["port", &c, "80"]).ok().to_string();

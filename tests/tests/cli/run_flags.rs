@@ -6,7 +6,7 @@
 
 use crate::cli_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cli_support::Daemon;
 use isula_tests::images;
@@ -61,15 +61,13 @@ impl Env {
 
     /// Poll `inspect` until `done` holds (20 s at most); the last inspect.
     fn until(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let v = self.inspect(id);
-            if done(&v) {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "{id} never reached {what}: {}", v["State"]);
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let mut last = Value::Null;
+        let reached = isula_tests::poll::poll(Duration::from_secs(30), || {
+            last = self.inspect(id);
+            done(&last)
+        });
+        assert!(reached, "{id} never reached {what}: {}", last["State"]);
+        last
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use isula_core::container::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::image::LoadOptions;
@@ -142,19 +141,8 @@ pub fn pid_alive(pid: i32) -> bool {
     }
 }
 
-/// Poll `f` until it is true or `timeout` passes.
-pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + timeout;
-    loop {
-        if f() {
-            return true;
-        }
-        if Instant::now() > end {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+#[allow(unused_imports)] // not every test file that includes this module uses all
+pub use isula_tests::poll::{holds_for, poll as eventually, wait_for, wait_until};
 
 /// The whole json-file log of container `id` as one string (stdout and stderr).
 pub fn logs_text(env: &Env, id: &str) -> String {

@@ -95,11 +95,9 @@ fn stop_kill_pause_restart_rename() {
         assert_eq!(e.inspect_container("renamed").unwrap().name, "/renamed");
         assert_eq!(e.inspect_container("sleeper").unwrap_err().kind(), ErrorKind::NotFound);
 
-        let t0 = std::time::Instant::now();
         e.stop("renamed", Some(1)).unwrap();
         let code = e.wait(&id, WaitCondition::NotRunning).unwrap();
         assert!(code == 137 || code == 143, "{rt}: stop exit code {code}");
-        assert!(t0.elapsed() < Duration::from_secs(20));
         // stop of a stopped container is a no-op
         e.stop(&id, Some(1)).unwrap();
         assert_eq!(e.kill(&id, "KILL").unwrap_err().kind(), ErrorKind::FailedPrecondition);

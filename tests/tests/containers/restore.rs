@@ -35,8 +35,8 @@ fn child_entry() {
     for i in 0..3 {
         e.run(&mk(&format!("c{i}"), &["sleep", "1000"])).unwrap();
     }
-    e.run(&mk("quick", &["sh", "-c", "sleep 2; exit 7"])).unwrap();
-    println!("READY");
+    let quick = e.run(&mk("quick", &["sh", "-c", "sleep 2; exit 7"])).unwrap();
+    println!("READY {quick}");
     loop {
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -63,19 +63,23 @@ fn engine_killed_containers_survive() {
         let mut env = Env::new(rt);
         env.engine = None; // the child owns the root now
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+            .args(["--exact", "restore::child_entry", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, spec_of(&env))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = lines.any(|l| l.map(|l| l.contains("READY")).unwrap_or(false));
+        let quick = lines.find_map(|l| l.ok()?.split_once("READY ").map(|(_, id)| id.trim().to_string()));
         // SIGKILL the embedding process, whatever happened
         let _ = child.kill();
         let _ = child.wait();
-        assert!(ready, "{rt}: child did not get its containers running");
-        std::thread::sleep(Duration::from_secs(3)); // `quick` exits meanwhile
+        let quick = quick.unwrap_or_else(|| panic!("{rt}: child did not get its containers running"));
+        // `quick` exits while no engine runs: its shim records the exit
+        let quick_shim = env.config().state.join("shims").join(&quick);
+        wait_until(Duration::from_secs(20), &format!("{rt}: quick's exit recorded by its shim"), || {
+            isula_core::runtime::read_exit(&quick_shim).ok().flatten().is_some()
+        });
         env.reopen();
         let e = env.e();
         for i in 0..3 {
@@ -135,8 +139,9 @@ fn restart_policies() {
         );
         // a user stop is final
         e.stop(&id, Some(1)).unwrap();
-        std::thread::sleep(Duration::from_millis(700));
-        assert_eq!(e.inspect_container(&id).unwrap().state.status, "exited", "{rt}");
+        holds_for(Duration::from_millis(700), &format!("{rt}: stays exited after a user stop"), || {
+            e.inspect_container(&id).unwrap().state.status == "exited"
+        });
 
         let mut o = env.opts(&["sh", "-c", "exit 1"]);
         o.restart_policy = RestartPolicy { name: "on-failure".into(), maximum_retry_count: 2 };
@@ -149,8 +154,9 @@ fn restart_policies() {
             "{rt}: {:?}",
             e.inspect_container(&id).unwrap()
         );
-        std::thread::sleep(Duration::from_millis(1000));
-        assert_eq!(e.inspect_container(&id).unwrap().restart_count, 2);
+        holds_for(Duration::from_millis(1000), &format!("{rt}: no restart past the maximum"), || {
+            e.inspect_container(&id).unwrap().restart_count == 2
+        });
 
         // AutoRemove
         let mut o = env.opts(&["true"]);

@@ -17,6 +17,7 @@ use isula_core::runtime::{
     AttachEvent, CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
 };
 use isula_core::ErrorKind;
+use isula_tests::poll::{holds_for, wait_until};
 use isula_tests::shim::{shim_path, RUNTIMES};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));
@@ -129,11 +130,7 @@ impl Fixture {
 
     /// Assert the shim exits after its process (give PID 1 no role: judge by /proc state).
     fn assert_shim_gone(&self, h: &ShimHandle) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while h.is_alive() {
-            assert!(Instant::now() < deadline, "shim {} still running", h.shim_pid);
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(Duration::from_secs(10), &format!("shim {} to exit", h.shim_pid), || !h.is_alive());
     }
 
     fn log_lines(&self) -> Vec<(LogStream, String)> {
@@ -430,7 +427,7 @@ fn container_survives_engine_sigkill() {
         let mut f = Fixture::new(rt);
         f.make_bundle(&["sh", "-c", "echo started; sleep 1000"], false, true);
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "zz_child_spawner", "--nocapture", "--test-threads=1"])
+            .args(["--exact", "runtime_shim::zz_child_spawner", "--nocapture", "--test-threads=1"])
             .env("ISULA_RT_CHILD", f.dir.path())
             .env("ISULA_RT_RUNTIME", rt)
             .env("ISULA_RT_ID", &f.id)
@@ -452,11 +449,10 @@ fn container_survives_engine_sigkill() {
         // SIGKILL the "engine".
         child.kill().unwrap();
         child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(200));
         // A fresh handle from the state dir only.
         let h = ShimHandle::load(&f.state_dir()).unwrap();
         assert_eq!(h.shim_pid, shim_pid);
-        assert!(h.is_alive(), "{rt}: shim died with its engine");
+        holds_for(Duration::from_millis(200), &format!("{rt}: shim alive after its engine died"), || h.is_alive());
         assert_eq!(h.read_exit().unwrap(), None);
         let s = f.rt.state(&f.id).unwrap();
         assert_eq!((s.status, s.pid), (RuntimeStatus::Running, h.pid), "{rt}");

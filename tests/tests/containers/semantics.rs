@@ -90,10 +90,11 @@ fn kill_is_a_manual_stop_for_restart_policies() {
             e.kill(&id, "KILL").unwrap();
             assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 137, "{rt}/{name}");
             rx.recv_timeout(Duration::from_secs(20)).expect("die event");
-            std::thread::sleep(Duration::from_millis(1000)); // several backoff periods
-            let i = e.inspect_container(&id).unwrap();
-            assert_eq!(i.state.status, "exited", "{rt}/{name}: restarted after a kill");
-            assert_eq!(i.restart_count, 1, "{rt}/{name}");
+            // several backoff periods: still exited, not restarted
+            holds_for(Duration::from_millis(1000), &format!("{rt}/{name}: exited, not restarted after a kill"), || {
+                let i = e.inspect_container(&id).unwrap();
+                i.state.status == "exited" && i.restart_count == 1
+            });
             ids.push(id);
         }
         // reopen: `always` comes back (as Docker's daemon restart), `unless-stopped` does not
@@ -161,9 +162,14 @@ fn unless_stopped_restarts_on_reopen_without_manual_stop_and_kill_cancels_a_pend
         assert_eq!(i.state.status, "exited", "{rt}");
         let count = i.restart_count;
         // past the restart that was pending
-        std::thread::sleep(isula_core::container::restart::backoff(count) + Duration::from_millis(500));
-        let i = e.inspect_container(&looping).unwrap();
-        assert_eq!((i.state.status.as_str(), i.restart_count), ("exited", count), "{rt}");
+        holds_for(
+            isula_core::container::restart::backoff(count) + Duration::from_millis(500),
+            &format!("{rt}: exited with {count} restarts"),
+            || {
+                let i = e.inspect_container(&looping).unwrap();
+                (i.state.status.as_str(), i.restart_count) == ("exited", count)
+            },
+        );
     }
 }
 

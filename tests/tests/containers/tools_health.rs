@@ -60,8 +60,9 @@ fn health_turns_healthy_then_unhealthy() {
         // Paused: no probes; unpaused: probing carries on and recovers.
         e.pause(&id).unwrap();
         let h = health(e).unwrap();
-        std::thread::sleep(Duration::from_millis(600));
-        assert_eq!(health(e).unwrap()["Log"], h["Log"], "{rt}: no probes while paused");
+        holds_for(Duration::from_millis(600), &format!("{rt}: no probes while paused"), || {
+            health(e).unwrap()["Log"] == h["Log"]
+        });
         e.unpause(&id).unwrap();
         std::fs::write(rootfs.join("tmp/ok"), "").unwrap();
         assert!(
@@ -73,8 +74,9 @@ fn health_turns_healthy_then_unhealthy() {
         // Stopped: the monitor stops, the last state stays.
         e.stop(&id, Some(1)).unwrap();
         let h = health(e).unwrap();
-        std::thread::sleep(Duration::from_millis(600));
-        assert_eq!(health(e).unwrap()["Log"], h["Log"], "no probes after stop");
+        holds_for(Duration::from_millis(600), &format!("{rt}: no probes after stop"), || {
+            health(e).unwrap()["Log"] == h["Log"]
+        });
     }
 }
 

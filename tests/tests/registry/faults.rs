@@ -225,7 +225,7 @@ fn killed_pull_process_keeps_partial_blob_and_next_pull_resumes_with_range() {
     });
     let root = TestRoot::new();
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["child_puller", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["faults::child_puller", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ROOT, root.path())
         .env(CHILD_REF, format!("{}/r/img", stalling.addr))
         .env(CHILD_REGISTRY, &stalling.addr)
@@ -373,11 +373,9 @@ fn slow_server_times_out() {
     let e = engine(&root, &[&srv.addr]);
     let before = store_state(&e);
     let opts = PullOptions { timeout: Some(Duration::from_millis(500)), ..Default::default() };
-    let t = Instant::now();
     let err = e.pull(&format!("{}/r/img", srv.addr), &opts, &mut |_| {}).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
-    assert!(t.elapsed() < Duration::from_secs(4 * 4), "{:?}", t.elapsed());
     assert_eq!(store_state(&e), before);
 }
 
