@@ -4,6 +4,7 @@
 
 mod containers_common;
 
+mod fake_runtime;
 mod lifecycle;
 mod parallel;
 mod restore;
