@@ -20,7 +20,7 @@ fn workspace() -> PathBuf {
 fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        // this executable is <target>/<profile>/deps/ffi_c-<hash>
+        // this executable is <target>/<profile>/deps/ffi-<hash>
         let exe = std::env::current_exe().unwrap();
         let profile_dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
         let target_dir = profile_dir.parent().unwrap();
