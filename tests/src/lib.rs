@@ -6,6 +6,7 @@
 //! * [`env`]: `TestRoot` (a private graph/state pair that unmounts and removes itself) and
 //!   `require()` for prerequisites (panics in CI, skips elsewhere).
 //! * [`registry`]: a real `docker-registry` on 127.0.0.1 (http, TLS, basic auth) with `push()`.
+//! * [`poll`]: `wait_until(timeout, what, || cond)` and friends, instead of sleep-then-assert.
 //! * [`shim`]: the `isulad-shim` binary (built on demand) and the runtimes to test (runc, crun).
 //!
 //! ```no_run
@@ -24,5 +25,6 @@
 
 pub mod env;
 pub mod images;
+pub mod poll;
 pub mod registry;
 pub mod shim;

@@ -522,18 +522,29 @@ mod tests {
         assert_eq!((s.log[0].exit_code, s.log[0].output.as_str()), (-1, "no such exec"));
         drop(m);
 
-        // Stopping does not wait for a hung probe.
-        let hung: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| {
-            std::thread::sleep(Duration::from_secs(2));
+        // Stopping does not wait for a hung probe: stop returns while the probe is still
+        // blocked (it is released only afterwards).
+        let gate = Arc::new((Mutex::new((false, false)), Condvar::new())); // (probing, released)
+        let g = gate.clone();
+        let hung: Arc<ExecFn> = Arc::new(move |_a: &[String], _t: Duration| {
+            let (lock, cv) = &*g;
+            let mut st = lock.lock().unwrap();
+            st.0 = true;
+            cv.notify_all();
+            let _st = cv.wait_timeout_while(st, Duration::from_secs(60), |s| !s.1).unwrap();
             Ok((0, String::new()))
         });
         let mut c = cfg(&["CMD", "x"], 1, 1, 0);
-        c.timeout = 10_000_000_000;
+        c.timeout = 120_000_000_000;
         let m = HealthMonitor::start("c6", &c, hung, Arc::new(|_s: &HealthState, _changed: bool| {})).unwrap().unwrap();
-        std::thread::sleep(Duration::from_millis(30));
-        let t0 = Instant::now();
+        let (lock, cv) = &*gate;
+        drop(cv.wait_timeout_while(lock.lock().unwrap(), Duration::from_secs(60), |s| !s.0).unwrap());
         m.stop();
-        assert!(t0.elapsed() < Duration::from_millis(500), "stop took {:?}", t0.elapsed());
+        let mut st = lock.lock().unwrap();
+        assert_eq!(*st, (true, false), "stop returned while the probe was still blocked");
+        st.1 = true;
+        cv.notify_all();
+        drop(st);
 
         let chatty: Arc<ExecFn> = Arc::new(|_a: &[String], _t: Duration| Ok((0, "é".repeat(5000))));
         let m = HealthMonitor::start(

@@ -122,9 +122,12 @@ impl Engine {
 
     /// The OCI runtime called `name` (configured in `runtimes`, or a binary of that name).
     /// A missing binary is `NotFound` naming it.
-    pub(crate) fn runtime(&self, name: &str) -> Result<Arc<OciRuntime>> {
+    pub(crate) fn runtime(&self, name: &str) -> Result<Arc<dyn Runtime>> {
         if name.is_empty() || name.contains('/') || name.starts_with('.') {
             return Err(Error::invalid(format!("invalid runtime name {name:?}")));
+        }
+        if let Some(rt) = &self.fixed_runtime {
+            return Ok(rt.clone());
         }
         let mut cache = self.runtimes.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(rt) = cache.get(name) {
@@ -134,7 +137,7 @@ impl Engine {
         let path = if rc.path.is_empty() { name.to_string() } else { rc.path.clone() };
         let shim = locate_shim(self.config.shim_path.as_deref())?;
         let root = self.config.state.join("runtime").join(name);
-        let rt = Arc::new(OciRuntime::new(name, &path, rc.runtime_args.clone(), &root, &shim)?);
+        let rt: Arc<dyn Runtime> = Arc::new(OciRuntime::new(name, &path, rc.runtime_args.clone(), &root, &shim)?);
         cache.insert(name.to_string(), rt.clone());
         Ok(rt)
     }

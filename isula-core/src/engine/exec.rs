@@ -13,7 +13,7 @@ use crate::container::state::Status;
 use crate::container::store::new_id;
 use crate::container::types::{ExecOptions, ExecOutput};
 use crate::error::{Error, Result};
-use crate::runtime::{AttachEvent, AttachStream, ExecRequest, Runtime, ShimHandle};
+use crate::runtime::{AttachEvent, AttachStream, ExecRequest, ShimHandle};
 
 /// A started exec process. With `detach = false` it carries an attach stream connected
 /// before the process started (so no output is missed); read it with

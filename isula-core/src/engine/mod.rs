@@ -32,7 +32,7 @@ use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageStore;
 use crate::network::NetworkStore;
-use crate::runtime::OciRuntime;
+use crate::runtime::Runtime;
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
@@ -64,7 +64,9 @@ pub struct EngineShared {
     pub(crate) networks: NetworkStore,
     pub(crate) containers: ContainerStore,
     pub(crate) events: EventBus,
-    pub(crate) runtimes: Mutex<HashMap<String, Arc<OciRuntime>>>,
+    pub(crate) runtimes: Mutex<HashMap<String, Arc<dyn Runtime>>>,
+    /// When set (tests only, see `Engine::open_with_runtime`), the runtime of every container.
+    pub(crate) fixed_runtime: Option<Arc<dyn Runtime>>,
     pub(crate) host: OnceLock<HostInfo>,
     pub(crate) monitor_tx: monitor::MonitorSender,
     pub(crate) health: health::HealthMonitors,
@@ -110,6 +112,18 @@ impl Engine {
     /// Only one engine may own a root at a time: a second `open` of the same root,
     /// in this process or another, fails with `Unavailable` naming the root.
     pub fn open(config: EngineConfig) -> Result<Engine> {
+        Self::open_inner(config, None)
+    }
+
+    /// [`open`](Self::open) with `runtime` standing for every configured OCI runtime (and no
+    /// shim binary needed): for lifecycle tests with a
+    /// [`FakeRuntime`](crate::runtime::FakeRuntime). Only with the `test-util` feature.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn open_with_runtime(config: EngineConfig, runtime: Arc<dyn Runtime>) -> Result<Engine> {
+        Self::open_inner(config, Some(runtime))
+    }
+
+    fn open_inner(config: EngineConfig, fixed_runtime: Option<Arc<dyn Runtime>>) -> Result<Engine> {
         config.validate()?;
         let root = config.graph.clone();
         sys::fs::ensure_dir(&root, 0o700)?;
@@ -135,6 +149,7 @@ impl Engine {
             containers,
             events: EventBus::new(),
             runtimes: Mutex::new(HashMap::new()),
+            fixed_runtime,
             host: OnceLock::new(),
             monitor_tx,
             health: health::HealthMonitors::default(),

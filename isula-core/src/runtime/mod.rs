@@ -20,6 +20,8 @@
 //! ```
 
 pub mod attach;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fake;
 pub mod oci;
 /// The engine ↔ `isulad-shim` protocol types, from the `isula-shim-proto` crate both link.
 pub use isula_shim_proto::proto;
@@ -31,8 +33,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use seccomp_cache::ProfileKey;
 
 pub use attach::{AttachEvent, AttachStream};
+#[cfg(any(test, feature = "test-util"))]
+pub use fake::{FakeCall, FakeRuntime};
 pub use oci::OciRuntime;
 pub use proto::{ExitStatus, ShimLogConfig};
 pub use shim::{is_shim_alive, locate_shim, read_exit, wait_exit, ShimHandle, ShimSpawner};
@@ -159,4 +164,12 @@ pub trait Runtime: Send + Sync {
     fn resize(&self, state_dir: &Path, rows: u16, cols: u16) -> Result<()> {
         ShimHandle::load(state_dir)?.resize(rows, cols)
     }
+    /// Before a create: let the runtime reuse what it compiled earlier for `spec`'s seccomp
+    /// profile. On a miss, the key to pass to [`remember_seccomp`](Self::remember_seccomp)
+    /// after the create. The default caches nothing.
+    fn prepare_seccomp(&self, _spec: &mut oci_spec::runtime::Spec) -> Option<ProfileKey> {
+        None
+    }
+    /// After a create: keep what the runtime compiled for container `id`, if anything.
+    fn remember_seccomp(&self, _key: &ProfileKey, _id: &str) {}
 }

@@ -57,18 +57,6 @@ impl OciRuntime {
         &self.root
     }
 
-    /// Before a create: adds the filter this runtime compiled earlier for `spec`'s seccomp
-    /// profile, if any (see [`SeccompCache::prepare`]). On a miss, the key to pass to
-    /// [`remember_seccomp`](Self::remember_seccomp) after the create.
-    pub fn prepare_seccomp(&self, spec: &mut Spec) -> Option<ProfileKey> {
-        self.seccomp.prepare(spec)
-    }
-
-    /// After a create: keep the filter this runtime compiled for container `id`, if it left one.
-    pub fn remember_seccomp(&self, key: &ProfileKey, id: &str) {
-        self.seccomp.remember(key, &self.root.join(id))
-    }
-
     fn command(&self) -> RuntimeCommand {
         RuntimeCommand { binary: self.binary.clone(), args: self.args.clone(), root: self.root.clone() }
     }
@@ -142,6 +130,18 @@ fn check_id(id: &str) -> Result<()> {
 }
 
 impl Runtime for OciRuntime {
+    /// Before a create: adds the filter this runtime compiled earlier for `spec`'s seccomp
+    /// profile, if any (see [`SeccompCache::prepare`]). On a miss, the key to pass to
+    /// [`remember_seccomp`](Self::remember_seccomp) after the create.
+    fn prepare_seccomp(&self, spec: &mut Spec) -> Option<ProfileKey> {
+        self.seccomp.prepare(spec)
+    }
+
+    /// After a create: keep the filter this runtime compiled for container `id`, if it left one.
+    fn remember_seccomp(&self, key: &ProfileKey, id: &str) {
+        self.seccomp.remember(key, &self.root.join(id))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }

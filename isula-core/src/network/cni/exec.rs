@@ -274,10 +274,13 @@ mod tests {
         let err = e.find("nope").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.to_string().contains("\"nope\"") && err.to_string().contains(&d.path().display().to_string()));
-        let t = std::time::Instant::now();
         let err = e.run("n", "fake", CniCommand::Del, &InvokeArgs::default(), b"{}").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unavailable);
         assert!(err.to_string().contains("timed out"), "{err}");
-        assert!(t.elapsed() < Duration::from_secs(10));
+        // The plugin was killed (and reaped), not left sleeping.
+        let msg = err.to_string();
+        let pid: i32 =
+            msg.rsplit_once("killed pid ").and_then(|(_, p)| p.trim_end_matches(')').parse().ok()).expect(&msg);
+        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "plugin {pid} still exists");
     }
 }

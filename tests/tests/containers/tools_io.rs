@@ -1,0 +1,142 @@
+//! Container I/O through `Engine`: exec with a tty (output through the attach stream,
+//! resize), and logs with follow, since, until, tail, timestamps and stream selection.
+//! runc AND crun, as root.
+
+use crate::containers_common;
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use containers_common::*;
+use isula_core::container::{ExecOptions, WaitCondition};
+use isula_core::logs::{LogLine, LogOptions, LogStream};
+use isula_core::runtime::AttachEvent;
+
+fn read_logs(env: &Env, id: &str, opts: &LogOptions) -> Vec<LogLine> {
+    let mut v = Vec::new();
+    env.e()
+        .logs(id, opts, &mut |l| {
+            v.push(l);
+            true
+        })
+        .unwrap();
+    v
+}
+
+fn texts(lines: &[LogLine]) -> Vec<String> {
+    lines.iter().map(|l| l.log.trim_end().to_string()).collect()
+}
+
+#[test]
+fn exec_with_tty_streams_output_and_resizes() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let id = e.run(&env.opts(&["sleep", "1000"])).unwrap();
+        let mut x = e
+            .exec(
+                &id,
+                &ExecOptions {
+                    cmd: vec!["sh".into(), "-c".into(), "read l; stty size; [ -t 1 ] && echo tty-$l; exit 4".into()],
+                    tty: true,
+                    attach_stdin: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let mut s = x.take_stream().expect("attach stream");
+        // the resize frame precedes the input, so `stty size` after `read` sees it
+        s.resize(33, 101).unwrap();
+        s.write_stdin(b"hello\n").unwrap();
+        let mut out = Vec::new();
+        let mut exit = None;
+        while let Some(ev) = s.read_event().unwrap() {
+            match ev {
+                AttachEvent::Stdout(b) => out.extend(b),
+                AttachEvent::Stderr(b) => panic!("{rt}: stderr on a tty: {b:?}"),
+                AttachEvent::Exit(st) => {
+                    exit = Some(st.code);
+                    break;
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("33 101\r\n"), "{rt}: {text:?}");
+        assert!(text.contains("tty-hello\r\n"), "{rt}: {text:?}");
+        assert_eq!(exit, Some(4), "{rt}");
+        assert_eq!(x.wait().unwrap(), 4, "{rt}");
+    }
+}
+
+#[test]
+fn logs_follow_since_until_tail_timestamps() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let mut o = env.opts(&["sh", "-c", "echo one; echo two >&2; read x; echo after-$x; echo last"]);
+        o.open_stdin = true;
+        let id = e.run(&o).unwrap();
+        assert!(
+            eventually(Duration::from_secs(20), || read_logs(&env, &id, &LogOptions::default()).len() == 2),
+            "{rt}"
+        );
+
+        // a follower started now sees the old lines, the new ones, and ends with the container
+        let follower = std::thread::scope(|sc| {
+            let h = sc.spawn(|| read_logs(&env, &id, &LogOptions { follow: true, ..Default::default() }));
+            let mut a = e.attach(&id).unwrap();
+            a.write_stdin(b"go\n").unwrap();
+            a.close_stdin().unwrap();
+            h.join().unwrap()
+        });
+        assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 0, "{rt}");
+        let mut got = texts(&follower);
+        got.sort();
+        assert_eq!(got, ["after-go", "last", "one", "two"], "{rt}");
+
+        let all = read_logs(&env, &id, &LogOptions::default());
+        assert_eq!(all.len(), 4, "{rt}");
+        let at = |t: &str| all.iter().find(|l| l.log.trim_end() == t).unwrap();
+        assert_eq!(at("two").stream, LogStream::Stderr);
+        assert_eq!(at("one").stream, LogStream::Stdout);
+        let when = |l: &LogLine| UNIX_EPOCH + Duration::from_nanos(l.time_nanos as u64);
+
+        // stream selection
+        let out_only = read_logs(&env, &id, &LogOptions { stderr: false, ..Default::default() });
+        assert_eq!(texts(&out_only), ["one", "after-go", "last"], "{rt}");
+        let err_only = read_logs(&env, &id, &LogOptions { stdout: false, ..Default::default() });
+        assert_eq!(texts(&err_only), ["two"], "{rt}");
+        // since/until are inclusive and use the entries' own times
+        let early_end = when(at("one")).max(when(at("two")));
+        let mut until = texts(&read_logs(&env, &id, &LogOptions { until: Some(early_end), ..Default::default() }));
+        until.sort();
+        assert_eq!(until, ["one", "two"], "{rt}");
+        let since = read_logs(&env, &id, &LogOptions { since: Some(when(at("after-go"))), ..Default::default() });
+        assert_eq!(texts(&since), ["after-go", "last"], "{rt}");
+        // a window of one instant: exactly the entries stamped then (one read may carry two lines)
+        let t = when(at("after-go"));
+        let w = read_logs(&env, &id, &LogOptions { since: Some(t), until: Some(t), ..Default::default() });
+        assert!(texts(&w).contains(&"after-go".to_string()), "{rt}");
+        assert!(w.iter().all(|l| l.time_nanos == at("after-go").time_nanos), "{rt}");
+        // tail
+        assert_eq!(texts(&read_logs(&env, &id, &LogOptions { tail: Some(1), ..Default::default() })), ["last"]);
+        assert_eq!(
+            texts(&read_logs(&env, &id, &LogOptions { tail: Some(2), ..Default::default() })),
+            ["after-go", "last"]
+        );
+        assert!(read_logs(&env, &id, &LogOptions { tail: Some(0), ..Default::default() }).is_empty());
+        // timestamps: RFC 3339 with nanoseconds before the text
+        let l = at("last");
+        let r = l.render(true);
+        assert!(r.starts_with(&l.time) && r.ends_with("last\n"), "{rt}: {r:?}");
+        assert!(l.time.len() >= 20 && l.time.ends_with('Z') && l.time.contains('T'), "{rt}: {}", l.time);
+        assert_eq!(l.render(false), "last\n");
+        // a follow of a stopped container returns what is there
+        assert_eq!(read_logs(&env, &id, &LogOptions { follow: true, ..Default::default() }).len(), 4, "{rt}");
+    }
+}
