@@ -24,6 +24,6 @@ pub mod volume;
 pub use config::EngineConfig;
 pub use digest::Digest;
 pub use engine::Engine;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Reason, Result};
 pub use oci_spec;
 pub use reference::Reference;

@@ -66,7 +66,7 @@ pub struct NoContainers;
 
 impl NamespaceResolver for NoContainers {
     fn container_pid(&self, id_or_name: &str) -> Result<u32> {
-        Err(Error::not_found(format!("no such container: {id_or_name}")))
+        Err(Error::not_found(format!("no such container: {id_or_name}")).with_reason(crate::Reason::NoSuchContainer))
     }
 }
 
