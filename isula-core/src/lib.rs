@@ -11,6 +11,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod host;
 pub mod image;
 pub mod logs;
 pub mod network;
