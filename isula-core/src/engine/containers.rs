@@ -22,8 +22,7 @@ use crate::container::spec::{self, files, mounts, NamespaceResolver, SpecInput};
 use crate::container::state::{State, Status, ZERO_TIME};
 use crate::container::store::{check_name, new_id, Container, ContainerConfig, ContainerRecord, MountPoint};
 use crate::container::types::{
-    ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
-    RemoveOptions, WaitCondition,
+    ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions, RemoveOptions, WaitCondition,
 };
 use crate::container::HostInfo;
 use crate::digest::Digest;
@@ -778,7 +777,8 @@ impl Engine {
         }
         let rec = c.record();
         if !rec.state.status.can_kill() {
-            return Err(Error::precondition(format!("Container {} is not running", rec.id)).with_reason(crate::Reason::NotRunning));
+            return Err(Error::precondition(format!("Container {} is not running", rec.id))
+                .with_reason(crate::Reason::NotRunning));
         }
         let rt = self.runtime(&rec.runtime)?;
         // Only a signal meant to end the container (SIGKILL or its stop signal) is a manual
@@ -822,7 +822,8 @@ impl Engine {
         if !rec.state.status.can_pause() {
             return Err(match rec.state.status {
                 Status::Paused => Error::precondition(format!("Container {} is already paused", rec.id)),
-                _ => Error::precondition(format!("Container {} is not running", rec.id)).with_reason(crate::Reason::NotRunning),
+                _ => Error::precondition(format!("Container {} is not running", rec.id))
+                    .with_reason(crate::Reason::NotRunning),
             });
         }
         self.runtime(&rec.runtime)?.pause(&rec.id)?;

@@ -104,7 +104,8 @@ impl Engine {
         let c = self.container(id)?;
         let rec = c.record();
         if !rec.state.status.is_active() || rec.state.status == Status::Restarting {
-            return Err(Error::precondition(format!("Container {} is not running", rec.id)).with_reason(crate::Reason::NotRunning));
+            return Err(Error::precondition(format!("Container {} is not running", rec.id))
+                .with_reason(crate::Reason::NotRunning));
         }
         crate::cgroups::top(&self.container_cgroup(&c)?, ps_args)
     }

@@ -286,7 +286,8 @@ mod tests {
         for t in publishers {
             t.join().unwrap();
         }
-        let all: Vec<String> = bus.subscribe(&EventFilter { since: Some(0), ..Default::default() })
+        let all: Vec<String> = bus
+            .subscribe(&EventFilter { since: Some(0), ..Default::default() })
             .0
             .into_iter()
             .map(|e| e.actor.id)

@@ -207,7 +207,8 @@ fn download(
             }
             None => {
                 first_err.get_or_insert_with(|| {
-                    Error::unavailable(format!("{}: download cancelled", spec.display)).with_reason(crate::Reason::Cancelled)
+                    Error::unavailable(format!("{}: download cancelled", spec.display))
+                        .with_reason(crate::Reason::Cancelled)
                 });
             }
         }

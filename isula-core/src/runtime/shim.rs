@@ -198,7 +198,9 @@ impl ShimSpawner {
                     let handle = ShimHandle { state_dir: dir.clone(), shim_pid, shim_start_time, pid };
                     return Ok((handle, stream));
                 }
-                ReadyMessage::Error { message } => return Err(classify_failure(message, process_command(cfg).as_deref())),
+                ReadyMessage::Error { message } => {
+                    return Err(classify_failure(message, process_command(cfg).as_deref()))
+                }
             }
         }
     }
@@ -244,7 +246,9 @@ fn process_command(cfg: &ShimConfig) -> Option<String> {
 fn classify_failure(message: String, command: Option<&str>) -> Error {
     let m = message.to_ascii_lowercase();
     let names_command = command.is_some_and(|c| !c.is_empty() && m.contains(&c.to_ascii_lowercase()));
-    if m.contains("executable file not found") || m.contains("no such file or directory") || m.contains("not found in $path")
+    if m.contains("executable file not found")
+        || m.contains("no such file or directory")
+        || m.contains("not found in $path")
     {
         let e = Error::not_found(message);
         if names_command {
@@ -409,7 +413,8 @@ impl ShimHandle {
     /// Send `signal` to the shim itself (it forwards TERM, INT, HUP, QUIT, USR1, USR2).
     pub fn signal_shim(&self, signal: i32) -> Result<()> {
         if !self.is_alive() {
-            return Err(Error::precondition(format!("isulad-shim pid {} is not running", self.shim_pid)).with_reason(crate::Reason::NotRunning));
+            return Err(Error::precondition(format!("isulad-shim pid {} is not running", self.shim_pid))
+                .with_reason(crate::Reason::NotRunning));
         }
         let sig = nix::sys::signal::Signal::try_from(signal)
             .map_err(|_| Error::invalid(format!("invalid signal {signal}")))?;
@@ -445,7 +450,10 @@ mod classify_tests {
     fn runtime_messages_become_reasons() {
         let runc = "exec: \"nope\": executable file not found in $PATH".to_string();
         let e = classify_failure(runc, Some("nope"));
-        assert_eq!((e.kind(), e.reason(), e.start_exit_code()), (ErrorKind::NotFound, Some(Reason::CommandNotFound), Some(127)));
+        assert_eq!(
+            (e.kind(), e.reason(), e.start_exit_code()),
+            (ErrorKind::NotFound, Some(Reason::CommandNotFound), Some(127))
+        );
         let abs = "exec: \"/no/cmd\": stat /no/cmd: no such file or directory".to_string();
         assert_eq!(classify_failure(abs, Some("/no/cmd")).reason(), Some(Reason::CommandNotFound));
         // a missing mount source is not a missing command
