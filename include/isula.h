@@ -110,6 +110,19 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * The machine-readable reason of the last call on this thread that failed, or NULL when
+ * that call succeeded or its failure has no specific reason. Reasons refine the status:
+ * `"no_such_container"`, `"no_such_image"`, `"no_such_network"`, `"no_such_volume"`,
+ * `"no_such_path"`, `"name_in_use"`, `"command_not_found"` (Docker's exit code 127),
+ * `"command_not_executable"` (126), `"not_running"`, `"cancelled"`. Every libisula call
+ * resets it, so read it right after the call that failed, on the same thread.
+ *
+ * Returns a static string owned by the library (never free it) or NULL.
+ * Thread safety: safe from any thread; each thread sees its own last call.
+ */
+const char *isula_last_error_reason(void);
+
+/**
  * The lower-case name of a status value (`"not_found"`, ...), or `"unknown"` for a value
  * that is not an `isula_status`.
  *
@@ -165,6 +178,21 @@ isula_status isula_engine_open(const char *config_json, isula_engine **out, char
  * Thread safety: no other call may be using `engine` while, or after, it is closed.
  */
 void isula_engine_close(isula_engine *engine);
+
+/**
+ * Engine-wide information (`docker info`).
+ *
+ * - `engine` (borrowed, required): an open handle.
+ * - `out_json` (borrowed, required): receives an `Info` JSON object with Docker's field names
+ *   (`Containers`, `ContainersRunning`, `Images`, `Driver`, `DockerRootDir`, `CgroupVersion`,
+ *   `KernelVersion`, `NCPU`, `MemTotal`, ...), owned by the caller (free with
+ *   `isula_string_free`); NULL on failure.
+ * - `err` (borrowed, optional): receives the error message on failure (free with
+ *   `isula_string_free`), NULL on success.
+ *
+ * Thread safety: safe from any thread.
+ */
+isula_status isula_info(const isula_engine *engine, char **out_json, char **err);
 
 /**
  * Load the images of an archive file: a `docker save` archive or an OCI image layout tar,
@@ -538,7 +566,8 @@ isula_status isula_container_logs(const isula_engine *engine,
  * - `options_json` (borrowed, optional): `EventFilter`, `{"types":["container"],
  *   "events":["start","die"],"containers":["web"],"images":[],"labels":["k=v"],
  *   "since":<nanoseconds since the epoch>,"until":...}` (every key optional; with `since`,
- *   past events are delivered first); NULL for all new events.
+ *   past events are delivered first, each event once; with `until`, delivery ends once that
+ *   time has passed); NULL for all new events.
  * - `callback` (required): see `isula_json_cb`; here it runs on a library thread, so it must
  *   be safe to call from another thread than the subscriber's.
  * - `user` (borrowed, optional): passed back to `callback` unchanged; must stay valid until

@@ -7,6 +7,8 @@ use std::fmt;
 use std::io;
 use std::path::Path;
 
+pub use isula_types::reason::Reason;
+
 /// What went wrong, in terms a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ErrorKind {
@@ -58,6 +60,7 @@ impl fmt::Display for ErrorKind {
 #[error("{message}")]
 pub struct Error {
     kind: ErrorKind,
+    reason: Option<Reason>,
     message: String,
     #[source]
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
@@ -69,12 +72,29 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A new error of `kind` with a human-readable message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), source: None }
+        Error { kind, reason: None, message: message.into(), source: None }
     }
 
     /// The kind of this error.
     pub fn kind(&self) -> ErrorKind {
         self.kind
+    }
+
+    /// The machine-readable reason, when the error has one a caller can act on.
+    pub fn reason(&self) -> Option<Reason> {
+        self.reason
+    }
+
+    /// Set the machine-readable reason (kept through [`context`](Self::context)).
+    pub fn with_reason(mut self, reason: Reason) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    /// Docker's exit code for a failed start of a container or exec (127 command not found,
+    /// 126 not executable), from the reason; `None` for other errors.
+    pub fn start_exit_code(&self) -> Option<i32> {
+        Reason::start_exit_code(self.reason)
     }
 
     /// The message without the source chain.
@@ -192,6 +212,18 @@ mod tests {
         let e = Error::io("/x", "open", io::Error::from(io::ErrorKind::PermissionDenied));
         assert_eq!(e.kind(), ErrorKind::PermissionDenied);
         assert!(e.to_string().starts_with("open /x: "));
+    }
+
+    #[test]
+    fn reason_survives_context() {
+        let e = Error::not_found("No such container: x").with_reason(Reason::NoSuchContainer).context("start");
+        assert_eq!((e.kind(), e.reason()), (ErrorKind::NotFound, Some(Reason::NoSuchContainer)));
+        assert_eq!(Error::internal("boom").reason(), None);
+        let e = Error::internal("exec failed").with_reason(Reason::CommandNotFound);
+        assert_eq!(e.start_exit_code(), Some(127));
+        let e = Error::permission("exec failed").with_reason(Reason::CommandNotExecutable);
+        assert_eq!(e.start_exit_code(), Some(126));
+        assert_eq!(Error::not_found("layer").start_exit_code(), None);
     }
 
     #[test]

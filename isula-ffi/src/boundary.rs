@@ -2,29 +2,45 @@
 //! C arguments (strings, paths, JSON) and results (owned C strings).
 
 use std::any::Any;
+use std::cell::Cell;
 use std::ffi::{c_char, CStr, CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::ptr;
 
-use isula_core::{Error, Result};
+use isula_core::{Error, Reason, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::status::isula_status;
 
+thread_local! {
+    /// The reason of the last failed call on this thread (`isula_last_error_reason`).
+    static LAST_REASON: Cell<Option<Reason>> = const { Cell::new(None) };
+}
+
+/// The reason of the last call made through [`guard`] on this thread, if it failed with one.
+pub(crate) fn last_reason() -> Option<Reason> {
+    LAST_REASON.with(Cell::get)
+}
+
 /// Run `f` behind a panic boundary. Clears `*err` first (when `err` is not NULL); on failure
-/// stores the message there as a string the caller frees with `isula_string_free`.
+/// stores the message there as a string the caller frees with `isula_string_free`, and the
+/// error's reason for `isula_last_error_reason` (cleared by every call).
 /// A panic becomes `ISULA_INTERNAL` with the panic message.
 pub(crate) fn guard(err: *mut *mut c_char, f: impl FnOnce() -> Result<()>) -> isula_status {
     if !err.is_null() {
         // SAFETY: the caller passes NULL or a pointer to writable storage for one pointer.
         unsafe { *err = ptr::null_mut() };
     }
+    LAST_REASON.with(|r| r.set(None));
     let (status, message) = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => return isula_status::ISULA_OK,
-        Ok(Err(e)) => (isula_status::from(e.kind()), e.to_string()),
+        Ok(Err(e)) => {
+            LAST_REASON.with(|r| r.set(e.reason()));
+            (isula_status::from(e.kind()), e.to_string())
+        }
         Err(payload) => {
             (isula_status::ISULA_INTERNAL, format!("internal error (panic in libisula): {}", panic_text(payload)))
         }
@@ -193,6 +209,17 @@ mod tests {
         let mut err = ptr::null_mut();
         assert_eq!(guard(&mut err, || Ok(())), isula_status::ISULA_OK);
         assert!(err.is_null());
+    }
+
+    #[test]
+    fn the_last_failed_call_keeps_its_reason_until_the_next_call() {
+        let st = guard(ptr::null_mut(), || Err(Error::not_found("x").with_reason(Reason::NoSuchImage)));
+        assert_eq!((st, last_reason()), (isula_status::ISULA_NOT_FOUND, Some(Reason::NoSuchImage)));
+        guard(ptr::null_mut(), || Err(Error::internal("no reason")));
+        assert_eq!(last_reason(), None);
+        guard(ptr::null_mut(), || Err(Error::conflict("x").with_reason(Reason::NameInUse)));
+        guard(ptr::null_mut(), || Ok(()));
+        assert_eq!(last_reason(), None);
     }
 
     #[test]

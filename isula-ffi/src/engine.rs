@@ -5,7 +5,7 @@ use std::ptr;
 
 use isula_core::{Engine, EngineConfig};
 
-use crate::boundary::{guard, text, Out};
+use crate::boundary::{guard, out_string, text, Out};
 use crate::status::isula_status;
 
 /// An open engine: opaque to C. Create with `isula_engine_open`, release with
@@ -97,4 +97,27 @@ pub unsafe extern "C" fn isula_engine_close(engine: *mut isula_engine) {
         drop(boxed);
         Ok(())
     });
+}
+
+/// Engine-wide information (`docker info`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `out_json` (borrowed, required): receives an `Info` JSON object with Docker's field names
+///   (`Containers`, `ContainersRunning`, `Images`, `Driver`, `DockerRootDir`, `CgroupVersion`,
+///   `KernelVersion`, `NCPU`, `MemTotal`, ...), owned by the caller (free with
+///   `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_info(
+    engine: *const isula_engine,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        out.set_json(&self::engine(engine)?.info()?)
+    })
 }

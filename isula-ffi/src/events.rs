@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use isula_core::events::{Event, EventFilter};
+use isula_core::events::{next_live, Event, EventFilter, Live};
 use isula_core::Error;
 
 use crate::boundary::{guard, json_or_default, Out};
@@ -52,7 +52,8 @@ const POLL: Duration = Duration::from_millis(50);
 /// - `options_json` (borrowed, optional): `EventFilter`, `{"types":["container"],
 ///   "events":["start","die"],"containers":["web"],"images":[],"labels":["k=v"],
 ///   "since":<nanoseconds since the epoch>,"until":...}` (every key optional; with `since`,
-///   past events are delivered first); NULL for all new events.
+///   past events are delivered first, each event once; with `until`, delivery ends once that
+///   time has passed); NULL for all new events.
 /// - `callback` (required): see `isula_json_cb`; here it runs on a library thread, so it must
 ///   be safe to call from another thread than the subscriber's.
 /// - `user` (borrowed, optional): passed back to `callback` unchanged; must stay valid until
@@ -92,10 +93,10 @@ pub unsafe extern "C" fn isula_events_subscribe(
                     sink.deliver(ev);
                 }
                 while !flag.load(Ordering::SeqCst) {
-                    match rx.recv_timeout(POLL) {
-                        Ok(ev) => sink.deliver(&ev),
-                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                    match next_live(&rx, &filter, POLL) {
+                        Live::Event(ev) => sink.deliver(&ev),
+                        Live::Idle => {}
+                        Live::End => return,
                     }
                 }
             })

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use isula_core::ErrorKind;
+use isula_core::{ErrorKind, Reason};
 
 /// Result code of every libisula call. `ISULA_OK` (0) is success; every other value names
 /// the kind of failure (the same kinds drive the daemon's gRPC codes and the CLI's exit codes).
@@ -47,6 +47,39 @@ impl From<ErrorKind> for isula_status {
             ErrorKind::Unimplemented => isula_status::ISULA_UNIMPLEMENTED,
             ErrorKind::Internal => isula_status::ISULA_INTERNAL,
         }
+    }
+}
+
+/// Static, NUL-terminated name of a reason (the same as `Reason::as_str`).
+fn reason_name(r: Reason) -> &'static str {
+    match r {
+        Reason::NoSuchContainer => "no_such_container\0",
+        Reason::NoSuchImage => "no_such_image\0",
+        Reason::NoSuchNetwork => "no_such_network\0",
+        Reason::NoSuchVolume => "no_such_volume\0",
+        Reason::NoSuchPath => "no_such_path\0",
+        Reason::NameInUse => "name_in_use\0",
+        Reason::CommandNotFound => "command_not_found\0",
+        Reason::CommandNotExecutable => "command_not_executable\0",
+        Reason::NotRunning => "not_running\0",
+        Reason::Cancelled => "cancelled\0",
+    }
+}
+
+/// The machine-readable reason of the last call on this thread that failed, or NULL when
+/// that call succeeded or its failure has no specific reason. Reasons refine the status:
+/// `"no_such_container"`, `"no_such_image"`, `"no_such_network"`, `"no_such_volume"`,
+/// `"no_such_path"`, `"name_in_use"`, `"command_not_found"` (Docker's exit code 127),
+/// `"command_not_executable"` (126), `"not_running"`, `"cancelled"`. Every libisula call
+/// resets it, so read it right after the call that failed, on the same thread.
+///
+/// Returns a static string owned by the library (never free it) or NULL.
+/// Thread safety: safe from any thread; each thread sees its own last call.
+#[no_mangle]
+pub extern "C" fn isula_last_error_reason() -> *const c_char {
+    match crate::boundary::last_reason() {
+        Some(r) => reason_name(r).as_ptr().cast(),
+        None => std::ptr::null(),
     }
 }
 
@@ -100,6 +133,9 @@ mod tests {
         }
         let ok = unsafe { CStr::from_ptr(isula_status_name(0)) };
         assert_eq!(ok.to_str().unwrap(), "ok");
+        for r in Reason::ALL {
+            assert_eq!(reason_name(r).strip_suffix('\0'), Some(r.as_str()));
+        }
         for bad in [-1, 10, i32::MAX] {
             let n = unsafe { CStr::from_ptr(isula_status_name(bad)) };
             assert_eq!(n.to_str().unwrap(), "unknown");

@@ -19,3 +19,7 @@ pub const DEFAULT_HOST: &str = "unix:///run/isulad.sock";
 
 /// API version reported by `Version`.
 pub const API_VERSION: &str = "1.0";
+
+/// gRPC metadata key of an error status carrying the engine's machine-readable reason
+/// (`no_such_container`, `command_not_found`, …: `isula_types::reason::Reason`'s string form).
+pub const REASON_KEY: &str = "isula-reason";

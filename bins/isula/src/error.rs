@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use isula_types::reason::Reason;
+
 /// Exit code of an engine or usage error (Docker's 125).
 pub const ENGINE: i32 = 125;
 
@@ -46,6 +48,45 @@ impl From<tonic::Status> for CliError {
     }
 }
 
+/// The engine's machine-readable reason for a refused request, from the daemon's
+/// `isula-reason` status metadata; `None` when it gave none. Every decision on the kind of
+/// a daemon error beyond its gRPC code goes through here, never through the message text.
+pub fn reason(s: &tonic::Status) -> Option<Reason> {
+    s.metadata().get(isula_api::REASON_KEY)?.to_str().ok()?.parse().ok()
+}
+
+/// Docker's exit code for a refused start of a container or exec: 127 when the command was
+/// not found, 126 when it could not be invoked (from the reason), otherwise 125.
+pub fn start_error_code(s: &tonic::Status) -> i32 {
+    Reason::start_exit_code(reason(s)).unwrap_or(ENGINE)
+}
+
+/// Exit status when stdout or stderr is a pipe whose reader went away (128 + SIGPIPE, as the
+/// shell reports a process killed by SIGPIPE).
+pub const BROKEN_PIPE: i32 = 141;
+
+/// Handle the result of a write to stdout/stderr: a closed pipe ends the program quietly
+/// with [`BROKEN_PIPE`]; other failures are reported as `println!` would.
+pub fn written(r: std::io::Result<()>, stream: &str) {
+    match r {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(BROKEN_PIPE),
+        Err(e) => panic!("failed printing to {stream}: {e}"),
+    }
+}
+
+/// `print!` to stdout through [`written`] (used by the crate's `println!`/`print!`).
+pub fn write_out(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    written(std::io::stdout().lock().write_fmt(args), "stdout");
+}
+
+/// `eprint!` to stderr through [`written`] (used by the crate's `eprintln!`/`eprint!`).
+pub fn write_err(args: fmt::Arguments<'_>) {
+    use std::io::Write;
+    written(std::io::stderr().lock().write_fmt(args), "stderr");
+}
+
 /// Result of a command: its exit status.
 pub type CmdResult = Result<i32, CliError>;
 
@@ -66,6 +107,25 @@ pub fn io_text(e: &std::io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_reason(code: tonic::Code, reason: &'static str) -> tonic::Status {
+        let mut s = tonic::Status::new(code, "exec: \"nope\": executable file not found in $PATH");
+        s.metadata_mut().insert(isula_api::REASON_KEY, tonic::metadata::MetadataValue::from_static(reason));
+        s
+    }
+
+    #[test]
+    fn reasons_come_from_metadata_not_text() {
+        let s = with_reason(tonic::Code::NotFound, "command_not_found");
+        assert_eq!(reason(&s), Some(Reason::CommandNotFound));
+        assert_eq!(start_error_code(&s), 127);
+        assert_eq!(start_error_code(&with_reason(tonic::Code::PermissionDenied, "command_not_executable")), 126);
+        assert_eq!(reason(&with_reason(tonic::Code::NotFound, "no_such_image")), Some(Reason::NoSuchImage));
+        // the same text without the metadata is just an engine error
+        let bare = tonic::Status::new(tonic::Code::NotFound, "exec: \"nope\": executable file not found in $PATH");
+        assert_eq!((reason(&bare), start_error_code(&bare)), (None, ENGINE));
+        assert_eq!(reason(&with_reason(tonic::Code::NotFound, "from_the_future")), None);
+    }
 
     #[test]
     fn io_errors_read_like_go() {

@@ -3,6 +3,25 @@
 //! Exit statuses follow Docker: 0 success, 1 a request the daemon refused, 125 a usage
 //! error or no daemon to talk to.
 
+// The CLI's own print macros: they write through `error::write_out`/`write_err`, which end
+// the program quietly with status 141 when the reader of the pipe went away
+// (`isula images | head -1`), as a SIGPIPE death would in Docker's CLI, instead of panicking.
+// Defined before the modules so that they shadow std's macros in the whole crate.
+macro_rules! println {
+    () => { $crate::error::write_out(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::error::write_out(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! print {
+    ($($t:tt)*) => { $crate::error::write_out(format_args!($($t)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::error::write_err(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::error::write_err(format_args!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! eprint {
+    ($($t:tt)*) => { $crate::error::write_err(format_args!($($t)*)) };
+}
+
 mod commands;
 mod ctx;
 mod error;
@@ -119,26 +138,7 @@ enum Command {
     Completion(commands::completion::Args),
 }
 
-/// A closed stdout (`isula images | head -1`) ends the program quietly with status 141, as a
-/// SIGPIPE death would, instead of a panic message.
-fn quiet_broken_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if msg.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        default(info);
-    }));
-}
-
 fn main() {
-    quiet_broken_pipe();
     if std::env::args_os().len() == 1 {
         // Bare `isula` prints the help and succeeds, as bare `docker` does.
         let _ = Cli::command().print_help();

@@ -141,46 +141,21 @@ pub fn write_output(m: &StdioResponse) {
     if m.data.is_empty() {
         return;
     }
+    // A closed pipe ends the program quietly (141); other write errors are ignored as before.
+    let quiet = |r: std::io::Result<()>| match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => crate::error::written(Err(e), "output"),
+        _ => {}
+    };
     if m.stream == 2 {
         let mut e = std::io::stderr().lock();
-        let _ = e.write_all(&m.data);
-        let _ = e.flush();
+        quiet(e.write_all(&m.data).and_then(|()| e.flush()));
     } else {
         let mut o = std::io::stdout().lock();
-        let _ = o.write_all(&m.data);
-        let _ = o.flush();
+        quiet(o.write_all(&m.data).and_then(|()| o.flush()));
     }
 }
 
 /// Next output message of a stdio stream; `Ok(None)` at its end.
 pub async fn next_output(s: &mut Streaming<StdioResponse>) -> Result<Option<StdioResponse>, CliError> {
     s.message().await.map_err(|e| CliError::daemon(&e))
-}
-
-/// Docker's exit code for a failed start: 127 command not found, 126 cannot invoke,
-/// otherwise 125 (engine error).
-pub fn start_error_code(msg: &str) -> i32 {
-    let m = msg.to_ascii_lowercase();
-    if m.contains("executable file not found")
-        || m.contains("no such file or directory")
-        || m.contains("not found in $path")
-    {
-        127
-    } else if m.contains("permission denied") || m.contains("is a directory") {
-        126
-    } else {
-        crate::error::ENGINE
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn start_errors_map_to_docker_codes() {
-        assert_eq!(start_error_code("exec: \"nope\": executable file not found in $PATH"), 127);
-        assert_eq!(start_error_code("exec /etc: permission denied"), 126);
-        assert_eq!(start_error_code("runtime failed"), 125);
-    }
 }

@@ -23,9 +23,14 @@ pub fn code(kind: ErrorKind) -> Code {
     }
 }
 
-/// The status for an engine error, carrying its full message.
+/// The status for an engine error, carrying its full message and, when it has one, its
+/// reason in the `isula-reason` metadata ([`isula_api::REASON_KEY`]).
 pub fn status(e: &Error) -> Status {
-    Status::new(code(e.kind()), e.to_string())
+    let mut s = Status::new(code(e.kind()), e.to_string());
+    if let Some(r) = e.reason() {
+        s.metadata_mut().insert(isula_api::REASON_KEY, tonic::metadata::MetadataValue::from_static(r.as_str()));
+    }
+    s
 }
 
 /// `INVALID_ARGUMENT` for a malformed JSON field of a request.
@@ -59,6 +64,11 @@ mod tests {
         assert_eq!(code(ErrorKind::Conflict), Code::Aborted);
         assert_eq!(code(ErrorKind::Unimplemented), Code::Unimplemented);
         assert_eq!(status(&Error::invalid("bad")).code(), Code::InvalidArgument);
+        assert!(status(&Error::invalid("bad")).metadata().get(isula_api::REASON_KEY).is_none());
+        for r in isula_core::Reason::ALL {
+            let s = status(&Error::not_found("x").with_reason(r));
+            assert_eq!(s.metadata().get(isula_api::REASON_KEY).unwrap().to_str().unwrap(), r.as_str());
+        }
         #[derive(serde::Deserialize, Default, Debug)]
         struct O {
             a: u32,

@@ -21,6 +21,6 @@ pub use spec::{build_spec, prepare_container, write_bundle_config, HostInfo, Nam
 pub use state::{State, Status};
 pub use store::{ContainerConfig, ContainerRecord, MountPoint};
 pub use types::{
-    command_error_exit_code, start_error_exit_code, ContainerInspect, ContainerSummary, ExecOptions, ExecOutput,
-    InspectGraphDriver, InspectState, ListOptions, RemoveOptions, WaitCondition,
+    start_error_exit_code, ContainerInspect, ContainerSummary, ExecOptions, ExecOutput, InspectGraphDriver,
+    InspectState, ListOptions, RemoveOptions, WaitCondition,
 };

@@ -262,7 +262,8 @@ impl ContainerStore {
             Some(holder) if holder != id => Err(Error::conflict(format!(
                 "Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". \
                  You have to remove (or rename) that container to be able to reuse that name."
-            ))),
+            ))
+            .with_reason(crate::Reason::NameInUse)),
             _ => {
                 ix.names.insert(name.to_string(), id.to_string());
                 Ok(())
@@ -313,7 +314,7 @@ impl ContainerStore {
                 return Ok(c.clone());
             }
         }
-        Err(Error::not_found(format!("No such container: {key}")))
+        Err(Error::not_found(format!("No such container: {key}")).with_reason(crate::Reason::NoSuchContainer))
     }
 
     /// Every container, ordered by id.

@@ -179,47 +179,10 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
-/// [`start_error_exit_code`] for a container whose command is `cmd`, with Docker's exact
-/// rule for 127: a "not found" message must name the command (a missing mount source is
-/// not a missing command); 126 as there. `None` for other errors (Docker then uses 128).
-pub fn command_error_exit_code(e: &crate::Error, cmd: &str) -> Option<i32> {
-    match start_error_exit_code(e) {
-        Some(127) if cmd.is_empty() || !e.to_string().to_ascii_lowercase().contains(&cmd.to_ascii_lowercase()) => None,
-        other => other,
-    }
-}
-
 /// Exit code for a start error, as Docker's `run` returns it: 127 when the command was not
-/// found, 126 when it could not be invoked (permission denied), `None` for other errors.
+/// found, 126 when it could not be invoked, `None` for other errors (Docker then uses 128 in
+/// the container's state, 125 from the CLI). Driven by the error's [`Reason`](crate::Reason),
+/// set where the runtime's message is classified; the CLI maps the same reason.
 pub fn start_error_exit_code(e: &crate::Error) -> Option<i32> {
-    let m = e.to_string().to_ascii_lowercase();
-    if m.contains("executable file not found")
-        || m.contains("no such file or directory")
-        || m.contains("not found in $path")
-    {
-        Some(127)
-    } else if m.contains("permission denied") || m.contains("is a directory") {
-        Some(126)
-    } else {
-        None
-    }
-}
-
-#[cfg(test)]
-mod exit_code_tests {
-    use super::*;
-
-    #[test]
-    fn not_found_must_name_the_command() {
-        let runc = crate::Error::internal("runc create failed: exec: \"nope\": executable file not found in $PATH");
-        assert_eq!(command_error_exit_code(&runc, "nope"), Some(127));
-        let abs = crate::Error::internal("exec: \"/no/cmd\": stat /no/cmd: no such file or directory");
-        assert_eq!(command_error_exit_code(&abs, "/no/cmd"), Some(127));
-        let mount = crate::Error::internal("crun create failed: openat2 `rel`: No such file or directory");
-        assert_eq!(start_error_exit_code(&mount), Some(127));
-        assert_eq!(command_error_exit_code(&mount, "sh"), None);
-        let denied = crate::Error::internal("exec: \"/etc/passwd\": permission denied");
-        assert_eq!(command_error_exit_code(&denied, "other"), Some(126));
-        assert_eq!(command_error_exit_code(&crate::Error::internal("boom"), "sh"), None);
-    }
+    e.start_exit_code()
 }

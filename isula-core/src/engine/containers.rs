@@ -22,8 +22,7 @@ use crate::container::spec::{self, files, mounts, NamespaceResolver, SpecInput};
 use crate::container::state::{State, Status, ZERO_TIME};
 use crate::container::store::{check_name, new_id, Container, ContainerConfig, ContainerRecord, MountPoint};
 use crate::container::types::{
-    command_error_exit_code, ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
-    RemoveOptions, WaitCondition,
+    ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions, RemoveOptions, WaitCondition,
 };
 use crate::container::HostInfo;
 use crate::digest::Digest;
@@ -535,7 +534,7 @@ impl Engine {
             }
             // As Docker, `create` does not check that the command can be run: the container
             // is created without a shim and `start` reports the runtime's error (127/126).
-            Err(e) => match command_error_exit_code(&e, &rec.path) {
+            Err(e) => match e.start_exit_code() {
                 Some(code) if start => {
                     rec.state.exit_code = code;
                     rec.state.error = e.to_string();
@@ -668,7 +667,7 @@ impl Engine {
     /// Note a failed start in the record (exit code 127/126/128, error text) and pass the error on.
     /// As Docker, a container that never ran stays `created`; one that ran before is `exited`.
     fn start_failed(&self, c: &Container, e: Error) -> Error {
-        let code = command_error_exit_code(&e, &c.record().path).unwrap_or(128);
+        let code = e.start_exit_code().unwrap_or(128);
         let _ = c.update(|r| {
             if r.state.status != Status::Created || r.state.started_at != ZERO_TIME {
                 r.state.status = Status::Exited;
@@ -781,7 +780,8 @@ impl Engine {
         }
         let rec = c.record();
         if !rec.state.status.can_kill() {
-            return Err(Error::precondition(format!("Container {} is not running", rec.id)));
+            return Err(Error::precondition(format!("Container {} is not running", rec.id))
+                .with_reason(crate::Reason::NotRunning));
         }
         let rt = self.runtime(&rec.runtime)?;
         // Only a signal meant to end the container (SIGKILL or its stop signal) is a manual
@@ -795,8 +795,7 @@ impl Engine {
             // The process ended between our check and the signal (as Docker: not an error,
             // the manual stop is recorded).
             let gone = !crate::runtime::is_shim_alive(rec.state.shim_pid, rec.state.shim_start_time)
-                || e.to_string().contains("not running")
-                || e.to_string().contains("no such process");
+                || e.reason() == Some(crate::Reason::NotRunning);
             if !gone {
                 return Err(e);
             }
@@ -826,7 +825,8 @@ impl Engine {
         if !rec.state.status.can_pause() {
             return Err(match rec.state.status {
                 Status::Paused => Error::precondition(format!("Container {} is already paused", rec.id)),
-                _ => Error::precondition(format!("Container {} is not running", rec.id)),
+                _ => Error::precondition(format!("Container {} is not running", rec.id))
+                    .with_reason(crate::Reason::NotRunning),
             });
         }
         self.runtime(&rec.runtime)?.pause(&rec.id)?;

@@ -15,11 +15,11 @@ use crate::container::store::{Container, ContainerRecord};
 use crate::error::{Error, Result};
 use crate::sys;
 
-/// "Could not find the file /x in container" → "… in container <name>" (Docker's wording);
-/// other errors get the container id as context.
+/// A path missing in the container ("Could not find the file /x in container") → "… in
+/// container <name>" (Docker's wording); other errors get the container id as context.
 fn name_container(e: Error, rec: &ContainerRecord) -> Error {
-    if e.kind() == crate::ErrorKind::NotFound && e.message().ends_with(" in container") {
-        return Error::not_found(format!("{} {}", e.message(), rec.name));
+    if e.reason() == Some(crate::Reason::NoSuchPath) {
+        return Error::not_found(format!("{} {}", e.message(), rec.name)).with_reason(crate::Reason::NoSuchPath);
     }
     e.context(format!("container {}", rec.id))
 }

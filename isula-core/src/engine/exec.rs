@@ -121,7 +121,10 @@ impl Engine {
                     rec.id
                 )))
             }
-            _ => return Err(Error::precondition(format!("Container {} is not running", rec.id))),
+            _ => {
+                return Err(Error::precondition(format!("Container {} is not running", rec.id))
+                    .with_reason(crate::Reason::NotRunning))
+            }
         }
         let spec: Spec = crate::sys::read_json(&c.dir.join("config.json"))?;
         let mut p = spec.process().clone().ok_or_else(|| Error::internal("container spec has no process"))?;

@@ -240,7 +240,7 @@ impl Engine {
                 return Ok((first.clone(), None));
             }
         }
-        Err(Error::not_found(format!("No such image: {s}")))
+        Err(Error::not_found(format!("No such image: {s}")).with_reason(crate::Reason::NoSuchImage))
     }
 
     /// Delete blobs that no image references (errors are logged, not returned).

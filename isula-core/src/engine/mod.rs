@@ -8,6 +8,7 @@ mod copy;
 mod exec;
 mod health;
 mod images;
+mod info;
 mod monitor;
 mod network;
 #[cfg(feature = "registry")]

@@ -92,7 +92,10 @@ impl Engine {
                 let hits: Vec<&NetworkInfo> = all.iter().filter(|n| n.id.starts_with(key)).collect();
                 match hits.as_slice() {
                     [one] => Ok(one.name.clone()),
-                    [] => Err(Error::not_found(format!("network {key} not found"))),
+                    [] => {
+                        Err(Error::not_found(format!("network {key} not found"))
+                            .with_reason(crate::Reason::NoSuchNetwork))
+                    }
                     many => Err(Error::invalid(format!(
                         "network id prefix {key} is ambiguous: it matches {}",
                         many.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")

@@ -1,12 +1,11 @@
 //! `stats` and `top`: resource usage and processes of running containers, read from their cgroups.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use crate::cgroups::{cpu_percent, Cgroup, CpuStats, Hierarchy, Stats, TopResult};
+use crate::cgroups::{cpu_percent, Cgroup, CpuStats, Stats, TopResult};
 use crate::container::state::Status;
 use crate::container::store::Container;
 use crate::error::{Error, ErrorKind, Result};
@@ -31,22 +30,6 @@ pub struct ContainerStats {
     pub memory_percent: f64,
 }
 
-/// The host's cgroup hierarchies, read once.
-fn hierarchy() -> Result<&'static Hierarchy> {
-    static H: OnceLock<std::result::Result<Hierarchy, String>> = OnceLock::new();
-    H.get_or_init(|| Hierarchy::detect().map_err(|e| e.to_string())).as_ref().map_err(|e| Error::unavailable(e.clone()))
-}
-
-/// Host memory in bytes (`MemTotal`), the memory limit of an unlimited container.
-fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().find_map(|l| l.strip_prefix("MemTotal:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 impl Engine {
     /// The cgroup of container `c`, from `linux.cgroupsPath` of its bundle.
     pub(crate) fn container_cgroup(&self, c: &Container) -> Result<Cgroup> {
@@ -54,7 +37,7 @@ impl Engine {
         let path = spec["linux"]["cgroupsPath"]
             .as_str()
             .ok_or_else(|| Error::internal(format!("container {}: its spec has no cgroups path", c.id)))?;
-        hierarchy()?.cgroup(path)
+        crate::host::cgroup_hierarchy()?.cgroup(path)
     }
 
     fn sample(&self, c: &Container, prev: Option<&CpuStats>) -> Result<ContainerStats> {
@@ -79,7 +62,7 @@ impl Engine {
         if let Some(p) = prev {
             out.cpu_percent = cpu_percent(p, &s.cpu);
         }
-        let limit = s.memory.limit.unwrap_or_else(host_memory);
+        let limit = s.memory.limit.unwrap_or_else(crate::host::mem_total);
         if limit > 0 {
             out.memory_percent = s.memory.usage_no_cache() as f64 / limit as f64 * 100.0;
         }
@@ -121,7 +104,8 @@ impl Engine {
         let c = self.container(id)?;
         let rec = c.record();
         if !rec.state.status.is_active() || rec.state.status == Status::Restarting {
-            return Err(Error::precondition(format!("Container {} is not running", rec.id)));
+            return Err(Error::precondition(format!("Container {} is not running", rec.id))
+                .with_reason(crate::Reason::NotRunning));
         }
         crate::cgroups::top(&self.container_cgroup(&c)?, ps_args)
     }
@@ -131,6 +115,6 @@ impl Engine {
 mod tests {
     #[test]
     fn host_memory_is_known() {
-        assert!(super::host_memory() > 64 << 20);
+        assert!(crate::host::mem_total() > 64 << 20);
     }
 }

@@ -186,5 +186,5 @@ impl Engine {
 
 /// Docker's message for an unknown volume.
 fn no_such_volume(name: &str) -> Error {
-    Error::not_found(format!("no such volume: {name}"))
+    Error::not_found(format!("no such volume: {name}")).with_reason(crate::Reason::NoSuchVolume)
 }

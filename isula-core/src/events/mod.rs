@@ -5,9 +5,9 @@
 //! timeNano; plus the legacy `status`, `id`, `from`).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -47,7 +47,7 @@ pub struct Event {
 impl Event {
     /// A new event stamped now.
     pub fn new(kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) -> Event {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+        let nanos = now_nanos();
         Event {
             kind: kind.into(),
             action: action.into(),
@@ -103,11 +103,54 @@ impl EventFilter {
     }
 }
 
+/// The bus's state: history and subscribers under one lock, so that an event is recorded
+/// and delivered in one critical section and a subscription copies the history and joins the
+/// live feed in another: each subscriber meets every event exactly once, in publish order.
+#[derive(Debug, Default)]
+struct Hub {
+    history: VecDeque<Event>,
+    subscribers: Vec<(EventFilter, Sender<Event>)>,
+}
+
 /// Publish/subscribe hub with a bounded history. `Send + Sync`.
 #[derive(Debug, Default)]
 pub struct EventBus {
-    history: Mutex<VecDeque<Event>>,
-    subscribers: Mutex<Vec<(EventFilter, Sender<Event>)>>,
+    hub: Mutex<Hub>,
+}
+
+/// What [`next_live`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Live {
+    /// The next live event.
+    Event(Event),
+    /// Nothing arrived within the timeout; the subscription goes on.
+    Idle,
+    /// The subscription is over: its `until` has passed or the bus is gone.
+    End,
+}
+
+/// Wait up to `timeout` for the next live event of a subscription made with `filter`
+/// (the receiver from [`EventBus::subscribe`]). Ends the subscription once `until` has
+/// passed, even when no event comes (the bus itself stops delivering after `until`).
+pub fn next_live(live: &Receiver<Event>, filter: &EventFilter, timeout: Duration) -> Live {
+    let mut wait = timeout;
+    if let Some(until) = filter.until {
+        let left = until.saturating_sub(now_nanos());
+        if left < 0 {
+            return Live::End;
+        }
+        wait = wait.min(Duration::from_nanos(left as u64));
+    }
+    match live.recv_timeout(wait) {
+        Ok(e) => Live::Event(e),
+        Err(RecvTimeoutError::Timeout) if filter.until.is_some_and(|u| now_nanos() > u) => Live::End,
+        Err(RecvTimeoutError::Timeout) => Live::Idle,
+        Err(RecvTimeoutError::Disconnected) => Live::End,
+    }
+}
+
+fn now_nanos() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 impl EventBus {
@@ -116,18 +159,25 @@ impl EventBus {
         Self::default()
     }
 
-    /// Record `e` in the history and send it to every matching subscriber
-    /// (subscribers whose receiver is gone are dropped).
+    fn hub(&self) -> std::sync::MutexGuard<'_, Hub> {
+        self.hub.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record `e` in the history and send it to every matching subscriber, in one critical
+    /// section. Subscribers whose receiver is gone, or whose `until` is before `e`, are
+    /// dropped (their receiver then reports the end).
     pub fn publish(&self, e: Event) {
-        {
-            let mut h = self.history.lock().unwrap_or_else(|p| p.into_inner());
-            if h.len() >= HISTORY_SIZE {
-                h.pop_front();
-            }
-            h.push_back(e.clone());
+        let mut hub = self.hub();
+        if hub.history.len() >= HISTORY_SIZE {
+            hub.history.pop_front();
         }
-        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
-        subs.retain(|(f, tx)| !f.matches(&e) || tx.send(e.clone()).is_ok());
+        hub.history.push_back(e.clone());
+        hub.subscribers.retain(|(f, tx)| {
+            if f.until.is_some_and(|u| e.time_nano > u) {
+                return false;
+            }
+            !(f.matches(&e) && f.in_time(&e)) || tx.send(e.clone()).is_ok()
+        });
     }
 
     /// Shorthand: publish an event of `kind`/`action` about `id`.
@@ -136,27 +186,25 @@ impl EventBus {
     }
 
     /// The past events matching `filter` within `since..=until` (none without `since`),
-    /// and a receiver of future matching events (none when `until` is in the past).
+    /// and a receiver of future matching events up to `until` (none when `until` is in the
+    /// past). History and live feed meet exactly once: no event is missed or doubled.
     pub fn subscribe(&self, filter: &EventFilter) -> (Vec<Event>, Receiver<Event>) {
         let (tx, rx) = channel();
-        // Hold the subscriber lock while copying the history so no event is missed or doubled.
-        let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hub = self.hub();
         let past: Vec<Event> = if filter.since.is_some() {
-            let h = self.history.lock().unwrap_or_else(|p| p.into_inner());
-            h.iter().filter(|e| filter.matches(e) && filter.in_time(e)).cloned().collect()
+            hub.history.iter().filter(|e| filter.matches(e) && filter.in_time(e)).cloned().collect()
         } else {
             Vec::new()
         };
-        let now = Event::new("", "", "", BTreeMap::new()).time_nano;
-        if filter.until.map(|u| u > now).unwrap_or(true) {
-            subs.push((filter.clone(), tx));
+        if filter.until.map(|u| u > now_nanos()).unwrap_or(true) {
+            hub.subscribers.push((filter.clone(), tx));
         }
         (past, rx)
     }
 
     /// Number of live subscriptions (for tests and diagnostics).
     pub fn subscriber_count(&self) -> usize {
-        self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.hub().subscribers.len()
     }
 }
 
@@ -205,5 +253,84 @@ mod tests {
         let (past, _rx) = bus.subscribe(&EventFilter { since: Some(0), ..Default::default() });
         assert_eq!(past.len(), HISTORY_SIZE);
         assert_eq!(past[0].actor.id, "10");
+    }
+
+    /// Publishers and `since` subscribers race; every subscription must see each event
+    /// exactly once (history or live, never both, never neither), in publish order.
+    #[test]
+    fn since_subscribers_see_every_event_exactly_once_in_order() {
+        use std::sync::Arc;
+        const PUBLISHERS: usize = 4;
+        const PER_PUBLISHER: usize = 200;
+        const SUBSCRIBERS: usize = 4;
+        const SUBSCRIPTIONS: usize = 100;
+        assert!(PUBLISHERS * PER_PUBLISHER <= HISTORY_SIZE);
+        let bus = Arc::new(EventBus::new());
+        let mut subscribers = Vec::new();
+        for _ in 0..SUBSCRIBERS {
+            let bus = bus.clone();
+            subscribers.push(std::thread::spawn(move || {
+                let filter = EventFilter { since: Some(0), ..Default::default() };
+                (0..SUBSCRIPTIONS).map(|_| bus.subscribe(&filter)).collect::<Vec<_>>()
+            }));
+        }
+        let mut publishers = Vec::new();
+        for p in 0..PUBLISHERS {
+            let bus = bus.clone();
+            publishers.push(std::thread::spawn(move || {
+                for i in 0..PER_PUBLISHER {
+                    bus.emit("container", "start", &format!("{p}-{i}"), BTreeMap::new());
+                }
+            }));
+        }
+        for t in publishers {
+            t.join().unwrap();
+        }
+        let all: Vec<String> = bus
+            .subscribe(&EventFilter { since: Some(0), ..Default::default() })
+            .0
+            .into_iter()
+            .map(|e| e.actor.id)
+            .collect();
+        assert_eq!(all.len(), PUBLISHERS * PER_PUBLISHER);
+        for t in subscribers {
+            for (past, live) in t.join().unwrap() {
+                let seen: Vec<String> = past.into_iter().chain(live.try_iter()).map(|e| e.actor.id).collect();
+                assert_eq!(seen, all, "a subscriber must see the published sequence once, in order");
+            }
+        }
+    }
+
+    #[test]
+    fn live_delivery_stops_at_until() {
+        let bus = EventBus::new();
+        let until = now_nanos() + 3_600_000_000_000;
+        let filter = EventFilter { until: Some(until), ..Default::default() };
+        let (_, rx) = bus.subscribe(&filter);
+        let mut early = Event::new("container", "start", "a", BTreeMap::new());
+        early.time_nano = until - 1;
+        let mut late = Event::new("container", "die", "a", BTreeMap::new());
+        late.time_nano = until + 1;
+        bus.publish(early.clone());
+        bus.publish(late);
+        assert_eq!(next_live(&rx, &filter, Duration::from_secs(3600)), Live::Event(early));
+        // the late event is not delivered and the subscription is over
+        assert_eq!(next_live(&rx, &filter, Duration::from_secs(3600)), Live::End);
+        assert_eq!(bus.subscriber_count(), 0);
+
+        // with no event at all, the subscription ends once `until` passes
+        let soon = EventFilter { until: Some(now_nanos() + 20_000_000), ..Default::default() };
+        let (_, rx) = bus.subscribe(&soon);
+        loop {
+            match next_live(&rx, &soon, Duration::from_secs(3600)) {
+                Live::End => break,
+                Live::Idle => continue,
+                Live::Event(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        // `until` already past: no live subscription at all
+        let past = EventFilter { until: Some(1), ..Default::default() };
+        let (_, rx) = bus.subscribe(&past);
+        assert_eq!(next_live(&rx, &past, Duration::from_secs(3600)), Live::End);
     }
 }

@@ -221,7 +221,7 @@ impl NetworkStore {
         if let Some(l) = self.admin_lists()?.into_iter().find(|l| l.name == name) {
             return Ok((l, None));
         }
-        Err(Error::not_found(format!("network {name:?} not found")))
+        Err(Error::not_found(format!("network {name:?} not found")).with_reason(crate::Reason::NoSuchNetwork))
     }
 
     /// Like `find_list`, creating the default network on first use.
@@ -231,7 +231,8 @@ impl NetworkStore {
                 if !self.cfg.default_enabled() {
                     return Err(Error::not_found(format!(
                         "network {name:?} not found: the default bridge network is disabled (bridge \"none\")"
-                    )));
+                    ))
+                    .with_reason(crate::Reason::NoSuchNetwork));
                 }
                 let (gateway, subnet) = match self.cfg.default_address {
                     Some((g, s)) => (Some(g.to_string()), Some(s.to_string())),

@@ -100,7 +100,7 @@ pub fn fetch_blob(
     let mut buf = vec![0u8; 256 * 1024];
     while ing.offset() < desc.size {
         if cancel.load(Ordering::Relaxed) {
-            return Err(Error::unavailable(format!("{what}: cancelled")));
+            return Err(Error::unavailable(format!("{what}: cancelled")).with_reason(crate::Reason::Cancelled));
         }
         let offset = ing.offset();
         let mut headers = Vec::new();
@@ -143,7 +143,7 @@ pub fn fetch_blob(
         let mut last_event = 0u64;
         let failure = loop {
             if cancel.load(Ordering::Relaxed) {
-                return Err(Error::unavailable(format!("{what}: cancelled")));
+                return Err(Error::unavailable(format!("{what}: cancelled")).with_reason(crate::Reason::Cancelled));
             }
             match reader.read(&mut buf) {
                 Ok(0) => break None,

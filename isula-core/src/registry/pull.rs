@@ -199,14 +199,17 @@ fn download(
                 // Prefer the root cause over the "cancelled" errors it triggered.
                 let replace = match &first_err {
                     None => true,
-                    Some(f) => f.message().ends_with("cancelled"),
+                    Some(f) => f.reason() == Some(crate::Reason::Cancelled),
                 };
                 if replace {
                     first_err = Some(e);
                 }
             }
             None => {
-                first_err.get_or_insert_with(|| Error::unavailable(format!("{}: download cancelled", spec.display)));
+                first_err.get_or_insert_with(|| {
+                    Error::unavailable(format!("{}: download cancelled", spec.display))
+                        .with_reason(crate::Reason::Cancelled)
+                });
             }
         }
     }

@@ -13,7 +13,7 @@ use super::proto::{RuntimeCommand, ShimConfig, ShimExec};
 use super::seccomp_cache::{ProfileKey, SeccompCache};
 use super::shim::{find_in_path, ShimSpawner};
 use super::{CreateRequest, ExecRequest, Runtime, RuntimeState, RuntimeStatus, Spawned};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 
 /// An OCI runtime binary with its global arguments and state root.
 #[derive(Debug, Clone)]
@@ -104,13 +104,15 @@ pub fn runtime_message(stderr: &[u8]) -> String {
     msgs.join("; ")
 }
 
+/// Map a runtime's failure text to a kind (and [`Reason::NotRunning`] when the process is
+/// gone): the one place above the shim where the runtime's wording is read.
 fn classify(msg: String) -> Error {
     let m = msg.to_ascii_lowercase();
     if m.contains("does not exist") || m.contains("no such file or directory") || m.contains("not found") {
         Error::not_found(msg)
-    } else if m.contains("not running")
-        || m.contains("no such process")
-        || m.contains("not paused")
+    } else if m.contains("not running") || m.contains("no such process") {
+        Error::precondition(msg).with_reason(Reason::NotRunning)
+    } else if m.contains("not paused")
         || m.contains("is paused")
         || m.contains("is stopped")
         || m.contains("cannot")
@@ -306,6 +308,9 @@ mod tests {
         assert_eq!(runtime_message(b"plain failure\n"), "plain failure");
         assert_eq!(classify("runc kill x failed: container does not exist".into()).kind(), ErrorKind::NotFound);
         assert_eq!(classify("runc kill x failed: container not running".into()).kind(), ErrorKind::FailedPrecondition);
+        assert_eq!(classify("runc kill x failed: container not running".into()).reason(), Some(Reason::NotRunning));
+        assert_eq!(classify("crun kill x failed: kill: No such process".into()).reason(), Some(Reason::NotRunning));
+        assert_eq!(classify("runc pause x failed: container is paused".into()).reason(), None);
     }
 
     #[test]

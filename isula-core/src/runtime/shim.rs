@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::sys::process::{self as sysproc, PidFd};
 
 pub use super::proto::{
@@ -198,7 +198,9 @@ impl ShimSpawner {
                     let handle = ShimHandle { state_dir: dir.clone(), shim_pid, shim_start_time, pid };
                     return Ok((handle, stream));
                 }
-                ReadyMessage::Error { message } => return Err(classify_failure(message)),
+                ReadyMessage::Error { message } => {
+                    return Err(classify_failure(message, process_command(cfg).as_deref()))
+                }
             }
         }
     }
@@ -225,13 +227,39 @@ fn validate(cfg: &ShimConfig) -> Result<()> {
     Ok(())
 }
 
-/// Map a shim/runtime failure message to an error kind.
-fn classify_failure(message: String) -> Error {
+/// The command (`args[0]`) of the process a shim was asked to create: from the exec's process
+/// JSON or the bundle's `config.json`. Read only when the runtime failed, to classify its message.
+fn process_command(cfg: &ShimConfig) -> Option<String> {
+    let (path, pointer) = match &cfg.exec {
+        Some(x) => (x.process.clone(), "/args/0"),
+        None => (cfg.bundle.join("config.json"), "/process/args/0"),
+    };
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+    v.pointer(pointer)?.as_str().map(str::to_string)
+}
+
+/// Map a shim/runtime failure message to an error kind and reason. This is the one place the
+/// runtime's (runc's, crun's) text is read: everything above decides on the kind and reason.
+/// As Docker, "not found" is [`Reason::CommandNotFound`] (exit code 127) only when the message
+/// names `command` (a missing mount source is not a missing command); a command that cannot
+/// be invoked is [`Reason::CommandNotExecutable`] (126).
+fn classify_failure(message: String, command: Option<&str>) -> Error {
     let m = message.to_ascii_lowercase();
-    if m.contains("executable file not found") || m.contains("no such file or directory") {
-        Error::not_found(message)
+    let names_command = command.is_some_and(|c| !c.is_empty() && m.contains(&c.to_ascii_lowercase()));
+    if m.contains("executable file not found")
+        || m.contains("no such file or directory")
+        || m.contains("not found in $path")
+    {
+        let e = Error::not_found(message);
+        if names_command {
+            e.with_reason(Reason::CommandNotFound)
+        } else {
+            e
+        }
     } else if m.contains("permission denied") {
-        Error::permission(message)
+        Error::permission(message).with_reason(Reason::CommandNotExecutable)
+    } else if m.contains("is a directory") {
+        Error::internal(message).with_reason(Reason::CommandNotExecutable)
     } else if m.contains("already exists") {
         Error::already_exists(message)
     } else {
@@ -385,7 +413,8 @@ impl ShimHandle {
     /// Send `signal` to the shim itself (it forwards TERM, INT, HUP, QUIT, USR1, USR2).
     pub fn signal_shim(&self, signal: i32) -> Result<()> {
         if !self.is_alive() {
-            return Err(Error::precondition(format!("isulad-shim pid {} is not running", self.shim_pid)));
+            return Err(Error::precondition(format!("isulad-shim pid {} is not running", self.shim_pid))
+                .with_reason(crate::Reason::NotRunning));
         }
         let sig = nix::sys::signal::Signal::try_from(signal)
             .map_err(|_| Error::invalid(format!("invalid signal {signal}")))?;
@@ -410,4 +439,49 @@ pub(crate) fn connect_in(dir: &Path, name: &str) -> Result<UnixStream> {
         }
         _ => Error::io(&full, "connect to", e),
     })
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn runtime_messages_become_reasons() {
+        let runc = "exec: \"nope\": executable file not found in $PATH".to_string();
+        let e = classify_failure(runc, Some("nope"));
+        assert_eq!(
+            (e.kind(), e.reason(), e.start_exit_code()),
+            (ErrorKind::NotFound, Some(Reason::CommandNotFound), Some(127))
+        );
+        let abs = "exec: \"/no/cmd\": stat /no/cmd: no such file or directory".to_string();
+        assert_eq!(classify_failure(abs, Some("/no/cmd")).reason(), Some(Reason::CommandNotFound));
+        // a missing mount source is not a missing command
+        let mount = "crun create failed: openat2 `rel`: No such file or directory".to_string();
+        let e = classify_failure(mount.clone(), Some("sh"));
+        assert_eq!((e.kind(), e.reason()), (ErrorKind::NotFound, None));
+        assert_eq!(classify_failure(mount, None).reason(), None);
+        let denied = classify_failure("exec: \"/etc/passwd\": permission denied".into(), Some("other"));
+        assert_eq!((denied.kind(), denied.start_exit_code()), (ErrorKind::PermissionDenied, Some(126)));
+        let dir = classify_failure("exec /etc: is a directory".into(), Some("/etc"));
+        assert_eq!(dir.reason(), Some(Reason::CommandNotExecutable));
+        let e = classify_failure("boom".into(), Some("sh"));
+        assert_eq!((e.kind(), e.reason()), (ErrorKind::Internal, None));
+        assert_eq!(classify_failure("container x already exists".into(), None).kind(), ErrorKind::AlreadyExists);
+    }
+
+    #[test]
+    fn the_command_comes_from_the_bundle_or_the_exec_process() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("config.json"), r#"{"process":{"args":["/bin/app","-x"]}}"#).unwrap();
+        std::fs::write(d.path().join("p.json"), r#"{"args":["top"]}"#).unwrap();
+        let mut cfg: ShimConfig = serde_json::from_value(serde_json::json!({
+            "id": "c", "bundle": d.path(), "state_dir": "/run/x",
+            "runtime": {"binary": "/bin/runc", "root": "/run/runc"},
+        }))
+        .unwrap();
+        assert_eq!(process_command(&cfg).as_deref(), Some("/bin/app"));
+        cfg.exec = Some(super::super::proto::ShimExec { process: d.path().join("p.json") });
+        assert_eq!(process_command(&cfg).as_deref(), Some("top"));
+    }
 }

@@ -156,10 +156,12 @@ pub fn atomic_write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -
     atomic_write(path, &to_json(path, value)?)
 }
 
-/// Read and parse a JSON file; a parse failure names the file.
+/// Read and parse a JSON file the engine wrote (a record, a state file); a parse failure
+/// names the file and is `Internal` (a corrupt record is not the caller's bad argument).
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let data = fs::read(path).map_err(|e| Error::io(path, "read", e))?;
-    serde_json::from_slice(&data).map_err(|e| Error::invalid(format!("parse {}: {e}", path.display())).with_source(e))
+    serde_json::from_slice(&data)
+        .map_err(|e| Error::internal(format!("corrupt record: parse {}: {e}", path.display())).with_source(e))
 }
 
 /// fsync a directory so that renames and creations inside it are durable.
@@ -215,6 +217,16 @@ mod tests {
         let mut names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_corrupt_record_is_internal() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rec.json");
+        fs::write(&p, b"{\"a\": ").unwrap();
+        let err = read_json::<serde_json::Value>(&p).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Internal, "{err}");
+        assert!(err.to_string().contains("rec.json"), "{err}");
     }
 
     #[test]

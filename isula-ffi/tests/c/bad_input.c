@@ -35,6 +35,15 @@ static void check(const char *what, int cond)
     else { printf("FAIL: %s\n", what); failures++; }
 }
 
+/* Check the reason of the last failed call on this thread (NULL: none). */
+static void expect_reason(const char *what, const char *want)
+{
+    const char *got = isula_last_error_reason();
+    int ok = want ? (got && strcmp(got, want) == 0) : got == NULL;
+    if (ok) printf("ok: %s: reason %s\n", what, got ? got : "(none)");
+    else { printf("FAIL: %s: reason %s, want %s\n", what, got ? got : "(none)", want ? want : "(none)"); failures++; }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -113,6 +122,7 @@ int main(int argc, char **argv)
     st = isula_image_inspect(e, "busy\xff", &out, &err);
     expect("inspect(invalid UTF-8 name)", st, ISULA_INVALID_ARGUMENT, err, "UTF-8");
     st = isula_image_inspect(e, "no-such-image:1", &out, &err);
+    expect_reason("inspect(missing image)", "no_such_image");
     expect("inspect(missing image)", st, ISULA_NOT_FOUND, err, "no-such-image");
     check("inspect failure sets *out_json to NULL", out == NULL);
 
@@ -153,8 +163,10 @@ int main(int argc, char **argv)
     st = isula_container_wait(e, "x", NULL, &err);
     expect("container_wait(exit_code NULL)", st, ISULA_INVALID_ARGUMENT, err, "exit_code");
     st = isula_container_start(e, "no-such-container", &err);
+    expect_reason("container_start(missing)", "no_such_container");
     expect("container_start(missing)", st, ISULA_NOT_FOUND, err, "no-such-container");
     st = isula_container_create(e, "{\"Image\": \"no-such-image:1\"}", &out, &err);
+    expect_reason("container_create(missing image)", "no_such_image");
     expect("container_create(missing image)", st, ISULA_NOT_FOUND, err, "no-such-image");
     st = isula_container_create(e, "{\"Image\": 5}", &out, &err);
     expect("container_create(Image is a number)", st, ISULA_INVALID_ARGUMENT, err, "options_json");
@@ -176,9 +188,20 @@ int main(int argc, char **argv)
     /* nothing was created by all of the above */
     err = NULL;
     st = isula_image_list(e, NULL, &out, &err);
+    expect_reason("a successful call clears the reason", NULL);
     expect("list after bad input", st, ISULA_OK, err, NULL);
     check("no image was created by bad input", out != NULL && strcmp(out, "[]") == 0);
     isula_string_free(out);
+
+    /* info: counters of the empty engine, Docker's keys */
+    st = isula_info(e, &out, &err);
+    expect("info", st, ISULA_OK, err, NULL);
+    check("info has Docker's keys and no images",
+          out != NULL && strstr(out, "\"Images\":0") && strstr(out, "\"ContainersRunning\":0") && strstr(out, "\"NCPU\":"));
+    isula_string_free(out);
+    st = isula_info(NULL, &out, &err);
+    expect("info(NULL engine)", st, ISULA_INVALID_ARGUMENT, err, "engine");
+    expect_reason("info(NULL engine)", NULL);
 
     isula_engine_close(e);
     printf("%d failure(s)\n", failures);

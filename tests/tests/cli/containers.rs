@@ -94,6 +94,7 @@ fn detached_lifecycle() {
     assert_eq!(env.isula(&["exec", "web", "echo", "in"]).ok(), "in\n");
     env.isula(&["exec", "web", "sh", "-c", "exit 7"]).fails(7);
     env.isula(&["exec", "web", "no-such-command"]).fails(127);
+    env.isula(&["exec", "web", "/etc/passwd"]).fails(126);
     assert_eq!(env.isula(&["exec", "-e", "X=42", "-w", "/tmp", "web", "sh", "-c", "echo $X; pwd"]).ok(), "42\n/tmp\n");
 
     // rm of a running container without -f is refused.

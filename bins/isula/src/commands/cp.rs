@@ -44,7 +44,12 @@ fn fetch(ctx: &mut Ctx, id: &str, path: &str) -> Result<Option<(Vec<u8>, serde_j
     });
     match r {
         Ok((data, stat)) => Ok(Some((data, parse_reply("stat_json", &stat)?))),
-        Err(s) if s.code() == tonic::Code::NotFound && !s.message().contains("No such container") => Ok(None),
+        Err(s)
+            if s.code() == tonic::Code::NotFound
+                && crate::error::reason(&s) != Some(isula_types::reason::Reason::NoSuchContainer) =>
+        {
+            Ok(None)
+        }
         Err(s) => Err(super::no_such(&s, id)),
     }
 }

@@ -277,7 +277,7 @@ pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool, start: bool) 
     let req = CreateContainerRequest { options_json: options_json.clone(), start };
     match ctx.rt.block_on(c.create(req)) {
         Ok(r) => return Ok(r.into_inner().id),
-        Err(s) if s.code() == tonic::Code::NotFound && s.message().contains("No such image") => {
+        Err(s) if crate::error::reason(&s) == Some(isula_types::reason::Reason::NoSuchImage) => {
             if o.pull != "missing" {
                 // Docker names the image as the user would write it, tag included.
                 return Err(CliError::engine(format!(
@@ -310,11 +310,8 @@ fn familiar_name(image: &str) -> String {
 /// found (127) or invoked (126): the runtime checks it when it creates the container.
 fn create_error(s: &tonic::Status) -> CliError {
     let mut e = CliError::daemon(s);
-    e.code = if s.code() == tonic::Code::Unavailable && e.code != 1 {
-        e.code
-    } else {
-        crate::stdio::start_error_code(s.message())
-    };
+    e.code =
+        if s.code() == tonic::Code::Unavailable && e.code != 1 { e.code } else { crate::error::start_error_code(s) };
     e
 }
 

@@ -2,13 +2,14 @@
 //! process's; 126/127 when it cannot be invoked or found, as Docker.
 
 use isula_api::v1::ExecRequest;
+use isula_types::reason::Reason;
 use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::ctx::Ctx;
-use crate::error::{CliError, CmdResult};
-use crate::stdio::{self, start_error_code, Event, Input, RawTerminal};
+use crate::error::{reason, start_error_code, CliError, CmdResult};
+use crate::stdio::{self, Event, Input, RawTerminal};
 
 /// `isula exec [OPTIONS] CONTAINER COMMAND [ARG...]`
 #[derive(Debug, clap::Args)]
@@ -40,12 +41,12 @@ pub struct Args {
 
 /// The refused exec as Docker reports it.
 fn exec_error(s: &tonic::Status, name: &str) -> CliError {
-    if s.code() == tonic::Code::NotFound && s.message().contains("No such container") {
+    if reason(s) == Some(Reason::NoSuchContainer) {
         return CliError::new(format!("Error response from daemon: No such container: {name}"));
     }
     let mut e = CliError::daemon(s);
     if e.code == 1 && s.code() != tonic::Code::FailedPrecondition && s.code() != tonic::Code::InvalidArgument {
-        e.code = start_error_code(s.message());
+        e.code = start_error_code(s);
         if e.code == crate::error::ENGINE {
             e.code = 126;
         }

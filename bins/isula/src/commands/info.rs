@@ -1,12 +1,12 @@
 //! `isula info [--format]`: daemon-wide information.
 
 use isula_api::v1::InfoRequest;
-use serde_json::Value;
+use isula_types::info::Info;
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::Ctx;
 use crate::error::{CliError, CmdResult};
 use crate::fmt::human_size;
-use crate::template::{plain, Template};
+use crate::template::Template;
 
 /// `isula info [OPTIONS]`
 #[derive(Debug, clap::Args)]
@@ -20,43 +20,43 @@ pub struct Args {
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.system()?;
     let r = ctx.rt.block_on(c.info(InfoRequest {}))?.into_inner();
-    let info = parse_reply("info_json", &r.info_json)?;
+    let info: Info = serde_json::from_str(&r.info_json)
+        .map_err(|e| CliError::engine(format!("bad reply from isulad (info_json): {e}")))?;
     if let Some(f) = &a.format {
         let t = Template::parse(f).map_err(CliError::engine)?;
-        println!("{}", t.render(&info).map_err(CliError::engine)?);
+        let v = serde_json::to_value(&info).map_err(|e| CliError::engine(e.to_string()))?;
+        println!("{}", t.render(&v).map_err(CliError::engine)?);
         return Ok(0);
     }
-    let s = |k: &str| plain(info.get(k).unwrap_or(&Value::Null));
-    println!("Containers: {}", s("Containers"));
-    println!(" Running: {}", s("ContainersRunning"));
-    println!(" Paused: {}", s("ContainersPaused"));
-    println!(" Stopped: {}", s("ContainersStopped"));
-    println!("Images: {}", s("Images"));
-    println!("Server Version: {}", s("ServerVersion"));
-    println!("Storage Driver: {}", s("Driver"));
-    println!("Logging Driver: {}", s("LoggingDriver"));
-    println!("Cgroup Version: {}", s("CgroupVersion"));
-    println!("Default Runtime: {}", s("DefaultRuntime"));
-    println!("Kernel Version: {}", s("KernelVersion"));
-    println!("Operating System: {}", s("OperatingSystem"));
-    println!("OSType: {}", s("OSType"));
-    println!("Architecture: {}", s("Architecture"));
-    println!("CPUs: {}", s("NCPU"));
-    println!("Total Memory: {}", human_size(info["MemTotal"].as_u64().unwrap_or(0)));
-    println!("Name: {}", s("Name"));
-    println!("Isulad Root Dir: {}", s("DockerRootDir"));
-    println!("Isulad State Dir: {}", s("StateDir"));
-    let list = |k: &str| info[k].as_array().cloned().unwrap_or_default();
-    if !list("RegistryMirrors").is_empty() {
+    println!("Containers: {}", info.containers);
+    println!(" Running: {}", info.containers_running);
+    println!(" Paused: {}", info.containers_paused);
+    println!(" Stopped: {}", info.containers_stopped);
+    println!("Images: {}", info.images);
+    println!("Server Version: {}", info.server_version);
+    println!("Storage Driver: {}", info.driver);
+    println!("Logging Driver: {}", info.logging_driver);
+    println!("Cgroup Version: {}", info.cgroup_version);
+    println!("Default Runtime: {}", info.default_runtime);
+    println!("Kernel Version: {}", info.kernel_version);
+    println!("Operating System: {}", info.operating_system);
+    println!("OSType: {}", info.os_type);
+    println!("Architecture: {}", info.architecture);
+    println!("CPUs: {}", info.ncpu);
+    println!("Total Memory: {}", human_size(info.mem_total));
+    println!("Name: {}", info.name);
+    println!("Isulad Root Dir: {}", info.docker_root_dir);
+    println!("Isulad State Dir: {}", info.state_dir);
+    if !info.registry_mirrors.is_empty() {
         println!("Registry Mirrors:");
-        for m in list("RegistryMirrors") {
-            println!(" {}", plain(&m));
+        for m in &info.registry_mirrors {
+            println!(" {m}");
         }
     }
-    if !list("InsecureRegistries").is_empty() {
+    if !info.insecure_registries.is_empty() {
         println!("Insecure Registries:");
-        for m in list("InsecureRegistries") {
-            println!(" {}", plain(&m));
+        for m in &info.insecure_registries {
+            println!(" {m}");
         }
     }
     Ok(0)

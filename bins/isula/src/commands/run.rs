@@ -5,8 +5,8 @@ use isula_api::v1::{RemoveContainerRequest, WaitContainerRequest};
 use crate::commands::attach::{session, Session, SessionError};
 use crate::commands::create::{create, ContainerOpts};
 use crate::ctx::Ctx;
+use crate::error::start_error_code;
 use crate::error::{CliError, CmdResult};
-use crate::stdio::start_error_code;
 
 /// `isula run [OPTIONS] IMAGE [COMMAND] [ARG...]`
 #[derive(Debug, clap::Args)]
@@ -36,7 +36,7 @@ fn start_failed(ctx: &mut Ctx, id: &str, rm: bool, s: &tonic::Status) -> CliErro
         }
     }
     let mut e = CliError::daemon(s);
-    e.code = start_error_code(s.message());
+    e.code = start_error_code(s);
     e
 }
 

@@ -68,7 +68,7 @@ fn open_rootfs(rootfs: &Path) -> Result<DirFd> {
 }
 
 fn not_found(path: &str) -> Error {
-    Error::not_found(format!("Could not find the file {path} in container"))
+    Error::not_found(format!("Could not find the file {path} in container")).with_reason(crate::Reason::NoSuchPath)
 }
 
 /// Resolve `path` in the rootfs; the entry must exist.

@@ -66,7 +66,7 @@ pub struct NoContainers;
 
 impl NamespaceResolver for NoContainers {
     fn container_pid(&self, id_or_name: &str) -> Result<u32> {
-        Err(Error::not_found(format!("no such container: {id_or_name}")))
+        Err(Error::not_found(format!("no such container: {id_or_name}")).with_reason(crate::Reason::NoSuchContainer))
     }
 }
 
@@ -149,16 +149,15 @@ impl HostInfo {
             .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
             .unwrap_or(0);
         HostInfo {
-            cgroup_v2: Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
+            cgroup_v2: crate::host::cgroup_v2(),
             cgroup_parent: cgroup_parent.to_string(),
-            swap_accounting: Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-                || Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists(),
+            swap_accounting: crate::host::swap_accounting(),
             caps: host_caps(),
             rlimits: parse_proc_limits(&read("/proc/self/limits")),
             can_raise_rlimits: cap_eff & (1 << 24) != 0,
             seccomp: SeccompHost::detect(),
             seccomp_supported: status.lines().any(|l| l.starts_with("Seccomp:")),
-            hostname: read("/proc/sys/kernel/hostname").trim().to_string(),
+            hostname: crate::host::hostname(),
             resolv_conf: read("/etc/resolv.conf"),
             etc_hosts: read("/etc/hosts"),
         }

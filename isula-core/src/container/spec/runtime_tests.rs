@@ -233,7 +233,7 @@ fn runtime_memory_hostname_env_workdir_ulimit() {
     if !prerequisites() {
         return;
     }
-    let mem_file = if Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+    let mem_file = if crate::host::cgroup_v2() {
         "/sys/fs/cgroup/memory.max"
     } else {
         "/sys/fs/cgroup/memory/memory.limit_in_bytes"
