@@ -19,6 +19,7 @@ pub mod registry;
 pub mod runtime;
 pub mod snapshot;
 pub mod sys;
+pub mod time;
 pub mod volume;
 
 pub use config::EngineConfig;

@@ -3,3 +3,5 @@
 //! Docker's JSON shapes (PascalCase keys).
 //!
 //! Nothing here does I/O: these are values and the pure parsers of their string forms.
+
+pub mod time;

@@ -13,7 +13,7 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
-use crate::jsonfile::{rfc3339_nano, JsonFileWriter, LineSplitter};
+use crate::jsonfile::{JsonFileWriter, LineSplitter};
 use crate::proto::{frame, ExitStatus};
 use crate::{sys, Stdio3};
 
@@ -135,7 +135,7 @@ impl Supervisor {
         self.exit.take().unwrap_or_else(|| ExitStatus {
             code: 255,
             signal: None,
-            finished_at: rfc3339_nano(SystemTime::now()),
+            finished_at: isula_types::time::now().to_rfc3339_fixed(),
             oom_killed: false,
         })
     }
@@ -259,7 +259,7 @@ impl Supervisor {
     fn set_exit(&mut self, code: i32, signal: Option<i32>) {
         if self.exit.is_none() {
             self.exit =
-                Some(ExitStatus { code, signal, finished_at: rfc3339_nano(SystemTime::now()), oom_killed: false });
+                Some(ExitStatus { code, signal, finished_at: isula_types::time::now().to_rfc3339_fixed(), oom_killed: false });
         }
     }
 

@@ -56,10 +56,6 @@ fn cgroup_version() -> &'static str {
     }
 }
 
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
-}
-
 /// Send past events, then live ones, until the client goes away or `until` passes.
 fn forward_events(
     filter: &EventFilter,
@@ -79,7 +75,7 @@ fn forward_events(
         }
     }
     loop {
-        if filter.until.is_some_and(|u| now_nanos() > u) || tx.is_closed() {
+        if filter.until.is_some_and(|u| isula_core::time::now().unix_nanos() > i128::from(u)) || tx.is_closed() {
             return;
         }
         match live.recv_timeout(std::time::Duration::from_millis(500)) {

@@ -103,7 +103,7 @@ impl Engine {
         }
         let meta = VolumeMeta {
             driver: volume::LOCAL_DRIVER.into(),
-            created_at: crate::image::manifest::now_rfc3339(),
+            created_at: crate::time::Timestamp::from_unix_secs(crate::time::now().unix_secs()),
             labels: opts.labels.clone(),
             options: opts.driver_opts.clone(),
         };

@@ -28,8 +28,8 @@ pub const DATA_DIR: &str = "_data";
 pub struct VolumeMeta {
     /// Driver name (always `local`).
     pub driver: String,
-    /// Creation time, RFC 3339 UTC.
-    pub created_at: String,
+    /// Creation time (whole seconds, as Docker).
+    pub created_at: crate::time::Timestamp,
     /// User labels.
     pub labels: BTreeMap<String, String>,
     /// Driver options given at creation.
@@ -46,8 +46,8 @@ pub struct Volume {
     pub driver: String,
     /// Host path of the volume's content.
     pub mountpoint: String,
-    /// Creation time, RFC 3339 UTC.
-    pub created_at: String,
+    /// Creation time (whole seconds, as Docker).
+    pub created_at: crate::time::Timestamp,
     /// User labels.
     pub labels: BTreeMap<String, String>,
     /// `local`.
@@ -184,13 +184,8 @@ pub fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
     let meta: VolumeMeta = if meta_path.exists() {
         crate::sys::fs::read_json(&meta_path)?
     } else {
-        let secs = dmeta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        VolumeMeta { created_at: crate::image::manifest::format_rfc3339(secs), ..Default::default() }
+        let secs = dmeta.modified().map_or(0, |t| crate::time::Timestamp::from(t).unix_secs());
+        VolumeMeta { created_at: crate::time::Timestamp::from_unix_secs(secs), ..Default::default() }
     };
     Ok(Some(Volume {
         name: name.to_string(),
@@ -300,7 +295,7 @@ mod tests {
             name: name.into(),
             driver: "local".into(),
             mountpoint: String::new(),
-            created_at: String::new(),
+            created_at: crate::time::Timestamp::ZERO,
             labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             scope: "local".into(),
             options: BTreeMap::new(),
@@ -353,7 +348,7 @@ mod tests {
         assert!(names(&root).unwrap().is_empty());
         let meta = VolumeMeta {
             driver: "local".into(),
-            created_at: "2024-01-02T03:04:05Z".into(),
+            created_at: "2024-01-02T03:04:05Z".parse().unwrap(),
             labels: [("a".to_string(), "b".to_string())].into(),
             options: BTreeMap::new(),
         };
@@ -364,11 +359,11 @@ mod tests {
         assert_eq!(names(&root).unwrap(), vec!["implicit", "vol1"]);
         let v = load(&root, "vol1").unwrap().unwrap();
         assert_eq!(v.labels["a"], "b");
-        assert_eq!(v.created_at, "2024-01-02T03:04:05Z");
+        assert_eq!(v.created_at.to_string(), "2024-01-02T03:04:05Z");
         assert_eq!(Path::new(&v.mountpoint), root.join("vol1/_data"));
         let i = load(&root, "implicit").unwrap().unwrap();
         assert_eq!((i.driver.as_str(), i.scope.as_str()), ("local", "local"));
-        assert!(i.created_at.ends_with('Z'));
+        assert!(i.created_at.to_string().ends_with('Z') && !i.created_at.is_zero());
         assert!(load(&root, "no-data").unwrap().is_none());
         std::fs::write(root.join("vol1/_data/f"), vec![0u8; 1000]).unwrap();
         std::fs::hard_link(root.join("vol1/_data/f"), root.join("vol1/_data/g")).unwrap();
