@@ -4,4 +4,9 @@
 //!
 //! Nothing here does I/O: these are values and the pure parsers of their string forms.
 
+pub mod container;
+pub mod error;
 pub mod time;
+pub mod volume;
+
+pub use error::{Error, Result};

@@ -258,8 +258,12 @@ impl Supervisor {
 
     fn set_exit(&mut self, code: i32, signal: Option<i32>) {
         if self.exit.is_none() {
-            self.exit =
-                Some(ExitStatus { code, signal, finished_at: isula_types::time::now().to_rfc3339_fixed(), oom_killed: false });
+            self.exit = Some(ExitStatus {
+                code,
+                signal,
+                finished_at: isula_types::time::now().to_rfc3339_fixed(),
+                oom_killed: false,
+            });
         }
     }
 

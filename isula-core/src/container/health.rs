@@ -559,7 +559,12 @@ mod tests {
     #[test]
     fn state_serialises_like_docker() {
         let mut st = HealthState::default();
-        let e = HealthLogEntry { start: crate::time::Timestamp::UNIX_EPOCH, end: crate::time::Timestamp::UNIX_EPOCH, exit_code: 0, output: "ok".into() };
+        let e = HealthLogEntry {
+            start: crate::time::Timestamp::UNIX_EPOCH,
+            end: crate::time::Timestamp::UNIX_EPOCH,
+            exit_code: 0,
+            output: "ok".into(),
+        };
         assert!(apply_result(&mut st, 3, e, false));
         let j = serde_json::to_value(&st).unwrap();
         assert_eq!(j["Status"], "healthy");

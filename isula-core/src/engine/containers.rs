@@ -25,16 +25,17 @@ use crate::container::types::{
     command_error_exit_code, ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions,
     RemoveOptions, WaitCondition,
 };
+use crate::container::validate::Validate;
 use crate::container::HostInfo;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, EventFilter};
-use crate::time::{human_duration, now, parse_rfc3339, Timestamp};
 use crate::logs::{follow_logs, LogLine, LogOptions};
 use crate::runtime::{
     locate_shim, AttachStream, CreateRequest, ExitStatus, OciRuntime, Runtime, ShimHandle, ShimLogConfig,
 };
 use crate::sys;
+use crate::time::{human_duration, now, parse_rfc3339, Timestamp};
 
 /// Seconds between the stop signal and SIGKILL when neither the call nor the container says.
 pub const DEFAULT_STOP_TIMEOUT: i64 = 10;

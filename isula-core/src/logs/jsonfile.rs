@@ -8,10 +8,10 @@
 //! `isulad-shim` can include it with `#[path]` (the shim must stay small; linking all of
 //! isula-core would pull in oci-spec, tar, compression, …).
 
+use isula_types::time::Timestamp;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use isula_types::time::Timestamp;
 use std::time::SystemTime;
 
 /// Default `max-size` of a log file (1 MiB), as iSulad.

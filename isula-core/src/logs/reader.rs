@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::jsonfile::rotated_path;
-use crate::time::{parse_rfc3339, Timestamp};
 use crate::error::{Error, Result};
+use crate::time::{parse_rfc3339, Timestamp};
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

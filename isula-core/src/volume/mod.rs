@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::container::parse::validate_volume_name;
 use crate::error::{Error, Result};
+pub use isula_types::volume::validate_name;
 
 /// The only volume driver.
 pub const LOCAL_DRIVER: &str = "local";
@@ -90,7 +90,7 @@ pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
         )));
     }
     if let Some(n) = opts.name.as_deref().filter(|n| !n.is_empty()) {
-        validate_volume_name(n)?;
+        validate_name(n)?;
     }
     for k in opts.labels.keys() {
         if k.is_empty() {
@@ -209,7 +209,7 @@ pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
     for e in rd {
         let e = e.map_err(|e| Error::io(volumes_root, "read dir", e))?;
         let Some(n) = e.file_name().to_str().map(String::from) else { continue };
-        if validate_volume_name(&n).is_ok() && e.path().join(DATA_DIR).is_dir() {
+        if validate_name(&n).is_ok() && e.path().join(DATA_DIR).is_dir() {
             out.push(n);
         }
     }
@@ -222,7 +222,7 @@ pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
 /// name is free (and holds the volume lock).
 pub fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> {
     use crate::sys::fs::{atomic_write_json, ensure_dir, fsync_dir, remove_dir_all_if_exists, temp_sibling};
-    validate_volume_name(name)?;
+    validate_name(name)?;
     ensure_dir(volumes_root, 0o700)?;
     let dir = volume_dir(volumes_root, name);
     let tmp = temp_sibling(&dir);

@@ -31,7 +31,9 @@ fn nanos(flag: &str, s: &str) -> Result<i64, CliError> {
     if let Ok(f) = t.parse::<f64>() {
         return Ok((f * 1e9) as i64);
     }
-    isula_types::time::parse_rfc3339(&t).map(|t| t.unix_nanos() as i64).ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {s:?}")))
+    isula_types::time::parse_rfc3339(&t)
+        .map(|t| t.unix_nanos() as i64)
+        .ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {s:?}")))
 }
 
 /// The engine filter JSON for Docker's `-f key=value` list.
