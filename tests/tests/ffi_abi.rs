@@ -93,7 +93,7 @@ fn one_handle_many_threads() {
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     let mut tags: Vec<String> =
-        list[0]["repo_tags"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        list[0]["RepoTags"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     tags.sort();
     let mut want: Vec<String> =
         (0..6).flat_map(|t| (0..10).filter(|i| i % 2 == 1).map(move |i| format!("threads/t{t}:{i}"))).collect();
