@@ -69,11 +69,6 @@ impl Timestamp {
         }
     }
 
-    /// This instant moved by `d` (saturating).
-    pub fn add(self, d: Duration) -> Timestamp {
-        Timestamp { nanos: self.nanos.saturating_add(d.as_nanos() as i128) }
-    }
-
     /// The calendar fields of this instant in UTC.
     pub fn utc(self) -> UtcFields {
         let secs = self.unix_secs();
