@@ -136,7 +136,7 @@ fn save_and_import_through_the_abi() {
     let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
     check(
         unsafe {
-            isula_image_load(h.0, c_path(&archive).as_ptr(), c"{\"tag\":\"mine/bb:2\"}".as_ptr(), &mut out, &mut err)
+            isula_image_load(h.0, c_path(&archive).as_ptr(), c"{\"Tag\":\"mine/bb:2\"}".as_ptr(), &mut out, &mut err)
         },
         err,
     )
@@ -168,7 +168,7 @@ fn save_and_import_through_the_abi() {
             isula_image_import(
                 h.0,
                 c_path(&rootfs).as_ptr(),
-                c"{\"reference\":\"imported:1\"}".as_ptr(),
+                c"{\"Reference\":\"imported:1\"}".as_ptr(),
                 &mut id,
                 &mut err,
             )
