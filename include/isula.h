@@ -200,10 +200,10 @@ isula_status isula_info(const isula_engine *engine, char **out_json, char **err)
  *
  * - `engine` (borrowed, required): an open handle.
  * - `archive_path` (borrowed, required): the archive file's path (any bytes but NUL).
- * - `options_json` (borrowed, optional): `LoadOptions`, e.g. `{"tag":"myimage:1"}`
+ * - `options_json` (borrowed, optional): `LoadOptions`, e.g. `{"Tag":"myimage:1"}`
  *   (renames the image of a single-image archive); NULL for none.
  * - `out_json` (borrowed, required): receives a JSON array of `LoadedImage`
- *   (`[{"id":"sha256:...","names":["docker.io/library/busybox:latest"]}]`), owned by the
+ *   (`[{"Id":"sha256:...","Names":["docker.io/library/busybox:latest"]}]`), owned by the
  *   caller (free with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
@@ -238,7 +238,7 @@ isula_status isula_image_save(const isula_engine *engine,
  * - `engine` (borrowed, required): an open handle.
  * - `tar_path` (borrowed, required): the tarball's path.
  * - `options_json` (borrowed, optional): `ImportOptions`,
- *   `{"reference":"name:tag","message":"..."}`; NULL for none.
+ *   `{"Reference":"name:tag","Message":"..."}`; NULL for none.
  * - `out_id` (borrowed, required): receives the new image id (`sha256:<hex>`, plain text),
  *   owned by the caller (free with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
@@ -257,9 +257,9 @@ isula_status isula_image_import(const isula_engine *engine,
  *
  * - `engine` (borrowed, required): an open handle.
  * - `options_json` (borrowed, optional): `ListImagesOptions`,
- *   `{"all":false,"filters":["reference=busy*","dangling=false","label=k=v"]}`; NULL for all.
+ *   `{"All":false,"Filters":["reference=busy*","dangling=false","label=k=v"]}`; NULL for all.
  * - `out_json` (borrowed, required): receives a JSON array of `ImageSummary`
- *   (`id`, `repo_tags`, `repo_digests`, `created`, `size`, `labels`), owned by the caller
+ *   (`Id`, `RepoTags`, `RepoDigests`, `Created`, `Size`, `Labels`), owned by the caller
  *   (free with `isula_string_free`); NULL on failure.
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
@@ -314,7 +314,7 @@ isula_status isula_image_tag(const isula_engine *engine,
  * - `name` (borrowed, required): a name (untags it; deletes the image with its last name)
  *   or an id (deletes the image; `ISULA_CONFLICT` when it has several names, unless forced).
  * - `options_json` (borrowed, optional): `RemoveImageOptions`,
- *   `{"force":false,"no_prune":false}`; NULL for defaults.
+ *   `{"Force":false,"NoPrune":false}`; NULL for defaults.
  * - `out_json` (borrowed, optional): when not NULL, receives a JSON array of
  *   `RemovedImage` (`[{"Untagged":"busybox:latest"},{"Deleted":"sha256:..."}]`), owned by
  *   the caller (free with `isula_string_free`); NULL on failure.

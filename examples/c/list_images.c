@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     if (st != ISULA_OK) { rc = fail("tag", st, err); goto out; }
     printf("tagged: example/busybox:v1\n");
 
-    st = isula_image_list(engine, "{\"filters\": [\"reference=example/*\"]}", &json, &err);
+    st = isula_image_list(engine, "{\"Filters\": [\"reference=example/*\"]}", &json, &err);
     if (st != ISULA_OK) { rc = fail("list filtered", st, err); goto out; }
     printf("filtered: %d %s\n", count_objects(json), json);
     isula_string_free(json);
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
     printf("removed: %s\n", json);
     isula_string_free(json);
 
-    st = isula_image_remove(engine, "busybox:latest", "{\"force\": false}", &json, &err);
+    st = isula_image_remove(engine, "busybox:latest", "{\"Force\": false}", &json, &err);
     if (st != ISULA_OK) { rc = fail("remove image", st, err); goto out; }
     printf("removed: %s\n", json);
     isula_string_free(json);

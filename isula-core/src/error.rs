@@ -171,6 +171,14 @@ fn io_kind(err: &io::Error) -> ErrorKind {
     }
 }
 
+impl From<isula_types::Error> for Error {
+    fn from(e: isula_types::Error) -> Self {
+        match e {
+            isula_types::Error::InvalidArgument(m) => Error::invalid(m),
+        }
+    }
+}
+
 impl From<io::Error> for Error {
     fn from(err: io::Error) -> Self {
         Error::new(io_kind(&err), err.to_string()).with_source(err)

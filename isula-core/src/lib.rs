@@ -26,6 +26,7 @@ pub mod registry;
 pub mod runtime;
 pub mod snapshot;
 pub mod sys;
+pub mod time;
 pub mod volume;
 
 pub use config::EngineConfig;

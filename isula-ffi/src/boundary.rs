@@ -113,7 +113,7 @@ pub(crate) fn json<T: DeserializeOwned>(p: *const c_char, name: &str) -> Result<
 }
 
 /// An optional JSON argument: NULL (or an empty string) gives `T::default()`; in a JSON object,
-/// keys left out take their default values (so `{"filters":["dangling=true"]}` is enough).
+/// keys left out take their default values (so `{"Filters":["dangling=true"]}` is enough).
 pub(crate) fn json_or_default<T: DeserializeOwned + Serialize + Default>(p: *const c_char, name: &str) -> Result<T> {
     let given: serde_json::Value = match opt_text(p, name)? {
         None => return Ok(T::default()),

@@ -29,10 +29,10 @@ pub type isula_json_cb = Option<unsafe extern "C" fn(json: *const c_char, user: 
 ///
 /// - `engine` (borrowed, required): an open handle.
 /// - `archive_path` (borrowed, required): the archive file's path (any bytes but NUL).
-/// - `options_json` (borrowed, optional): `LoadOptions`, e.g. `{"tag":"myimage:1"}`
+/// - `options_json` (borrowed, optional): `LoadOptions`, e.g. `{"Tag":"myimage:1"}`
 ///   (renames the image of a single-image archive); NULL for none.
 /// - `out_json` (borrowed, required): receives a JSON array of `LoadedImage`
-///   (`[{"id":"sha256:...","names":["docker.io/library/busybox:latest"]}]`), owned by the
+///   (`[{"Id":"sha256:...","Names":["docker.io/library/busybox:latest"]}]`), owned by the
 ///   caller (free with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
@@ -92,7 +92,7 @@ pub unsafe extern "C" fn isula_image_save(
 /// - `engine` (borrowed, required): an open handle.
 /// - `tar_path` (borrowed, required): the tarball's path.
 /// - `options_json` (borrowed, optional): `ImportOptions`,
-///   `{"reference":"name:tag","message":"..."}`; NULL for none.
+///   `{"Reference":"name:tag","Message":"..."}`; NULL for none.
 /// - `out_id` (borrowed, required): receives the new image id (`sha256:<hex>`, plain text),
 ///   owned by the caller (free with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
@@ -123,9 +123,9 @@ pub unsafe extern "C" fn isula_image_import(
 ///
 /// - `engine` (borrowed, required): an open handle.
 /// - `options_json` (borrowed, optional): `ListImagesOptions`,
-///   `{"all":false,"filters":["reference=busy*","dangling=false","label=k=v"]}`; NULL for all.
+///   `{"All":false,"Filters":["reference=busy*","dangling=false","label=k=v"]}`; NULL for all.
 /// - `out_json` (borrowed, required): receives a JSON array of `ImageSummary`
-///   (`id`, `repo_tags`, `repo_digests`, `created`, `size`, `labels`), owned by the caller
+///   (`Id`, `RepoTags`, `RepoDigests`, `Created`, `Size`, `Labels`), owned by the caller
 ///   (free with `isula_string_free`); NULL on failure.
 /// - `err` (borrowed, optional): receives the error message on failure (free with
 ///   `isula_string_free`), NULL on success.
@@ -201,7 +201,7 @@ pub unsafe extern "C" fn isula_image_tag(
 /// - `name` (borrowed, required): a name (untags it; deletes the image with its last name)
 ///   or an id (deletes the image; `ISULA_CONFLICT` when it has several names, unless forced).
 /// - `options_json` (borrowed, optional): `RemoveImageOptions`,
-///   `{"force":false,"no_prune":false}`; NULL for defaults.
+///   `{"Force":false,"NoPrune":false}`; NULL for defaults.
 /// - `out_json` (borrowed, optional): when not NULL, receives a JSON array of
 ///   `RemovedImage` (`[{"Untagged":"busybox:latest"},{"Deleted":"sha256:..."}]`), owned by
 ///   the caller (free with `isula_string_free`); NULL on failure.

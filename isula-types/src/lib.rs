@@ -4,5 +4,12 @@
 //!
 //! Nothing here does I/O: these are values and the pure parsers of their string forms.
 
+pub mod container;
+pub mod error;
+pub mod image;
 pub mod info;
 pub mod reason;
+pub mod time;
+pub mod volume;
+
+pub use error::{Error, Result};

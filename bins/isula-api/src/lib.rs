@@ -6,7 +6,6 @@
 
 pub mod addr;
 pub mod client;
-pub mod time;
 
 /// Generated `isula.v1` messages, clients and servers.
 #[allow(missing_docs, clippy::all)]

@@ -64,6 +64,16 @@ impl Ctx {
     }
 }
 
+/// Parse a JSON reply field of the daemon into its shared type (`isula_types`).
+pub fn parse_typed<T: serde::de::DeserializeOwned>(field: &str, s: &str) -> Result<T, CliError> {
+    serde_json::from_str(s).map_err(|e| CliError::engine(format!("bad reply from isulad ({field}): {e}")))
+}
+
+/// The JSON of a request field (`*_json`) from its shared type (`isula_types`).
+pub fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("isula_types values serialise")
+}
+
 /// Parse a JSON reply field of the daemon.
 pub fn parse_reply(field: &str, s: &str) -> Result<serde_json::Value, CliError> {
     serde_json::from_str(s).map_err(|e| CliError::engine(format!("bad reply from isulad ({field}): {e}")))

@@ -14,7 +14,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::{sys, Stdio3};
-use isula_shim_proto::jsonfile::{rfc3339_nano, JsonFileWriter, LineSplitter};
+use isula_shim_proto::jsonfile::{JsonFileWriter, LineSplitter};
 use isula_shim_proto::proto::{frame, ExitStatus};
 
 /// Bytes buffered for one slow attach client before it is dropped.
@@ -135,7 +135,7 @@ impl Supervisor {
         self.exit.take().unwrap_or_else(|| ExitStatus {
             code: 255,
             signal: None,
-            finished_at: rfc3339_nano(SystemTime::now()),
+            finished_at: isula_types::time::now().to_rfc3339_fixed(),
             oom_killed: false,
         })
     }
@@ -258,8 +258,12 @@ impl Supervisor {
 
     fn set_exit(&mut self, code: i32, signal: Option<i32>) {
         if self.exit.is_none() {
-            self.exit =
-                Some(ExitStatus { code, signal, finished_at: rfc3339_nano(SystemTime::now()), oom_killed: false });
+            self.exit = Some(ExitStatus {
+                code,
+                signal,
+                finished_at: isula_types::time::now().to_rfc3339_fixed(),
+                oom_killed: false,
+            });
         }
     }
 

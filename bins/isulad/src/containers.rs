@@ -54,8 +54,8 @@ fn parse_time(field: &str, s: &str) -> Result<SystemTime, Status> {
     if let Ok(secs) = s.parse::<f64>() {
         return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)));
     }
-    match isula_core::logs::jsonfile::parse_rfc3339(s) {
-        Some(n) if n >= 0 => Ok(SystemTime::UNIX_EPOCH + Duration::from_nanos(n as u64)),
+    match isula_core::time::parse_rfc3339(s) {
+        Some(t) if t.unix_nanos() >= 0 => Ok(t.into()),
         _ => Err(Status::invalid_argument(format!("invalid value for {field}: {s:?} (RFC 3339 or unix seconds)"))),
     }
 }
@@ -385,7 +385,7 @@ impl ContainerService for Containers {
             let before = finished(&engine);
             pump_output(stream, ftx, |code| {
                 if let (Some(_), Some(before)) = (code, &before) {
-                    engine.wait_finish_after(&id, before, EXIT_RECORD_WAIT);
+                    engine.wait_finish_after(&id, *before, EXIT_RECORD_WAIT);
                 }
                 code
             })

@@ -4,7 +4,6 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use log::{LevelFilter, Log, Metadata, Record};
 
@@ -66,7 +65,7 @@ pub fn init(level: LevelFilter, file: Option<&Path>) -> std::io::Result<()> {
 
 /// `2026-01-02T03:04:05.678Z`: now, in UTC.
 fn timestamp() -> String {
-    isula_api::time::rfc3339_millis(SystemTime::now())
+    isula_core::time::now().to_rfc3339_millis()
 }
 
 #[cfg(test)]

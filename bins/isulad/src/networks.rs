@@ -58,7 +58,7 @@ pub fn docker_view(engine: &Engine, n: &NetworkInfo) -> Value {
     json!({
         "Name": n.name,
         "Id": n.id,
-        "Created": isula_core::image::manifest::format_rfc3339(n.created as i64),
+        "Created": isula_core::time::Timestamp::from_unix_secs(n.created as i64),
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv6": false,

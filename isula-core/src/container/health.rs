@@ -57,10 +57,10 @@ impl HealthStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HealthLogEntry {
-    /// When the probe started (RFC 3339, nanoseconds).
-    pub start: String,
+    /// When the probe started.
+    pub start: crate::time::Timestamp,
     /// When it ended.
-    pub end: String,
+    pub end: crate::time::Timestamp,
     /// Its exit code; -1 when it could not run or timed out.
     pub exit_code: i32,
     /// Its output (stdout and stderr), at most [`MAX_OUTPUT_LEN`] bytes.
@@ -146,13 +146,6 @@ impl Probe {
             start_period: dur(config.start_period, Duration::ZERO),
         }))
     }
-}
-
-/// RFC 3339 UTC with nanoseconds.
-fn rfc3339_nanos(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let s = crate::image::manifest::format_rfc3339(d.as_secs() as i64);
-    format!("{}.{:09}Z", s.trim_end_matches('Z'), d.subsec_nanos())
 }
 
 fn truncate(mut s: String) -> String {
@@ -335,8 +328,8 @@ fn run(name: &str, probe: Probe, shared: &Shared, exec: Arc<ExecFn>, on_change: 
             return;
         }
         let entry = HealthLogEntry {
-            start: rfc3339_nanos(start_wall),
-            end: rfc3339_nanos(SystemTime::now()),
+            start: crate::time::Timestamp::from(start_wall),
+            end: crate::time::now(),
             exit_code,
             output: truncate(output),
         };
@@ -441,7 +434,7 @@ mod tests {
         let s = wait_for(&m, |s| s.status == HealthStatus::Healthy);
         assert_eq!(s.failing_streak, 0);
         assert_eq!(s.log.last().unwrap().exit_code, 0);
-        assert!(s.log[0].start.ends_with('Z') && s.log[0].start <= s.log[0].end);
+        assert!(!s.log[0].start.is_zero() && s.log[0].start <= s.log[0].end);
         f.code.store(1, Ordering::SeqCst);
         let s = wait_for(&m, |s| s.status == HealthStatus::Unhealthy);
         assert!(s.failing_streak >= 3, "{s:?}");
@@ -577,13 +570,18 @@ mod tests {
     #[test]
     fn state_serialises_like_docker() {
         let mut st = HealthState::default();
-        let e = HealthLogEntry { start: "a".into(), end: "b".into(), exit_code: 0, output: "ok".into() };
+        let e = HealthLogEntry {
+            start: crate::time::Timestamp::UNIX_EPOCH,
+            end: crate::time::Timestamp::UNIX_EPOCH,
+            exit_code: 0,
+            output: "ok".into(),
+        };
         assert!(apply_result(&mut st, 3, e, false));
         let j = serde_json::to_value(&st).unwrap();
         assert_eq!(j["Status"], "healthy");
         assert_eq!(j["FailingStreak"], 0);
         assert_eq!(j["Log"][0]["ExitCode"], 0);
-        assert!(rfc3339_nanos(SystemTime::UNIX_EPOCH + Duration::new(1_704_067_200, 5))
-            .eq("2024-01-01T00:00:00.000000005Z"));
+        let t = crate::time::Timestamp::from(SystemTime::UNIX_EPOCH + Duration::new(1_704_067_200, 5));
+        assert_eq!(serde_json::to_value(t).unwrap(), "2024-01-01T00:00:00.000000005Z");
     }
 }

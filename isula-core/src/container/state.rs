@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::time::Timestamp;
 
 /// Docker's container statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,19 +125,16 @@ pub struct State {
     pub exit_code: i32,
     /// Error of the last failed start.
     pub error: String,
-    /// RFC 3339 time of the last start (`0001-01-01T00:00:00Z` when never).
-    pub started_at: String,
-    /// RFC 3339 time of the last exit.
-    pub finished_at: String,
+    /// Time of the last start ([`Timestamp::ZERO`] when never).
+    pub started_at: Timestamp,
+    /// Time of the last exit ([`Timestamp::ZERO`] when never).
+    pub finished_at: Timestamp,
     /// The last exit was an OOM kill.
     #[serde(rename = "OOMKilled")]
     pub oom_killed: bool,
     /// Stopped by the user (restart policies `always`/`unless-stopped` leave it alone).
     pub manually_stopped: bool,
 }
-
-/// Docker's "zero" time.
-pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 impl Default for State {
     fn default() -> Self {
@@ -147,8 +145,8 @@ impl Default for State {
             shim_start_time: 0,
             exit_code: 0,
             error: String::new(),
-            started_at: ZERO_TIME.into(),
-            finished_at: ZERO_TIME.into(),
+            started_at: Timestamp::ZERO,
+            finished_at: Timestamp::ZERO,
             oom_killed: false,
             manually_stopped: false,
         }

@@ -92,8 +92,8 @@ pub struct ContainerRecord {
     pub id: String,
     /// Name without the leading `/`.
     pub name: String,
-    /// RFC 3339 creation time.
-    pub created: String,
+    /// Creation time.
+    pub created: crate::time::Timestamp,
     /// Image id (`sha256:…`).
     pub image: String,
     /// Executable of the init process.
@@ -351,7 +351,7 @@ mod tests {
         ContainerRecord {
             id: id.into(),
             name: name.into(),
-            created: String::new(),
+            created: crate::time::Timestamp::ZERO,
             image: String::new(),
             path: "sh".into(),
             args: vec![],

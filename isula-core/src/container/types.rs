@@ -78,10 +78,10 @@ pub struct InspectState {
     pub exit_code: i32,
     /// Last start error.
     pub error: String,
-    /// RFC 3339.
-    pub started_at: String,
-    /// RFC 3339.
-    pub finished_at: String,
+    /// Time of the last start (Go's zero time when never).
+    pub started_at: crate::time::Timestamp,
+    /// Time of the last exit (Go's zero time when never).
+    pub finished_at: crate::time::Timestamp,
     /// Health (set by the health checker when the container has a health check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<serde_json::Value>,
@@ -104,7 +104,7 @@ pub struct ContainerInspect {
     /// Full id.
     pub id: String,
     /// RFC 3339 creation time.
-    pub created: String,
+    pub created: crate::time::Timestamp,
     /// Executable.
     pub path: String,
     /// Arguments.

@@ -1,4 +1,4 @@
-//! [`CreateOptions::validate`]: reject bad options before anything is created.
+//! [`Validate`]: reject bad [`CreateOptions`] before anything is created.
 
 use std::path::Path;
 
@@ -87,10 +87,24 @@ pub fn cpuset_count(s: &str) -> Option<usize> {
     Some(n)
 }
 
-impl CreateOptions {
+/// The engine's whole-value check of [`CreateOptions`] (the parsers of its string forms live
+/// in `isula_types`; this also reads the host, e.g. that bind sources exist).
+pub trait Validate {
+    /// Checks every option; the first problem is returned as InvalidArgument naming the
+    /// option and the value.
+    fn validate(&self) -> Result<()>;
+}
+
+/// The parts of [`Validate`] for [`CreateOptions`].
+trait ValidateParts {
+    fn validate_mounts(&self) -> Result<()>;
+    fn validate_resources(&self) -> Result<()>;
+}
+
+impl Validate for CreateOptions {
     /// Checks every option; the first problem is returned as InvalidArgument naming the option
     /// and the value. Reads the host only to check that bind sources and devices exist.
-    pub fn validate(&self) -> Result<()> {
+    fn validate(&self) -> Result<()> {
         if let Some(name) = &self.name {
             let n = name.strip_prefix('/').unwrap_or(name);
             if !parse::is_valid_name(n) {
@@ -223,7 +237,9 @@ impl CreateOptions {
         }
         Ok(())
     }
+}
 
+impl ValidateParts for CreateOptions {
     fn validate_mounts(&self) -> Result<()> {
         let mut dests: Vec<String> = Vec::new();
         let mut add_dest = |d: &str, what: &str| -> Result<()> {
@@ -256,7 +272,7 @@ impl CreateOptions {
                         ));
                     }
                 }
-                MountKind::Volume if !m.source.is_empty() => parse::validate_volume_name(&m.source)?,
+                MountKind::Volume if !m.source.is_empty() => crate::volume::validate_name(&m.source)?,
                 _ => {}
             }
             if let Some(p) = &m.propagation {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use oci_spec::image::Config as ImageConfig;
 
@@ -19,21 +19,22 @@ use crate::container::options::CreateOptions;
 use crate::container::parse::parse_signal;
 use crate::container::restart::{backoff, should_restart, BACKOFF_RESET_AFTER};
 use crate::container::spec::{self, files, mounts, NamespaceResolver, SpecInput};
-use crate::container::state::{State, Status, ZERO_TIME};
+use crate::container::state::{State, Status};
 use crate::container::store::{check_name, new_id, Container, ContainerConfig, ContainerRecord, MountPoint};
 use crate::container::types::{
     ContainerInspect, ContainerSummary, InspectGraphDriver, InspectState, ListOptions, RemoveOptions, WaitCondition,
 };
+use crate::container::validate::Validate;
 use crate::container::HostInfo;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{Event, EventFilter};
-use crate::logs::jsonfile::{parse_rfc3339, rfc3339_nano};
 use crate::logs::{follow_logs, LogLine, LogOptions};
 use crate::runtime::{
     locate_shim, AttachStream, CreateRequest, ExitStatus, OciRuntime, Runtime, ShimHandle, ShimLogConfig,
 };
 use crate::sys;
+use crate::time::{human_duration, now, parse_rfc3339, Timestamp};
 
 /// Seconds between the stop signal and SIGKILL when neither the call nor the container says.
 pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
@@ -41,10 +42,6 @@ pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
 const KILL_WAIT: Duration = Duration::from_secs(30);
 /// Largest image config read.
 const MAX_IMAGE_CONFIG: u64 = 16 << 20;
-
-fn now_rfc3339() -> String {
-    rfc3339_nano(SystemTime::now())
-}
 
 fn is_hex64(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -251,12 +248,12 @@ impl Engine {
             match &exit {
                 Some(st) => {
                     r.state.exit_code = st.code;
-                    r.state.finished_at = st.finished_at.clone();
+                    r.state.finished_at = parse_rfc3339(&st.finished_at).unwrap_or_else(now);
                     r.state.oom_killed = st.oom_killed;
                 }
                 None => {
                     r.state.exit_code = 255;
-                    r.state.finished_at = now_rfc3339();
+                    r.state.finished_at = now();
                     r.state.error = "isulad-shim died; the exit status is unknown".into();
                 }
             }
@@ -306,10 +303,7 @@ impl Engine {
         if !should_restart(&rec.host_config.restart_policy, s.exit_code, rec.restart_count, s.manually_stopped) {
             return AfterExit::Nothing;
         }
-        let ran = match (parse_rfc3339(&s.started_at), parse_rfc3339(&s.finished_at)) {
-            (Some(a), Some(b)) if b > a => Duration::from_nanos((b - a).min(u64::MAX as i128) as u64),
-            _ => Duration::ZERO,
-        };
+        let ran = s.finished_at.since(s.started_at);
         let delay = if ran >= BACKOFF_RESET_AFTER { backoff(0) } else { backoff(rec.restart_count) };
         match c.update(|r| r.state.status = Status::Restarting) {
             Ok(()) => AfterExit::Restart(delay),
@@ -482,7 +476,7 @@ impl Engine {
         let rec = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
-            created: now_rfc3339(),
+            created: now(),
             image: img.id.to_string(),
             path: args.first().cloned().unwrap_or_default(),
             args: args.iter().skip(1).cloned().collect(),
@@ -529,7 +523,7 @@ impl Engine {
                 rec.state.pid = spawned.handle.pid;
                 if start {
                     rec.state.status = Status::Running;
-                    rec.state.started_at = now_rfc3339();
+                    rec.state.started_at = now();
                 }
             }
             // As Docker, `create` does not check that the command can be run: the container
@@ -632,12 +626,12 @@ impl Engine {
             let _ = rt.delete(id, true);
             return Err(self.start_failed(c, e));
         }
-        let started_at = now_rfc3339();
+        let started_at = now();
         c.update(|r| {
             if !by_policy {
                 r.restart_count = 0;
             }
-            r.state.started_at = started_at.clone();
+            r.state.started_at = started_at;
             r.state.manually_stopped = false;
             // The monitor may already have recorded the exit of a process that ended at once:
             // keep that exit instead of claiming the container runs.
@@ -669,9 +663,9 @@ impl Engine {
     fn start_failed(&self, c: &Container, e: Error) -> Error {
         let code = e.start_exit_code().unwrap_or(128);
         let _ = c.update(|r| {
-            if r.state.status != Status::Created || r.state.started_at != ZERO_TIME {
+            if r.state.status != Status::Created || !r.state.started_at.is_zero() {
                 r.state.status = Status::Exited;
-                r.state.finished_at = now_rfc3339();
+                r.state.finished_at = now();
             }
             r.state.pid = 0;
             r.state.shim_pid = 0;
@@ -960,7 +954,7 @@ impl Engine {
     /// recorded after the one the caller saw), the container is gone, or `timeout` passes;
     /// true unless the time ran out. For streams that must not report an exit before the
     /// record does (attach: an `rm` right after a foreground `run` must find it stopped).
-    pub fn wait_finish_after(&self, id: &str, finished_at: &str, timeout: Duration) -> bool {
+    pub fn wait_finish_after(&self, id: &str, finished_at: Timestamp, timeout: Duration) -> bool {
         let Ok(c) = self.container(id) else { return true };
         let deadline = Some(std::time::Instant::now() + timeout);
         self.wait_record(&c, deadline, Duration::from_millis(200), |r| r.state.finished_at != finished_at).is_some()
@@ -1034,7 +1028,7 @@ impl Engine {
         if opts.last > 0 {
             recs.truncate(opts.last);
         }
-        let now = now_nanos();
+        let now = now();
         Ok(recs.iter().map(|r| summary(r, now)).collect())
     }
 
@@ -1067,7 +1061,7 @@ impl Engine {
         }
         Ok(ContainerInspect {
             id: r.id.clone(),
-            created: r.created.clone(),
+            created: r.created,
             path: r.path.clone(),
             args: r.args.clone(),
             state: InspectState {
@@ -1080,8 +1074,8 @@ impl Engine {
                 pid: if s.status.is_active() { s.pid } else { 0 },
                 exit_code: s.exit_code,
                 error: s.error.clone(),
-                started_at: s.started_at.clone(),
-                finished_at: s.finished_at.clone(),
+                started_at: s.started_at,
+                finished_at: s.finished_at,
                 health: self.health_json(&r.id),
             },
             image: r.image.clone(),
@@ -1149,63 +1143,23 @@ impl Engine {
     }
 }
 
-fn now_nanos() -> i128 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos() as i128).unwrap_or(0)
-}
-
-/// Docker's `HumanDuration`.
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    let (m, h) = (s / 60, s / 3600);
-    if s < 1 {
-        "Less than a second".into()
-    } else if s == 1 {
-        "1 second".into()
-    } else if s < 60 {
-        format!("{s} seconds")
-    } else if m == 1 {
-        "About a minute".into()
-    } else if m < 60 {
-        format!("{m} minutes")
-    } else if h == 1 {
-        "About an hour".into()
-    } else if h < 48 {
-        format!("{h} hours")
-    } else if h < 24 * 7 * 2 {
-        format!("{} days", h / 24)
-    } else if h < 24 * 30 * 2 {
-        format!("{} weeks", h / 24 / 7)
-    } else if h < 24 * 365 * 2 {
-        format!("{} months", h / 24 / 30)
-    } else {
-        format!("{} years", h / 24 / 365)
-    }
-}
-
-fn since(t: &str, now: i128) -> Duration {
-    match parse_rfc3339(t) {
-        Some(x) if now > x => Duration::from_nanos((now - x).min(u64::MAX as i128) as u64),
-        _ => Duration::ZERO,
-    }
-}
-
 /// The `Status` column of `ps`.
-pub fn status_text(s: &State, now_nanos: i128) -> String {
+pub fn status_text(s: &State, now: Timestamp) -> String {
     match s.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", human_duration(since(&s.started_at, now_nanos))),
-        Status::Paused => format!("Up {} (Paused)", human_duration(since(&s.started_at, now_nanos))),
+        Status::Running => format!("Up {}", human_duration(now.since(s.started_at))),
+        Status::Paused => format!("Up {} (Paused)", human_duration(now.since(s.started_at))),
         Status::Restarting => {
-            format!("Restarting ({}) {} ago", s.exit_code, human_duration(since(&s.finished_at, now_nanos)))
+            format!("Restarting ({}) {} ago", s.exit_code, human_duration(now.since(s.finished_at)))
         }
-        Status::Exited if s.finished_at == ZERO_TIME => "Created".into(),
-        Status::Exited => format!("Exited ({}) {} ago", s.exit_code, human_duration(since(&s.finished_at, now_nanos))),
+        Status::Exited if s.finished_at.is_zero() => "Created".into(),
+        Status::Exited => format!("Exited ({}) {} ago", s.exit_code, human_duration(now.since(s.finished_at))),
         Status::Removing => "Removal In Progress".into(),
         Status::Dead => "Dead".into(),
     }
 }
 
-fn summary(r: &ContainerRecord, now: i128) -> ContainerSummary {
+fn summary(r: &ContainerRecord, now: Timestamp) -> ContainerSummary {
     let mut command = r.path.clone();
     for a in &r.args {
         command.push(' ');
@@ -1217,7 +1171,7 @@ fn summary(r: &ContainerRecord, now: i128) -> ContainerSummary {
         image: r.config.image.clone(),
         image_id: r.image.clone(),
         command,
-        created: parse_rfc3339(&r.created).map(|n| (n / 1_000_000_000) as i64).unwrap_or(0),
+        created: r.created.unix_secs(),
         state: r.state.status.as_str().into(),
         status: status_text(&r.state, now),
         labels: r.config.labels.clone(),
@@ -1245,8 +1199,8 @@ mod tests {
         let st = State {
             status: Status::Exited,
             exit_code: 3,
-            finished_at: "2024-01-01T00:08:00Z".into(),
-            started_at: "2024-01-01T00:07:00Z".into(),
+            finished_at: parse_rfc3339("2024-01-01T00:08:00Z").unwrap(),
+            started_at: parse_rfc3339("2024-01-01T00:07:00Z").unwrap(),
             ..State::default()
         };
         assert_eq!(status_text(&st, now), "Exited (3) 2 minutes ago");

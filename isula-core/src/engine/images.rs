@@ -379,7 +379,7 @@ impl Engine {
             let mut tar = manifest::auto_decompress(reader).map_err(|e| e.context("import"))?;
             let (diff_id, size) = self.content.write_from(&mut tar, None, None)?;
             new.note(false, &diff_id);
-            let now = manifest::now_rfc3339();
+            let now = crate::time::now().to_rfc3339_secs();
             let mut history = serde_json::json!({ "created": now, "created_by": "isula import" });
             if let Some(m) = &opts.message {
                 history["comment"] = serde_json::Value::String(m.clone());

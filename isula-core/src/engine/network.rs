@@ -245,7 +245,8 @@ impl Engine {
     pub(crate) fn container_hosts(&self, id: &str, opts: &CreateOptions, hostname: &str) -> Result<()> {
         let res = self.networks.attachments(id);
         let Some(ip) = res.first().and_then(|r| r.ip_address()) else { return Ok(()) };
-        let extra: Vec<(String, String)> = opts.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<Result<_>>()?;
+        let extra: Vec<(String, String)> =
+            opts.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<isula_types::Result<_>>()?;
         let domain = opts.domainname.clone().unwrap_or_default();
         files::write_hosts(&self.containers.dir_of(id), hostname, &domain, Some(ip), &extra, None).map(drop)
     }

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use super::Engine;
 use crate::container::options::{CreateOptions, Resources, RestartPolicy};
 use crate::container::state::Status;
+use crate::container::validate::Validate;
 use crate::error::{Error, Result};
 
 /// What `update` changes: every resource field that is `Some` (others stay), and the

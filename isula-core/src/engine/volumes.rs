@@ -103,7 +103,7 @@ impl Engine {
         }
         let meta = VolumeMeta {
             driver: volume::LOCAL_DRIVER.into(),
-            created_at: crate::image::manifest::now_rfc3339(),
+            created_at: crate::time::Timestamp::from_unix_secs(crate::time::now().unix_secs()),
             labels: opts.labels.clone(),
             options: opts.driver_opts.clone(),
         };
@@ -133,7 +133,7 @@ impl Engine {
 
     /// One volume (`docker volume inspect`); `NotFound` for an unknown name.
     pub fn volume_inspect(&self, name: &str) -> Result<Volume> {
-        crate::container::parse::validate_volume_name(name)?;
+        crate::volume::validate_name(name)?;
         volume::load(&self.volumes_root(), name)?.ok_or_else(|| no_such_volume(name))
     }
 
@@ -141,7 +141,7 @@ impl Engine {
     /// name (ignored with `force`); `Conflict` naming the containers while any container
     /// (running or not) uses it, with or without `force`. Publishes `destroy`.
     pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
-        crate::container::parse::validate_volume_name(name)?;
+        crate::volume::validate_name(name)?;
         let root = self.volumes_root();
         let _lock = self.volumes_exclusive();
         let Some(v) = volume::load(&root, name)? else {

@@ -159,7 +159,7 @@ impl ImageConfig {
 
     /// `created` as seconds since the epoch (0 when absent or unparsable).
     pub fn created_unix(&self) -> i64 {
-        self.created.as_deref().and_then(parse_rfc3339).unwrap_or(0)
+        self.created.as_deref().and_then(crate::time::parse_rfc3339).map_or(0, crate::time::Timestamp::unix_secs)
     }
 }
 
@@ -227,66 +227,6 @@ pub fn peek<'a, R: std::io::Read + 'a>(mut r: R, n: usize) -> Result<(Vec<u8>, B
     Ok((head, Box::new(again)))
 }
 
-/// Current time as RFC 3339 UTC (`2024-01-02T03:04:05Z`).
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format_rfc3339(secs as i64)
-}
-
-/// Format seconds since the epoch as RFC 3339 UTC.
-pub fn format_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Parse RFC 3339 (`2024-01-02T03:04:05.123+01:00`) to seconds since the epoch.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
-        rest = &frac[n..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        o if o.len() == 6 && (o.starts_with('+') || o.starts_with('-')) => {
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            sign * (o.get(1..3)?.parse::<i64>().ok()? * 3600 + o.get(4..6)?.parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
-}
-
 /// Docker's GOARCH name of the host CPU.
 pub fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
@@ -304,15 +244,6 @@ pub fn host_arch() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_round_trip() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2024-01-01T00:00:00Z"), Some(1_704_067_200));
-        assert_eq!(parse_rfc3339("2024-01-01T01:00:00.5+01:00"), Some(1_704_067_200));
-        assert_eq!(format_rfc3339(1_704_067_200), "2024-01-01T00:00:00Z");
-        assert_eq!(parse_rfc3339("garbage"), None);
-    }
 
     #[test]
     fn chain_ids_follow_oci() {

@@ -7,8 +7,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use super::jsonfile::{parse_rfc3339, rotated_path, unix_nanos};
+use super::jsonfile::rotated_path;
 use crate::error::{Error, Result};
+use crate::time::{parse_rfc3339, Timestamp};
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -95,8 +96,8 @@ pub fn follow_logs(
     keep_following: &dyn Fn() -> bool,
     sink: &mut dyn FnMut(LogLine) -> bool,
 ) -> Result<()> {
-    let since = opts.since.map(unix_nanos);
-    let until = opts.until.map(unix_nanos);
+    let since = opts.since.map(|t| Timestamp::from(t).unix_nanos());
+    let until = opts.until.map(|t| Timestamp::from(t).unix_nanos());
     let mut f = Filter { opts, since, until, tail: opts.tail.map(|n| VecDeque::with_capacity(n.min(4096))) };
     if opts.tail == Some(0) && !opts.follow {
         return Ok(());
@@ -146,7 +147,7 @@ pub fn follow_logs(
             }
         }
         if let Some(u) = until {
-            if unix_nanos(SystemTime::now()) > u {
+            if crate::time::now().unix_nanos() > u {
                 return Ok(());
             }
         }
@@ -214,7 +215,7 @@ impl Filter<'_> {
             return true;
         }
         let time = v.get("time").and_then(|t| t.as_str()).unwrap_or("").to_string();
-        let time_nanos = parse_rfc3339(&time).unwrap_or(0);
+        let time_nanos = parse_rfc3339(&time).map_or(0, Timestamp::unix_nanos);
         if self.since.is_some_and(|s| time_nanos < s) || self.until.is_some_and(|u| time_nanos > u) {
             return true;
         }

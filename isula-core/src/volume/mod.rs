@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::container::parse::validate_volume_name;
 use crate::error::{Error, Result};
+pub use isula_types::volume::{validate_name, Volume, VolumeCreateOptions, VolumeFilters, VolumePruneReport};
 
 /// The only volume driver.
 pub const LOCAL_DRIVER: &str = "local";
@@ -28,56 +28,12 @@ pub const DATA_DIR: &str = "_data";
 pub struct VolumeMeta {
     /// Driver name (always `local`).
     pub driver: String,
-    /// Creation time, RFC 3339 UTC.
-    pub created_at: String,
+    /// Creation time (whole seconds, as Docker).
+    pub created_at: crate::time::Timestamp,
     /// User labels.
     pub labels: BTreeMap<String, String>,
     /// Driver options given at creation.
     pub options: BTreeMap<String, String>,
-}
-
-/// A volume as `docker volume inspect` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Volume {
-    /// Volume name.
-    pub name: String,
-    /// Driver (`local`).
-    pub driver: String,
-    /// Host path of the volume's content.
-    pub mountpoint: String,
-    /// Creation time, RFC 3339 UTC.
-    pub created_at: String,
-    /// User labels.
-    pub labels: BTreeMap<String, String>,
-    /// `local`.
-    pub scope: String,
-    /// Driver options.
-    pub options: BTreeMap<String, String>,
-}
-
-/// Options of `volume create`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct VolumeCreateOptions {
-    /// Name; `None` (or empty) generates a random 64-hex name.
-    pub name: Option<String>,
-    /// Driver; empty means `local`, anything else is refused.
-    pub driver: String,
-    /// Labels.
-    pub labels: BTreeMap<String, String>,
-    /// Driver options (`-o`); the local driver of isula takes none.
-    pub driver_opts: BTreeMap<String, String>,
-}
-
-/// Result of `volume prune`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VolumePruneReport {
-    /// Names of the removed volumes.
-    pub volumes_deleted: Vec<String>,
-    /// Bytes of file content removed.
-    pub space_reclaimed: u64,
 }
 
 /// Check create options before anything is written: driver `local` only, no driver options
@@ -90,7 +46,7 @@ pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
         )));
     }
     if let Some(n) = opts.name.as_deref().filter(|n| !n.is_empty()) {
-        validate_volume_name(n)?;
+        validate_name(n)?;
     }
     for k in opts.labels.keys() {
         if k.is_empty() {
@@ -106,63 +62,6 @@ pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Which volumes `volume ls` / `volume prune` keep. Values of one key are alternatives;
-/// different keys must all match (Docker's filter semantics).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VolumeFilters {
-    /// `name=`: substring of the name.
-    pub names: Vec<String>,
-    /// `label=key` or `label=key=value`.
-    pub labels: Vec<String>,
-    /// `label!=key` or `label!=key=value`: volumes without that label.
-    pub not_labels: Vec<String>,
-    /// `driver=`.
-    pub drivers: Vec<String>,
-    /// `dangling=true|false` (not used by any container).
-    pub dangling: Option<bool>,
-}
-
-impl VolumeFilters {
-    /// Parse `key=value` filters; unknown keys and bad values are `InvalidArgument`.
-    pub fn parse(filters: &[String]) -> Result<VolumeFilters> {
-        let mut f = VolumeFilters::default();
-        for s in filters {
-            let (k, v) = s
-                .split_once('=')
-                .ok_or_else(|| Error::invalid(format!("bad format of filter (expected name=value): {s:?}")))?;
-            // `label!=x` splits at the first '=' as ("label!", "x").
-            match k {
-                "name" => f.names.push(v.into()),
-                "label" => f.labels.push(v.into()),
-                "label!" => f.not_labels.push(v.into()),
-                "driver" => f.drivers.push(v.into()),
-                "dangling" => {
-                    f.dangling = Some(match v.to_ascii_lowercase().as_str() {
-                        "true" | "1" => true,
-                        "false" | "0" => false,
-                        _ => return Err(Error::invalid(format!("invalid filter 'dangling={v}'"))),
-                    })
-                }
-                _ => return Err(Error::invalid(format!("invalid filter '{k}'"))),
-            }
-        }
-        Ok(f)
-    }
-
-    /// Whether `v` passes; `in_use` says whether a container uses it.
-    pub fn matches(&self, v: &Volume, in_use: bool) -> bool {
-        let label = |l: &str| match l.split_once('=') {
-            Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
-            None => v.labels.contains_key(l),
-        };
-        (self.names.is_empty() || self.names.iter().any(|n| v.name.contains(n.as_str())))
-            && self.labels.iter().all(|l| label(l))
-            && !self.not_labels.iter().any(|l| label(l))
-            && (self.drivers.is_empty() || self.drivers.contains(&v.driver))
-            && self.dangling.is_none_or(|d| d != in_use)
-    }
 }
 
 /// The directory of volume `name`.
@@ -184,13 +83,8 @@ pub fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
     let meta: VolumeMeta = if meta_path.exists() {
         crate::sys::fs::read_json(&meta_path)?
     } else {
-        let secs = dmeta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        VolumeMeta { created_at: crate::image::manifest::format_rfc3339(secs), ..Default::default() }
+        let secs = dmeta.modified().map_or(0, |t| crate::time::Timestamp::from(t).unix_secs());
+        VolumeMeta { created_at: crate::time::Timestamp::from_unix_secs(secs), ..Default::default() }
     };
     Ok(Some(Volume {
         name: name.to_string(),
@@ -214,7 +108,7 @@ pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
     for e in rd {
         let e = e.map_err(|e| Error::io(volumes_root, "read dir", e))?;
         let Some(n) = e.file_name().to_str().map(String::from) else { continue };
-        if validate_volume_name(&n).is_ok() && e.path().join(DATA_DIR).is_dir() {
+        if validate_name(&n).is_ok() && e.path().join(DATA_DIR).is_dir() {
             out.push(n);
         }
     }
@@ -227,7 +121,7 @@ pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
 /// name is free (and holds the volume lock).
 pub fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> {
     use crate::sys::fs::{atomic_write_json, ensure_dir, fsync_dir, remove_dir_all_if_exists, temp_sibling};
-    validate_volume_name(name)?;
+    validate_name(name)?;
     ensure_dir(volumes_root, 0o700)?;
     let dir = volume_dir(volumes_root, name);
     let tmp = temp_sibling(&dir);
@@ -300,7 +194,7 @@ mod tests {
             name: name.into(),
             driver: "local".into(),
             mountpoint: String::new(),
-            created_at: String::new(),
+            created_at: crate::time::Timestamp::ZERO,
             labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             scope: "local".into(),
             options: BTreeMap::new(),
@@ -353,7 +247,7 @@ mod tests {
         assert!(names(&root).unwrap().is_empty());
         let meta = VolumeMeta {
             driver: "local".into(),
-            created_at: "2024-01-02T03:04:05Z".into(),
+            created_at: "2024-01-02T03:04:05Z".parse().unwrap(),
             labels: [("a".to_string(), "b".to_string())].into(),
             options: BTreeMap::new(),
         };
@@ -364,11 +258,11 @@ mod tests {
         assert_eq!(names(&root).unwrap(), vec!["implicit", "vol1"]);
         let v = load(&root, "vol1").unwrap().unwrap();
         assert_eq!(v.labels["a"], "b");
-        assert_eq!(v.created_at, "2024-01-02T03:04:05Z");
+        assert_eq!(v.created_at.to_string(), "2024-01-02T03:04:05Z");
         assert_eq!(Path::new(&v.mountpoint), root.join("vol1/_data"));
         let i = load(&root, "implicit").unwrap().unwrap();
         assert_eq!((i.driver.as_str(), i.scope.as_str()), ("local", "local"));
-        assert!(i.created_at.ends_with('Z'));
+        assert!(i.created_at.to_string().ends_with('Z') && !i.created_at.is_zero());
         assert!(load(&root, "no-data").unwrap().is_none());
         std::fs::write(root.join("vol1/_data/f"), vec![0u8; 1000]).unwrap();
         std::fs::hard_link(root.join("vol1/_data/f"), root.join("vol1/_data/g")).unwrap();

@@ -106,15 +106,15 @@ int main(int argc, char **argv)
     check("list(NULL engine) sets *out_json to NULL", out == NULL);
     st = isula_image_list(e, NULL, NULL, &err);
     expect("list(out NULL)", st, ISULA_INVALID_ARGUMENT, err, "out_json");
-    st = isula_image_list(e, "{\"filters\": ", &out, &err);
+    st = isula_image_list(e, "{\"Filters\": ", &out, &err);
     expect("list(malformed JSON)", st, ISULA_INVALID_ARGUMENT, err, "options_json");
-    st = isula_image_list(e, "{\"filters\": 3}", &out, &err);
+    st = isula_image_list(e, "{\"Filters\": 3}", &out, &err);
     expect("list(filters is a number)", st, ISULA_INVALID_ARGUMENT, err, "options_json");
-    st = isula_image_list(e, "{\"all\": \"yes\"}", &out, &err);
+    st = isula_image_list(e, "{\"All\": \"yes\"}", &out, &err);
     expect("list(all is a string)", st, ISULA_INVALID_ARGUMENT, err, "options_json");
-    st = isula_image_list(e, "{\"filters\": [\"\xff=1\"]}", &out, &err);
+    st = isula_image_list(e, "{\"Filters\": [\"\xff=1\"]}", &out, &err);
     expect("list(invalid UTF-8 JSON)", st, ISULA_INVALID_ARGUMENT, err, "UTF-8");
-    st = isula_image_list(e, "{\"filters\": [\"colour=red\"]}", &out, &err);
+    st = isula_image_list(e, "{\"Filters\": [\"colour=red\"]}", &out, &err);
     expect("list(unknown filter)", st, ISULA_INVALID_ARGUMENT, err, "colour");
 
     st = isula_image_inspect(e, NULL, &out, &err);
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     check("load(not an archive) fails", st != ISULA_OK && err != NULL && out == NULL);
     printf("   load(not an archive): %s: %s\n", isula_status_name(st), err ? err : "");
     isula_string_free(err);
-    st = isula_image_load(e, argv[2], "{\"tag\": 7}", &out, &err);
+    st = isula_image_load(e, argv[2], "{\"Tag\": 7}", &out, &err);
     expect("load(tag is a number)", st, ISULA_INVALID_ARGUMENT, err, "options_json");
 
     st = isula_image_tag(e, "busybox", NULL, &err);
@@ -145,7 +145,7 @@ int main(int argc, char **argv)
     expect("tag(missing source)", st, ISULA_NOT_FOUND, err, "no-such-image");
     st = isula_image_remove(e, "no-such-image", NULL, NULL, &err);
     expect("remove(missing image)", st, ISULA_NOT_FOUND, err, "no-such-image");
-    st = isula_image_remove(e, "x", "{\"force\": 1}", NULL, &err);
+    st = isula_image_remove(e, "x", "{\"Force\": 1}", NULL, &err);
     expect("remove(force is a number)", st, ISULA_INVALID_ARGUMENT, err, "options_json");
     st = isula_image_save(e, "\"busybox\"", "/tmp/never-written.tar", &err);
     expect("save(names not an array)", st, ISULA_INVALID_ARGUMENT, err, "names_json");

@@ -104,7 +104,7 @@ out:
     }
     isula_string_free(id);
     if (e) {
-        isula_image_remove(e, "busybox:latest", "{\"force\": true}", NULL, NULL);
+        isula_image_remove(e, "busybox:latest", "{\"Force\": true}", NULL, NULL);
         isula_engine_close(e);
     }
     return rc;

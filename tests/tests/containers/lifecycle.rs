@@ -38,7 +38,7 @@ fn run_echo_and_exit_codes() {
         assert_eq!(i.state.status, "exited");
         assert_eq!(i.state.exit_code, 0);
         assert!(!i.state.running);
-        assert_ne!(i.state.finished_at, "0001-01-01T00:00:00Z");
+        assert_ne!(i.state.finished_at.to_string(), "0001-01-01T00:00:00Z");
         assert_eq!(i.path, "echo");
         assert_eq!(i.args, vec!["hello"]);
         assert_eq!(i.driver, "overlay2");
@@ -335,14 +335,14 @@ fn wait_finish_after_sees_the_next_recorded_exit() {
     let id = e.run(&o).unwrap();
     let before = e.container_record(&id).unwrap().state.finished_at;
     // still running: the time runs out
-    assert!(!e.wait_finish_after(&id, &before, Duration::from_millis(100)));
+    assert!(!e.wait_finish_after(&id, before, Duration::from_millis(100)));
     let mut a = e.attach(&id).unwrap();
     a.write_stdin(b"go\n").unwrap();
-    assert!(e.wait_finish_after(&id, &before, Duration::from_secs(20)));
+    assert!(e.wait_finish_after(&id, before, Duration::from_secs(20)));
     let r = e.container_record(&id).unwrap();
     assert_ne!(r.state.finished_at, before);
     assert_eq!(r.state.exit_code, 7);
     // a removed container counts as finished
     e.remove(&id, &RemoveOptions::default()).unwrap();
-    assert!(e.wait_finish_after(&id, &before, Duration::from_secs(1)));
+    assert!(e.wait_finish_after(&id, before, Duration::from_secs(1)));
 }

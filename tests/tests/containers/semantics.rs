@@ -196,7 +196,7 @@ fn command_not_found_fails_at_start_like_docker() {
             assert_eq!(i.state.exit_code, 127, "{rt}");
             assert!(!i.state.running && i.state.pid == 0, "{rt}");
             assert!(i.state.error.contains("no-such-command"), "{rt}: {:?}", i.state.error);
-            assert_eq!(i.state.started_at, "0001-01-01T00:00:00Z", "{rt}");
+            assert_eq!(i.state.started_at.to_string(), "0001-01-01T00:00:00Z", "{rt}");
         }
         let line = e.list(&ListOptions { all: true, ..Default::default() }).unwrap();
         assert_eq!(line[0].state, "created", "{rt}");

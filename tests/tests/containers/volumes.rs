@@ -71,7 +71,8 @@ fn create_list_inspect_remove() {
     assert_eq!(Path::new(&v.mountpoint), e.root().join("volumes/data/_data"));
     assert!(Path::new(&v.mountpoint).is_dir());
     assert!(e.root().join("volumes/data/volume.json").is_file());
-    assert!(v.created_at.ends_with('Z') && v.created_at.starts_with("20"), "{}", v.created_at);
+    let created = v.created_at.to_string();
+    assert!(created.ends_with('Z') && created.starts_with("20"), "{created}");
     assert_eq!(v.labels.get("env").map(String::as_str), Some("prod"));
     // Creating an existing name returns the existing volume (its labels are unchanged).
     std::fs::write(Path::new(&v.mountpoint).join("f"), "kept").unwrap();

@@ -93,7 +93,7 @@ fn one_handle_many_threads() {
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     let mut tags: Vec<String> =
-        list[0]["repo_tags"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        list[0]["RepoTags"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     tags.sort();
     let mut want: Vec<String> =
         (0..6).flat_map(|t| (0..10).filter(|i| i % 2 == 1).map(move |i| format!("threads/t{t}:{i}"))).collect();
@@ -136,7 +136,7 @@ fn save_and_import_through_the_abi() {
     let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
     check(
         unsafe {
-            isula_image_load(h.0, c_path(&archive).as_ptr(), c"{\"tag\":\"mine/bb:2\"}".as_ptr(), &mut out, &mut err)
+            isula_image_load(h.0, c_path(&archive).as_ptr(), c"{\"Tag\":\"mine/bb:2\"}".as_ptr(), &mut out, &mut err)
         },
         err,
     )
@@ -168,7 +168,7 @@ fn save_and_import_through_the_abi() {
             isula_image_import(
                 h.0,
                 c_path(&rootfs).as_ptr(),
-                c"{\"reference\":\"imported:1\"}".as_ptr(),
+                c"{\"Reference\":\"imported:1\"}".as_ptr(),
                 &mut id,
                 &mut err,
             )

@@ -194,7 +194,7 @@ fn check_list_images(out: &str, img: &images::BuiltImage) {
     let id = if id.starts_with("sha256:") { id } else { format!("sha256:{id}") };
     assert!(out.starts_with(&format!("libisula {}\n", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(
-        out.contains(&format!("loaded: [{{\"id\":\"{id}\",\"names\":[\"docker.io/library/busybox:latest\"]}}]")),
+        out.contains(&format!("loaded: [{{\"Id\":\"{id}\",\"Names\":[\"docker.io/library/busybox:latest\"]}}]")),
         "{out}"
     );
     let listed: Vec<&str> = out.lines().filter(|l| l.starts_with("images: ")).collect();
@@ -234,7 +234,7 @@ fn c_list_images_under_valgrind() {
 }
 
 fn check_run_container(out: &str) {
-    assert!(out.contains("loaded: [{\"id\":\"sha256:"), "{out}");
+    assert!(out.contains("loaded: [{\"Id\":\"sha256:"), "{out}");
     assert!(out.contains("created: "), "{out}");
     assert!(out.contains("exit code: 0"), "{out}");
     assert!(out.contains("\"Stream\":\"stdout\""), "{out}");

@@ -31,38 +31,9 @@ fn nanos(flag: &str, s: &str) -> Result<i64, CliError> {
     if let Ok(f) = t.parse::<f64>() {
         return Ok((f * 1e9) as i64);
     }
-    parse_rfc3339_nanos(&t).ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {s:?}")))
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` to nanoseconds.
-fn parse_rfc3339_nanos(s: &str) -> Option<i64> {
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let (clock, off) = if let Some(c) = time.strip_suffix('Z') {
-        (c, 0)
-    } else {
-        let i = time.rfind(['+', '-'])?;
-        let (c, o) = time.split_at(i);
-        let sign = if o.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = o[1..].split_once(':')?;
-        (c, sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60))
-    };
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
-    let (hh, mm, ss) = (t.next()??, t.next()??, t.next()??);
-    let (yy, mo) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let mut ns = 0i64;
-    if !frac.is_empty() {
-        let f: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
-        ns = f.parse().ok()?;
-    }
-    Some(((days * 86400 + hh * 3600 + mm * 60 + ss) - off) * 1_000_000_000 + ns)
+    isula_types::time::parse_rfc3339(&t)
+        .map(|t| t.unix_nanos() as i64)
+        .ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {s:?}")))
 }
 
 /// The engine filter JSON for Docker's `-f key=value` list.
@@ -88,16 +59,13 @@ fn filter_json(filters: &[String]) -> Result<Value, CliError> {
 /// Docker's line: `TIME TYPE ACTION ID (k=v, ...)`.
 fn line(e: &Value) -> String {
     let ns = e["timeNano"].as_i64().unwrap_or(0);
-    let secs = ns.div_euclid(1_000_000_000);
-    let utc = crate::fmt::utc(secs);
-    let date = utc.split(' ').take(2).collect::<Vec<_>>().join("T");
+    let date = isula_types::time::Timestamp::from_unix_nanos(ns.into()).to_rfc3339_fixed();
     let attrs = e["Actor"]["Attributes"]
         .as_object()
         .map(|o| o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
     format!(
-        "{date}.{:09}Z {} {} {} ({attrs})",
-        ns.rem_euclid(1_000_000_000),
+        "{date} {} {} {} ({attrs})",
         e["Type"].as_str().unwrap_or(""),
         e["Action"].as_str().unwrap_or(""),
         e["Actor"]["ID"].as_str().unwrap_or("")
@@ -138,8 +106,9 @@ mod tests {
 
     #[test]
     fn times_filters_and_lines() {
-        assert_eq!(parse_rfc3339_nanos("1970-01-01T00:00:01.5Z"), Some(1_500_000_000));
-        assert_eq!(parse_rfc3339_nanos("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(nanos("--since", "1970-01-01T00:00:01.5Z").unwrap(), 1_500_000_000);
+        assert_eq!(nanos("--since", "1970-01-01T01:00:00+01:00").unwrap(), 0);
+        assert!(nanos("--since", "1970-01-01T01:00:00+0100").is_err());
         let f = filter_json(&["type=container".into(), "event=die".into()]).unwrap();
         assert_eq!(f["types"][0], "container");
         assert!(filter_json(&["bogus=1".into()]).is_err());

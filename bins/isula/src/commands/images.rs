@@ -1,9 +1,10 @@
 //! `isula images`: the image table, `-q`, `--no-trunc`, `--filter` and `--format`.
 
 use isula_api::v1::ListImagesRequest;
+use isula_types::image::{ImageSummary, ListImagesOptions};
 use serde_json::{json, Value};
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::{ago, align, human_size, short_id, utc};
 use crate::template::Template;
@@ -42,33 +43,28 @@ fn split_tag(name: &str) -> (&str, &str) {
 }
 
 /// One row per name (or one `<none>` row) with Docker's `--format` fields.
-pub fn rows(list: &[Value], no_trunc: bool) -> Vec<Value> {
+pub fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Value> {
     let mut out = Vec::new();
     for img in list {
-        let id = img["id"].as_str().unwrap_or_default();
+        let id = img.id.as_str();
         let shown_id = if no_trunc { id.to_string() } else { short_id(id) };
-        let created = img["created"].as_i64().unwrap_or(0);
-        let size = human_size(img["size"].as_u64().unwrap_or(0));
-        let digests: Vec<&str> =
-            img["repo_digests"].as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let created = img.created;
+        let size = human_size(img.size);
+        let digests: Vec<&str> = img.repo_digests.iter().map(String::as_str).collect();
         let digest_of = |repo: &str| {
             digests
                 .iter()
                 .find_map(|d| d.split_once('@').filter(|(r, _)| *r == repo).map(|(_, d)| d.to_string()))
                 .unwrap_or_else(|| "<none>".into())
         };
-        let mut names: Vec<(String, String)> = img["repo_tags"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|n| {
-                        let (r, t) = split_tag(n);
-                        (r.to_string(), t.to_string())
-                    })
-                    .collect()
+        let mut names: Vec<(String, String)> = img
+            .repo_tags
+            .iter()
+            .map(|n| {
+                let (r, t) = split_tag(n);
+                (r.to_string(), t.to_string())
             })
-            .unwrap_or_default();
+            .collect();
         if names.is_empty() {
             names = digests
                 .iter()
@@ -156,11 +152,10 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));
     }
-    let opts = json!({ "all": a.all, "filters": filters });
+    let opts = ListImagesOptions { all: a.all, filters: filters.clone() };
     let mut c = ctx.images()?;
-    let reply = ctx.rt.block_on(c.list(ListImagesRequest { options_json: opts.to_string() }))?.into_inner();
-    let list = parse_reply("images_json", &reply.images_json)?;
-    let list = list.as_array().cloned().unwrap_or_default();
+    let reply = ctx.rt.block_on(c.list(ListImagesRequest { options_json: to_json(&opts) }))?.into_inner();
+    let list: Vec<ImageSummary> = parse_typed("images_json", &reply.images_json)?;
     let pats: Vec<&str> = filters.iter().filter_map(|f| f.strip_prefix("reference=")).collect();
     let mut rows = rows(&list, a.no_trunc);
     if !pats.is_empty() {
@@ -189,10 +184,22 @@ mod tests {
 
     #[test]
     fn rows_per_name_and_none() {
+        let img = |id: &str, tags: &[&str], digests: &[&str], size| ImageSummary {
+            id: id.into(),
+            repo_tags: tags.iter().map(|s| s.to_string()).collect(),
+            repo_digests: digests.iter().map(|s| s.to_string()).collect(),
+            created: 0,
+            size,
+            labels: Default::default(),
+        };
         let list = vec![
-            json!({"id": "sha256:0123456789abcdef0123", "repo_tags": ["busybox:latest", "localhost:5000/x/busybox:v1"],
-                   "repo_digests": ["busybox@sha256:aaa"], "created": 0, "size": 4_261_000}),
-            json!({"id": "sha256:fedcba9876543210", "repo_tags": [], "repo_digests": [], "created": 0, "size": 5}),
+            img(
+                "sha256:0123456789abcdef0123",
+                &["busybox:latest", "localhost:5000/x/busybox:v1"],
+                &["busybox@sha256:aaa"],
+                4_261_000,
+            ),
+            img("sha256:fedcba9876543210", &[], &[], 5),
         ];
         let r = rows(&list, false);
         assert_eq!(r.len(), 3);

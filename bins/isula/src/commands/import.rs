@@ -1,10 +1,10 @@
 //! `isula import FILE|- [REPOSITORY[:TAG]]`: make an image from a root filesystem tarball.
 
 use isula_api::v1::ImportRequest;
-use serde_json::json;
+use isula_types::image::ImportOptions;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::ctx::Ctx;
+use crate::ctx::{to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula import [OPTIONS] file|- [REPOSITORY[:TAG]]`
@@ -26,7 +26,7 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     } else {
         Box::new(std::fs::File::open(&a.file).map_err(|e| CliError::new(format!("Error: open {}: {e}", a.file)))?)
     };
-    let opts = json!({"reference": a.reference, "message": a.message}).to_string();
+    let opts = to_json(&ImportOptions { reference: a.reference.clone(), message: a.message.clone() });
     let mut c = ctx.images()?;
     let (rx, errs) = super::stream_reader(input, move |first, data| ImportRequest {
         options_json: if first { opts.clone() } else { String::new() },

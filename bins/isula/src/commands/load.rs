@@ -3,10 +3,10 @@
 use std::io::IsTerminal;
 
 use isula_api::v1::LoadRequest;
-use serde_json::json;
+use isula_types::image::{LoadOptions, LoadedImage};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula load [OPTIONS]`
@@ -34,7 +34,7 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             Box::new(std::io::stdin())
         }
     };
-    let opts = json!({"tag": a.tag}).to_string();
+    let opts = to_json(&LoadOptions { tag: a.tag.clone() });
     let mut c = ctx.images()?;
     let (rx, errs) = super::stream_reader(input, move |first, data| LoadRequest {
         options_json: if first { opts.clone() } else { String::new() },
@@ -44,14 +44,13 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if let Ok(e) = errs.try_recv() {
         return Err(CliError::new(format!("Error: reading the archive: {e}")));
     }
-    let images = parse_reply("images_json", &reply?.into_inner().images_json)?;
+    let images: Vec<LoadedImage> = parse_typed("images_json", &reply?.into_inner().images_json)?;
     if !a.quiet {
-        for img in images.as_array().into_iter().flatten() {
-            let names: Vec<&str> = img["names"].as_array().into_iter().flatten().filter_map(|v| v.as_str()).collect();
-            if names.is_empty() {
-                println!("Loaded image ID: {}", img["id"].as_str().unwrap_or_default());
+        for img in &images {
+            if img.names.is_empty() {
+                println!("Loaded image ID: {}", img.id);
             }
-            for n in names {
+            for n in &img.names {
                 println!("Loaded image: {}", familiar(n));
             }
         }

@@ -2,9 +2,9 @@
 //! and exits 1 when any failed, as Docker.
 
 use isula_api::v1::RemoveImageRequest;
-use serde_json::json;
+use isula_types::image::RemoveImageOptions;
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_reply, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula rmi [OPTIONS] IMAGE [IMAGE...]`
@@ -24,7 +24,7 @@ pub struct Args {
 /// Run `isula rmi`.
 pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.images()?;
-    let opts = json!({"force": a.force, "no_prune": a.no_prune}).to_string();
+    let opts = to_json(&RemoveImageOptions { force: a.force, no_prune: a.no_prune });
     let mut failed = false;
     for name in &a.images {
         let req = RemoveImageRequest { name: name.clone(), options_json: opts.clone() };

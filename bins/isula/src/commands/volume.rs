@@ -5,13 +5,14 @@ use std::io::{BufRead, Write};
 
 use isula_api::v1::volume_service_client::VolumeServiceClient;
 use isula_api::v1::{CreateVolumeRequest, ListVolumesRequest, PruneVolumesRequest, RemoveVolumeRequest, VolumeRequest};
+use isula_types::volume::{Volume, VolumeCreateOptions};
 use serde_json::{json, Value};
 use tonic::transport::Channel;
 
 use crate::commands::images::render;
 use crate::commands::inspect::inspect_each;
 use crate::commands::no_such_object;
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::human_size;
 
@@ -137,33 +138,30 @@ fn pairs(list: &[String], what: &str, bare_ok: bool) -> Result<BTreeMap<String, 
 }
 
 fn create(ctx: &mut Ctx, a: CreateArgs) -> CmdResult {
-    let opts = json!({
-        "name": a.name.or(a.volume),
-        "driver": a.driver,
-        "labels": pairs(&a.labels, "--label", true)?,
-        "driver_opts": pairs(&a.opts, "--opt", false)?,
-    });
+    let opts = VolumeCreateOptions {
+        name: a.name.or(a.volume),
+        driver: a.driver,
+        labels: pairs(&a.labels, "--label", true)?,
+        driver_opts: pairs(&a.opts, "--opt", false)?,
+    };
     let mut c = client(ctx)?;
-    let r = ctx.rt.block_on(c.create(CreateVolumeRequest { options_json: opts.to_string() }))?.into_inner();
-    let v = parse_reply("volume_json", &r.volume_json)?;
-    println!("{}", v["Name"].as_str().unwrap_or_default());
+    let r = ctx.rt.block_on(c.create(CreateVolumeRequest { options_json: to_json(&opts) }))?.into_inner();
+    let v: Volume = parse_typed("volume_json", &r.volume_json)?;
+    println!("{}", v.name);
     Ok(0)
 }
 
 /// One `--format` row per volume, with Docker's fields.
-fn rows(list: &[Value]) -> Vec<Value> {
+fn rows(list: &[Volume]) -> Vec<Value> {
     list.iter()
         .map(|v| {
-            let labels: Vec<String> = v["Labels"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or_default())).collect())
-                .unwrap_or_default();
+            let labels: Vec<String> = v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect();
             json!({
-                "Name": v["Name"],
-                "Driver": v["Driver"],
-                "Scope": v["Scope"],
-                "Mountpoint": v["Mountpoint"],
-                "CreatedAt": v["CreatedAt"],
+                "Name": v.name,
+                "Driver": v.driver,
+                "Scope": v.scope,
+                "Mountpoint": v.mountpoint,
+                "CreatedAt": v.created_at,
                 "Labels": labels.join(","),
                 "Links": "N/A",
                 "Size": "N/A",
@@ -184,8 +182,8 @@ fn title(field: &str) -> String {
 fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
     let mut c = client(ctx)?;
     let r = ctx.rt.block_on(c.list(ListVolumesRequest { filters: a.filter.clone() }))?.into_inner();
-    let list = parse_reply("volumes_json", &r.volumes_json)?;
-    let rows = rows(list.as_array().map(Vec::as_slice).unwrap_or_default());
+    let list: Vec<Volume> = parse_typed("volumes_json", &r.volumes_json)?;
+    let rows = rows(&list);
     let format = match (&a.format, a.quiet) {
         (Some(f), _) => f.clone(),
         (None, true) => "{{.Name}}".into(),
@@ -202,7 +200,8 @@ fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
             .rt
             .block_on(c.inspect(VolumeRequest { name: name.to_string() }))
             .map_err(|s| no_such_object(&s, "volume", name))?;
-        parse_reply("volume_json", &r.into_inner().volume_json)
+        let v: Volume = parse_typed("volume_json", &r.into_inner().volume_json)?;
+        Ok(serde_json::to_value(v).expect("a volume serialises"))
     })
 }
 
@@ -256,9 +255,15 @@ mod tests {
 
     #[test]
     fn table_and_pairs() {
-        let list =
-            vec![json!({"Name": "data", "Driver": "local", "Scope": "local", "Mountpoint": "/r/volumes/data/_data",
-                               "CreatedAt": "2024-01-01T00:00:00Z", "Labels": {"a": "b", "c": ""}, "Options": {}})];
+        let list = vec![Volume {
+            name: "data".into(),
+            driver: "local".into(),
+            scope: "local".into(),
+            mountpoint: "/r/volumes/data/_data".into(),
+            created_at: "2024-01-01T00:00:00Z".parse().unwrap(),
+            labels: [("a".to_string(), "b".to_string()), ("c".to_string(), String::new())].into(),
+            options: BTreeMap::new(),
+        }];
         let r = rows(&list);
         assert_eq!(r[0]["Labels"], "a=b,c=");
         let out = render(&r, "table {{.Driver}}\t{{.Name}}", &title).unwrap();

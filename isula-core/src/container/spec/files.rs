@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-use crate::container::parse::validate_volume_name;
 use crate::sys::fs::{ensure_dir, replace_file};
+use crate::volume::validate_name as validate_volume_name;
 use crate::{Error, Result};
 
 /// File name of the generated hosts file in the container directory.

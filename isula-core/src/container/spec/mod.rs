@@ -24,6 +24,7 @@ use crate::container::options::CreateOptions;
 use crate::container::parse::{
     parse_add_host, parse_namespace_mode, parse_security_opt, parse_signal, ModeKind, NamespaceMode, SecurityOpt,
 };
+use crate::container::validate::Validate;
 use crate::{Error, Result};
 
 use self::files::{HOSTNAME_FILE, HOSTS_FILE, RESOLV_FILE};
@@ -273,7 +274,7 @@ pub fn effective_hostname(o: &CreateOptions, m: &Modes, id: &str, host: &HostInf
 /// The signal that stops the container: `--stop-signal`, else the image's StopSignal, else SIGTERM.
 pub fn stop_signal(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<i32> {
     match o.stop_signal.as_ref().or(image.and_then(|i| i.stop_signal().as_ref())) {
-        Some(s) if !s.is_empty() => parse_signal(s),
+        Some(s) if !s.is_empty() => Ok(parse_signal(s)?),
         _ => Ok(libc::SIGTERM),
     }
 }
@@ -578,7 +579,8 @@ pub fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     let m = modes(o)?;
     let hostname = effective_hostname(o, &m, input.id, input.host);
     let domain = o.domainname.clone().unwrap_or_default();
-    let extra: Vec<(String, String)> = o.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<Result<_>>()?;
+    let extra: Vec<(String, String)> =
+        o.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<isula_types::Result<_>>()?;
     let dir = input.container_dir;
     let private_net = m.net != NamespaceMode::Host;
     let base_hosts = (!private_net).then_some(input.host.etc_hosts.as_str());
