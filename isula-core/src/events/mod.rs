@@ -264,7 +264,7 @@ mod tests {
         const PER_PUBLISHER: usize = 200;
         const SUBSCRIBERS: usize = 4;
         const SUBSCRIPTIONS: usize = 100;
-        assert!(PUBLISHERS * PER_PUBLISHER <= HISTORY_SIZE);
+        const { assert!(PUBLISHERS * PER_PUBLISHER <= HISTORY_SIZE) };
         let bus = Arc::new(EventBus::new());
         let mut subscribers = Vec::new();
         for _ in 0..SUBSCRIBERS {
