@@ -145,7 +145,7 @@ impl FakeCall {
 
 /// End the simulated process: record the exit (`exit.json`) first, then end the stand-in.
 fn end(c: &mut FakeContainer, code: i32, signal: Option<i32>) -> Result<()> {
-    let st = ExitStatus { code, signal, finished_at: crate::image::manifest::now_rfc3339(), oom_killed: false };
+    let st = ExitStatus { code, signal, finished_at: crate::time::now().to_rfc3339_fixed(), oom_killed: false };
     crate::sys::fs::atomic_write_json(&c.state_dir.join(EXIT_FILE), &st)?;
     c.status = RuntimeStatus::Stopped;
     if let Some(mut p) = c.stand_in.take() {
