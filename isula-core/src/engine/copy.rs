@@ -43,7 +43,7 @@ impl Engine {
         }
         if !sys::mount::is_mountpoint(&rec.rootfs) {
             sys::fs::ensure_dir(&rec.rootfs, 0o755)?;
-            self.snapshots.mount(&rec.id, &rec.rootfs)?;
+            self.inner.snapshots.mount(&rec.id, &rec.rootfs)?;
         }
         Ok(rec)
     }

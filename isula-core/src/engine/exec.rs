@@ -157,7 +157,7 @@ impl Engine {
         attrs.insert("name".into(), rec.name.clone());
         attrs.insert("image".into(), rec.config.image.clone());
         attrs.insert("execID".into(), exec_id.clone());
-        self.events.emit("container", &format!("exec_create: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
+        self.inner.events.emit("container", &format!("exec_create: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
         let spawned = rt.exec(&ExecRequest {
             id: rec.id.clone(),
             process: p,
@@ -167,7 +167,7 @@ impl Engine {
             open_stdin: opts.attach_stdin,
             attach: !opts.detach,
         })?;
-        self.events.emit("container", &format!("exec_start: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
+        self.inner.events.emit("container", &format!("exec_start: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
         Ok(Exec {
             id: exec_id,
             container_id: rec.id.clone(),

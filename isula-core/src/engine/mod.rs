@@ -50,9 +50,8 @@ pub struct Engine {
     monitor: Option<monitor::MonitorThread>,
 }
 
-/// The engine's state, shared with its monitor thread (reached through `Deref`).
-#[doc(hidden)]
-pub struct EngineShared {
+/// The engine's state, shared with its monitor thread (reached through `Engine::inner`).
+pub(crate) struct EngineShared {
     pub(crate) config: EngineConfig,
     pub(crate) content: ContentStore,
     pub(crate) snapshots: Snapshotter,
@@ -75,25 +74,21 @@ impl std::fmt::Debug for EngineShared {
     }
 }
 
-impl std::ops::Deref for Engine {
-    type Target = EngineShared;
-    fn deref(&self) -> &EngineShared {
-        &self.inner
-    }
-}
-
 impl Drop for Engine {
     fn drop(&mut self) {
         if let Some(m) = self.monitor.take() {
             m.stop();
-            self.health.stop_all();
+            self.inner.health.stop_all();
         }
     }
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("root", &self.config.graph).field("state", &self.config.state).finish()
+        f.debug_struct("Engine")
+            .field("root", &self.inner.config.graph)
+            .field("state", &self.inner.config.state)
+            .finish()
     }
 }
 
@@ -146,22 +141,22 @@ impl Engine {
 
     /// The configuration this engine was opened with.
     pub fn config(&self) -> &EngineConfig {
-        &self.config
+        &self.inner.config
     }
 
     /// The root directory (`graph`).
     pub fn root(&self) -> &Path {
-        &self.config.graph
+        &self.inner.config.graph
     }
 
     /// The state directory (`state`).
     pub fn state_dir(&self) -> &Path {
-        &self.config.state
+        &self.inner.config.state
     }
 
     /// The content store (blobs by digest).
     pub fn content(&self) -> &ContentStore {
-        &self.content
+        &self.inner.content
     }
 
     /// A second handle on the same engine (used by the monitor thread; does not own the monitor).
@@ -171,15 +166,15 @@ impl Engine {
 
     /// Directory for scratch files that must live on the root's filesystem.
     pub(crate) fn tmp_dir(&self) -> Result<PathBuf> {
-        let dir = self.config.graph.join("tmp");
+        let dir = self.inner.config.graph.join("tmp");
         sys::fs::ensure_dir(&dir, 0o700)?;
         Ok(dir)
     }
 
     /// Start-up repair after a crash: drop scratch files and half-made state.
     fn repair(&self) -> Result<()> {
-        sys::fs::remove_dir_all_if_exists(&self.config.graph.join("tmp"))?;
-        crate::volume::repair(&self.config.graph.join("volumes"))?;
+        sys::fs::remove_dir_all_if_exists(&self.inner.config.graph.join("tmp"))?;
+        crate::volume::repair(&self.inner.config.graph.join("volumes"))?;
         self.repair_images()
     }
 }

@@ -18,17 +18,17 @@ use super::Engine;
 impl Engine {
     /// Shared hold of the volume lock (container creation).
     pub(crate) fn volumes_shared(&self) -> RwLockReadGuard<'_, ()> {
-        self.volume_lock.read().unwrap_or_else(|p| p.into_inner())
+        self.inner.volume_lock.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn volumes_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.volume_lock.write().unwrap_or_else(|p| p.into_inner())
+        self.inner.volume_lock.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Names of the volumes some container (in any state) mounts.
     fn volumes_in_use(&self) -> HashSet<String> {
         let mut used = HashSet::new();
-        for c in self.containers.list() {
+        for c in self.inner.containers.list() {
             let rec = c.record();
             used.extend(rec.mounts.iter().filter(|m| m.kind == "volume" && !m.name.is_empty()).map(|m| m.name.clone()));
         }
@@ -38,6 +38,7 @@ impl Engine {
     /// Ids of the containers that mount volume `name`, sorted.
     fn volume_users(&self, name: &str) -> Vec<String> {
         let mut ids: Vec<String> = self
+            .inner
             .containers
             .list()
             .iter()
@@ -56,7 +57,7 @@ impl Engine {
     fn emit_local_volume(&self, action: &str, name: &str) {
         let mut a = BTreeMap::new();
         a.insert("driver".to_string(), volume::LOCAL_DRIVER.to_string());
-        self.events.emit("volume", action, name, a);
+        self.inner.events.emit("volume", action, name, a);
     }
 
     /// Publish `action` (`create`, `destroy`) for volumes made or removed along with a

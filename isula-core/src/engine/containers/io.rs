@@ -1,0 +1,56 @@
+//! Container attach, logs and the engine's event subscription.
+
+use std::sync::mpsc::Receiver;
+
+use crate::container::state::Status;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::events::{Event, EventFilter};
+use crate::logs::{follow_logs, LogLine, LogOptions};
+use crate::runtime::{AttachStream, ShimHandle};
+
+impl Engine {
+    // ------------------------------------------------------------------ attach / logs / events
+
+    /// Connect to the stdio of a running container's init: output produced from now on,
+    /// stdin when the container was created with `OpenStdin`. `FailedPrecondition` when it
+    /// is not running.
+    pub fn attach(&self, id: &str) -> Result<AttachStream> {
+        let c = self.container(id)?;
+        let rec = c.record();
+        if !matches!(rec.state.status, Status::Running | Status::Paused | Status::Created) {
+            return Err(Error::precondition(format!(
+                "You cannot attach to a stopped container {}, start it first",
+                rec.id
+            )));
+        }
+        let s = if rec.state.status == Status::Created && rec.state.shim_pid == 0 {
+            AttachStream::closed()? // no process: `start` will say why
+        } else {
+            ShimHandle::load(&self.shim_dir(&rec.id))?.attach()?
+        };
+        self.emit_container("attach", &rec, &[]);
+        Ok(s)
+    }
+
+    /// Read the container's json-file log into `sink` (which returns false to stop). With
+    /// `opts.follow`, keeps reading until the container stops (or `sink` says stop).
+    pub fn logs(&self, id: &str, opts: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
+        let c = self.container(id)?;
+        let rec = c.record();
+        if rec.log_path.as_os_str().is_empty() {
+            return Err(Error::precondition(format!(
+                "configured logging driver does not support reading (container {} logs to none)",
+                rec.id
+            )));
+        }
+        let keep = || c.status().is_active() || c.status() == Status::Restarting;
+        follow_logs(&rec.log_path, opts, &keep, sink)
+    }
+
+    /// Subscribe to engine events: past events matching `filter` (when `since` is set) and a
+    /// receiver of future ones. Dropping the receiver ends the subscription.
+    pub fn events(&self, filter: &EventFilter) -> (Vec<Event>, Receiver<Event>) {
+        self.inner.events.subscribe(filter)
+    }
+}
