@@ -240,8 +240,8 @@ impl Engine {
         serde_json::to_value(st).ok()
     }
 
-    /// The health of container `id` (`None` when it has no health check or never ran).
-    pub fn container_health(&self, id: &str) -> Result<Option<HealthState>> {
+    /// [`Containers::health`]: see there.
+    pub(crate) fn container_health(&self, id: &str) -> Result<Option<HealthState>> {
         let id = self.container(id)?.id.clone();
         if let Some(m) = self.inner.health.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
             return Ok(Some(m.state()));

@@ -269,12 +269,8 @@ impl Engine {
 
     // ---------------------------------------------------------------- load / save / import
 
-    /// Load images from a docker-archive (`docker save`) or OCI image layout tar, plain or
-    /// gzip/zstd/xz-compressed; the format is detected. `opts.tag` renames the image of a
-    /// single-image archive. Every path, digest and diff id is checked before the stores are
-    /// touched; on failure the failing image leaves nothing behind (images of a multi-image
-    /// archive registered before it stay, as with `docker load`).
-    pub fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
+    /// [`Images::load`]: see there.
+    pub(crate) fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
         let tag = opts.tag.as_deref().map(Reference::parse).transpose()?;
         if let Some(t) = &tag {
             if t.digest().is_some() {
@@ -350,9 +346,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Write the images named in `names` (names or ids) as one docker-archive that
-    /// `docker load` and `skopeo` accept; layers are written uncompressed as `docker save` does.
-    pub fn save(&self, names: &[&str], writer: &mut dyn Write) -> Result<()> {
+    /// [`Images::save`]: see there.
+    pub(crate) fn save(&self, names: &[&str], writer: &mut dyn Write) -> Result<()> {
         if names.is_empty() {
             return Err(Error::invalid("save needs at least one image"));
         }
@@ -368,9 +363,8 @@ impl Engine {
         save::write(&self.inner.content, &items, writer)
     }
 
-    /// Import a root filesystem tar (plain, gzip, xz or zstd) as a single-layer image
-    /// (os linux, the host architecture, created now). Returns the image id.
-    pub fn import(&self, reader: &mut dyn Read, opts: &ImportOptions) -> Result<Digest> {
+    /// [`Images::import`]: see there.
+    pub(crate) fn import(&self, reader: &mut dyn Read, opts: &ImportOptions) -> Result<Digest> {
         let name = opts.reference.as_deref().map(Reference::parse).transpose()?;
         if name.as_ref().map(|n| n.digest().is_some()).unwrap_or(false) {
             return Err(Error::invalid("cannot name an imported image with a digest reference"));
@@ -420,9 +414,8 @@ impl Engine {
 
     // ---------------------------------------------------------------- names and queries
 
-    /// Give the image `source` (name or id) the additional name `target`; the name moves
-    /// from any image that had it.
-    pub fn tag(&self, source: &str, target: &str) -> Result<()> {
+    /// [`Images::tag`]: see there.
+    pub(crate) fn tag(&self, source: &str, target: &str) -> Result<()> {
         let t = Reference::parse(target)?;
         if t.digest().is_some() {
             return Err(Error::invalid(format!("refusing to create a tag with a digest reference: {target}")));
@@ -448,8 +441,8 @@ impl Engine {
         self.inner.events.emit("image", action, id, a);
     }
 
-    /// List images (`docker images`), newest first, filtered by `opts.filters`.
-    pub fn images(&self, opts: &ListImagesOptions) -> Result<Vec<ImageSummary>> {
+    /// [`Images::list`]: see there.
+    pub(crate) fn list_images(&self, opts: &ListImagesOptions) -> Result<Vec<ImageSummary>> {
         let mut f = Filters::parse(&opts.filters)?;
         if let Some(b) = f.before_ref.clone() {
             f.before = Some(self.resolve_image(&b)?.created);
@@ -477,8 +470,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Docker-shaped details of one image (name or id).
-    pub fn inspect_image(&self, name_or_id: &str) -> Result<ImageInspect> {
+    /// [`Images::inspect`]: see there.
+    pub(crate) fn inspect_image(&self, name_or_id: &str) -> Result<ImageInspect> {
         let rec = self.resolve_image(name_or_id)?;
         let cfg_bytes = self.inner.content.read(&rec.id, MAX_JSON)?;
         let cfg = ImageConfig::parse(&cfg_bytes)?;
@@ -512,11 +505,8 @@ impl Engine {
             .collect())
     }
 
-    /// Remove an image (`docker rmi`). By name: untag; the image is deleted when that was its
-    /// last name. By id: delete, refused with `Conflict` when the image has several names or
-    /// a container uses it, unless `opts.force`. Deleting frees the layers and blobs no other
-    /// image uses.
-    pub fn remove_image(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
+    /// [`Images::remove`]: see there.
+    pub(crate) fn remove_image(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
         let out = self.remove_image_inner(name_or_id, opts)?;
         for r in &out {
             match r {
@@ -693,8 +683,9 @@ fn synth_manifest(config: &Digest, config_size: u64, layers: &[Descriptor]) -> R
     Ok(serde_json::to_vec(&m)?)
 }
 
-/// Hooks for the end-to-end tests of the image store (not part of the supported API).
-#[doc(hidden)]
+/// Hooks for the end-to-end tests of the image store: only with the `test-util` feature
+/// (the tests crate enables it), never part of the supported API.
+#[cfg(any(test, feature = "test-util"))]
 impl Engine {
     /// Chain ids of every layer in the snapshotter.
     pub fn image_layers_for_test(&self) -> Result<Vec<Digest>> {

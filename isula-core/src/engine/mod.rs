@@ -14,6 +14,7 @@ mod registry;
 mod restore;
 mod stats;
 mod update;
+mod views;
 mod volumes;
 
 use std::collections::HashMap;
@@ -38,6 +39,7 @@ pub use network::*;
 pub use registry::*;
 pub use stats::{ContainerStats, STATS_INTERVAL};
 pub use update::UpdateOptions;
+pub use views::{Containers, Images, Networks, Volumes};
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.

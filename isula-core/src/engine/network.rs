@@ -9,7 +9,7 @@ use crate::container::spec::files;
 use crate::container::CreateOptions;
 use crate::error::{Error, Result};
 use crate::network::settings::{attach_requests, network_settings, NetworkMode, NetworkSettings};
-use crate::network::{netns, AttachResult, NetworkAttachRequest, NetworkStore};
+use crate::network::{netns, AttachResult, NetworkAttachRequest};
 use crate::sys;
 
 /// File in the container directory holding the container's attach requests.
@@ -19,14 +19,13 @@ const NETWORKS_FILE: &str = "networks.json";
 pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 
 impl Engine {
-    /// Creates a bridge network (`network create`); see [`NetworkStore::create`].
-    pub fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
+    /// [`Networks::create`]: see there.
+    pub(crate) fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
         self.inner.networks.create(opts)
     }
 
-    /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
-    /// The default network is always listed when enabled (its device appears on first use).
-    pub fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+    /// [`Networks::list`]: see there.
+    pub(crate) fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
         self.ensure_default_network()?;
         self.inner.networks.list(filters)
     }
@@ -40,8 +39,8 @@ impl Engine {
         Ok(())
     }
 
-    /// One network by name or unique id prefix (`network inspect`); `NotFound` when unknown.
-    pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+    /// [`Networks::inspect`]: see there.
+    pub(crate) fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
         if name == self.inner.networks.config().default_network {
             self.ensure_default_network()?;
         }
@@ -49,9 +48,8 @@ impl Engine {
         self.inner.networks.inspect(&name)
     }
 
-    /// Removes a managed network named by name or unique id prefix (`network rm`);
-    /// `FailedPrecondition` while containers use it. The default network cannot be removed.
-    pub fn network_remove(&self, name: &str) -> Result<()> {
+    /// [`Networks::remove`]: see there.
+    pub(crate) fn network_remove(&self, name: &str) -> Result<()> {
         let name = if name == self.inner.networks.config().default_network {
             name.to_string()
         } else {
@@ -87,20 +85,19 @@ impl Engine {
         }
     }
 
-    /// The network store (attachments, default network) for the container lifecycle.
-    pub fn networks(&self) -> &NetworkStore {
-        &self.inner.networks
-    }
-
     /// Where the network namespace of container `id` is pinned: `<state>/netns/<id>`.
-    pub fn netns_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
         self.inner.config.state.join("netns").join(id)
     }
 
     /// Gives container `id` a network namespace (pinned at [`netns_path`](Self::netns_path),
     /// reused when it already exists) and attaches it to `requests` (`lo` only when empty).
     /// On failure nothing is left: no attachment, no namespace.
-    pub fn network_setup(&self, id: &str, requests: &[NetworkAttachRequest]) -> Result<(PathBuf, Vec<AttachResult>)> {
+    pub(crate) fn network_setup(
+        &self,
+        id: &str,
+        requests: &[NetworkAttachRequest],
+    ) -> Result<(PathBuf, Vec<AttachResult>)> {
         let ns = self.netns_path(id);
         let created = !netns::is_netns(&ns);
         if created {
@@ -121,7 +118,7 @@ impl Engine {
     }
 
     /// Detaches container `id` from all its networks and removes its namespace. Idempotent.
-    pub fn network_teardown(&self, id: &str) -> Result<()> {
+    pub(crate) fn network_teardown(&self, id: &str) -> Result<()> {
         let ns = self.netns_path(id);
         let detached = self.inner.networks.detach_all(id, &ns);
         netns::remove(&ns)?;

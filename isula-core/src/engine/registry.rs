@@ -49,12 +49,13 @@ impl Engine {
         CredentialStore::new(&self.inner.config.graph)
     }
 
-    /// Pull `reference` (`busybox`, `host:port/repo:tag`, `repo@sha256:…`) from its
-    /// registry: the platform's manifest, config and layers (in parallel, resuming
-    /// partial downloads) go into the content store, then the image is registered under
-    /// the reference (when it has a tag). Saved credentials (see [`Engine::login`]) are
-    /// used. On failure nothing new stays in the store but partial downloads.
-    pub fn pull(&self, reference: &str, opts: &PullOptions, progress: &mut dyn FnMut(PullEvent)) -> Result<PullResult> {
+    /// [`Images::pull`]: see there.
+    pub(crate) fn pull(
+        &self,
+        reference: &str,
+        opts: &PullOptions,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<PullResult> {
         let r = Reference::parse(reference)?;
         let platform = opts.platform.as_deref().map(Platform::parse).transpose()?;
         let max = opts.max_concurrent_downloads.unwrap_or(self.inner.config.max_concurrent_downloads);
@@ -122,10 +123,8 @@ impl Engine {
         Ok(PullResult { id: rec.id.to_string(), reference: r.to_string(), digest: img.repo_digest })
     }
 
-    /// Push the local image named `reference` to its registry: blobs the registry
-    /// lacks are mounted from another repository of the same registry (when the image
-    /// was pulled from one) or uploaded, then the manifest is put under the tag.
-    pub fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
+    /// [`Images::push`]: see there.
+    pub(crate) fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
         let r = Reference::parse(reference)?;
         let rec = self.resolve_image(reference)?;
         let bytes = self.inner.content.read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;

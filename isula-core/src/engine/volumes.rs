@@ -87,11 +87,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Create a volume (`docker volume create`). Without a name a random 64-hex name is
-    /// chosen. Only the `local` driver without driver options is accepted (`InvalidArgument`
-    /// otherwise, before anything is written). Creating an existing name returns the
-    /// existing volume unchanged, as Docker does. Publishes a `volume` `create` event.
-    pub fn volume_create(&self, opts: &VolumeCreateOptions) -> Result<Volume> {
+    /// [`Volumes::create`]: see there.
+    pub(crate) fn volume_create(&self, opts: &VolumeCreateOptions) -> Result<Volume> {
         volume::validate_create(opts)?;
         let name = match opts.name.as_deref().filter(|n| !n.is_empty()) {
             Some(n) => n.to_string(),
@@ -114,10 +111,8 @@ impl Engine {
         Ok(v)
     }
 
-    /// Volumes (`docker volume ls`), sorted by name, filtered by `filters` (`name=`,
-    /// `label=`, `label!=`, `driver=`, `dangling=`). Includes volumes made by `-v name:/dst`
-    /// and anonymous volumes.
-    pub fn volume_list(&self, filters: &[String]) -> Result<Vec<Volume>> {
+    /// [`Volumes::list`]: see there.
+    pub(crate) fn volume_list(&self, filters: &[String]) -> Result<Vec<Volume>> {
         let f = VolumeFilters::parse(filters)?;
         let root = self.volumes_root();
         let used = self.volumes_in_use();
@@ -132,16 +127,14 @@ impl Engine {
         Ok(out)
     }
 
-    /// One volume (`docker volume inspect`); `NotFound` for an unknown name.
-    pub fn volume_inspect(&self, name: &str) -> Result<Volume> {
+    /// [`Volumes::inspect`]: see there.
+    pub(crate) fn volume_inspect(&self, name: &str) -> Result<Volume> {
         crate::container::parse::validate_volume_name(name)?;
         volume::load(&self.volumes_root(), name)?.ok_or_else(|| no_such_volume(name))
     }
 
-    /// Remove a volume (`docker volume rm`) with its content. `NotFound` for an unknown
-    /// name (ignored with `force`); `Conflict` naming the containers while any container
-    /// (running or not) uses it, with or without `force`. Publishes `destroy`.
-    pub fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+    /// [`Volumes::remove`]: see there.
+    pub(crate) fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
         crate::container::parse::validate_volume_name(name)?;
         let root = self.volumes_root();
         let _lock = self.volumes_exclusive();
@@ -157,10 +150,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Remove every volume no container uses that matches `filters` (`label=`, `label!=`,
-    /// `name=`, `driver=`), as `docker volume prune` (and iSulad): named and anonymous alike.
-    /// Returns the removed names and the bytes of content they held.
-    pub fn volume_prune(&self, filters: &[String]) -> Result<VolumePruneReport> {
+    /// [`Volumes::prune`]: see there.
+    pub(crate) fn volume_prune(&self, filters: &[String]) -> Result<VolumePruneReport> {
         let mut f = VolumeFilters::parse(filters)?;
         if f.dangling == Some(false) {
             return Err(Error::invalid("volume prune removes only unused volumes: filter dangling=false is invalid"));

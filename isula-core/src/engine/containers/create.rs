@@ -61,14 +61,8 @@ impl Drop for CreateUndo<'_> {
 impl Engine {
     // ------------------------------------------------------------------ create
 
-    /// Create a container from `opts` and return its id (64 hex digits).
-    ///
-    /// Resolves the image (`NotFound` "No such image: x"), validates the options
-    /// (`InvalidArgument`), reserves the name (`Conflict` when in use), prepares and mounts
-    /// the root filesystem, writes the bundle (`config.json`, hosts, resolv.conf, hostname)
-    /// and has the runtime create the container under a new shim (status `created`).
-    /// On any failure everything done is undone: no record, mount, snapshot or process remains.
-    pub fn create(&self, opts: &CreateOptions) -> Result<String> {
+    /// [`Containers::create`]: see there.
+    pub(crate) fn create(&self, opts: &CreateOptions) -> Result<String> {
         self.create_container(opts, false).map(|(id, _)| id)
     }
 

@@ -9,8 +9,8 @@ use crate::engine::Engine;
 use crate::error::Result;
 
 impl Engine {
-    /// Docker-shaped details of a container.
-    pub fn inspect_container(&self, id: &str) -> Result<ContainerInspect> {
+    /// [`Containers::inspect`]: see there.
+    pub(crate) fn inspect_container(&self, id: &str) -> Result<ContainerInspect> {
         let r = self.container(id)?.record();
         let s = &r.state;
         let mut data = BTreeMap::new();
@@ -69,9 +69,8 @@ impl Engine {
         })
     }
 
-    /// The full record of a container (for tools built on the engine: stats, top, export, cp,
-    /// health checks). Read-only copy.
-    pub fn container_record(&self, id: &str) -> Result<ContainerRecord> {
+    /// [`Containers::record`]: see there.
+    pub(crate) fn container_record(&self, id: &str) -> Result<ContainerRecord> {
         Ok(self.container(id)?.record())
     }
 }

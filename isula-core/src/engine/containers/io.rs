@@ -12,10 +12,8 @@ use crate::runtime::{AttachStream, ShimHandle};
 impl Engine {
     // ------------------------------------------------------------------ attach / logs / events
 
-    /// Connect to the stdio of a running container's init: output produced from now on,
-    /// stdin when the container was created with `OpenStdin`. `FailedPrecondition` when it
-    /// is not running.
-    pub fn attach(&self, id: &str) -> Result<AttachStream> {
+    /// [`Containers::attach`]: see there.
+    pub(crate) fn attach(&self, id: &str) -> Result<AttachStream> {
         let c = self.container(id)?;
         let rec = c.record();
         if !matches!(rec.state.status, Status::Running | Status::Paused | Status::Created) {
@@ -33,9 +31,8 @@ impl Engine {
         Ok(s)
     }
 
-    /// Read the container's json-file log into `sink` (which returns false to stop). With
-    /// `opts.follow`, keeps reading until the container stops (or `sink` says stop).
-    pub fn logs(&self, id: &str, opts: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
+    /// [`Containers::logs`]: see there.
+    pub(crate) fn logs(&self, id: &str, opts: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
         let c = self.container(id)?;
         let rec = c.record();
         if rec.log_path.as_os_str().is_empty() {

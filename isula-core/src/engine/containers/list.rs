@@ -12,10 +12,8 @@ use crate::logs::jsonfile::parse_rfc3339;
 impl Engine {
     // ------------------------------------------------------------------ list / inspect
 
-    /// List containers (`ps`): running ones, or all with `opts.all`; newest first.
-    /// Filters `id=` (prefix), `name=` (substring), `label=k[=v]`, `status=`, `ancestor=`
-    /// (image name or id); an unknown filter is `InvalidArgument`.
-    pub fn list(&self, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
+    /// [`Containers::list`]: see there.
+    pub(crate) fn list(&self, opts: &ListOptions) -> Result<Vec<ContainerSummary>> {
         let mut filters: Vec<(String, String)> = Vec::new();
         for f in &opts.filters {
             let (k, v) = f

@@ -8,8 +8,8 @@ use crate::runtime::Runtime;
 impl Engine {
     // ------------------------------------------------------------------ pause
 
-    /// Freeze all processes of a running container (`FailedPrecondition` otherwise).
-    pub fn pause(&self, id: &str) -> Result<()> {
+    /// [`Containers::pause`]: see there.
+    pub(crate) fn pause(&self, id: &str) -> Result<()> {
         let c = self.container(id)?;
         let _op = c.lock_op();
         let rec = c.record();
@@ -26,8 +26,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Thaw a paused container (`FailedPrecondition` when it is not paused).
-    pub fn unpause(&self, id: &str) -> Result<()> {
+    /// [`Containers::unpause`]: see there.
+    pub(crate) fn unpause(&self, id: &str) -> Result<()> {
         let c = self.container(id)?;
         let _op = c.lock_op();
         let rec = c.record();

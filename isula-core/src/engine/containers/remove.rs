@@ -11,11 +11,8 @@ use crate::runtime::{Runtime, ShimHandle};
 impl Engine {
     // ------------------------------------------------------------------ remove
 
-    /// Remove a container: a running (or paused, restarting) one only with `force`
-    /// (it is killed), else `FailedPrecondition` "You cannot remove a running container …".
-    /// Deletes the runtime state, unmounts and removes the root filesystem, the record and,
-    /// with `volumes`, its anonymous volumes.
-    pub fn remove(&self, id: &str, opts: &RemoveOptions) -> Result<()> {
+    /// [`Containers::remove`]: see there.
+    pub(crate) fn remove(&self, id: &str, opts: &RemoveOptions) -> Result<()> {
         let c = self.container(id)?;
         let _op = c.lock_op();
         let rec = c.record();

@@ -5,9 +5,8 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 
 impl Engine {
-    /// Rename a container (`Conflict` when the new name is in use, `InvalidArgument` when it
-    /// is invalid or the same as the current one).
-    pub fn rename(&self, id: &str, new_name: &str) -> Result<()> {
+    /// [`Containers::rename`]: see there.
+    pub(crate) fn rename(&self, id: &str, new_name: &str) -> Result<()> {
         let new_name = check_name(new_name)?;
         let c = self.container(id)?;
         let _op = c.lock_op();

@@ -13,13 +13,8 @@ use crate::sys;
 impl Engine {
     // ------------------------------------------------------------------ start / run
 
-    /// Start a created or exited container. Starting a running container is a no-op success
-    /// (as Docker and iSulad). A paused one is `FailedPrecondition` (unpause it instead).
-    /// When the command cannot be run the error says so; see
-    /// [`start_error_exit_code`](crate::container::types::start_error_exit_code) (127/126).
-    ///
-    /// A container with AutoRemove whose start fails is removed (as Docker).
-    pub fn start(&self, id: &str) -> Result<()> {
+    /// [`Containers::start`]: see there.
+    pub(crate) fn start(&self, id: &str) -> Result<()> {
         let c = self.container(id)?;
         let res = {
             let _op = c.lock_op();
@@ -130,10 +125,8 @@ impl Engine {
         e
     }
 
-    /// Create and start a container; returns its id. When the start fails the container is
-    /// left in place (as Docker), with the error and exit code in its state (removed with
-    /// AutoRemove). The runtime creates and starts it in one call, under the new shim.
-    pub fn run(&self, opts: &CreateOptions) -> Result<String> {
+    /// [`Containers::run`]: see there.
+    pub(crate) fn run(&self, opts: &CreateOptions) -> Result<String> {
         match self.create_container(opts, true)? {
             (id, None) => Ok(id),
             (id, Some(e)) => {

@@ -13,10 +13,8 @@ use crate::runtime::{Runtime, ShimHandle};
 impl Engine {
     // ------------------------------------------------------------------ stop / kill / restart
 
-    /// Stop a container: its stop signal, then SIGKILL after `timeout` seconds (default: the
-    /// container's `StopTimeout`, else 10). Stopping a container that is not running is a
-    /// no-op success. Restart policies leave a stopped container alone.
-    pub fn stop(&self, id: &str, timeout: Option<i64>) -> Result<()> {
+    /// [`Containers::stop`]: see there.
+    pub(crate) fn stop(&self, id: &str, timeout: Option<i64>) -> Result<()> {
         let c = self.container(id)?;
         let _op = c.lock_op();
         self.stop_locked(&c, timeout)
@@ -65,14 +63,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Send `signal` (name like `TERM`/`SIGKILL` or number; empty = SIGKILL) to the
-    /// container's init. `FailedPrecondition` when it is not running.
-    ///
-    /// As with Docker, a kill with SIGKILL or the container's stop signal counts as a manual
-    /// stop: restart policies leave the container alone once it exits (until it is started again; see
-    /// [`restart_on_open`](crate::container::restart::restart_on_open) for `Engine::open`),
-    /// and a container waiting for a policy restart just stays exited.
-    pub fn kill(&self, id: &str, signal: &str) -> Result<()> {
+    /// [`Containers::kill`]: see there.
+    pub(crate) fn kill(&self, id: &str, signal: &str) -> Result<()> {
         let sig = if signal.is_empty() { libc::SIGKILL } else { parse_signal(signal)? };
         let c = self.container(id)?;
         if c.status() == Status::Restarting {
@@ -117,8 +109,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Stop (as [`stop`](Self::stop)) and start again.
-    pub fn restart(&self, id: &str, timeout: Option<i64>) -> Result<()> {
+    /// [`Containers::restart`]: see there.
+    pub(crate) fn restart(&self, id: &str, timeout: Option<i64>) -> Result<()> {
         let c = self.container(id)?;
         let _op = c.lock_op();
         self.stop_locked(&c, timeout)?;

@@ -11,16 +11,18 @@ use crate::error::Result;
 impl Engine {
     // ------------------------------------------------------------------ wait / rename
 
-    /// Block until `condition` holds and return the container's exit code. Works for
-    /// containers started before the engine was reopened. `Removed` returns the last exit
-    /// code once the container is gone.
-    pub fn wait(&self, id: &str, condition: WaitCondition) -> Result<i32> {
+    /// [`Containers::wait`]: see there.
+    pub(crate) fn wait(&self, id: &str, condition: WaitCondition) -> Result<i32> {
         Ok(self.wait_timeout(id, condition, None)?.unwrap_or(-1))
     }
 
-    /// [`wait`](Self::wait) that gives up after `timeout` (`None` waits forever):
-    /// `Ok(None)` when the condition was not met in time.
-    pub fn wait_timeout(&self, id: &str, condition: WaitCondition, timeout: Option<Duration>) -> Result<Option<i32>> {
+    /// [`Containers::wait_timeout`]: see there.
+    pub(crate) fn wait_timeout(
+        &self,
+        id: &str,
+        condition: WaitCondition,
+        timeout: Option<Duration>,
+    ) -> Result<Option<i32>> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         let c = self.container(id)?;
         let active = |r: &ContainerRecord| {
@@ -59,11 +61,8 @@ impl Engine {
         }
     }
 
-    /// Block until the container's recorded finish time differs from `finished_at` (an exit
-    /// recorded after the one the caller saw), the container is gone, or `timeout` passes;
-    /// true unless the time ran out. For streams that must not report an exit before the
-    /// record does (attach: an `rm` right after a foreground `run` must find it stopped).
-    pub fn wait_finish_after(&self, id: &str, finished_at: &str, timeout: Duration) -> bool {
+    /// [`Containers::wait_finish_after`]: see there.
+    pub(crate) fn wait_finish_after(&self, id: &str, finished_at: &str, timeout: Duration) -> bool {
         let Ok(c) = self.container(id) else { return true };
         let deadline = Some(std::time::Instant::now() + timeout);
         self.wait_record(&c, deadline, Duration::from_millis(200), |r| r.state.finished_at != finished_at).is_some()
