@@ -118,10 +118,6 @@ impl Hasher {
     pub fn len(&self) -> u64 {
         self.len
     }
-    /// True when nothing was hashed.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
     /// The digest of everything fed so far.
     pub fn finish(self) -> Digest {
         Digest { hex: hex_encode(&self.inner.finalize()) }
@@ -149,23 +145,11 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         HashingReader { inner, hasher: Hasher::new() }
     }
-    /// Bytes read so far.
-    pub fn len(&self) -> u64 {
-        self.hasher.len()
-    }
-    /// True when nothing was read yet.
-    pub fn is_empty(&self) -> bool {
-        self.hasher.is_empty()
-    }
     /// Read the rest of the stream (so the digest covers it all) and return digest and size.
     pub fn finish(mut self) -> io::Result<(Digest, u64)> {
         io::copy(&mut self, &mut io::sink())?;
         let len = self.hasher.len();
         Ok((self.hasher.finish(), len))
-    }
-    /// The wrapped reader.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
     }
 }
 

@@ -27,8 +27,8 @@ mod registry;
 mod runtime;
 mod snapshot;
 mod sys;
-mod volume;
 pub mod unstable;
+mod volume;
 
 pub use config::{EngineConfig, RuntimeConfig, BRIDGE_NONE};
 pub use digest::Digest;
@@ -56,10 +56,14 @@ pub use image::{
     ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions, LoadedImage, RemoveImageOptions,
     RemovedImage,
 };
-pub use registry::{Credentials, LayerProgress, PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult};
+pub use registry::{
+    Credentials, LayerProgress, PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult,
+};
 
 // Networks and volumes.
-pub use network::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo, PortMapping, Protocol};
+pub use network::{
+    Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo, PortMapping, Protocol,
+};
 pub use volume::{Volume, VolumeCreateOptions, VolumePruneReport};
 
 // Events.

@@ -72,16 +72,19 @@ impl Hierarchy {
     }
 
     /// The layout.
+    #[cfg(test)]
     pub fn mode(&self) -> CgroupMode {
         self.mode
     }
 
     /// Mount point of the v1 hierarchy holding `controller` (`memory`, `cpu`, …).
+    #[cfg(test)]
     pub fn v1_mount(&self, controller: &str) -> Option<&Path> {
         self.v1.get(controller).map(|p| p.as_path())
     }
 
     /// Mount point of the cgroup2 hierarchy, if any.
+    #[cfg(test)]
     pub fn unified_mount(&self) -> Option<&Path> {
         self.unified.as_deref()
     }
@@ -154,6 +157,7 @@ pub struct Cgroup {
 
 impl Cgroup {
     /// A cgroup v2 directory given directly (fixtures, or a cgroup found by other means).
+    #[cfg(test)]
     pub fn unified_at(dir: impl Into<PathBuf>) -> Cgroup {
         let dir = dir.into();
         Cgroup {
@@ -165,16 +169,13 @@ impl Cgroup {
     }
 
     /// A cgroup v1 cgroup given as controller → directory (fixtures, tests).
+    #[cfg(test)]
     pub fn legacy_at(controllers: BTreeMap<String, PathBuf>) -> Cgroup {
         Cgroup { mode: CgroupMode::Legacy, path: String::new(), controllers, unified: None }
     }
 
-    /// The layout this cgroup lives in.
-    pub fn mode(&self) -> CgroupMode {
-        self.mode
-    }
-
     /// The cgroups path it was resolved from (`/isulad/<id>`).
+    #[cfg(test)]
     pub fn path(&self) -> &str {
         &self.path
     }

@@ -9,12 +9,9 @@ mod stats;
 mod top;
 mod update;
 
-pub use hierarchy::{Cgroup, CgroupMode, Hierarchy};
-pub use stats::{
-    cpu_percent, system_cpu_usage, BlkioEntry, BlkioStats, CpuStats, MemoryStats, PidsStats, Stats, Throttling,
-};
-pub use top::{filter_ps_output, top, TopResult};
-pub use update::update_resources;
+pub use hierarchy::{Cgroup, Hierarchy};
+pub use stats::{cpu_percent, CpuStats, Stats};
+pub use top::{top, TopResult};
 
 #[cfg(test)]
 mod real_tests;

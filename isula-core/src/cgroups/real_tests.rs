@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::cgroups::hierarchy::CgroupMode;
 use crate::container::options::Resources;
 use crate::ErrorKind;
 

@@ -143,6 +143,7 @@ pub fn compute_caps(privileged: bool, add: &[String], drop: &[String], all: &[St
 }
 
 /// The 64-bit mask of a capability set (as in `/proc/<pid>/status` CapEff).
+#[cfg(test)]
 pub fn cap_mask(caps: &[String]) -> u64 {
     caps.iter().filter_map(|c| cap_index(c)).fold(0u64, |m, i| m | (1u64 << i))
 }

@@ -210,6 +210,7 @@ impl std::fmt::Debug for HealthMonitor {
 impl HealthMonitor {
     /// Start probing with `config` from now on (the container has just started).
     /// `None` when the config disables checks. `name` labels the thread and logs.
+    #[cfg(test)]
     pub fn start(
         name: &str,
         config: &HealthConfig,

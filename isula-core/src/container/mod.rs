@@ -17,7 +17,7 @@ pub mod types;
 pub mod validate;
 
 pub use options::CreateOptions;
-pub use spec::{build_spec, prepare_container, write_bundle_config, HostInfo, NamespaceResolver, SpecInput};
+pub use spec::HostInfo;
 pub use state::{State, Status};
 pub use store::{ContainerConfig, ContainerRecord, MountPoint};
 pub use types::{

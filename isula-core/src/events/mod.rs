@@ -155,6 +155,7 @@ impl EventBus {
     }
 
     /// Number of live subscriptions (for tests and diagnostics).
+    #[cfg(test)]
     pub fn subscriber_count(&self) -> usize {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).len()
     }

@@ -7,5 +7,5 @@ pub mod manifest;
 pub mod store;
 pub mod types;
 
-pub use store::{BlobPins, ImageRecord, ImageStore};
+pub use store::ImageStore;
 pub use types::*;

@@ -1,10 +1,11 @@
 //! Container logs: the Docker json-file writer used by `isulad-shim` ([`jsonfile`])
 //! and the reader behind `logs` ([`reader`]).
 
+// Also compiled into isulad-shim by `#[path]`: some items are used only there.
+#[allow(dead_code)]
 pub mod jsonfile;
 pub mod reader;
 
-pub use jsonfile::{JsonFileWriter, DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE};
 pub use reader::{follow_logs, read_logs, LogLine, LogOptions, LogStream};
 
 /// Parse a Docker size (`max-size`): `10`, `10k`, `1m`, `2g` (1024-based, case-insensitive, optional `b`).

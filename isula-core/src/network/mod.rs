@@ -11,7 +11,7 @@ pub mod store;
 pub mod subnet;
 pub mod types;
 
-pub use ports::{allocate_host_port, parse_publish, PortMapping, Protocol};
-pub use store::{NetworkStore, NetworkStoreConfig, DEFAULT_BRIDGE, DEFAULT_NETWORK};
+pub use ports::{PortMapping, Protocol};
+pub use store::{NetworkStore, NetworkStoreConfig, DEFAULT_BRIDGE};
 pub use subnet::Ipv4Net;
 pub use types::{AttachResult, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};

@@ -62,6 +62,7 @@ impl BlobClaims {
 }
 
 /// True when a pull in flight claims blob `d` of `store` (garbage collection should spare it).
+#[cfg(test)]
 pub fn is_claimed(store: &ContentStore, d: &Digest) -> bool {
     table().get(&store.path(d)).copied().unwrap_or(0) > 0
 }

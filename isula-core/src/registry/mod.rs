@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Digest;
 
 pub use credentials::{CredentialStore, Credentials};
-pub use manifest::Platform;
 pub use transport::{RegistryOptions, Transport};
 
 /// Options of [`Engine::pull`](crate::Engine::pull).

@@ -21,6 +21,8 @@
 
 pub mod attach;
 pub mod oci;
+// Also compiled into isulad-shim by `#[path]`: some items are used only there.
+#[allow(dead_code)]
 pub mod proto;
 pub mod seccomp_cache;
 pub mod shim;
@@ -34,7 +36,7 @@ use crate::error::Result;
 pub use attach::{AttachEvent, AttachStream};
 pub use oci::OciRuntime;
 pub use proto::{ExitStatus, ShimLogConfig};
-pub use shim::{is_shim_alive, locate_shim, read_exit, wait_exit, ShimHandle, ShimSpawner};
+pub use shim::{is_shim_alive, locate_shim, read_exit, ShimHandle};
 
 /// Status of a container as the OCI runtime reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

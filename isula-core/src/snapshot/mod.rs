@@ -22,6 +22,8 @@
 mod layers;
 mod links;
 mod mounts;
+// Start-up repair of the snapshotter; today only its tests call it.
+#[cfg(test)]
 mod repair;
 mod snapshots;
 
@@ -33,9 +35,6 @@ use std::path::{Path, PathBuf};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::sys;
-
-pub use layers::{chain_id, LayerInfo};
-pub use snapshots::SnapshotInfo;
 
 /// The overlay snapshotter of one root.
 #[derive(Debug)]
@@ -60,11 +59,13 @@ impl Snapshotter {
     }
 
     /// The layer's diff dir (its content in overlay form).
+    #[cfg(test)]
     pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
         self.layer_home(chain_id).join("diff")
     }
 
     /// The read-write layer of snapshot `key`.
+    #[cfg(test)]
     pub fn upper_dir(&self, key: &str) -> PathBuf {
         self.snapshot_home(key).join("upper")
     }

@@ -63,6 +63,7 @@ impl Snapshotter {
     }
 
     /// Unmount snapshot `key` from `target`; a target that is not mounted is not an error.
+    #[cfg(any(test, feature = "test-util"))]
     pub fn unmount(&self, key: &str, target: &Path) -> Result<()> {
         let _meta_lock = self.meta_lock()?;
         let mut meta = self.snapshot_meta(key)?;

@@ -100,11 +100,6 @@ impl Snapshotter {
         Ok(self.snapshot_metas()?.iter().map(SnapshotMeta::info).collect())
     }
 
-    /// The snapshot `key`; `NotFound` if it does not exist.
-    pub fn snapshot(&self, key: &str) -> Result<SnapshotInfo> {
-        self.snapshot_meta(key).map(|m| m.info())
-    }
-
     /// Create the read-write snapshot `key` over the layer chain ending at `parent`
     /// (`None`: an empty rootfs), recording `image`. `AlreadyExists` if `key` exists,
     /// `NotFound` if the parent layer does not.

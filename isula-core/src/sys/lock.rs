@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub struct FileLock {
     file: File,
+    #[allow(dead_code)] // shown by Debug
     path: PathBuf,
 }
 
@@ -54,16 +55,6 @@ impl FileLock {
                 return Err(Error::io(path, "lock", err));
             }
         }
-    }
-
-    /// The locked file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The locked file.
-    pub fn file(&self) -> &File {
-        &self.file
     }
 }
 

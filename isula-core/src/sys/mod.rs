@@ -9,5 +9,5 @@ pub mod openat;
 pub mod process;
 pub mod xattr;
 
-pub use fs::{atomic_write, atomic_write_json, fsync_dir, read_json};
+pub use fs::{atomic_write_json, fsync_dir, read_json};
 pub use lock::FileLock;

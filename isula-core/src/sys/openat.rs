@@ -25,6 +25,8 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 }
 
 /// The status of a directory entry (`lstat` semantics).
+// A whole stat record: not every caller reads every field.
+#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
 pub struct Stat {
     /// `st_mode`: file type and permission bits.

@@ -12,6 +12,7 @@ fn cpath(path: &Path) -> Result<CString> {
 }
 
 /// Set extended attribute `name` on `path` (the link itself, for symlinks).
+#[cfg(test)]
 pub fn lset(path: &Path, name: &str, value: &[u8]) -> Result<()> {
     let p = cpath(path)?;
     let n = CString::new(name).map_err(|_| Error::invalid(format!("xattr name contains NUL: {name:?}")))?;

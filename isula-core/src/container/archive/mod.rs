@@ -125,6 +125,7 @@ pub fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
 }
 
 /// Stat `path` inside the container rootfs (a final symlink is not followed).
+#[cfg(test)]
 pub fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
     stat_path_mounted(rootfs, &[], path)
 }
@@ -143,6 +144,7 @@ pub fn stat_path_mounted(rootfs: &Path, mounts: &[CopyMount], path: &str) -> Res
 /// tree under its base name. A final symlink is archived as the link itself unless
 /// `follow_link` (`cp -L`). A missing path is NotFound ("Could not find the file … in container").
 /// Returns the stat of what was copied.
+#[cfg(test)]
 pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write) -> Result<PathStat> {
     copy_from_mounted(rootfs, &[], path, follow_link, w)
 }
@@ -183,6 +185,7 @@ pub fn copy_from_mounted(
 /// leaving `dir`, symlinks in the tar pointing above `dir`, or paths that lead out of
 /// `dir` through a symlink are refused with InvalidArgument. Entries before a refused one
 /// stay extracted, as with Docker.
+#[cfg(test)]
 pub fn copy_to(rootfs: &Path, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
     copy_to_mounted(rootfs, &[], false, dir, r, opts)
 }

@@ -33,6 +33,7 @@ use self::seccomp::SeccompHost;
 pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Default parent cgroup of containers.
+#[cfg(test)]
 pub const DEFAULT_CGROUP_PARENT: &str = "/isulad";
 
 /// Paths hidden from non-privileged containers.
@@ -62,8 +63,10 @@ pub trait NamespaceResolver {
 }
 
 /// A resolver that knows no containers (every `container:<id>` mode fails with NotFound).
+#[cfg(test)]
 pub struct NoContainers;
 
+#[cfg(test)]
 impl NamespaceResolver for NoContainers {
     fn container_pid(&self, id_or_name: &str) -> Result<u32> {
         Err(Error::not_found(format!("no such container: {id_or_name}")))

@@ -28,7 +28,8 @@ pub struct PendingImage {
     pub names: Vec<Reference>,
     /// Config blob: digest, bytes, parsed.
     pub config: (Digest, Vec<u8>),
-    /// Parsed config.
+    /// Parsed config (validated on read; not used after).
+    #[allow(dead_code)]
     pub parsed: ImageConfig,
     /// Manifest bytes and media type, when the archive has one (else synthesised on store).
     pub manifest: Option<(Vec<u8>, String)>,
