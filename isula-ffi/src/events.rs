@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use isula_core::events::{Event, EventFilter};
+use isula_core::{Event, EventFilter};
 use isula_core::Error;
 
 use crate::boundary::{guard, json_or_default, Out};

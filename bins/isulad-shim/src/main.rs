@@ -2,7 +2,7 @@
 //!
 //! Usage: `isulad-shim <state-dir>`, with `<state-dir>/shim.json` holding the
 //! configuration and fd 3 (optional) open for readiness messages. The protocol is
-//! documented in `isula_core::runtime::shim`; in short the shim
+//! documented in `isula_core::unstable::runtime::shim`; in short the shim
 //! 1. forks (the engine reaps the parent at once), calls `setsid`, becomes a child
 //!    subreaper and binds `attach.sock` in the state dir;
 //! 2. runs `<runtime> create` (or `exec --detach`) with its own pipes (or a pty got

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use isula_api::v1::system_service_server::SystemService;
 use isula_api::v1::*;
-use isula_core::engine::ListImagesOptions;
-use isula_core::events::{Event, EventFilter};
+use isula_core::ListImagesOptions;
+use isula_core::{Event, EventFilter};
 use isula_core::Engine;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -119,10 +119,10 @@ impl SystemService for System {
 
     async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let engine = self.engine.clone();
-        let images = blocking(move || engine.images(&ListImagesOptions::default())).await?;
+        let images = blocking(move || engine.images().list(&ListImagesOptions::default())).await?;
         let engine = self.engine.clone();
-        let all = isula_core::container::types::ListOptions { all: true, ..Default::default() };
-        let containers = blocking(move || engine.list(&all)).await?;
+        let all = isula_core::ListOptions { all: true, ..Default::default() };
+        let containers = blocking(move || engine.containers().list(&all)).await?;
         let count = |st: &str| containers.iter().filter(|c| c.state == st).count();
         let (running, paused) = (count("running"), count("paused"));
         let c = self.engine.config();

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use isula_core::container::{CreateOptions, ListOptions, RemoveOptions};
-use isula_core::image::LoadOptions;
+use isula_core::{CreateOptions, ListOptions, RemoveOptions};
+use isula_core::LoadOptions;
 use isula_core::{Engine, EngineConfig};
 use isula_tests::env::{require, require_root, TestRoot};
 use isula_tests::images::{docker_archive, DockerLayout};
@@ -49,7 +49,7 @@ impl Env {
         let engine = Engine::open(config_for(&root, runtime, &cgroup_parent)).expect("open engine");
         let img = isula_tests::images::busybox();
         let tar = docker_archive(&[(&img, &["busybox:latest"])], DockerLayout::Legacy);
-        engine.load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
+        engine.images().load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
         Env { engine: Some(engine), cgroup_parent, runtime: runtime.to_string(), root }
     }
 
@@ -122,9 +122,9 @@ impl Drop for Env {
             }
         }
         if let Some(e) = self.engine.take() {
-            if let Ok(list) = e.list(&ListOptions { all: true, ..Default::default() }) {
+            if let Ok(list) = e.containers().list(&ListOptions { all: true, ..Default::default() }) {
                 for c in list {
-                    if let Err(err) = e.remove(&c.id, &RemoveOptions { force: true, volumes: true }) {
+                    if let Err(err) = e.containers().remove(&c.id, &RemoveOptions { force: true, volumes: true }) {
                         eprintln!("cleanup: remove {}: {err}", c.id);
                     }
                 }
@@ -160,7 +160,7 @@ pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn logs_text(env: &Env, id: &str) -> String {
     let mut s = String::new();
     env.e()
-        .logs(id, &isula_core::logs::LogOptions::default(), &mut |l| {
+        .containers().logs(id, &isula_core::LogOptions::default(), &mut |l| {
             s.push_str(&l.log);
             true
         })

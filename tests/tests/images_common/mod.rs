@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use isula_core::image::{ImageSummary, ListImagesOptions};
+use isula_core::{ImageSummary, ListImagesOptions};
 use isula_core::{Digest, Engine};
 use isula_tests::env::TestRoot;
 
@@ -24,7 +24,7 @@ pub struct StoreState {
 
 pub fn state(e: &Engine) -> StoreState {
     StoreState {
-        images: e.images(&ListImagesOptions::default()).unwrap(),
+        images: e.images().list(&ListImagesOptions::default()).unwrap(),
         blobs: e.content().list().unwrap(),
         layers: e.image_layers_for_test().unwrap(),
     }
@@ -93,7 +93,7 @@ pub fn docker_archive_of(layers: &[Vec<u8>], tags: &[&str]) -> Vec<u8> {
 /// Names of all images, familiar, sorted.
 pub fn all_tags(e: &Engine) -> Vec<String> {
     let mut v: Vec<String> =
-        e.images(&ListImagesOptions::default()).unwrap().into_iter().flat_map(|s| s.repo_tags).collect();
+        e.images().list(&ListImagesOptions::default()).unwrap().into_iter().flat_map(|s| s.repo_tags).collect();
     v.sort();
     v
 }

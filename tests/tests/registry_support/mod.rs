@@ -268,13 +268,13 @@ pub fn engine(root: &isula_tests::env::TestRoot, insecure: &[&str]) -> Engine {
 pub fn store_state(e: &Engine) -> (Vec<String>, Vec<(String, u64)>, Vec<String>) {
     let blobs = e.content().list().unwrap().iter().map(|d| d.to_string()).collect();
     let partial = e.content().partial_ingests().unwrap();
-    let images = e.images(&Default::default()).unwrap().into_iter().map(|i| format!("{:?}", i)).collect();
+    let images = e.images().list(&Default::default()).unwrap().into_iter().map(|i| format!("{:?}", i)).collect();
     (blobs, partial, images)
 }
 
 /// Pull with default options, collecting events.
-pub fn pull(e: &Engine, r: &str) -> isula_core::Result<isula_core::engine::PullResult> {
-    e.pull(r, &Default::default(), &mut |_| {})
+pub fn pull(e: &Engine, r: &str) -> isula_core::Result<isula_core::PullResult> {
+    e.images().pull(r, &Default::default(), &mut |_| {})
 }
 
 /// A writable in-memory registry: [`Content::serve`] plus uploads (POST, PATCH, PUT ?digest=),
