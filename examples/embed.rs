@@ -12,10 +12,10 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use isula_core::{CreateOptions, RemoveOptions, WaitCondition};
-use isula_core::{ListImagesOptions, LoadOptions, RemoveImageOptions};
 use isula_core::LogOptions;
+use isula_core::{CreateOptions, RemoveOptions, WaitCondition};
 use isula_core::{Engine, EngineConfig, Result};
+use isula_core::{ListImagesOptions, LoadOptions, RemoveImageOptions};
 
 fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
     let mut config = EngineConfig::with_dirs(dir.join("root"), dir.join("state"));
@@ -36,8 +36,9 @@ fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
     println!("inspect: {} {}/{}", inspect.id, inspect.os, inspect.architecture);
 
     engine.images().tag("busybox:latest", "example/busybox:v1")?;
-    let filtered =
-        engine.images().list(&ListImagesOptions { filters: vec!["reference=example/*".into()], ..Default::default() })?;
+    let filtered = engine
+        .images()
+        .list(&ListImagesOptions { filters: vec!["reference=example/*".into()], ..Default::default() })?;
     println!("filtered: {:?}", filtered.iter().map(|i| &i.repo_tags).collect::<Vec<_>>());
 
     let id = engine.containers().create(&CreateOptions {

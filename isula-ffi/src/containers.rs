@@ -8,9 +8,9 @@
 use std::ffi::c_char;
 use std::time::{Duration, UNIX_EPOCH};
 
+use isula_core::Error;
 use isula_core::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::{LogLine, LogOptions, LogStream};
-use isula_core::Error;
 use serde::{Deserialize, Serialize};
 
 use crate::boundary::{guard, json, json_or_default, opt_text, out_string, text, Out};

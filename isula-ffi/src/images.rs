@@ -6,10 +6,10 @@ use std::ffi::{c_char, c_void, CString};
 use std::fs::File;
 use std::time::Duration;
 
-use isula_core::{PullEvent, PullOptions};
+use isula_core::Error;
 use isula_core::ResultExt as _;
 use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
-use isula_core::Error;
+use isula_core::{PullEvent, PullOptions};
 
 use crate::boundary::{guard, json, json_or_default, out_string, path, text};
 use crate::engine::{engine, isula_engine};
@@ -79,7 +79,8 @@ pub unsafe extern "C" fn isula_image_save(
         let p = path(archive_path, "archive_path")?;
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut f = File::create(&p).map_err(|x| Error::io(&p, "create archive", x))?;
-        let r = e.images().save(&refs, &mut f).and_then(|()| f.sync_all().map_err(|x| Error::io(&p, "write archive", x)));
+        let r =
+            e.images().save(&refs, &mut f).and_then(|()| f.sync_all().map_err(|x| Error::io(&p, "write archive", x)));
         if r.is_err() {
             let _ = std::fs::remove_file(&p);
         }

@@ -5,10 +5,10 @@ mod containers_common;
 use std::time::Duration;
 
 use containers_common::*;
-use isula_core::{start_error_exit_code, CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
-use isula_core::EventFilter;
 use isula_core::AttachEvent;
 use isula_core::ErrorKind;
+use isula_core::EventFilter;
+use isula_core::{start_error_exit_code, CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 
 #[test]
 fn run_echo_and_exit_codes() {
@@ -103,8 +103,10 @@ fn stop_kill_pause_restart_rename() {
         assert_eq!(e.containers().kill(&id, "KILL").unwrap_err().kind(), ErrorKind::FailedPrecondition);
 
         // kill with a signal the process handles
-        let id2 =
-            e.containers().run(&env.opts(&["sh", "-c", "trap 'exit 42' HUP; echo ready; while true; do sleep 0.1; done"])).unwrap();
+        let id2 = e
+            .containers()
+            .run(&env.opts(&["sh", "-c", "trap 'exit 42' HUP; echo ready; while true; do sleep 0.1; done"]))
+            .unwrap();
         // as PID 1 the shell ignores HUP until its trap is set (USR1: containers_semantics.rs)
         assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id2).contains("ready")), "{rt}");
         e.containers().kill(&id2, "SIGHUP").unwrap();
@@ -139,7 +141,8 @@ fn list_filters_and_exec_attach() {
         assert_eq!(all[0].id, done, "newest first");
         assert_eq!(all[0].state, "created");
         let f = |f: &str| {
-            e.containers().list(&ListOptions { all: true, filters: vec![f.to_string()], ..Default::default() })
+            e.containers()
+                .list(&ListOptions { all: true, filters: vec![f.to_string()], ..Default::default() })
                 .unwrap()
                 .into_iter()
                 .map(|c| c.id)
@@ -158,7 +161,8 @@ fn list_filters_and_exec_attach() {
 
         // exec with output and exit code
         let x = e
-            .containers().exec(
+            .containers()
+            .exec(
                 &web,
                 &ExecOptions {
                     cmd: vec!["sh".into(), "-c".into(), "echo out; echo err >&2; echo $FOO; exit 5".into()],
@@ -171,10 +175,16 @@ fn list_filters_and_exec_attach() {
         assert_eq!(out.exit_code, 5, "{rt}");
         assert_eq!(String::from_utf8_lossy(&out.stdout), "out\nbar\n");
         assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
-        let err = e.containers().exec(&web, &ExecOptions { cmd: vec!["/no/such/cmd".into()], ..Default::default() }).unwrap_err();
+        let err = e
+            .containers()
+            .exec(&web, &ExecOptions { cmd: vec!["/no/such/cmd".into()], ..Default::default() })
+            .unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
         assert_eq!(
-            e.containers().exec(&done, &ExecOptions { cmd: vec!["true".into()], ..Default::default() }).unwrap_err().kind(),
+            e.containers()
+                .exec(&done, &ExecOptions { cmd: vec!["true".into()], ..Default::default() })
+                .unwrap_err()
+                .kind(),
             ErrorKind::FailedPrecondition
         );
 
@@ -234,7 +244,8 @@ fn bad_input_changes_nothing() {
     for rt in RUNTIMES {
         let env = Env::new(rt);
         let e = env.e();
-        let err = e.containers().create(&CreateOptions { image: "nosuchimage".into(), ..Default::default() }).unwrap_err();
+        let err =
+            e.containers().create(&CreateOptions { image: "nosuchimage".into(), ..Default::default() }).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.to_string().contains("No such image: nosuchimage"), "{err}");
         let mut o = env.opts(&["true"]);

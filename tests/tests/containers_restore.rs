@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use containers_common::*;
 use isula_core::RestartPolicy;
-use isula_core::{ListOptions, WaitCondition};
 use isula_core::{Engine, EngineConfig};
+use isula_core::{ListOptions, WaitCondition};
 
 const CHILD_ENV: &str = "ISULA_CTEST_CHILD";
 
@@ -88,10 +88,8 @@ fn engine_killed_containers_survive() {
         assert_eq!(e.containers().list(&ListOptions::default()).unwrap().len(), 3);
         // fully manageable: exec, logs, stop
         let out = e
-            .containers().exec(
-                "c0",
-                &isula_core::ExecOptions { cmd: vec!["echo".into(), "alive".into()], ..Default::default() },
-            )
+            .containers()
+            .exec("c0", &isula_core::ExecOptions { cmd: vec!["echo".into(), "alive".into()], ..Default::default() })
             .unwrap()
             .collect()
             .unwrap();

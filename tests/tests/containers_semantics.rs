@@ -7,9 +7,9 @@ mod containers_common;
 use std::time::Duration;
 
 use containers_common::*;
+use isula_core::EventFilter;
 use isula_core::RestartPolicy;
 use isula_core::{start_error_exit_code, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
-use isula_core::EventFilter;
 
 #[test]
 fn init_starts_with_empty_signal_mask_and_gets_usr1() {
@@ -32,7 +32,8 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
         assert_eq!(blk.split_whitespace().nth(1), Some("0000000000000000"), "{rt}: {text}");
         // an exec'd process too
         let x = e
-            .containers().exec(
+            .containers()
+            .exec(
                 &id,
                 &ExecOptions {
                     cmd: vec!["grep".into(), "SigBlk".into(), "/proc/self/status".into()],
@@ -209,7 +210,11 @@ fn command_not_found_fails_at_start_like_docker() {
         o.auto_remove = true;
         let err = e.containers().run(&o).unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
-        assert_eq!(e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().len(), before, "{rt}");
+        assert_eq!(
+            e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().len(),
+            before,
+            "{rt}"
+        );
 
         let ok = e.containers().run(&env.opts(&["true"])).unwrap();
         assert_eq!(e.containers().wait(&ok, WaitCondition::NotRunning).unwrap(), 0);
@@ -292,7 +297,10 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         // The runtime resolves the destinations inside the rootfs, or refuses them (crun: the
         // relative target does not exist there) at create or start, with its message.
         let created = e.containers().create(&o);
-        let started = created.as_ref().map_err(|e| e.to_string()).and_then(|id| e.containers().start(id).map_err(|e| e.to_string()));
+        let started = created
+            .as_ref()
+            .map_err(|e| e.to_string())
+            .and_then(|id| e.containers().start(id).map_err(|e| e.to_string()));
         match started {
             Ok(()) => {
                 let id = created.as_ref().unwrap();
@@ -329,7 +337,8 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         o.binds = vec![format!("{vname}:/vol")];
         let vid = e.containers().create(&o).unwrap();
         let src = e
-            .containers().record(&vid)
+            .containers()
+            .record(&vid)
             .unwrap()
             .mounts
             .iter()
@@ -344,7 +353,12 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
             assert!(!src.join(f).exists(), "{rt}: host /etc/{f} copied into the volume");
         }
         if e.containers().start(&vid).is_ok() {
-            assert_eq!(e.containers().wait(&vid, WaitCondition::NotRunning).unwrap(), 0, "{rt}: {}", logs_text(&env, &vid));
+            assert_eq!(
+                e.containers().wait(&vid, WaitCondition::NotRunning).unwrap(),
+                0,
+                "{rt}: {}",
+                logs_text(&env, &vid)
+            );
             assert!(logs_text(&env, &vid).starts_with("from-image\n"), "{rt}: {}", logs_text(&env, &vid));
         }
         let d = etc_diff(&host_etc, &listing(std::path::Path::new("/etc")));

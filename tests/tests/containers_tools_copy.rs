@@ -7,8 +7,8 @@ use std::io::Read;
 
 use containers_common::*;
 use isula_core::CopyToOptions;
-use isula_core::WaitCondition;
 use isula_core::ErrorKind;
+use isula_core::WaitCondition;
 
 fn tar_entries(data: &[u8]) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
     let mut a = tar::Archive::new(data);
@@ -65,7 +65,8 @@ fn export_and_cp_both_directions() {
         let env = Env::new(rt);
         let e = env.e();
         let id = e
-            .containers().run(&env.opts(&[
+            .containers()
+            .run(&env.opts(&[
                 "sh",
                 "-c",
                 "echo written-inside > /root/note; ln -s /etc/passwd /root/plink; ln -s / /root/up; sleep 1000",
@@ -106,28 +107,30 @@ fn export_and_cp_both_directions() {
         assert!(err.to_string().contains("Could not find the file /no/such in container"), "{err}");
 
         // cp in: visible inside the running container.
-        e.containers().copy_to(&id, "/tmp", &mut &one_file_tar("hello.txt", b"from-host")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/tmp", &mut &one_file_tar("hello.txt", b"from-host")[..], &CopyToOptions::default())
             .unwrap();
         let ex = e
-            .containers().exec(
+            .containers()
+            .exec(
                 &id,
-                &isula_core::ExecOptions {
-                    cmd: vec!["cat".into(), "/tmp/hello.txt".into()],
-                    ..Default::default()
-                },
+                &isula_core::ExecOptions { cmd: vec!["cat".into(), "/tmp/hello.txt".into()], ..Default::default() },
             )
             .unwrap()
             .collect()
             .unwrap();
         assert_eq!(ex.stdout, b"from-host", "{rt}");
         // Through the container's `/root/up -> /` link: confined to the container root.
-        e.containers().copy_to(&id, "/root/up/tmp", &mut &one_file_tar("two.txt", b"2")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/root/up/tmp", &mut &one_file_tar("two.txt", b"2")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(rootfs.join("tmp/two.txt")).unwrap(), b"2");
         // Escapes are refused and write nothing.
         for bad in ["../escape.txt", "/abs.txt"] {
-            let err =
-                e.containers().copy_to(&id, "/tmp", &mut &raw_name_tar(bad)[..], &CopyToOptions::default()).unwrap_err();
+            let err = e
+                .containers()
+                .copy_to(&id, "/tmp", &mut &raw_name_tar(bad)[..], &CopyToOptions::default())
+                .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt} {bad}: {err}");
         }
         assert!(!rootfs.join("escape.txt").exists() && !rootfs.join("abs.txt").exists());
@@ -152,7 +155,8 @@ fn export_and_cp_both_directions() {
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
         assert!(!rootfs.join("evil").exists());
         let err = e
-            .containers().copy_to(&id, "/nope", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
+            .containers()
+            .copy_to(&id, "/nope", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
 
@@ -198,7 +202,8 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         let id = e.containers().run(&o).unwrap();
         assert!(eventually(std::time::Duration::from_secs(20), || bind.join("ready").exists()), "{rt}");
         let vol_src = e
-            .containers().record(&id)
+            .containers()
+            .record(&id)
             .unwrap()
             .mounts
             .iter()
@@ -236,14 +241,17 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         assert_eq!(e.containers().stat_path(&id, "/bind/abs").unwrap().link_target, "/etc", "{rt}");
 
         // cp in: into the volume and the bind (seen by the container), never into a ro mount
-        e.containers().copy_to(&id, "/vol", &mut &one_file_tar("in.txt", b"to-volume")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/vol", &mut &one_file_tar("in.txt", b"to-volume")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(vol_src.join("in.txt")).unwrap(), b"to-volume");
-        e.containers().copy_to(&id, "/bind", &mut &one_file_tar("in.txt", b"to-bind")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/bind", &mut &one_file_tar("in.txt", b"to-bind")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(bind.join("in.txt")).unwrap(), b"to-bind");
         let out = e
-            .containers().exec(
+            .containers()
+            .exec(
                 &id,
                 &isula_core::ExecOptions {
                     cmd: vec!["cat".into(), "/vol/in.txt".into(), "/bind/in.txt".into()],
@@ -255,18 +263,15 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "to-volumeto-bind", "{rt}");
         let err = e
-            .containers().copy_to(&id, "/ro", &mut &one_file_tar("x.txt", b"x")[..], &CopyToOptions::default())
+            .containers()
+            .copy_to(&id, "/ro", &mut &one_file_tar("x.txt", b"x")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt}: {err}");
         assert!(!ro.join("x.txt").exists());
         // a tar entry that tries to climb out of the volume is refused, the host untouched
         let err = e
-            .containers().copy_to(
-                &id,
-                "/vol",
-                &mut &raw_name_tar("../../../../../../tmp/cp-escape")[..],
-                &CopyToOptions::default(),
-            )
+            .containers()
+            .copy_to(&id, "/vol", &mut &raw_name_tar("../../../../../../tmp/cp-escape")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt}: {err}");
         assert!(!std::path::Path::new("/tmp/cp-escape").exists());
@@ -290,11 +295,13 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         o.read_only = true;
         o.binds = vec![format!("{}:/bind", bind.display())];
         let ro_root = e.containers().create(&o).unwrap();
-        e.containers().copy_to(&ro_root, "/bind", &mut &one_file_tar("ro-root.txt", b"ok")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&ro_root, "/bind", &mut &one_file_tar("ro-root.txt", b"ok")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(bind.join("ro-root.txt")).unwrap(), b"ok");
         let err = e
-            .containers().copy_to(&ro_root, "/tmp", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
+            .containers()
+            .copy_to(&ro_root, "/tmp", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt}: {err}");
         for c in [&id, &ro_root] {

@@ -5,8 +5,8 @@ mod containers_common;
 use std::time::Duration;
 
 use containers_common::*;
-use isula_core::HealthConfig;
 use isula_core::EventFilter;
+use isula_core::HealthConfig;
 
 #[test]
 fn health_turns_healthy_then_unhealthy() {
@@ -101,7 +101,8 @@ fn health_survives_engine_reopen() {
         for c in [&id, &stopped] {
             assert!(
                 eventually(Duration::from_secs(60), || e
-                    .containers().health(c)
+                    .containers()
+                    .health(c)
                     .unwrap()
                     .is_some_and(|h| h.failing_streak >= 6 && h.log.len() == 5)),
                 "{rt}: {:?}",
@@ -126,7 +127,8 @@ fn health_survives_engine_reopen() {
         // and it keeps probing
         assert!(
             eventually(Duration::from_secs(60), || e
-                .containers().health(&id)
+                .containers()
+                .health(&id)
                 .unwrap()
                 .is_some_and(|h| h.failing_streak > after.failing_streak)),
             "{rt}: no probe after reopen"

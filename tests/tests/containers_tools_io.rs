@@ -7,14 +7,15 @@ mod containers_common;
 use std::time::{Duration, UNIX_EPOCH};
 
 use containers_common::*;
+use isula_core::AttachEvent;
 use isula_core::{ExecOptions, WaitCondition};
 use isula_core::{LogLine, LogOptions, LogStream};
-use isula_core::AttachEvent;
 
 fn read_logs(env: &Env, id: &str, opts: &LogOptions) -> Vec<LogLine> {
     let mut v = Vec::new();
     env.e()
-        .containers().logs(id, opts, &mut |l| {
+        .containers()
+        .logs(id, opts, &mut |l| {
             v.push(l);
             true
         })
@@ -36,7 +37,8 @@ fn exec_with_tty_streams_output_and_resizes() {
         let e = env.e();
         let id = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
         let mut x = e
-            .containers().exec(
+            .containers()
+            .exec(
                 &id,
                 &ExecOptions {
                     cmd: vec!["sh".into(), "-c".into(), "read l; stty size; [ -t 1 ] && echo tty-$l; exit 4".into()],

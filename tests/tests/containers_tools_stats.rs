@@ -5,9 +5,9 @@ mod containers_common;
 use std::time::Duration;
 
 use containers_common::*;
+use isula_core::ErrorKind;
 use isula_core::Resources;
 use isula_core::UpdateOptions;
-use isula_core::ErrorKind;
 
 fn cgroup_file(env: &Env, id: &str, controller: &str, file: &str) -> String {
     let p = format!("/sys/fs/cgroup/{controller}{}/{id}/{file}", env.cgroup_parent);
@@ -26,11 +26,12 @@ fn stats_top_and_update_of_a_running_container() {
 
         // One-shot stats: memory in use, one process, a CPU percentage from two samples.
         let mut got = Vec::new();
-        e.containers().stats(&id, false, &mut |s| {
-            got.push(s.clone());
-            true
-        })
-        .unwrap();
+        e.containers()
+            .stats(&id, false, &mut |s| {
+                got.push(s.clone());
+                true
+            })
+            .unwrap();
         assert_eq!(got.len(), 1, "{rt}");
         let s = got[0].stats.as_ref().expect("counters of a running container");
         assert!(s.memory.usage > 0, "{rt}: {:?}", s.memory);
@@ -40,11 +41,12 @@ fn stats_top_and_update_of_a_running_container() {
 
         // Streamed: stop after two samples.
         let mut n = 0;
-        e.containers().stats(&id, true, &mut |_s| {
-            n += 1;
-            n < 2
-        })
-        .unwrap();
+        e.containers()
+            .stats(&id, true, &mut |_s| {
+                n += 1;
+                n < 2
+            })
+            .unwrap();
         assert_eq!(n, 2);
 
         // top lists the sleep.
@@ -76,11 +78,12 @@ fn stats_top_and_update_of_a_running_container() {
         assert_eq!(i.host_config.resources.memory, Some(64 << 20));
         assert_eq!(i.host_config.resources.pids_limit, Some(50));
         let mut one = None;
-        e.containers().stats(&id, false, &mut |s| {
-            one = Some(s.clone());
-            false
-        })
-        .unwrap();
+        e.containers()
+            .stats(&id, false, &mut |s| {
+                one = Some(s.clone());
+                false
+            })
+            .unwrap();
         let s = one.unwrap().stats.unwrap();
         assert_eq!((s.memory.limit, s.pids.limit), (Some(64 << 20), Some(50)));
 
@@ -99,11 +102,12 @@ fn stats_top_and_update_of_a_running_container() {
         e.containers().stop(&id, Some(1)).unwrap();
         assert_eq!(e.containers().top(&id, &[]).unwrap_err().kind(), ErrorKind::FailedPrecondition);
         let mut empty = None;
-        e.containers().stats(&id, true, &mut |s| {
-            empty = Some(s.clone());
-            true
-        })
-        .unwrap();
+        e.containers()
+            .stats(&id, true, &mut |s| {
+                empty = Some(s.clone());
+                true
+            })
+            .unwrap();
         assert!(empty.unwrap().stats.is_none());
         assert!(eventually(Duration::from_secs(1), || true));
     }

@@ -4,14 +4,16 @@
 mod images_common;
 
 use images_common::*;
-use isula_core::{ListImagesOptions, LoadOptions};
 use isula_core::{Engine, ErrorKind};
+use isula_core::{ListImagesOptions, LoadOptions};
 use isula_tests::images;
 
 /// An engine already holding busybox, so "unchanged" is checked against a non-empty store.
 fn seeded() -> (isula_tests::env::TestRoot, Engine) {
     let (root, e) = engine();
-    e.images().load(&mut &images::oci_archive(&images::busybox(), Some("busybox:latest"))[..], &LoadOptions::default()).unwrap();
+    e.images()
+        .load(&mut &images::oci_archive(&images::busybox(), Some("busybox:latest"))[..], &LoadOptions::default())
+        .unwrap();
     (root, e)
 }
 
@@ -172,8 +174,10 @@ fn name_used_by_another_image_moves() {
     let (_root, e) = seeded();
     let other = images::busybox_plus(Some(layer_with("n")), |_| {});
     e.images().tag("busybox", "keep:1").unwrap();
-    let loaded =
-        e.images().load(&mut &images::oci_archive(&other, Some("busybox:latest"))[..], &LoadOptions::default()).unwrap();
+    let loaded = e
+        .images()
+        .load(&mut &images::oci_archive(&other, Some("busybox:latest"))[..], &LoadOptions::default())
+        .unwrap();
     assert_eq!(e.images().inspect("busybox").unwrap().id, loaded[0].id);
     assert_eq!(e.images().inspect("keep:1").unwrap().repo_tags, vec!["keep:1"], "old image keeps its other names");
     // Move the last name away: the old image becomes dangling.
@@ -190,8 +194,10 @@ fn invalid_names() {
     let img = images::busybox_plus(Some(layer_with("i")), |_| {});
     let bad_tag = images::docker_archive(&[(&img, &["Upper/Case:1"])], images::DockerLayout::Legacy);
     assert_refused(&e, &bad_tag, &[ErrorKind::InvalidArgument], "invalid RepoTags");
-    let err =
-        e.images().load(&mut &images::oci_archive(&img, None)[..], &LoadOptions { tag: Some("a:b:c".into()) }).unwrap_err();
+    let err = e
+        .images()
+        .load(&mut &images::oci_archive(&img, None)[..], &LoadOptions { tag: Some("a:b:c".into()) })
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert_eq!(e.images().tag("busybox", "x::y").unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(e.images().remove("missing:1", &Default::default()).unwrap_err().kind(), ErrorKind::NotFound);

@@ -6,15 +6,11 @@ mod images_common;
 use std::io::Write;
 
 use images_common::*;
-use isula_core::{ListImagesOptions, LoadOptions};
 use isula_core::ErrorKind;
+use isula_core::{ListImagesOptions, LoadOptions};
 use isula_tests::images::{self, Compression};
 
-fn load(
-    e: &isula_core::Engine,
-    data: &[u8],
-    tag: Option<&str>,
-) -> isula_core::Result<Vec<isula_core::LoadedImage>> {
+fn load(e: &isula_core::Engine, data: &[u8], tag: Option<&str>) -> isula_core::Result<Vec<isula_core::LoadedImage>> {
     e.images().load(&mut &data[..], &LoadOptions { tag: tag.map(str::to_string) })
 }
 
@@ -163,7 +159,8 @@ fn save_is_accepted_by_skopeo_and_round_trips() {
             std::process::Command::new("tar").arg("-C").arg(&dest).arg("-cf").arg(&oci_tar).arg(".").status().unwrap();
         assert!(st.success());
         let l = e4
-            .images().load(&mut std::fs::File::open(&oci_tar).unwrap(), &LoadOptions { tag: Some("wh:copied".into()) })
+            .images()
+            .load(&mut std::fs::File::open(&oci_tar).unwrap(), &LoadOptions { tag: Some("wh:copied".into()) })
             .unwrap();
         assert_eq!(e4.images().inspect(&l[0].id).unwrap().root_fs.layers, b.diff_ids);
     }

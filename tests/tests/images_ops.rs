@@ -3,8 +3,8 @@
 mod images_common;
 
 use images_common::*;
-use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions, RemovedImage};
 use isula_core::{Digest, ErrorKind};
+use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions, RemovedImage};
 use isula_tests::images;
 
 fn load(e: &isula_core::Engine, data: &[u8]) -> String {
@@ -29,7 +29,8 @@ fn import_from_file_and_compressed_readers() {
     let file = root.path().join("rootfs.tar");
     std::fs::write(&file, &tar).unwrap();
     let id = e
-        .images().import(
+        .images()
+        .import(
             &mut std::fs::File::open(&file).unwrap(),
             &ImportOptions { reference: Some("imported:v1".into()), message: Some("hello".into()) },
         )
@@ -56,7 +57,8 @@ fn import_from_file_and_compressed_readers() {
         let st = std::process::Command::new("xz").args(["-k", "-z"]).arg(&p).status().unwrap();
         assert!(st.success());
         let xz = std::fs::read(root.path().join("r.tar.xz")).unwrap();
-        let id3 = e.images().import(&mut &xz[..], &ImportOptions { reference: Some("xz:1".into()), message: None }).unwrap();
+        let id3 =
+            e.images().import(&mut &xz[..], &ImportOptions { reference: Some("xz:1".into()), message: None }).unwrap();
         assert_eq!(e.images().inspect("xz:1").unwrap().id, id3.to_string());
         assert_eq!(e.images().inspect("xz:1").unwrap().root_fs.layers, vec![sha(&plain)]);
     }
@@ -69,7 +71,10 @@ fn import_from_file_and_compressed_readers() {
     let before = state(&e);
     let err = e.images().import(&mut &b"this is not a tar archive at all"[..], &ImportOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    let err = e.images().import(&mut &tar[..], &ImportOptions { reference: Some("UPPER".into()), message: None }).unwrap_err();
+    let err = e
+        .images()
+        .import(&mut &tar[..], &ImportOptions { reference: Some("UPPER".into()), message: None })
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     assert_eq!(state(&e), before);
 }

@@ -65,7 +65,11 @@ fn measure_small() {
     let n = e3.images().list(&ListImagesOptions::default()).unwrap().len();
     let list_small = t.elapsed();
     let t = Instant::now();
-    let f = e3.images().list(&ListImagesOptions { all: false, filters: vec!["reference=small/img1*".into()] }).unwrap().len();
+    let f = e3
+        .images()
+        .list(&ListImagesOptions { all: false, filters: vec!["reference=small/img1*".into()] })
+        .unwrap()
+        .len();
     let list_filtered = t.elapsed();
     println!(
         "100 small images: load all {load_small:?} ({:?} each), images() of {n}: {list_small:?}, filtered ({f} hits): {list_filtered:?}",

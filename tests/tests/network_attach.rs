@@ -3,9 +3,9 @@
 
 mod network_common;
 
-use isula_core::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use isula_core::unstable::network::NetworkStore;
 use isula_core::ErrorKind;
+use isula_core::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use network_common::*;
 
 fn req(name: &str) -> NetworkAttachRequest {

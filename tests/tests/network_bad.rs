@@ -2,8 +2,8 @@
 
 mod network_common;
 
-use isula_core::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use isula_core::ErrorKind;
+use isula_core::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use network_common::*;
 
 fn req(name: &str) -> NetworkAttachRequest {

@@ -8,9 +8,9 @@ mod network_common;
 use std::time::{Duration, Instant};
 
 use containers_common::Env;
-use isula_core::{ListOptions, RemoveOptions, WaitCondition};
 use isula_core::unstable::network::host_routes;
 use isula_core::{Ipv4Net, NetworkCreateOptions};
+use isula_core::{ListOptions, RemoveOptions, WaitCondition};
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
 
 /// Removes containers, then the networks and their bridges, even when the test fails.
@@ -68,11 +68,8 @@ fn setup() -> Option<(Guard, String, Ipv4Net)> {
     let subnet = free_subnet();
     let info = env
         .e()
-        .networks().create(&NetworkCreateOptions {
-            name: name.clone(),
-            subnet: Some(subnet.to_string()),
-            ..Default::default()
-        })
+        .networks()
+        .create(&NetworkCreateOptions { name: name.clone(), subnet: Some(subnet.to_string()), ..Default::default() })
         .unwrap();
     let br = info.bridge.unwrap();
     Some((Guard { env: Some(env), nets: vec![(name.clone(), br)] }, name, subnet))

@@ -3,8 +3,8 @@
 
 mod network_common;
 
-use isula_core::{NetworkAttachRequest, NetworkCreateOptions, PortMapping, Protocol};
 use isula_core::ErrorKind;
+use isula_core::{NetworkAttachRequest, NetworkCreateOptions, PortMapping, Protocol};
 use network_common::*;
 
 fn free_port() -> u16 {

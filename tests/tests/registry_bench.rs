@@ -42,17 +42,15 @@ fn pull_throughput_and_resume_time() {
     let dst = engine(&b, &[&reg.addr()]);
     let t = Instant::now();
     let mut first_extract = None;
-    dst.images().pull(&name, &Default::default(), &mut |ev| {
-        if first_extract.is_none()
-            && matches!(
-                ev,
-                isula_core::PullEvent::Layer { progress: isula_core::LayerProgress::Extracting, .. }
-            )
-        {
-            first_extract = Some(t.elapsed().as_secs_f64());
-        }
-    })
-    .unwrap();
+    dst.images()
+        .pull(&name, &Default::default(), &mut |ev| {
+            if first_extract.is_none()
+                && matches!(ev, isula_core::PullEvent::Layer { progress: isula_core::LayerProgress::Extracting, .. })
+            {
+                first_extract = Some(t.elapsed().as_secs_f64());
+            }
+        })
+        .unwrap();
     let pull_s = t.elapsed().as_secs_f64();
     let download_s = first_extract.unwrap_or(pull_s);
 
@@ -86,17 +84,15 @@ fn pull_throughput_and_resume_time() {
     let partial: u64 = e.content().partial_ingests().unwrap().iter().map(|(_, n)| n).sum();
     let t = Instant::now();
     let mut resume_download = None;
-    e.images().pull(&name, &Default::default(), &mut |ev| {
-        if resume_download.is_none()
-            && matches!(
-                ev,
-                isula_core::PullEvent::Layer { progress: isula_core::LayerProgress::Extracting, .. }
-            )
-        {
-            resume_download = Some(t.elapsed().as_secs_f64());
-        }
-    })
-    .unwrap();
+    e.images()
+        .pull(&name, &Default::default(), &mut |ev| {
+            if resume_download.is_none()
+                && matches!(ev, isula_core::PullEvent::Layer { progress: isula_core::LayerProgress::Extracting, .. })
+            {
+                resume_download = Some(t.elapsed().as_secs_f64());
+            }
+        })
+        .unwrap();
     let resume_s = t.elapsed().as_secs_f64();
 
     println!("image: {} layers, {:.1} MB compressed", img.layers.len(), bytes as f64 / 1e6);

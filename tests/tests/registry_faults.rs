@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use isula_core::{PullEvent, PullOptions};
-use isula_core::LayerProgress;
 use isula_core::ErrorKind;
+use isula_core::LayerProgress;
+use isula_core::{PullEvent, PullOptions};
 use isula_tests::env::TestRoot;
 use isula_tests::images;
 use registry_support::*;
@@ -28,7 +28,10 @@ fn pulls_from_plain_http_insecure_registry_with_progress() {
     let root = TestRoot::new();
     let e = engine(&root, &[&srv.addr]);
     let mut events = Vec::new();
-    let r = e.images().pull(&format!("{}/test/busybox", srv.addr), &PullOptions::default(), &mut |ev| events.push(ev)).unwrap();
+    let r = e
+        .images()
+        .pull(&format!("{}/test/busybox", srv.addr), &PullOptions::default(), &mut |ev| events.push(ev))
+        .unwrap();
     assert_eq!(r.id, img.id());
     assert_eq!(r.digest.to_string(), img.manifest.digest);
     assert_eq!(r.reference, format!("{}/test/busybox:latest", srv.addr));

@@ -6,8 +6,8 @@ mod registry_support;
 
 use std::process::Command;
 
-use isula_core::{LoadOptions, PushEvent, PushProgress};
 use isula_core::{Engine, ErrorKind};
+use isula_core::{LoadOptions, PushEvent, PushProgress};
 use isula_tests::env::{run_ok, TestRoot};
 use isula_tests::images::{self, BuiltImage};
 use isula_tests::registry::{self, Registry, RegistryMode};
@@ -235,7 +235,8 @@ fn large_blob_goes_up_in_chunks_and_resumes_down_from_the_real_registry() {
     assert!(dst.content().partial_ingests().unwrap().contains(&(hex, half as u64)));
     let mut downloaded = Vec::new();
     let got = dst
-        .images().pull(&name, &Default::default(), &mut |ev| {
+        .images()
+        .pull(&name, &Default::default(), &mut |ev| {
             if let isula_core::PullEvent::Layer {
                 progress: isula_core::LayerProgress::Downloading { current, .. },
                 ..

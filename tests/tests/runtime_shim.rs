@@ -11,14 +11,14 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use isula_core::{LogOptions, LogStream};
-use isula_core::unstable::{follow_logs, read_logs};
 use isula_core::oci_spec::runtime::ProcessBuilder;
-use isula_core::AttachEvent;
 use isula_core::unstable::runtime::{
     CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
 };
+use isula_core::unstable::{follow_logs, read_logs};
+use isula_core::AttachEvent;
 use isula_core::ErrorKind;
+use isula_core::{LogOptions, LogStream};
 use isula_tests::shim::{shim_path, RUNTIMES};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(20));

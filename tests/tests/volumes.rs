@@ -8,16 +8,17 @@ use std::path::Path;
 
 use containers_common::*;
 use isula_core::unstable::anonymous_volume_name;
-use isula_core::{RemoveOptions, WaitCondition};
+use isula_core::ErrorKind;
 use isula_core::EventFilter;
 use isula_core::LogOptions;
 use isula_core::VolumeCreateOptions;
-use isula_core::ErrorKind;
+use isula_core::{RemoveOptions, WaitCondition};
 
 fn logs_text(env: &Env, id: &str) -> String {
     let mut s = String::new();
     env.e()
-        .containers().logs(id, &LogOptions::default(), &mut |l| {
+        .containers()
+        .logs(id, &LogOptions::default(), &mut |l| {
             s.push_str(&l.log);
             true
         })
@@ -50,7 +51,12 @@ fn run_with(env: &Env, binds: &[&str], cmd: &[&str]) -> String {
     let mut o = env.opts(cmd);
     o.binds = binds.iter().map(|s| s.to_string()).collect();
     let id = env.e().containers().run(&o).unwrap();
-    assert_eq!(env.e().containers().wait(&id, WaitCondition::NotRunning).unwrap(), 0, "{cmd:?}: {}", logs_text(env, &id));
+    assert_eq!(
+        env.e().containers().wait(&id, WaitCondition::NotRunning).unwrap(),
+        0,
+        "{cmd:?}: {}",
+        logs_text(env, &id)
+    );
     id
 }
 

@@ -3,9 +3,9 @@
 //! and the daemon agree on one syntax (`--mount`, `--device`, `--ulimit`, `--restart`, sizes,
 //! durations, …).
 
-use isula_core::HealthConfig;
 use isula_core::unstable::parse;
 use isula_core::CreateOptions;
+use isula_core::HealthConfig;
 use isula_core::{Error, Result};
 use serde::Deserialize;
 

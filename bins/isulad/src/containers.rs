@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use isula_api::v1::container_service_server::ContainerService;
 use isula_api::v1::*;
-use isula_core::{ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::CreateOptions;
-use isula_core::{LogOptions, LogStream};
-use isula_core::{AttachEvent, AttachStream};
 use isula_core::Engine;
+use isula_core::{AttachEvent, AttachStream};
+use isula_core::{ExecOptions, ListOptions, RemoveOptions, WaitCondition};
+use isula_core::{LogOptions, LogStream};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -225,7 +225,9 @@ impl ContainerService for Containers {
         }
         let engine = self.engine.clone();
         let start = r.start;
-        let id = blocking(move || if start { engine.containers().run(&opts) } else { engine.containers().create(&opts) }).await?;
+        let id =
+            blocking(move || if start { engine.containers().run(&opts) } else { engine.containers().create(&opts) })
+                .await?;
         Ok(Response::new(CreateContainerResponse { id, warnings: Vec::new() }))
     }
 
@@ -550,10 +552,7 @@ impl ContainerService for Containers {
             .ok_or_else(|| Status::invalid_argument("copy stream ended before the first message"))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let _ = tx.send(first.data);
-        let opts = isula_core::CopyToOptions {
-            owner: None,
-            no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir,
-        };
+        let opts = isula_core::CopyToOptions { owner: None, no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir };
         let engine = self.engine.clone();
         let (id, path) = (first.id, first.path);
         let job = tokio::task::spawn_blocking(move || {

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use isula_api::v1::image_service_server::ImageService;
 use isula_api::v1::*;
-use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
-use isula_core::PullOptions;
 use isula_core::Engine;
+use isula_core::PullOptions;
+use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use isula_api::v1::network_service_server::NetworkService;
 use isula_api::v1::*;
-use isula_core::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 use isula_core::Engine;
+use isula_core::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 use serde_json::{json, Map, Value};
 use tonic::{Request, Response, Status};
 

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use isula_api::v1::system_service_server::SystemService;
 use isula_api::v1::*;
+use isula_core::Engine;
 use isula_core::ListImagesOptions;
 use isula_core::{Event, EventFilter};
-use isula_core::Engine;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 

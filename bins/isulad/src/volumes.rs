@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use isula_api::v1::volume_service_server::VolumeService;
 use isula_api::v1::*;
-use isula_core::VolumeCreateOptions;
 use isula_core::Engine;
+use isula_core::VolumeCreateOptions;
 use tonic::{Request, Response, Status};
 
 use crate::blocking::blocking;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use isula_core::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::LoadOptions;
+use isula_core::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::{Engine, EngineConfig};
 use isula_tests::env::{require, require_root, TestRoot};
 use isula_tests::images::{docker_archive, DockerLayout};
@@ -160,7 +160,8 @@ pub fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
 pub fn logs_text(env: &Env, id: &str) -> String {
     let mut s = String::new();
     env.e()
-        .containers().logs(id, &isula_core::LogOptions::default(), &mut |l| {
+        .containers()
+        .logs(id, &isula_core::LogOptions::default(), &mut |l| {
             s.push_str(&l.log);
             true
         })

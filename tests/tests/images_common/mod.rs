@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
-use isula_core::{ImageSummary, ListImagesOptions};
 use isula_core::{Digest, Engine};
+use isula_core::{ImageSummary, ListImagesOptions};
 use isula_tests::env::TestRoot;
 
 /// Open an engine on a fresh test root (the root is returned first so it drops last).

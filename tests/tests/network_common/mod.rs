@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use isula_core::unstable::network::write_script;
-use isula_core::Ipv4Net;
 use isula_core::unstable::network::host_routes;
-use isula_core::NetworkFilters;
+use isula_core::unstable::network::write_script;
 use isula_core::unstable::network::{netns, NetworkStore, NetworkStoreConfig};
+use isula_core::Ipv4Net;
+use isula_core::NetworkFilters;
 use isula_tests::env::{require, require_root, TestRoot};
 
 /// Random hex of `n` bytes.
