@@ -26,6 +26,8 @@ mod reference;
 mod registry;
 mod runtime;
 mod snapshot;
+// The only module of isula-core allowed to use `unsafe` (syscall wrappers, each with a SAFETY comment).
+#[allow(unsafe_code)]
 mod sys;
 pub mod unstable;
 mod volume;

@@ -23,6 +23,8 @@ mod proto;
 
 mod oom;
 mod supervise;
+// Syscall wrappers (each `unsafe` with a SAFETY comment): allowed to use `unsafe`.
+#[allow(unsafe_code)]
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
@@ -308,6 +310,8 @@ fn receive_master(l: &UnixListener, child: &mut std::process::Child) -> Result<O
     for c in msg.cmsgs().map_err(|e| format!("receive pty master: {e}"))? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
+                // Allowed: taking ownership of a received descriptor has no safe API in nix.
+                #[allow(unsafe_code)]
                 // SAFETY: the kernel just installed this descriptor for us; we own it.
                 return Ok(Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }));
             }
