@@ -63,9 +63,8 @@ pub use registry::{
 };
 
 // Networks and volumes.
-pub use network::{
-    Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo, PortMapping, Protocol,
-};
+pub use network::types::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub use network::{Ipv4Net, PortMapping, Protocol};
 pub use volume::{Volume, VolumeCreateOptions, VolumePruneReport};
 
 // Events.

@@ -33,9 +33,10 @@ pub mod mount {
 
 /// The OCI runtime and shim driver, usable without an engine.
 pub mod runtime {
+    pub use crate::runtime::shim::{is_shim_alive, read_exit, ShimHandle};
     pub use crate::runtime::{
-        is_shim_alive, read_exit, shim, AttachEvent, AttachStream, CreateRequest, ExecRequest, ExitStatus, OciRuntime,
-        Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
+        shim, AttachEvent, AttachStream, CreateRequest, ExecRequest, ExitStatus, OciRuntime, Runtime, RuntimeStatus,
+        ShimLogConfig,
     };
 }
 

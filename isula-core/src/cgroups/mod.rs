@@ -9,9 +9,11 @@ mod stats;
 mod top;
 mod update;
 
-pub use hierarchy::{Cgroup, Hierarchy};
-pub use stats::{cpu_percent, CpuStats, Stats};
-pub use top::{top, TopResult};
+pub(crate) use hierarchy::{Cgroup, Hierarchy};
+pub(crate) use stats::cpu_percent;
+pub(crate) use stats::{CpuStats, Stats};
+pub(crate) use top::top;
+pub use top::TopResult;
 
 #[cfg(test)]
 mod real_tests;

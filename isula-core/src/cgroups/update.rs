@@ -83,7 +83,7 @@ fn check(r: &Resources) -> Result<()> {
 
 /// Apply every field of `r` that is set (`Some`) to the running cgroup `cg`, live.
 /// `oom_score_adj`, `oom_kill_disable` and `shm_size` are not cgroup settings and are ignored.
-pub fn update_resources(cg: &Cgroup, r: &Resources) -> Result<()> {
+pub(super) fn update_resources(cg: &Cgroup, r: &Resources) -> Result<()> {
     check(r)?;
     if cg.is_v2() {
         update_v2(cg, r)
@@ -94,7 +94,7 @@ pub fn update_resources(cg: &Cgroup, r: &Resources) -> Result<()> {
 
 impl Cgroup {
     /// [`update_resources`] as a method.
-    pub fn update(&self, r: &Resources) -> Result<()> {
+    pub(crate) fn update(&self, r: &Resources) -> Result<()> {
         update_resources(self, r)
     }
 }

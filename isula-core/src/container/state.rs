@@ -136,7 +136,7 @@ pub struct State {
 }
 
 /// Docker's "zero" time.
-pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+pub(crate) const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 impl Default for State {
     fn default() -> Self {

@@ -17,7 +17,7 @@ const HEALTH_FILE: &str = "health.json";
 
 /// The health monitors of running containers and the last state of stopped ones.
 #[derive(Default)]
-pub struct HealthMonitors {
+pub(crate) struct HealthMonitors {
     running: Mutex<HashMap<String, HealthMonitor>>,
     last: Mutex<HashMap<String, HealthState>>,
     inflight: Arc<Inflight>,
@@ -74,7 +74,7 @@ impl std::fmt::Debug for HealthMonitors {
 
 impl HealthMonitors {
     /// Stop every monitor (the engine is closing; containers keep running).
-    pub fn stop_all(&self) {
+    pub(crate) fn stop_all(&self) {
         let all: Vec<HealthMonitor> =
             self.running.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, m)| m).collect();
         for m in all {

@@ -17,7 +17,7 @@ use crate::reference::Reference;
 use crate::sys;
 
 /// The option and result types of these methods, also reachable as `isula_core::image::*`.
-pub use crate::image::types::{
+pub(crate) use crate::image::types::{
     GraphDriver, ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions, LoadedImage, ManifestRef,
     RemoveImageOptions, RemovedImage, RootFs,
 };

@@ -34,9 +34,9 @@ use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use exec::Exec;
-pub use images::*;
-pub use network::*;
-pub use registry::*;
+pub(crate) use images::*;
+pub(crate) use network::*;
+pub(crate) use registry::*;
 pub use stats::{ContainerStats, STATS_INTERVAL};
 pub use update::UpdateOptions;
 pub use views::{Containers, Images, Networks, Volumes};

@@ -16,7 +16,7 @@ use crate::sys;
 const NETWORKS_FILE: &str = "networks.json";
 
 /// The option and result types of these methods, also reachable as `isula_core::network::*`.
-pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub(crate) use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 
 impl Engine {
     /// [`Networks::create`]: see there.

@@ -14,7 +14,7 @@ use crate::registry::push::{push_image, PushImage, PushSpec};
 use crate::registry::session::Session;
 use crate::registry::{LayerProgress, RegistryOptions, Transport};
 
-pub use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
+pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
 
 impl Engine {
     /// Registry settings from the engine config: mirrors, insecure registries, CA

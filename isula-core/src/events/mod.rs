@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// How many past events the bus keeps for `since`.
-pub const HISTORY_SIZE: usize = 1000;
+pub(crate) const HISTORY_SIZE: usize = 1000;
 
 /// Who an event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,20 +105,20 @@ impl EventFilter {
 
 /// Publish/subscribe hub with a bounded history. `Send + Sync`.
 #[derive(Debug, Default)]
-pub struct EventBus {
+pub(crate) struct EventBus {
     history: Mutex<VecDeque<Event>>,
     subscribers: Mutex<Vec<(EventFilter, Sender<Event>)>>,
 }
 
 impl EventBus {
     /// An empty bus.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Record `e` in the history and send it to every matching subscriber
     /// (subscribers whose receiver is gone are dropped).
-    pub fn publish(&self, e: Event) {
+    pub(crate) fn publish(&self, e: Event) {
         {
             let mut h = self.history.lock().unwrap_or_else(|p| p.into_inner());
             if h.len() >= HISTORY_SIZE {
@@ -131,13 +131,13 @@ impl EventBus {
     }
 
     /// Shorthand: publish an event of `kind`/`action` about `id`.
-    pub fn emit(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+    pub(crate) fn emit(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
         self.publish(Event::new(kind, action, id, attributes));
     }
 
     /// The past events matching `filter` within `since..=until` (none without `since`),
     /// and a receiver of future matching events (none when `until` is in the past).
-    pub fn subscribe(&self, filter: &EventFilter) -> (Vec<Event>, Receiver<Event>) {
+    pub(crate) fn subscribe(&self, filter: &EventFilter) -> (Vec<Event>, Receiver<Event>) {
         let (tx, rx) = channel();
         // Hold the subscriber lock while copying the history so no event is missed or doubled.
         let mut subs = self.subscribers.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,7 +156,7 @@ impl EventBus {
 
     /// Number of live subscriptions (for tests and diagnostics).
     #[cfg(test)]
-    pub fn subscriber_count(&self) -> usize {
+    pub(crate) fn subscriber_count(&self) -> usize {
         self.subscribers.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }

@@ -1,11 +1,11 @@
 //! Image store and image operations: records by id, names, load/save, import, layer application.
 
-pub mod archive;
-pub mod filter;
-pub mod layer;
-pub mod manifest;
-pub mod store;
-pub mod types;
+pub(crate) mod archive;
+pub(crate) mod filter;
+pub(crate) mod layer;
+pub(crate) mod manifest;
+pub(crate) mod store;
+pub(crate) mod types;
 
-pub use store::ImageStore;
+pub(crate) use store::ImageStore;
 pub use types::*;

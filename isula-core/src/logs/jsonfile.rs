@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Default `max-size` of a log file (1 MiB), as iSulad.
-pub const DEFAULT_MAX_SIZE: u64 = 1 << 20;
+pub(crate) const DEFAULT_MAX_SIZE: u64 = 1 << 20;
 /// Default `max-file` (7), as iSulad.
-pub const DEFAULT_MAX_FILE: u32 = 7;
+pub(crate) const DEFAULT_MAX_FILE: u32 = 7;
 /// A line longer than this is written as several entries (as Docker's 16 KiB split).
-pub const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 
 /// Path of the `n`-th rotated file (`n = 0` is the live file).
-pub fn rotated_path(path: &Path, n: u32) -> PathBuf {
+pub(crate) fn rotated_path(path: &Path, n: u32) -> PathBuf {
     if n == 0 {
         return path.to_path_buf();
     }
@@ -32,7 +32,7 @@ pub fn rotated_path(path: &Path, n: u32) -> PathBuf {
 
 /// Appends json-file entries to a log file, rotating by size.
 #[derive(Debug)]
-pub struct JsonFileWriter {
+pub(crate) struct JsonFileWriter {
     path: PathBuf,
     max_size: u64,
     max_file: u32,
@@ -42,14 +42,14 @@ pub struct JsonFileWriter {
 
 impl JsonFileWriter {
     /// Open (append) `path`. `max_size` 0 disables rotation; `max_file` is clamped to ≥ 1.
-    pub fn open(path: &Path, max_size: u64, max_file: u32) -> io::Result<Self> {
+    pub(crate) fn open(path: &Path, max_size: u64, max_file: u32) -> io::Result<Self> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let size = file.metadata()?.len();
         Ok(JsonFileWriter { path: path.to_path_buf(), max_size, max_file: max_file.max(1), file, size })
     }
 
     /// Write one entry: `data` (which should end with `\n` for a complete line) from `stream`.
-    pub fn write_entry(&mut self, stream: &str, data: &[u8], time: SystemTime) -> io::Result<()> {
+    pub(crate) fn write_entry(&mut self, stream: &str, data: &[u8], time: SystemTime) -> io::Result<()> {
         let mut line = entry_json(stream, data, time);
         line.push('\n');
         if self.max_size > 0 && self.size > 0 && self.size + line.len() as u64 > self.max_size {
@@ -81,7 +81,7 @@ impl JsonFileWriter {
 }
 
 /// The JSON text (without newline) of one entry.
-pub fn entry_json(stream: &str, data: &[u8], time: SystemTime) -> String {
+pub(crate) fn entry_json(stream: &str, data: &[u8], time: SystemTime) -> String {
     let log = String::from_utf8_lossy(data);
     let v = serde_json::json!({"log": log, "stream": stream, "time": rfc3339_nano(time)});
     v.to_string()
@@ -89,13 +89,13 @@ pub fn entry_json(stream: &str, data: &[u8], time: SystemTime) -> String {
 
 /// Splits a byte stream into lines (each keeping its `\n`), cutting lines longer than [`MAX_LINE`].
 #[derive(Debug, Default)]
-pub struct LineSplitter {
+pub(crate) struct LineSplitter {
     partial: Vec<u8>,
 }
 
 impl LineSplitter {
     /// Feed `data`; `emit` is called with every complete line.
-    pub fn push(&mut self, mut data: &[u8], emit: &mut dyn FnMut(&[u8])) {
+    pub(crate) fn push(&mut self, mut data: &[u8], emit: &mut dyn FnMut(&[u8])) {
         while !data.is_empty() {
             match data.iter().position(|&b| b == b'\n') {
                 Some(i) => {
@@ -123,7 +123,7 @@ impl LineSplitter {
     }
 
     /// Emit what is left (a last line without newline).
-    pub fn flush(&mut self, emit: &mut dyn FnMut(&[u8])) {
+    pub(crate) fn flush(&mut self, emit: &mut dyn FnMut(&[u8])) {
         if !self.partial.is_empty() {
             emit(&self.partial);
             self.partial.clear();
@@ -132,7 +132,7 @@ impl LineSplitter {
 }
 
 /// Nanoseconds since the Unix epoch of `t` (negative before 1970).
-pub fn unix_nanos(t: SystemTime) -> i128 {
+pub(crate) fn unix_nanos(t: SystemTime) -> i128 {
     match t.duration_since(UNIX_EPOCH) {
         Ok(d) => d.as_nanos() as i128,
         Err(e) => -(e.duration().as_nanos() as i128),
@@ -140,7 +140,7 @@ pub fn unix_nanos(t: SystemTime) -> i128 {
 }
 
 /// Format `t` as RFC 3339 UTC with nanoseconds: `2024-01-02T03:04:05.123456789Z`.
-pub fn rfc3339_nano(t: SystemTime) -> String {
+pub(crate) fn rfc3339_nano(t: SystemTime) -> String {
     let n = unix_nanos(t);
     let secs = n.div_euclid(1_000_000_000) as i64;
     let nanos = n.rem_euclid(1_000_000_000) as u32;

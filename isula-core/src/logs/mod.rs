@@ -3,13 +3,13 @@
 
 // Also compiled into isulad-shim by `#[path]`: some items are used only there.
 #[allow(dead_code)]
-pub mod jsonfile;
-pub mod reader;
+pub(crate) mod jsonfile;
+pub(crate) mod reader;
 
 pub use reader::{follow_logs, read_logs, LogLine, LogOptions, LogStream};
 
 /// Parse a Docker size (`max-size`): `10`, `10k`, `1m`, `2g` (1024-based, case-insensitive, optional `b`).
-pub fn parse_size(s: &str) -> crate::Result<u64> {
+pub(crate) fn parse_size(s: &str) -> crate::Result<u64> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
     let (num, mult) = match t.chars().last() {

@@ -49,9 +49,9 @@ pub struct NetworkStoreConfig {
 }
 
 /// Name of the default network.
-pub const DEFAULT_NETWORK: &str = "bridge";
+pub(crate) const DEFAULT_NETWORK: &str = "bridge";
 /// Bridge device of the default network.
-pub const DEFAULT_BRIDGE: &str = "isula0";
+pub(crate) const DEFAULT_BRIDGE: &str = "isula0";
 
 impl NetworkStoreConfig {
     /// The configuration an [`Engine`](crate::Engine) uses: store in `<graph>/networks`, cache in

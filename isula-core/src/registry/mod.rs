@@ -10,23 +10,23 @@
 //! `/etc/isulad/certs.d` (the first directory holding certificates for the host wins,
 //! and replaces the public roots for that host).
 
-pub mod base64;
-pub mod blobs;
-pub mod challenge;
-pub mod claims;
-pub mod credentials;
-pub mod manifest;
-pub mod pull;
-pub mod push;
-pub mod session;
-pub mod transport;
+pub(crate) mod base64;
+pub(crate) mod blobs;
+pub(crate) mod challenge;
+pub(crate) mod claims;
+pub(crate) mod credentials;
+pub(crate) mod manifest;
+pub(crate) mod pull;
+pub(crate) mod push;
+pub(crate) mod session;
+pub(crate) mod transport;
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 
 pub use credentials::{CredentialStore, Credentials};
-pub use transport::{RegistryOptions, Transport};
+pub(crate) use transport::{RegistryOptions, Transport};
 
 /// Options of [`Engine::pull`](crate::Engine::pull).
 #[derive(Debug, Clone, Default)]

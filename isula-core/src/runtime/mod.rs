@@ -19,12 +19,12 @@
 //! logs   : logs::follow_logs(log_path, &opts, &|| read_exit(state_dir) is None, sink)
 //! ```
 
-pub mod attach;
-pub mod oci;
+pub(crate) mod attach;
+pub(crate) mod oci;
 // Also compiled into isulad-shim by `#[path]`: some items are used only there.
 #[allow(dead_code)]
-pub mod proto;
-pub mod seccomp_cache;
+pub(crate) mod proto;
+pub(crate) mod seccomp_cache;
 pub mod shim;
 
 use std::path::{Path, PathBuf};
@@ -36,7 +36,7 @@ use crate::error::Result;
 pub use attach::{AttachEvent, AttachStream};
 pub use oci::OciRuntime;
 pub use proto::{ExitStatus, ShimLogConfig};
-pub use shim::{is_shim_alive, locate_shim, read_exit, ShimHandle};
+pub(crate) use shim::{is_shim_alive, locate_shim, read_exit, ShimHandle};
 
 /// Status of a container as the OCI runtime reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,11 +18,11 @@ pub const EXIT_FILE: &str = "exit.json";
 /// Unix socket (in the state dir) where attach clients connect.
 pub const ATTACH_SOCKET: &str = "attach.sock";
 /// Unix socket (in the state dir) the runtime sends the pty master to (`--console-socket`).
-pub const CONSOLE_SOCKET: &str = "console.sock";
+pub(crate) const CONSOLE_SOCKET: &str = "console.sock";
 /// Pid file written by the runtime (`--pid-file`).
-pub const PID_FILE: &str = "init.pid";
+pub(crate) const PID_FILE: &str = "init.pid";
 /// JSON log of the OCI runtime for the create/exec call (`--log`).
-pub const RUNTIME_LOG: &str = "runtime.log";
+pub(crate) const RUNTIME_LOG: &str = "runtime.log";
 /// The shim's own diagnostics (its stderr).
 pub const SHIM_LOG: &str = "shim.log";
 /// The file descriptor on which the shim receives the pipe for its readiness messages: its

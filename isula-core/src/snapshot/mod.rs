@@ -38,13 +38,13 @@ use crate::sys;
 
 /// The overlay snapshotter of one root.
 #[derive(Debug)]
-pub struct Snapshotter {
+pub(crate) struct Snapshotter {
     dir: PathBuf,
 }
 
 impl Snapshotter {
     /// Open (creating if needed) the snapshotter at `dir`.
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         sys::fs::ensure_dir(dir, 0o700)?;
         let s = Snapshotter { dir: dir.to_path_buf() };
         for sub in [s.layers_root(), s.links_dir(), s.snapshots_root(), s.tmp_dir(), s.locks_dir(), s.empty_dir()] {
@@ -54,19 +54,19 @@ impl Snapshotter {
     }
 
     /// The snapshotter's directory.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The layer's diff dir (its content in overlay form).
     #[cfg(test)]
-    pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
+    pub(crate) fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
         self.layer_home(chain_id).join("diff")
     }
 
     /// The read-write layer of snapshot `key`.
     #[cfg(test)]
-    pub fn upper_dir(&self, key: &str) -> PathBuf {
+    pub(crate) fn upper_dir(&self, key: &str) -> PathBuf {
         self.snapshot_home(key).join("upper")
     }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// An exclusive flock held on a file until dropped.
 #[derive(Debug)]
-pub struct FileLock {
+pub(crate) struct FileLock {
     file: File,
     #[allow(dead_code)] // shown by Debug
     path: PathBuf,
@@ -26,7 +26,7 @@ impl FileLock {
     }
 
     /// Take the lock without waiting; `Ok(None)` when another holder has it.
-    pub fn try_lock(path: &Path) -> Result<Option<Self>> {
+    pub(crate) fn try_lock(path: &Path) -> Result<Option<Self>> {
         let file = Self::open(path)?;
         // SAFETY: flock on a valid, owned descriptor.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -42,7 +42,7 @@ impl FileLock {
     }
 
     /// Take the lock, waiting for other holders.
-    pub fn lock(path: &Path) -> Result<Self> {
+    pub(crate) fn lock(path: &Path) -> Result<Self> {
         let file = Self::open(path)?;
         loop {
             // SAFETY: flock on a valid, owned descriptor.

@@ -16,16 +16,16 @@ use crate::container::parse::validate_volume_name;
 use crate::error::{Error, Result};
 
 /// The only volume driver.
-pub const LOCAL_DRIVER: &str = "local";
+pub(crate) const LOCAL_DRIVER: &str = "local";
 /// File name of a volume's metadata inside its directory.
-pub const META_FILE: &str = "volume.json";
+pub(crate) const META_FILE: &str = "volume.json";
 /// Directory of a volume's content inside its directory.
-pub const DATA_DIR: &str = "_data";
+pub(crate) const DATA_DIR: &str = "_data";
 
 /// What `volume.json` records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct VolumeMeta {
+pub(crate) struct VolumeMeta {
     /// Driver name (always `local`).
     pub driver: String,
     /// Creation time, RFC 3339 UTC.
@@ -82,7 +82,7 @@ pub struct VolumePruneReport {
 
 /// Check create options before anything is written: driver `local` only, no driver options
 /// (Docker's `type`/`device`/`o` mount a filesystem per volume, which isula does not do).
-pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
+pub(crate) fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
     if !opts.driver.is_empty() && opts.driver != LOCAL_DRIVER {
         return Err(Error::invalid(format!(
             "volume driver {:?} is not supported: isula has only the \"local\" driver",
@@ -111,7 +111,7 @@ pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
 /// Which volumes `volume ls` / `volume prune` keep. Values of one key are alternatives;
 /// different keys must all match (Docker's filter semantics).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VolumeFilters {
+pub(crate) struct VolumeFilters {
     /// `name=`: substring of the name.
     pub names: Vec<String>,
     /// `label=key` or `label=key=value`.
@@ -126,7 +126,7 @@ pub struct VolumeFilters {
 
 impl VolumeFilters {
     /// Parse `key=value` filters; unknown keys and bad values are `InvalidArgument`.
-    pub fn parse(filters: &[String]) -> Result<VolumeFilters> {
+    pub(crate) fn parse(filters: &[String]) -> Result<VolumeFilters> {
         let mut f = VolumeFilters::default();
         for s in filters {
             let (k, v) = s
@@ -152,7 +152,7 @@ impl VolumeFilters {
     }
 
     /// Whether `v` passes; `in_use` says whether a container uses it.
-    pub fn matches(&self, v: &Volume, in_use: bool) -> bool {
+    pub(crate) fn matches(&self, v: &Volume, in_use: bool) -> bool {
         let label = |l: &str| match l.split_once('=') {
             Some((k, val)) => v.labels.get(k).is_some_and(|x| x == val),
             None => v.labels.contains_key(l),
@@ -166,12 +166,12 @@ impl VolumeFilters {
 }
 
 /// The directory of volume `name`.
-pub fn volume_dir(volumes_root: &Path, name: &str) -> PathBuf {
+pub(crate) fn volume_dir(volumes_root: &Path, name: &str) -> PathBuf {
     volumes_root.join(name)
 }
 
 /// Read volume `name` from disk: `None` when there is no such volume (no `_data` directory).
-pub fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
+pub(crate) fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
     let dir = volume_dir(volumes_root, name);
     let data = dir.join(DATA_DIR);
     let dmeta = match std::fs::symlink_metadata(&data) {
@@ -204,7 +204,7 @@ pub fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
 }
 
 /// Names of the volumes under `volumes_root` (valid names with a `_data` directory), sorted.
-pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
+pub(crate) fn names(volumes_root: &Path) -> Result<Vec<String>> {
     let rd = match std::fs::read_dir(volumes_root) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -225,7 +225,7 @@ pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
 /// Create volume `name` atomically: the directory with `_data/` and `volume.json` is built
 /// under a temporary name beside it, then renamed into place. The caller makes sure the
 /// name is free (and holds the volume lock).
-pub fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> {
+pub(crate) fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> {
     use crate::sys::fs::{atomic_write_json, ensure_dir, fsync_dir, remove_dir_all_if_exists, temp_sibling};
     validate_volume_name(name)?;
     ensure_dir(volumes_root, 0o700)?;
@@ -248,7 +248,7 @@ pub fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> 
 }
 
 /// Remove volume `name` from disk: renamed aside first (so it disappears at once), then deleted.
-pub fn destroy(volumes_root: &Path, name: &str) -> Result<()> {
+pub(crate) fn destroy(volumes_root: &Path, name: &str) -> Result<()> {
     use crate::sys::fs::{fsync_dir, remove_dir_all_if_exists, temp_sibling};
     let dir = volume_dir(volumes_root, name);
     let aside = temp_sibling(&dir);
@@ -262,7 +262,7 @@ pub fn destroy(volumes_root: &Path, name: &str) -> Result<()> {
 }
 
 /// Remove what a crash left in `volumes_root`: temporary directories of `create`/`destroy`.
-pub fn repair(volumes_root: &Path) -> Result<()> {
+pub(crate) fn repair(volumes_root: &Path) -> Result<()> {
     let Ok(rd) = std::fs::read_dir(volumes_root) else { return Ok(()) };
     for e in rd.flatten() {
         if e.file_name().to_string_lossy().starts_with(".tmp-") {
@@ -273,7 +273,7 @@ pub fn repair(volumes_root: &Path) -> Result<()> {
 }
 
 /// Bytes of regular-file content under `path` (hard links counted once; symlinks not followed).
-pub fn disk_usage(path: &Path) -> u64 {
+pub(crate) fn disk_usage(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;

@@ -64,7 +64,7 @@ fn now_nanos() -> i128 {
 }
 
 /// Docker's `HumanDuration`.
-pub fn human_duration(d: Duration) -> String {
+pub(super) fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     let (m, h) = (s / 60, s / 3600);
     if s < 1 {
@@ -100,7 +100,7 @@ fn since(t: &str, now: i128) -> Duration {
 }
 
 /// The `Status` column of `ps`.
-pub fn status_text(s: &State, now_nanos: i128) -> String {
+pub(super) fn status_text(s: &State, now_nanos: i128) -> String {
     match s.status {
         Status::Created => "Created".into(),
         Status::Running => format!("Up {}", human_duration(since(&s.started_at, now_nanos))),

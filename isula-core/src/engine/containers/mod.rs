@@ -34,7 +34,7 @@ use crate::runtime::{locate_shim, CreateRequest, ExitStatus, OciRuntime, Runtime
 use crate::sys;
 
 /// Seconds between the stop signal and SIGKILL when neither the call nor the container says.
-pub const DEFAULT_STOP_TIMEOUT: i64 = 10;
+pub(super) const DEFAULT_STOP_TIMEOUT: i64 = 10;
 /// How long to wait for a SIGKILLed container to be reaped before giving up.
 const KILL_WAIT: Duration = Duration::from_secs(30);
 /// Largest image config read.

@@ -7,8 +7,8 @@ mod path;
 mod stream;
 mod whiteout;
 
-pub use apply::{apply_layer, AppliedLayer};
-pub use compression::{decompress, detect_compression, Compression};
+pub(crate) use apply::{apply_layer, AppliedLayer};
+pub(crate) use compression::{decompress, detect_compression, Compression};
 
 #[cfg(test)]
 mod tests;
