@@ -3,11 +3,11 @@
 use std::fmt;
 
 /// Exit code of an engine or usage error (Docker's 125).
-pub const ENGINE: i32 = 125;
+pub(crate) const ENGINE: i32 = 125;
 
 /// A failed command: `msg` goes to stderr, `code` is the exit status.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// Exit status.
     pub code: i32,
     /// Message printed as is.
@@ -16,17 +16,17 @@ pub struct CliError {
 
 impl CliError {
     /// An error with exit status 1 (Docker's status for a failed request of most commands).
-    pub fn new(msg: impl Into<String>) -> Self {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
         CliError { code: 1, msg: msg.into() }
     }
 
     /// An error with exit status 125.
-    pub fn engine(msg: impl Into<String>) -> Self {
+    pub(crate) fn engine(msg: impl Into<String>) -> Self {
         CliError { code: ENGINE, msg: msg.into() }
     }
 
     /// The daemon refused a request: `Error response from daemon: MSG`, status 1 as Docker.
-    pub fn daemon(s: &tonic::Status) -> Self {
+    pub(crate) fn daemon(s: &tonic::Status) -> Self {
         if s.code() == tonic::Code::Unavailable && s.message().contains("transport") {
             return CliError::engine(format!("Error: the connection to isulad failed: {}", s.message()));
         }
@@ -47,10 +47,10 @@ impl From<tonic::Status> for CliError {
 }
 
 /// Result of a command: its exit status.
-pub type CmdResult = Result<i32, CliError>;
+pub(crate) type CmdResult = Result<i32, CliError>;
 
 /// An I/O error as Go prints it (`no such file or directory`), for Docker-shaped messages.
-pub fn io_text(e: &std::io::Error) -> String {
+pub(crate) fn io_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     let s = match s.find(" (os error ") {
         Some(i) if e.raw_os_error().is_some() => &s[..i],

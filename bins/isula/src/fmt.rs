@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// `size` in decimal units with 3 significant digits, as Docker's `HumanSizeWithPrecision(_, 3)`:
 /// `999B`, `4.26MB`, `12kB`.
-pub fn human_size(size: u64) -> String {
+pub(crate) fn human_size(size: u64) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut v = size as f64;
     let mut i = 0;
@@ -34,12 +34,12 @@ fn sig3(v: f64) -> String {
 }
 
 /// Seconds since the epoch now.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Docker's `HumanDuration` of `secs`.
-pub fn human_duration(secs: i64) -> String {
+pub(crate) fn human_duration(secs: i64) -> String {
     let minutes = secs / 60;
     let hours = (secs + 1800) / 3600;
     if secs < 1 {
@@ -68,19 +68,19 @@ pub fn human_duration(secs: i64) -> String {
 }
 
 /// "3 minutes ago" for a time `created` (seconds since the epoch).
-pub fn ago(created: i64) -> String {
+pub(crate) fn ago(created: i64) -> String {
     format!("{} ago", human_duration(now() - created))
 }
 
 /// `2024-01-02 03:04:05 +0000 UTC`, as Go prints a UTC `time.Time`.
-pub fn utc(t: i64) -> String {
+pub(crate) fn utc(t: i64) -> String {
     let f = isula_api::time::utc_fields(t);
     format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02} +0000 UTC", f.year, f.month, f.day, f.hour, f.minute, f.second)
 }
 
 /// Align tab-separated lines into columns: each cell but a line's last is padded to the
 /// column's widest cell plus 3 spaces, at least 10 wide (Docker's tabwriter settings).
-pub fn align(lines: &[String]) -> String {
+pub(crate) fn align(lines: &[String]) -> String {
     let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<usize> = Vec::new();
     for r in &rows {
@@ -109,7 +109,7 @@ pub fn align(lines: &[String]) -> String {
 }
 
 /// Short id: without `sha256:`, 12 characters.
-pub fn short_id(id: &str) -> String {
+pub(crate) fn short_id(id: &str) -> String {
     id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect()
 }
 

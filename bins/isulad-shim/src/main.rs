@@ -15,10 +15,11 @@
 //!    does that when the container is removed, so the runtime state is kept.
 
 #[path = "../../../isula-core/src/logs/jsonfile.rs"]
-#[allow(dead_code)]
+// Shared with isula-core, where these items are public.
+#[allow(dead_code, unreachable_pub)]
 mod jsonfile;
 #[path = "../../../isula-core/src/runtime/proto.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unreachable_pub)]
 mod proto;
 
 mod oom;

@@ -33,7 +33,7 @@ struct CliFlags {
 }
 
 /// Parse the flags in `raw` and apply them to `opts`; `InvalidArgument` names the bad flag.
-pub fn apply_cli_flags(opts: &mut CreateOptions, raw: &serde_json::Value) -> Result<()> {
+pub(crate) fn apply_cli_flags(opts: &mut CreateOptions, raw: &serde_json::Value) -> Result<()> {
     let f: CliFlags = serde_json::from_value(raw.clone())
         .map_err(|e| Error::invalid(format!("bad CliFlags in create request: {e}")))?;
     for m in &f.mount {

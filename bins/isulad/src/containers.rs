@@ -23,13 +23,13 @@ use crate::status::{parse_opts, status, to_json};
 
 /// The container service.
 #[derive(Clone)]
-pub struct Containers {
+pub(crate) struct Containers {
     engine: Arc<Engine>,
 }
 
 impl Containers {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Containers { engine }
     }
 }

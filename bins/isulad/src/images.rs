@@ -19,13 +19,13 @@ use crate::status::{parse_opts, status, to_json};
 
 /// The image service: a handle on the shared engine.
 #[derive(Clone)]
-pub struct Images {
+pub(crate) struct Images {
     engine: Arc<Engine>,
 }
 
 impl Images {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Images { engine }
     }
 }

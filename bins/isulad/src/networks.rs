@@ -15,20 +15,20 @@ use crate::status::{parse_opts, to_json};
 
 /// The network service: a handle on the shared engine.
 #[derive(Clone)]
-pub struct Networks {
+pub(crate) struct Networks {
     engine: Arc<Engine>,
 }
 
 impl Networks {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Networks { engine }
     }
 }
 
 /// Docker's network inspect object for `n`; attached containers are looked up in `engine`
 /// for their name and address on this network.
-pub fn docker_view(engine: &Engine, n: &NetworkInfo) -> Value {
+pub(crate) fn docker_view(engine: &Engine, n: &NetworkInfo) -> Value {
     let mut containers = Map::new();
     for id in &n.containers {
         let Ok(c) = engine.containers().inspect(id) else { continue };

@@ -9,7 +9,7 @@ use isula_core::{Error, ErrorKind};
 use tonic::{Code, Status};
 
 /// The gRPC code of an engine error kind.
-pub fn code(kind: ErrorKind) -> Code {
+pub(crate) fn code(kind: ErrorKind) -> Code {
     match kind {
         ErrorKind::NotFound => Code::NotFound,
         ErrorKind::AlreadyExists => Code::AlreadyExists,
@@ -24,17 +24,17 @@ pub fn code(kind: ErrorKind) -> Code {
 }
 
 /// The status for an engine error, carrying its full message.
-pub fn status(e: &Error) -> Status {
+pub(crate) fn status(e: &Error) -> Status {
     Status::new(code(e.kind()), e.to_string())
 }
 
 /// `INVALID_ARGUMENT` for a malformed JSON field of a request.
-pub fn bad_json(field: &str, e: serde_json::Error) -> Status {
+pub(crate) fn bad_json(field: &str, e: serde_json::Error) -> Status {
     Status::invalid_argument(format!("request field {field} is not valid JSON: {e}"))
 }
 
 /// Parse a JSON option field; an empty string gives the type's default.
-pub fn parse_opts<T: serde::de::DeserializeOwned + Default>(field: &str, s: &str) -> Result<T, Status> {
+pub(crate) fn parse_opts<T: serde::de::DeserializeOwned + Default>(field: &str, s: &str) -> Result<T, Status> {
     if s.trim().is_empty() {
         return Ok(T::default());
     }
@@ -42,7 +42,7 @@ pub fn parse_opts<T: serde::de::DeserializeOwned + Default>(field: &str, s: &str
 }
 
 /// Serialise a reply value (cannot fail for the engine's plain types; reported as INTERNAL if it does).
-pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Status> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Status> {
     serde_json::to_string(v).map_err(|e| Status::internal(format!("cannot encode reply: {e}")))
 }
 

@@ -15,13 +15,13 @@ use crate::status::{parse_opts, to_json};
 
 /// The system service.
 #[derive(Clone)]
-pub struct System {
+pub(crate) struct System {
     engine: Arc<Engine>,
 }
 
 impl System {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         System { engine }
     }
 }

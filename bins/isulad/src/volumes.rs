@@ -13,13 +13,13 @@ use crate::status::{parse_opts, to_json};
 
 /// The volume service: a handle on the shared engine.
 #[derive(Clone)]
-pub struct Volumes {
+pub(crate) struct Volumes {
     engine: Arc<Engine>,
 }
 
 impl Volumes {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Volumes { engine }
     }
 }
