@@ -58,6 +58,40 @@ impl Drop for CreateUndo<'_> {
     }
 }
 
+/// The `Mounts` entry of a container record for one planned user mount.
+fn mount_point(m: &mounts::PlannedMount) -> MountPoint {
+    MountPoint {
+        kind: if m.volume.is_some() { "volume".into() } else { m.kind.clone() },
+        name: m.volume.clone().unwrap_or_default(),
+        source: m.source.clone(),
+        destination: m.destination.clone(),
+        mode: m.options.join(","),
+        rw: !m.options.iter().any(|o| o == "ro"),
+        propagation: m
+            .options
+            .iter()
+            .find(|o| o.ends_with("private") || o.ends_with("shared") || o.ends_with("slave"))
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+impl Engine {
+    /// Create step: the runtime part (`config`) of image `id`'s config blob, if it has one.
+    fn image_runtime_config(&self, id: &crate::digest::Digest) -> Result<Option<ImageConfig>> {
+        let cfg_bytes = self.inner.content.read(id, MAX_IMAGE_CONFIG)?;
+        let cfg_json: serde_json::Value = serde_json::from_slice(&cfg_bytes)
+            .map_err(|e| Error::internal(format!("image {id}: bad config JSON: {e}")))?;
+        Ok(match cfg_json.get("config") {
+            Some(v) if !v.is_null() => Some(
+                serde_json::from_value(v.clone())
+                    .map_err(|e| Error::internal(format!("image {id}: bad runtime config: {e}")))?,
+            ),
+            _ => None,
+        })
+    }
+}
+
 impl Engine {
     // ------------------------------------------------------------------ create
 
@@ -74,16 +108,7 @@ impl Engine {
         opts.validate()?;
         let name = opts.name.as_deref().filter(|n| !n.is_empty()).map(check_name).transpose()?;
         let img = self.resolve_image(&opts.image)?;
-        let cfg_bytes = self.inner.content.read(&img.id, MAX_IMAGE_CONFIG)?;
-        let cfg_json: serde_json::Value = serde_json::from_slice(&cfg_bytes)
-            .map_err(|e| Error::internal(format!("image {}: bad config JSON: {e}", img.id)))?;
-        let image_cfg: Option<ImageConfig> = match cfg_json.get("config") {
-            Some(v) if !v.is_null() => Some(
-                serde_json::from_value(v.clone())
-                    .map_err(|e| Error::internal(format!("image {}: bad runtime config: {e}", img.id)))?,
-            ),
-            _ => None,
-        };
+        let image_cfg = self.image_runtime_config(&img.id)?;
         let runtime_name =
             opts.runtime.clone().filter(|r| !r.is_empty()).unwrap_or(self.inner.config.default_runtime.clone());
         let rt = self.runtime(&runtime_name)?;
@@ -136,23 +161,7 @@ impl Engine {
             .iter()
             .filter_map(|m| m.volume.clone().filter(|v| *v == files::anonymous_volume_name(&id, &m.destination)))
             .collect();
-        let mount_points = planned
-            .iter()
-            .map(|m| MountPoint {
-                kind: if m.volume.is_some() { "volume".into() } else { m.kind.clone() },
-                name: m.volume.clone().unwrap_or_default(),
-                source: m.source.clone(),
-                destination: m.destination.clone(),
-                mode: m.options.join(","),
-                rw: !m.options.iter().any(|o| o == "ro"),
-                propagation: m
-                    .options
-                    .iter()
-                    .find(|o| o.ends_with("private") || o.ends_with("shared") || o.ends_with("slave"))
-                    .cloned()
-                    .unwrap_or_default(),
-            })
-            .collect();
+        let mount_points = planned.iter().map(mount_point).collect();
         let process = oci.process().as_ref().ok_or_else(|| Error::internal("generated spec has no process"))?;
         let args: Vec<String> = process.args().clone().unwrap_or_default();
         let entrypoint = match &opts.entrypoint {
