@@ -12,10 +12,10 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use isula_core::container::{CreateOptions, RemoveOptions, WaitCondition};
-use isula_core::image::{ListImagesOptions, LoadOptions, RemoveImageOptions};
-use isula_core::logs::LogOptions;
+use isula_core::LogOptions;
+use isula_core::{CreateOptions, RemoveOptions, WaitCondition};
 use isula_core::{Engine, EngineConfig, Result};
+use isula_core::{ListImagesOptions, LoadOptions, RemoveImageOptions};
 
 fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
     let mut config = EngineConfig::with_dirs(dir.join("root"), dir.join("state"));
@@ -24,42 +24,43 @@ fn run(archive: PathBuf, dir: PathBuf) -> Result<()> {
     let engine = Engine::open(config)?;
 
     let mut f = File::open(&archive).map_err(|e| isula_core::Error::io(&archive, "open image archive", e))?;
-    let loaded = engine.load(&mut f, &LoadOptions::default())?;
+    let loaded = engine.images().load(&mut f, &LoadOptions::default())?;
     for img in &loaded {
         println!("loaded: {} {:?}", img.id, img.names);
     }
 
-    for img in engine.images(&ListImagesOptions::default())? {
+    for img in engine.images().list(&ListImagesOptions::default())? {
         println!("image: {} {:?} {} bytes", img.id, img.repo_tags, img.size);
     }
-    let inspect = engine.inspect_image("busybox:latest")?;
+    let inspect = engine.images().inspect("busybox:latest")?;
     println!("inspect: {} {}/{}", inspect.id, inspect.os, inspect.architecture);
 
-    engine.tag("busybox:latest", "example/busybox:v1")?;
-    let filtered =
-        engine.images(&ListImagesOptions { filters: vec!["reference=example/*".into()], ..Default::default() })?;
+    engine.images().tag("busybox:latest", "example/busybox:v1")?;
+    let filtered = engine
+        .images()
+        .list(&ListImagesOptions { filters: vec!["reference=example/*".into()], ..Default::default() })?;
     println!("filtered: {:?}", filtered.iter().map(|i| &i.repo_tags).collect::<Vec<_>>());
 
-    let id = engine.create(&CreateOptions {
+    let id = engine.containers().create(&CreateOptions {
         image: "busybox:latest".into(),
         cmd: Some(vec!["echo".into(), "hello".into()]),
         ..Default::default()
     })?;
-    engine.start(&id)?;
-    let code = engine.wait(&id, WaitCondition::NotRunning)?;
+    engine.containers().start(&id)?;
+    let code = engine.containers().wait(&id, WaitCondition::NotRunning)?;
     let mut logs = String::new();
-    engine.logs(&id, &LogOptions::default(), &mut |line| {
+    engine.containers().logs(&id, &LogOptions::default(), &mut |line| {
         logs.push_str(&line.log);
         true
     })?;
-    engine.remove(&id, &RemoveOptions::default())?;
+    engine.containers().remove(&id, &RemoveOptions::default())?;
     println!("container {}: exit code {code}, logs {logs:?}", &id[..12]);
 
     for name in ["example/busybox:v1", "busybox:latest"] {
-        let removed = engine.remove_image(name, &RemoveImageOptions::default())?;
+        let removed = engine.images().remove(name, &RemoveImageOptions::default())?;
         println!("removed: {removed:?}");
     }
-    println!("images left: {}", engine.images(&ListImagesOptions::default())?.len());
+    println!("images left: {}", engine.images().list(&ListImagesOptions::default())?.len());
     Ok(())
 }
 

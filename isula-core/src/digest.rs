@@ -87,7 +87,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// Lower-case hex encoding.
-pub fn hex_encode(bytes: &[u8]) -> String {
+pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -99,31 +99,27 @@ pub fn hex_encode(bytes: &[u8]) -> String {
 
 /// An incremental sha256 hasher that also counts bytes.
 #[derive(Clone, Default)]
-pub struct Hasher {
+pub(crate) struct Hasher {
     inner: Sha256,
     len: u64,
 }
 
 impl Hasher {
     /// A fresh hasher.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
     /// Feed bytes.
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         self.inner.update(data);
         self.len += data.len() as u64;
     }
     /// Bytes hashed so far.
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.len
     }
-    /// True when nothing was hashed.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
     /// The digest of everything fed so far.
-    pub fn finish(self) -> Digest {
+    pub(crate) fn finish(self) -> Digest {
         Digest { hex: hex_encode(&self.inner.finalize()) }
     }
 }
@@ -139,33 +135,21 @@ impl Write for Hasher {
 }
 
 /// A reader that hashes everything read through it.
-pub struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Hasher,
 }
 
 impl<R: Read> HashingReader<R> {
     /// Wrap `inner`.
-    pub fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         HashingReader { inner, hasher: Hasher::new() }
     }
-    /// Bytes read so far.
-    pub fn len(&self) -> u64 {
-        self.hasher.len()
-    }
-    /// True when nothing was read yet.
-    pub fn is_empty(&self) -> bool {
-        self.hasher.is_empty()
-    }
     /// Read the rest of the stream (so the digest covers it all) and return digest and size.
-    pub fn finish(mut self) -> io::Result<(Digest, u64)> {
+    pub(crate) fn finish(mut self) -> io::Result<(Digest, u64)> {
         io::copy(&mut self, &mut io::sink())?;
         let len = self.hasher.len();
         Ok((self.hasher.finish(), len))
-    }
-    /// The wrapped reader.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
     }
 }
 

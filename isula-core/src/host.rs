@@ -22,7 +22,7 @@ pub fn mem_total() -> u64 {
 }
 
 /// The host's cgroup hierarchies, detected once per process.
-pub fn cgroup_hierarchy() -> Result<&'static Hierarchy> {
+pub(crate) fn cgroup_hierarchy() -> Result<&'static Hierarchy> {
     static H: OnceLock<std::result::Result<Hierarchy, String>> = OnceLock::new();
     H.get_or_init(|| Hierarchy::detect().map_err(|e| e.to_string())).as_ref().map_err(|e| Error::unavailable(e.clone()))
 }

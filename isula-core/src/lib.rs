@@ -7,31 +7,73 @@
 //! ureq and rustls; without it pull, push, login and logout return
 //! [`ErrorKind::Unimplemented`]), `xz` and `zstd` (layers and archives in those
 //! compressions; without them such a stream is refused as `Unimplemented`).
+//!
+//! # API layout
+//!
+//! Everything an embedder needs is re-exported here, at the crate root: [`Engine`] and its
+//! subject views ([`Containers`], [`Images`], [`Networks`], [`Volumes`]), the option and
+//! result types of their operations, [`Error`]/[`ErrorKind`], [`Event`]/[`EventFilter`].
+//! The modules themselves are private. [`unstable`] holds the few internals the daemon,
+//! the benchmarks and the tests reach below the engine; it carries no stability promise.
 
-pub mod cgroups;
-pub mod config;
-pub mod container;
-pub mod content;
-pub mod digest;
-pub mod engine;
-pub mod error;
-pub mod events;
+mod cgroups;
+mod config;
+mod container;
+mod content;
+mod digest;
+mod engine;
+mod error;
+mod events;
 pub mod host;
-pub mod image;
-pub mod layer;
-pub mod logs;
-pub mod network;
-pub mod reference;
-pub mod registry;
-pub mod runtime;
-pub mod snapshot;
-pub mod sys;
+mod image;
+mod layer;
+mod logs;
+mod network;
+mod reference;
+mod registry;
+mod runtime;
+mod snapshot;
+// The only module of isula-core allowed to use `unsafe` (syscall wrappers, each with a SAFETY comment).
+#[allow(unsafe_code)]
+mod sys;
 pub mod time;
-pub mod volume;
+pub mod unstable;
+mod volume;
 
-pub use config::EngineConfig;
+pub use config::{EngineConfig, RuntimeConfig, BRIDGE_NONE};
 pub use digest::Digest;
-pub use engine::Engine;
-pub use error::{Error, ErrorKind, Reason, Result};
+pub use engine::{Containers, Engine, Images, Networks, Volumes};
+pub use error::{Error, ErrorKind, Reason, Result, ResultExt};
 pub use oci_spec;
 pub use reference::Reference;
+
+// Containers.
+pub use cgroups::TopResult;
+pub use container::archive::{CopyToOptions, PathStat};
+pub use container::health::HealthState;
+pub use container::options::{HealthConfig, Resources, RestartPolicy};
+pub use container::{
+    start_error_exit_code, ContainerConfig, ContainerInspect, ContainerRecord, ContainerSummary, CreateOptions,
+    ExecOptions, ExecOutput, InspectGraphDriver, InspectState, ListOptions, MountPoint, RemoveOptions, State, Status,
+    WaitCondition,
+};
+pub use engine::{ContainerStats, Exec, UpdateOptions, STATS_INTERVAL};
+pub use logs::{LogLine, LogOptions, LogStream};
+pub use runtime::{AttachEvent, AttachStream};
+
+// Images and registries.
+pub use image::{
+    ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions, LoadedImage, RemoveImageOptions,
+    RemovedImage,
+};
+pub use registry::{
+    Credentials, LayerProgress, PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult,
+};
+
+// Networks and volumes.
+pub use network::types::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub use network::{Ipv4Net, PortMapping, Protocol};
+pub use volume::{Volume, VolumeCreateOptions, VolumePruneReport};
+
+// Events.
+pub use events::{next_live, Event, EventFilter, Live};

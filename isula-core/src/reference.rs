@@ -12,11 +12,11 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 
 /// Registry used when a reference names none.
-pub const DEFAULT_DOMAIN: &str = "docker.io";
+pub(crate) const DEFAULT_DOMAIN: &str = "docker.io";
 /// Namespace of single-component names on the default registry.
-pub const OFFICIAL_NAMESPACE: &str = "library";
+pub(crate) const OFFICIAL_NAMESPACE: &str = "library";
 /// Tag used when a reference has neither tag nor digest.
-pub const DEFAULT_TAG: &str = "latest";
+pub(crate) const DEFAULT_TAG: &str = "latest";
 const LEGACY_DOMAIN: &str = "index.docker.io";
 const MAX_NAME_LEN: usize = 255;
 
@@ -200,7 +200,7 @@ fn split_domain(name: &str) -> (Option<&str>, &str) {
 }
 
 /// Tag grammar `[\w][\w.-]{0,127}`.
-pub fn valid_tag(t: &str) -> bool {
+pub(crate) fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     !b.is_empty() && b.len() <= 128 && word(b[0]) && b[1..].iter().all(|&c| word(c) || c == b'.' || c == b'-')

@@ -8,9 +8,9 @@
 use std::ffi::c_char;
 use std::time::{Duration, UNIX_EPOCH};
 
-use isula_core::container::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
-use isula_core::logs::{LogLine, LogOptions, LogStream};
 use isula_core::Error;
+use isula_core::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
+use isula_core::{LogLine, LogOptions, LogStream};
 use serde::{Deserialize, Serialize};
 
 use crate::boundary::{guard, json, json_or_default, opt_text, out_string, text, Out};
@@ -39,7 +39,7 @@ pub unsafe extern "C" fn isula_container_create(
         let out = out_string(out_id, "out_id")?;
         let e = self::engine(engine)?;
         let opts: CreateOptions = json(options_json, "options_json")?;
-        out.set_string(e.create(&opts)?);
+        out.set_string(e.containers().create(&opts)?);
         Ok(())
     })
 }
@@ -58,7 +58,7 @@ pub unsafe extern "C" fn isula_container_start(
     id: *const c_char,
     err: *mut *mut c_char,
 ) -> isula_status {
-    guard(err, || self::engine(engine)?.start(text(id, "id")?))
+    guard(err, || self::engine(engine)?.containers().start(text(id, "id")?))
 }
 
 /// Stop a container: SIGTERM (or its stop signal), then SIGKILL after `timeout_secs`
@@ -80,7 +80,7 @@ pub unsafe extern "C" fn isula_container_stop(
 ) -> isula_status {
     guard(err, || {
         let t = (timeout_secs >= 0).then_some(i64::from(timeout_secs));
-        self::engine(engine)?.stop(text(id, "id")?, t)
+        self::engine(engine)?.containers().stop(text(id, "id")?, t)
     })
 }
 
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn isula_container_kill(
     guard(err, || {
         let e = self::engine(engine)?;
         let s = opt_text(signal, "signal")?.unwrap_or("KILL");
-        e.kill(text(id, "id")?, s)
+        e.containers().kill(text(id, "id")?, s)
     })
 }
 
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn isula_container_remove(
     guard(err, || {
         let e = self::engine(engine)?;
         let opts: RemoveOptions = json_or_default(options_json, "options_json")?;
-        e.remove(text(id, "id")?, &opts)
+        e.containers().remove(text(id, "id")?, &opts)
     })
 }
 
@@ -151,7 +151,7 @@ pub unsafe extern "C" fn isula_container_wait(
     guard(err, || {
         let out = Out::new(exit_code, "exit_code", -1)?;
         let e = self::engine(engine)?;
-        out.set(e.wait(text(id, "id")?, WaitCondition::NotRunning)?);
+        out.set(e.containers().wait(text(id, "id")?, WaitCondition::NotRunning)?);
         Ok(())
     })
 }
@@ -182,7 +182,7 @@ pub unsafe extern "C" fn isula_container_wait_timeout(
         let e = self::engine(engine)?;
         let id = text(id, "id")?;
         let timeout = u64::try_from(timeout_ms).ok().map(std::time::Duration::from_millis);
-        match e.wait_timeout(id, WaitCondition::NotRunning, timeout)? {
+        match e.containers().wait_timeout(id, WaitCondition::NotRunning, timeout)? {
             Some(code) => out.set(code),
             None => {
                 return Err(isula_core::Error::unavailable(format!(
@@ -216,7 +216,7 @@ pub unsafe extern "C" fn isula_container_list(
         let out = out_string(out_json, "out_json")?;
         let e = self::engine(engine)?;
         let opts: ListOptions = json_or_default(options_json, "options_json")?;
-        out.set_json(&e.list(&opts)?)
+        out.set_json(&e.containers().list(&opts)?)
     })
 }
 
@@ -240,7 +240,7 @@ pub unsafe extern "C" fn isula_container_inspect(
     guard(err, || {
         let out = out_string(out_json, "out_json")?;
         let e = self::engine(engine)?;
-        out.set_json(&e.inspect_container(text(id, "id")?)?)
+        out.set_json(&e.containers().inspect(text(id, "id")?)?)
     })
 }
 
@@ -285,7 +285,7 @@ pub unsafe extern "C" fn isula_container_exec(
                 "exec through libisula collects the output: Detach and AttachStdin are not supported",
             ));
         }
-        let r = e.exec(id, &opts)?.collect()?;
+        let r = e.containers().exec(id, &opts)?.collect()?;
         out.set_json(&ExecResult {
             exit_code: r.exit_code,
             stdout: String::from_utf8_lossy(&r.stdout).into_owned(),
@@ -365,7 +365,7 @@ pub unsafe extern "C" fn isula_container_logs(
             stderr: o.stderr,
         };
         let mut entries = Vec::new();
-        e.logs(id, &opts, &mut |l: LogLine| {
+        e.containers().logs(id, &opts, &mut |l: LogLine| {
             entries.push(LogEntry { stream: l.stream, time: l.time, log: l.log });
             true
         })?;

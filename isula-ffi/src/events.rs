@@ -8,8 +8,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use isula_core::events::{next_live, Event, EventFilter, Live};
 use isula_core::Error;
+use isula_core::{next_live, Live};
+use isula_core::{Event, EventFilter};
 
 use crate::boundary::{guard, json_or_default, Out};
 use crate::engine::{engine, isula_engine};

@@ -6,10 +6,10 @@ use std::ffi::{c_char, c_void, CString};
 use std::fs::File;
 use std::time::Duration;
 
-use isula_core::engine::{PullEvent, PullOptions};
-use isula_core::error::ResultExt as _;
-use isula_core::image::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
 use isula_core::Error;
+use isula_core::ResultExt as _;
+use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
+use isula_core::{PullEvent, PullOptions};
 
 use crate::boundary::{guard, json, json_or_default, out_string, path, text};
 use crate::engine::{engine, isula_engine};
@@ -52,7 +52,7 @@ pub unsafe extern "C" fn isula_image_load(
         let p = path(archive_path, "archive_path")?;
         let opts: LoadOptions = json_or_default(options_json, "options_json")?;
         let mut f = File::open(&p).map_err(|x| Error::io(&p, "open image archive", x))?;
-        let loaded = e.load(&mut f, &opts).ctx(format!("load {}", p.display()))?;
+        let loaded = e.images().load(&mut f, &opts).ctx(format!("load {}", p.display()))?;
         out.set_json(&loaded)
     })
 }
@@ -79,7 +79,8 @@ pub unsafe extern "C" fn isula_image_save(
         let p = path(archive_path, "archive_path")?;
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut f = File::create(&p).map_err(|x| Error::io(&p, "create archive", x))?;
-        let r = e.save(&refs, &mut f).and_then(|()| f.sync_all().map_err(|x| Error::io(&p, "write archive", x)));
+        let r =
+            e.images().save(&refs, &mut f).and_then(|()| f.sync_all().map_err(|x| Error::io(&p, "write archive", x)));
         if r.is_err() {
             let _ = std::fs::remove_file(&p);
         }
@@ -113,7 +114,7 @@ pub unsafe extern "C" fn isula_image_import(
         let p = path(tar_path, "tar_path")?;
         let opts: ImportOptions = json_or_default(options_json, "options_json")?;
         let mut f = File::open(&p).map_err(|x| Error::io(&p, "open tarball", x))?;
-        let id = e.import(&mut f, &opts).ctx(format!("import {}", p.display()))?;
+        let id = e.images().import(&mut f, &opts).ctx(format!("import {}", p.display()))?;
         out.set_string(id.to_string());
         Ok(())
     })
@@ -142,7 +143,7 @@ pub unsafe extern "C" fn isula_image_list(
         let out = out_string(out_json, "out_json")?;
         let e = self::engine(engine)?;
         let opts: ListImagesOptions = json_or_default(options_json, "options_json")?;
-        out.set_json(&e.images(&opts)?)
+        out.set_json(&e.images().list(&opts)?)
     })
 }
 
@@ -168,7 +169,7 @@ pub unsafe extern "C" fn isula_image_inspect(
     guard(err, || {
         let out = out_string(out_json, "out_json")?;
         let e = self::engine(engine)?;
-        out.set_json(&e.inspect_image(text(name, "name")?)?)
+        out.set_json(&e.images().inspect(text(name, "name")?)?)
     })
 }
 
@@ -191,7 +192,7 @@ pub unsafe extern "C" fn isula_image_tag(
 ) -> isula_status {
     guard(err, || {
         let e = self::engine(engine)?;
-        e.tag(text(source, "source")?, text(target, "target")?)
+        e.images().tag(text(source, "source")?, text(target, "target")?)
     })
 }
 
@@ -222,7 +223,7 @@ pub unsafe extern "C" fn isula_image_remove(
         let e = self::engine(engine)?;
         let n = text(name, "name")?;
         let opts: RemoveImageOptions = json_or_default(options_json, "options_json")?;
-        let removed = e.remove_image(n, &opts)?;
+        let removed = e.images().remove(n, &opts)?;
         match out {
             Some(o) => o.set_json(&removed),
             None => Ok(()),
@@ -289,7 +290,7 @@ pub unsafe extern "C" fn isula_image_pull(
                 }
             }
         };
-        let result = e.pull(r, &opts, &mut report)?;
+        let result = e.images().pull(r, &opts, &mut report)?;
         out.set_json(&result)
     })
 }

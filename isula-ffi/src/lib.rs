@@ -8,6 +8,8 @@
 //! The pointer contract of every `unsafe extern "C"` function is stated in its doc comment
 //! (which cbindgen copies into the header), so the crate allows `missing_safety_doc`.
 
+// The C ABI: raw pointers from C on every export, so `unsafe` is allowed crate-wide.
+#![allow(unsafe_code)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use isula_core::sys::mount::{mounts_under, unmount};
+use isula_core::unstable::mount::{mounts_under, unmount};
 use isula_core::EngineConfig;
 
 /// A private temporary directory for one test's engine: `<tmp>/root` (graph) and
@@ -44,7 +44,7 @@ impl TestRoot {
     /// never share a host bridge); other keys default.
     pub fn config(&self) -> EngineConfig {
         let mut c = EngineConfig::with_dirs(self.path.join("root"), self.path.join("state"));
-        c.bridge = isula_core::config::BRIDGE_NONE.into();
+        c.bridge = isula_core::BRIDGE_NONE.into();
         c
     }
 
@@ -172,10 +172,10 @@ mod tests {
         std::fs::create_dir_all(src.join("inner")).unwrap();
         std::fs::create_dir_all(&a).unwrap();
         std::fs::write(src.join("f"), b"x").unwrap();
-        isula_core::sys::mount::bind(&src, &a, false).unwrap();
-        isula_core::sys::mount::bind(&src, &a.join("inner"), false).unwrap();
+        isula_core::unstable::mount::bind(&src, &a, false).unwrap();
+        isula_core::unstable::mount::bind(&src, &a.join("inner"), false).unwrap();
         // stacked twice on the same path
-        isula_core::sys::mount::bind(&src, &a, false).unwrap();
+        isula_core::unstable::mount::bind(&src, &a, false).unwrap();
         let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
         let count = info
             .lines()

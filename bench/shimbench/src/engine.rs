@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use isula_core::container::{CreateOptions, ListOptions, RemoveOptions};
-use isula_core::image::LoadOptions;
+use isula_core::{CreateOptions, ListOptions, RemoveOptions};
+use isula_core::LoadOptions;
 use isula_core::{Engine, EngineConfig};
 
 use crate::{checkpoint, parallel};
@@ -39,7 +39,7 @@ impl Bench {
     /// `create`; returns the id and the seconds it took.
     fn create(&self, name: &str) -> Result<(String, f64), String> {
         let t = Instant::now();
-        let id = self.engine.create(&Self::opts(name)).map_err(|e| format!("create {name}: {e}"))?;
+        let id = self.engine.containers().create(&Self::opts(name)).map_err(|e| format!("create {name}: {e}"))?;
         let dt = t.elapsed().as_secs_f64();
         self.live.lock().unwrap().push(id.clone());
         Ok((id, dt))
@@ -47,21 +47,21 @@ impl Bench {
 
     fn run(&self, name: &str) -> Result<(String, f64), String> {
         let t = Instant::now();
-        let id = self.engine.run(&Self::opts(name)).map_err(|e| format!("run {name}: {e}"))?;
+        let id = self.engine.containers().run(&Self::opts(name)).map_err(|e| format!("run {name}: {e}"))?;
         let dt = t.elapsed().as_secs_f64();
         self.live.lock().unwrap().push(id.clone());
         Ok((id, dt))
     }
 
     fn remove(&self, id: &str, force: bool) -> Result<f64, String> {
-        let dt = timed(|| self.engine.remove(id, &RemoveOptions { force, volumes: false }), &format!("remove {id}"))?;
+        let dt = timed(|| self.engine.containers().remove(id, &RemoveOptions { force, volumes: false }), &format!("remove {id}"))?;
         self.live.lock().unwrap().retain(|x| x != id);
         Ok(dt)
     }
 
     fn cleanup(&self) {
         let mut ids: Vec<String> = self.live.lock().unwrap().clone();
-        if let Ok(all) = self.engine.list(&ListOptions { all: true, ..Default::default() }) {
+        if let Ok(all) = self.engine.containers().list(&ListOptions { all: true, ..Default::default() }) {
             ids.extend(all.into_iter().map(|c| c.id));
         }
         ids.sort();
@@ -94,11 +94,11 @@ fn phases(
         create.push(dt);
     }
     let start =
-        ids.iter().map(|id| timed(|| b.engine.start(id), &format!("start {id}"))).collect::<Result<Vec<_>, _>>()?;
+        ids.iter().map(|id| timed(|| b.engine.containers().start(id), &format!("start {id}"))).collect::<Result<Vec<_>, _>>()?;
     checkpoint("serial");
     let stop = ids
         .iter()
-        .map(|id| timed(|| b.engine.stop(id, Some(0)), &format!("stop {id}")))
+        .map(|id| timed(|| b.engine.containers().stop(id, Some(0)), &format!("stop {id}")))
         .collect::<Result<Vec<_>, _>>()?;
     let rm = ids.iter().map(|id| b.remove(id, false)).collect::<Result<Vec<_>, _>>()?;
     let mut ids = Vec::new();
@@ -112,7 +112,7 @@ fn phases(
 
     let up = parallel(b, &names("p", n_par), threads, |b, n| {
         let (id, _) = b.create(n)?;
-        b.engine.start(&id).map_err(|e| format!("start {n}: {e}"))
+        b.engine.containers().start(&id).map_err(|e| format!("start {n}: {e}"))
     })?;
     checkpoint("parallel");
     let ids: Vec<String> = b.live.lock().unwrap().clone();
@@ -142,7 +142,7 @@ pub fn main(args: &[String]) {
     };
     let engine = Engine::open(cfg).unwrap_or_else(|e| panic!("Engine::open: {e}"));
     let mut f = std::fs::File::open(&args[4]).unwrap_or_else(|e| panic!("{}: {e}", args[4]));
-    engine.load(&mut f, &LoadOptions::default()).unwrap_or_else(|e| panic!("load {}: {e}", args[4]));
+    engine.images().load(&mut f, &LoadOptions::default()).unwrap_or_else(|e| panic!("load {}: {e}", args[4]));
     let b = Arc::new(Bench { engine, live: Mutex::new(Vec::new()) });
     let r = phases(&b, &args[5], num(&args[6]), num(&args[7]), num(&args[8]));
     b.cleanup();

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use isula_core::runtime::{CreateRequest, OciRuntime, Runtime, ShimHandle, ShimLogConfig};
+use isula_core::unstable::runtime::{CreateRequest, OciRuntime, Runtime, ShimHandle, ShimLogConfig};
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(30));
 
@@ -223,9 +223,9 @@ fn main() {
     if a.get(1).map(String::as_str) == Some("seccomp") {
         // The OCI seccomp section isula generates for a default container (Docker's profile,
         // default capabilities, this host), for the bare runtimes' bundles: same spec, fair test.
-        let caps: Vec<String> = isula_core::container::caps::DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
-        let host = isula_core::container::spec::seccomp::SeccompHost::detect();
-        match isula_core::container::spec::seccomp::default_profile(&caps, &host) {
+        let caps: Vec<String> = isula_core::unstable::spec::DEFAULT_CAPS.iter().map(|c| c.to_string()).collect();
+        let host = isula_core::unstable::spec::SeccompHost::detect();
+        match isula_core::unstable::spec::default_profile(&caps, &host) {
             Ok(s) => println!("{}", serde_json::to_string(&s).unwrap_or_default()),
             Err(e) => {
                 eprintln!("shimbench seccomp: {e}");

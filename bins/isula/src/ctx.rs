@@ -12,7 +12,7 @@ use crate::error::CliError;
 const MAX_MSG: usize = 64 * 1024 * 1024;
 
 /// What every command gets.
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The daemon address.
     pub addr: Addr,
     /// The runtime that drives gRPC calls.
@@ -23,7 +23,7 @@ pub struct Ctx {
 
 impl Ctx {
     /// A context for `host` (already chosen from -H, ISULAD_HOST or the default).
-    pub fn new(host: &str, tls: Option<isula_api::client::TlsFiles>) -> Result<Ctx, CliError> {
+    pub(crate) fn new(host: &str, tls: Option<isula_api::client::TlsFiles>) -> Result<Ctx, CliError> {
         let addr = Addr::parse(host).map_err(CliError::engine)?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -34,7 +34,7 @@ impl Ctx {
 
     /// The connected channel; connecting the first time. A daemon that is not there is
     /// `cannot connect to isulad at ADDR: is it running?` with status 125.
-    pub fn channel(&mut self) -> Result<Channel, CliError> {
+    pub(crate) fn channel(&mut self) -> Result<Channel, CliError> {
         if let Some(c) = &self.channel {
             return Ok(c.clone());
         }
@@ -47,34 +47,34 @@ impl Ctx {
     }
 
     /// An image service client.
-    pub fn images(&mut self) -> Result<ImageServiceClient<Channel>, CliError> {
+    pub(crate) fn images(&mut self) -> Result<ImageServiceClient<Channel>, CliError> {
         Ok(ImageServiceClient::new(self.channel()?)
             .max_decoding_message_size(MAX_MSG)
             .max_encoding_message_size(MAX_MSG))
     }
 
     /// A system service client.
-    pub fn system(&mut self) -> Result<SystemServiceClient<Channel>, CliError> {
+    pub(crate) fn system(&mut self) -> Result<SystemServiceClient<Channel>, CliError> {
         Ok(SystemServiceClient::new(self.channel()?).max_decoding_message_size(MAX_MSG))
     }
 
     /// A container service client.
-    pub fn containers(&mut self) -> Result<ContainerServiceClient<Channel>, CliError> {
+    pub(crate) fn containers(&mut self) -> Result<ContainerServiceClient<Channel>, CliError> {
         Ok(ContainerServiceClient::new(self.channel()?).max_decoding_message_size(MAX_MSG))
     }
 }
 
 /// Parse a JSON reply field of the daemon into its shared type (`isula_types`).
-pub fn parse_typed<T: serde::de::DeserializeOwned>(field: &str, s: &str) -> Result<T, CliError> {
+pub(crate) fn parse_typed<T: serde::de::DeserializeOwned>(field: &str, s: &str) -> Result<T, CliError> {
     serde_json::from_str(s).map_err(|e| CliError::engine(format!("bad reply from isulad ({field}): {e}")))
 }
 
 /// The JSON of a request field (`*_json`) from its shared type (`isula_types`).
-pub fn to_json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("isula_types values serialise")
 }
 
 /// Parse a JSON reply field of the daemon.
-pub fn parse_reply(field: &str, s: &str) -> Result<serde_json::Value, CliError> {
+pub(crate) fn parse_reply(field: &str, s: &str) -> Result<serde_json::Value, CliError> {
     serde_json::from_str(s).map_err(|e| CliError::engine(format!("bad reply from isulad ({field}): {e}")))
 }

@@ -5,11 +5,11 @@ use std::fmt;
 use isula_types::reason::Reason;
 
 /// Exit code of an engine or usage error (Docker's 125).
-pub const ENGINE: i32 = 125;
+pub(crate) const ENGINE: i32 = 125;
 
 /// A failed command: `msg` goes to stderr, `code` is the exit status.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// Exit status.
     pub code: i32,
     /// Message printed as is.
@@ -18,17 +18,17 @@ pub struct CliError {
 
 impl CliError {
     /// An error with exit status 1 (Docker's status for a failed request of most commands).
-    pub fn new(msg: impl Into<String>) -> Self {
+    pub(crate) fn new(msg: impl Into<String>) -> Self {
         CliError { code: 1, msg: msg.into() }
     }
 
     /// An error with exit status 125.
-    pub fn engine(msg: impl Into<String>) -> Self {
+    pub(crate) fn engine(msg: impl Into<String>) -> Self {
         CliError { code: ENGINE, msg: msg.into() }
     }
 
     /// The daemon refused a request: `Error response from daemon: MSG`, status 1 as Docker.
-    pub fn daemon(s: &tonic::Status) -> Self {
+    pub(crate) fn daemon(s: &tonic::Status) -> Self {
         if s.code() == tonic::Code::Unavailable && s.message().contains("transport") {
             return CliError::engine(format!("Error: the connection to isulad failed: {}", s.message()));
         }
@@ -51,23 +51,23 @@ impl From<tonic::Status> for CliError {
 /// The engine's machine-readable reason for a refused request, from the daemon's
 /// `isula-reason` status metadata; `None` when it gave none. Every decision on the kind of
 /// a daemon error beyond its gRPC code goes through here, never through the message text.
-pub fn reason(s: &tonic::Status) -> Option<Reason> {
+pub(crate) fn reason(s: &tonic::Status) -> Option<Reason> {
     s.metadata().get(isula_api::REASON_KEY)?.to_str().ok()?.parse().ok()
 }
 
 /// Docker's exit code for a refused start of a container or exec: 127 when the command was
 /// not found, 126 when it could not be invoked (from the reason), otherwise 125.
-pub fn start_error_code(s: &tonic::Status) -> i32 {
+pub(crate) fn start_error_code(s: &tonic::Status) -> i32 {
     Reason::start_exit_code(reason(s)).unwrap_or(ENGINE)
 }
 
 /// Exit status when stdout or stderr is a pipe whose reader went away (128 + SIGPIPE, as the
 /// shell reports a process killed by SIGPIPE).
-pub const BROKEN_PIPE: i32 = 141;
+pub(crate) const BROKEN_PIPE: i32 = 141;
 
 /// Handle the result of a write to stdout/stderr: a closed pipe ends the program quietly
 /// with [`BROKEN_PIPE`]; other failures are reported as `println!` would.
-pub fn written(r: std::io::Result<()>, stream: &str) {
+pub(crate) fn written(r: std::io::Result<()>, stream: &str) {
     match r {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(BROKEN_PIPE),
@@ -76,22 +76,22 @@ pub fn written(r: std::io::Result<()>, stream: &str) {
 }
 
 /// `print!` to stdout through [`written`] (used by the crate's `println!`/`print!`).
-pub fn write_out(args: fmt::Arguments<'_>) {
+pub(crate) fn write_out(args: fmt::Arguments<'_>) {
     use std::io::Write;
     written(std::io::stdout().lock().write_fmt(args), "stdout");
 }
 
 /// `eprint!` to stderr through [`written`] (used by the crate's `eprintln!`/`eprint!`).
-pub fn write_err(args: fmt::Arguments<'_>) {
+pub(crate) fn write_err(args: fmt::Arguments<'_>) {
     use std::io::Write;
     written(std::io::stderr().lock().write_fmt(args), "stderr");
 }
 
 /// Result of a command: its exit status.
-pub type CmdResult = Result<i32, CliError>;
+pub(crate) type CmdResult = Result<i32, CliError>;
 
 /// An I/O error as Go prints it (`no such file or directory`), for Docker-shaped messages.
-pub fn io_text(e: &std::io::Error) -> String {
+pub(crate) fn io_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     let s = match s.find(" (os error ") {
         Some(i) if e.raw_os_error().is_some() => &s[..i],

@@ -5,7 +5,7 @@ use isula_types::time::{human_duration, now, Timestamp};
 
 /// `size` in decimal units with 3 significant digits, as Docker's `HumanSizeWithPrecision(_, 3)`:
 /// `999B`, `4.26MB`, `12kB`.
-pub fn human_size(size: u64) -> String {
+pub(crate) fn human_size(size: u64) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut v = size as f64;
     let mut i = 0;
@@ -34,19 +34,19 @@ fn sig3(v: f64) -> String {
 }
 
 /// "3 minutes ago" for a time `created` (seconds since the epoch).
-pub fn ago(created: i64) -> String {
+pub(crate) fn ago(created: i64) -> String {
     let t = Timestamp::from_unix_secs(created);
     format!("{} ago", human_duration(now().since(t)))
 }
 
 /// `2024-01-02 03:04:05 +0000 UTC`, as Go prints a UTC `time.Time`.
-pub fn utc(t: i64) -> String {
+pub(crate) fn utc(t: i64) -> String {
     Timestamp::from_unix_secs(t).to_go_string()
 }
 
 /// Align tab-separated lines into columns: each cell but a line's last is padded to the
 /// column's widest cell plus 3 spaces, at least 10 wide (Docker's tabwriter settings).
-pub fn align(lines: &[String]) -> String {
+pub(crate) fn align(lines: &[String]) -> String {
     let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split('\t').collect()).collect();
     let mut widths: Vec<usize> = Vec::new();
     for r in &rows {
@@ -75,7 +75,7 @@ pub fn align(lines: &[String]) -> String {
 }
 
 /// Short id: without `sha256:`, 12 characters.
-pub fn short_id(id: &str) -> String {
+pub(crate) fn short_id(id: &str) -> String {
     id.strip_prefix("sha256:").unwrap_or(id).chars().take(12).collect()
 }
 

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use crate::fmt::human_size;
 
 /// Progress lines keyed by a short id, in first-seen order.
-pub struct Progress {
+pub(crate) struct Progress {
     tty: bool,
     items: Vec<(String, String)>,
     drawn: usize,
@@ -20,13 +20,13 @@ impl Default for Progress {
 
 impl Progress {
     /// Display on stdout; bars when stdout is a terminal.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Progress { tty: std::io::stdout().is_terminal(), items: Vec::new(), drawn: 0 }
     }
 
     /// Set the status of `id`. Plain mode prints it only when the text changed, and
     /// leaves byte counts out (they would print a line per chunk).
-    pub fn set(&mut self, id: &str, status: String, bytes: Option<(u64, u64)>) {
+    pub(crate) fn set(&mut self, id: &str, status: String, bytes: Option<(u64, u64)>) {
         let shown = match (bytes, self.tty) {
             (Some((cur, total)), true) => {
                 format!("{status} {} {}/{}", bar(cur, total), human_size(cur), human_size(total))
@@ -61,7 +61,7 @@ impl Progress {
 }
 
 /// `[=====>     ]` for `cur` of `total`, 50 wide.
-pub fn bar(cur: u64, total: u64) -> String {
+pub(crate) fn bar(cur: u64, total: u64) -> String {
     let w = 50usize;
     let filled = if total == 0 { w } else { ((cur.min(total) as f64 / total as f64) * w as f64) as usize };
     let mut s = String::from("[");
@@ -79,7 +79,7 @@ pub fn bar(cur: u64, total: u64) -> String {
 }
 
 /// The 12-hex short form of a `sha256:` digest used as a line id.
-pub fn short(d: &str) -> String {
+pub(crate) fn short(d: &str) -> String {
     crate::fmt::short_id(d)
 }
 

@@ -8,7 +8,7 @@ use crate::error::CliError;
 /// `--cpus`, `--cpu-shares`, `--cpuset-cpus`, `-m`, `--memory-swap`, `--memory-reservation`,
 /// `--pids-limit`, `--blkio-weight`.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct ResourceOpts {
+pub(crate) struct ResourceOpts {
     /// Number of CPUs.
     #[arg(long = "cpus")]
     pub cpus: Option<String>,
@@ -56,7 +56,7 @@ impl ResourceOpts {
 
     /// For `create`: the typed flags as `Resources`, and the size and CPU strings as
     /// `CliFlags` entries that the daemon parses with the engine's parsers.
-    pub fn for_create(&self) -> (Map<String, Value>, Map<String, Value>) {
+    pub(crate) fn for_create(&self) -> (Map<String, Value>, Map<String, Value>) {
         let mut flags = Map::new();
         for (k, v) in [
             ("cpus", &self.cpus),
@@ -72,7 +72,7 @@ impl ResourceOpts {
     }
 
     /// For `update`: every flag as an engine `Resources` field (sizes in bytes).
-    pub fn for_update(&self) -> Result<Map<String, Value>, CliError> {
+    pub(crate) fn for_update(&self) -> Result<Map<String, Value>, CliError> {
         let mut res = self.typed();
         if let Some(v) = &self.cpus {
             let n: f64 = v

@@ -12,13 +12,13 @@ use tonic::Streaming;
 use crate::error::CliError;
 
 /// Puts the terminal on stdin in raw mode; the old mode comes back on drop.
-pub struct RawTerminal {
+pub(crate) struct RawTerminal {
     saved: Option<Termios>,
 }
 
 impl RawTerminal {
     /// Raw mode when stdin is a terminal (otherwise a no-op guard).
-    pub fn enable() -> RawTerminal {
+    pub(crate) fn enable() -> RawTerminal {
         let stdin = std::io::stdin();
         let Ok(saved) = tcgetattr(stdin.as_fd()) else {
             return RawTerminal { saved: None };
@@ -42,7 +42,7 @@ impl Drop for RawTerminal {
 
 /// Rows and columns of the terminal on stdin (asked of `stty`, keeping this crate free of
 /// `unsafe` ioctls); `None` when stdin is not a terminal.
-pub fn term_size() -> Option<(u32, u32)> {
+pub(crate) fn term_size() -> Option<(u32, u32)> {
     let out = std::process::Command::new("stty")
         .arg("size")
         .stdin(std::process::Stdio::inherit())
@@ -58,7 +58,7 @@ pub fn term_size() -> Option<(u32, u32)> {
 }
 
 /// What the stdin pump produces for the request stream.
-pub enum Input {
+pub(crate) enum Input {
     /// Bytes read from stdin.
     Data(Vec<u8>),
     /// stdin reached end of file.
@@ -66,7 +66,7 @@ pub enum Input {
 }
 
 /// Read stdin on a thread, delivering chunks and a final `Eof`.
-pub fn pump_stdin() -> mpsc::Receiver<Input> {
+pub(crate) fn pump_stdin() -> mpsc::Receiver<Input> {
     let (tx, rx) = mpsc::channel(8);
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
@@ -89,7 +89,7 @@ pub fn pump_stdin() -> mpsc::Receiver<Input> {
 }
 
 /// Events the copy loop reacts to besides output.
-pub enum Event {
+pub(crate) enum Event {
     /// The terminal was resized.
     Resize(u32, u32),
     /// SIGINT/SIGTERM/… to forward to the container.
@@ -97,7 +97,7 @@ pub enum Event {
 }
 
 /// Watch SIGWINCH (with `tty`) and, with `proxy`, SIGINT/SIGTERM/SIGHUP/SIGQUIT.
-pub fn watch_signals(tty: bool, proxy: bool) -> mpsc::Receiver<Event> {
+pub(crate) fn watch_signals(tty: bool, proxy: bool) -> mpsc::Receiver<Event> {
     use tokio::signal::unix::{signal, SignalKind};
     let (tx, rx) = mpsc::channel(8);
     if tty {
@@ -137,7 +137,7 @@ pub fn watch_signals(tty: bool, proxy: bool) -> mpsc::Receiver<Event> {
 }
 
 /// Write one output message to stdout or stderr.
-pub fn write_output(m: &StdioResponse) {
+pub(crate) fn write_output(m: &StdioResponse) {
     if m.data.is_empty() {
         return;
     }
@@ -156,6 +156,6 @@ pub fn write_output(m: &StdioResponse) {
 }
 
 /// Next output message of a stdio stream; `Ok(None)` at its end.
-pub async fn next_output(s: &mut Streaming<StdioResponse>) -> Result<Option<StdioResponse>, CliError> {
+pub(crate) async fn next_output(s: &mut Streaming<StdioResponse>) -> Result<Option<StdioResponse>, CliError> {
     s.message().await.map_err(|e| CliError::daemon(&e))
 }

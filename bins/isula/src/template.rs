@@ -16,7 +16,7 @@ enum Node {
 
 /// A parsed `--format` template.
 #[derive(Debug, Clone)]
-pub struct Template {
+pub(crate) struct Template {
     nodes: Vec<Node>,
     /// True when the format started with `table`.
     pub table: bool,
@@ -77,7 +77,7 @@ fn tokens(s: &str) -> Result<Vec<String>, String> {
 
 impl Template {
     /// Parse `format`. Errors name the problem, as `template: ...`.
-    pub fn parse(format: &str) -> Result<Template, String> {
+    pub(crate) fn parse(format: &str) -> Result<Template, String> {
         let (table, body) = match format.strip_prefix("table") {
             Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => (true, rest.trim_start()),
             _ => (false, format),
@@ -116,7 +116,7 @@ impl Template {
     }
 
     /// Render against `v`. A missing field renders `<no value>` as Go does for maps.
-    pub fn render(&self, v: &Value) -> Result<String, String> {
+    pub(crate) fn render(&self, v: &Value) -> Result<String, String> {
         let mut out = String::new();
         for n in &self.nodes {
             match n {
@@ -170,7 +170,7 @@ impl Template {
     }
 
     /// The header row of a table: each top-level field replaced by `title(field)`.
-    pub fn header(&self, title: &dyn Fn(&str) -> String) -> String {
+    pub(crate) fn header(&self, title: &dyn Fn(&str) -> String) -> String {
         let mut out = String::new();
         for n in &self.nodes {
             match n {
@@ -187,7 +187,7 @@ impl Template {
 
 /// How Go prints a value with `{{.}}`: strings bare, numbers as numbers, lists `[a b]`,
 /// maps `map[k:v]`, null `<nil>`.
-pub fn plain(v: &Value) -> String {
+pub(crate) fn plain(v: &Value) -> String {
     match v {
         Value::Null => "<nil>".into(),
         Value::String(s) => s.clone(),

@@ -2,7 +2,7 @@
 //!
 //! Usage: `isulad-shim <state-dir>`, with `<state-dir>/shim.json` holding the
 //! configuration and fd 3 (optional) open for readiness messages. The protocol is
-//! documented in `isula_core::runtime::shim`; in short the shim
+//! documented in `isula_core::unstable::runtime::shim`; in short the shim
 //! 1. forks (the engine reaps the parent at once), calls `setsid`, becomes a child
 //!    subreaper and binds `attach.sock` in the state dir;
 //! 2. runs `<runtime> create` (or `exec --detach`) with its own pipes (or a pty got
@@ -16,6 +16,8 @@
 
 mod oom;
 mod supervise;
+// Syscall wrappers (each `unsafe` with a SAFETY comment): allowed to use `unsafe`.
+#[allow(unsafe_code)]
 mod sys;
 
 use std::fs::{self, File, OpenOptions};
@@ -303,6 +305,7 @@ fn receive_master(l: &UnixListener, child: &mut std::process::Child) -> Result<O
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
                 // SAFETY: the kernel just installed this descriptor for us; we own it.
+                #[allow(unsafe_code)]
                 return Ok(Some(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) }));
             }
         }

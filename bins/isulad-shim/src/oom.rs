@@ -5,21 +5,21 @@ use std::fs;
 use std::path::PathBuf;
 
 /// The counter file and its value when the process was created.
-pub struct OomWatch {
+pub(crate) struct OomWatch {
     file: Option<PathBuf>,
     baseline: u64,
 }
 
 impl OomWatch {
     /// Find the memory cgroup of `pid` and remember its current `oom_kill` count.
-    pub fn new(pid: i32) -> OomWatch {
+    pub(crate) fn new(pid: i32) -> OomWatch {
         let file = counter_file(pid);
         let baseline = file.as_ref().and_then(read_count).unwrap_or(0);
         OomWatch { file, baseline }
     }
 
     /// Whether the kernel OOM-killed a process of the cgroup since [`OomWatch::new`].
-    pub fn killed(&self) -> bool {
+    pub(crate) fn killed(&self) -> bool {
         self.file.as_ref().and_then(read_count).is_some_and(|n| n > self.baseline)
     }
 }

@@ -43,7 +43,7 @@ enum Token {
 }
 
 /// Supervises one process until it exits.
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     pid: i32,
     terminal: bool,
     sigfd: SignalFd,
@@ -61,7 +61,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// A supervisor for process `pid` with the given stdio.
-    pub fn new(
+    pub(crate) fn new(
         pid: i32,
         terminal: bool,
         sigfd: SignalFd,
@@ -90,13 +90,13 @@ impl Supervisor {
     }
 
     /// Register an attach client.
-    pub fn add_client(&mut self, stream: UnixStream) {
+    pub(crate) fn add_client(&mut self, stream: UnixStream) {
         let _ = stream.set_nonblocking(true);
         self.clients.push(Client { stream, dec: frame::Decoder::default(), out: Vec::new(), dead: false });
     }
 
     /// Run until the process has exited and its output is drained; return its status.
-    pub fn run(&mut self) -> ExitStatus {
+    pub(crate) fn run(&mut self) -> ExitStatus {
         self.reap();
         let mut drain_until: Option<Instant> = None;
         let mut buf = vec![0u8; 32 * 1024];
@@ -141,7 +141,7 @@ impl Supervisor {
     }
 
     /// Send the exit frame to every client and flush their buffers (bounded wait).
-    pub fn finish(&mut self, status: &ExitStatus) {
+    pub(crate) fn finish(&mut self, status: &ExitStatus) {
         let payload = serde_json::to_vec(status).unwrap_or_default();
         for c in &mut self.clients {
             c.out.extend(frame::encode(frame::EXIT, &payload));

@@ -6,7 +6,7 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 
 /// A close-on-exec duplicate of the readiness fd (a standard descriptor the shim later points
 /// at /dev/null), if the engine passed one; the runtime and the container never inherit it.
-pub fn take_ready_fd(fd: RawFd) -> Option<File> {
+pub(crate) fn take_ready_fd(fd: RawFd) -> Option<File> {
     // SAFETY: F_DUPFD_CLOEXEC only adds a descriptor; it fails when `fd` is not open.
     let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
     if dup < 0 {
@@ -17,7 +17,7 @@ pub fn take_ready_fd(fd: RawFd) -> Option<File> {
 }
 
 /// Fork; in the parent exit at once (the engine reaps it), the child continues.
-pub fn daemonize() -> io::Result<()> {
+pub(crate) fn daemonize() -> io::Result<()> {
     // SAFETY: the shim is single-threaded at this point; the child only continues
     // running ordinary Rust code of this single thread.
     match unsafe { libc::fork() } {
@@ -29,7 +29,7 @@ pub fn daemonize() -> io::Result<()> {
 }
 
 /// poll(2) over `fds`; `timeout_ms` < 0 waits forever. EINTR counts as zero events.
-pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
     // SAFETY: the pointer and length describe a valid, exclusively borrowed slice.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
     if n < 0 {
@@ -43,7 +43,7 @@ pub fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
 }
 
 /// Set the window size of a pty (TIOCSWINSZ).
-pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) -> io::Result<()> {
+pub(crate) fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) -> io::Result<()> {
     let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCSWINSZ reads a winsize struct that lives for the call.
     if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
@@ -58,7 +58,7 @@ pub fn set_winsize(fd: &impl AsRawFd, rows: u16, cols: u16) -> io::Result<()> {
 /// across fork and exec, and OCI runtimes pass it on to the container's init (runc's Go
 /// runtime unblocks the signals it handles itself but leaves SIGUSR1/SIGUSR2 blocked), so
 /// without this reset `kill -USR1` never reaches a process in the container.
-pub fn clear_signal_mask_on_exec(cmd: &mut std::process::Command) {
+pub(crate) fn clear_signal_mask_on_exec(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs between fork and exec and only calls sigemptyset and
     // pthread_sigmask, which are async-signal-safe, on a sigset_t living on its stack.

@@ -5,7 +5,7 @@ use tonic::Status;
 use crate::status::status;
 
 /// Run the blocking engine call `f` on the blocking pool; engine errors become statuses.
-pub async fn blocking<T, F>(f: F) -> Result<T, Status>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, Status>
 where
     T: Send + 'static,
     F: FnOnce() -> isula_core::Result<T> + Send + 'static,

@@ -9,11 +9,11 @@ use tokio::sync::mpsc;
 use tonic::Status;
 
 /// Size of the chunks sent to clients.
-pub const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// A blocking reader over byte chunks received from an async producer. An `Err` item
 /// (client stream error) becomes an I/O error; the end of the channel is EOF.
-pub struct StreamReader {
+pub(crate) struct StreamReader {
     rx: mpsc::Receiver<Result<Vec<u8>, String>>,
     buf: Vec<u8>,
     pos: usize,
@@ -21,7 +21,7 @@ pub struct StreamReader {
 
 impl StreamReader {
     /// A reader and the sender its producer feeds (bounded: backpressure on the client).
-    pub fn new() -> (StreamReader, mpsc::Sender<Result<Vec<u8>, String>>) {
+    pub(crate) fn new() -> (StreamReader, mpsc::Sender<Result<Vec<u8>, String>>) {
         let (tx, rx) = mpsc::channel(8);
         (StreamReader { rx, buf: Vec::new(), pos: 0 }, tx)
     }
@@ -47,7 +47,7 @@ impl Read for StreamReader {
 }
 
 /// A blocking writer that sends `CHUNK`-sized pieces through a channel as built messages.
-pub struct ChunkWriter<T> {
+pub(crate) struct ChunkWriter<T> {
     tx: mpsc::Sender<Result<T, Status>>,
     make: fn(Vec<u8>) -> T,
     buf: Vec<u8>,
@@ -55,7 +55,7 @@ pub struct ChunkWriter<T> {
 
 impl<T> ChunkWriter<T> {
     /// A writer sending `make(bytes)` messages into `tx`.
-    pub fn new(tx: mpsc::Sender<Result<T, Status>>, make: fn(Vec<u8>) -> T) -> Self {
+    pub(crate) fn new(tx: mpsc::Sender<Result<T, Status>>, make: fn(Vec<u8>) -> T) -> Self {
         ChunkWriter { tx, make, buf: Vec::with_capacity(CHUNK) }
     }
 

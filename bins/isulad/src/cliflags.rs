@@ -3,9 +3,9 @@
 //! and the daemon agree on one syntax (`--mount`, `--device`, `--ulimit`, `--restart`, sizes,
 //! durations, …).
 
-use isula_core::container::options::HealthConfig;
-use isula_core::container::parse;
-use isula_core::container::CreateOptions;
+use isula_core::unstable::parse;
+use isula_core::CreateOptions;
+use isula_core::HealthConfig;
 use isula_core::{Error, Result};
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ struct CliFlags {
 }
 
 /// Parse the flags in `raw` and apply them to `opts`; `InvalidArgument` names the bad flag.
-pub fn apply_cli_flags(opts: &mut CreateOptions, raw: &serde_json::Value) -> Result<()> {
+pub(crate) fn apply_cli_flags(opts: &mut CreateOptions, raw: &serde_json::Value) -> Result<()> {
     let f: CliFlags = serde_json::from_value(raw.clone())
         .map_err(|e| Error::invalid(format!("bad CliFlags in create request: {e}")))?;
     for m in &f.mount {

@@ -7,11 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use isula_api::v1::container_service_server::ContainerService;
 use isula_api::v1::*;
-use isula_core::container::types::{ExecOptions, ListOptions, RemoveOptions, WaitCondition};
-use isula_core::container::CreateOptions;
-use isula_core::logs::{LogOptions, LogStream};
-use isula_core::runtime::{AttachEvent, AttachStream};
+use isula_core::CreateOptions;
 use isula_core::Engine;
+use isula_core::{AttachEvent, AttachStream};
+use isula_core::{ExecOptions, ListOptions, RemoveOptions, WaitCondition};
+use isula_core::{LogOptions, LogStream};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -23,13 +23,13 @@ use crate::status::{parse_opts, status, to_json};
 
 /// The container service.
 #[derive(Clone)]
-pub struct Containers {
+pub(crate) struct Containers {
     engine: Arc<Engine>,
 }
 
 impl Containers {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Containers { engine }
     }
 }
@@ -225,46 +225,48 @@ impl ContainerService for Containers {
         }
         let engine = self.engine.clone();
         let start = r.start;
-        let id = blocking(move || if start { engine.run(&opts) } else { engine.create(&opts) }).await?;
+        let id =
+            blocking(move || if start { engine.containers().run(&opts) } else { engine.containers().create(&opts) })
+                .await?;
         Ok(Response::new(CreateContainerResponse { id, warnings: Vec::new() }))
     }
 
     async fn start(&self, r: Request<ContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, id) = (self.engine.clone(), r.into_inner().id);
-        blocking(move || engine.start(&id)).await?;
+        blocking(move || engine.containers().start(&id)).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn stop(&self, r: Request<StopContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, r) = (self.engine.clone(), r.into_inner());
-        blocking(move || engine.stop(&r.id, stop_timeout(r.timeout))).await?;
+        blocking(move || engine.containers().stop(&r.id, stop_timeout(r.timeout))).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn kill(&self, r: Request<KillContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, r) = (self.engine.clone(), r.into_inner());
         let sig = if r.signal.is_empty() { "SIGKILL".to_string() } else { r.signal };
-        blocking(move || engine.kill(&r.id, &sig)).await?;
+        blocking(move || engine.containers().kill(&r.id, &sig)).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn remove(&self, r: Request<RemoveContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, r) = (self.engine.clone(), r.into_inner());
         let opts = RemoveOptions { force: r.force, volumes: r.volumes };
-        blocking(move || engine.remove(&r.id, &opts)).await?;
+        blocking(move || engine.containers().remove(&r.id, &opts)).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn list(&self, r: Request<ListContainersRequest>) -> Result<Response<ListContainersResponse>, Status> {
         let opts: ListOptions = parse_opts("options_json", &r.into_inner().options_json)?;
         let engine = self.engine.clone();
-        let list = blocking(move || engine.list(&opts)).await?;
+        let list = blocking(move || engine.containers().list(&opts)).await?;
         Ok(Response::new(ListContainersResponse { containers_json: to_json(&list)? }))
     }
 
     async fn inspect(&self, r: Request<ContainerRequest>) -> Result<Response<InspectContainerResponse>, Status> {
         let (engine, id) = (self.engine.clone(), r.into_inner().id);
-        let v = blocking(move || engine.inspect_container(&id)).await?;
+        let v = blocking(move || engine.containers().inspect(&id)).await?;
         Ok(Response::new(InspectContainerResponse { inspect_json: to_json(&v)? }))
     }
 
@@ -279,7 +281,7 @@ impl ContainerService for Containers {
         let (tx, rx) = mpsc::channel(1);
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || {
-            let m = match engine.wait(&r.id, cond) {
+            let m = match engine.containers().wait(&r.id, cond) {
                 Ok(code) => Ok(WaitContainerResponse { exit_code: code, error: String::new() }),
                 Err(e) => Err(status(&e)),
             };
@@ -303,15 +305,15 @@ impl ContainerService for Containers {
         // Fail early (unknown container) with a status rather than inside the stream.
         let id = r.id.clone();
         let e2 = engine.clone();
-        blocking(move || e2.container_record(&id).map(|_| ())).await?;
+        blocking(move || e2.containers().record(&id).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(64);
         tokio::task::spawn_blocking(move || {
-            let mut sink = |l: isula_core::logs::LogLine| {
+            let mut sink = |l: isula_core::LogLine| {
                 let stream = if l.stream == LogStream::Stderr { 2 } else { 1 };
                 let time = if opts.timestamps { l.time.clone() } else { String::new() };
                 tx.blocking_send(Ok(LogsResponse { stream, data: l.log.into_bytes(), time })).is_ok()
             };
-            if let Err(e) = engine.logs(&r.id, &opts, &mut sink) {
+            if let Err(e) = engine.containers().logs(&r.id, &opts, &mut sink) {
                 let _ = tx.blocking_send(Err(status(&e)));
             }
         });
@@ -328,7 +330,7 @@ impl ContainerService for Containers {
         let engine = self.engine.clone();
         let id = first.id.clone();
         let detach = opts.detach;
-        let mut exec = blocking(move || engine.exec(&id, &opts)).await?;
+        let mut exec = blocking(move || engine.containers().exec(&id, &opts)).await?;
         let (tx, rx) = mpsc::channel(64);
         if detach {
             drop(tx);
@@ -366,7 +368,7 @@ impl ContainerService for Containers {
             .ok_or_else(|| Status::invalid_argument("attach stream ended before the first message"))?;
         let engine = self.engine.clone();
         let id = first.id.clone();
-        let stream = blocking(move || engine.attach(&id)).await?;
+        let stream = blocking(move || engine.containers().attach(&id)).await?;
         let writer = stream.try_clone().map_err(|e| status(&e))?;
         let input = feed_input(writer);
         let use_stdin = first.stdin;
@@ -381,11 +383,11 @@ impl ContainerService for Containers {
             // As Docker: once the client hears the exit, the container's record says so too
             // (an `rm` right after a foreground `run` must not find it running). The record
             // shows it by a new finish time (status alone could still be `created` here).
-            let finished = |e: &Engine| e.container_record(&id).map(|r| r.state.finished_at).ok();
+            let finished = |e: &Engine| e.containers().record(&id).map(|r| r.state.finished_at).ok();
             let before = finished(&engine);
             pump_output(stream, ftx, |code| {
                 if let (Some(_), Some(before)) = (code, &before) {
-                    engine.wait_finish_after(&id, *before, EXIT_RECORD_WAIT);
+                    engine.containers().wait_finish_after(&id, *before, EXIT_RECORD_WAIT);
                 }
                 code
             })
@@ -421,31 +423,31 @@ impl ContainerService for Containers {
 
     async fn pause(&self, r: Request<ContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, id) = (self.engine.clone(), r.into_inner().id);
-        blocking(move || engine.pause(&id)).await?;
+        blocking(move || engine.containers().pause(&id)).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn unpause(&self, r: Request<ContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, id) = (self.engine.clone(), r.into_inner().id);
-        blocking(move || engine.unpause(&id)).await?;
+        blocking(move || engine.containers().unpause(&id)).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn restart(&self, r: Request<StopContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, r) = (self.engine.clone(), r.into_inner());
-        blocking(move || engine.restart(&r.id, stop_timeout(r.timeout))).await?;
+        blocking(move || engine.containers().restart(&r.id, stop_timeout(r.timeout))).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn rename(&self, r: Request<RenameContainerRequest>) -> Result<Response<Empty>, Status> {
         let (engine, r) = (self.engine.clone(), r.into_inner());
-        blocking(move || engine.rename(&r.id, &r.new_name)).await?;
+        blocking(move || engine.containers().rename(&r.id, &r.new_name)).await?;
         Ok(Response::new(Empty {}))
     }
 
     async fn top(&self, r: Request<TopContainerRequest>) -> Result<Response<TopContainerResponse>, Status> {
         let (engine, r) = (self.engine.clone(), r.into_inner());
-        let t = blocking(move || engine.top(&r.id, &r.ps_args)).await?;
+        let t = blocking(move || engine.containers().top(&r.id, &r.ps_args)).await?;
         let processes = t.processes.into_iter().map(|fields| TopRow { fields }).collect();
         Ok(Response::new(TopContainerResponse { titles: t.titles, processes }))
     }
@@ -458,15 +460,15 @@ impl ContainerService for Containers {
         let id = r.ids[0].clone();
         let e2 = self.engine.clone();
         let id2 = id.clone();
-        blocking(move || e2.container_record(&id2).map(|_| ())).await?;
+        blocking(move || e2.containers().record(&id2).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(4);
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || {
-            let mut sink = |s: &isula_core::engine::ContainerStats| match serde_json::to_string(s) {
+            let mut sink = |s: &isula_core::ContainerStats| match serde_json::to_string(s) {
                 Ok(j) => tx.blocking_send(Ok(StatsResponse { stats_json: j })).is_ok(),
                 Err(_) => false,
             };
-            if let Err(e) = engine.stats(&id, r.stream, &mut sink) {
+            if let Err(e) = engine.containers().stats(&id, r.stream, &mut sink) {
                 let _ = tx.blocking_send(Err(status(&e)));
             }
         });
@@ -475,9 +477,9 @@ impl ContainerService for Containers {
 
     async fn update(&self, r: Request<UpdateContainerRequest>) -> Result<Response<UpdateContainerResponse>, Status> {
         let r = r.into_inner();
-        let opts: isula_core::engine::UpdateOptions = parse_opts("options_json", &r.options_json)?;
+        let opts: isula_core::UpdateOptions = parse_opts("options_json", &r.options_json)?;
         let engine = self.engine.clone();
-        blocking(move || engine.update(&r.id, &opts)).await?;
+        blocking(move || engine.containers().update(&r.id, &opts)).await?;
         Ok(Response::new(UpdateContainerResponse { warnings: Vec::new() }))
     }
 
@@ -485,12 +487,12 @@ impl ContainerService for Containers {
         let id = r.into_inner().id;
         let e2 = self.engine.clone();
         let id2 = id.clone();
-        blocking(move || e2.container_record(&id2).map(|_| ())).await?;
+        blocking(move || e2.containers().record(&id2).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(8);
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || {
             let mut w = ChunkWriter { tx: tx.clone(), buf: Vec::new() };
-            let r = engine.export(&id, &mut w).and_then(|_| {
+            let r = engine.containers().export(&id, &mut w).and_then(|_| {
                 w.flush_chunk().map_err(|e| isula_core::Error::unavailable(format!("export stream: {e}")))
             });
             if let Err(e) = r {
@@ -504,14 +506,14 @@ impl ContainerService for Containers {
         let r = r.into_inner();
         let e2 = self.engine.clone();
         let id2 = r.id.clone();
-        blocking(move || e2.container_record(&id2).map(|_| ())).await?;
+        blocking(move || e2.containers().record(&id2).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(8);
         let (ctx, mut crx) = mpsc::channel::<Result<DataChunk, Status>>(8);
         let engine = self.engine.clone();
         let out = tx.clone();
         tokio::task::spawn_blocking(move || {
             let mut w = ChunkWriter { tx: ctx, buf: Vec::new() };
-            let r = engine.copy_from_container(&r.id, &r.path, false, &mut w).and_then(|st| {
+            let r = engine.containers().copy_from(&r.id, &r.path, false, &mut w).and_then(|st| {
                 w.flush_chunk().map_err(|e| isula_core::Error::unavailable(format!("copy stream: {e}")))?;
                 Ok(st)
             });
@@ -550,15 +552,12 @@ impl ContainerService for Containers {
             .ok_or_else(|| Status::invalid_argument("copy stream ended before the first message"))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let _ = tx.send(first.data);
-        let opts = isula_core::container::archive::CopyToOptions {
-            owner: None,
-            no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir,
-        };
+        let opts = isula_core::CopyToOptions { owner: None, no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir };
         let engine = self.engine.clone();
         let (id, path) = (first.id, first.path);
         let job = tokio::task::spawn_blocking(move || {
             let mut reader = ChannelReader { rx, cur: Vec::new(), pos: 0 };
-            engine.copy_to_container(&id, &path, &mut reader, &opts)
+            engine.containers().copy_to(&id, &path, &mut reader, &opts)
         });
         while let Some(m) = inbound.message().await? {
             let tx = tx.clone();
@@ -580,7 +579,7 @@ impl ContainerService for Containers {
             return Err(unimplemented("resize of an exec session (resize through the exec stream)"));
         }
         let (h, w) = (r.height.min(u16::MAX as u32) as u16, r.width.min(u16::MAX as u32) as u16);
-        blocking(move || engine.attach(&r.id)?.resize(h, w)).await?;
+        blocking(move || engine.containers().attach(&r.id)?.resize(h, w)).await?;
         Ok(Response::new(Empty {}))
     }
 }

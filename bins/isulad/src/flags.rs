@@ -9,12 +9,12 @@ use clap::Parser;
 use isula_core::{EngineConfig, Error, Result};
 
 /// Default daemon.json location.
-pub const DEFAULT_CONFIG: &str = "/etc/isulad/daemon.json";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/isulad/daemon.json";
 
 /// isulad: the isula container engine daemon.
 #[derive(Debug, Parser)]
 #[command(name = "isulad", version, about = "isulad: the isula container engine daemon")]
-pub struct Flags {
+pub(crate) struct Flags {
     /// Daemon configuration file (JSON).
     #[arg(long = "config-file", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
@@ -79,7 +79,7 @@ pub struct Flags {
 
 impl Flags {
     /// The effective configuration: the config file (if any) with the flags applied over it.
-    pub fn config(&self) -> Result<EngineConfig> {
+    pub(crate) fn config(&self) -> Result<EngineConfig> {
         let mut cfg = match &self.config_file {
             Some(p) => EngineConfig::from_file(p)?,
             None if Path::new(DEFAULT_CONFIG).exists() => EngineConfig::from_file(Path::new(DEFAULT_CONFIG))?,
@@ -94,7 +94,7 @@ impl Flags {
     }
 
     /// Override config fields with the flags that were given.
-    pub fn apply(&self, cfg: &mut EngineConfig) {
+    pub(crate) fn apply(&self, cfg: &mut EngineConfig) {
         if !self.host.is_empty() {
             cfg.hosts = self.host.clone();
         }

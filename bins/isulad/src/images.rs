@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use isula_api::v1::image_service_server::ImageService;
 use isula_api::v1::*;
-use isula_core::engine::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
-use isula_core::registry::PullOptions;
 use isula_core::Engine;
+use isula_core::PullOptions;
+use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -19,13 +19,13 @@ use crate::status::{parse_opts, status, to_json};
 
 /// The image service: a handle on the shared engine.
 #[derive(Clone)]
-pub struct Images {
+pub(crate) struct Images {
     engine: Arc<Engine>,
 }
 
 impl Images {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Images { engine }
     }
 }
@@ -77,13 +77,13 @@ impl ImageService for Images {
         log::info!("pull {}", req.reference);
         tokio::task::spawn_blocking(move || {
             let ptx = tx.clone();
-            let mut progress = |ev: isula_core::registry::PullEvent| {
+            let mut progress = |ev: isula_core::PullEvent| {
                 if let Ok(j) = serde_json::to_string(&ev) {
                     // A client that went away does not stop the pull.
                     let _ = ptx.blocking_send(Ok(PullResponse { event_json: j, result_json: String::new() }));
                 }
             };
-            let msg = match engine.pull(&req.reference, &opts, &mut progress) {
+            let msg = match engine.images().pull(&req.reference, &opts, &mut progress) {
                 Ok(r) => to_json(&r).map(|j| PullResponse { event_json: String::new(), result_json: j }),
                 Err(e) => {
                     log::warn!("pull {}: {e}", req.reference);
@@ -103,12 +103,12 @@ impl ImageService for Images {
         log::info!("push {}", req.reference);
         tokio::task::spawn_blocking(move || {
             let ptx = tx.clone();
-            let mut progress = |ev: isula_core::registry::PushEvent| {
+            let mut progress = |ev: isula_core::PushEvent| {
                 if let Ok(j) = serde_json::to_string(&ev) {
                     let _ = ptx.blocking_send(Ok(PushResponse { event_json: j, result_json: String::new() }));
                 }
             };
-            let msg = match engine.push(&req.reference, &mut progress) {
+            let msg = match engine.images().push(&req.reference, &mut progress) {
                 Ok(r) => to_json(&r).map(|j| PushResponse { event_json: String::new(), result_json: j }),
                 Err(e) => {
                     log::warn!("push {}: {e}", req.reference);
@@ -131,7 +131,7 @@ impl ImageService for Images {
         }
         forward(stream, tx, |m: LoadRequest| m.data);
         let engine = self.engine.clone();
-        let loaded = blocking(move || engine.load(&mut reader, &opts)).await;
+        let loaded = blocking(move || engine.images().load(&mut reader, &opts)).await;
         release_free_heap();
         let loaded = loaded?;
         for l in &loaded {
@@ -147,7 +147,7 @@ impl ImageService for Images {
         tokio::task::spawn_blocking(move || {
             let mut w = ChunkWriter::new(tx.clone(), |data| DataChunk { data });
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-            let r = engine.save(&refs, &mut w).and_then(|()| {
+            let r = engine.images().save(&refs, &mut w).and_then(|()| {
                 std::io::Write::flush(&mut w).map_err(|e| isula_core::Error::unavailable(format!("save: {e}")))
             });
             if let Err(e) = r {
@@ -169,7 +169,7 @@ impl ImageService for Images {
         }
         forward(stream, tx, |m: ImportRequest| m.data);
         let engine = self.engine.clone();
-        let id = blocking(move || engine.import(&mut reader, &opts)).await;
+        let id = blocking(move || engine.images().import(&mut reader, &opts)).await;
         release_free_heap();
         let id = id?;
         log::info!("imported image {id}");
@@ -179,21 +179,21 @@ impl ImageService for Images {
     async fn tag(&self, req: Request<TagRequest>) -> Result<Response<TagResponse>, Status> {
         let r = req.into_inner();
         let engine = self.engine.clone();
-        blocking(move || engine.tag(&r.source, &r.target)).await?;
+        blocking(move || engine.images().tag(&r.source, &r.target)).await?;
         Ok(Response::new(TagResponse {}))
     }
 
     async fn list(&self, req: Request<ListImagesRequest>) -> Result<Response<ListImagesResponse>, Status> {
         let opts: ListImagesOptions = parse_opts("options_json", &req.into_inner().options_json)?;
         let engine = self.engine.clone();
-        let list = blocking(move || engine.images(&opts)).await?;
+        let list = blocking(move || engine.images().list(&opts)).await?;
         Ok(Response::new(ListImagesResponse { images_json: to_json(&list)? }))
     }
 
     async fn inspect(&self, req: Request<InspectImageRequest>) -> Result<Response<InspectImageResponse>, Status> {
         let name = req.into_inner().name;
         let engine = self.engine.clone();
-        let i = blocking(move || engine.inspect_image(&name)).await?;
+        let i = blocking(move || engine.images().inspect(&name)).await?;
         Ok(Response::new(InspectImageResponse { inspect_json: to_json(&i)? }))
     }
 
@@ -201,7 +201,7 @@ impl ImageService for Images {
         let r = req.into_inner();
         let opts: RemoveImageOptions = parse_opts("options_json", &r.options_json)?;
         let engine = self.engine.clone();
-        let removed = blocking(move || engine.remove_image(&r.name, &opts)).await?;
+        let removed = blocking(move || engine.images().remove(&r.name, &opts)).await?;
         Ok(Response::new(RemoveImageResponse { removed_json: to_json(&removed)? }))
     }
 

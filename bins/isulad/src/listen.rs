@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use isula_api::addr::Addr;
 
 /// A bound listener.
-pub enum Listener {
+pub(crate) enum Listener {
     /// A unix socket and its path (removed on shutdown).
     Unix(tokio::net::UnixListener, PathBuf),
     /// A TCP listener.
@@ -14,7 +14,7 @@ pub enum Listener {
 }
 
 /// The gid of group `name` from /etc/group, if it exists.
-pub fn group_gid(name: &str) -> Option<u32> {
+pub(crate) fn group_gid(name: &str) -> Option<u32> {
     let text = std::fs::read_to_string("/etc/group").ok()?;
     text.lines().find_map(|l| {
         let mut f = l.split(':');
@@ -26,7 +26,7 @@ pub fn group_gid(name: &str) -> Option<u32> {
 /// Bind `addr`. An existing socket file that nobody answers on (left by a crash) is replaced;
 /// one that answers means another daemon is running there, which is an error.
 /// TCP listeners need `tls` (mutual TLS) or `insecure_tcp`.
-pub async fn bind(addr: &Addr, group: &str, insecure_tcp: bool, tls: bool) -> Result<Listener, String> {
+pub(crate) async fn bind(addr: &Addr, group: &str, insecure_tcp: bool, tls: bool) -> Result<Listener, String> {
     match addr {
         Addr::Unix(path) => bind_unix(path, group).map(|l| Listener::Unix(l, path.clone())),
         Addr::Tcp(hp) => {

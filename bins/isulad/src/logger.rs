@@ -38,7 +38,7 @@ impl Log for Logger {
 }
 
 /// Parse an iSulad/Docker log level name (`fatal` and `warning` accepted).
-pub fn parse_level(s: &str) -> Option<LevelFilter> {
+pub(crate) fn parse_level(s: &str) -> Option<LevelFilter> {
     Some(match s.to_ascii_lowercase().as_str() {
         "fatal" | "error" => LevelFilter::Error,
         "warn" | "warning" => LevelFilter::Warn,
@@ -50,7 +50,7 @@ pub fn parse_level(s: &str) -> Option<LevelFilter> {
 }
 
 /// Install the logger; `file` appends to that path instead of stderr.
-pub fn init(level: LevelFilter, file: Option<&Path>) -> std::io::Result<()> {
+pub(crate) fn init(level: LevelFilter, file: Option<&Path>) -> std::io::Result<()> {
     let file = match file {
         Some(p) => Some(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?)),
         None => None,

@@ -63,7 +63,7 @@ fn run(flags: &Flags) -> Result<(), String> {
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let engine = Arc::new(Engine::open(cfg.clone()).map_err(|e| e.to_string())?);
     if let Some(p) = &cfg.pidfile {
-        isula_core::sys::fs::atomic_write(p, format!("{}\n", std::process::id()).as_bytes())
+        isula_core::unstable::fs::atomic_write(p, format!("{}\n", std::process::id()).as_bytes())
             .map_err(|e| e.to_string())?;
     }
     let tls = server_tls(flags)?;

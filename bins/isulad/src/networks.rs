@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use isula_api::v1::network_service_server::NetworkService;
 use isula_api::v1::*;
-use isula_core::engine::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 use isula_core::Engine;
+use isula_core::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 use serde_json::{json, Map, Value};
 use tonic::{Request, Response, Status};
 
@@ -15,23 +15,23 @@ use crate::status::{parse_opts, to_json};
 
 /// The network service: a handle on the shared engine.
 #[derive(Clone)]
-pub struct Networks {
+pub(crate) struct Networks {
     engine: Arc<Engine>,
 }
 
 impl Networks {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Networks { engine }
     }
 }
 
 /// Docker's network inspect object for `n`; attached containers are looked up in `engine`
 /// for their name and address on this network.
-pub fn docker_view(engine: &Engine, n: &NetworkInfo) -> Value {
+pub(crate) fn docker_view(engine: &Engine, n: &NetworkInfo) -> Value {
     let mut containers = Map::new();
     for id in &n.containers {
-        let Ok(c) = engine.inspect_container(id) else { continue };
+        let Ok(c) = engine.containers().inspect(id) else { continue };
         let ep = c.network_settings.networks.get(&n.name);
         containers.insert(
             id.clone(),
@@ -87,7 +87,7 @@ impl NetworkService for Networks {
     async fn create(&self, req: Request<CreateNetworkRequest>) -> Result<Response<CreateNetworkResponse>, Status> {
         let opts: NetworkCreateOptions = parse_opts("options_json", &req.into_inner().options_json)?;
         let e = self.engine.clone();
-        let v = blocking(move || e.network_create(&opts).map(|n| docker_view(&e, &n))).await?;
+        let v = blocking(move || e.networks().create(&opts).map(|n| docker_view(&e, &n))).await?;
         Ok(Response::new(CreateNetworkResponse { network_json: to_json(&v)? }))
     }
 
@@ -95,7 +95,7 @@ impl NetworkService for Networks {
         let filters: NetworkFilters = parse_opts("filters_json", &req.into_inner().filters_json)?;
         let e = self.engine.clone();
         let v = blocking(move || {
-            e.network_list(&filters).map(|l| l.iter().map(|n| docker_view(&e, n)).collect::<Vec<_>>())
+            e.networks().list(&filters).map(|l| l.iter().map(|n| docker_view(&e, n)).collect::<Vec<_>>())
         })
         .await?;
         Ok(Response::new(ListNetworksResponse { networks_json: to_json(&v)? }))
@@ -104,14 +104,14 @@ impl NetworkService for Networks {
     async fn inspect(&self, req: Request<InspectNetworkRequest>) -> Result<Response<InspectNetworkResponse>, Status> {
         let name = req.into_inner().name;
         let e = self.engine.clone();
-        let v = blocking(move || e.network_inspect(&name).map(|n| docker_view(&e, &n))).await?;
+        let v = blocking(move || e.networks().inspect(&name).map(|n| docker_view(&e, &n))).await?;
         Ok(Response::new(InspectNetworkResponse { network_json: to_json(&v)? }))
     }
 
     async fn remove(&self, req: Request<RemoveNetworkRequest>) -> Result<Response<RemoveNetworkResponse>, Status> {
         let name = req.into_inner().name;
         let e = self.engine.clone();
-        blocking(move || e.network_remove(&name)).await?;
+        blocking(move || e.networks().remove(&name)).await?;
         Ok(Response::new(RemoveNetworkResponse {}))
     }
 }

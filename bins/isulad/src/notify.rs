@@ -4,7 +4,7 @@ use std::os::unix::net::UnixDatagram;
 
 /// Send `state` (e.g. `READY=1`) to `$NOTIFY_SOCKET` when it is set; a missing variable
 /// is not an error (not started by systemd). Abstract sockets (`@name`) are supported.
-pub fn notify(state: &str) -> std::io::Result<bool> {
+pub(crate) fn notify(state: &str) -> std::io::Result<bool> {
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
         return Ok(false);
     };

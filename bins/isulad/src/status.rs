@@ -9,7 +9,7 @@ use isula_core::{Error, ErrorKind};
 use tonic::{Code, Status};
 
 /// The gRPC code of an engine error kind.
-pub fn code(kind: ErrorKind) -> Code {
+pub(crate) fn code(kind: ErrorKind) -> Code {
     match kind {
         ErrorKind::NotFound => Code::NotFound,
         ErrorKind::AlreadyExists => Code::AlreadyExists,
@@ -25,7 +25,7 @@ pub fn code(kind: ErrorKind) -> Code {
 
 /// The status for an engine error, carrying its full message and, when it has one, its
 /// reason in the `isula-reason` metadata ([`isula_api::REASON_KEY`]).
-pub fn status(e: &Error) -> Status {
+pub(crate) fn status(e: &Error) -> Status {
     let mut s = Status::new(code(e.kind()), e.to_string());
     if let Some(r) = e.reason() {
         s.metadata_mut().insert(isula_api::REASON_KEY, tonic::metadata::MetadataValue::from_static(r.as_str()));
@@ -34,12 +34,12 @@ pub fn status(e: &Error) -> Status {
 }
 
 /// `INVALID_ARGUMENT` for a malformed JSON field of a request.
-pub fn bad_json(field: &str, e: serde_json::Error) -> Status {
+pub(crate) fn bad_json(field: &str, e: serde_json::Error) -> Status {
     Status::invalid_argument(format!("request field {field} is not valid JSON: {e}"))
 }
 
 /// Parse a JSON option field; an empty string gives the type's default.
-pub fn parse_opts<T: serde::de::DeserializeOwned + Default>(field: &str, s: &str) -> Result<T, Status> {
+pub(crate) fn parse_opts<T: serde::de::DeserializeOwned + Default>(field: &str, s: &str) -> Result<T, Status> {
     if s.trim().is_empty() {
         return Ok(T::default());
     }
@@ -47,7 +47,7 @@ pub fn parse_opts<T: serde::de::DeserializeOwned + Default>(field: &str, s: &str
 }
 
 /// Serialise a reply value (cannot fail for the engine's plain types; reported as INTERNAL if it does).
-pub fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Status> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Status> {
     serde_json::to_string(v).map_err(|e| Status::internal(format!("cannot encode reply: {e}")))
 }
 

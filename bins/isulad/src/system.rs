@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use isula_api::v1::system_service_server::SystemService;
 use isula_api::v1::*;
-use isula_core::events::{next_live, Event, EventFilter, Live};
 use isula_core::Engine;
+use isula_core::{next_live, Live};
+use isula_core::{Event, EventFilter};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -14,13 +15,13 @@ use crate::status::{parse_opts, to_json};
 
 /// The system service.
 #[derive(Clone)]
-pub struct System {
+pub(crate) struct System {
     engine: Arc<Engine>,
 }
 
 impl System {
     /// A service over `engine`.
-    pub fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
         System { engine }
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// The cgroup layout of the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum CgroupMode {
+pub(crate) enum CgroupMode {
     /// cgroup v1 only: one hierarchy per controller (or co-mounted group).
     Legacy,
     /// cgroup v1 controllers plus an (empty) cgroup2 hierarchy, usually at `/sys/fs/cgroup/unified`.
@@ -18,7 +18,7 @@ pub enum CgroupMode {
 
 /// The mounted cgroup hierarchies: v1 controller → mount point, and the cgroup2 mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hierarchy {
+pub(crate) struct Hierarchy {
     mode: CgroupMode,
     v1: BTreeMap<String, PathBuf>,
     unified: Option<PathBuf>,
@@ -26,14 +26,14 @@ pub struct Hierarchy {
 
 impl Hierarchy {
     /// Read the hierarchies mounted in this mount namespace (`/proc/self/mountinfo`).
-    pub fn detect() -> Result<Hierarchy> {
+    pub(crate) fn detect() -> Result<Hierarchy> {
         let text = std::fs::read_to_string("/proc/self/mountinfo")
             .map_err(|e| Error::io("/proc/self/mountinfo", "read", e))?;
         Hierarchy::from_mountinfo(&text)
     }
 
     /// Parse a `mountinfo` text. Without any cgroup mount this is an Unavailable error.
-    pub fn from_mountinfo(text: &str) -> Result<Hierarchy> {
+    pub(crate) fn from_mountinfo(text: &str) -> Result<Hierarchy> {
         let mut v1 = BTreeMap::new();
         let mut unified = None;
         for line in text.lines() {
@@ -72,24 +72,25 @@ impl Hierarchy {
     }
 
     /// The layout.
-    pub fn mode(&self) -> CgroupMode {
+    pub(crate) fn mode(&self) -> CgroupMode {
         self.mode
     }
 
     /// Mount point of the v1 hierarchy holding `controller` (`memory`, `cpu`, …).
-    pub fn v1_mount(&self, controller: &str) -> Option<&Path> {
+    pub(crate) fn v1_mount(&self, controller: &str) -> Option<&Path> {
         self.v1.get(controller).map(|p| p.as_path())
     }
 
     /// Mount point of the cgroup2 hierarchy, if any.
-    pub fn unified_mount(&self) -> Option<&Path> {
+    #[cfg(test)]
+    pub(crate) fn unified_mount(&self) -> Option<&Path> {
         self.unified.as_deref()
     }
 
     /// The cgroup of a container whose OCI spec says `linux.cgroupsPath = cgroups_path`
     /// (cgroupfs form such as `/isulad/<id>`; a relative path is taken from the hierarchy root).
     /// The systemd form `slice:prefix:name` is refused.
-    pub fn cgroup(&self, cgroups_path: &str) -> Result<Cgroup> {
+    pub(crate) fn cgroup(&self, cgroups_path: &str) -> Result<Cgroup> {
         let rel = clean(cgroups_path)?;
         let mut controllers = BTreeMap::new();
         if self.mode != CgroupMode::Unified {
@@ -145,7 +146,7 @@ fn clean(cgroups_path: &str) -> Result<PathBuf> {
 
 /// One container's cgroup: its directory in each mounted hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cgroup {
+pub(crate) struct Cgroup {
     pub(super) mode: CgroupMode,
     pub(super) path: String,
     pub(super) controllers: BTreeMap<String, PathBuf>,
@@ -154,7 +155,8 @@ pub struct Cgroup {
 
 impl Cgroup {
     /// A cgroup v2 directory given directly (fixtures, or a cgroup found by other means).
-    pub fn unified_at(dir: impl Into<PathBuf>) -> Cgroup {
+    #[cfg(test)]
+    pub(crate) fn unified_at(dir: impl Into<PathBuf>) -> Cgroup {
         let dir = dir.into();
         Cgroup {
             mode: CgroupMode::Unified,
@@ -165,37 +167,34 @@ impl Cgroup {
     }
 
     /// A cgroup v1 cgroup given as controller → directory (fixtures, tests).
-    pub fn legacy_at(controllers: BTreeMap<String, PathBuf>) -> Cgroup {
+    #[cfg(test)]
+    pub(crate) fn legacy_at(controllers: BTreeMap<String, PathBuf>) -> Cgroup {
         Cgroup { mode: CgroupMode::Legacy, path: String::new(), controllers, unified: None }
     }
 
-    /// The layout this cgroup lives in.
-    pub fn mode(&self) -> CgroupMode {
-        self.mode
-    }
-
     /// The cgroups path it was resolved from (`/isulad/<id>`).
-    pub fn path(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &str {
         &self.path
     }
 
     /// Directory of a v1 controller (`memory`, `cpu`, `cpuacct`, `pids`, `blkio`, `cpuset`, …).
-    pub fn v1_dir(&self, controller: &str) -> Option<&Path> {
+    pub(crate) fn v1_dir(&self, controller: &str) -> Option<&Path> {
         self.controllers.get(controller).map(|p| p.as_path())
     }
 
     /// Directory in the cgroup2 hierarchy (all controllers on v2; none on hybrid).
-    pub fn unified_dir(&self) -> Option<&Path> {
+    pub(crate) fn unified_dir(&self) -> Option<&Path> {
         self.unified.as_deref()
     }
 
     /// True when the cgroup uses v2 for its controllers.
-    pub fn is_v2(&self) -> bool {
+    pub(crate) fn is_v2(&self) -> bool {
         self.mode == CgroupMode::Unified
     }
 
     /// Does the cgroup exist (has the runtime created it)?
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         if self.is_v2() {
             self.unified.as_ref().is_some_and(|d| d.is_dir())
         } else {

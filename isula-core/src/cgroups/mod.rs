@@ -9,12 +9,11 @@ mod stats;
 mod top;
 mod update;
 
-pub use hierarchy::{Cgroup, CgroupMode, Hierarchy};
-pub use stats::{
-    cpu_percent, system_cpu_usage, BlkioEntry, BlkioStats, CpuStats, MemoryStats, PidsStats, Stats, Throttling,
-};
-pub use top::{filter_ps_output, top, TopResult};
-pub use update::update_resources;
+pub(crate) use hierarchy::{Cgroup, CgroupMode, Hierarchy};
+pub(crate) use stats::cpu_percent;
+pub(crate) use stats::{CpuStats, Stats};
+pub(crate) use top::top;
+pub use top::TopResult;
 
 #[cfg(test)]
 mod real_tests;

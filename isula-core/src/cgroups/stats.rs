@@ -138,7 +138,7 @@ impl BlkioStats {
 /// Docker's CPU percentage between two samples of the same container:
 /// container CPU time delta over host CPU time delta, times the online CPUs, times 100.
 /// 0.0 when either delta is not positive.
-pub fn cpu_percent(prev: &CpuStats, cur: &CpuStats) -> f64 {
+pub(crate) fn cpu_percent(prev: &CpuStats, cur: &CpuStats) -> f64 {
     let cpu_delta = cur.total_usage_ns as f64 - prev.total_usage_ns as f64;
     let system_delta = cur.system_usage_ns as f64 - prev.system_usage_ns as f64;
     let cpus = match cur.online_cpus {
@@ -154,7 +154,7 @@ pub fn cpu_percent(prev: &CpuStats, cur: &CpuStats) -> f64 {
 
 /// Host CPU time since boot in nanoseconds and the number of online CPUs, from `/proc/stat`
 /// (user+nice+system+idle+iowait+irq+softirq of the `cpu` line, as Docker sums it).
-pub fn system_cpu_usage() -> Result<(u64, u32)> {
+pub(super) fn system_cpu_usage() -> Result<(u64, u32)> {
     let text = std::fs::read_to_string("/proc/stat").map_err(|e| Error::io("/proc/stat", "read", e))?;
     parse_proc_stat(&text).ok_or_else(|| Error::internal("/proc/stat has no cpu line"))
 }
@@ -254,7 +254,7 @@ pub(super) fn parse_io_stat(text: &str) -> BlkioStats {
 
 impl Cgroup {
     /// Read one sample of the cgroup's usage. A missing cgroup is NotFound.
-    pub fn stats(&self) -> Result<Stats> {
+    pub(crate) fn stats(&self) -> Result<Stats> {
         if !self.exists() {
             return Err(Error::not_found(format!("cgroup {} does not exist (container not running?)", self.path)));
         }

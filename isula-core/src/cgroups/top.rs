@@ -34,7 +34,7 @@ fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<()> {
 
 impl Cgroup {
     /// Processes in the cgroup and its sub-cgroups (`cgroup.procs`), sorted.
-    pub fn pids(&self) -> Result<Vec<i32>> {
+    pub(crate) fn pids(&self) -> Result<Vec<i32>> {
         let dir = self.procs_dir()?;
         let mut out = Vec::new();
         collect_pids(dir, &mut out)?;
@@ -52,7 +52,7 @@ fn fields(line: &str) -> Vec<&str> {
 /// Keep the rows of `ps` output whose `PID` column is one of `pids`. Thread rows (`-` in the
 /// PID column, as `ps -m` prints) follow the process row above them. Fields past the header's
 /// count are joined into the last column. No `PID` column is an InvalidArgument error.
-pub fn filter_ps_output(output: &str, pids: &[i32]) -> Result<TopResult> {
+pub(super) fn filter_ps_output(output: &str, pids: &[i32]) -> Result<TopResult> {
     let mut lines = output.lines();
     let header = lines.next().unwrap_or("");
     let titles: Vec<String> = fields(header).into_iter().map(String::from).collect();
@@ -91,7 +91,7 @@ pub fn filter_ps_output(output: &str, pids: &[i32]) -> Result<TopResult> {
 /// `docker top`: run the host's `ps` with `ps_args` (default `-ef`) and keep the container's
 /// processes (those in `cg`). `ps` is first asked for just those pids (`-q`); arguments that
 /// cannot be combined with `-q` fall back to the full list, filtered here.
-pub fn top(cg: &Cgroup, ps_args: &[String]) -> Result<TopResult> {
+pub(crate) fn top(cg: &Cgroup, ps_args: &[String]) -> Result<TopResult> {
     let pids = cg.pids()?;
     let args: Vec<String> = if ps_args.is_empty() { vec!["-ef".into()] } else { ps_args.to_vec() };
     let list = pids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(",");

@@ -117,7 +117,7 @@ fn check(r: &Limits) -> Result<()> {
 /// blkio weight settings of `r` to the running cgroup `cg`, live; settings not given stay.
 /// A quota, memory limit or swap of -1, a pids limit <= 0 and a reservation <= 0 mean no limit;
 /// a zero (or empty cpuset) means "leave as is". Other fields of `r` are ignored.
-pub fn update_resources(cg: &Cgroup, r: &LinuxResources) -> Result<()> {
+pub(crate) fn update_resources(cg: &Cgroup, r: &LinuxResources) -> Result<()> {
     let r = Limits::of(r);
     check(&r)?;
     if cg.is_v2() {
@@ -129,7 +129,7 @@ pub fn update_resources(cg: &Cgroup, r: &LinuxResources) -> Result<()> {
 
 impl Cgroup {
     /// [`update_resources`] as a method.
-    pub fn update(&self, r: &LinuxResources) -> Result<()> {
+    pub(crate) fn update(&self, r: &LinuxResources) -> Result<()> {
         update_resources(self, r)
     }
 }

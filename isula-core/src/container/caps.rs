@@ -3,7 +3,7 @@
 use crate::{Error, Result};
 
 /// Every capability known to Linux, in bit order (`CAP_CHOWN` = 0 … `CAP_CHECKPOINT_RESTORE` = 40).
-pub const ALL_CAPS: &[&str] = &[
+pub(crate) const ALL_CAPS: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",
@@ -67,7 +67,7 @@ pub const DEFAULT_CAPS: &[&str] = &[
 
 /// Normalises a user-given capability name (`net_admin`, `CAP_NET_ADMIN`) to `CAP_NET_ADMIN`;
 /// `ALL` stays `ALL`. Unknown names are an InvalidArgument error.
-pub fn normalize_cap(name: &str) -> Result<String> {
+pub(crate) fn normalize_cap(name: &str) -> Result<String> {
     let up = name.trim().to_ascii_uppercase();
     if up == "ALL" {
         return Ok(up);
@@ -81,14 +81,14 @@ pub fn normalize_cap(name: &str) -> Result<String> {
 }
 
 /// The bit number of a normalised capability name.
-pub fn cap_index(cap: &str) -> Option<usize> {
+pub(crate) fn cap_index(cap: &str) -> Option<usize> {
     ALL_CAPS.iter().position(|c| *c == cap)
 }
 
 /// The capabilities the engine can grant: those the kernel knows (`/proc/sys/kernel/cap_last_cap`)
 /// and that are in the engine's own bounding set (`CapBnd` of `/proc/self/status`), since a
 /// process can never give a child a capability outside its bounding set.
-pub fn host_caps() -> Vec<String> {
+pub(crate) fn host_caps() -> Vec<String> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
@@ -111,7 +111,7 @@ pub fn host_caps() -> Vec<String> {
 /// Computes the capability set: privileged → `all`; otherwise defaults, then
 /// Docker's rules: `--cap-drop ALL` empties the base, `--cap-add ALL` fills it,
 /// individual adds win over individual drops only when the drop is `ALL`.
-pub fn compute_caps(privileged: bool, add: &[String], drop: &[String], all: &[String]) -> Result<Vec<String>> {
+pub(crate) fn compute_caps(privileged: bool, add: &[String], drop: &[String], all: &[String]) -> Result<Vec<String>> {
     if privileged {
         return Ok(all.to_vec());
     }
@@ -143,7 +143,8 @@ pub fn compute_caps(privileged: bool, add: &[String], drop: &[String], all: &[St
 }
 
 /// The 64-bit mask of a capability set (as in `/proc/<pid>/status` CapEff).
-pub fn cap_mask(caps: &[String]) -> u64 {
+#[cfg(test)]
+pub(crate) fn cap_mask(caps: &[String]) -> u64 {
     caps.iter().filter_map(|c| cap_index(c)).fold(0u64, |m, i| m | (1u64 << i))
 }
 

@@ -16,19 +16,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::container::options::HealthConfig;
+pub(crate) use crate::container::options::HealthConfig;
 use crate::error::{Error, Result};
 
 /// Default interval, timeout (30 s each) and retries (3), as Docker's.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 /// Default probe timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default number of consecutive failures before `unhealthy`.
-pub const DEFAULT_RETRIES: u32 = 3;
+pub(crate) const DEFAULT_RETRIES: u32 = 3;
 /// Results kept in [`HealthState::log`].
-pub const MAX_LOG_ENTRIES: usize = 5;
+pub(crate) const MAX_LOG_ENTRIES: usize = 5;
 /// Bytes of probe output kept per result.
-pub const MAX_OUTPUT_LEN: usize = 4096;
+pub(crate) const MAX_OUTPUT_LEN: usize = 4096;
 
 /// Health of a container.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -87,15 +87,15 @@ impl Default for HealthState {
 
 /// Runs a command in the container with a timeout: `(argv, timeout) -> (exit code, output)`.
 /// It should kill the command when the timeout passes; the monitor stops waiting then anyway.
-pub type ExecFn = dyn Fn(&[String], Duration) -> Result<(i32, String)> + Send + Sync;
+pub(crate) type ExecFn = dyn Fn(&[String], Duration) -> Result<(i32, String)> + Send + Sync;
 
 /// Called with the new state after every recorded result (to persist it), with `true`
 /// when the status changed (for `health_status` events).
-pub type StatusFn = dyn Fn(&HealthState, bool) + Send + Sync;
+pub(crate) type StatusFn = dyn Fn(&HealthState, bool) + Send + Sync;
 
 /// A health check made concrete: the command and the timings with defaults applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
+pub(crate) struct Probe {
     /// The command to run (`CMD-SHELL x` becomes `/bin/sh -c x`).
     pub argv: Vec<String>,
     /// Time between the end of a probe and the next.
@@ -119,7 +119,7 @@ fn dur(ns: i64, default: Duration) -> Duration {
 impl Probe {
     /// The probe of `config`; `None` when checks are disabled (`["NONE"]` or no test).
     /// A test not starting with `CMD`, `CMD-SHELL` or `NONE`, or without a command, is InvalidArgument.
-    pub fn from_config(config: &HealthConfig) -> Result<Option<Probe>> {
+    pub(crate) fn from_config(config: &HealthConfig) -> Result<Option<Probe>> {
         let argv = match config.test.first().map(String::as_str) {
             None | Some("NONE") => return Ok(None),
             Some("CMD") if config.test.len() > 1 => config.test[1..].to_vec(),
@@ -161,7 +161,12 @@ fn truncate(mut s: String) -> String {
 
 /// Apply one probe result to `state` (Docker's rules); returns true when the status changed.
 /// `in_start_period`: the probe started within the start period of the container.
-pub fn apply_result(state: &mut HealthState, retries: u32, entry: HealthLogEntry, in_start_period: bool) -> bool {
+pub(crate) fn apply_result(
+    state: &mut HealthState,
+    retries: u32,
+    entry: HealthLogEntry,
+    in_start_period: bool,
+) -> bool {
     let before = state.status;
     if entry.exit_code == 0 {
         state.failing_streak = 0;
@@ -189,7 +194,7 @@ struct Shared {
 
 /// A running health monitor. Stops (and joins its thread, within a few milliseconds) on
 /// [`stop`](Self::stop) or drop; a probe in flight is abandoned, not waited for.
-pub struct HealthMonitor {
+pub(crate) struct HealthMonitor {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -203,7 +208,8 @@ impl std::fmt::Debug for HealthMonitor {
 impl HealthMonitor {
     /// Start probing with `config` from now on (the container has just started).
     /// `None` when the config disables checks. `name` labels the thread and logs.
-    pub fn start(
+    #[cfg(test)]
+    pub(crate) fn start(
         name: &str,
         config: &HealthConfig,
         exec: Arc<ExecFn>,
@@ -214,7 +220,7 @@ impl HealthMonitor {
 
     /// Like [`start`](Self::start) but continuing from `state` (a container unpaused:
     /// its status and failing streak carry on).
-    pub fn resume(
+    pub(crate) fn resume(
         name: &str,
         config: &HealthConfig,
         state: HealthState,
@@ -233,13 +239,13 @@ impl HealthMonitor {
     }
 
     /// A copy of the current health.
-    pub fn state(&self) -> HealthState {
+    pub(crate) fn state(&self) -> HealthState {
         self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Stop probing and wait for the monitor thread (not for a probe in flight);
     /// returns the final state.
-    pub fn stop(mut self) -> HealthState {
+    pub(crate) fn stop(mut self) -> HealthState {
         self.halt();
         self.state()
     }

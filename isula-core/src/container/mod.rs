@@ -4,20 +4,20 @@
 //! ([`state`]), restart policies ([`restart`]) and the operation types ([`types`]); the
 //! operations themselves are methods of [`Engine`](crate::Engine).
 
-pub mod archive;
-pub mod caps;
-pub mod health;
-pub mod options;
+pub(crate) mod archive;
+pub(crate) mod caps;
+pub(crate) mod health;
+pub(crate) mod options;
 pub mod parse;
-pub mod restart;
-pub mod spec;
-pub mod state;
-pub mod store;
-pub mod types;
-pub mod validate;
+pub(crate) mod restart;
+pub(crate) mod spec;
+pub(crate) mod state;
+pub(crate) mod store;
+pub(crate) mod types;
+pub(crate) mod validate;
 
 pub use options::CreateOptions;
-pub use spec::{build_spec, prepare_container, write_bundle_config, HostInfo, NamespaceResolver, SpecInput};
+pub(crate) use spec::HostInfo;
 pub use state::{State, Status};
 pub use store::{ContainerConfig, ContainerRecord, MountPoint};
 pub use types::{

@@ -5,15 +5,20 @@ use std::time::Duration;
 use super::options::RestartPolicy;
 
 /// First delay before a restart.
-pub const BACKOFF_START: Duration = Duration::from_millis(100);
+pub(crate) const BACKOFF_START: Duration = Duration::from_millis(100);
 /// Largest delay before a restart.
-pub const BACKOFF_MAX: Duration = Duration::from_secs(60);
+pub(crate) const BACKOFF_MAX: Duration = Duration::from_secs(60);
 /// A run at least this long resets the backoff (as Docker).
-pub const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
+pub(crate) const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
 
 /// Whether a container that exited with `exit_code` is restarted by `policy`, given the
 /// restarts already done and whether the user stopped it.
-pub fn should_restart(policy: &RestartPolicy, exit_code: i32, restart_count: u32, manually_stopped: bool) -> bool {
+pub(crate) fn should_restart(
+    policy: &RestartPolicy,
+    exit_code: i32,
+    restart_count: u32,
+    manually_stopped: bool,
+) -> bool {
     if manually_stopped {
         return false;
     }
@@ -30,7 +35,12 @@ pub fn should_restart(policy: &RestartPolicy, exit_code: i32, restart_count: u32
 /// stopped, as Docker's daemon does at start-up: `always` restarts even a container the
 /// user stopped or killed, `unless-stopped` only one that was not stopped by the user,
 /// `on-failure` one whose last exit code is non-zero (within the retry limit).
-pub fn restart_on_open(policy: &RestartPolicy, exit_code: i32, restart_count: u32, manually_stopped: bool) -> bool {
+pub(crate) fn restart_on_open(
+    policy: &RestartPolicy,
+    exit_code: i32,
+    restart_count: u32,
+    manually_stopped: bool,
+) -> bool {
     match policy.name.as_str() {
         "always" => true,
         "unless-stopped" => !manually_stopped,

@@ -21,9 +21,9 @@ use crate::error::{Error, Result};
 use crate::sys;
 
 /// File name of the record.
-pub const RECORD_FILE: &str = "config.v2.json";
+pub(crate) const RECORD_FILE: &str = "config.v2.json";
 /// File name of the create options (Docker's HostConfig and more).
-pub const HOSTCONFIG_FILE: &str = "hostconfig.json";
+pub(crate) const HOSTCONFIG_FILE: &str = "hostconfig.json";
 
 /// Docker's `Config` of a container: the effective values after merging the image's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,7 +155,7 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 
 /// One container in memory: its record behind locks (see the module doc).
 #[derive(Debug)]
-pub struct Container {
+pub(crate) struct Container {
     /// The id.
     pub id: String,
     /// The record directory.
@@ -171,17 +171,17 @@ fn relock<T>(r: std::sync::LockResult<MutexGuard<'_, T>>) -> MutexGuard<'_, T> {
 
 impl Container {
     /// Wrap a record living in `dir`.
-    pub fn new(rec: ContainerRecord, dir: PathBuf) -> Container {
+    pub(crate) fn new(rec: ContainerRecord, dir: PathBuf) -> Container {
         Container { id: rec.id.clone(), dir, op: Mutex::new(()), rec: Mutex::new(rec), changed: Condvar::new() }
     }
 
     /// Take the operation lock (serialises lifecycle operations on this container).
-    pub fn lock_op(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn lock_op(&self) -> MutexGuard<'_, ()> {
         relock(self.op.lock())
     }
 
     /// Take the operation lock unless another operation holds it.
-    pub fn try_lock_op(&self) -> Option<MutexGuard<'_, ()>> {
+    pub(crate) fn try_lock_op(&self) -> Option<MutexGuard<'_, ()>> {
         match self.op.try_lock() {
             Ok(g) => Some(g),
             Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
@@ -190,18 +190,18 @@ impl Container {
     }
 
     /// A copy of the record.
-    pub fn record(&self) -> ContainerRecord {
+    pub(crate) fn record(&self) -> ContainerRecord {
         relock(self.rec.lock()).clone()
     }
 
     /// Current status.
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         relock(self.rec.lock()).state.status
     }
 
     /// Change the record with `f`, persist it atomically and wake waiters. When the write
     /// fails the in-memory record is left unchanged too.
-    pub fn update<R>(&self, f: impl FnOnce(&mut ContainerRecord) -> R) -> Result<R> {
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut ContainerRecord) -> R) -> Result<R> {
         let mut g = relock(self.rec.lock());
         let mut next = g.clone();
         let r = f(&mut next);
@@ -218,7 +218,7 @@ impl Container {
     }
 
     /// Block until `done(record)` is true or `timeout` passes; returns the record then.
-    pub fn wait_until(&self, timeout: Duration, done: impl Fn(&ContainerRecord) -> bool) -> ContainerRecord {
+    pub(crate) fn wait_until(&self, timeout: Duration, done: impl Fn(&ContainerRecord) -> bool) -> ContainerRecord {
         let g = relock(self.rec.lock());
         let (g, _) = self.changed.wait_timeout_while(g, timeout, |r| !done(r)).unwrap_or_else(|p| p.into_inner());
         g.clone()
@@ -233,30 +233,30 @@ struct Index {
 
 /// All containers of an engine, by id and name.
 #[derive(Debug)]
-pub struct ContainerStore {
+pub(crate) struct ContainerStore {
     root: PathBuf,
     index: RwLock<Index>,
 }
 
 impl ContainerStore {
     /// A store whose records live under `root` (`<graph>/containers`, created if missing).
-    pub fn open(root: &Path) -> Result<ContainerStore> {
+    pub(crate) fn open(root: &Path) -> Result<ContainerStore> {
         sys::fs::ensure_dir(root, 0o700)?;
         Ok(ContainerStore { root: root.to_path_buf(), index: RwLock::new(Index::default()) })
     }
 
     /// The directory holding one sub-directory per container.
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
     /// The directory of container `id`.
-    pub fn dir_of(&self, id: &str) -> PathBuf {
+    pub(crate) fn dir_of(&self, id: &str) -> PathBuf {
         self.root.join(id)
     }
 
     /// Reserve `name` for `id`; `Conflict` naming the holder when it is taken.
-    pub fn reserve_name(&self, name: &str, id: &str) -> Result<()> {
+    pub(crate) fn reserve_name(&self, name: &str, id: &str) -> Result<()> {
         let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
         match ix.names.get(name) {
             Some(holder) if holder != id => Err(Error::conflict(format!(
@@ -272,7 +272,7 @@ impl ContainerStore {
     }
 
     /// Drop the reservation of `name` if `id` holds it.
-    pub fn release_name(&self, name: &str, id: &str) {
+    pub(crate) fn release_name(&self, name: &str, id: &str) {
         let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
         if ix.names.get(name).map(|h| h == id).unwrap_or(false) {
             ix.names.remove(name);
@@ -280,13 +280,13 @@ impl ContainerStore {
     }
 
     /// Add a container (its name must be reserved already).
-    pub fn insert(&self, c: Arc<Container>) {
+    pub(crate) fn insert(&self, c: Arc<Container>) {
         let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
         ix.by_id.insert(c.id.clone(), c);
     }
 
     /// Forget container `id` and its name.
-    pub fn remove(&self, id: &str) {
+    pub(crate) fn remove(&self, id: &str) {
         let mut ix = self.index.write().unwrap_or_else(|p| p.into_inner());
         ix.by_id.remove(id);
         ix.names.retain(|_, v| v != id);
@@ -294,7 +294,7 @@ impl ContainerStore {
 
     /// Find by full id, name (with or without `/`) or unique id prefix.
     /// `NotFound` "No such container: x"; an ambiguous prefix is `InvalidArgument`.
-    pub fn get(&self, key: &str) -> Result<Arc<Container>> {
+    pub(crate) fn get(&self, key: &str) -> Result<Arc<Container>> {
         let ix = self.index.read().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = ix.by_id.get(key) {
             return Ok(c.clone());
@@ -318,13 +318,13 @@ impl ContainerStore {
     }
 
     /// Every container, ordered by id.
-    pub fn list(&self) -> Vec<Arc<Container>> {
+    pub(crate) fn list(&self) -> Vec<Arc<Container>> {
         self.index.read().unwrap_or_else(|p| p.into_inner()).by_id.values().cloned().collect()
     }
 }
 
 /// A random 64-hex container (or exec) id.
-pub fn new_id() -> Result<String> {
+pub(crate) fn new_id() -> Result<String> {
     let mut b = [0u8; 32];
     let mut f = std::fs::File::open("/dev/urandom").map_err(|e| Error::io("/dev/urandom", "open", e))?;
     std::io::Read::read_exact(&mut f, &mut b).map_err(|e| Error::io("/dev/urandom", "read", e))?;
@@ -332,7 +332,7 @@ pub fn new_id() -> Result<String> {
 }
 
 /// Validate a user-given container name (leading `/` allowed); returns it without the `/`.
-pub fn check_name(name: &str) -> Result<String> {
+pub(crate) fn check_name(name: &str) -> Result<String> {
     let n = name.strip_prefix('/').unwrap_or(name);
     if !super::parse::is_valid_name(n) {
         return Err(Error::invalid(format!(

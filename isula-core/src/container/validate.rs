@@ -11,7 +11,7 @@ use crate::container::parse::{
 use crate::{Error, Result};
 
 /// Docker's minimum memory limit (6 MiB).
-pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
+pub(crate) const MIN_MEMORY: i64 = 6 * 1024 * 1024;
 
 fn bad(option: &str, value: impl std::fmt::Display, why: &str) -> Error {
     Error::invalid(format!("invalid {option} {value}: {why}"))
@@ -30,7 +30,7 @@ const IPC_SYSCTLS: &[&str] = &[
 ];
 
 /// Checks that a sysctl is namespaced and that the namespace it lives in is private.
-pub fn check_sysctl(key: &str, ipc: &NamespaceMode, net: &NamespaceMode, uts: &NamespaceMode) -> Result<()> {
+pub(crate) fn check_sysctl(key: &str, ipc: &NamespaceMode, net: &NamespaceMode, uts: &NamespaceMode) -> Result<()> {
     let private = |m: &NamespaceMode| !matches!(m, NamespaceMode::Host);
     let (ok, ns) = if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
         (private(ipc), "ipc")
@@ -61,7 +61,7 @@ fn check_abs(option: &str, path: &str) -> Result<()> {
 }
 
 /// Number of online CPUs of the host (`/sys/devices/system/cpu/online`), as Docker counts them.
-pub fn host_cpus() -> usize {
+pub(crate) fn host_cpus() -> usize {
     std::fs::read_to_string("/sys/devices/system/cpu/online")
         .ok()
         .and_then(|s| cpuset_count(s.trim()))
@@ -70,7 +70,7 @@ pub fn host_cpus() -> usize {
 }
 
 /// Number of CPUs in a cpuset list like `0-3,5` (`None` when malformed).
-pub fn cpuset_count(s: &str) -> Option<usize> {
+pub(crate) fn cpuset_count(s: &str) -> Option<usize> {
     let mut n = 0;
     for part in s.split(',').filter(|p| !p.is_empty()) {
         match part.split_once('-') {
@@ -89,7 +89,7 @@ pub fn cpuset_count(s: &str) -> Option<usize> {
 
 /// The engine's whole-value check of [`CreateOptions`] (the parsers of its string forms live
 /// in `isula_types`; this also reads the host, e.g. that bind sources exist).
-pub trait Validate {
+pub(crate) trait Validate {
     /// Checks every option; the first problem is returned as InvalidArgument naming the
     /// option and the value.
     fn validate(&self) -> Result<()>;
@@ -418,10 +418,10 @@ impl ValidateParts for CreateOptions {
 }
 
 /// Log drivers the engine knows (`""` = the engine default).
-pub const LOG_DRIVERS: &[&str] = &["", "json-file", "syslog", "none"];
+pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "syslog", "none"];
 
 /// Checks the log driver and its options (`max-size` a size, `max-file` a positive count).
-pub fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> {
+pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> {
     if !LOG_DRIVERS.contains(&l.driver.as_str()) {
         return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, syslog or none"));
     }
@@ -450,7 +450,7 @@ pub fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> 
 }
 
 /// True for cpuset lists like `0-3,5` (empty is allowed: no restriction).
-pub fn is_cpuset(s: &str) -> bool {
+pub(crate) fn is_cpuset(s: &str) -> bool {
     s.is_empty()
         || s.split(',').all(|part| {
             let mut it = part.splitn(2, '-');

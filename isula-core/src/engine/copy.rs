@@ -43,13 +43,13 @@ impl Engine {
         }
         if !sys::mount::is_mountpoint(&rec.rootfs) {
             sys::fs::ensure_dir(&rec.rootfs, 0o755)?;
-            self.snapshots.mount(&rec.id, &rec.rootfs)?;
+            self.inner.snapshots.mount(&rec.id, &rec.rootfs)?;
         }
         Ok(rec)
     }
 
-    /// `docker export`: the container's whole root filesystem as a tar stream on `w`.
-    pub fn export(&self, id: &str, w: &mut dyn Write) -> Result<()> {
+    /// [`Containers::export`]: see there.
+    pub(crate) fn export(&self, id: &str, w: &mut dyn Write) -> Result<()> {
         let c = self.container(id)?;
         let rec = {
             let _op = c.lock_op();
@@ -60,8 +60,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Stat `path` in the container (Docker's `HEAD /containers/{id}/archive`).
-    pub fn stat_container_path(&self, id: &str, path: &str) -> Result<PathStat> {
+    /// [`Containers::stat_path`]: see there.
+    pub(crate) fn stat_container_path(&self, id: &str, path: &str) -> Result<PathStat> {
         let c = self.container(id)?;
         let rec = {
             let _op = c.lock_op();
@@ -70,10 +70,14 @@ impl Engine {
         archive::stat_path_mounted(&rec.rootfs, &copy_mounts(&rec), path).map_err(|e| name_container(e, &rec))
     }
 
-    /// `docker cp CONTAINER:path -`: `path` (resolved inside the container's root) as a tar
-    /// stream on `w`; a final symlink is copied as the link unless `follow_link`. NotFound
-    /// when the path does not exist.
-    pub fn copy_from_container(&self, id: &str, path: &str, follow_link: bool, w: &mut dyn Write) -> Result<PathStat> {
+    /// [`Containers::copy_from`]: see there.
+    pub(crate) fn copy_from_container(
+        &self,
+        id: &str,
+        path: &str,
+        follow_link: bool,
+        w: &mut dyn Write,
+    ) -> Result<PathStat> {
         let c = self.container(id)?;
         let rec = {
             let _op = c.lock_op();
@@ -85,11 +89,8 @@ impl Engine {
         Ok(st)
     }
 
-    /// `docker cp - CONTAINER:dir`: extract the tar stream `r` into directory `dir` of the
-    /// container (a volume or bind mount when `dir` is in one). Escaping entries are refused
-    /// (InvalidArgument); a read-only mount, or a read-only root filesystem outside a
-    /// writable mount, is `FailedPrecondition`.
-    pub fn copy_to_container(&self, id: &str, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
+    /// [`Containers::copy_to`]: see there.
+    pub(crate) fn copy_to_container(&self, id: &str, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
         let c = self.container(id)?;
         let rec = {
             let _op = c.lock_op();

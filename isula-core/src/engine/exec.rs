@@ -102,12 +102,8 @@ fn env_key(e: &str) -> &str {
 }
 
 impl Engine {
-    /// Run `opts.cmd` in running container `id` under a new shim and return the started
-    /// [`Exec`] (its id, an attach stream unless `detach`, `wait`/`collect`). The process gets
-    /// the container's environment (overridden by `opts.env`), user and working directory
-    /// unless given. `FailedPrecondition` when the container is not running; a command that
-    /// does not exist is an error (see [`start_error_exit_code`](crate::container::types::start_error_exit_code)).
-    pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<Exec> {
+    /// [`Containers::exec`]: see there.
+    pub(crate) fn exec(&self, id: &str, opts: &ExecOptions) -> Result<Exec> {
         if opts.cmd.is_empty() {
             return Err(Error::invalid("No exec command specified"));
         }
@@ -160,7 +156,7 @@ impl Engine {
         attrs.insert("name".into(), rec.name.clone());
         attrs.insert("image".into(), rec.config.image.clone());
         attrs.insert("execID".into(), exec_id.clone());
-        self.events.emit("container", &format!("exec_create: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
+        self.inner.events.emit("container", &format!("exec_create: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
         let spawned = rt.exec(&ExecRequest {
             id: rec.id.clone(),
             process: p,
@@ -170,7 +166,7 @@ impl Engine {
             open_stdin: opts.attach_stdin,
             attach: !opts.detach,
         })?;
-        self.events.emit("container", &format!("exec_start: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
+        self.inner.events.emit("container", &format!("exec_start: {}", opts.cmd.join(" ")), &rec.id, attrs.clone());
         Ok(Exec {
             id: exec_id,
             container_id: rec.id.clone(),

@@ -17,7 +17,7 @@ const HEALTH_FILE: &str = "health.json";
 
 /// The health monitors of running containers and the last state of stopped ones.
 #[derive(Default)]
-pub struct HealthMonitors {
+pub(crate) struct HealthMonitors {
     running: Mutex<HashMap<String, HealthMonitor>>,
     last: Mutex<HashMap<String, HealthState>>,
     inflight: Arc<Inflight>,
@@ -74,7 +74,7 @@ impl std::fmt::Debug for HealthMonitors {
 
 impl HealthMonitors {
     /// Stop every monitor (the engine is closing; containers keep running).
-    pub fn stop_all(&self) {
+    pub(crate) fn stop_all(&self) {
         let all: Vec<HealthMonitor> =
             self.running.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, m)| m).collect();
         for m in all {
@@ -149,7 +149,7 @@ impl Engine {
     /// Restart the monitor of an unpaused container, continuing from its last state.
     pub(crate) fn health_resume(&self, rec: &ContainerRecord) {
         self.health_stop(&rec.id);
-        let last = self.health.last.lock().unwrap_or_else(|e| e.into_inner()).get(&rec.id).cloned();
+        let last = self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).get(&rec.id).cloned();
         self.health_run(rec, last.unwrap_or_default());
     }
 
@@ -157,7 +157,7 @@ impl Engine {
         let Some(cfg) = rec.config.healthcheck.as_ref() else { return };
         let weak = Arc::downgrade(&self.inner);
         let id = rec.id.clone();
-        let inflight = self.health.inflight.clone();
+        let inflight = self.inner.health.inflight.clone();
         let exec: Arc<ExecFn> =
             Arc::new(move |argv: &[String], timeout: Duration| probe(&weak, &inflight, &id, argv, timeout));
         let weak = Arc::downgrade(&self.inner);
@@ -173,8 +173,8 @@ impl Engine {
         });
         match HealthMonitor::resume(&rec.id, cfg, state, exec, on_change) {
             Ok(Some(m)) => {
-                self.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(&rec.id);
-                self.health.running.lock().unwrap_or_else(|e| e.into_inner()).insert(rec.id.clone(), m);
+                self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(&rec.id);
+                self.inner.health.running.lock().unwrap_or_else(|e| e.into_inner()).insert(rec.id.clone(), m);
             }
             Ok(None) => {}
             Err(e) => log::warn!("container {}: health check not started: {e}", rec.id),
@@ -184,24 +184,24 @@ impl Engine {
     /// Stop the health monitor of `id` (the container stopped); its last state is kept for inspect.
     pub(crate) fn health_stop(&self, id: &str) {
         let m = {
-            let mut running = self.health.running.lock().unwrap_or_else(|e| e.into_inner());
+            let mut running = self.inner.health.running.lock().unwrap_or_else(|e| e.into_inner());
             let m = running.remove(id);
             // Keep the state visible at every moment: into `last` before the monitor goes.
             if let Some(m) = &m {
-                self.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), m.state());
+                self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), m.state());
             }
             m
         };
         if let Some(m) = m {
             let last = m.stop();
-            self.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), last);
+            self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(id.to_string(), last);
         }
     }
 
     /// Persist the health of `id` (atomically, in the container's directory) so that it
     /// survives the engine: `Engine::open` loads it back ([`health_load`](Self::health_load)).
     fn health_save(&self, id: &str, st: &HealthState) {
-        let dir = self.containers.dir_of(id);
+        let dir = self.inner.containers.dir_of(id);
         if !dir.is_dir() {
             return; // being removed
         }
@@ -216,13 +216,13 @@ impl Engine {
         if rec.config.healthcheck.is_none() {
             return;
         }
-        let path = self.containers.dir_of(&rec.id).join(HEALTH_FILE);
+        let path = self.inner.containers.dir_of(&rec.id).join(HEALTH_FILE);
         if !path.is_file() {
             return;
         }
         match crate::sys::read_json::<HealthState>(&path) {
             Ok(st) => {
-                self.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(rec.id.clone(), st);
+                self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).insert(rec.id.clone(), st);
             }
             Err(e) => log::warn!("container {}: ignoring its saved health: {e}", rec.id),
         }
@@ -231,7 +231,7 @@ impl Engine {
     /// Forget everything about the health of `id` (the container is removed).
     pub(crate) fn health_forget(&self, id: &str) {
         self.health_stop(id);
-        self.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 
     /// `State.Health` of inspect for container `id`.
@@ -240,12 +240,12 @@ impl Engine {
         serde_json::to_value(st).ok()
     }
 
-    /// The health of container `id` (`None` when it has no health check or never ran).
-    pub fn container_health(&self, id: &str) -> Result<Option<HealthState>> {
+    /// [`Containers::health`]: see there.
+    pub(crate) fn container_health(&self, id: &str) -> Result<Option<HealthState>> {
         let id = self.container(id)?.id.clone();
-        if let Some(m) = self.health.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        if let Some(m) = self.inner.health.running.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
             return Ok(Some(m.state()));
         }
-        Ok(self.health.last.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned())
+        Ok(self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned())
     }
 }

@@ -17,7 +17,7 @@ use crate::reference::Reference;
 use crate::sys;
 
 /// The option and result types of these methods, also reachable as `isula_core::image::*`.
-pub use crate::image::types::{
+pub(crate) use crate::image::types::{
     GraphDriver, ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions, LoadedImage, ManifestRef,
     RemoveImageOptions, RemovedImage, RootFs,
 };
@@ -83,17 +83,17 @@ impl Engine {
     /// moves `names` from other images. On failure the layers it created are removed and no
     /// record is written.
     pub(crate) fn register_image(&self, img: NewImage) -> Result<ImageRecord> {
-        let _ops = self.images.lock_ops();
+        let _ops = self.inner.images.lock_ops();
         self.register_locked(img)
     }
 
     fn register_locked(&self, img: NewImage) -> Result<ImageRecord> {
         for d in [&img.manifest, &img.config].into_iter().chain(img.layers.iter().map(|l| &l.digest)) {
-            if !self.content.contains(d) {
+            if !self.inner.content.contains(d) {
                 return Err(Error::not_found(format!("blob {d} of image {} is not in the content store", img.config)));
             }
         }
-        let cfg_bytes = self.content.read(&img.config, MAX_JSON)?;
+        let cfg_bytes = self.inner.content.read(&img.config, MAX_JSON)?;
         let cfg = ImageConfig::parse(&cfg_bytes).map_err(|e| e.context(format!("image {}", img.config)))?;
         let diff_ids = cfg.rootfs.diff_ids.clone();
         if diff_ids.len() != img.layers.len() {
@@ -110,14 +110,15 @@ impl Engine {
         let result = (|| -> Result<()> {
             for (i, (layer, diff_id)) in img.layers.iter().zip(&diff_ids).enumerate() {
                 let chain = &chain_ids[i];
-                if self.snapshots.has_layer(chain) {
-                    sizes.push(self.snapshots.layer(chain).map(|l| l.size).unwrap_or(layer.size));
+                if self.inner.snapshots.has_layer(chain) {
+                    sizes.push(self.inner.snapshots.layer(chain).map(|l| l.size).unwrap_or(layer.size));
                     continue;
                 }
                 let parent = if i == 0 { None } else { Some(&chain_ids[i - 1]) };
                 // The snapshotter undoes the compression and checks the diff id.
-                let mut blob = self.content.open_blob(&layer.digest)?;
+                let mut blob = self.inner.content.open_blob(&layer.digest)?;
                 let info = self
+                    .inner
                     .snapshots
                     .create_layer(parent, diff_id, &mut blob)
                     .map_err(|e| e.context(format!("layer {} of image {}", layer.digest, img.config)))?;
@@ -128,7 +129,7 @@ impl Engine {
         })();
         let undo = |created: &[Digest]| {
             for c in created.iter().rev() {
-                if let Err(e) = self.snapshots.remove_layer(c) {
+                if let Err(e) = self.inner.snapshots.remove_layer(c) {
                     log::warn!("removing layer {c} after a failed registration: {e}");
                 }
             }
@@ -151,7 +152,7 @@ impl Engine {
                 .iter()
                 .map(|s| Reference::parse_named(s).map(|r| r.to_string()).unwrap_or_else(|_| s.clone())),
         );
-        let old = self.images.get(&img.config);
+        let old = self.inner.images.get(&img.config);
         if let Some(o) = &old {
             names.extend(o.names.iter().filter(|n| !names.contains(n)).cloned().collect::<Vec<_>>());
             repo_digests
@@ -172,7 +173,7 @@ impl Engine {
             labels: cfg.labels(),
             seq: 0,
         };
-        match self.images.put(rec) {
+        match self.inner.images.put(rec) {
             Ok(rec) => {
                 if let Some(o) = old {
                     if o.manifest != rec.manifest {
@@ -195,7 +196,7 @@ impl Engine {
 
     /// Like [`Engine::resolve_image`], also returning the full name matched (None when matched by id).
     fn resolve_with_name(&self, s: &str) -> Result<(ImageRecord, Option<Reference>)> {
-        let idx = self.images.read();
+        let idx = self.inner.images.read();
         let id_part = s.strip_prefix("sha256:").unwrap_or(s);
         if id_part.len() == 64 && is_hex(id_part) {
             if let Some(r) = Digest::from_hex(id_part).ok().and_then(|d| idx.images.get(&d)) {
@@ -246,10 +247,10 @@ impl Engine {
     /// Delete blobs that no image references (errors are logged, not returned).
     fn free_blobs(&self, candidates: &[Digest]) {
         let used: HashSet<Digest> =
-            self.images.list().iter().flat_map(|r| r.blobs().cloned().collect::<Vec<_>>()).collect();
+            self.inner.images.list().iter().flat_map(|r| r.blobs().cloned().collect::<Vec<_>>()).collect();
         for d in candidates {
-            if !used.contains(d) && !self.images.is_pinned(d) {
-                if let Err(e) = self.content.delete(d) {
+            if !used.contains(d) && !self.inner.images.is_pinned(d) {
+                if let Err(e) = self.inner.content.delete(d) {
                     if e.kind() != crate::ErrorKind::NotFound {
                         log::warn!("freeing blob {d}: {e}");
                     }
@@ -260,20 +261,16 @@ impl Engine {
 
     /// Put `data` into the content store, noting whether it is new.
     fn put_blob(&self, new: &mut NewBlobs, data: &[u8], expected: Option<&Digest>) -> Result<Digest> {
-        let existed = self.content.contains(&Digest::of(data));
-        let d = self.content.put(data, expected)?;
+        let existed = self.inner.content.contains(&Digest::of(data));
+        let d = self.inner.content.put(data, expected)?;
         new.note(existed, &d);
         Ok(d)
     }
 
     // ---------------------------------------------------------------- load / save / import
 
-    /// Load images from a docker-archive (`docker save`) or OCI image layout tar, plain or
-    /// gzip/zstd/xz-compressed; the format is detected. `opts.tag` renames the image of a
-    /// single-image archive. Every path, digest and diff id is checked before the stores are
-    /// touched; on failure the failing image leaves nothing behind (images of a multi-image
-    /// archive registered before it stay, as with `docker load`).
-    pub fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
+    /// [`Images::load`]: see there.
+    pub(crate) fn load(&self, reader: &mut dyn Read, opts: &LoadOptions) -> Result<Vec<LoadedImage>> {
         let tag = opts.tag.as_deref().map(Reference::parse).transpose()?;
         if let Some(t) = &tag {
             if t.digest().is_some() {
@@ -281,7 +278,7 @@ impl Engine {
             }
         }
         let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
-        let pending = archive::read_archive(reader, &scratch.0, &|c| self.snapshots.has_layer(c))?;
+        let pending = archive::read_archive(reader, &scratch.0, &|c| self.inner.snapshots.has_layer(c))?;
         if tag.is_some() && pending.len() != 1 {
             return Err(Error::invalid(format!(
                 "--tag needs an archive with exactly one image; this one has {}",
@@ -291,7 +288,7 @@ impl Engine {
         let mut new = NewBlobs::default();
         let mut out = Vec::new();
         // Keep a concurrent image removal from collecting blobs this load is about to use.
-        let mut pins = self.images.pin_blobs();
+        let mut pins = self.inner.images.pin_blobs();
         for p in &pending {
             pins.add(&p.config.0);
             p.layers.iter().for_each(|(d, _)| pins.add(&d.digest));
@@ -299,14 +296,14 @@ impl Engine {
         for p in pending {
             let res = (|| -> Result<ImageRecord> {
                 let (id, cfg) = &p.config;
-                let existed = self.content.contains(id);
-                self.content.put(cfg, Some(id))?;
+                let existed = self.inner.content.contains(id);
+                self.inner.content.put(cfg, Some(id))?;
                 new.note(existed, id);
                 for (d, path) in &p.layers {
-                    let existed = self.content.contains(&d.digest);
+                    let existed = self.inner.content.contains(&d.digest);
                     if !existed {
                         let mut f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-                        self.content.write_from(&mut f, Some(&d.digest), Some(d.size))?;
+                        self.inner.content.write_from(&mut f, Some(&d.digest), Some(d.size))?;
                     }
                     new.note(existed, &d.digest);
                 }
@@ -317,8 +314,8 @@ impl Engine {
                 };
                 let mdigest = Digest::of(&mbytes);
                 pins.add(&mdigest);
-                let existed = self.content.contains(&mdigest);
-                self.content.put(&mbytes, Some(&mdigest))?;
+                let existed = self.inner.content.contains(&mdigest);
+                self.inner.content.put(&mbytes, Some(&mdigest))?;
                 new.note(existed, &mdigest);
                 let names = match &tag {
                     Some(t) => vec![t.clone()],
@@ -337,7 +334,7 @@ impl Engine {
                 Ok(rec) => out.push(LoadedImage { id: rec.id.to_string(), names: rec.names.clone() }),
                 Err(e) => {
                     drop(pins);
-                    let _ops = self.images.lock_ops();
+                    let _ops = self.inner.images.lock_ops();
                     self.free_blobs(&new.0);
                     return Err(e);
                 }
@@ -349,9 +346,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Write the images named in `names` (names or ids) as one docker-archive that
-    /// `docker load` and `skopeo` accept; layers are written uncompressed as `docker save` does.
-    pub fn save(&self, names: &[&str], writer: &mut dyn Write) -> Result<()> {
+    /// [`Images::save`]: see there.
+    pub(crate) fn save(&self, names: &[&str], writer: &mut dyn Write) -> Result<()> {
         if names.is_empty() {
             return Err(Error::invalid("save needs at least one image"));
         }
@@ -364,12 +360,11 @@ impl Engine {
                 None => items.push((rec, name.into_iter().collect())),
             }
         }
-        save::write(&self.content, &items, writer)
+        save::write(&self.inner.content, &items, writer)
     }
 
-    /// Import a root filesystem tar (plain, gzip, xz or zstd) as a single-layer image
-    /// (os linux, the host architecture, created now). Returns the image id.
-    pub fn import(&self, reader: &mut dyn Read, opts: &ImportOptions) -> Result<Digest> {
+    /// [`Images::import`]: see there.
+    pub(crate) fn import(&self, reader: &mut dyn Read, opts: &ImportOptions) -> Result<Digest> {
         let name = opts.reference.as_deref().map(Reference::parse).transpose()?;
         if name.as_ref().map(|n| n.digest().is_some()).unwrap_or(false) {
             return Err(Error::invalid("cannot name an imported image with a digest reference"));
@@ -377,7 +372,7 @@ impl Engine {
         let mut new = NewBlobs::default();
         let res = (|| -> Result<Digest> {
             let mut tar = manifest::auto_decompress(reader).map_err(|e| e.context("import"))?;
-            let (diff_id, size) = self.content.write_from(&mut tar, None, None)?;
+            let (diff_id, size) = self.inner.content.write_from(&mut tar, None, None)?;
             new.note(false, &diff_id);
             let now = crate::time::now().to_rfc3339_secs();
             let mut history = serde_json::json!({ "created": now, "created_by": "isula import" });
@@ -408,7 +403,7 @@ impl Engine {
             Ok(id)
         })();
         if res.is_err() {
-            let _ops = self.images.lock_ops();
+            let _ops = self.inner.images.lock_ops();
             self.free_blobs(&new.0);
         }
         if let Ok(id) = &res {
@@ -419,20 +414,19 @@ impl Engine {
 
     // ---------------------------------------------------------------- names and queries
 
-    /// Give the image `source` (name or id) the additional name `target`; the name moves
-    /// from any image that had it.
-    pub fn tag(&self, source: &str, target: &str) -> Result<()> {
+    /// [`Images::tag`]: see there.
+    pub(crate) fn tag(&self, source: &str, target: &str) -> Result<()> {
         let t = Reference::parse(target)?;
         if t.digest().is_some() {
             return Err(Error::invalid(format!("refusing to create a tag with a digest reference: {target}")));
         }
-        let _ops = self.images.lock_ops();
+        let _ops = self.inner.images.lock_ops();
         let mut rec = self.resolve_image(source)?;
         let full = t.to_string();
         if !rec.names.contains(&full) {
             rec.names.push(full);
             let id = rec.id.to_string();
-            self.images.put(rec)?;
+            self.inner.images.put(rec)?;
             self.emit_image("tag", &id, &t.familiar());
         }
         Ok(())
@@ -444,11 +438,11 @@ impl Engine {
         if !name.is_empty() {
             a.insert("name".to_string(), name.to_string());
         }
-        self.events.emit("image", action, id, a);
+        self.inner.events.emit("image", action, id, a);
     }
 
-    /// List images (`docker images`), newest first, filtered by `opts.filters`.
-    pub fn images(&self, opts: &ListImagesOptions) -> Result<Vec<ImageSummary>> {
+    /// [`Images::list`]: see there.
+    pub(crate) fn list_images(&self, opts: &ListImagesOptions) -> Result<Vec<ImageSummary>> {
         let mut f = Filters::parse(&opts.filters)?;
         if let Some(b) = f.before_ref.clone() {
             f.before = Some(self.resolve_image(&b)?.created);
@@ -457,6 +451,7 @@ impl Engine {
             f.since = Some(self.resolve_image(&s)?.created);
         }
         let mut out: Vec<ImageSummary> = self
+            .inner
             .images
             .read()
             .images
@@ -475,10 +470,10 @@ impl Engine {
         Ok(out)
     }
 
-    /// Docker-shaped details of one image (name or id).
-    pub fn inspect_image(&self, name_or_id: &str) -> Result<ImageInspect> {
+    /// [`Images::inspect`]: see there.
+    pub(crate) fn inspect_image(&self, name_or_id: &str) -> Result<ImageInspect> {
         let rec = self.resolve_image(name_or_id)?;
-        let cfg_bytes = self.content.read(&rec.id, MAX_JSON)?;
+        let cfg_bytes = self.inner.content.read(&rec.id, MAX_JSON)?;
         let cfg = ImageConfig::parse(&cfg_bytes)?;
         Ok(ImageInspect {
             id: rec.id.to_string(),
@@ -501,6 +496,7 @@ impl Engine {
     fn containers_using(&self, id: &Digest) -> Result<Vec<String>> {
         let full = id.to_string();
         Ok(self
+            .inner
             .snapshots
             .snapshots()?
             .into_iter()
@@ -509,11 +505,8 @@ impl Engine {
             .collect())
     }
 
-    /// Remove an image (`docker rmi`). By name: untag; the image is deleted when that was its
-    /// last name. By id: delete, refused with `Conflict` when the image has several names or
-    /// a container uses it, unless `opts.force`. Deleting frees the layers and blobs no other
-    /// image uses.
-    pub fn remove_image(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
+    /// [`Images::remove`]: see there.
+    pub(crate) fn remove_image(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
         let out = self.remove_image_inner(name_or_id, opts)?;
         for r in &out {
             match r {
@@ -525,7 +518,7 @@ impl Engine {
     }
 
     fn remove_image_inner(&self, name_or_id: &str, opts: &RemoveImageOptions) -> Result<Vec<RemovedImage>> {
-        let _ops = self.images.lock_ops();
+        let _ops = self.inner.images.lock_ops();
         let (mut rec, name) = self.resolve_with_name(name_or_id)?;
         let mut out = Vec::new();
         let users = self.containers_using(&rec.id)?;
@@ -545,7 +538,7 @@ impl Engine {
             Some(n) if n.digest().is_none() && rec.names.len() > 1 => {
                 let full = n.to_string();
                 rec.names.retain(|x| *x != full);
-                self.images.put(rec)?;
+                self.inner.images.put(rec)?;
                 return Ok(vec![RemovedImage::Untagged(n.familiar())]);
             }
             Some(n) if n.digest().is_some() && rec.names.len() + rec.repo_digests.len() > 1 => {
@@ -555,7 +548,7 @@ impl Engine {
                 let before = rec.repo_digests.len();
                 rec.repo_digests.retain(|x| *x != full);
                 if rec.repo_digests.len() != before {
-                    self.images.put(rec)?;
+                    self.inner.images.put(rec)?;
                     return Ok(vec![RemovedImage::Untagged(untag.familiar())]);
                 }
                 // Matched by manifest digest without a stored digest reference: fall through to deletion rules.
@@ -580,7 +573,7 @@ impl Engine {
         }
         out.extend(familiar_all(&rec.names).into_iter().map(RemovedImage::Untagged));
         out.extend(familiar_all(&rec.repo_digests).into_iter().map(RemovedImage::Untagged));
-        self.images.delete(&rec.id)?;
+        self.inner.images.delete(&rec.id)?;
         self.free_layers(&rec.chain_ids)?;
         self.free_blobs(&rec.blobs().cloned().collect::<Vec<_>>());
         out.push(RemovedImage::Deleted(rec.id.to_string()));
@@ -589,14 +582,14 @@ impl Engine {
 
     /// Layers that must stay: those of every image and the parent chains of container snapshots.
     fn layers_in_use(&self) -> Result<HashSet<Digest>> {
-        let mut keep: HashSet<Digest> = self.images.list().into_iter().flat_map(|r| r.chain_ids).collect();
-        for s in self.snapshots.snapshots()? {
+        let mut keep: HashSet<Digest> = self.inner.images.list().into_iter().flat_map(|r| r.chain_ids).collect();
+        for s in self.inner.snapshots.snapshots()? {
             let mut cur = s.parent.clone();
             while let Some(c) = cur {
                 if !keep.insert(c.clone()) {
                     break;
                 }
-                cur = self.snapshots.layer(&c).ok().and_then(|l| l.parent);
+                cur = self.inner.snapshots.layer(&c).ok().and_then(|l| l.parent);
             }
         }
         Ok(keep)
@@ -609,7 +602,7 @@ impl Engine {
             if keep.contains(c) {
                 break;
             }
-            if let Err(e) = self.snapshots.remove_layer(c) {
+            if let Err(e) = self.inner.snapshots.remove_layer(c) {
                 if e.kind() != crate::ErrorKind::NotFound {
                     log::warn!("removing layer {c}: {e}");
                 }
@@ -621,18 +614,18 @@ impl Engine {
     /// Start-up repair of the image store: drop records whose layers are gone, then remove
     /// layers and blobs nothing references.
     pub(super) fn repair_images(&self) -> Result<()> {
-        let _ops = self.images.lock_ops();
-        for r in self.images.list() {
-            if let Some(c) = r.chain_ids.iter().find(|c| !self.snapshots.has_layer(c)) {
+        let _ops = self.inner.images.lock_ops();
+        for r in self.inner.images.list() {
+            if let Some(c) = r.chain_ids.iter().find(|c| !self.inner.snapshots.has_layer(c)) {
                 log::warn!("dropping image {}: its layer {c} is missing", r.id);
-                self.images.delete(&r.id)?;
-            } else if let Some(b) = [&r.id, &r.manifest].into_iter().find(|b| !self.content.contains(b)) {
+                self.inner.images.delete(&r.id)?;
+            } else if let Some(b) = [&r.id, &r.manifest].into_iter().find(|b| !self.inner.content.contains(b)) {
                 log::warn!("dropping image {}: its blob {b} is missing", r.id);
-                self.images.delete(&r.id)?;
+                self.inner.images.delete(&r.id)?;
             }
         }
         self.prune_layers_locked()?;
-        let all = self.content.list()?;
+        let all = self.inner.content.list()?;
         self.free_blobs(&all);
         Ok(())
     }
@@ -640,20 +633,20 @@ impl Engine {
     /// Remove the image layers that no image and no container snapshot uses (e.g. after the
     /// container of a force-removed image is deleted).
     pub(crate) fn prune_image_layers(&self) -> Result<()> {
-        let _ops = self.images.lock_ops();
+        let _ops = self.inner.images.lock_ops();
         self.prune_layers_locked()
     }
 
     fn prune_layers_locked(&self) -> Result<()> {
         let keep = self.layers_in_use()?;
         let mut orphans: Vec<(usize, Digest)> = Vec::new();
-        for l in self.snapshots.layers()? {
+        for l in self.inner.snapshots.layers()? {
             if !keep.contains(&l.chain_id) {
                 let mut depth = 0;
                 let mut cur = l.parent.clone();
                 while let Some(p) = cur {
                     depth += 1;
-                    cur = self.snapshots.layer(&p).ok().and_then(|x| x.parent);
+                    cur = self.inner.snapshots.layer(&p).ok().and_then(|x| x.parent);
                     if depth > 1000 {
                         break;
                     }
@@ -665,7 +658,7 @@ impl Engine {
         orphans.sort_by_key(|o| std::cmp::Reverse(o.0));
         for (_, c) in orphans {
             log::info!("removing unreferenced layer {c}");
-            if let Err(e) = self.snapshots.remove_layer(&c) {
+            if let Err(e) = self.inner.snapshots.remove_layer(&c) {
                 log::warn!("removing unreferenced layer {c}: {e}");
             }
         }
@@ -690,12 +683,13 @@ fn synth_manifest(config: &Digest, config_size: u64, layers: &[Descriptor]) -> R
     Ok(serde_json::to_vec(&m)?)
 }
 
-/// Hooks for the end-to-end tests of the image store (not part of the supported API).
-#[doc(hidden)]
+/// Hooks for the end-to-end tests of the image store: only with the `test-util` feature
+/// (the tests crate enables it), never part of the supported API.
+#[cfg(any(test, feature = "test-util"))]
 impl Engine {
     /// Chain ids of every layer in the snapshotter.
     pub fn image_layers_for_test(&self) -> Result<Vec<Digest>> {
-        let mut v: Vec<Digest> = self.snapshots.layers()?.into_iter().map(|l| l.chain_id).collect();
+        let mut v: Vec<Digest> = self.inner.snapshots.layers()?.into_iter().map(|l| l.chain_id).collect();
         v.sort();
         Ok(v)
     }
@@ -703,23 +697,23 @@ impl Engine {
     /// Prepare a container snapshot `key` on image `image` (as container create will).
     pub fn prepare_snapshot_for_test(&self, key: &str, image: &str) -> Result<()> {
         let rec = self.resolve_image(image)?;
-        self.snapshots.prepare(key, rec.chain_ids.last(), Some(&rec.id.to_string()))?;
+        self.inner.snapshots.prepare(key, rec.chain_ids.last(), Some(&rec.id.to_string()))?;
         Ok(())
     }
 
     /// Mount snapshot `key` (overlay) on the existing directory `target`.
     pub fn mount_snapshot_for_test(&self, key: &str, target: &Path) -> Result<()> {
-        self.snapshots.mount(key, target)
+        self.inner.snapshots.mount(key, target)
     }
 
     /// Unmount snapshot `key` from `target`.
     pub fn unmount_snapshot_for_test(&self, key: &str, target: &Path) -> Result<()> {
-        self.snapshots.unmount(key, target)
+        self.inner.snapshots.unmount(key, target)
     }
 
     /// Remove container snapshot `key`, then the image layers nothing uses any more.
     pub fn remove_snapshot_for_test(&self, key: &str) -> Result<()> {
-        self.snapshots.remove(key)?;
+        self.inner.snapshots.remove(key)?;
         self.prune_image_layers()
     }
 }
@@ -747,16 +741,16 @@ mod tests {
         let mut descs = Vec::new();
         let mut diffs = Vec::new();
         for l in layers {
-            let d = e.content.put(l, None).unwrap();
+            let d = e.inner.content.put(l, None).unwrap();
             diffs.push(d.to_string());
             descs.push(Descriptor::new(manifest::OCI_LAYER, d, l.len() as u64));
         }
         let cfg = serde_json::to_vec(&serde_json::json!({"architecture": "amd64", "os": "linux",
             "rootfs": {"type": "layers", "diff_ids": diffs}}))
         .unwrap();
-        let config = e.content.put(&cfg, None).unwrap();
+        let config = e.inner.content.put(&cfg, None).unwrap();
         let m = synth_manifest(&config, cfg.len() as u64, &descs).unwrap();
-        let manifest = e.content.put(&m, None).unwrap();
+        let manifest = e.inner.content.put(&m, None).unwrap();
         NewImage {
             manifest,
             manifest_media_type: manifest::OCI_MANIFEST.into(),
@@ -785,21 +779,21 @@ mod tests {
         let rd = "localhost:5000/app@sha256:".to_string() + &"ab".repeat(32);
         let b = staged(&e, &[tar_of("a", b"a"), tar_of("b", b"b")], &["app:1", "app:2"], Some(&rd));
         let rb = e.register_image(b.clone()).unwrap();
-        assert!(e.images.get(&rec.id).unwrap().names.is_empty(), "name moved away");
+        assert!(e.inner.images.get(&rec.id).unwrap().names.is_empty(), "name moved away");
         assert_eq!(rb.repo_digests, vec![rd.clone()]);
         assert_eq!(e.resolve_image(&rd).unwrap().id, rb.id);
         assert_eq!(e.resolve_image("app:2").unwrap().id, rb.id);
         // Removing the digest reference only untags it while tags remain.
         let out = e.remove_image(&rd, &RemoveImageOptions::default()).unwrap();
         assert_eq!(out, vec![RemovedImage::Untagged(rd.clone())]);
-        assert!(e.images.get(&rb.id).unwrap().repo_digests.is_empty());
+        assert!(e.inner.images.get(&rb.id).unwrap().repo_digests.is_empty());
 
         // Failure: the second layer is not a tar; the first (new) layer is rolled back.
         let layers_before = e.image_layers_for_test().unwrap();
         let bad = staged(&e, &[tar_of("c", b"c"), b"definitely not a tar archive".to_vec()], &["bad:1"], None);
         assert!(e.register_image(bad.clone()).is_err());
         assert_eq!(e.image_layers_for_test().unwrap(), layers_before);
-        assert!(e.images.get(&bad.config).is_none());
+        assert!(e.inner.images.get(&bad.config).is_none());
         assert!(e.resolve_image("bad:1").is_err());
         // Config/layer count mismatch and missing blobs are refused.
         let mut short = b.clone();

@@ -13,7 +13,7 @@ impl Engine {
     /// Engine-wide information: container and image counts, the configuration that shapes
     /// containers (driver, runtimes, registries, directories) and host facts.
     pub fn info(&self) -> Result<Info> {
-        let images = self.images(&super::ListImagesOptions::default())?;
+        let images = self.list_images(&super::ListImagesOptions::default())?;
         let containers = self.list(&ListOptions { all: true, ..Default::default() })?;
         let count = |st: &str| containers.iter().filter(|c| c.state == st).count() as u64;
         let (running, paused) = (count("running"), count("paused"));

@@ -19,6 +19,7 @@ mod registry;
 mod restore;
 mod stats;
 mod update;
+mod views;
 mod volumes;
 
 use std::collections::HashMap;
@@ -38,11 +39,13 @@ use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
 
 pub use exec::Exec;
-pub use images::*;
-pub use network::*;
-pub use registry::*;
+pub(crate) use images::*;
+pub use network::network_store_config;
+pub(crate) use network::*;
+pub(crate) use registry::*;
 pub use stats::{ContainerStats, STATS_INTERVAL};
 pub use update::UpdateOptions;
+pub use views::{Containers, Images, Networks, Volumes};
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.
@@ -55,9 +58,8 @@ pub struct Engine {
     monitor: Option<monitor::MonitorThread>,
 }
 
-/// The engine's state, shared with its monitor thread (reached through `Deref`).
-#[doc(hidden)]
-pub struct EngineShared {
+/// The engine's state, shared with its monitor thread (reached through `Engine::inner`).
+pub(crate) struct EngineShared {
     pub(crate) config: EngineConfig,
     pub(crate) content: ContentStore,
     pub(crate) snapshots: Snapshotter,
@@ -82,25 +84,21 @@ impl std::fmt::Debug for EngineShared {
     }
 }
 
-impl std::ops::Deref for Engine {
-    type Target = EngineShared;
-    fn deref(&self) -> &EngineShared {
-        &self.inner
-    }
-}
-
 impl Drop for Engine {
     fn drop(&mut self) {
         if let Some(m) = self.monitor.take() {
             m.stop();
-            self.health.stop_all();
+            self.inner.health.stop_all();
         }
     }
 }
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("root", &self.config.graph).field("state", &self.config.state).finish()
+        f.debug_struct("Engine")
+            .field("root", &self.inner.config.graph)
+            .field("state", &self.inner.config.state)
+            .finish()
     }
 }
 
@@ -118,7 +116,7 @@ impl Engine {
 
     /// [`open`](Self::open) with `runtime` standing for every configured OCI runtime (and no
     /// shim binary needed): for lifecycle tests with a
-    /// [`FakeRuntime`](crate::runtime::FakeRuntime). Only with the `test-util` feature.
+    /// [`FakeRuntime`](crate::runtime::fake::FakeRuntime). Only with the `test-util` feature.
     #[cfg(any(test, feature = "test-util"))]
     pub fn open_with_runtime(config: EngineConfig, runtime: Arc<dyn Runtime>) -> Result<Engine> {
         Self::open_inner(config, Some(runtime))
@@ -166,22 +164,22 @@ impl Engine {
 
     /// The configuration this engine was opened with.
     pub fn config(&self) -> &EngineConfig {
-        &self.config
+        &self.inner.config
     }
 
     /// The root directory (`graph`).
     pub fn root(&self) -> &Path {
-        &self.config.graph
+        &self.inner.config.graph
     }
 
     /// The state directory (`state`).
     pub fn state_dir(&self) -> &Path {
-        &self.config.state
+        &self.inner.config.state
     }
 
     /// The content store (blobs by digest).
     pub fn content(&self) -> &ContentStore {
-        &self.content
+        &self.inner.content
     }
 
     /// A second handle on the same engine (used by the monitor thread; does not own the monitor).
@@ -191,15 +189,15 @@ impl Engine {
 
     /// Directory for scratch files that must live on the root's filesystem.
     pub(crate) fn tmp_dir(&self) -> Result<PathBuf> {
-        let dir = self.config.graph.join("tmp");
+        let dir = self.inner.config.graph.join("tmp");
         sys::fs::ensure_dir(&dir, 0o700)?;
         Ok(dir)
     }
 
     /// Start-up repair after a crash: drop scratch files and half-made state.
     fn repair(&self) -> Result<()> {
-        sys::fs::remove_dir_all_if_exists(&self.config.graph.join("tmp"))?;
-        crate::volume::repair(&self.config.graph.join("volumes"))?;
+        sys::fs::remove_dir_all_if_exists(&self.inner.config.graph.join("tmp"))?;
+        crate::volume::repair(&self.inner.config.graph.join("volumes"))?;
         self.repair_images()
     }
 }

@@ -10,14 +10,14 @@ use crate::container::spec::files;
 use crate::container::CreateOptions;
 use crate::error::{Error, Result};
 use crate::network::settings::{attach_requests, network_settings, NetworkMode, NetworkSettings};
-use crate::network::{cni, netns, AttachResult, Ipv4Net, NetworkAttachRequest, NetworkStore, NetworkStoreConfig};
+use crate::network::{cni, netns, AttachResult, Ipv4Net, NetworkAttachRequest, NetworkStoreConfig};
 use crate::sys;
 
 /// File in the container directory holding the container's attach requests.
 const NETWORKS_FILE: &str = "networks.json";
 
 /// The option and result types of these methods, also reachable as `isula_core::network::*`.
-pub use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub(crate) use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
 
 /// The network store configuration of an engine opened with `c`: store in `<graph>/networks`,
 /// result cache in `<state>/cni`, `cni-conf-dir`, `cni-bin-dir`, `bridge` and `bip` from `c`.
@@ -39,56 +39,57 @@ pub fn network_store_config(c: &EngineConfig) -> NetworkStoreConfig {
 }
 
 impl Engine {
-    /// Creates a bridge network (`network create`); see [`NetworkStore::create`].
-    pub fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
-        self.networks.create(opts)
+    /// [`Networks::create`]: see there.
+    pub(crate) fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
+        self.inner.networks.create(opts)
     }
 
-    /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
-    /// The default network is always listed when enabled (its device appears on first use).
-    pub fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+    /// [`Networks::list`]: see there.
+    pub(crate) fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
         self.ensure_default_network()?;
-        self.networks.list(filters)
+        self.inner.networks.list(filters)
     }
 
     /// Records the default network (no device yet) when it is enabled and missing, so `ls`
     /// and `inspect` show it as Docker shows `bridge`.
     fn ensure_default_network(&self) -> Result<()> {
-        if self.networks.config().default_enabled() {
-            self.networks.ensure_default()?;
+        if self.inner.networks.config().default_enabled() {
+            self.inner.networks.ensure_default()?;
         }
         Ok(())
     }
 
-    /// One network by name or unique id prefix (`network inspect`); `NotFound` when unknown.
-    pub fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
-        if name == self.networks.config().default_network {
+    /// [`Networks::inspect`]: see there.
+    pub(crate) fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+        if name == self.inner.networks.config().default_network {
             self.ensure_default_network()?;
         }
         let name = self.network_name(name)?;
-        self.networks.inspect(&name)
+        self.inner.networks.inspect(&name)
     }
 
-    /// Removes a managed network named by name or unique id prefix (`network rm`);
-    /// `FailedPrecondition` while containers use it. The default network cannot be removed.
-    pub fn network_remove(&self, name: &str) -> Result<()> {
-        let name =
-            if name == self.networks.config().default_network { name.to_string() } else { self.network_name(name)? };
+    /// [`Networks::remove`]: see there.
+    pub(crate) fn network_remove(&self, name: &str) -> Result<()> {
+        let name = if name == self.inner.networks.config().default_network {
+            name.to_string()
+        } else {
+            self.network_name(name)?
+        };
         let name = name.as_str();
-        if name == self.networks.config().default_network {
+        if name == self.inner.networks.config().default_network {
             return Err(Error::precondition(format!(
                 "network {name} is the pre-defined default network and cannot be removed"
             )));
         }
-        self.networks.remove(name)
+        self.inner.networks.remove(name)
     }
 
     /// The name of the network called `key`, or whose id starts with `key` (Docker accepts
     /// both); `NotFound` when none matches, `InvalidArgument` when a prefix matches several.
     fn network_name(&self, key: &str) -> Result<String> {
-        match self.networks.inspect(key) {
+        match self.inner.networks.inspect(key) {
             Err(e) if e.kind() == crate::ErrorKind::NotFound && !key.is_empty() => {
-                let all = self.networks.list(&NetworkFilters::default())?;
+                let all = self.inner.networks.list(&NetworkFilters::default())?;
                 let hits: Vec<&NetworkInfo> = all.iter().filter(|n| n.id.starts_with(key)).collect();
                 match hits.as_slice() {
                     [one] => Ok(one.name.clone()),
@@ -107,27 +108,26 @@ impl Engine {
         }
     }
 
-    /// The network store (attachments, default network) for the container lifecycle.
-    pub fn networks(&self) -> &NetworkStore {
-        &self.networks
-    }
-
     /// Where the network namespace of container `id` is pinned: `<state>/netns/<id>`.
-    pub fn netns_path(&self, id: &str) -> PathBuf {
-        self.config.state.join("netns").join(id)
+    pub(crate) fn netns_path(&self, id: &str) -> PathBuf {
+        self.inner.config.state.join("netns").join(id)
     }
 
     /// Gives container `id` a network namespace (pinned at [`netns_path`](Self::netns_path),
     /// reused when it already exists) and attaches it to `requests` (`lo` only when empty).
     /// On failure nothing is left: no attachment, no namespace.
-    pub fn network_setup(&self, id: &str, requests: &[NetworkAttachRequest]) -> Result<(PathBuf, Vec<AttachResult>)> {
+    pub(crate) fn network_setup(
+        &self,
+        id: &str,
+        requests: &[NetworkAttachRequest],
+    ) -> Result<(PathBuf, Vec<AttachResult>)> {
         let ns = self.netns_path(id);
         let created = !netns::is_netns(&ns);
         if created {
             netns::remove(&ns)?;
             netns::create(&ns)?;
         }
-        match self.networks.attach(id, &ns, requests) {
+        match self.inner.networks.attach(id, &ns, requests) {
             Ok(r) => Ok((ns, r)),
             Err(e) => {
                 if created {
@@ -141,9 +141,9 @@ impl Engine {
     }
 
     /// Detaches container `id` from all its networks and removes its namespace. Idempotent.
-    pub fn network_teardown(&self, id: &str) -> Result<()> {
+    pub(crate) fn network_teardown(&self, id: &str) -> Result<()> {
         let ns = self.netns_path(id);
-        let detached = self.networks.detach_all(id, &ns);
+        let detached = self.inner.networks.detach_all(id, &ns);
         netns::remove(&ns)?;
         detached
     }
@@ -156,8 +156,8 @@ impl Engine {
     pub(crate) fn recorded_host_config(&self, opts: &CreateOptions) -> CreateOptions {
         let mut o = opts.clone();
         let unset = o.network_mode.as_deref().is_none_or(|m| m.trim().is_empty());
-        if unset && o.networks.is_empty() && self.networks.config().default_enabled() {
-            o.network_mode = Some(self.networks.config().default_network.clone());
+        if unset && o.networks.is_empty() && self.inner.networks.config().default_enabled() {
+            o.network_mode = Some(self.inner.networks.config().default_network.clone());
         }
         o
     }
@@ -174,8 +174,8 @@ impl Engine {
     ) -> Result<Option<Vec<NetworkAttachRequest>>> {
         let mode = opts.network_mode.as_deref().unwrap_or("").trim();
         let wants = !opts.networks.is_empty() || opts.ip.is_some() || !opts.publish.is_empty() || opts.publish_all;
-        let default = self.networks.config().default_network.clone();
-        let default_on = self.networks.config().default_enabled();
+        let default = self.inner.networks.config().default_network.clone();
+        let default_on = self.inner.networks.config().default_enabled();
         let mut names: Vec<String> = Vec::new();
         if !mode.is_empty() {
             names.push(mode.to_string());
@@ -219,7 +219,7 @@ impl Engine {
         image_exposed: &[String],
     ) -> Result<Option<PathBuf>> {
         let Some(reqs) = self.network_plan(opts, image_exposed)? else { return Ok(None) };
-        sys::atomic_write_json(&self.containers.dir_of(id).join(NETWORKS_FILE), &reqs)?;
+        sys::atomic_write_json(&self.inner.containers.dir_of(id).join(NETWORKS_FILE), &reqs)?;
         let (ns, _) = self.network_setup(id, &reqs)?;
         Ok(Some(ns))
     }
@@ -228,11 +228,11 @@ impl Engine {
     /// re-attaches the namespace when the container has CNI networking and it is gone, and
     /// rewrites `/etc/hosts` with the address.
     pub(crate) fn container_network_up(&self, id: &str, opts: &CreateOptions, hostname: &str) -> Result<()> {
-        let file = self.containers.dir_of(id).join(NETWORKS_FILE);
+        let file = self.inner.containers.dir_of(id).join(NETWORKS_FILE);
         if !file.exists() {
             return Ok(());
         }
-        if !netns::is_netns(&self.netns_path(id)) || self.networks.attachments(id).is_empty() {
+        if !netns::is_netns(&self.netns_path(id)) || self.inner.networks.attachments(id).is_empty() {
             let reqs: Vec<NetworkAttachRequest> = sys::read_json(&file)?;
             // Clear half-states (records or cache left by a crash) before attaching again.
             self.network_teardown(id)?;
@@ -243,17 +243,17 @@ impl Engine {
 
     /// Rewrites the container's hosts file with its first network address (no-op without one).
     pub(crate) fn container_hosts(&self, id: &str, opts: &CreateOptions, hostname: &str) -> Result<()> {
-        let res = self.networks.attachments(id);
+        let res = self.inner.networks.attachments(id);
         let Some(ip) = res.first().and_then(|r| r.ip_address()) else { return Ok(()) };
         let extra: Vec<(String, String)> =
             opts.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<isula_types::Result<_>>()?;
         let domain = opts.domainname.clone().unwrap_or_default();
-        files::write_hosts(&self.containers.dir_of(id), hostname, &domain, Some(ip), &extra, None).map(drop)
+        files::write_hosts(&self.inner.containers.dir_of(id), hostname, &domain, Some(ip), &extra, None).map(drop)
     }
 
     /// Docker's `NetworkSettings` of a container (empty without CNI networking).
     pub(crate) fn container_network_settings(&self, id: &str) -> NetworkSettings {
-        let res = self.networks.attachments(id);
+        let res = self.inner.networks.attachments(id);
         let ns = self.netns_path(id);
         let key = if res.is_empty() && !netns::is_netns(&ns) { String::new() } else { ns.display().to_string() };
         network_settings(&res, &key)

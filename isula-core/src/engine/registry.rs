@@ -14,16 +14,16 @@ use crate::registry::push::{push_image, PushImage, PushSpec};
 use crate::registry::session::Session;
 use crate::registry::{LayerProgress, RegistryOptions, Transport};
 
-pub use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult};
+pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
 
 impl Engine {
     /// Registry settings from the engine config: mirrors, insecure registries, CA
     /// directories (`<graph>/certs.d`, then `/etc/isulad/certs.d`).
     fn registry_transport(&self, timeout: Option<std::time::Duration>) -> Transport {
         let mut opts = RegistryOptions {
-            mirrors: self.config.registry_mirrors.clone(),
-            insecure: self.config.insecure_registries.clone(),
-            certs_dirs: vec![self.config.graph.join("certs.d"), PathBuf::from("/etc/isulad/certs.d")],
+            mirrors: self.inner.config.registry_mirrors.clone(),
+            insecure: self.inner.config.insecure_registries.clone(),
+            certs_dirs: vec![self.inner.config.graph.join("certs.d"), PathBuf::from("/etc/isulad/certs.d")],
             ..Default::default()
         };
         if let Some(t) = timeout {
@@ -37,26 +37,28 @@ impl Engine {
     /// pull in flight claims them, another operation pins them or an image references them.
     fn forget_new_blobs(&self, claims: &BlobClaims, new_blobs: &[crate::digest::Digest]) {
         let used: std::collections::HashSet<crate::digest::Digest> =
-            self.images.list().iter().flat_map(|r| r.blobs().cloned().collect::<Vec<_>>()).collect();
-        let gone = claims.delete_unshared(&self.content, new_blobs, |d| used.contains(d) || self.images.is_pinned(d));
+            self.inner.images.list().iter().flat_map(|r| r.blobs().cloned().collect::<Vec<_>>()).collect();
+        let gone = claims
+            .delete_unshared(&self.inner.content, new_blobs, |d| used.contains(d) || self.inner.images.is_pinned(d));
         if !gone.is_empty() {
             log::debug!("failed pull: removed {} blob(s) it had added", gone.len());
         }
     }
 
     fn credential_store(&self) -> CredentialStore {
-        CredentialStore::new(&self.config.graph)
+        CredentialStore::new(&self.inner.config.graph)
     }
 
-    /// Pull `reference` (`busybox`, `host:port/repo:tag`, `repo@sha256:…`) from its
-    /// registry: the platform's manifest, config and layers (in parallel, resuming
-    /// partial downloads) go into the content store, then the image is registered under
-    /// the reference (when it has a tag). Saved credentials (see [`Engine::login`]) are
-    /// used. On failure nothing new stays in the store but partial downloads.
-    pub fn pull(&self, reference: &str, opts: &PullOptions, progress: &mut dyn FnMut(PullEvent)) -> Result<PullResult> {
+    /// [`Images::pull`]: see there.
+    pub(crate) fn pull(
+        &self,
+        reference: &str,
+        opts: &PullOptions,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<PullResult> {
         let r = Reference::parse(reference)?;
         let platform = opts.platform.as_deref().map(Platform::parse).transpose()?;
-        let max = opts.max_concurrent_downloads.unwrap_or(self.config.max_concurrent_downloads);
+        let max = opts.max_concurrent_downloads.unwrap_or(self.inner.config.max_concurrent_downloads);
         if max == 0 {
             return Err(Error::invalid("max concurrent downloads must be at least 1"));
         }
@@ -76,10 +78,17 @@ impl Engine {
         };
         let mut claims = BlobClaims::new();
         // Pins keep image removal from collecting the blobs while the pull runs.
-        let mut pins = self.images.pin_blobs();
+        let mut pins = self.inner.images.pin_blobs();
         let mut new_blobs = Vec::new();
-        let fetched =
-            fetch_image(&transport, &self.content, &spec, &mut claims, &mut |d| pins.add(d), &mut new_blobs, progress);
+        let fetched = fetch_image(
+            &transport,
+            &self.inner.content,
+            &spec,
+            &mut claims,
+            &mut |d| pins.add(d),
+            &mut new_blobs,
+            progress,
+        );
         let img = match fetched {
             Ok(img) => img,
             Err(e) => {
@@ -114,13 +123,11 @@ impl Engine {
         Ok(PullResult { id: rec.id.to_string(), reference: r.to_string(), digest: img.repo_digest })
     }
 
-    /// Push the local image named `reference` to its registry: blobs the registry
-    /// lacks are mounted from another repository of the same registry (when the image
-    /// was pulled from one) or uploaded, then the manifest is put under the tag.
-    pub fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
+    /// [`Images::push`]: see there.
+    pub(crate) fn push(&self, reference: &str, progress: &mut dyn FnMut(PushEvent)) -> Result<PushResult> {
         let r = Reference::parse(reference)?;
         let rec = self.resolve_image(reference)?;
-        let bytes = self.content.read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
+        let bytes = self.inner.content.read(&rec.manifest, manifest::MAX_MANIFEST_SIZE)?;
         let what = format!("push {r}: manifest {}", rec.manifest);
         let (media_type, parsed) = manifest::parse(&bytes, Some(&rec.manifest_media_type), &what)?;
         let Manifest::Image(m) = parsed else {
@@ -153,7 +160,7 @@ impl Engine {
         blobs.extend(m.layers.iter().cloned());
         let img = PushImage { manifest: rec.manifest.clone(), media_type, blobs };
         let transport = self.registry_transport(None);
-        let digest = push_image(&transport, &self.content, &spec, &img, progress)?;
+        let digest = push_image(&transport, &self.inner.content, &spec, &img, progress)?;
         Ok(PushResult { digest })
     }
 

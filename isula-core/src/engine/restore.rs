@@ -17,7 +17,7 @@ use crate::runtime::{read_exit, ShimHandle};
 impl Engine {
     /// Load and reconcile all containers (called once by `open`, before the monitor starts).
     pub(crate) fn restore_containers(&self) -> Result<()> {
-        let root = self.containers.root().to_path_buf();
+        let root = self.inner.containers.root().to_path_buf();
         let mut restored = Vec::new();
         let mut cleaned = false;
         for ent in std::fs::read_dir(&root).map_err(|e| Error::io(&root, "read", e))? {
@@ -31,7 +31,8 @@ impl Engine {
                 Ok(r) if r.id == id && dir.join("config.json").is_file() => r,
                 other => {
                     // Half-created (crash before the record was written) or broken: remove it.
-                    let runtime = other.map(|r| r.runtime).unwrap_or_else(|_| self.config.default_runtime.clone());
+                    let runtime =
+                        other.map(|r| r.runtime).unwrap_or_else(|_| self.inner.config.default_runtime.clone());
                     log::warn!("removing half-created container {id}");
                     if let Err(e) = self.destroy_files(&id, &runtime, &[]) {
                         log::error!("cleaning up half-created container {id}: {e}");
@@ -48,26 +49,26 @@ impl Engine {
                 cleaned = true;
                 continue;
             }
-            if let Err(e) = self.containers.reserve_name(&rec.name, &id) {
+            if let Err(e) = self.inner.containers.reserve_name(&rec.name, &id) {
                 log::error!("container {id}: {e}; renaming it to its id");
                 let mut r = rec.clone();
                 r.name = id.clone();
                 r.save(&dir, &[])?;
-                self.containers.reserve_name(&id, &id)?;
+                self.inner.containers.reserve_name(&id, &id)?;
                 let c = Arc::new(Container::new(r, dir));
-                self.containers.insert(c.clone());
+                self.inner.containers.insert(c.clone());
                 restored.push(c);
                 continue;
             }
             let c = Arc::new(Container::new(rec, dir));
-            self.containers.insert(c.clone());
+            self.inner.containers.insert(c.clone());
             restored.push(c);
         }
         // Snapshots of containers that never got a directory (crash right after prepare).
-        for s in self.snapshots.snapshots()? {
-            if looks_like_id(&s.key) && self.containers.get(&s.key).is_err() && !root.join(&s.key).exists() {
+        for s in self.inner.snapshots.snapshots()? {
+            if looks_like_id(&s.key) && self.inner.containers.get(&s.key).is_err() && !root.join(&s.key).exists() {
                 log::warn!("removing the snapshot of half-created container {}", s.key);
-                if let Err(e) = self.snapshots.remove(&s.key) {
+                if let Err(e) = self.inner.snapshots.remove(&s.key) {
                     log::error!("removing snapshot {}: {e}", s.key);
                 }
                 cleaned = true;
@@ -95,7 +96,7 @@ impl Engine {
                 let dir = self.shim_dir(&rec.id);
                 match ShimHandle::load(&dir) {
                     Ok(h) if h.shim_pid == rec.state.shim_pid && h.is_alive() => {
-                        self.monitor_tx.send(Msg::Watch {
+                        self.inner.monitor_tx.send(Msg::Watch {
                             id: rec.id.clone(),
                             shim_pid: h.shim_pid,
                             shim_start_time: h.shim_start_time,

@@ -70,11 +70,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Resource usage of container `id`, given to `sink`. With `stream`, a sample every
-    /// [`STATS_INTERVAL`] until the container stops or `sink` returns false; without, one
-    /// sample whose CPU percentage covers the last [`STATS_INTERVAL`] (as `docker stats --no-stream`).
-    /// A container that is not running gives one sample without counters.
-    pub fn stats(&self, id: &str, stream: bool, sink: &mut dyn FnMut(&ContainerStats) -> bool) -> Result<()> {
+    /// [`Containers::stats`]: see there.
+    pub(crate) fn stats(&self, id: &str, stream: bool, sink: &mut dyn FnMut(&ContainerStats) -> bool) -> Result<()> {
         let c = self.container(id)?;
         let mut prev: Option<CpuStats> = None;
         let mut first = true;
@@ -98,9 +95,8 @@ impl Engine {
         }
     }
 
-    /// `docker top`: the container's processes as the host's `ps` shows them with `ps_args`
-    /// (default `-ef`). `FailedPrecondition` when the container is not running.
-    pub fn top(&self, id: &str, ps_args: &[String]) -> Result<TopResult> {
+    /// [`Containers::top`]: see there.
+    pub(crate) fn top(&self, id: &str, ps_args: &[String]) -> Result<TopResult> {
         let c = self.container(id)?;
         let rec = c.record();
         if !rec.state.status.is_active() || rec.state.status == Status::Restarting {

@@ -153,11 +153,8 @@ fn patch_spec(spec: &mut Value, r: &Resources) {
 }
 
 impl Engine {
-    /// `docker update`: apply `opts` to container `id`. Limits are validated like create's,
-    /// written to the running container's cgroup at once (the kernel may refuse, e.g. a memory
-    /// limit below the current usage is `FailedPrecondition`), then persisted in the record and
-    /// the bundle so they survive restarts. Nothing is persisted when the live update fails.
-    pub fn update(&self, id: &str, opts: &UpdateOptions) -> Result<()> {
+    /// [`Containers::update`]: see there.
+    pub(crate) fn update(&self, id: &str, opts: &UpdateOptions) -> Result<()> {
         let c = self.container(id)?;
         let _op = c.lock_op();
         let rec = c.record();

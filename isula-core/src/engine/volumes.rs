@@ -18,17 +18,17 @@ use super::Engine;
 impl Engine {
     /// Shared hold of the volume lock (container creation).
     pub(crate) fn volumes_shared(&self) -> RwLockReadGuard<'_, ()> {
-        self.volume_lock.read().unwrap_or_else(|p| p.into_inner())
+        self.inner.volume_lock.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn volumes_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
-        self.volume_lock.write().unwrap_or_else(|p| p.into_inner())
+        self.inner.volume_lock.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Names of the volumes some container (in any state) mounts.
     fn volumes_in_use(&self) -> HashSet<String> {
         let mut used = HashSet::new();
-        for c in self.containers.list() {
+        for c in self.inner.containers.list() {
             let rec = c.record();
             used.extend(rec.mounts.iter().filter(|m| m.kind == "volume" && !m.name.is_empty()).map(|m| m.name.clone()));
         }
@@ -38,6 +38,7 @@ impl Engine {
     /// Ids of the containers that mount volume `name`, sorted.
     fn volume_users(&self, name: &str) -> Vec<String> {
         let mut ids: Vec<String> = self
+            .inner
             .containers
             .list()
             .iter()
@@ -56,7 +57,7 @@ impl Engine {
     fn emit_local_volume(&self, action: &str, name: &str) {
         let mut a = BTreeMap::new();
         a.insert("driver".to_string(), volume::LOCAL_DRIVER.to_string());
-        self.events.emit("volume", action, name, a);
+        self.inner.events.emit("volume", action, name, a);
     }
 
     /// Publish `action` (`create`, `destroy`) for volumes made or removed along with a
@@ -86,11 +87,8 @@ impl Engine {
         Ok(out)
     }
 
-    /// Create a volume (`docker volume create`). Without a name a random 64-hex name is
-    /// chosen. Only the `local` driver without driver options is accepted (`InvalidArgument`
-    /// otherwise, before anything is written). Creating an existing name returns the
-    /// existing volume unchanged, as Docker does. Publishes a `volume` `create` event.
-    pub fn volume_create(&self, opts: &VolumeCreateOptions) -> Result<Volume> {
+    /// [`Volumes::create`]: see there.
+    pub(crate) fn volume_create(&self, opts: &VolumeCreateOptions) -> Result<Volume> {
         volume::validate_create(opts)?;
         let name = match opts.name.as_deref().filter(|n| !n.is_empty()) {
             Some(n) => n.to_string(),
@@ -113,10 +111,8 @@ impl Engine {
         Ok(v)
     }
 
-    /// Volumes (`docker volume ls`), sorted by name, filtered by `filters` (`name=`,
-    /// `label=`, `label!=`, `driver=`, `dangling=`). Includes volumes made by `-v name:/dst`
-    /// and anonymous volumes.
-    pub fn volume_list(&self, filters: &[String]) -> Result<Vec<Volume>> {
+    /// [`Volumes::list`]: see there.
+    pub(crate) fn volume_list(&self, filters: &[String]) -> Result<Vec<Volume>> {
         let f = VolumeFilters::parse(filters)?;
         let root = self.volumes_root();
         let used = self.volumes_in_use();
@@ -156,10 +152,8 @@ impl Engine {
         Ok(())
     }
 
-    /// Remove every volume no container uses that matches `filters` (`label=`, `label!=`,
-    /// `name=`, `driver=`), as `docker volume prune` (and iSulad): named and anonymous alike.
-    /// Returns the removed names and the bytes of content they held.
-    pub fn volume_prune(&self, filters: &[String]) -> Result<VolumePruneReport> {
+    /// [`Volumes::prune`]: see there.
+    pub(crate) fn volume_prune(&self, filters: &[String]) -> Result<VolumePruneReport> {
         let mut f = VolumeFilters::parse(filters)?;
         if f.dangling == Some(false) {
             return Err(Error::invalid("volume prune removes only unused volumes: filter dangling=false is invalid"));

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 /// How many past events the bus keeps for `since`.
-pub const HISTORY_SIZE: usize = 1000;
+pub(crate) const HISTORY_SIZE: usize = 1000;
 
 /// Who an event is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ struct Hub {
 
 /// Publish/subscribe hub with a bounded history. `Send + Sync`.
 #[derive(Debug, Default)]
-pub struct EventBus {
+pub(crate) struct EventBus {
     hub: Mutex<Hub>,
 }
 
@@ -155,7 +155,7 @@ fn now_nanos() -> i64 {
 
 impl EventBus {
     /// An empty bus.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -166,7 +166,7 @@ impl EventBus {
     /// Record `e` in the history and send it to every matching subscriber, in one critical
     /// section. Subscribers whose receiver is gone, or whose `until` is before `e`, are
     /// dropped (their receiver then reports the end).
-    pub fn publish(&self, e: Event) {
+    pub(crate) fn publish(&self, e: Event) {
         let mut hub = self.hub();
         if hub.history.len() >= HISTORY_SIZE {
             hub.history.pop_front();
@@ -181,14 +181,14 @@ impl EventBus {
     }
 
     /// Shorthand: publish an event of `kind`/`action` about `id`.
-    pub fn emit(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+    pub(crate) fn emit(&self, kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) {
         self.publish(Event::new(kind, action, id, attributes));
     }
 
     /// The past events matching `filter` within `since..=until` (none without `since`),
     /// and a receiver of future matching events up to `until` (none when `until` is in the
     /// past). History and live feed meet exactly once: no event is missed or doubled.
-    pub fn subscribe(&self, filter: &EventFilter) -> (Vec<Event>, Receiver<Event>) {
+    pub(crate) fn subscribe(&self, filter: &EventFilter) -> (Vec<Event>, Receiver<Event>) {
         let (tx, rx) = channel();
         let mut hub = self.hub();
         let past: Vec<Event> = if filter.since.is_some() {
@@ -203,7 +203,8 @@ impl EventBus {
     }
 
     /// Number of live subscriptions (for tests and diagnostics).
-    pub fn subscriber_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn subscriber_count(&self) -> usize {
         self.hub().subscribers.len()
     }
 }

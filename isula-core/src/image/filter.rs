@@ -8,7 +8,7 @@ use crate::reference::Reference;
 
 /// Parsed list filters; the same key OR-ed, different keys AND-ed.
 #[derive(Debug, Default, Clone)]
-pub struct Filters {
+pub(crate) struct Filters {
     references: Vec<String>,
     dangling: Option<bool>,
     labels: Vec<(String, Option<String>)>,
@@ -24,7 +24,7 @@ pub struct Filters {
 
 impl Filters {
     /// Parse `key=value` strings. Unknown keys or bad values are `InvalidArgument`.
-    pub fn parse(filters: &[String]) -> Result<Self> {
+    pub(crate) fn parse(filters: &[String]) -> Result<Self> {
         let mut f = Filters::default();
         for raw in filters {
             let (k, v) =
@@ -66,7 +66,7 @@ impl Filters {
     }
 
     /// True when `rec` passes every filter.
-    pub fn matches(&self, rec: &ImageRecord) -> bool {
+    pub(crate) fn matches(&self, rec: &ImageRecord) -> bool {
         if let Some(d) = self.dangling {
             if rec.names.is_empty() != d {
                 return false;
@@ -109,7 +109,7 @@ fn reference_matches(p: &str, full: &str) -> bool {
 }
 
 /// Shell-style match with `*` (any run, not crossing `/`) and `?`.
-pub fn glob(p: &str, s: &str) -> bool {
+pub(crate) fn glob(p: &str, s: &str) -> bool {
     let (p, s) = (p.as_bytes(), s.as_bytes());
     fn m(p: &[u8], s: &[u8]) -> bool {
         match p.first() {

@@ -9,32 +9,30 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 
 /// OCI image manifest media type.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// OCI image index media type.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// OCI image config media type.
-pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub(crate) const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// OCI uncompressed layer.
-pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub(crate) const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 /// OCI gzip layer.
-pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub(crate) const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 /// OCI zstd layer.
-pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub(crate) const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 /// Docker schema 2 manifest media type.
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker manifest list media type.
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker image config media type.
-pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub(crate) const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 /// Docker gzip layer.
-pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub(crate) const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 /// Docker uncompressed layer.
-pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+pub(crate) const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 /// A content descriptor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Descriptor {
+pub(crate) struct Descriptor {
     /// Media type of the referenced content.
     pub media_type: String,
     /// Digest of the content.
@@ -51,14 +49,14 @@ pub struct Descriptor {
 
 impl Descriptor {
     /// A descriptor without platform or annotations.
-    pub fn new(media_type: &str, digest: Digest, size: u64) -> Self {
+    pub(crate) fn new(media_type: &str, digest: Digest, size: u64) -> Self {
         Descriptor { media_type: media_type.to_string(), digest, size, platform: None, annotations: BTreeMap::new() }
     }
 }
 
 /// Platform of an index entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Platform {
+pub(crate) struct Platform {
     /// CPU architecture (`amd64`, `arm64`, …).
     pub architecture: String,
     /// Operating system.
@@ -71,7 +69,7 @@ pub struct Platform {
 /// An image manifest (OCI or Docker schema 2).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// Always 2.
     pub schema_version: u32,
     /// Manifest media type (optional in OCI).
@@ -89,7 +87,7 @@ pub struct Manifest {
 /// An image index / manifest list.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Index {
+pub(crate) struct Index {
     /// Always 2.
     pub schema_version: u32,
     /// Media type (optional in OCI).
@@ -101,7 +99,7 @@ pub struct Index {
 
 /// The parts of an image config the engine reads; the blob itself is kept verbatim.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ImageConfig {
+pub(crate) struct ImageConfig {
     /// Creation time, RFC 3339.
     #[serde(default)]
     pub created: Option<String>,
@@ -126,7 +124,7 @@ pub struct ImageConfig {
 
 /// `rootfs` of an image config.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RootFsConfig {
+pub(crate) struct RootFsConfig {
     /// Always `layers`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -136,7 +134,7 @@ pub struct RootFsConfig {
 
 impl ImageConfig {
     /// Parse and check a config blob (`rootfs.type` must be `layers`).
-    pub fn parse(data: &[u8]) -> Result<Self> {
+    pub(crate) fn parse(data: &[u8]) -> Result<Self> {
         let c: ImageConfig =
             serde_json::from_slice(data).map_err(|e| Error::invalid(format!("invalid image config: {e}")))?;
         if c.rootfs.kind != "layers" {
@@ -149,7 +147,7 @@ impl ImageConfig {
     }
 
     /// Labels of `config.Labels`.
-    pub fn labels(&self) -> BTreeMap<String, String> {
+    pub(crate) fn labels(&self) -> BTreeMap<String, String> {
         self.config
             .as_ref()
             .and_then(|c| c.get("Labels"))
@@ -158,13 +156,13 @@ impl ImageConfig {
     }
 
     /// `created` as seconds since the epoch (0 when absent or unparsable).
-    pub fn created_unix(&self) -> i64 {
+    pub(crate) fn created_unix(&self) -> i64 {
         self.created.as_deref().and_then(crate::time::parse_rfc3339).map_or(0, crate::time::Timestamp::unix_secs)
     }
 }
 
 /// Chain ids of a diff id list (OCI: `chain(n) = sha256(chain(n-1) + " " + diff(n))`).
-pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
+pub(crate) fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     let mut out: Vec<Digest> = Vec::with_capacity(diff_ids.len());
     for d in diff_ids {
         let next = match out.last() {
@@ -176,12 +174,12 @@ pub fn chain_ids(diff_ids: &[Digest]) -> Vec<Digest> {
     out
 }
 
-pub use crate::layer::Compression;
+pub(crate) use crate::layer::Compression;
 
 /// Sniff the compression from a blob's first bytes (the layer module's detection), and
 /// insist that anything uncompressed really starts like a tar: unknown compressions and
 /// garbage are `InvalidArgument` before any work is done.
-pub fn sniff_compression(head: &[u8]) -> Result<Compression> {
+pub(crate) fn sniff_compression(head: &[u8]) -> Result<Compression> {
     let c = crate::layer::detect_compression(head)?;
     if c != Compression::None {
         return Ok(c);
@@ -212,14 +210,14 @@ fn tar_checksum_ok(head: &[u8]) -> bool {
 }
 
 /// Open a reader with its compression sniffed (strictly, see [`sniff_compression`]) and undone.
-pub fn auto_decompress<'a, R: std::io::Read + 'a>(r: R) -> Result<Box<dyn std::io::Read + 'a>> {
+pub(crate) fn auto_decompress<'a, R: std::io::Read + 'a>(r: R) -> Result<Box<dyn std::io::Read + 'a>> {
     let (head, r) = peek(r, 512)?;
     sniff_compression(&head)?;
     crate::layer::decompress(r)
 }
 
 /// Read up to `n` bytes ahead; returns them and a reader that still yields the whole stream.
-pub fn peek<'a, R: std::io::Read + 'a>(mut r: R, n: usize) -> Result<(Vec<u8>, Box<dyn std::io::Read + 'a>)> {
+pub(crate) fn peek<'a, R: std::io::Read + 'a>(mut r: R, n: usize) -> Result<(Vec<u8>, Box<dyn std::io::Read + 'a>)> {
     use std::io::Read;
     let mut head = Vec::with_capacity(n);
     (&mut r).take(n as u64).read_to_end(&mut head)?;
@@ -228,7 +226,7 @@ pub fn peek<'a, R: std::io::Read + 'a>(mut r: R, n: usize) -> Result<(Vec<u8>, B
 }
 
 /// Docker's GOARCH name of the host CPU.
-pub fn host_arch() -> &'static str {
+pub(crate) fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

@@ -1,11 +1,11 @@
 //! Image store and image operations: records by id, names, load/save, import (layers are
 //! unpacked by [`crate::layer`] through the snapshotter).
 
-pub mod archive;
-pub mod filter;
-pub mod manifest;
-pub mod store;
-pub mod types;
+pub(crate) mod archive;
+pub(crate) mod filter;
+pub(crate) mod manifest;
+pub(crate) mod store;
+pub(crate) mod types;
 
-pub use store::{BlobPins, ImageRecord, ImageStore};
+pub(crate) use store::ImageStore;
 pub use types::*;

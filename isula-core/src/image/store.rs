@@ -17,7 +17,7 @@ const RECORD_FILE: &str = "image.json";
 
 /// One image: id (= config digest), names, manifest and layers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageRecord {
+pub(crate) struct ImageRecord {
     /// Image id: the config digest.
     pub id: Digest,
     /// Full normalised `repo:tag` names (`docker.io/library/busybox:latest`).
@@ -52,7 +52,7 @@ pub struct ImageRecord {
 
 impl ImageRecord {
     /// All blobs this image references: config, manifest and layers.
-    pub fn blobs(&self) -> impl Iterator<Item = &Digest> {
+    pub(crate) fn blobs(&self) -> impl Iterator<Item = &Digest> {
         [&self.id, &self.manifest].into_iter().chain(self.layers.iter().map(|l| &l.digest))
     }
 }
@@ -73,7 +73,7 @@ impl Index {
 
 /// The image store: one record per image, names and tags indexed.
 #[derive(Debug)]
-pub struct ImageStore {
+pub(crate) struct ImageStore {
     dir: PathBuf,
     index: RwLock<Index>,
     ops: Mutex<()>,
@@ -83,14 +83,14 @@ pub struct ImageStore {
 /// Blobs protected from garbage collection while an operation that will reference them
 /// (a load or pull not yet registered) is in progress. Unpins on drop.
 #[derive(Debug)]
-pub struct BlobPins<'a> {
+pub(crate) struct BlobPins<'a> {
     store: &'a ImageStore,
     digests: Vec<Digest>,
 }
 
 impl BlobPins<'_> {
     /// Pin one more blob.
-    pub fn add(&mut self, d: &Digest) {
+    pub(crate) fn add(&mut self, d: &Digest) {
         *self.store.pins_lock().entry(d.clone()).or_insert(0) += 1;
         self.digests.push(d.clone());
     }
@@ -112,7 +112,7 @@ impl Drop for BlobPins<'_> {
 
 impl ImageStore {
     /// Open (creating if needed) the store at `dir` and load every record.
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         sys::fs::ensure_dir(dir, 0o700)?;
         let mut index = Index::default();
         for e in fs::read_dir(dir).map_err(|e| Error::io(dir, "list", e))? {
@@ -160,11 +160,6 @@ impl ImageStore {
         })
     }
 
-    /// The store's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Serialise mutating operations (register, tag, remove, GC) against each other.
     pub(crate) fn lock_ops(&self) -> MutexGuard<'_, ()> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner())
@@ -175,12 +170,12 @@ impl ImageStore {
     }
 
     /// An empty pin set; blobs added to it are not garbage-collected until it is dropped.
-    pub fn pin_blobs(&self) -> BlobPins<'_> {
+    pub(crate) fn pin_blobs(&self) -> BlobPins<'_> {
         BlobPins { store: self, digests: Vec::new() }
     }
 
     /// True when some operation has pinned `d`.
-    pub fn is_pinned(&self, d: &Digest) -> bool {
+    pub(crate) fn is_pinned(&self, d: &Digest) -> bool {
         self.pins_lock().contains_key(d)
     }
 
@@ -193,12 +188,12 @@ impl ImageStore {
     }
 
     /// All records (snapshot).
-    pub fn list(&self) -> Vec<ImageRecord> {
+    pub(crate) fn list(&self) -> Vec<ImageRecord> {
         self.read().images.values().cloned().collect()
     }
 
     /// Record by id.
-    pub fn get(&self, id: &Digest) -> Option<ImageRecord> {
+    pub(crate) fn get(&self, id: &Digest) -> Option<ImageRecord> {
         self.read().images.get(id).cloned()
     }
 

@@ -21,7 +21,7 @@ use crate::sys::openat::DirFd;
 
 /// Limits guarding against tar bombs.
 #[derive(Debug, Clone)]
-pub struct ApplyOptions {
+pub(super) struct ApplyOptions {
     /// Maximum uncompressed tar size in bytes.
     pub max_size: u64,
     /// Maximum number of tar entries.
@@ -38,7 +38,7 @@ impl Default for ApplyOptions {
 
 /// The result of applying one layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppliedLayer {
+pub(crate) struct AppliedLayer {
     /// sha256 of the uncompressed tar stream (the OCI diff id).
     pub diff_id: Digest,
     /// Length of the uncompressed tar stream in bytes.
@@ -48,14 +48,14 @@ pub struct AppliedLayer {
 }
 
 /// Apply a (possibly compressed) layer tar onto `dest` with default limits.
-pub fn apply_layer(r: &mut dyn Read, dest: &Path) -> Result<AppliedLayer> {
+pub(crate) fn apply_layer(r: &mut dyn Read, dest: &Path) -> Result<AppliedLayer> {
     apply_layer_with(r, dest, &ApplyOptions::default())
 }
 
 /// Apply a (possibly compressed) layer tar onto `dest`, converting whiteouts to
 /// overlay form. On error `dest` may hold part of the layer: callers unpack into
 /// a scratch directory and delete it on failure.
-pub fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOptions) -> Result<AppliedLayer> {
+pub(super) fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOptions) -> Result<AppliedLayer> {
     let root = DirFd::open(dest).map_err(|e| Error::io(dest, "open layer directory", e))?;
     let exceeded = Cell::new(false);
     let mut stream = TarStream::new(decompress(Box::new(r))?, opts.max_size, &exceeded);

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 /// How a layer stream is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
+pub(crate) enum Compression {
     /// A plain tar stream.
     None,
     /// gzip (`application/vnd.oci.image.layer.v1.tar+gzip`).
@@ -24,13 +24,13 @@ const BZIP2: &[u8] = b"BZh";
 const LZ4: &[u8] = &[0x04, 0x22, 0x4d, 0x18];
 
 /// Bytes [`decompress`] peeks to decide: enough to see a tar header's `ustar` magic.
-pub const PEEK_LEN: usize = 512;
+pub(super) const PEEK_LEN: usize = 512;
 
 /// Detect the compression of a stream from its first bytes (up to [`PEEK_LEN`]).
 /// A plain tar (ustar magic at offset 257) always wins; known but unsupported
 /// formats (bzip2, lz4) are `InvalidArgument`; anything else is taken as plain tar
 /// (the tar reader then refuses garbage).
-pub fn detect_compression(prefix: &[u8]) -> Result<Compression> {
+pub(crate) fn detect_compression(prefix: &[u8]) -> Result<Compression> {
     if prefix.len() >= 262 && &prefix[257..262] == b"ustar" {
         return Ok(Compression::None);
     }
@@ -51,12 +51,12 @@ pub fn detect_compression(prefix: &[u8]) -> Result<Compression> {
 
 /// Wrap `r` in the decompressor its magic bytes call for. The peeked bytes are
 /// put back in front of the stream, so nothing is lost.
-pub fn decompress<'a>(r: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>> {
+pub(crate) fn decompress<'a>(r: Box<dyn Read + 'a>) -> Result<Box<dyn Read + 'a>> {
     decompress_detect(r).map(|(r, _)| r)
 }
 
 /// [`decompress`], also returning the compression found.
-pub fn decompress_detect<'a>(mut r: Box<dyn Read + 'a>) -> Result<(Box<dyn Read + 'a>, Compression)> {
+pub(super) fn decompress_detect<'a>(mut r: Box<dyn Read + 'a>) -> Result<(Box<dyn Read + 'a>, Compression)> {
     let mut prefix = vec![0u8; PEEK_LEN];
     let mut n = 0;
     while n < prefix.len() {

@@ -11,9 +11,8 @@ mod path;
 mod stream;
 mod whiteout;
 
-pub use apply::{apply_layer, apply_layer_with, AppliedLayer, ApplyOptions};
-pub use compression::{decompress, decompress_detect, detect_compression, Compression};
-pub use whiteout::OPAQUE_XATTR;
+pub(crate) use apply::{apply_layer, AppliedLayer};
+pub(crate) use compression::{decompress, detect_compression, Compression};
 
 #[cfg(test)]
 mod tests;

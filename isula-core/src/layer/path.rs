@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// components are dropped, `..` pops a component. An absolute name or a `..`
 /// that would climb above the root is refused with the reason. An empty result
 /// means the root itself (`./`).
-pub fn clean_entry_path(raw: &[u8]) -> Result<PathBuf, &'static str> {
+pub(super) fn clean_entry_path(raw: &[u8]) -> Result<PathBuf, &'static str> {
     if raw.first() == Some(&b'/') {
         return Err("absolute path");
     }
@@ -35,7 +35,7 @@ pub fn clean_entry_path(raw: &[u8]) -> Result<PathBuf, &'static str> {
 }
 
 /// Split a clean path into its parent and final name; the root splits into (``, `.`).
-pub fn split_parent(rel: &Path) -> (&Path, &OsStr) {
+pub(super) fn split_parent(rel: &Path) -> (&Path, &OsStr) {
     match rel.file_name() {
         Some(name) => (rel.parent().unwrap_or(Path::new("")), name),
         None => (Path::new(""), OsStr::new(".")),

@@ -10,7 +10,7 @@ use crate::digest::{Digest, Hasher};
 const BLOCK: usize = 512;
 
 /// A reader that hashes, counts and limits everything read through it.
-pub struct TarStream<'a, R> {
+pub(super) struct TarStream<'a, R> {
     inner: R,
     hasher: Hasher,
     limit: u64,
@@ -21,23 +21,23 @@ pub struct TarStream<'a, R> {
 
 impl<'a, R: Read> TarStream<'a, R> {
     /// Wrap `inner`; reading past `limit` bytes fails and sets `exceeded`.
-    pub fn new(inner: R, limit: u64, exceeded: &'a Cell<bool>) -> Self {
+    pub(super) fn new(inner: R, limit: u64, exceeded: &'a Cell<bool>) -> Self {
         TarStream { inner, hasher: Hasher::new(), limit, exceeded, tail: [0; BLOCK], tail_len: 0 }
     }
 
     /// Bytes read so far.
-    pub fn len(&self) -> u64 {
+    pub(super) fn len(&self) -> u64 {
         self.hasher.len()
     }
 
     /// True when the last 512 bytes read are all zero and the length is a whole
     /// number of blocks: the stream ended with an end-of-archive block.
-    pub fn ends_with_zero_block(&self) -> bool {
+    pub(super) fn ends_with_zero_block(&self) -> bool {
         self.len().is_multiple_of(BLOCK as u64) && self.tail_len == BLOCK && self.tail.iter().all(|b| *b == 0)
     }
 
     /// The digest and length of everything read.
-    pub fn finish(self) -> (Digest, u64) {
+    pub(super) fn finish(self) -> (Digest, u64) {
         let n = self.hasher.len();
         (self.hasher.finish(), n)
     }

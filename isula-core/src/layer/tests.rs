@@ -6,7 +6,9 @@ use std::path::Path;
 
 use tar::EntryType;
 
+use super::apply::{apply_layer_with, ApplyOptions};
 use super::testutil::{gzip, xz, zstd, TarBuilder};
+use super::whiteout::OPAQUE_XATTR;
 use super::*;
 use crate::digest::Digest;
 use crate::sys::xattr;

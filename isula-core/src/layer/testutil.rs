@@ -6,7 +6,7 @@ use std::io::Write;
 use tar::{EntryType, Header};
 
 /// An in-memory tar under construction.
-pub struct TarBuilder {
+pub(crate) struct TarBuilder {
     out: Vec<u8>,
     /// mtime given to new entries.
     pub mtime: u64,
@@ -25,7 +25,7 @@ fn put_field(dst: &mut [u8], value: &[u8]) {
 }
 
 /// A PAX record `"<len> key=value\n"` (the length counts itself).
-pub fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
+pub(crate) fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
     let body = key.len() + value.len() + 3;
     let mut len = body + body.to_string().len();
     if len.to_string().len() + body != len {
@@ -40,7 +40,7 @@ pub fn pax_record(key: &str, value: &[u8]) -> Vec<u8> {
 
 impl TarBuilder {
     /// An empty archive.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         TarBuilder { out: Vec::new(), mtime: 1_600_000_000 }
     }
 
@@ -65,7 +65,7 @@ impl TarBuilder {
     }
 
     /// A PAX extended header applying to the next entry.
-    pub fn pax(&mut self, records: &[(&str, &[u8])]) -> &mut Self {
+    pub(crate) fn pax(&mut self, records: &[(&str, &[u8])]) -> &mut Self {
         let mut data = Vec::new();
         for (k, v) in records {
             data.extend(pax_record(k, v));
@@ -76,12 +76,12 @@ impl TarBuilder {
     }
 
     /// A regular file.
-    pub fn file(&mut self, name: &str, data: &[u8], mode: u32) -> &mut Self {
+    pub(crate) fn file(&mut self, name: &str, data: &[u8], mode: u32) -> &mut Self {
         self.file_owned(name, data, mode, 0, 0)
     }
 
     /// A regular file with owner.
-    pub fn file_owned(&mut self, name: &str, data: &[u8], mode: u32, uid: u64, gid: u64) -> &mut Self {
+    pub(crate) fn file_owned(&mut self, name: &str, data: &[u8], mode: u32, uid: u64, gid: u64) -> &mut Self {
         let mut h = self.header(EntryType::Regular, name, mode, data.len() as u64);
         h.set_uid(uid);
         h.set_gid(gid);
@@ -90,14 +90,14 @@ impl TarBuilder {
     }
 
     /// A directory.
-    pub fn dir(&mut self, name: &str, mode: u32) -> &mut Self {
+    pub(crate) fn dir(&mut self, name: &str, mode: u32) -> &mut Self {
         let h = self.header(EntryType::Directory, name, mode, 0);
         self.push(h, &[]);
         self
     }
 
     /// A symlink (hard link when `hard`) named `name` with target `target`.
-    pub fn link(&mut self, name: &str, target: &str, hard: bool) -> &mut Self {
+    pub(crate) fn link(&mut self, name: &str, target: &str, hard: bool) -> &mut Self {
         let kind = if hard { EntryType::Link } else { EntryType::Symlink };
         let mut h = self.header(kind, name, 0o777, 0);
         put_field(&mut h.as_mut_bytes()[157..257], target.as_bytes());
@@ -106,7 +106,7 @@ impl TarBuilder {
     }
 
     /// A device node or fifo.
-    pub fn node(&mut self, name: &str, kind: EntryType, mode: u32, major: u32, minor: u32) -> &mut Self {
+    pub(crate) fn node(&mut self, name: &str, kind: EntryType, mode: u32, major: u32, minor: u32) -> &mut Self {
         let mut h = self.header(kind, name, mode, 0);
         h.set_device_major(major).unwrap();
         h.set_device_minor(minor).unwrap();
@@ -115,7 +115,7 @@ impl TarBuilder {
     }
 
     /// The archive with its two end-of-archive blocks.
-    pub fn finish(&self) -> Vec<u8> {
+    pub(crate) fn finish(&self) -> Vec<u8> {
         let mut out = self.out.clone();
         out.extend(std::iter::repeat_n(0u8, 1024));
         out
@@ -123,19 +123,19 @@ impl TarBuilder {
 }
 
 /// gzip-compress `data`.
-pub fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
 
 /// zstd-compress `data`.
-pub fn zstd(data: &[u8]) -> Vec<u8> {
+pub(crate) fn zstd(data: &[u8]) -> Vec<u8> {
     zstd::encode_all(data, 1).unwrap()
 }
 
 /// xz-compress `data`.
-pub fn xz(data: &[u8]) -> Vec<u8> {
+pub(crate) fn xz(data: &[u8]) -> Vec<u8> {
     let mut e = xz2::write::XzEncoder::new(Vec::new(), 1);
     e.write_all(data).unwrap();
     e.finish().unwrap()

@@ -9,17 +9,17 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
 /// Prefix of whiteout entries.
-pub const WHITEOUT_PREFIX: &[u8] = b".wh.";
+pub(super) const WHITEOUT_PREFIX: &[u8] = b".wh.";
 /// Prefix of whiteout metadata entries (`.wh..wh.*`).
-pub const WHITEOUT_META_PREFIX: &[u8] = b".wh..wh.";
+pub(super) const WHITEOUT_META_PREFIX: &[u8] = b".wh..wh.";
 /// Name of the opaque-directory marker.
-pub const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
+pub(super) const OPAQUE_MARKER: &[u8] = b".wh..wh..opq";
 /// The overlayfs xattr that makes a directory opaque.
-pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+pub(super) const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
 
 /// What a tar entry's final name means.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Whiteout<'a> {
+pub(super) enum Whiteout<'a> {
     /// An ordinary entry.
     None,
     /// `.wh.<name>`: delete `name` from lower layers.
@@ -32,7 +32,7 @@ pub enum Whiteout<'a> {
 
 /// Classify the final component of an entry name; an unusable target
 /// (`.wh.`, `.wh..`, `.wh...`) is `Err`.
-pub fn classify(name: &OsStr) -> Result<Whiteout<'_>, &'static str> {
+pub(super) fn classify(name: &OsStr) -> Result<Whiteout<'_>, &'static str> {
     let b = name.as_bytes();
     if !b.starts_with(WHITEOUT_PREFIX) {
         return Ok(Whiteout::None);
@@ -51,7 +51,7 @@ pub fn classify(name: &OsStr) -> Result<Whiteout<'_>, &'static str> {
 
 /// True for xattrs a layer must not set itself: overlayfs' private attributes
 /// (they would let a layer redirect or hide paths on its own).
-pub fn is_overlay_private_xattr(key: &[u8]) -> bool {
+pub(super) fn is_overlay_private_xattr(key: &[u8]) -> bool {
     key.starts_with(b"trusted.overlay.") || key.starts_with(b"user.overlay.")
 }
 

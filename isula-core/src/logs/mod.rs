@@ -2,14 +2,13 @@
 //! the `isula-shim-proto` crate both link)
 //! and the reader behind `logs` ([`reader`]).
 
-pub use isula_shim_proto::jsonfile;
-pub mod reader;
+pub(crate) use isula_shim_proto::jsonfile;
+pub(crate) mod reader;
 
-pub use jsonfile::{JsonFileWriter, DEFAULT_MAX_FILE, DEFAULT_MAX_SIZE};
 pub use reader::{follow_logs, read_logs, LogLine, LogOptions, LogStream};
 
 /// Parse a Docker size (`max-size`): `10`, `10k`, `1m`, `2g` (1024-based, case-insensitive, optional `b`).
-pub fn parse_size(s: &str) -> crate::Result<u64> {
+pub(crate) fn parse_size(s: &str) -> crate::Result<u64> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
     let (num, mult) = match t.chars().last() {

@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::error::{Error, Result};
 
 /// Splits an `iptables-save` rule line into arguments (double quotes with backslash escapes).
-pub fn split_rule(line: &str) -> Vec<String> {
+pub(crate) fn split_rule(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut in_q = false;
@@ -56,7 +56,7 @@ fn iptables(args: &[String]) -> Result<()> {
 }
 
 /// Removes the masquerade rules and chains of (`network`, `container_id`) from the nat table.
-pub fn teardown_ipmasq(network: &str, container_id: &str) -> Result<()> {
+pub(crate) fn teardown_ipmasq(network: &str, container_id: &str) -> Result<()> {
     let comment = format!("name: \"{network}\" id: \"{container_id}\"");
     let out =
         Command::new("iptables-save").args(["-t", "nat"]).output().map_err(|e| Error::io("iptables-save", "run", e))?;

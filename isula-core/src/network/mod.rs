@@ -2,19 +2,17 @@
 //! managed bridge networks and container attachments ([`NetworkStore`]), published ports
 //! ([`ports`]) and subnet arithmetic ([`subnet`]).
 
-pub mod cni;
-pub mod masq;
+pub(crate) mod cni;
+pub(crate) mod masq;
 pub mod netns;
-pub mod ports;
-pub mod settings;
-pub mod store;
+pub(crate) mod ports;
+pub(crate) mod settings;
+pub(crate) mod store;
 pub mod subnet;
-pub mod types;
+pub(crate) mod types;
 
-pub use ports::{allocate_host_port, parse_publish, PortMapping, Protocol};
-pub use store::{
-    NetworkStore, NetworkStoreConfig, BRIDGE_NONE, DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET_LEN,
-    DEFAULT_SUBNET_POOL,
-};
+pub use ports::{PortMapping, Protocol};
+pub use store::{NetworkStore, NetworkStoreConfig, BRIDGE_NONE};
+pub(crate) use store::{DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET_LEN, DEFAULT_SUBNET_POOL};
 pub use subnet::Ipv4Net;
-pub use types::{AttachResult, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub(crate) use types::{AttachResult, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};

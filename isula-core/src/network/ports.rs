@@ -90,7 +90,7 @@ fn parse_range(s: &str, part: &str, what: &str, allow_zero: bool) -> Result<(u16
 /// Forms: `80`, `8080:80`, `127.0.0.1:8080:80`, `127.0.0.1::80`, `[::1]:8080:80`,
 /// `8000-8002:80-82`, each optionally followed by `/tcp` or `/udp`. A missing or empty host port
 /// gives `host_port = 0` (to be allocated).
-pub fn parse_publish(s: &str) -> Result<Vec<PortMapping>> {
+pub(crate) fn parse_publish(s: &str) -> Result<Vec<PortMapping>> {
     let (spec, proto) = match s.rsplit_once('/') {
         Some((a, p)) => {
             let proto = match p.to_ascii_lowercase().as_str() {
@@ -148,7 +148,7 @@ pub fn parse_publish(s: &str) -> Result<Vec<PortMapping>> {
 
 /// Checks that `mapping`'s host port can be bound now (nothing else listens on it), by binding it
 /// briefly. Fails with `Conflict` naming the port.
-pub fn check_port_free(mapping: &PortMapping) -> Result<()> {
+pub(crate) fn check_port_free(mapping: &PortMapping) -> Result<()> {
     let ip = mapping.host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     let addr = SocketAddr::new(ip, mapping.host_port);
     let res = match mapping.protocol {
@@ -166,7 +166,7 @@ pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 49153..=65535;
 
 /// Picks a free host port for `protocol` on `host_ip` from [`EPHEMERAL_PORTS`], skipping `exclude`
 /// (ports already promised to other containers) and ports something is bound to now.
-pub fn allocate_host_port(protocol: Protocol, host_ip: Option<IpAddr>, exclude: &HashSet<u16>) -> Result<u16> {
+pub(crate) fn allocate_host_port(protocol: Protocol, host_ip: Option<IpAddr>, exclude: &HashSet<u16>) -> Result<u16> {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let span = u32::from(EPHEMERAL_PORTS.end() - EPHEMERAL_PORTS.start()) + 1;
     // Start at a varying offset so concurrent engines rarely race for the same port.

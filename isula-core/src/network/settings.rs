@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 /// How a container is networked, from `--network`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NetworkMode {
+pub(crate) enum NetworkMode {
     /// A private namespace joined to these networks (CNI).
     Networks(Vec<String>),
     /// The host's namespace.
@@ -25,7 +25,7 @@ pub enum NetworkMode {
 impl NetworkMode {
     /// Parses the `--network` values (repeatable). Empty, `default` and `bridge` mean the
     /// default network (named `default_network`).
-    pub fn parse(values: &[String], default_network: &str) -> Result<Self> {
+    pub(crate) fn parse(values: &[String], default_network: &str) -> Result<Self> {
         let vals: Vec<&str> = values.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
         let name = |v: &str| if v == "default" || v == "bridge" { default_network.to_string() } else { v.to_string() };
         match vals.as_slice() {
@@ -61,7 +61,7 @@ impl NetworkMode {
 }
 
 /// Parses an `EXPOSE`/`--expose` entry (`80`, `80/udp`, `8000-8002/tcp`) into (port, protocol) pairs.
-pub fn parse_expose(s: &str) -> Result<Vec<(u16, Protocol)>> {
+pub(crate) fn parse_expose(s: &str) -> Result<Vec<(u16, Protocol)>> {
     let m = parse_publish(s).map_err(|e| e.context("exposed port"))?;
     Ok(m.into_iter().map(|p| (p.container_port, p.protocol)).collect())
 }
@@ -69,7 +69,7 @@ pub fn parse_expose(s: &str) -> Result<Vec<(u16, Protocol)>> {
 /// The attach requests for a container: every network of `networks` in order; `--ip` and the
 /// published ports go to the first network. `publish` holds `-p` values; with `publish_all`
 /// (`-P`) every exposed port not already published gets an allocated host port.
-pub fn attach_requests(
+pub(crate) fn attach_requests(
     networks: &[String],
     ip: Option<IpAddr>,
     publish: &[String],
@@ -155,7 +155,7 @@ pub struct NetworkSettings {
 }
 
 /// Builds [`NetworkSettings`] from the attach results (in interface order).
-pub fn network_settings(results: &[AttachResult], sandbox_key: &str) -> NetworkSettings {
+pub(crate) fn network_settings(results: &[AttachResult], sandbox_key: &str) -> NetworkSettings {
     let mut s = NetworkSettings { sandbox_key: sandbox_key.to_string(), ..Default::default() };
     for r in results {
         let (ip, len) = match r.ips.first().and_then(|a| a.split_once('/')) {

@@ -48,15 +48,15 @@ pub struct NetworkStoreConfig {
 }
 
 /// Name of the default network.
-pub const DEFAULT_NETWORK: &str = "bridge";
+pub(crate) const DEFAULT_NETWORK: &str = "bridge";
 /// Bridge device of the default network.
-pub const DEFAULT_BRIDGE: &str = "isula0";
+pub(crate) const DEFAULT_BRIDGE: &str = "isula0";
 /// The `default_bridge` value (daemon.json `bridge`) that disables the default network.
 pub const BRIDGE_NONE: &str = "none";
 /// Pool automatic subnets are taken from by default (10.89.0.0/16).
-pub const DEFAULT_SUBNET_POOL: (Ipv4Addr, u8) = (Ipv4Addr::new(10, 89, 0, 0), 16);
+pub(crate) const DEFAULT_SUBNET_POOL: (Ipv4Addr, u8) = (Ipv4Addr::new(10, 89, 0, 0), 16);
 /// Prefix length of automatic subnets by default.
-pub const DEFAULT_SUBNET_LEN: u8 = 24;
+pub(crate) const DEFAULT_SUBNET_LEN: u8 = 24;
 
 impl NetworkStoreConfig {
     /// True unless the default network is disabled (`default_bridge` is `none`).

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// A manifest as fetched: its bytes, media type, digest and parsed form.
 #[derive(Debug, Clone)]
-pub struct FetchedManifest {
+pub(crate) struct FetchedManifest {
     /// The exact bytes served (what the digest covers).
     pub bytes: Vec<u8>,
     /// Its media type.
@@ -30,7 +30,7 @@ pub struct FetchedManifest {
 
 /// GET `manifests/<reference>` (a tag or a digest), refusing more than 4 MiB and,
 /// for a digest reference, content that does not match it.
-pub fn fetch_manifest(s: &Session, reference: &str) -> Result<FetchedManifest> {
+pub(crate) fn fetch_manifest(s: &Session, reference: &str) -> Result<FetchedManifest> {
     let url = s.url(&format!("manifests/{reference}"));
     let what = format!("{}: manifest {}:{reference}", s.registry_name(), s.repository());
     let resp = s
@@ -72,7 +72,7 @@ fn too_big(what: &str, len: u64) -> Error {
 /// Download blob `desc` into `store`, resuming a partial ingest with `Range`. Returns
 /// true when this call committed it, false when the store already had it (possibly
 /// because a concurrent pull just finished it: the ingest lock makes us wait for it).
-pub fn fetch_blob(
+pub(crate) fn fetch_blob(
     s: &Session,
     store: &ContentStore,
     desc: &Descriptor,
@@ -187,7 +187,7 @@ pub fn fetch_blob(
 }
 
 /// True when the registry already has blob `d` in the session's repository.
-pub fn blob_exists(s: &Session, d: &Digest) -> Result<bool> {
+pub(crate) fn blob_exists(s: &Session, d: &Digest) -> Result<bool> {
     let url = s.url(&format!("blobs/{d}"));
     let resp = s.send(Method::HEAD, &url, &[], ReqBody::Empty)?;
     match resp.status().as_u16() {
@@ -199,7 +199,7 @@ pub fn blob_exists(s: &Session, d: &Digest) -> Result<bool> {
 
 /// How an upload of a blob ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uploaded {
+pub(crate) enum Uploaded {
     /// Mounted from another repository of the registry, nothing sent.
     Mounted,
     /// Sent.
@@ -207,12 +207,12 @@ pub enum Uploaded {
 }
 
 /// Blobs larger than this go up in chunks (`PATCH`), smaller ones in one `PUT`.
-pub const CHUNKED_THRESHOLD: u64 = 32 << 20;
+pub(crate) const CHUNKED_THRESHOLD: u64 = 32 << 20;
 /// Chunk size of chunked uploads.
-pub const CHUNK_SIZE: u64 = 16 << 20;
+pub(crate) const CHUNK_SIZE: u64 = 16 << 20;
 
 /// Upload blob `desc` from `store`, trying a cross-repository mount from `mount_from` first.
-pub fn upload_blob(
+pub(crate) fn upload_blob(
     s: &Session,
     store: &ContentStore,
     desc: &Descriptor,
@@ -269,7 +269,7 @@ pub fn upload_blob(
 }
 
 /// PUT a manifest under `reference` (tag or digest) with its media type; returns the digest.
-pub fn put_manifest(s: &Session, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest> {
+pub(crate) fn put_manifest(s: &Session, reference: &str, media_type: &str, bytes: &[u8]) -> Result<Digest> {
     let url = s.url(&format!("manifests/{reference}"));
     let resp = s.expect(
         &format!("put manifest {}:{reference}", s.repository()),

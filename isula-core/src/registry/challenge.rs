@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 /// One authentication challenge: a scheme and its parameters (names lower-cased).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Challenge {
+pub(crate) struct Challenge {
     /// The scheme, lower-cased (`bearer`, `basic`).
     pub scheme: String,
     /// The auth-params, names lower-cased, values unquoted.
@@ -14,13 +14,13 @@ pub struct Challenge {
 
 impl Challenge {
     /// A parameter by (lower-case) name.
-    pub fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }
 }
 
 /// Parse every challenge in a header value. Malformed trailing parts are ignored.
-pub fn parse(header: &str) -> Vec<Challenge> {
+pub(crate) fn parse(header: &str) -> Vec<Challenge> {
     let mut out: Vec<Challenge> = Vec::new();
     let mut p = Parser { s: header.as_bytes(), i: 0 };
     loop {

@@ -17,18 +17,18 @@ fn table() -> MutexGuard<'static, HashMap<PathBuf, usize>> {
 
 /// The blobs one pull uses; released when dropped.
 #[derive(Debug, Default)]
-pub struct BlobClaims {
+pub(crate) struct BlobClaims {
     paths: Vec<PathBuf>,
 }
 
 impl BlobClaims {
     /// No claims yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Claim `digests` of `store` (before checking whether the store has them).
-    pub fn claim(&mut self, store: &ContentStore, digests: &[Digest]) {
+    pub(crate) fn claim(&mut self, store: &ContentStore, digests: &[Digest]) {
         let mut t = table();
         for d in digests {
             let p = store.path(d);
@@ -39,7 +39,7 @@ impl BlobClaims {
 
     /// Delete those of `digests` that no other pull claims and `keep` does not protect
     /// (e.g. blobs an image references). Returns the digests deleted.
-    pub fn delete_unshared(
+    pub(crate) fn delete_unshared(
         &self,
         store: &ContentStore,
         digests: &[Digest],
@@ -62,7 +62,8 @@ impl BlobClaims {
 }
 
 /// True when a pull in flight claims blob `d` of `store` (garbage collection should spare it).
-pub fn is_claimed(store: &ContentStore, d: &Digest) -> bool {
+#[cfg(test)]
+pub(crate) fn is_claimed(store: &ContentStore, d: &Digest) -> bool {
     table().get(&store.path(d)).copied().unwrap_or(0) > 0
 }
 

@@ -63,7 +63,7 @@ pub struct CredentialStore {
 
 /// The key credentials are saved under: the registry host[:port], with
 /// Docker Hub's aliases folded to `docker.io` and any scheme or path dropped.
-pub fn normalize_server(server: &str) -> Result<String> {
+pub(crate) fn normalize_server(server: &str) -> Result<String> {
     let s = server.trim();
     let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
     let host = s.split('/').next().unwrap_or("").to_ascii_lowercase();

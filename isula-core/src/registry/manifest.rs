@@ -3,26 +3,24 @@
 
 use crate::error::{Error, Result};
 
-pub use crate::image::manifest::{
-    Descriptor, Index as ImageIndex, Manifest as ImageManifest, Platform as EntryPlatform, DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
-};
+pub(crate) use crate::image::manifest::{Descriptor, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+pub(crate) use crate::image::manifest::{Index as ImageIndex, Manifest as ImageManifest, Platform as EntryPlatform};
 
 /// Docker schema 1 (refused).
-pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub(crate) const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 /// Docker signed schema 1 (refused).
-pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub(crate) const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 /// Largest manifest or index accepted.
-pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
+pub(crate) const MAX_MANIFEST_SIZE: u64 = 4 << 20;
 
 /// The `Accept` header of manifest requests: every supported type.
-pub fn accept_header() -> String {
+pub(crate) fn accept_header() -> String {
     [OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST].join(", ")
 }
 
 /// A wanted platform: os/architecture/variant (`variant` empty when unspecified).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Platform {
+pub(crate) struct Platform {
     /// Operating system (`linux`).
     pub os: String,
     /// CPU architecture in Go's names (`amd64`, `arm64`).
@@ -43,7 +41,7 @@ impl std::fmt::Display for Platform {
 
 impl Platform {
     /// Parse `os/arch[/variant]`.
-    pub fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         let parts: Vec<&str> = s.split('/').collect();
         if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty()) {
             return Err(Error::invalid(format!("invalid platform {s:?}: expected os/arch[/variant]")));
@@ -60,7 +58,7 @@ impl Platform {
     }
 
     /// The platform this process runs on.
-    pub fn host() -> Self {
+    pub(crate) fn host() -> Self {
         let arch = normalize_arch(std::env::consts::ARCH).to_string();
         let variant = if arch == "arm" { "v7".to_string() } else { String::new() };
         Platform { os: std::env::consts::OS.to_string(), architecture: arch, variant }
@@ -68,7 +66,7 @@ impl Platform {
 
     /// True when an index entry for `other` can run as `self` (an empty variant
     /// on `self` accepts any variant; arm64's `v8` equals no variant).
-    pub fn matches(&self, other: &Platform) -> bool {
+    pub(crate) fn matches(&self, other: &Platform) -> bool {
         let ov = if other.architecture == "arm64" && other.variant == "v8" { "" } else { other.variant.as_str() };
         self.os == other.os
             && self.architecture == normalize_arch(&other.architecture)
@@ -99,7 +97,7 @@ fn normalize_arch(a: &str) -> &str {
 
 /// A parsed manifest document.
 #[derive(Debug, Clone)]
-pub enum Manifest {
+pub(crate) enum Manifest {
     /// A single-platform image manifest.
     Image(ImageManifest),
     /// A multi-platform index.
@@ -108,7 +106,7 @@ pub enum Manifest {
 
 /// Decide the media type of `data` from the Content-Type header or the document,
 /// refuse schema 1, and parse it.
-pub fn parse(data: &[u8], content_type: Option<&str>, what: &str) -> Result<(String, Manifest)> {
+pub(crate) fn parse(data: &[u8], content_type: Option<&str>, what: &str) -> Result<(String, Manifest)> {
     let v: serde_json::Value =
         serde_json::from_slice(data).map_err(|e| Error::invalid(format!("{what}: manifest is not valid JSON: {e}")))?;
     let doc_type = v.get("mediaType").and_then(|m| m.as_str()).map(String::from);
@@ -146,7 +144,7 @@ pub fn parse(data: &[u8], content_type: Option<&str>, what: &str) -> Result<(Str
 
 /// Pick the entry of `index` for `want`: the first exact match, else the first compatible one.
 /// No match is `NotFound`, listing the platforms the index offers.
-pub fn select<'a>(index: &'a ImageIndex, want: &Platform, what: &str) -> Result<&'a Descriptor> {
+pub(crate) fn select<'a>(index: &'a ImageIndex, want: &Platform, what: &str) -> Result<&'a Descriptor> {
     let candidates: Vec<&Descriptor> = index
         .manifests
         .iter()

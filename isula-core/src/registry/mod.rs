@@ -16,23 +16,23 @@
 //! methods return `Unimplemented`.
 
 #[cfg(feature = "registry")]
-pub mod blobs;
+pub(crate) mod blobs;
 #[cfg(feature = "registry")]
-pub mod challenge;
+pub(crate) mod challenge;
 #[cfg(feature = "registry")]
-pub mod claims;
+pub(crate) mod claims;
 #[cfg(feature = "registry")]
-pub mod credentials;
+pub(crate) mod credentials;
 #[cfg(feature = "registry")]
-pub mod manifest;
+pub(crate) mod manifest;
 #[cfg(feature = "registry")]
-pub mod pull;
+pub(crate) mod pull;
 #[cfg(feature = "registry")]
-pub mod push;
+pub(crate) mod push;
 #[cfg(feature = "registry")]
-pub mod session;
+pub(crate) mod session;
 #[cfg(feature = "registry")]
-pub mod transport;
+pub(crate) mod transport;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,9 +41,7 @@ use crate::digest::Digest;
 #[cfg(feature = "registry")]
 pub use credentials::{CredentialStore, Credentials};
 #[cfg(feature = "registry")]
-pub use manifest::Platform;
-#[cfg(feature = "registry")]
-pub use transport::{RegistryOptions, Transport};
+pub(crate) use transport::{RegistryOptions, Transport};
 
 /// Options of [`Engine::pull`](crate::Engine::pull).
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// What to pull.
 #[derive(Debug, Clone)]
-pub struct PullSpec {
+pub(crate) struct PullSpec {
     /// Registry host as in the reference (`docker.io`, `127.0.0.1:5000`).
     pub registry: String,
     /// Repository path (`library/busybox`).
@@ -38,7 +38,7 @@ pub struct PullSpec {
 
 /// An image whose blobs are all in the content store.
 #[derive(Debug, Clone)]
-pub struct FetchedImage {
+pub(crate) struct FetchedImage {
     /// The platform manifest's digest.
     pub manifest: Digest,
     /// Its media type.
@@ -55,7 +55,7 @@ pub struct FetchedImage {
 /// and passed to `pin` (to protect them from garbage collection) once known; the blobs this call committed are added to `new_blobs` (also on failure,
 /// so the caller can remove them with [`BlobClaims::delete_unshared`]). Partial downloads
 /// stay for a later resume.
-pub fn fetch_image(
+pub(crate) fn fetch_image(
     transport: &Transport,
     store: &ContentStore,
     spec: &PullSpec,

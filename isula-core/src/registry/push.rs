@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// Where to push.
 #[derive(Debug, Clone)]
-pub struct PushSpec {
+pub(crate) struct PushSpec {
     /// Registry host as in the reference.
     pub registry: String,
     /// Repository path.
@@ -30,7 +30,7 @@ pub struct PushSpec {
 
 /// What to push: a manifest and the blobs it references, all in the content store.
 #[derive(Debug, Clone)]
-pub struct PushImage {
+pub(crate) struct PushImage {
     /// The manifest's digest.
     pub manifest: Digest,
     /// Its media type.
@@ -40,7 +40,7 @@ pub struct PushImage {
 }
 
 /// Push `img` from `store` to `spec`; returns the manifest digest.
-pub fn push_image(
+pub(crate) fn push_image(
     transport: &Transport,
     store: &ContentStore,
     spec: &PushSpec,

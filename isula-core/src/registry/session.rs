@@ -23,7 +23,7 @@ fn token_cache() -> &'static Mutex<HashMap<String, (String, Instant)>> {
 }
 
 /// The body of a request.
-pub enum ReqBody<'a> {
+pub(crate) enum ReqBody<'a> {
     /// No body.
     Empty,
     /// A body in memory (replayable: retried and re-authenticated).
@@ -33,7 +33,7 @@ pub enum ReqBody<'a> {
 }
 
 /// A session with one endpoint for one repository and a set of scopes.
-pub struct Session<'t> {
+pub(crate) struct Session<'t> {
     transport: &'t Transport,
     endpoint: Endpoint,
     agent: Agent,
@@ -52,7 +52,7 @@ impl std::fmt::Debug for Session<'_> {
 impl<'t> Session<'t> {
     /// Open a session: ping `/v2/` on `endpoint` and authenticate for `scopes`
     /// (e.g. `repository:library/busybox:pull`) when the registry challenges.
-    pub fn open(
+    pub(crate) fn open(
         transport: &'t Transport,
         endpoint: Endpoint,
         repository: &str,
@@ -74,22 +74,22 @@ impl<'t> Session<'t> {
     }
 
     /// The endpoint in use.
-    pub fn endpoint(&self) -> &Endpoint {
+    pub(crate) fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
     /// The repository path (`library/busybox`).
-    pub fn repository(&self) -> &str {
+    pub(crate) fn repository(&self) -> &str {
         &self.repository
     }
 
     /// `<base>/v2/<repository>/<rest>`.
-    pub fn url(&self, rest: &str) -> String {
+    pub(crate) fn url(&self, rest: &str) -> String {
         format!("{}/v2/{}/{}", self.endpoint.base, self.repository, rest)
     }
 
     /// A name for the registry in messages.
-    pub fn registry_name(&self) -> String {
+    pub(crate) fn registry_name(&self) -> String {
         if self.endpoint.mirror {
             format!("{} (mirror {})", self.endpoint.registry, self.endpoint.base)
         } else {
@@ -225,7 +225,7 @@ impl<'t> Session<'t> {
 
     /// Send a request, retrying transient failures and re-authenticating once on a 401.
     /// The response is returned whatever its status; see [`Session::expect`].
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: Method,
         url: &str,
@@ -277,7 +277,7 @@ impl<'t> Session<'t> {
     }
 
     /// [`Session::send`], turning a status outside `ok` into an error naming `what`.
-    pub fn expect(
+    pub(crate) fn expect(
         &self,
         what: &str,
         method: Method,
@@ -295,7 +295,7 @@ impl<'t> Session<'t> {
     }
 
     /// Check that the session is authorised (used by login): `GET /v2/` must answer 200.
-    pub fn check_access(&self) -> Result<()> {
+    pub(crate) fn check_access(&self) -> Result<()> {
         let url = format!("{}/v2/", self.endpoint.base);
         self.expect("check credentials", Method::GET, &url, &[], ReqBody::Empty, &[200]).map(|_| ())
     }
@@ -320,6 +320,6 @@ fn build_request<B>(
 }
 
 /// A response header as a string.
-pub fn header(resp: &Response<Body>, name: &str) -> Option<String> {
+pub(crate) fn header(resp: &Response<Body>, name: &str) -> Option<String> {
     resp.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from)
 }

@@ -16,13 +16,13 @@ use ureq::{Agent, Body};
 use crate::error::{Error, Result};
 
 /// Docker Hub's canonical name in references.
-pub const DOCKER_HUB: &str = "docker.io";
+pub(crate) const DOCKER_HUB: &str = "docker.io";
 /// Where Docker Hub's registry API is served.
-pub const DOCKER_HUB_API: &str = "https://registry-1.docker.io";
+pub(crate) const DOCKER_HUB_API: &str = "https://registry-1.docker.io";
 
 /// How the engine reaches registries.
 #[derive(Debug, Clone)]
-pub struct RegistryOptions {
+pub(crate) struct RegistryOptions {
     /// Mirrors tried in order before Docker Hub for `docker.io` images (URLs or host[:port]).
     pub mirrors: Vec<String>,
     /// Hosts (`host`, `host:port` or an IPv4 CIDR) reached with unverified TLS, then plain http.
@@ -55,7 +55,7 @@ impl Default for RegistryOptions {
 
 /// One way of reaching a registry: a base URL and whether TLS is verified.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// The registry host as written in references (`docker.io`, `127.0.0.1:5000`).
     pub registry: String,
     /// `scheme://host[:port]` without a trailing slash.
@@ -71,31 +71,31 @@ pub struct Endpoint {
 
 impl Endpoint {
     /// The host[:port] part of the base URL.
-    pub fn host(&self) -> &str {
+    pub(crate) fn host(&self) -> &str {
         self.base.split_once("://").map(|(_, h)| h).unwrap_or(&self.base)
     }
 }
 
 /// Endpoints, agents and retry policy shared by all registry sessions of an engine.
 #[derive(Debug)]
-pub struct Transport {
+pub(crate) struct Transport {
     opts: RegistryOptions,
     agents: Mutex<HashMap<(String, bool), Agent>>,
 }
 
 impl Transport {
     /// A transport with `opts`.
-    pub fn new(opts: RegistryOptions) -> Self {
+    pub(crate) fn new(opts: RegistryOptions) -> Self {
         Transport { opts, agents: Mutex::new(HashMap::new()) }
     }
 
     /// The options in use.
-    pub fn options(&self) -> &RegistryOptions {
+    pub(crate) fn options(&self) -> &RegistryOptions {
         &self.opts
     }
 
     /// True when `host` (host[:port]) is listed as insecure.
-    pub fn is_insecure(&self, host: &str) -> bool {
+    pub(crate) fn is_insecure(&self, host: &str) -> bool {
         let bare = strip_port(host);
         self.opts.insecure.iter().any(|entry| {
             let e = entry.trim().trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/');
@@ -107,7 +107,7 @@ impl Transport {
     }
 
     /// The endpoints to try, in order, for `registry`.
-    pub fn endpoints(&self, registry: &str) -> Vec<Endpoint> {
+    pub(crate) fn endpoints(&self, registry: &str) -> Vec<Endpoint> {
         let mut out = Vec::new();
         let mut push = |registry: &str, host: &str, mirror: bool, scheme: Option<&str>| {
             let insecure = self.is_insecure(host);
@@ -148,7 +148,7 @@ impl Transport {
     }
 
     /// The HTTP agent for `endpoint` (created once, then shared).
-    pub fn agent(&self, endpoint: &Endpoint) -> Result<Agent> {
+    pub(crate) fn agent(&self, endpoint: &Endpoint) -> Result<Agent> {
         let key = (endpoint.base.clone(), endpoint.verify_tls);
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(a) = agents.get(&key) {
@@ -205,7 +205,7 @@ impl Transport {
 
     /// Run `send` with retries: transport errors, 429 (honouring `Retry-After`) and
     /// 5xx are retried with exponential backoff. `what` names the request in errors.
-    pub fn with_retry(
+    pub(crate) fn with_retry(
         &self,
         what: &str,
         send: impl FnMut() -> std::result::Result<Response<Body>, ureq::Error>,
@@ -214,7 +214,7 @@ impl Transport {
     }
 
     /// [`Transport::with_retry`] with an explicit number of retries.
-    pub fn with_retries(
+    pub(crate) fn with_retries(
         &self,
         what: &str,
         retries: u32,
@@ -287,7 +287,7 @@ fn retry_after(resp: &Response<Body>) -> Option<Duration> {
 }
 
 /// True for failures worth retrying: connection and I/O errors, timeouts.
-pub fn is_transient(e: &ureq::Error) -> bool {
+pub(crate) fn is_transient(e: &ureq::Error) -> bool {
     match e {
         ureq::Error::Io(io) => is_transient_io(io),
         ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
@@ -297,7 +297,7 @@ pub fn is_transient(e: &ureq::Error) -> bool {
 
 /// True for I/O failures worth retrying (resets, refusals, early EOF, timeouts);
 /// TLS failures (`InvalidData`) are not.
-pub fn is_transient_io(e: &std::io::Error) -> bool {
+pub(crate) fn is_transient_io(e: &std::io::Error) -> bool {
     use std::io::ErrorKind as K;
     matches!(
         e.kind(),
@@ -314,7 +314,7 @@ pub fn is_transient_io(e: &std::io::Error) -> bool {
 }
 
 /// A transport failure as an `Unavailable` error naming the request.
-pub fn transport_error(what: &str, e: ureq::Error) -> Error {
+pub(crate) fn transport_error(what: &str, e: ureq::Error) -> Error {
     let msg = match &e {
         ureq::Error::Timeout(t) => format!("{what}: timed out ({t})"),
         ureq::Error::Tls(m) => format!("{what}: TLS failure: {m}"),
@@ -327,7 +327,7 @@ pub fn transport_error(what: &str, e: ureq::Error) -> Error {
 }
 
 /// An error for an unexpected HTTP status, including the registry's error codes.
-pub fn status_error(what: &str, resp: Response<Body>) -> Error {
+pub(crate) fn status_error(what: &str, resp: Response<Body>) -> Error {
     let code = resp.status().as_u16();
     let reason = resp.status().canonical_reason().unwrap_or("");
     let mut body = String::new();
@@ -365,7 +365,7 @@ fn registry_errors(body: &str) -> String {
 }
 
 /// Percent-encode a query component.
-pub fn pct(s: &str) -> String {
+pub(crate) fn pct(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

@@ -19,13 +19,13 @@
 //! logs   : logs::follow_logs(log_path, &opts, &|| read_exit(state_dir) is None, sink)
 //! ```
 
-pub mod attach;
+pub(crate) mod attach;
 #[cfg(any(test, feature = "test-util"))]
-pub mod fake;
-pub mod oci;
+pub(crate) mod fake;
+pub(crate) mod oci;
 /// The engine ↔ `isulad-shim` protocol types, from the `isula-shim-proto` crate both link.
-pub use isula_shim_proto::proto;
-pub mod seccomp_cache;
+pub(crate) use isula_shim_proto::proto;
+pub(crate) mod seccomp_cache;
 pub mod shim;
 
 use std::path::{Path, PathBuf};
@@ -36,11 +36,9 @@ use crate::error::Result;
 use seccomp_cache::ProfileKey;
 
 pub use attach::{AttachEvent, AttachStream};
-#[cfg(any(test, feature = "test-util"))]
-pub use fake::{FakeCall, FakeRuntime};
 pub use oci::OciRuntime;
 pub use proto::{ExitStatus, ShimLogConfig};
-pub use shim::{is_shim_alive, locate_shim, read_exit, wait_exit, ShimHandle, ShimSpawner};
+pub(crate) use shim::{is_shim_alive, locate_shim, read_exit, ShimHandle};
 
 /// Status of a container as the OCI runtime reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

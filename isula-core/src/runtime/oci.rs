@@ -84,7 +84,7 @@ impl OciRuntime {
 }
 
 /// The error text of a runtime's stderr: `msg` of JSON log lines at error level, else the raw text.
-pub fn runtime_message(stderr: &[u8]) -> String {
+pub(crate) fn runtime_message(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let mut msgs: Vec<String> = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {

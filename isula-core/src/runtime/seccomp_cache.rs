@@ -24,7 +24,7 @@ use oci_spec::runtime::Spec;
 use sha2::{Digest as _, Sha256};
 
 /// The crun annotation carrying a ready-made filter (base64 of the raw BPF program).
-pub const BPF_DATA_ANNOTATION: &str = "run.oci.seccomp_bpf_data";
+pub(crate) const BPF_DATA_ANNOTATION: &str = "run.oci.seccomp_bpf_data";
 /// Prefix of crun's annotations that change how it sets up seccomp.
 const CRUN_SECCOMP_ANNOTATIONS: &str = "run.oci.seccomp";
 /// The file in the runtime's per-container state directory holding the compiled filter.
@@ -39,7 +39,7 @@ const MAX_PROFILES: usize = 32;
 /// Filters compiled by one runtime binary, by profile (in memory; refilled after a restart
 /// by the first container of each profile).
 #[derive(Debug)]
-pub struct SeccompCache {
+pub(crate) struct SeccompCache {
     /// Identity of the runtime binary (path, size, mtime, inode), part of every key.
     binary_id: String,
     filters: Mutex<HashMap<String, String>>,
@@ -51,7 +51,7 @@ pub struct ProfileKey(String);
 
 impl SeccompCache {
     /// An empty cache for the runtime binary at `binary`.
-    pub fn new(binary: &Path) -> SeccompCache {
+    pub(crate) fn new(binary: &Path) -> SeccompCache {
         let id = match std::fs::metadata(binary) {
             Ok(m) => {
                 use std::os::unix::fs::MetadataExt;
@@ -66,7 +66,7 @@ impl SeccompCache {
     /// On a miss, the profile's key: pass it to [`remember`](Self::remember) once the runtime
     /// has created the container. `None` on a hit, and for a spec without a profile or with
     /// one that cannot be cached.
-    pub fn prepare(&self, spec: &mut Spec) -> Option<ProfileKey> {
+    pub(crate) fn prepare(&self, spec: &mut Spec) -> Option<ProfileKey> {
         let key = self.key(spec)?;
         let hit = self.filters.lock().unwrap_or_else(|p| p.into_inner()).get(&key.0).cloned();
         let Some(data) = hit else { return Some(key) };
@@ -79,7 +79,7 @@ impl SeccompCache {
     /// Keep the filter the runtime compiled for a container, read from the container's
     /// runtime state directory `runtime_dir`. Nothing is kept when the runtime left no filter
     /// there or the file is not a plausible BPF program.
-    pub fn remember(&self, key: &ProfileKey, runtime_dir: &Path) {
+    pub(crate) fn remember(&self, key: &ProfileKey, runtime_dir: &Path) {
         let Ok(bpf) = std::fs::read(runtime_dir.join(RUNTIME_BPF_FILE)) else { return };
         if bpf.is_empty() || bpf.len() % INSN != 0 || bpf.len() > MAX_INSNS * INSN {
             log::debug!("seccomp cache: ignoring {} ({} bytes)", runtime_dir.display(), bpf.len());

@@ -13,7 +13,7 @@ use crate::sys;
 
 /// The OCI chain id of a layer: its diff id for a base layer, otherwise
 /// `sha256("<parent chain id> <diff id>")`.
-pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
+pub(super) fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     match parent {
         None => diff_id.clone(),
         Some(p) => Digest::of(format!("{p} {diff_id}").as_bytes()),
@@ -22,7 +22,7 @@ pub fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
 
 /// A committed layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerInfo {
+pub(crate) struct LayerInfo {
     /// The layer's chain id (its identity).
     pub chain_id: Digest,
     /// The chain id of the layer below, if any.
@@ -48,14 +48,14 @@ pub(super) struct LayerMeta {
 
 impl LayerMeta {
     /// The lowerdir entries for mounting on top of this layer, top first.
-    pub fn lowerdirs(&self) -> Vec<String> {
+    pub(super) fn lowerdirs(&self) -> Vec<String> {
         std::iter::once(&self.info.link).chain(self.lowers.iter()).map(|l| format!("{}/{l}", links::LINK_DIR)).collect()
     }
 }
 
 impl Snapshotter {
     /// True when the layer `chain_id` is committed.
-    pub fn has_layer(&self, chain_id: &Digest) -> bool {
+    pub(crate) fn has_layer(&self, chain_id: &Digest) -> bool {
         self.layer_home(chain_id).join("meta.json").is_file()
     }
 
@@ -69,7 +69,7 @@ impl Snapshotter {
     }
 
     /// The committed layer `chain_id`; `NotFound` if it does not exist.
-    pub fn layer(&self, chain_id: &Digest) -> Result<LayerInfo> {
+    pub(crate) fn layer(&self, chain_id: &Digest) -> Result<LayerInfo> {
         self.layer_meta(chain_id).map(|m| m.info)
     }
 
@@ -92,7 +92,7 @@ impl Snapshotter {
     }
 
     /// All committed layers, ordered by chain id.
-    pub fn layers(&self) -> Result<Vec<LayerInfo>> {
+    pub(crate) fn layers(&self) -> Result<Vec<LayerInfo>> {
         Ok(self.layer_metas()?.into_iter().map(|m| m.info).collect())
     }
 
@@ -101,7 +101,12 @@ impl Snapshotter {
     /// and nothing is left). An existing layer is returned as is, without reading
     /// `reader`. Safe against concurrent creation of the same layer by other threads
     /// and processes.
-    pub fn create_layer(&self, parent: Option<&Digest>, diff_id: &Digest, reader: &mut dyn Read) -> Result<LayerInfo> {
+    pub(crate) fn create_layer(
+        &self,
+        parent: Option<&Digest>,
+        diff_id: &Digest,
+        reader: &mut dyn Read,
+    ) -> Result<LayerInfo> {
         let chain = chain_id(parent, diff_id);
         if self.has_layer(&chain) {
             return self.layer(&chain);
@@ -179,7 +184,7 @@ impl Snapshotter {
 
     /// Remove the layer `chain_id`. `FailedPrecondition` while a child layer or a
     /// snapshot is based on it; `NotFound` if it does not exist.
-    pub fn remove_layer(&self, chain_id: &Digest) -> Result<()> {
+    pub(crate) fn remove_layer(&self, chain_id: &Digest) -> Result<()> {
         let _creating = sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain_id.hex())))?;
         let _meta_lock = self.meta_lock()?;
         let meta = self.layer_meta(chain_id)?;

@@ -10,9 +10,9 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 
 /// Name of the short-link directory (also the prefix used in mount options).
-pub const LINK_DIR: &str = "l";
+pub(super) const LINK_DIR: &str = "l";
 /// Length of a short link id.
-pub const LINK_LEN: usize = 26;
+pub(super) const LINK_LEN: usize = 26;
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -31,7 +31,7 @@ fn link_target(chain_id: &Digest) -> PathBuf {
 }
 
 /// Create a new short link for the layer `chain_id` in `links_dir` and return its id.
-pub fn create(links_dir: &Path, chain_id: &Digest) -> Result<String> {
+pub(super) fn create(links_dir: &Path, chain_id: &Digest) -> Result<String> {
     loop {
         let id = new_link_id()?;
         let path = links_dir.join(&id);
@@ -44,7 +44,7 @@ pub fn create(links_dir: &Path, chain_id: &Digest) -> Result<String> {
 }
 
 /// Remove the short link `id` (a missing link is not an error).
-pub fn remove(links_dir: &Path, id: &str) -> Result<()> {
+pub(super) fn remove(links_dir: &Path, id: &str) -> Result<()> {
     let path = links_dir.join(id);
     match std::fs::remove_file(&path) {
         Ok(()) => Ok(()),
@@ -54,7 +54,8 @@ pub fn remove(links_dir: &Path, id: &str) -> Result<()> {
 }
 
 /// Entries of `links_dir` that are not symlinks to an existing directory.
-pub fn dangling(links_dir: &Path) -> Result<Vec<PathBuf>> {
+#[cfg(test)]
+pub(super) fn dangling(links_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(links_dir).map_err(|e| Error::io(links_dir, "read", e))?;
     for ent in rd {

@@ -22,6 +22,8 @@
 mod layers;
 mod links;
 mod mounts;
+// Start-up repair of the snapshotter; today only its tests call it.
+#[cfg(test)]
 mod repair;
 mod snapshots;
 
@@ -34,18 +36,15 @@ use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::sys;
 
-pub use layers::{chain_id, LayerInfo};
-pub use snapshots::SnapshotInfo;
-
 /// The overlay snapshotter of one root.
 #[derive(Debug)]
-pub struct Snapshotter {
+pub(crate) struct Snapshotter {
     dir: PathBuf,
 }
 
 impl Snapshotter {
     /// Open (creating if needed) the snapshotter at `dir`.
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         sys::fs::ensure_dir(dir, 0o700)?;
         let s = Snapshotter { dir: dir.to_path_buf() };
         for sub in [s.layers_root(), s.links_dir(), s.snapshots_root(), s.tmp_dir(), s.locks_dir(), s.empty_dir()] {
@@ -55,17 +54,19 @@ impl Snapshotter {
     }
 
     /// The snapshotter's directory.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The layer's diff dir (its content in overlay form).
-    pub fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
+    #[cfg(test)]
+    pub(crate) fn layer_dir(&self, chain_id: &Digest) -> PathBuf {
         self.layer_home(chain_id).join("diff")
     }
 
     /// The read-write layer of snapshot `key`.
-    pub fn upper_dir(&self, key: &str) -> PathBuf {
+    #[cfg(test)]
+    pub(crate) fn upper_dir(&self, key: &str) -> PathBuf {
         self.snapshot_home(key).join("upper")
     }
 

@@ -13,7 +13,7 @@ impl Snapshotter {
     /// The overlay option string for snapshot `key` (`lowerdir=l/..:..,upperdir=..,workdir=..`).
     /// Its paths are relative to [`Snapshotter::dir`]: mount with that as working directory,
     /// as [`Snapshotter::mount`] does. `InvalidArgument` when the chain is too long for one page.
-    pub fn mount_options(&self, key: &str) -> Result<String> {
+    pub(crate) fn mount_options(&self, key: &str) -> Result<String> {
         let meta = self.snapshot_meta(key)?;
         let lowers = match &meta.parent {
             None => vec![EMPTY_DIR.to_string()],
@@ -33,7 +33,7 @@ impl Snapshotter {
     /// Mount snapshot `key` (overlayfs) on the existing directory `target`.
     /// The mount itself runs without the metadata lock (the snapshot's layers cannot go
     /// while the snapshot exists); only the update of its recorded mounts takes it.
-    pub fn mount(&self, key: &str, target: &Path) -> Result<()> {
+    pub(crate) fn mount(&self, key: &str, target: &Path) -> Result<()> {
         let opts = self.mount_options(key)?;
         let target = target.canonicalize().map_err(|e| Error::io(target, "resolve mount target", e))?;
         sys::mount::mount_overlay(&target, &opts, Some(&self.dir))
@@ -63,7 +63,8 @@ impl Snapshotter {
     }
 
     /// Unmount snapshot `key` from `target`; a target that is not mounted is not an error.
-    pub fn unmount(&self, key: &str, target: &Path) -> Result<()> {
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) fn unmount(&self, key: &str, target: &Path) -> Result<()> {
         let _meta_lock = self.meta_lock()?;
         let mut meta = self.snapshot_meta(key)?;
         let target = target.canonicalize().unwrap_or_else(|_| target.to_path_buf());

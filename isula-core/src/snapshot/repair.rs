@@ -10,7 +10,7 @@ impl Snapshotter {
     /// metadata, dangling short links and creation locks of absent layers, and
     /// forget recorded mounts that are gone.
     /// Call it when no other user of this snapshotter is active (at engine start).
-    pub fn repair(&self) -> Result<()> {
+    pub(crate) fn repair(&self) -> Result<()> {
         let _meta_lock = self.meta_lock()?;
         let tmp = self.tmp_dir();
         for ent in std::fs::read_dir(&tmp).map_err(|e| Error::io(&tmp, "read", e))? {

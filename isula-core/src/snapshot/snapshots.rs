@@ -11,7 +11,7 @@ use crate::sys;
 
 /// A read-write snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotInfo {
+pub(crate) struct SnapshotInfo {
     /// The snapshot key (a container id).
     pub key: String,
     /// Chain id of the top layer below it (`None`: an empty rootfs).
@@ -34,7 +34,7 @@ pub(super) struct SnapshotMeta {
 }
 
 impl SnapshotMeta {
-    pub fn info(&self) -> SnapshotInfo {
+    pub(super) fn info(&self) -> SnapshotInfo {
         SnapshotInfo {
             key: self.key.clone(),
             parent: self.parent.clone(),
@@ -96,19 +96,14 @@ impl Snapshotter {
     }
 
     /// All snapshots, ordered by key.
-    pub fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
+    pub(crate) fn snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         Ok(self.snapshot_metas()?.iter().map(SnapshotMeta::info).collect())
-    }
-
-    /// The snapshot `key`; `NotFound` if it does not exist.
-    pub fn snapshot(&self, key: &str) -> Result<SnapshotInfo> {
-        self.snapshot_meta(key).map(|m| m.info())
     }
 
     /// Create the read-write snapshot `key` over the layer chain ending at `parent`
     /// (`None`: an empty rootfs), recording `image`. `AlreadyExists` if `key` exists,
     /// `NotFound` if the parent layer does not.
-    pub fn prepare(&self, key: &str, parent: Option<&Digest>, image: Option<&str>) -> Result<SnapshotInfo> {
+    pub(crate) fn prepare(&self, key: &str, parent: Option<&Digest>, image: Option<&str>) -> Result<SnapshotInfo> {
         validate_key(key)?;
         let home = self.snapshot_home(key);
         if home.exists() {
@@ -151,7 +146,7 @@ impl Snapshotter {
     ///
     /// Only the move of the snapshot out of `snapshots/` holds the metadata lock; unmounting
     /// and deleting its files do not, so parallel removals do not queue behind each other.
-    pub fn remove(&self, key: &str) -> Result<()> {
+    pub(crate) fn remove(&self, key: &str) -> Result<()> {
         let meta = self.snapshot_meta(key)?;
         for target in &meta.mounts {
             // Stacked mounts on one target need one unmount each; bounded in case of a bug.

@@ -5,6 +5,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::layers::{chain_id, LayerInfo};
+use super::snapshots::SnapshotInfo;
 use super::*;
 use crate::layer::testutil::{gzip, TarBuilder};
 use crate::sys::mount;

@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A temp-file name beside `path`, unique within this process and across processes.
-pub fn temp_sibling(path: &Path) -> std::path::PathBuf {
+pub(crate) fn temp_sibling(path: &Path) -> std::path::PathBuf {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".tmp-{name}-{}-{n}", std::process::id()))
@@ -28,7 +28,7 @@ pub fn temp_sibling(path: &Path) -> std::path::PathBuf {
 
 /// Write `data` to `path` atomically with file mode `mode`: a reader (or a crash)
 /// sees either the old content or the new, never a mix.
-pub fn atomic_write_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn atomic_write_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = temp_sibling(path);
     let res = (|| {
         let f = write_new(&tmp, data, mode)?;
@@ -48,7 +48,7 @@ pub fn atomic_write_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
 /// Write `data` to `path` atomically (temp file + rename) without flushing it to disk: a
 /// reader, or a crash of this process, sees the old or the new content; a power loss may
 /// lose the new content. For runtime state and derived files (see the module doc).
-pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+pub(crate) fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     let tmp = temp_sibling(path);
     let res =
         write_new(&tmp, data, mode).and_then(|_| fs::rename(&tmp, path).map_err(|e| Error::io(path, "rename onto", e)));
@@ -59,14 +59,14 @@ pub fn replace_file(path: &Path, data: &[u8], mode: u32) -> Result<()> {
 }
 
 /// [`replace_file`] of `value` as pretty JSON (mode 0644).
-pub fn replace_file_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+pub(crate) fn replace_file_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     replace_file(path, &to_json(path, value)?, 0o644)
 }
 
 /// Start writeback of every file, then fsync them and their directories. The data of all
 /// files goes out together, so the first fsync commits the filesystem journal for the whole
 /// batch and the others find nothing left to do. Missing files are an error.
-pub fn sync_files(paths: &[&Path]) -> Result<()> {
+pub(crate) fn sync_files(paths: &[&Path]) -> Result<()> {
     let files = paths.iter().map(|p| open_for_sync(p)).collect::<Result<Vec<_>>>()?;
     for (f, p) in files.iter().zip(paths) {
         f.sync_all().map_err(|e| Error::io(p, "fsync", e))?;
@@ -93,7 +93,7 @@ fn fsync_parents<'a>(paths: impl Iterator<Item = &'a Path>) -> Result<()> {
 /// flushes batched (see [`sync_files`]). `also_sync` names files already written with
 /// [`replace_file`] that must become durable in the same batch. On error no target is
 /// half-written (some may already hold their new content).
-pub fn atomic_write_all(files: &[(&Path, &[u8])], also_sync: &[&Path]) -> Result<()> {
+pub(crate) fn atomic_write_all(files: &[(&Path, &[u8])], also_sync: &[&Path]) -> Result<()> {
     let tmps: Vec<_> = files.iter().map(|(p, _)| temp_sibling(p)).collect();
     let res = (|| {
         let mut open = Vec::with_capacity(files.len());
@@ -152,32 +152,32 @@ pub fn atomic_write(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 /// Serialise `value` as pretty JSON and write it atomically.
-pub fn atomic_write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+pub(crate) fn atomic_write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     atomic_write(path, &to_json(path, value)?)
 }
 
 /// Read and parse a JSON file the engine wrote (a record, a state file); a parse failure
 /// names the file and is `Internal` (a corrupt record is not the caller's bad argument).
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let data = fs::read(path).map_err(|e| Error::io(path, "read", e))?;
     serde_json::from_slice(&data)
         .map_err(|e| Error::internal(format!("corrupt record: parse {}: {e}", path.display())).with_source(e))
 }
 
 /// fsync a directory so that renames and creations inside it are durable.
-pub fn fsync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir).map_err(|e| Error::io(dir, "open", e))?;
     f.sync_all().map_err(|e| Error::io(dir, "fsync", e))
 }
 
 /// Create `dir` and its parents with mode `mode` (existing directories are kept).
-pub fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
+pub(crate) fn ensure_dir(dir: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new().recursive(true).mode(mode).create(dir).map_err(|e| Error::io(dir, "create directory", e))
 }
 
 /// Remove a directory tree if it exists; a missing path is not an error.
-pub fn remove_dir_all_if_exists(dir: &Path) -> Result<()> {
+pub(crate) fn remove_dir_all_if_exists(dir: &Path) -> Result<()> {
     match fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

@@ -8,8 +8,9 @@ use crate::error::{Error, Result};
 
 /// An exclusive flock held on a file until dropped.
 #[derive(Debug)]
-pub struct FileLock {
+pub(crate) struct FileLock {
     file: File,
+    #[allow(dead_code)] // shown by Debug
     path: PathBuf,
 }
 
@@ -25,7 +26,7 @@ impl FileLock {
     }
 
     /// Take the lock without waiting; `Ok(None)` when another holder has it.
-    pub fn try_lock(path: &Path) -> Result<Option<Self>> {
+    pub(crate) fn try_lock(path: &Path) -> Result<Option<Self>> {
         let file = Self::open(path)?;
         // SAFETY: flock on a valid, owned descriptor.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -41,7 +42,7 @@ impl FileLock {
     }
 
     /// Take the lock, waiting for other holders.
-    pub fn lock(path: &Path) -> Result<Self> {
+    pub(crate) fn lock(path: &Path) -> Result<Self> {
         let file = Self::open(path)?;
         loop {
             // SAFETY: flock on a valid, owned descriptor.
@@ -54,16 +55,6 @@ impl FileLock {
                 return Err(Error::io(path, "lock", err));
             }
         }
-    }
-
-    /// The locked file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The locked file.
-    pub fn file(&self) -> &File {
-        &self.file
     }
 }
 

@@ -2,12 +2,12 @@
 //!
 //! Everything else in the crate reaches the kernel through these small wrappers.
 
-pub mod fs;
-pub mod lock;
-pub mod mount;
-pub mod openat;
-pub mod process;
-pub mod xattr;
+pub(crate) mod fs;
+pub(crate) mod lock;
+pub(crate) mod mount;
+pub(crate) mod openat;
+pub(crate) mod process;
+pub(crate) mod xattr;
 
-pub use fs::{atomic_write, atomic_write_json, fsync_dir, read_json};
-pub use lock::FileLock;
+pub(crate) use fs::{atomic_write_json, fsync_dir, read_json};
+pub(crate) use lock::FileLock;

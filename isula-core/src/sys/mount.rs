@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 /// (`lowerdir=...,upperdir=...,workdir=...`). Relative lowerdir paths are
 /// resolved against `cwd` when given: the caller passes the short-link directory
 /// so the option string stays below the page-size limit.
-pub fn mount_overlay(target: &Path, options: &str, cwd: Option<&Path>) -> Result<()> {
+pub(crate) fn mount_overlay(target: &Path, options: &str, cwd: Option<&Path>) -> Result<()> {
     let run = || {
         nix::mount::mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(options))
             .map_err(|e| Error::io(target, &format!("mount overlay ({options}) on"), std::io::Error::from(e)))
@@ -56,7 +56,7 @@ pub fn unmount(target: &Path, detach: bool) -> Result<()> {
 /// True when `path` is a mount point. Asks `statx` for the mount-root attribute (one syscall,
 /// kernel 5.8 and later); older kernels fall back to a search of /proc/self/mountinfo, whose
 /// cost grows with the number of mounts on the host.
-pub fn is_mountpoint(path: &Path) -> bool {
+pub(crate) fn is_mountpoint(path: &Path) -> bool {
     mount_root_attribute(path).unwrap_or_else(|| listed_in_mountinfo(path))
 }
 

@@ -25,8 +25,10 @@ fn check(rc: libc::c_int) -> io::Result<()> {
 }
 
 /// The status of a directory entry (`lstat` semantics).
+// A whole stat record: not every caller reads every field.
+#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
-pub struct Stat {
+pub(crate) struct Stat {
     /// `st_mode`: file type and permission bits.
     pub mode: u32,
     /// Inode number.
@@ -41,14 +43,14 @@ pub struct Stat {
 
 impl Stat {
     /// True for a directory.
-    pub fn is_dir(&self) -> bool {
+    pub(crate) fn is_dir(&self) -> bool {
         self.mode & libc::S_IFMT == libc::S_IFDIR
     }
 }
 
 /// An open directory used as the base of `*at` calls.
 #[derive(Debug)]
-pub struct DirFd(OwnedFd);
+pub(crate) struct DirFd(OwnedFd);
 
 impl AsFd for DirFd {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -58,7 +60,7 @@ impl AsFd for DirFd {
 
 impl DirFd {
     /// Open the directory at `path` (following symlinks, as an ordinary open).
-    pub fn open(path: &Path) -> io::Result<DirFd> {
+    pub(crate) fn open(path: &Path) -> io::Result<DirFd> {
         let p = cstr(path.as_os_str().as_bytes())?;
         // SAFETY: valid NUL-terminated path; the returned descriptor is checked and owned.
         let fd = unsafe { libc::open(p.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
@@ -76,7 +78,7 @@ impl DirFd {
     /// Open the directory `rel` below this one. Resolution stays beneath this
     /// directory: absolute paths, `..` above it, symlinks leading out of it and
     /// magic links fail with `EXDEV`/`ELOOP`. An empty `rel` reopens this directory.
-    pub fn open_beneath(&self, rel: &Path) -> io::Result<DirFd> {
+    pub(crate) fn open_beneath(&self, rel: &Path) -> io::Result<DirFd> {
         let bytes = rel.as_os_str().as_bytes();
         let p = cstr(if bytes.is_empty() { b"." } else { bytes })?;
         // SAFETY: open_how is plain data; all-zero is its documented initial state.
@@ -187,7 +189,7 @@ impl DirFd {
     }
 
     /// The target of the symlink `name` in this directory.
-    pub fn read_link(&self, name: &OsStr) -> io::Result<Vec<u8>> {
+    pub(crate) fn read_link(&self, name: &OsStr) -> io::Result<Vec<u8>> {
         let n = cstr(name.as_bytes())?;
         let mut buf = vec![0u8; libc::PATH_MAX as usize];
         // SAFETY: valid dirfd, NUL-terminated name, and a buffer of the length passed.
@@ -200,7 +202,7 @@ impl DirFd {
     }
 
     /// `lstat` of the entry `name` in this directory; `Ok(None)` when it does not exist.
-    pub fn lstat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
+    pub(crate) fn lstat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
         let n = cstr(name.as_bytes())?;
         let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
         // SAFETY: valid dirfd and name; st is written by the kernel on success.
@@ -215,14 +217,14 @@ impl DirFd {
     }
 
     /// Create directory `name` with `mode` (subject to the umask).
-    pub fn mkdir(&self, name: &OsStr, mode: u32) -> io::Result<()> {
+    pub(crate) fn mkdir(&self, name: &OsStr, mode: u32) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         // SAFETY: valid dirfd and NUL-terminated name.
         check(unsafe { libc::mkdirat(self.raw(), n.as_ptr(), mode as libc::mode_t) })
     }
 
     /// Create a device node or fifo: `mode` includes the file type bits (`S_IFCHR`, …).
-    pub fn mknod(&self, name: &OsStr, mode: u32, major: u32, minor: u32) -> io::Result<()> {
+    pub(crate) fn mknod(&self, name: &OsStr, mode: u32, major: u32, minor: u32) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         let dev = libc::makedev(major, minor);
         // SAFETY: valid dirfd and NUL-terminated name.
@@ -230,7 +232,7 @@ impl DirFd {
     }
 
     /// Create symlink `name` pointing at `target` (stored verbatim).
-    pub fn symlink(&self, target: &[u8], name: &OsStr) -> io::Result<()> {
+    pub(crate) fn symlink(&self, target: &[u8], name: &OsStr) -> io::Result<()> {
         let t = cstr(target)?;
         let n = cstr(name.as_bytes())?;
         // SAFETY: valid strings and dirfd.
@@ -238,7 +240,7 @@ impl DirFd {
     }
 
     /// Hard-link `src_dir/src_name` (not following a final symlink) as `name` here.
-    pub fn link_from(&self, src_dir: &DirFd, src_name: &OsStr, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn link_from(&self, src_dir: &DirFd, src_name: &OsStr, name: &OsStr) -> io::Result<()> {
         let s = cstr(src_name.as_bytes())?;
         let n = cstr(name.as_bytes())?;
         // SAFETY: valid dirfds and NUL-terminated names.
@@ -246,7 +248,7 @@ impl DirFd {
     }
 
     /// Create a new regular file `name` for writing (fails if it exists; never follows symlinks).
-    pub fn create_file(&self, name: &OsStr, mode: u32) -> io::Result<File> {
+    pub(crate) fn create_file(&self, name: &OsStr, mode: u32) -> io::Result<File> {
         let n = cstr(name.as_bytes())?;
         let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
         // SAFETY: valid dirfd and NUL-terminated name; the descriptor is checked and owned.
@@ -259,7 +261,7 @@ impl DirFd {
     }
 
     /// Remove the entry `name` (a directory when `dir`; it must then be empty).
-    pub fn unlink(&self, name: &OsStr, dir: bool) -> io::Result<()> {
+    pub(crate) fn unlink(&self, name: &OsStr, dir: bool) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         let flags = if dir { libc::AT_REMOVEDIR } else { 0 };
         // SAFETY: valid dirfd and NUL-terminated name.
@@ -268,7 +270,7 @@ impl DirFd {
 
     /// Remove the entry `name` whatever it is; directories are removed recursively
     /// without following any symlink inside them.
-    pub fn remove_all(&self, name: &OsStr) -> io::Result<()> {
+    pub(crate) fn remove_all(&self, name: &OsStr) -> io::Result<()> {
         match self.lstat(name)? {
             None => Ok(()),
             Some(st) if st.is_dir() => {
@@ -281,21 +283,21 @@ impl DirFd {
     }
 
     /// Change the owner of `name` without following a symlink.
-    pub fn chown(&self, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
+    pub(crate) fn chown(&self, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         // SAFETY: valid dirfd and NUL-terminated name.
         check(unsafe { libc::fchownat(self.raw(), n.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
     }
 
     /// Change the permission bits (incl. setuid/setgid/sticky) of `name`; not for symlinks.
-    pub fn chmod(&self, name: &OsStr, mode: u32) -> io::Result<()> {
+    pub(crate) fn chmod(&self, name: &OsStr, mode: u32) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         // SAFETY: valid dirfd and NUL-terminated name.
         check(unsafe { libc::fchmodat(self.raw(), n.as_ptr(), mode as libc::mode_t, 0) })
     }
 
     /// Set access and modification times of `name` (seconds, nanoseconds) without following symlinks.
-    pub fn set_times(&self, name: &OsStr, atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {
+    pub(crate) fn set_times(&self, name: &OsStr, atime: (i64, u32), mtime: (i64, u32)) -> io::Result<()> {
         let n = cstr(name.as_bytes())?;
         let ts = [
             libc::timespec { tv_sec: atime.0 as libc::time_t, tv_nsec: atime.1 as libc::c_long },
@@ -306,7 +308,7 @@ impl DirFd {
     }
 
     /// Set extended attribute `key` on `name` (the link itself for symlinks).
-    pub fn set_xattr(&self, name: &OsStr, key: &[u8], value: &[u8]) -> io::Result<()> {
+    pub(crate) fn set_xattr(&self, name: &OsStr, key: &[u8], value: &[u8]) -> io::Result<()> {
         let p = cstr(self.proc_path(name).as_os_str().as_bytes())?;
         let k = cstr(key)?;
         // SAFETY: valid NUL-terminated strings; value pointer and length describe a live slice.
@@ -314,7 +316,7 @@ impl DirFd {
     }
 
     /// Flush the whole filesystem holding this directory (one call instead of an fsync per file).
-    pub fn syncfs(&self) -> io::Result<()> {
+    pub(crate) fn syncfs(&self) -> io::Result<()> {
         // SAFETY: valid descriptor.
         check(unsafe { libc::syncfs(self.raw()) })
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// State letter (`R`, `S`, `Z`, …) and start time (field 22) of `/proc/<pid>/stat`;
 /// `None` when there is no such process.
-pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+pub(crate) fn proc_stat(pid: i32) -> Option<(char, u64)> {
     if pid <= 0 {
         return None;
     }
@@ -20,7 +20,7 @@ pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
 
 /// Whether `pid` is a live (not zombie, not dead) process; when `start_time` is
 /// non-zero the process must also have that start time (guards against pid reuse).
-pub fn is_alive(pid: i32, start_time: u64) -> bool {
+pub(crate) fn is_alive(pid: i32, start_time: u64) -> bool {
     match proc_stat(pid) {
         Some((state, start)) => state != 'Z' && state != 'X' && (start_time == 0 || start == start_time),
         None => false,
@@ -33,7 +33,7 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
 /// a pipe whose read end becomes readable when a small watcher thread sees the process
 /// die in `/proc` (polled every 20 ms). Callers see the same descriptor semantics.
 #[derive(Debug)]
-pub struct PidFd {
+pub(crate) struct PidFd {
     fd: OwnedFd,
     stop_watcher: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
@@ -54,7 +54,7 @@ impl Drop for PidFd {
 
 impl PidFd {
     /// `pidfd_open(pid)`; `Ok(None)` when the process no longer exists.
-    pub fn open(pid: i32) -> io::Result<Option<PidFd>> {
+    pub(crate) fn open(pid: i32) -> io::Result<Option<PidFd>> {
         // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
         if fd < 0 {
@@ -98,7 +98,7 @@ impl PidFd {
     }
 
     /// Wait until the process exits or `timeout` passes (`None` = forever). True when it exited.
-    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
         let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
             let ms = match deadline {
@@ -126,7 +126,7 @@ impl PidFd {
 /// Write all of `data` to a connected socket with `MSG_NOSIGNAL`: when the peer is gone the
 /// write fails with `EPIPE` instead of raising SIGPIPE, which would kill a host program (a C
 /// application embedding the library) that keeps SIGPIPE's default action.
-pub fn send_all_nosignal(sock: &impl AsRawFd, mut data: &[u8]) -> io::Result<()> {
+pub(crate) fn send_all_nosignal(sock: &impl AsRawFd, mut data: &[u8]) -> io::Result<()> {
     while !data.is_empty() {
         // SAFETY: the pointer and length come from a live slice; the descriptor is borrowed.
         let n = unsafe { libc::send(sock.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL) };
@@ -144,7 +144,7 @@ pub fn send_all_nosignal(sock: &impl AsRawFd, mut data: &[u8]) -> io::Result<()>
 
 /// Block SIGPIPE in the calling thread (for threads that write to pipes whose reader may be
 /// gone: the write fails with `EPIPE`, and the signal stays pending on the thread until it ends).
-pub fn block_sigpipe_in_this_thread() {
+pub(crate) fn block_sigpipe_in_this_thread() {
     // SAFETY: plain libc calls on a local, initialised signal set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();

@@ -12,7 +12,8 @@ fn cpath(path: &Path) -> Result<CString> {
 }
 
 /// Set extended attribute `name` on `path` (the link itself, for symlinks).
-pub fn lset(path: &Path, name: &str, value: &[u8]) -> Result<()> {
+#[cfg(test)]
+pub(crate) fn lset(path: &Path, name: &str, value: &[u8]) -> Result<()> {
     let p = cpath(path)?;
     let n = CString::new(name).map_err(|_| Error::invalid(format!("xattr name contains NUL: {name:?}")))?;
     // SAFETY: valid NUL-terminated strings and a buffer with its exact length.
@@ -24,7 +25,7 @@ pub fn lset(path: &Path, name: &str, value: &[u8]) -> Result<()> {
 }
 
 /// Read extended attribute `name` of `path`; `Ok(None)` when it is not set.
-pub fn lget(path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn lget(path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
     let p = cpath(path)?;
     let n = CString::new(name).map_err(|_| Error::invalid(format!("xattr name contains NUL: {name:?}")))?;
     let mut buf = vec![0u8; 4096];
@@ -42,7 +43,7 @@ pub fn lget(path: &Path, name: &str) -> Result<Option<Vec<u8>>> {
 }
 
 /// List the extended attribute names of `path`.
-pub fn llist(path: &Path) -> Result<Vec<String>> {
+pub(crate) fn llist(path: &Path) -> Result<Vec<String>> {
     let p = cpath(path)?;
     let mut buf = vec![0u8; 16 * 1024];
     // SAFETY: buffer pointer and length describe a live allocation.

@@ -13,19 +13,20 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-pub use isula_types::volume::{validate_name, Volume, VolumeCreateOptions, VolumeFilters, VolumePruneReport};
+pub(crate) use isula_types::volume::{validate_name, VolumeFilters};
+pub use isula_types::volume::{Volume, VolumeCreateOptions, VolumePruneReport};
 
 /// The only volume driver.
-pub const LOCAL_DRIVER: &str = "local";
+pub(crate) const LOCAL_DRIVER: &str = "local";
 /// File name of a volume's metadata inside its directory.
-pub const META_FILE: &str = "volume.json";
+pub(crate) const META_FILE: &str = "volume.json";
 /// Directory of a volume's content inside its directory.
-pub const DATA_DIR: &str = "_data";
+pub(crate) const DATA_DIR: &str = "_data";
 
 /// What `volume.json` records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct VolumeMeta {
+pub(crate) struct VolumeMeta {
     /// Driver name (always `local`).
     pub driver: String,
     /// Creation time (whole seconds, as Docker).
@@ -38,7 +39,7 @@ pub struct VolumeMeta {
 
 /// Check create options before anything is written: driver `local` only, no driver options
 /// (Docker's `type`/`device`/`o` mount a filesystem per volume, which isula does not do).
-pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
+pub(crate) fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
     if !opts.driver.is_empty() && opts.driver != LOCAL_DRIVER {
         return Err(Error::invalid(format!(
             "volume driver {:?} is not supported: isula has only the \"local\" driver",
@@ -65,12 +66,12 @@ pub fn validate_create(opts: &VolumeCreateOptions) -> Result<()> {
 }
 
 /// The directory of volume `name`.
-pub fn volume_dir(volumes_root: &Path, name: &str) -> PathBuf {
+pub(crate) fn volume_dir(volumes_root: &Path, name: &str) -> PathBuf {
     volumes_root.join(name)
 }
 
 /// Read volume `name` from disk: `None` when there is no such volume (no `_data` directory).
-pub fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
+pub(crate) fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
     let dir = volume_dir(volumes_root, name);
     let data = dir.join(DATA_DIR);
     let dmeta = match std::fs::symlink_metadata(&data) {
@@ -98,7 +99,7 @@ pub fn load(volumes_root: &Path, name: &str) -> Result<Option<Volume>> {
 }
 
 /// Names of the volumes under `volumes_root` (valid names with a `_data` directory), sorted.
-pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
+pub(crate) fn names(volumes_root: &Path) -> Result<Vec<String>> {
     let rd = match std::fs::read_dir(volumes_root) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -119,7 +120,7 @@ pub fn names(volumes_root: &Path) -> Result<Vec<String>> {
 /// Create volume `name` atomically: the directory with `_data/` and `volume.json` is built
 /// under a temporary name beside it, then renamed into place. The caller makes sure the
 /// name is free (and holds the volume lock).
-pub fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> {
+pub(crate) fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> {
     use crate::sys::fs::{atomic_write_json, ensure_dir, fsync_dir, remove_dir_all_if_exists, temp_sibling};
     validate_name(name)?;
     ensure_dir(volumes_root, 0o700)?;
@@ -142,7 +143,7 @@ pub fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Result<()> 
 }
 
 /// Remove volume `name` from disk: renamed aside first (so it disappears at once), then deleted.
-pub fn destroy(volumes_root: &Path, name: &str) -> Result<()> {
+pub(crate) fn destroy(volumes_root: &Path, name: &str) -> Result<()> {
     use crate::sys::fs::{fsync_dir, remove_dir_all_if_exists, temp_sibling};
     let dir = volume_dir(volumes_root, name);
     let aside = temp_sibling(&dir);
@@ -156,7 +157,7 @@ pub fn destroy(volumes_root: &Path, name: &str) -> Result<()> {
 }
 
 /// Remove what a crash left in `volumes_root`: temporary directories of `create`/`destroy`.
-pub fn repair(volumes_root: &Path) -> Result<()> {
+pub(crate) fn repair(volumes_root: &Path) -> Result<()> {
     let Ok(rd) = std::fs::read_dir(volumes_root) else { return Ok(()) };
     for e in rd.flatten() {
         if e.file_name().to_string_lossy().starts_with(".tmp-") {
@@ -167,7 +168,7 @@ pub fn repair(volumes_root: &Path) -> Result<()> {
 }
 
 /// Bytes of regular-file content under `path` (hard links counted once; symlinks not followed).
-pub fn disk_usage(path: &Path) -> u64 {
+pub(crate) fn disk_usage(path: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashSet::new();
     let mut total = 0;

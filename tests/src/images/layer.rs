@@ -113,7 +113,7 @@ pub fn busybox_applets() -> Vec<String> {
 pub const SYMLINK_APPLETS: &[&str] = &["env", "ls", "true", "false"];
 
 /// Add the busybox root filesystem to `b` (see [`super::busybox_layer_tar`] for the contents).
-pub fn add_busybox_rootfs(b: &mut LayerBuilder) {
+pub(super) fn add_busybox_rootfs(b: &mut LayerBuilder) {
     let bin = std::fs::read(super::BUSYBOX)
         .unwrap_or_else(|e| panic!("cannot read {} (install busybox-static): {e}", super::BUSYBOX));
     for d in ["bin", "dev", "etc", "home", "proc", "sys", "usr", "usr/bin", "usr/sbin", "sbin", "var"] {

@@ -50,7 +50,7 @@ fn newest_source(bin: &str) -> std::time::SystemTime {
 /// target directory of this test build when its binaries are newer than the sources, else
 /// a private target directory (`target/cli-tests`) where they are built now (a separate
 /// directory, because the running `cargo test` holds the lock of its own).
-pub fn bin_dir() -> PathBuf {
+pub(crate) fn bin_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         if let Some(d) = std::env::var_os("ISULA_BIN_DIR") {
@@ -86,14 +86,14 @@ pub fn bin_dir() -> PathBuf {
 }
 
 /// Path of binary `name`.
-pub fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     let p = bin_dir().join(name);
     assert!(p.is_file(), "{} is missing", p.display());
     p
 }
 
 /// A running daemon on its own root, state dir and socket; stopped (SIGTERM, then wait) on drop.
-pub struct Daemon {
+pub(crate) struct Daemon {
     child: Option<Child>,
     /// The socket path.
     pub sock: PathBuf,
@@ -107,12 +107,12 @@ pub struct Daemon {
 
 impl Daemon {
     /// Start a daemon on a fresh root.
-    pub fn start() -> Daemon {
+    pub(crate) fn start() -> Daemon {
         Self::start_with(Vec::new())
     }
 
     /// Start a daemon on a fresh root with extra flags.
-    pub fn start_with(flags: Vec<String>) -> Daemon {
+    pub(crate) fn start_with(flags: Vec<String>) -> Daemon {
         let root = TestRoot::new();
         let sock = root.path().join("isulad.sock");
         let log = root.path().join("isulad.log");
@@ -122,12 +122,12 @@ impl Daemon {
     }
 
     /// `unix://<sock>`.
-    pub fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("unix://{}", self.sock.display())
     }
 
     /// The isulad command line for this root (without spawning it).
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut c = Command::new(bin("isulad"));
         c.arg("-g")
             .arg(self.root.path().join("root"))
@@ -148,7 +148,7 @@ impl Daemon {
     }
 
     /// The (empty unless a test writes it) daemon.json of this root.
-    pub fn config_file(&self) -> PathBuf {
+    pub(crate) fn config_file(&self) -> PathBuf {
         let p = self.root.path().join("daemon.json");
         if !p.exists() {
             std::fs::write(&p, "{}").expect("write daemon.json");
@@ -176,17 +176,17 @@ impl Daemon {
     }
 
     /// The daemon's log so far.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// The daemon's pid.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().expect("daemon running").id()
     }
 
     /// SIGTERM the daemon and wait for it (SIGKILL after 30 s); returns its exit status.
-    pub fn stop(&mut self) -> Option<ExitStatus> {
+    pub(crate) fn stop(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let pid = nix::unistd::Pid::from_raw(child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
@@ -204,26 +204,26 @@ impl Daemon {
     }
 
     /// Stop and start again on the same root.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let st = self.stop().expect("daemon was running");
         assert!(st.success(), "isulad exit status {st} on SIGTERM:\n{}", self.log_text());
         self.spawn();
     }
 
     /// Run `isula ARGS` against this daemon.
-    pub fn isula(&self, args: &[&str]) -> Run {
+    pub(crate) fn isula(&self, args: &[&str]) -> Run {
         self.isula_in(args, None)
     }
 
     /// Run `isula ARGS` with `input` on stdin.
-    pub fn isula_in(&self, args: &[&str], input: Option<&[u8]>) -> Run {
+    pub(crate) fn isula_in(&self, args: &[&str], input: Option<&[u8]>) -> Run {
         isula(&self.host(), args, input)
     }
 }
 
 impl Daemon {
     /// Load the test busybox image as `busybox:latest` (docker-archive through `isula load`).
-    pub fn load_busybox(&self) {
+    pub(crate) fn load_busybox(&self) {
         let tar = self.root.path().join("busybox.tar");
         let archive = isula_tests::images::docker_archive(
             &[(&isula_tests::images::busybox(), &["busybox:latest"])],
@@ -234,7 +234,7 @@ impl Daemon {
     }
 
     /// Force-remove every container of this daemon (test clean-up).
-    pub fn remove_all_containers(&self) {
+    pub(crate) fn remove_all_containers(&self) {
         let ids = self.isula(&["ps", "-aq", "--no-trunc"]);
         for id in ids.stdout.lines().filter(|l| !l.is_empty()) {
             self.isula(&["rm", "-f", id]);
@@ -249,7 +249,7 @@ impl Drop for Daemon {
 }
 
 /// The outcome of one `isula` run.
-pub struct Run {
+pub(crate) struct Run {
     /// The command line, for messages.
     pub cmd: String,
     /// Exit status code (-1 for a signal).
@@ -264,13 +264,13 @@ pub struct Run {
 
 impl Run {
     /// Assert success and return stdout.
-    pub fn ok(&self) -> &str {
+    pub(crate) fn ok(&self) -> &str {
         assert_eq!(self.code, 0, "{} failed:\nstdout: {}\nstderr: {}", self.cmd, self.stdout, self.stderr);
         &self.stdout
     }
 
     /// Assert exit status `code` and return stderr.
-    pub fn fails(&self, code: i32) -> &str {
+    pub(crate) fn fails(&self, code: i32) -> &str {
         assert_eq!(
             self.code, code,
             "{}: want status {code}\nstdout: {}\nstderr: {}",
@@ -281,7 +281,7 @@ impl Run {
 }
 
 /// Run `isula ARGS` with `-H host`, optional stdin.
-pub fn isula(host: &str, args: &[&str], input: Option<&[u8]>) -> Run {
+pub(crate) fn isula(host: &str, args: &[&str], input: Option<&[u8]>) -> Run {
     let mut c = Command::new(bin("isula"));
     c.arg("-H").arg(host).args(args).env_remove("ISULAD_HOST");
     c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -13,8 +13,8 @@ use std::net::Ipv4Addr;
 use std::process::Command;
 
 use cli_support::{Daemon, Run};
-use isula_core::network::subnet::host_routes;
-use isula_core::network::Ipv4Net;
+use isula_core::unstable::network::host_routes;
+use isula_core::Ipv4Net;
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
 use serde_json::Value;
 

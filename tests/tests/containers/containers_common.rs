@@ -6,24 +6,24 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use isula_core::container::{CreateOptions, ListOptions, RemoveOptions};
-use isula_core::image::LoadOptions;
+use isula_core::LoadOptions;
+use isula_core::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::{Engine, EngineConfig};
 use isula_tests::env::{require, require_root, TestRoot};
 use isula_tests::images::{docker_archive, DockerLayout};
 
 #[allow(unused_imports)] // not every test file that includes this module uses both
-pub use isula_tests::shim::{shim_path, RUNTIMES};
+pub(crate) use isula_tests::shim::{shim_path, RUNTIMES};
 
 /// Root, runc, crun, busybox; false (skip) or a panic in CI when something is missing.
-pub fn prerequisites() -> bool {
+pub(crate) fn prerequisites() -> bool {
     require_root() && require("runc") && require("crun") && require("busybox")
 }
 
 static N: AtomicUsize = AtomicUsize::new(0);
 
 /// The engine config of a test root: given default runtime, the built shim, a private cgroup parent.
-pub fn config_for(root: &TestRoot, runtime: &str, cgroup_parent: &str) -> EngineConfig {
+pub(crate) fn config_for(root: &TestRoot, runtime: &str, cgroup_parent: &str) -> EngineConfig {
     let mut c = root.config();
     c.default_runtime = runtime.to_string();
     c.shim_path = Some(shim_path());
@@ -33,7 +33,7 @@ pub fn config_for(root: &TestRoot, runtime: &str, cgroup_parent: &str) -> Engine
 
 /// One test's engine. Dropping it force-removes all containers, closes the engine, removes
 /// the cgroup parent, then the root (unmounting what is left).
-pub struct Env {
+pub(crate) struct Env {
     pub engine: Option<Engine>,
     pub cgroup_parent: String,
     pub runtime: String,
@@ -42,34 +42,34 @@ pub struct Env {
 
 impl Env {
     /// A fresh engine with `busybox:latest` loaded.
-    pub fn new(runtime: &str) -> Env {
+    pub(crate) fn new(runtime: &str) -> Env {
         let root = TestRoot::new();
         let cgroup_parent = format!("/isula-ctest-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
         let engine = Engine::open(config_for(&root, runtime, &cgroup_parent)).expect("open engine");
         let img = isula_tests::images::busybox();
         let tar = docker_archive(&[(&img, &["busybox:latest"])], DockerLayout::Legacy);
-        engine.load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
+        engine.images().load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
         Env { engine: Some(engine), cgroup_parent, runtime: runtime.to_string(), root }
     }
 
     /// The engine.
-    pub fn e(&self) -> &Engine {
+    pub(crate) fn e(&self) -> &Engine {
         self.engine.as_ref().expect("engine open")
     }
 
     /// The config this env opens engines with.
-    pub fn config(&self) -> EngineConfig {
+    pub(crate) fn config(&self) -> EngineConfig {
         config_for(&self.root, &self.runtime, &self.cgroup_parent)
     }
 
     /// Close and reopen the engine.
-    pub fn reopen(&mut self) {
+    pub(crate) fn reopen(&mut self) {
         self.engine = None;
         self.engine = Some(Engine::open(self.config()).expect("reopen engine"));
     }
 
     /// Options for a busybox container running `cmd`.
-    pub fn opts(&self, cmd: &[&str]) -> CreateOptions {
+    pub(crate) fn opts(&self, cmd: &[&str]) -> CreateOptions {
         CreateOptions {
             image: "busybox".into(),
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
@@ -78,13 +78,13 @@ impl Env {
     }
 
     /// Cgroup directories left below the cgroup parent (in every hierarchy).
-    pub fn cgroup_leftovers(&self) -> Vec<PathBuf> {
+    pub(crate) fn cgroup_leftovers(&self) -> Vec<PathBuf> {
         cgroup_children(&self.cgroup_parent)
     }
 }
 
 /// Sub-directories of `parent` in every cgroup hierarchy.
-pub fn cgroup_children(parent: &str) -> Vec<PathBuf> {
+pub(crate) fn cgroup_children(parent: &str) -> Vec<PathBuf> {
     let rel = parent.trim_start_matches('/');
     let mut out = Vec::new();
     let mut bases = vec![PathBuf::from("/sys/fs/cgroup")];
@@ -121,9 +121,9 @@ impl Drop for Env {
             }
         }
         if let Some(e) = self.engine.take() {
-            if let Ok(list) = e.list(&ListOptions { all: true, ..Default::default() }) {
+            if let Ok(list) = e.containers().list(&ListOptions { all: true, ..Default::default() }) {
                 for c in list {
-                    if let Err(err) = e.remove(&c.id, &RemoveOptions { force: true, volumes: true }) {
+                    if let Err(err) = e.containers().remove(&c.id, &RemoveOptions { force: true, volumes: true }) {
                         eprintln!("cleanup: remove {}: {err}", c.id);
                     }
                 }
@@ -134,7 +134,7 @@ impl Drop for Env {
 }
 
 /// Whether `pid` is alive (a zombie counts as dead), from /proc.
-pub fn pid_alive(pid: i32) -> bool {
+pub(crate) fn pid_alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(s) => s.rsplit_once(')').map(|(_, r)| !r.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
         Err(_) => false,
@@ -142,13 +142,14 @@ pub fn pid_alive(pid: i32) -> bool {
 }
 
 #[allow(unused_imports)] // not every test file that includes this module uses all
-pub use isula_tests::poll::{holds_for, poll as eventually, wait_for, wait_until};
+pub(crate) use isula_tests::poll::{holds_for, poll as eventually, wait_for, wait_until};
 
 /// The whole json-file log of container `id` as one string (stdout and stderr).
-pub fn logs_text(env: &Env, id: &str) -> String {
+pub(crate) fn logs_text(env: &Env, id: &str) -> String {
     let mut s = String::new();
     env.e()
-        .logs(id, &isula_core::logs::LogOptions::default(), &mut |l| {
+        .containers()
+        .logs(id, &isula_core::LogOptions::default(), &mut |l| {
             s.push_str(&l.log);
             true
         })
@@ -157,7 +158,7 @@ pub fn logs_text(env: &Env, id: &str) -> String {
 }
 
 /// Mount points below `dir` from /proc/self/mountinfo.
-pub fn mounts_below(dir: &Path) -> Vec<String> {
+pub(crate) fn mounts_below(dir: &Path) -> Vec<String> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let d = dir.to_string_lossy().to_string();
     info.lines().filter_map(|l| l.split(' ').nth(4)).filter(|m| m.starts_with(&d)).map(str::to_string).collect()

@@ -1,5 +1,5 @@
 //! Lifecycle logic of the engine against the in-process fake runtime
-//! (`isula_core::runtime::FakeRuntime`): no runc or crun, no isulad-shim. What the engine
+//! (`isula_core::unstable::runtime::FakeRuntime`): no runc or crun, no isulad-shim. What the engine
 //! asks of the runtime (the recorded calls) and what it records (states, exit codes,
 //! restart counts) for the state machine's guards, stop escalation, signals, exit codes
 //! and restart policies.
@@ -9,10 +9,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use isula_core::container::options::RestartPolicy;
-use isula_core::container::{CreateOptions, ListOptions, RemoveOptions, WaitCondition};
-use isula_core::image::LoadOptions;
-use isula_core::runtime::{FakeCall, FakeRuntime};
+use isula_core::unstable::runtime::{FakeCall, FakeRuntime};
+use isula_core::LoadOptions;
+use isula_core::RestartPolicy;
+use isula_core::{CreateOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::{Engine, ErrorKind};
 use isula_tests::env::{require_root, TestRoot};
 use isula_tests::images::{docker_archive, DockerLayout};
@@ -40,7 +40,7 @@ impl FakeEnv {
         let engine = Engine::open_with_runtime(cfg, rt.clone()).expect("open engine");
         let img = isula_tests::images::busybox();
         let tar = docker_archive(&[(&img, &["busybox:latest"])], DockerLayout::Legacy);
-        engine.load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
+        engine.images().load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
         Some(FakeEnv { rt, engine: Some(engine), _root: root })
     }
 
@@ -58,19 +58,19 @@ impl FakeEnv {
         if let Some((name, max)) = restart {
             o.restart_policy = RestartPolicy { name: name.into(), maximum_retry_count: max };
         }
-        self.e().run(&o).expect("run")
+        self.e().containers().run(&o).expect("run")
     }
 
     fn status(&self, id: &str) -> String {
-        self.e().inspect_container(id).unwrap().state.status
+        self.e().containers().inspect(id).unwrap().state.status
     }
 }
 
 impl Drop for FakeEnv {
     fn drop(&mut self) {
         if let Some(e) = self.engine.take() {
-            for c in e.list(&ListOptions { all: true, ..Default::default() }).unwrap_or_default() {
-                let _ = e.remove(&c.id, &RemoveOptions { force: true, volumes: true });
+            for c in e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap_or_default() {
+                let _ = e.containers().remove(&c.id, &RemoveOptions { force: true, volumes: true });
             }
         }
     }
@@ -83,20 +83,20 @@ fn start_of_a_running_and_stop_of_a_stopped_container_do_nothing() {
     let id = env.run(None);
     assert_eq!(env.rt.calls_for(&id), [FakeCall::Create { id: id.clone(), start: true }]);
     assert_eq!(env.status(&id), "running");
-    e.start(&id).unwrap();
+    e.containers().start(&id).unwrap();
     assert_eq!(env.rt.calls_for(&id).len(), 1, "no runtime call for a start of a running container");
 
-    e.stop(&id, Some(1)).unwrap();
+    e.containers().stop(&id, Some(1)).unwrap();
     assert_eq!(env.status(&id), "exited");
-    assert_eq!(e.inspect_container(&id).unwrap().state.exit_code, 143, "SIGTERM: 128 + 15");
+    assert_eq!(e.containers().inspect(&id).unwrap().state.exit_code, 143, "SIGTERM: 128 + 15");
     let after_stop = env.rt.calls_for(&id);
     assert_eq!(after_stop.last(), Some(&FakeCall::Kill { id: id.clone(), signal: libc::SIGTERM, all: false }));
-    e.stop(&id, Some(1)).unwrap();
+    e.containers().stop(&id, Some(1)).unwrap();
     assert_eq!(env.rt.calls_for(&id), after_stop, "no runtime call for a stop of a stopped container");
-    assert_eq!(e.kill(&id, "KILL").unwrap_err().kind(), ErrorKind::FailedPrecondition);
+    assert_eq!(e.containers().kill(&id, "KILL").unwrap_err().kind(), ErrorKind::FailedPrecondition);
 
     // A stopped container starts again through a new create (the old runtime state deleted).
-    e.start(&id).unwrap();
+    e.containers().start(&id).unwrap();
     assert_eq!(env.status(&id), "running");
     let calls = env.rt.calls_for(&id);
     assert!(
@@ -111,12 +111,24 @@ fn pause_and_unpause_guards() {
     let Some(env) = FakeEnv::new() else { return };
     let e = env.e();
     let id = env.run(None);
-    assert_eq!(e.unpause(&id).unwrap_err().kind(), ErrorKind::FailedPrecondition, "unpause of a running container");
-    e.pause(&id).unwrap();
+    assert_eq!(
+        e.containers().unpause(&id).unwrap_err().kind(),
+        ErrorKind::FailedPrecondition,
+        "unpause of a running container"
+    );
+    e.containers().pause(&id).unwrap();
     assert_eq!(env.status(&id), "paused");
-    assert_eq!(e.pause(&id).unwrap_err().kind(), ErrorKind::FailedPrecondition, "pause of a paused container");
-    assert_eq!(e.start(&id).unwrap_err().kind(), ErrorKind::FailedPrecondition, "start of a paused container");
-    e.unpause(&id).unwrap();
+    assert_eq!(
+        e.containers().pause(&id).unwrap_err().kind(),
+        ErrorKind::FailedPrecondition,
+        "pause of a paused container"
+    );
+    assert_eq!(
+        e.containers().start(&id).unwrap_err().kind(),
+        ErrorKind::FailedPrecondition,
+        "start of a paused container"
+    );
+    e.containers().unpause(&id).unwrap();
     assert_eq!(env.status(&id), "running");
     let pauses: Vec<FakeCall> =
         env.rt.calls_for(&id).into_iter().filter(|c| matches!(c, FakeCall::Pause(_) | FakeCall::Resume(_))).collect();
@@ -127,8 +139,8 @@ fn pause_and_unpause_guards() {
     );
 
     // Stopping a paused container thaws it first, then signals it.
-    e.pause(&id).unwrap();
-    e.stop(&id, Some(1)).unwrap();
+    e.containers().pause(&id).unwrap();
+    e.containers().stop(&id, Some(1)).unwrap();
     let calls = env.rt.calls_for(&id);
     assert!(
         calls.ends_with(&[
@@ -138,7 +150,11 @@ fn pause_and_unpause_guards() {
         "{calls:?}"
     );
     assert_eq!(env.status(&id), "exited");
-    assert_eq!(e.pause(&id).unwrap_err().kind(), ErrorKind::FailedPrecondition, "pause of an exited container");
+    assert_eq!(
+        e.containers().pause(&id).unwrap_err().kind(),
+        ErrorKind::FailedPrecondition,
+        "pause of an exited container"
+    );
 }
 
 #[test]
@@ -146,13 +162,13 @@ fn remove_of_a_running_container_needs_force() {
     let Some(env) = FakeEnv::new() else { return };
     let e = env.e();
     let id = env.run(None);
-    let err = e.remove(&id, &RemoveOptions::default()).unwrap_err();
+    let err = e.containers().remove(&id, &RemoveOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
     assert!(!env.rt.calls_for(&id).iter().any(|c| matches!(c, FakeCall::Delete { .. } | FakeCall::Kill { .. })));
     assert_eq!(env.status(&id), "running");
 
-    e.remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
-    assert_eq!(e.inspect_container(&id).unwrap_err().kind(), ErrorKind::NotFound);
+    e.containers().remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
+    assert_eq!(e.containers().inspect(&id).unwrap_err().kind(), ErrorKind::NotFound);
     let calls = env.rt.calls_for(&id);
     assert!(calls.contains(&FakeCall::Kill { id: id.clone(), signal: libc::SIGKILL, all: true }), "{calls:?}");
     assert!(matches!(calls.last(), Some(FakeCall::Delete { .. })), "{calls:?}");
@@ -165,9 +181,9 @@ fn kill_passes_the_signal_through_and_records_the_exit_code() {
     let e = env.e();
     let id = env.run(None);
     env.rt.ignore_signal(libc::SIGHUP);
-    e.kill(&id, "HUP").unwrap();
-    e.kill(&id, "SIGHUP").unwrap();
-    e.kill(&id, "1").unwrap();
+    e.containers().kill(&id, "HUP").unwrap();
+    e.containers().kill(&id, "SIGHUP").unwrap();
+    e.containers().kill(&id, "1").unwrap();
     let hups = env.rt.calls_for(&id).into_iter().filter(|c| matches!(c, FakeCall::Kill { .. })).count();
     assert_eq!(hups, 3);
     assert!(env.rt.calls_for(&id).iter().all(|c| match c {
@@ -175,11 +191,11 @@ fn kill_passes_the_signal_through_and_records_the_exit_code() {
         _ => true,
     }));
     assert_eq!(env.status(&id), "running", "a signal the process ignores leaves it running");
-    assert_eq!(e.kill(&id, "NOSUCHSIGNAL").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.containers().kill(&id, "NOSUCHSIGNAL").unwrap_err().kind(), ErrorKind::InvalidArgument);
 
-    e.kill(&id, "USR1").unwrap();
-    assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 128 + libc::SIGUSR1);
-    let i = e.inspect_container(&id).unwrap();
+    e.containers().kill(&id, "USR1").unwrap();
+    assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 128 + libc::SIGUSR1);
+    let i = e.containers().inspect(&id).unwrap();
     assert_eq!((i.state.status.as_str(), i.state.exit_code), ("exited", 128 + libc::SIGUSR1));
 }
 
@@ -190,9 +206,9 @@ fn exit_codes_of_processes_that_end_on_their_own_are_recorded() {
     for code in [0, 1, 42] {
         let id = env.run(None);
         env.rt.exit(&id, code).unwrap();
-        assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), code);
+        assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), code);
         wait_until(WAIT, "the exit recorded", || env.status(&id) == "exited");
-        let i = e.inspect_container(&id).unwrap();
+        let i = e.containers().inspect(&id).unwrap();
         assert_eq!(i.state.exit_code, code);
         assert!(!i.state.running && i.state.pid == 0, "{:?}", i.state);
         assert_eq!(i.restart_count, 0);
@@ -205,7 +221,7 @@ fn stop_escalates_to_sigkill_when_the_stop_signal_is_ignored() {
     let e = env.e();
     let id = env.run(None);
     env.rt.ignore_signal(libc::SIGTERM);
-    e.stop(&id, Some(1)).unwrap();
+    e.containers().stop(&id, Some(1)).unwrap();
     let kills: Vec<FakeCall> =
         env.rt.calls_for(&id).into_iter().filter(|c| matches!(c, FakeCall::Kill { .. })).collect();
     assert_eq!(
@@ -215,7 +231,7 @@ fn stop_escalates_to_sigkill_when_the_stop_signal_is_ignored() {
             FakeCall::Kill { id: id.clone(), signal: libc::SIGKILL, all: true },
         ]
     );
-    assert_eq!(e.inspect_container(&id).unwrap().state.exit_code, 137);
+    assert_eq!(e.containers().inspect(&id).unwrap().state.exit_code, 137);
 }
 
 #[test]
@@ -229,7 +245,7 @@ fn restart_policy_decisions() {
     for n in 1..=2 {
         env.rt.exit(&id, 3).unwrap();
         wait_until(WAIT, &format!("restart {n}"), || {
-            let i = e.inspect_container(&id).unwrap();
+            let i = e.containers().inspect(&id).unwrap();
             i.restart_count == n && i.state.running
         });
         assert_eq!(creates(&id), 1 + n as usize);
@@ -237,7 +253,7 @@ fn restart_policy_decisions() {
     env.rt.exit(&id, 3).unwrap();
     wait_until(WAIT, "exited after the retries", || env.status(&id) == "exited");
     holds_for(Duration::from_millis(500), "no third restart", || {
-        let i = e.inspect_container(&id).unwrap();
+        let i = e.containers().inspect(&id).unwrap();
         i.state.status == "exited" && i.restart_count == 2
     });
     assert_eq!(creates(&id), 3);
@@ -251,14 +267,14 @@ fn restart_policy_decisions() {
     let always = env.run(Some(("always", 0)));
     env.rt.exit(&always, 0).unwrap();
     wait_until(WAIT, "always: restarted after exit 0", || {
-        let i = e.inspect_container(&always).unwrap();
+        let i = e.containers().inspect(&always).unwrap();
         i.restart_count == 1 && i.state.running
     });
-    e.stop(&always, Some(1)).unwrap();
+    e.containers().stop(&always, Some(1)).unwrap();
     holds_for(Duration::from_millis(500), "always: a user stop is final", || env.status(&always) == "exited");
-    e.start(&always).unwrap();
-    e.kill(&always, "KILL").unwrap();
-    assert_eq!(e.wait(&always, WaitCondition::NotRunning).unwrap(), 137);
+    e.containers().start(&always).unwrap();
+    e.containers().kill(&always, "KILL").unwrap();
+    assert_eq!(e.containers().wait(&always, WaitCondition::NotRunning).unwrap(), 137);
     holds_for(Duration::from_millis(500), "always: a kill is final", || env.status(&always) == "exited");
 
     // no: never restarted.
@@ -273,13 +289,13 @@ fn restart_policy_decisions() {
 fn a_failed_start_is_recorded_and_the_runtime_state_deleted() {
     let Some(env) = FakeEnv::new() else { return };
     let e = env.e();
-    let id = e.create(&CreateOptions { image: "busybox".into(), ..Default::default() }).unwrap();
+    let id = e.containers().create(&CreateOptions { image: "busybox".into(), ..Default::default() }).unwrap();
     assert_eq!(env.status(&id), "created");
     assert_eq!(env.rt.calls_for(&id), [FakeCall::Create { id: id.clone(), start: false }]);
     env.rt.fail_next_start("exec: \"nope\": executable file not found in $PATH");
-    let err = e.start(&id).unwrap_err();
+    let err = e.containers().start(&id).unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
-    let i = e.inspect_container(&id).unwrap();
+    let i = e.containers().inspect(&id).unwrap();
     assert!(!i.state.running, "{:?}", i.state);
     assert!(i.state.error.contains("nope"), "{:?}", i.state);
     let calls = env.rt.calls_for(&id);

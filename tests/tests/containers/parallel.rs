@@ -6,7 +6,7 @@ use crate::containers_common;
 use std::time::{Duration, Instant};
 
 use containers_common::*;
-use isula_core::container::{ListOptions, RemoveOptions};
+use isula_core::{ListOptions, RemoveOptions};
 
 #[test]
 fn hundred_in_parallel_leave_nothing_behind() {
@@ -27,11 +27,11 @@ fn hundred_in_parallel_leave_nothing_behind() {
                         for i in 0..per {
                             let mut o = env.opts(&["sleep", "1000"]);
                             o.name = Some(format!("p{t}-{i}"));
-                            let id = e.run(&o).unwrap();
-                            let r = e.container_record(&id).unwrap();
+                            let id = e.containers().run(&o).unwrap();
+                            let r = e.containers().record(&id).unwrap();
                             assert!(r.state.pid > 0);
                             pids.push((r.state.pid, r.state.shim_pid));
-                            e.remove(&id, &RemoveOptions { force: true, volumes: true }).unwrap();
+                            e.containers().remove(&id, &RemoveOptions { force: true, volumes: true }).unwrap();
                         }
                         pids
                     })
@@ -40,7 +40,7 @@ fn hundred_in_parallel_leave_nothing_behind() {
             hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
         });
         assert_eq!(shims.len(), threads * per);
-        assert!(e.list(&ListOptions { all: true, ..Default::default() }).unwrap().is_empty());
+        assert!(e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().is_empty());
         assert!(
             eventually(Duration::from_secs(10), || shims.iter().all(|(p, s)| !pid_alive(*p) && !pid_alive(*s))),
             "{rt}: processes left"
@@ -79,22 +79,22 @@ fn measure_latencies() {
         let (mut c, mut s, mut st, mut rm, mut pss) = (vec![], vec![], vec![], vec![], vec![]);
         for _ in 0..10 {
             let t = Instant::now();
-            let id = e.create(&env.opts(&["sleep", "1000"])).unwrap();
+            let id = e.containers().create(&env.opts(&["sleep", "1000"])).unwrap();
             c.push(t.elapsed());
             let t = Instant::now();
-            e.start(&id).unwrap();
+            e.containers().start(&id).unwrap();
             s.push(t.elapsed());
-            pss.push(pss_kb(e.container_record(&id).unwrap().state.shim_pid));
+            pss.push(pss_kb(e.containers().record(&id).unwrap().state.shim_pid));
             let t = Instant::now();
-            e.stop(&id, Some(0)).unwrap();
+            e.containers().stop(&id, Some(0)).unwrap();
             st.push(t.elapsed());
             let t = Instant::now();
-            e.remove(&id, &RemoveOptions::default()).unwrap();
+            e.containers().remove(&id, &RemoveOptions::default()).unwrap();
             rm.push(t.elapsed());
         }
         // bare runtime: run -d of the same kind of bundle (busybox rootfs from a container of the engine)
-        let id = e.create(&env.opts(&["sleep", "1000"])).unwrap();
-        let rec = e.container_record(&id).unwrap();
+        let id = e.containers().create(&env.opts(&["sleep", "1000"])).unwrap();
+        let rec = e.containers().record(&id).unwrap();
         let bundle = env.root.path().join("bare");
         std::fs::create_dir_all(&bundle).unwrap();
         let mut spec: serde_json::Value = serde_json::from_slice(

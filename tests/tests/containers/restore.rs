@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use containers_common::*;
-use isula_core::container::options::RestartPolicy;
-use isula_core::container::{ListOptions, WaitCondition};
+use isula_core::RestartPolicy;
 use isula_core::{Engine, EngineConfig};
+use isula_core::{ListOptions, WaitCondition};
 
 const CHILD_ENV: &str = "ISULA_CTEST_CHILD";
 
@@ -26,16 +26,16 @@ fn child_entry() {
     cfg.cgroup_parent = p[3].into();
     cfg.shim_path = Some(p[4].into());
     let e = Engine::open(cfg).unwrap();
-    let mk = |name: &str, cmd: &[&str]| isula_core::container::CreateOptions {
+    let mk = |name: &str, cmd: &[&str]| isula_core::CreateOptions {
         image: "busybox".into(),
         name: Some(name.into()),
         cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
         ..Default::default()
     };
     for i in 0..3 {
-        e.run(&mk(&format!("c{i}"), &["sleep", "1000"])).unwrap();
+        e.containers().run(&mk(&format!("c{i}"), &["sleep", "1000"])).unwrap();
     }
-    let quick = e.run(&mk("quick", &["sh", "-c", "sleep 2; exit 7"])).unwrap();
+    let quick = e.containers().run(&mk("quick", &["sh", "-c", "sleep 2; exit 7"])).unwrap();
     println!("READY {quick}");
     loop {
         std::thread::sleep(Duration::from_secs(1));
@@ -78,39 +78,37 @@ fn engine_killed_containers_survive() {
         // `quick` exits while no engine runs: its shim records the exit
         let quick_shim = env.config().state.join("shims").join(&quick);
         wait_until(Duration::from_secs(20), &format!("{rt}: quick's exit recorded by its shim"), || {
-            isula_core::runtime::read_exit(&quick_shim).ok().flatten().is_some()
+            isula_core::unstable::runtime::read_exit(&quick_shim).ok().flatten().is_some()
         });
         env.reopen();
         let e = env.e();
         for i in 0..3 {
-            let i = e.inspect_container(&format!("c{i}")).unwrap();
+            let i = e.containers().inspect(&format!("c{i}")).unwrap();
             assert!(i.state.running && pid_alive(i.state.pid), "{rt}: {} not running after reopen", i.name);
         }
-        let q = e.inspect_container("quick").unwrap();
+        let q = e.containers().inspect("quick").unwrap();
         assert_eq!(q.state.status, "exited", "{rt}");
         assert_eq!(q.state.exit_code, 7, "{rt}: real exit code of a container that exited while no engine ran");
-        assert_eq!(e.list(&ListOptions::default()).unwrap().len(), 3);
+        assert_eq!(e.containers().list(&ListOptions::default()).unwrap().len(), 3);
         // fully manageable: exec, logs, stop
         let out = e
-            .exec(
-                "c0",
-                &isula_core::container::ExecOptions { cmd: vec!["echo".into(), "alive".into()], ..Default::default() },
-            )
+            .containers()
+            .exec("c0", &isula_core::ExecOptions { cmd: vec!["echo".into(), "alive".into()], ..Default::default() })
             .unwrap()
             .collect()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "alive\n");
         // wait() on a container started by the dead engine sees its exit
         let waiter = std::thread::scope(|s| {
-            let h = s.spawn(|| e.wait("c1", WaitCondition::NotRunning).unwrap());
+            let h = s.spawn(|| e.containers().wait("c1", WaitCondition::NotRunning).unwrap());
             std::thread::sleep(Duration::from_millis(200));
-            e.kill("c1", "KILL").unwrap();
+            e.containers().kill("c1", "KILL").unwrap();
             h.join().unwrap()
         });
         assert_eq!(waiter, 137, "{rt}");
         for name in ["c0", "c2"] {
-            e.stop(name, Some(1)).unwrap();
-            let code = e.inspect_container(name).unwrap().state.exit_code;
+            e.containers().stop(name, Some(1)).unwrap();
+            let code = e.containers().inspect(name).unwrap().state.exit_code;
             assert!(code == 137 || code == 143, "{rt}: {name} exit {code}");
         }
     }
@@ -126,43 +124,43 @@ fn restart_policies() {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
         o.restart_policy = RestartPolicy { name: "always".into(), maximum_retry_count: 0 };
-        let id = e.run(&o).unwrap();
-        let pid = e.inspect_container(&id).unwrap().state.pid;
+        let id = e.containers().run(&o).unwrap();
+        let pid = e.containers().inspect(&id).unwrap().state.pid;
         unsafe_kill(pid);
         assert!(
             eventually(Duration::from_secs(20), || {
-                let i = e.inspect_container(&id).unwrap();
+                let i = e.containers().inspect(&id).unwrap();
                 i.state.running && i.state.pid != pid && i.restart_count >= 1
             }),
             "{rt}: not restarted: {:?}",
-            e.inspect_container(&id).unwrap().state
+            e.containers().inspect(&id).unwrap().state
         );
         // a user stop is final
-        e.stop(&id, Some(1)).unwrap();
+        e.containers().stop(&id, Some(1)).unwrap();
         holds_for(Duration::from_millis(700), &format!("{rt}: stays exited after a user stop"), || {
-            e.inspect_container(&id).unwrap().state.status == "exited"
+            e.containers().inspect(&id).unwrap().state.status == "exited"
         });
 
         let mut o = env.opts(&["sh", "-c", "exit 1"]);
         o.restart_policy = RestartPolicy { name: "on-failure".into(), maximum_retry_count: 2 };
-        let id = e.run(&o).unwrap();
+        let id = e.containers().run(&o).unwrap();
         assert!(
             eventually(Duration::from_secs(20), || {
-                let i = e.inspect_container(&id).unwrap();
+                let i = e.containers().inspect(&id).unwrap();
                 i.restart_count == 2 && i.state.status == "exited"
             }),
             "{rt}: {:?}",
-            e.inspect_container(&id).unwrap()
+            e.containers().inspect(&id).unwrap()
         );
         holds_for(Duration::from_millis(1000), &format!("{rt}: no restart past the maximum"), || {
-            e.inspect_container(&id).unwrap().restart_count == 2
+            e.containers().inspect(&id).unwrap().restart_count == 2
         });
 
         // AutoRemove
         let mut o = env.opts(&["true"]);
         o.auto_remove = true;
-        let id = e.run(&o).unwrap();
-        assert!(eventually(Duration::from_secs(20), || e.inspect_container(&id).is_err()), "{rt}: not auto-removed");
+        let id = e.containers().run(&o).unwrap();
+        assert!(eventually(Duration::from_secs(20), || e.containers().inspect(&id).is_err()), "{rt}: not auto-removed");
     }
 }
 

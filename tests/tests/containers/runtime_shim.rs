@@ -11,12 +11,14 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use isula_core::logs::{follow_logs, read_logs, LogOptions, LogStream};
 use isula_core::oci_spec::runtime::ProcessBuilder;
-use isula_core::runtime::{
-    AttachEvent, CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
+use isula_core::unstable::runtime::{
+    CreateRequest, ExecRequest, OciRuntime, Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
 };
+use isula_core::unstable::{follow_logs, read_logs};
+use isula_core::AttachEvent;
 use isula_core::ErrorKind;
+use isula_core::{LogOptions, LogStream};
 use isula_tests::poll::{holds_for, wait_until};
 use isula_tests::shim::{shim_path, RUNTIMES};
 
@@ -148,7 +150,7 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = self.rt.delete(&self.id, true);
         for &pid in &self.shims {
-            if isula_core::runtime::is_shim_alive(pid, 0) {
+            if isula_core::unstable::runtime::is_shim_alive(pid, 0) {
                 let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
             }
         }
@@ -586,7 +588,7 @@ fn follow_logs_until_the_container_exits() {
         let state_dir = f.state_dir();
         let mut got = Vec::new();
         let opts = LogOptions { follow: true, ..Default::default() };
-        let running = || isula_core::runtime::read_exit(&state_dir).unwrap().is_none();
+        let running = || isula_core::unstable::runtime::read_exit(&state_dir).unwrap().is_none();
         follow_logs(&f.log_path(), &opts, &running, &mut |l| {
             got.push(l.log);
             true

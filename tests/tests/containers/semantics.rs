@@ -7,9 +7,9 @@ use crate::containers_common;
 use std::time::Duration;
 
 use containers_common::*;
-use isula_core::container::options::RestartPolicy;
-use isula_core::container::{start_error_exit_code, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
-use isula_core::events::EventFilter;
+use isula_core::EventFilter;
+use isula_core::RestartPolicy;
+use isula_core::{start_error_exit_code, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 
 #[test]
 fn init_starts_with_empty_signal_mask_and_gets_usr1() {
@@ -20,7 +20,7 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
         let env = Env::new(rt);
         let e = env.e();
         let id = e
-            .run(&env.opts(&[
+            .containers().run(&env.opts(&[
                 "sh",
                 "-c",
                 "grep -E 'Sig(Blk|Ign)' /proc/1/status; trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.1; done",
@@ -32,6 +32,7 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
         assert_eq!(blk.split_whitespace().nth(1), Some("0000000000000000"), "{rt}: {text}");
         // an exec'd process too
         let x = e
+            .containers()
             .exec(
                 &id,
                 &ExecOptions {
@@ -43,8 +44,8 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
             .collect()
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&x.stdout).split_whitespace().nth(1), Some("0000000000000000"), "{rt}");
-        e.kill(&id, "USR1").unwrap();
-        assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 7, "{rt}: {}", logs_text(&env, &id));
+        e.containers().kill(&id, "USR1").unwrap();
+        assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 7, "{rt}: {}", logs_text(&env, &id));
         assert!(logs_text(&env, &id).contains("got-usr1"), "{rt}");
     }
 }
@@ -62,7 +63,7 @@ fn host_kill9(pid: i32) {
 /// Wait until the container runs again with a new pid after a policy restart.
 fn restarted(e: &isula_core::Engine, id: &str, old_pid: i32) -> bool {
     eventually(Duration::from_secs(30), || {
-        let i = e.inspect_container(id).unwrap();
+        let i = e.containers().inspect(id).unwrap();
         i.state.running && i.state.pid != old_pid && i.state.pid > 0
     })
 }
@@ -80,19 +81,19 @@ fn kill_is_a_manual_stop_for_restart_policies() {
             let mut o = env.opts(&["sleep", "1000"]);
             o.name = Some(name.into());
             o.restart_policy = policy(name);
-            let id = e.run(&o).unwrap();
+            let id = e.containers().run(&o).unwrap();
             // the policy works: a process that dies on its own is restarted
-            let pid = e.inspect_container(&id).unwrap().state.pid;
+            let pid = e.containers().inspect(&id).unwrap().state.pid;
             host_kill9(pid);
-            assert!(restarted(e, &id, pid), "{rt}/{name}: {:?}", e.inspect_container(&id).unwrap().state);
+            assert!(restarted(e, &id, pid), "{rt}/{name}: {:?}", e.containers().inspect(&id).unwrap().state);
             // a kill through the engine is final
             let (_, rx) = e.events(&EventFilter { events: vec!["die".into()], ..Default::default() });
-            e.kill(&id, "KILL").unwrap();
-            assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 137, "{rt}/{name}");
+            e.containers().kill(&id, "KILL").unwrap();
+            assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 137, "{rt}/{name}");
             rx.recv_timeout(Duration::from_secs(20)).expect("die event");
             // several backoff periods: still exited, not restarted
             holds_for(Duration::from_millis(1000), &format!("{rt}/{name}: exited, not restarted after a kill"), || {
-                let i = e.inspect_container(&id).unwrap();
+                let i = e.containers().inspect(&id).unwrap();
                 i.state.status == "exited" && i.restart_count == 1
             });
             ids.push(id);
@@ -104,22 +105,22 @@ fn kill_is_a_manual_stop_for_restart_policies() {
         assert!(restarted(e, &always, 0), "{rt}: always not restarted on reopen");
         // both were scheduled by the same open; the restart of `always` is done, so the
         // decision on `unless-stopped` is final
-        let i = e.inspect_container(&unless).unwrap();
+        let i = e.containers().inspect(&unless).unwrap();
         assert_eq!(i.state.status, "exited", "{rt}: unless-stopped restarted on reopen after a manual stop");
         // a start clears the manual stop: the policy applies again
-        e.start(&unless).unwrap();
-        let pid = e.inspect_container(&unless).unwrap().state.pid;
+        e.containers().start(&unless).unwrap();
+        let pid = e.containers().inspect(&unless).unwrap().state.pid;
         host_kill9(pid);
         assert!(restarted(e, &unless, pid), "{rt}: unless-stopped after start");
         // a signal that is neither SIGKILL nor the stop signal (a reload) is not a manual
         // stop: the process that exits on it is restarted
         let mut o = env.opts(&["sh", "-c", "trap 'exit 5' HUP; while true; do sleep 0.1; done"]);
         o.restart_policy = policy("unless-stopped");
-        let id = e.run(&o).unwrap();
-        let pid = e.inspect_container(&id).unwrap().state.pid;
-        e.kill(&id, "HUP").unwrap();
+        let id = e.containers().run(&o).unwrap();
+        let pid = e.containers().inspect(&id).unwrap().state.pid;
+        e.containers().kill(&id, "HUP").unwrap();
         assert!(restarted(e, &id, pid), "{rt}: HUP counted as a manual stop");
-        e.remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
+        e.containers().remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
     }
 }
 
@@ -133,40 +134,40 @@ fn unless_stopped_restarts_on_reopen_without_manual_stop_and_kill_cancels_a_pend
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
         o.restart_policy = policy("unless-stopped");
-        let id = e.run(&o).unwrap();
+        let id = e.containers().run(&o).unwrap();
         // the engine goes away, the process dies meanwhile: on reopen it is restarted
-        let pid = e.inspect_container(&id).unwrap().state.pid;
+        let pid = e.containers().inspect(&id).unwrap().state.pid;
         env.engine = None;
         host_kill9(pid);
         assert!(eventually(Duration::from_secs(20), || !pid_alive(pid)));
         env.reopen();
         let e = env.e();
-        assert!(restarted(e, &id, pid), "{rt}: {:?}", e.inspect_container(&id).unwrap().state);
+        assert!(restarted(e, &id, pid), "{rt}: {:?}", e.containers().inspect(&id).unwrap().state);
 
         // a crash loop reaches a long backoff; a kill while it waits cancels the restart
         let mut o = env.opts(&["sh", "-c", "exit 1"]);
         o.restart_policy = policy("always");
-        let looping = e.run(&o).unwrap();
+        let looping = e.containers().run(&o).unwrap();
         assert!(
             eventually(Duration::from_secs(60), || {
-                let i = e.inspect_container(&looping).unwrap();
+                let i = e.containers().inspect(&looping).unwrap();
                 i.state.status == "restarting" && i.restart_count >= 4
             }),
             "{rt}: {:?}",
-            e.inspect_container(&looping).unwrap()
+            e.containers().inspect(&looping).unwrap()
         );
-        e.kill(&looping, "KILL").unwrap();
+        e.containers().kill(&looping, "KILL").unwrap();
         // (the kill may have met a restart in progress: then the process exits on its own)
-        e.wait(&looping, WaitCondition::NotRunning).unwrap();
-        let i = e.inspect_container(&looping).unwrap();
+        e.containers().wait(&looping, WaitCondition::NotRunning).unwrap();
+        let i = e.containers().inspect(&looping).unwrap();
         assert_eq!(i.state.status, "exited", "{rt}");
         let count = i.restart_count;
         // past the restart that was pending
         holds_for(
-            isula_core::container::restart::backoff(count) + Duration::from_millis(500),
+            isula_core::unstable::backoff(count) + Duration::from_millis(500),
             &format!("{rt}: exited with {count} restarts"),
             || {
-                let i = e.inspect_container(&looping).unwrap();
+                let i = e.containers().inspect(&looping).unwrap();
                 (i.state.status.as_str(), i.restart_count) == ("exited", count)
             },
         );
@@ -182,53 +183,57 @@ fn command_not_found_fails_at_start_like_docker() {
         let mut env = Env::new(rt);
         let e = env.e();
         // create does not check the command
-        let id = e.create(&env.opts(&["no-such-command", "arg"])).unwrap();
-        assert_eq!(e.inspect_container(&id).unwrap().state.status, "created");
+        let id = e.containers().create(&env.opts(&["no-such-command", "arg"])).unwrap();
+        assert_eq!(e.containers().inspect(&id).unwrap().state.status, "created");
         // attaching before the start works (as Docker); there is no output to get
-        let mut a = e.attach(&id).unwrap();
+        let mut a = e.containers().attach(&id).unwrap();
         assert!(a.read_event().unwrap().is_none(), "{rt}");
         for attempt in 0..2 {
-            let err = e.start(&id).unwrap_err();
+            let err = e.containers().start(&id).unwrap_err();
             assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
             assert!(err.to_string().contains("no-such-command"), "{rt}: the runtime's message: {err}");
-            let i = e.inspect_container(&id).unwrap();
+            let i = e.containers().inspect(&id).unwrap();
             assert_eq!(i.state.status, "created", "{rt} attempt {attempt}");
             assert_eq!(i.state.exit_code, 127, "{rt}");
             assert!(!i.state.running && i.state.pid == 0, "{rt}");
             assert!(i.state.error.contains("no-such-command"), "{rt}: {:?}", i.state.error);
             assert_eq!(i.state.started_at.to_string(), "0001-01-01T00:00:00Z", "{rt}");
         }
-        let line = e.list(&ListOptions { all: true, ..Default::default() }).unwrap();
+        let line = e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap();
         assert_eq!(line[0].state, "created", "{rt}");
         assert!(line[0].status.starts_with("Created"), "{rt}: {}", line[0].status);
 
         // not executable: 126
-        let x = e.create(&env.opts(&["/etc/passwd"])).unwrap();
-        let err = e.start(&x).unwrap_err();
+        let x = e.containers().create(&env.opts(&["/etc/passwd"])).unwrap();
+        let err = e.containers().start(&x).unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(126), "{rt}: {err}");
-        let i = e.inspect_container(&x).unwrap();
+        let i = e.containers().inspect(&x).unwrap();
         assert_eq!((i.state.status.as_str(), i.state.exit_code), ("created", 126), "{rt}");
 
         // run returns the start error; with AutoRemove the container is gone
-        let before = e.list(&ListOptions { all: true, ..Default::default() }).unwrap().len();
+        let before = e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().len();
         let mut o = env.opts(&["/no/such/command"]);
         o.auto_remove = true;
-        let err = e.run(&o).unwrap_err();
+        let err = e.containers().run(&o).unwrap_err();
         assert_eq!(start_error_exit_code(&err), Some(127), "{rt}: {err}");
-        assert_eq!(e.list(&ListOptions { all: true, ..Default::default() }).unwrap().len(), before, "{rt}");
+        assert_eq!(
+            e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().len(),
+            before,
+            "{rt}"
+        );
 
-        let ok = e.run(&env.opts(&["true"])).unwrap();
-        assert_eq!(e.wait(&ok, WaitCondition::NotRunning).unwrap(), 0);
+        let ok = e.containers().run(&env.opts(&["true"])).unwrap();
+        assert_eq!(e.containers().wait(&ok, WaitCondition::NotRunning).unwrap(), 0);
 
         // the state survives a reopen, and the container is still removable without leftovers
         env.reopen();
         let e = env.e();
-        let i = e.inspect_container(&id).unwrap();
+        let i = e.containers().inspect(&id).unwrap();
         assert_eq!((i.state.status.as_str(), i.state.exit_code), ("created", 127), "{rt}: after reopen");
         for c in [&id, &x] {
-            e.remove(c, &RemoveOptions::default()).unwrap();
+            e.containers().remove(c, &RemoveOptions::default()).unwrap();
         }
-        e.remove(&ok, &RemoveOptions::default()).unwrap();
+        e.containers().remove(&ok, &RemoveOptions::default()).unwrap();
         assert!(mounts_below(env.root.path()).is_empty(), "{rt}: {:?}", mounts_below(env.root.path()));
         assert!(env.cgroup_leftovers().is_empty(), "{rt}: {:?}", env.cgroup_leftovers());
     }
@@ -284,7 +289,7 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         let env = Env::new(rt);
         let e = env.e();
         let tar = docker_archive(&[(&img, &["symimg:latest"])], DockerLayout::Legacy);
-        e.load(&mut &tar[..], &isula_core::image::LoadOptions::default()).unwrap();
+        e.images().load(&mut &tar[..], &isula_core::LoadOptions::default()).unwrap();
         let host_etc = listing(std::path::Path::new("/etc"));
         let before_sentinel = listing(sentinel.path());
         let before_mounts = host_mount_points();
@@ -297,8 +302,11 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         o.binds = vec![format!("{}:/abs", bind.path().display()), format!("{}:/rel", bind.path().display())];
         // The runtime resolves the destinations inside the rootfs, or refuses them (crun: the
         // relative target does not exist there) at create or start, with its message.
-        let created = e.create(&o);
-        let started = created.as_ref().map_err(|e| e.to_string()).and_then(|id| e.start(id).map_err(|e| e.to_string()));
+        let created = e.containers().create(&o);
+        let started = created
+            .as_ref()
+            .map_err(|e| e.to_string())
+            .and_then(|id| e.containers().start(id).map_err(|e| e.to_string()));
         match started {
             Ok(()) => {
                 let id = created.as_ref().unwrap();
@@ -309,7 +317,7 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
                     logs_text(&env, id)
                 );
                 assert_eq!(logs_text(&env, id), "bind-content\nbind-content\ndone\n", "{rt}");
-                let rootfs = e.container_record(id).unwrap().rootfs;
+                let rootfs = e.containers().record(id).unwrap().rootfs;
                 let inside = rootfs.join(sentinel.path().strip_prefix("/").unwrap());
                 assert!(inside.is_dir(), "{rt}: mount point made inside the rootfs");
             }
@@ -333,9 +341,10 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         let mut o = env.opts(&["sh", "-c", "cat /etc/image-marker; ls /vol/os-release 2>&1; echo done"]);
         o.image = "symimg".into();
         o.binds = vec![format!("{vname}:/vol")];
-        let vid = e.create(&o).unwrap();
+        let vid = e.containers().create(&o).unwrap();
         let src = e
-            .container_record(&vid)
+            .containers()
+            .record(&vid)
             .unwrap()
             .mounts
             .iter()
@@ -349,14 +358,19 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         if let Some(f) = host_only {
             assert!(!src.join(f).exists(), "{rt}: host /etc/{f} copied into the volume");
         }
-        if e.start(&vid).is_ok() {
-            assert_eq!(e.wait(&vid, WaitCondition::NotRunning).unwrap(), 0, "{rt}: {}", logs_text(&env, &vid));
+        if e.containers().start(&vid).is_ok() {
+            assert_eq!(
+                e.containers().wait(&vid, WaitCondition::NotRunning).unwrap(),
+                0,
+                "{rt}: {}",
+                logs_text(&env, &vid)
+            );
             assert!(logs_text(&env, &vid).starts_with("from-image\n"), "{rt}: {}", logs_text(&env, &vid));
         }
         let d = etc_diff(&host_etc, &listing(std::path::Path::new("/etc")));
         assert!(d.is_empty(), "{rt}: host /etc changed: {d:?}");
         for c in created.iter().chain([&vid]) {
-            e.remove(c, &RemoveOptions { force: true, volumes: true }).unwrap();
+            e.containers().remove(c, &RemoveOptions { force: true, volumes: true }).unwrap();
         }
         let _ = std::fs::remove_dir_all(src.parent().unwrap());
     }
@@ -387,7 +401,7 @@ fn seccomp_filter_compiled_once_is_reused_and_still_enforced() {
         let e = env.e();
         let mut ids = Vec::new();
         for _ in 0..2 {
-            let id = e.run(&env.opts(&["sh", "-c", script])).unwrap();
+            let id = e.containers().run(&env.opts(&["sh", "-c", script])).unwrap();
             assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id).contains("done")), "{rt}");
             let text = logs_text(&env, &id);
             assert!(text.contains("Seccomp:\t2") && text.contains("unshare-blocked"), "{rt}: {text}");
@@ -399,18 +413,18 @@ fn seccomp_filter_compiled_once_is_reused_and_still_enforced() {
         assert_eq!(bpf_annotation(e, &ids[1]).is_some(), rt == "crun", "{rt}");
         // The filter holds for processes exec'd into the container too.
         let cmd = ["unshare", "-U", "true"].map(String::from).to_vec();
-        let x = e.exec(&ids[1], &ExecOptions { cmd, ..Default::default() }).unwrap().collect().unwrap();
+        let x = e.containers().exec(&ids[1], &ExecOptions { cmd, ..Default::default() }).unwrap().collect().unwrap();
         assert_ne!(x.exit_code, 0, "{rt}: unshare allowed in exec: {}", String::from_utf8_lossy(&x.stderr));
         // Another profile (none at all) gets no annotation and no filter.
         let mut o = env.opts(&["sh", "-c", script]);
         o.security_opt = vec!["seccomp=unconfined".into()];
-        let free = e.run(&o).unwrap();
+        let free = e.containers().run(&o).unwrap();
         assert!(eventually(Duration::from_secs(20), || logs_text(&env, &free).contains("done")), "{rt}");
         let text = logs_text(&env, &free);
         assert!(text.contains("Seccomp:\t0") && text.contains("unshare-ok"), "{rt}: {text}");
         assert_eq!(bpf_annotation(e, &free), None, "{rt}");
         for id in ids.iter().chain([&free]) {
-            e.remove(id, &RemoveOptions { force: true, volumes: false }).unwrap();
+            e.containers().remove(id, &RemoveOptions { force: true, volumes: false }).unwrap();
         }
     }
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use containers_common::*;
-use isula_core::container::archive::CopyToOptions;
-use isula_core::container::WaitCondition;
+use isula_core::CopyToOptions;
 use isula_core::ErrorKind;
+use isula_core::WaitCondition;
 
 fn tar_entries(data: &[u8]) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
     let mut a = tar::Archive::new(data);
@@ -65,18 +65,19 @@ fn export_and_cp_both_directions() {
         let env = Env::new(rt);
         let e = env.e();
         let id = e
+            .containers()
             .run(&env.opts(&[
                 "sh",
                 "-c",
                 "echo written-inside > /root/note; ln -s /etc/passwd /root/plink; ln -s / /root/up; sleep 1000",
             ]))
             .unwrap();
-        let rootfs = e.container_record(&id).unwrap().rootfs;
+        let rootfs = e.containers().record(&id).unwrap().rootfs;
         assert!(eventually(std::time::Duration::from_secs(20), || rootfs.join("root/up").exists()));
 
         // export: busybox and the file written inside.
         let mut out = Vec::new();
-        e.export(&id, &mut out).unwrap();
+        e.containers().export(&id, &mut out).unwrap();
         let ents = tar_entries(&out);
         // busybox's applets are hard links of one file: follow the link to its data.
         let bb = match &ents["bin/busybox"] {
@@ -89,45 +90,47 @@ fn export_and_cp_both_directions() {
 
         // cp out: a file, a link followed inside the container, a missing path.
         let mut out = Vec::new();
-        let st = e.copy_from_container(&id, "/root/note", false, &mut out).unwrap();
+        let st = e.containers().copy_from(&id, "/root/note", false, &mut out).unwrap();
         assert_eq!(st.name, "note");
         assert_eq!(tar_entries(&out)["note"].1, b"written-inside\n");
         let container_passwd = std::fs::read(rootfs.join("etc/passwd")).unwrap();
         let mut out = Vec::new();
-        assert_eq!(e.stat_container_path(&id, "/root/plink").unwrap().link_target, "/etc/passwd");
-        let st = e.copy_from_container(&id, "/root/plink", true, &mut out).unwrap();
+        assert_eq!(e.containers().stat_path(&id, "/root/plink").unwrap().link_target, "/etc/passwd");
+        let st = e.containers().copy_from(&id, "/root/plink", true, &mut out).unwrap();
         assert_eq!((st.name.as_str(), st.link_target.as_str()), ("plink", ""), "the target was copied");
         assert_eq!(tar_entries(&out)["plink"].1, container_passwd, "{rt}: the container's passwd, not the host's");
         let mut out = Vec::new();
-        e.copy_from_container(&id, "/root/up/root/up/etc/passwd", false, &mut out).unwrap();
+        e.containers().copy_from(&id, "/root/up/root/up/etc/passwd", false, &mut out).unwrap();
         assert_eq!(tar_entries(&out)["passwd"].1, container_passwd);
-        let err = e.copy_from_container(&id, "/no/such", false, &mut Vec::new()).unwrap_err();
+        let err = e.containers().copy_from(&id, "/no/such", false, &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.to_string().contains("Could not find the file /no/such in container"), "{err}");
 
         // cp in: visible inside the running container.
-        e.copy_to_container(&id, "/tmp", &mut &one_file_tar("hello.txt", b"from-host")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/tmp", &mut &one_file_tar("hello.txt", b"from-host")[..], &CopyToOptions::default())
             .unwrap();
         let ex = e
+            .containers()
             .exec(
                 &id,
-                &isula_core::container::ExecOptions {
-                    cmd: vec!["cat".into(), "/tmp/hello.txt".into()],
-                    ..Default::default()
-                },
+                &isula_core::ExecOptions { cmd: vec!["cat".into(), "/tmp/hello.txt".into()], ..Default::default() },
             )
             .unwrap()
             .collect()
             .unwrap();
         assert_eq!(ex.stdout, b"from-host", "{rt}");
         // Through the container's `/root/up -> /` link: confined to the container root.
-        e.copy_to_container(&id, "/root/up/tmp", &mut &one_file_tar("two.txt", b"2")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/root/up/tmp", &mut &one_file_tar("two.txt", b"2")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(rootfs.join("tmp/two.txt")).unwrap(), b"2");
         // Escapes are refused and write nothing.
         for bad in ["../escape.txt", "/abs.txt"] {
-            let err =
-                e.copy_to_container(&id, "/tmp", &mut &raw_name_tar(bad)[..], &CopyToOptions::default()).unwrap_err();
+            let err = e
+                .containers()
+                .copy_to(&id, "/tmp", &mut &raw_name_tar(bad)[..], &CopyToOptions::default())
+                .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt} {bad}: {err}");
         }
         assert!(!rootfs.join("escape.txt").exists() && !rootfs.join("abs.txt").exists());
@@ -148,26 +151,27 @@ fn export_and_cp_both_directions() {
         h.set_mtime(0);
         b.append_data(&mut h, "hostroot/evil", &b"x"[..]).unwrap();
         let evil = b.into_inner().unwrap();
-        let err = e.copy_to_container(&id, "/tmp", &mut &evil[..], &CopyToOptions::default()).unwrap_err();
+        let err = e.containers().copy_to(&id, "/tmp", &mut &evil[..], &CopyToOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
         assert!(!rootfs.join("evil").exists());
         let err = e
-            .copy_to_container(&id, "/nope", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
+            .containers()
+            .copy_to(&id, "/nope", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
 
         // A stopped container can be exported and copied from too.
-        e.stop(&id, Some(1)).unwrap();
-        e.wait(&id, WaitCondition::NotRunning).unwrap();
+        e.containers().stop(&id, Some(1)).unwrap();
+        e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
         let mut out = Vec::new();
-        e.copy_from_container(&id, "/tmp/hello.txt", false, &mut out).unwrap();
+        e.containers().copy_from(&id, "/tmp/hello.txt", false, &mut out).unwrap();
         assert_eq!(tar_entries(&out)["hello.txt"].1, b"from-host");
     }
 }
 
 fn cp_out(e: &isula_core::Engine, id: &str, path: &str) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
     let mut out = Vec::new();
-    e.copy_from_container(id, path, false, &mut out).unwrap_or_else(|err| panic!("cp {path}: {err}"));
+    e.containers().copy_from(id, path, false, &mut out).unwrap_or_else(|err| panic!("cp {path}: {err}"));
     tar_entries(&out)
 }
 
@@ -195,10 +199,11 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
             format!("{}:/ro:ro", ro.display()),
             format!("cpvol-{}:/vol", &env.cgroup_parent.replace('/', "")),
         ];
-        let id = e.run(&o).unwrap();
+        let id = e.containers().run(&o).unwrap();
         assert!(eventually(std::time::Duration::from_secs(20), || bind.join("ready").exists()), "{rt}");
         let vol_src = e
-            .container_record(&id)
+            .containers()
+            .record(&id)
             .unwrap()
             .mounts
             .iter()
@@ -221,31 +226,34 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         assert_eq!(get("bind/hello.txt"), b"from-bind\n", "{rt}");
         assert_eq!(get("vol/v.txt"), b"in-volume\n", "{rt}");
         assert_eq!(get("ro/keep.txt"), b"read-only\n", "{rt}");
-        let st = e.stat_container_path(&id, "/vol/v.txt").unwrap();
+        let st = e.containers().stat_path(&id, "/vol/v.txt").unwrap();
         assert_eq!(st.size, 10, "{rt}");
-        assert!(e.stat_container_path(&id, "/bind").unwrap().is_dir());
+        assert!(e.containers().stat_path(&id, "/bind").unwrap().is_dir());
 
         // links in the bind source resolve inside the container, never to the host's /etc
         let container_passwd = cp_out(e, &id, "/etc/passwd")["passwd"].1.clone();
         assert_ne!(container_passwd, std::fs::read("/etc/passwd").unwrap());
         for p in ["/bind/abs/passwd", "/bind/rel/passwd", "/vol/../bind/abs/passwd"] {
             let mut out = Vec::new();
-            e.copy_from_container(&id, p, true, &mut out).unwrap();
+            e.containers().copy_from(&id, p, true, &mut out).unwrap();
             assert_eq!(tar_entries(&out)["passwd"].1, container_passwd, "{rt}: {p}");
         }
-        assert_eq!(e.stat_container_path(&id, "/bind/abs").unwrap().link_target, "/etc", "{rt}");
+        assert_eq!(e.containers().stat_path(&id, "/bind/abs").unwrap().link_target, "/etc", "{rt}");
 
         // cp in: into the volume and the bind (seen by the container), never into a ro mount
-        e.copy_to_container(&id, "/vol", &mut &one_file_tar("in.txt", b"to-volume")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/vol", &mut &one_file_tar("in.txt", b"to-volume")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(vol_src.join("in.txt")).unwrap(), b"to-volume");
-        e.copy_to_container(&id, "/bind", &mut &one_file_tar("in.txt", b"to-bind")[..], &CopyToOptions::default())
+        e.containers()
+            .copy_to(&id, "/bind", &mut &one_file_tar("in.txt", b"to-bind")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(bind.join("in.txt")).unwrap(), b"to-bind");
         let out = e
+            .containers()
             .exec(
                 &id,
-                &isula_core::container::ExecOptions {
+                &isula_core::ExecOptions {
                     cmd: vec!["cat".into(), "/vol/in.txt".into(), "/bind/in.txt".into()],
                     ..Default::default()
                 },
@@ -255,25 +263,22 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "to-volumeto-bind", "{rt}");
         let err = e
-            .copy_to_container(&id, "/ro", &mut &one_file_tar("x.txt", b"x")[..], &CopyToOptions::default())
+            .containers()
+            .copy_to(&id, "/ro", &mut &one_file_tar("x.txt", b"x")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt}: {err}");
         assert!(!ro.join("x.txt").exists());
         // a tar entry that tries to climb out of the volume is refused, the host untouched
         let err = e
-            .copy_to_container(
-                &id,
-                "/vol",
-                &mut &raw_name_tar("../../../../../../tmp/cp-escape")[..],
-                &CopyToOptions::default(),
-            )
+            .containers()
+            .copy_to(&id, "/vol", &mut &raw_name_tar("../../../../../../tmp/cp-escape")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt}: {err}");
         assert!(!std::path::Path::new("/tmp/cp-escape").exists());
 
         // export leaves volume and bind content out (Docker's behaviour)
         let mut out = Vec::new();
-        e.export(&id, &mut out).unwrap();
+        e.containers().export(&id, &mut out).unwrap();
         let ents = tar_entries(&out);
         assert!(ents.contains_key("bin/busybox"));
         for k in ["vol/v.txt", "bind/hello.txt", "ro/keep.txt", "vol/in.txt"] {
@@ -281,24 +286,26 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         }
 
         // a stopped container: still seen through its mounts
-        e.stop(&id, Some(1)).unwrap();
-        e.wait(&id, WaitCondition::NotRunning).unwrap();
+        e.containers().stop(&id, Some(1)).unwrap();
+        e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
         assert_eq!(cp_out(e, &id, "/vol/v.txt")["v.txt"].1, b"in-volume\n", "{rt}");
 
         // a read-only rootfs still takes copies into a writable mount (as Docker)
         let mut o = env.opts(&["true"]);
         o.read_only = true;
         o.binds = vec![format!("{}:/bind", bind.display())];
-        let ro_root = e.create(&o).unwrap();
-        e.copy_to_container(&ro_root, "/bind", &mut &one_file_tar("ro-root.txt", b"ok")[..], &CopyToOptions::default())
+        let ro_root = e.containers().create(&o).unwrap();
+        e.containers()
+            .copy_to(&ro_root, "/bind", &mut &one_file_tar("ro-root.txt", b"ok")[..], &CopyToOptions::default())
             .unwrap();
         assert_eq!(std::fs::read(bind.join("ro-root.txt")).unwrap(), b"ok");
         let err = e
-            .copy_to_container(&ro_root, "/tmp", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
+            .containers()
+            .copy_to(&ro_root, "/tmp", &mut &one_file_tar("x", b"x")[..], &CopyToOptions::default())
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt}: {err}");
         for c in [&id, &ro_root] {
-            e.remove(c, &isula_core::container::RemoveOptions { force: true, volumes: true }).unwrap();
+            e.containers().remove(c, &isula_core::RemoveOptions { force: true, volumes: true }).unwrap();
         }
         let _ = std::fs::remove_dir_all(vol_src.parent().unwrap());
     }

@@ -5,8 +5,8 @@ use crate::containers_common;
 use std::time::Duration;
 
 use containers_common::*;
-use isula_core::container::options::HealthConfig;
-use isula_core::events::EventFilter;
+use isula_core::EventFilter;
+use isula_core::HealthConfig;
 
 #[test]
 fn health_turns_healthy_then_unhealthy() {
@@ -25,8 +25,8 @@ fn health_turns_healthy_then_unhealthy() {
             start_period: 0,
         });
         let (_past, events) = e.events(&EventFilter::default());
-        let id = e.run(&o).unwrap();
-        let health = |e: &isula_core::Engine| e.inspect_container(&id).unwrap().state.health;
+        let id = e.containers().run(&o).unwrap();
+        let health = |e: &isula_core::Engine| e.containers().inspect(&id).unwrap().state.health;
         assert!(
             eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "healthy") }),
             "{rt}: {:?}",
@@ -37,7 +37,7 @@ fn health_turns_healthy_then_unhealthy() {
         assert_eq!(h["Log"][0]["ExitCode"], 0);
 
         // Break the probe: unhealthy after two failures.
-        let rootfs = e.container_record(&id).unwrap().rootfs;
+        let rootfs = e.containers().record(&id).unwrap().rootfs;
         std::fs::remove_file(rootfs.join("tmp/ok")).unwrap();
         assert!(
             eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "unhealthy") }),
@@ -58,12 +58,12 @@ fn health_turns_healthy_then_unhealthy() {
         drop(events);
 
         // Paused: no probes; unpaused: probing carries on and recovers.
-        e.pause(&id).unwrap();
+        e.containers().pause(&id).unwrap();
         let h = health(e).unwrap();
         holds_for(Duration::from_millis(600), &format!("{rt}: no probes while paused"), || {
             health(e).unwrap()["Log"] == h["Log"]
         });
-        e.unpause(&id).unwrap();
+        e.containers().unpause(&id).unwrap();
         std::fs::write(rootfs.join("tmp/ok"), "").unwrap();
         assert!(
             eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "healthy") }),
@@ -72,7 +72,7 @@ fn health_turns_healthy_then_unhealthy() {
         );
 
         // Stopped: the monitor stops, the last state stays.
-        e.stop(&id, Some(1)).unwrap();
+        e.containers().stop(&id, Some(1)).unwrap();
         let h = health(e).unwrap();
         holds_for(Duration::from_millis(600), &format!("{rt}: no probes after stop"), || {
             health(e).unwrap()["Log"] == h["Log"]
@@ -96,29 +96,30 @@ fn health_survives_engine_reopen() {
             retries: 2,
             start_period: 0,
         });
-        let id = e.run(&o).unwrap();
+        let id = e.containers().run(&o).unwrap();
         let mut stopped_opts = o.clone();
         stopped_opts.cmd = Some(vec!["sleep".into(), "1000".into()]);
-        let stopped = e.run(&stopped_opts).unwrap();
+        let stopped = e.containers().run(&stopped_opts).unwrap();
         for c in [&id, &stopped] {
             assert!(
                 eventually(Duration::from_secs(60), || e
-                    .container_health(c)
+                    .containers()
+                    .health(c)
                     .unwrap()
                     .is_some_and(|h| h.failing_streak >= 6 && h.log.len() == 5)),
                 "{rt}: {:?}",
-                e.container_health(c).unwrap()
+                e.containers().health(c).unwrap()
             );
         }
-        e.stop(&stopped, Some(1)).unwrap();
-        let stopped_before = e.container_health(&stopped).unwrap().unwrap();
-        let before = e.container_health(&id).unwrap().unwrap();
+        e.containers().stop(&stopped, Some(1)).unwrap();
+        let stopped_before = e.containers().health(&stopped).unwrap().unwrap();
+        let before = e.containers().health(&id).unwrap().unwrap();
         assert_eq!(before.status.as_str(), "unhealthy");
         env.reopen();
         let e = env.e();
         // A running container's monitor continues from the saved state: the old results are
         // still there (a fresh monitor could not have them) and the streak did not restart.
-        let after = e.container_health(&id).unwrap().expect("health after reopen");
+        let after = e.containers().health(&id).unwrap().expect("health after reopen");
         assert_eq!(after.status.as_str(), "unhealthy", "{rt}");
         assert!(after.failing_streak >= before.failing_streak, "{rt}: {after:?} vs {before:?}");
         assert_eq!(after.log.len(), 5, "{rt}");
@@ -128,14 +129,15 @@ fn health_survives_engine_reopen() {
         // and it keeps probing
         assert!(
             eventually(Duration::from_secs(60), || e
-                .container_health(&id)
+                .containers()
+                .health(&id)
                 .unwrap()
                 .is_some_and(|h| h.failing_streak > after.failing_streak)),
             "{rt}: no probe after reopen"
         );
         // A stopped container shows exactly its last state.
-        assert_eq!(e.container_health(&stopped).unwrap(), Some(stopped_before.clone()), "{rt}");
-        let i = e.inspect_container(&stopped).unwrap();
+        assert_eq!(e.containers().health(&stopped).unwrap(), Some(stopped_before.clone()), "{rt}");
+        let i = e.containers().inspect(&stopped).unwrap();
         assert_eq!(i.state.health.unwrap()["FailingStreak"], stopped_before.failing_streak, "{rt}");
     }
 }

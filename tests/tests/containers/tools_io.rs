@@ -7,13 +7,14 @@ use crate::containers_common;
 use std::time::{Duration, UNIX_EPOCH};
 
 use containers_common::*;
-use isula_core::container::{ExecOptions, WaitCondition};
-use isula_core::logs::{LogLine, LogOptions, LogStream};
-use isula_core::runtime::AttachEvent;
+use isula_core::AttachEvent;
+use isula_core::{ExecOptions, WaitCondition};
+use isula_core::{LogLine, LogOptions, LogStream};
 
 fn read_logs(env: &Env, id: &str, opts: &LogOptions) -> Vec<LogLine> {
     let mut v = Vec::new();
     env.e()
+        .containers()
         .logs(id, opts, &mut |l| {
             v.push(l);
             true
@@ -34,8 +35,9 @@ fn exec_with_tty_streams_output_and_resizes() {
     for rt in RUNTIMES {
         let env = Env::new(rt);
         let e = env.e();
-        let id = e.run(&env.opts(&["sleep", "1000"])).unwrap();
+        let id = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
         let mut x = e
+            .containers()
             .exec(
                 &id,
                 &ExecOptions {
@@ -80,7 +82,7 @@ fn logs_follow_since_until_tail_timestamps() {
         let e = env.e();
         let mut o = env.opts(&["sh", "-c", "echo one; echo two >&2; read x; echo after-$x; echo last"]);
         o.open_stdin = true;
-        let id = e.run(&o).unwrap();
+        let id = e.containers().run(&o).unwrap();
         assert!(
             eventually(Duration::from_secs(20), || read_logs(&env, &id, &LogOptions::default()).len() == 2),
             "{rt}"
@@ -89,12 +91,12 @@ fn logs_follow_since_until_tail_timestamps() {
         // a follower started now sees the old lines, the new ones, and ends with the container
         let follower = std::thread::scope(|sc| {
             let h = sc.spawn(|| read_logs(&env, &id, &LogOptions { follow: true, ..Default::default() }));
-            let mut a = e.attach(&id).unwrap();
+            let mut a = e.containers().attach(&id).unwrap();
             a.write_stdin(b"go\n").unwrap();
             a.close_stdin().unwrap();
             h.join().unwrap()
         });
-        assert_eq!(e.wait(&id, WaitCondition::NotRunning).unwrap(), 0, "{rt}");
+        assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 0, "{rt}");
         let mut got = texts(&follower);
         got.sort();
         assert_eq!(got, ["after-go", "last", "one", "two"], "{rt}");

@@ -7,16 +7,17 @@ use crate::containers_common;
 use std::path::Path;
 
 use containers_common::*;
-use isula_core::container::spec::files::anonymous_volume_name;
-use isula_core::container::{RemoveOptions, WaitCondition};
-use isula_core::events::EventFilter;
-use isula_core::logs::LogOptions;
-use isula_core::volume::VolumeCreateOptions;
+use isula_core::unstable::anonymous_volume_name;
 use isula_core::ErrorKind;
+use isula_core::EventFilter;
+use isula_core::LogOptions;
+use isula_core::VolumeCreateOptions;
+use isula_core::{RemoveOptions, WaitCondition};
 
 fn logs_text(env: &Env, id: &str) -> String {
     let mut s = String::new();
     env.e()
+        .containers()
         .logs(id, &LogOptions::default(), &mut |l| {
             s.push_str(&l.log);
             true
@@ -31,7 +32,7 @@ fn named(name: &str) -> VolumeCreateOptions {
 
 fn names(env: &Env, filters: &[&str]) -> Vec<String> {
     let f: Vec<String> = filters.iter().map(|s| s.to_string()).collect();
-    env.e().volume_list(&f).unwrap().into_iter().map(|v| v.name).collect()
+    env.e().volumes().list(&f).unwrap().into_iter().map(|v| v.name).collect()
 }
 
 /// Entries of `<root>/volumes` (to see that nothing was left or added).
@@ -49,8 +50,13 @@ fn volume_dir_entries(env: &Env) -> Vec<String> {
 fn run_with(env: &Env, binds: &[&str], cmd: &[&str]) -> String {
     let mut o = env.opts(cmd);
     o.binds = binds.iter().map(|s| s.to_string()).collect();
-    let id = env.e().run(&o).unwrap();
-    assert_eq!(env.e().wait(&id, WaitCondition::NotRunning).unwrap(), 0, "{cmd:?}: {}", logs_text(env, &id));
+    let id = env.e().containers().run(&o).unwrap();
+    assert_eq!(
+        env.e().containers().wait(&id, WaitCondition::NotRunning).unwrap(),
+        0,
+        "{cmd:?}: {}",
+        logs_text(env, &id)
+    );
     id
 }
 
@@ -66,7 +72,7 @@ fn create_list_inspect_remove() {
     let mut o = named("data");
     o.labels.insert("env".into(), "prod".into());
     o.driver = "local".into();
-    let v = e.volume_create(&o).unwrap();
+    let v = e.volumes().create(&o).unwrap();
     assert_eq!((v.name.as_str(), v.driver.as_str(), v.scope.as_str()), ("data", "local", "local"));
     assert_eq!(Path::new(&v.mountpoint), e.root().join("volumes/data/_data"));
     assert!(Path::new(&v.mountpoint).is_dir());
@@ -76,14 +82,14 @@ fn create_list_inspect_remove() {
     assert_eq!(v.labels.get("env").map(String::as_str), Some("prod"));
     // Creating an existing name returns the existing volume (its labels are unchanged).
     std::fs::write(Path::new(&v.mountpoint).join("f"), "kept").unwrap();
-    let again = e.volume_create(&named("data")).unwrap();
+    let again = e.volumes().create(&named("data")).unwrap();
     assert_eq!(again, v);
     assert_eq!(std::fs::read_to_string(Path::new(&v.mountpoint).join("f")).unwrap(), "kept");
     // A generated name.
-    let anon = e.volume_create(&VolumeCreateOptions::default()).unwrap();
+    let anon = e.volumes().create(&VolumeCreateOptions::default()).unwrap();
     assert_eq!(anon.name.len(), 64);
     assert!(anon.name.bytes().all(|b| b.is_ascii_hexdigit()));
-    assert_eq!(e.volume_inspect(&anon.name).unwrap(), anon);
+    assert_eq!(e.volumes().inspect(&anon.name).unwrap(), anon);
 
     let mut all = vec!["data".to_string(), anon.name.clone()];
     all.sort();
@@ -94,15 +100,15 @@ fn create_list_inspect_remove() {
     assert_eq!(names(&env, &["label!=env"]), vec![anon.name.clone()]);
     assert_eq!(names(&env, &["dangling=true"]), all);
     assert!(names(&env, &["dangling=false"]).is_empty());
-    assert_eq!(e.volume_list(&["bogus=1".into()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.volumes().list(&["bogus=1".into()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
 
-    e.volume_remove("data", false).unwrap();
-    assert_eq!(e.volume_inspect("data").unwrap_err().kind(), ErrorKind::NotFound);
-    let err = e.volume_remove("data", false).unwrap_err();
+    e.volumes().remove("data", false).unwrap();
+    assert_eq!(e.volumes().inspect("data").unwrap_err().kind(), ErrorKind::NotFound);
+    let err = e.volumes().remove("data", false).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
     assert!(err.to_string().contains("no such volume: data"), "{err}");
-    e.volume_remove("data", true).unwrap();
-    e.volume_remove(&anon.name, false).unwrap();
+    e.volumes().remove("data", true).unwrap();
+    e.volumes().remove(&anon.name, false).unwrap();
     assert!(names(&env, &[]).is_empty());
     assert!(volume_dir_entries(&env).is_empty(), "{:?}", volume_dir_entries(&env));
 
@@ -125,32 +131,32 @@ fn bad_input_changes_nothing() {
     }
     let env = Env::new("runc");
     let e = env.e();
-    e.volume_create(&named("keep")).unwrap();
+    e.volumes().create(&named("keep")).unwrap();
     let before = volume_dir_entries(&env);
     for bad in ["a", "../x", "/abs", "a b", "-x", "x/y", ".hidden"] {
-        let err = e.volume_create(&named(bad)).unwrap_err();
+        let err = e.volumes().create(&named(bad)).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad}: {err}");
-        assert_eq!(e.volume_remove(bad, false).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad}");
-        assert_eq!(e.volume_inspect(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad}");
+        assert_eq!(e.volumes().remove(bad, false).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad}");
+        assert_eq!(e.volumes().inspect(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad}");
     }
     let mut o = named("other");
     o.driver = "nfs".into();
-    let err = e.volume_create(&o).unwrap_err();
+    let err = e.volumes().create(&o).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(err.to_string().contains("nfs"), "{err}");
     for (k, v, msg) in [("type", "tmpfs", "not supported"), ("colour", "red", "invalid option key")] {
         let mut o = named("other");
         o.driver_opts.insert(k.into(), v.into());
-        let err = e.volume_create(&o).unwrap_err();
+        let err = e.volumes().create(&o).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert!(err.to_string().contains(msg), "{err}");
     }
-    assert_eq!(e.volume_prune(&["dangling=false".into()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
-    assert_eq!(e.volume_prune(&["what=ever".into()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.volumes().prune(&["dangling=false".into()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.volumes().prune(&["what=ever".into()]).unwrap_err().kind(), ErrorKind::InvalidArgument);
     // A bad `-v` volume name fails the container create, and makes no volume.
     let mut c = env.opts(&["true"]);
     c.binds = vec!["bad name:/data".into()];
-    assert_eq!(e.create(&c).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.containers().create(&c).unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(volume_dir_entries(&env), before);
     assert_eq!(names(&env, &[]), vec!["keep"]);
 }
@@ -167,29 +173,29 @@ fn named_volume_in_use_is_refused_and_keeps_data() {
         let writer = run_with(&env, &["shared:/data"], &["sh", "-c", "echo hello-from-writer > /data/msg"]);
         assert_eq!(names(&env, &[]), vec!["shared"], "{rt}");
         assert_eq!(names(&env, &["dangling=false"]), vec!["shared"], "{rt}");
-        let v = e.volume_inspect("shared").unwrap();
+        let v = e.volumes().inspect("shared").unwrap();
         assert_eq!(v.driver, "local");
         // In use by an exited container: refused, with and without force, and not pruned.
         for force in [false, true] {
-            let err = e.volume_remove("shared", force).unwrap_err();
+            let err = e.volumes().remove("shared", force).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Conflict, "{rt}: {err}");
             assert!(err.to_string().contains("volume is in use") && err.to_string().contains(&writer), "{err}");
         }
-        let report = e.volume_prune(&[]).unwrap();
+        let report = e.volumes().prune(&[]).unwrap();
         assert!(report.volumes_deleted.is_empty(), "{rt}: {report:?}");
         // Removing the container, even with its volumes, keeps a named volume and its data.
-        e.remove(&writer, &RemoveOptions { force: false, volumes: true }).unwrap();
+        e.containers().remove(&writer, &RemoveOptions { force: false, volumes: true }).unwrap();
         assert_eq!(names(&env, &["dangling=true"]), vec!["shared"], "{rt}");
         let reader = run_with(&env, &["shared:/in:ro"], &["cat", "/in/msg"]);
         assert_eq!(logs_text(&env, &reader), "hello-from-writer\n", "{rt}");
         // A running user is refused too.
         let mut o = env.opts(&["sleep", "60"]);
         o.binds = vec!["shared:/data".into()];
-        let running = e.run(&o).unwrap();
-        assert_eq!(e.volume_remove("shared", false).unwrap_err().kind(), ErrorKind::Conflict);
-        e.remove(&running, &RemoveOptions { force: true, volumes: false }).unwrap();
-        e.remove(&reader, &RemoveOptions::default()).unwrap();
-        e.volume_remove("shared", false).unwrap();
+        let running = e.containers().run(&o).unwrap();
+        assert_eq!(e.volumes().remove("shared", false).unwrap_err().kind(), ErrorKind::Conflict);
+        e.containers().remove(&running, &RemoveOptions { force: true, volumes: false }).unwrap();
+        e.containers().remove(&reader, &RemoveOptions::default()).unwrap();
+        e.volumes().remove("shared", false).unwrap();
         assert!(names(&env, &[]).is_empty(), "{rt}");
         assert!(volume_dir_entries(&env).is_empty(), "{rt}: {:?}", volume_dir_entries(&env));
     }
@@ -206,20 +212,20 @@ fn anonymous_volumes_listed_and_removed_on_request() {
     let first = run_with(&env, &["/scratch"], &["sh", "-c", "echo 12345 > /scratch/f"]);
     let anon1 = anonymous_volume_name(&first, "/scratch");
     assert_eq!(names(&env, &[]), vec![anon1.clone()]);
-    let mp = e.volume_inspect(&anon1).unwrap().mountpoint;
+    let mp = e.volumes().inspect(&anon1).unwrap().mountpoint;
     assert_eq!(std::fs::read_to_string(Path::new(&mp).join("f")).unwrap(), "12345\n");
-    assert_eq!(e.volume_remove(&anon1, false).unwrap_err().kind(), ErrorKind::Conflict);
+    assert_eq!(e.volumes().remove(&anon1, false).unwrap_err().kind(), ErrorKind::Conflict);
     // Without `volumes` the anonymous volume stays (dangling), and prune takes it.
-    e.remove(&first, &RemoveOptions { force: false, volumes: false }).unwrap();
+    e.containers().remove(&first, &RemoveOptions { force: false, volumes: false }).unwrap();
     assert_eq!(names(&env, &["dangling=true"]), vec![anon1.clone()]);
     let second = run_with(&env, &["/scratch"], &["sh", "-c", "echo x > /scratch/f"]);
     let anon2 = anonymous_volume_name(&second, "/scratch");
-    let report = e.volume_prune(&[]).unwrap();
+    let report = e.volumes().prune(&[]).unwrap();
     assert_eq!(report.volumes_deleted, vec![anon1.clone()]);
     assert_eq!(report.space_reclaimed, 6);
     assert_eq!(names(&env, &[]), vec![anon2.clone()]);
     // With `volumes` it goes with the container.
-    e.remove(&second, &RemoveOptions { force: false, volumes: true }).unwrap();
+    e.containers().remove(&second, &RemoveOptions { force: false, volumes: true }).unwrap();
     assert!(names(&env, &[]).is_empty());
     // Volumes made and removed along with containers are announced too.
     let evs: Vec<(String, String)> = events.try_iter().map(|ev| (ev.action, ev.actor.id)).collect();
@@ -236,32 +242,32 @@ fn prune_only_unused_with_filters() {
     }
     let env = Env::new("runc");
     let e = env.e();
-    let a = e.volume_create(&named("prune-a")).unwrap();
+    let a = e.volumes().create(&named("prune-a")).unwrap();
     std::fs::write(Path::new(&a.mountpoint).join("blob"), vec![7u8; 1000]).unwrap();
     std::fs::create_dir(Path::new(&a.mountpoint).join("sub")).unwrap();
     std::fs::write(Path::new(&a.mountpoint).join("sub/more"), vec![7u8; 24]).unwrap();
     let mut keep = named("prune-keep");
     keep.labels.insert("keep".into(), "yes".into());
-    e.volume_create(&keep).unwrap();
-    e.volume_create(&named("prune-used")).unwrap();
+    e.volumes().create(&keep).unwrap();
+    e.volumes().create(&named("prune-used")).unwrap();
     // Used by a created (never started) container.
     let mut o = env.opts(&["true"]);
     o.binds = vec!["prune-used:/data".into()];
-    let user = e.create(&o).unwrap();
+    let user = e.containers().create(&o).unwrap();
     let (_, events) = e.events(&EventFilter { types: vec!["volume".into()], ..Default::default() });
 
-    let r = e.volume_prune(&["label!=keep".into()]).unwrap();
+    let r = e.volumes().prune(&["label!=keep".into()]).unwrap();
     assert_eq!(r.volumes_deleted, vec!["prune-a"]);
     assert_eq!(r.space_reclaimed, 1024);
     assert_eq!(names(&env, &[]), vec!["prune-keep", "prune-used"]);
-    let r = e.volume_prune(&[]).unwrap();
+    let r = e.volumes().prune(&[]).unwrap();
     assert_eq!(r.volumes_deleted, vec!["prune-keep"]);
     assert_eq!(r.space_reclaimed, 0);
     assert_eq!(names(&env, &[]), vec!["prune-used"]);
     let destroyed: Vec<String> = events.try_iter().filter(|ev| ev.action == "destroy").map(|ev| ev.actor.id).collect();
     assert_eq!(destroyed, vec!["prune-a", "prune-keep"]);
-    e.remove(&user, &RemoveOptions::default()).unwrap();
-    assert_eq!(e.volume_prune(&[]).unwrap().volumes_deleted, vec!["prune-used"]);
+    e.containers().remove(&user, &RemoveOptions::default()).unwrap();
+    assert_eq!(e.volumes().prune(&[]).unwrap().volumes_deleted, vec!["prune-used"]);
     assert!(volume_dir_entries(&env).is_empty(), "{:?}", volume_dir_entries(&env));
 }
 
@@ -273,14 +279,14 @@ fn volumes_survive_reopen() {
     let mut env = Env::new("runc");
     let mut o = named("persist");
     o.labels.insert("k".into(), "v".into());
-    let v = env.e().volume_create(&o).unwrap();
+    let v = env.e().volumes().create(&o).unwrap();
     // A half-made volume from a crash is cleaned at open.
     let junk = env.e().root().join("volumes").join(".tmp-half-1-1");
     std::fs::create_dir_all(junk.join("_data")).unwrap();
     env.reopen();
     assert!(!junk.exists());
-    assert_eq!(env.e().volume_inspect("persist").unwrap(), v);
-    env.e().volume_remove("persist", false).unwrap();
+    assert_eq!(env.e().volumes().inspect("persist").unwrap(), v);
+    env.e().volumes().remove("persist", false).unwrap();
 }
 
 #[test]
@@ -293,7 +299,7 @@ fn concurrent_create_and_remove_keep_volumes_consistent() {
     let (_, events) = e.events(&EventFilter { types: vec!["volume".into()], ..Default::default() });
     // Four creators of one name: one volume, one event, the same answer for all.
     let made: Vec<_> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..4).map(|_| s.spawn(|| e.volume_create(&named("race")).unwrap())).collect();
+        let hs: Vec<_> = (0..4).map(|_| s.spawn(|| e.volumes().create(&named("race")).unwrap())).collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert!(made.iter().all(|v| *v == made[0]));
@@ -302,20 +308,20 @@ fn concurrent_create_and_remove_keep_volumes_consistent() {
     // exists has its volume, and removal never deletes a volume a container records.
     for _ in 0..3 {
         let created = std::thread::scope(|s| {
-            let remover = s.spawn(|| e.volume_remove("race", false));
+            let remover = s.spawn(|| e.volumes().remove("race", false));
             let mut o = env.opts(&["true"]);
             o.binds = vec!["race:/data".into()];
-            let id = e.create(&o).unwrap();
+            let id = e.containers().create(&o).unwrap();
             let removed = remover.join().unwrap();
             if let Err(err) = &removed {
                 assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
             }
             id
         });
-        assert!(e.volume_inspect("race").is_ok(), "the container's volume must exist");
-        e.start(&created).unwrap();
-        assert_eq!(e.wait(&created, WaitCondition::NotRunning).unwrap(), 0);
-        e.remove(&created, &RemoveOptions::default()).unwrap();
+        assert!(e.volumes().inspect("race").is_ok(), "the container's volume must exist");
+        e.containers().start(&created).unwrap();
+        assert_eq!(e.containers().wait(&created, WaitCondition::NotRunning).unwrap(), 0);
+        e.containers().remove(&created, &RemoveOptions::default()).unwrap();
     }
-    e.volume_remove("race", false).unwrap();
+    e.volumes().remove("race", false).unwrap();
 }

@@ -2,6 +2,9 @@
 //! (concurrent list, inspect, tag and remove all succeed and the final state is exactly what
 //! the operations imply); save and import through the ABI.
 
+// Allowed: this test calls the C ABI through raw pointers, as a C program would.
+#![allow(unsafe_code)]
+
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 

@@ -4,20 +4,22 @@
 use crate::images_common;
 
 use images_common::*;
-use isula_core::image::{ListImagesOptions, LoadOptions};
 use isula_core::{Engine, ErrorKind};
+use isula_core::{ListImagesOptions, LoadOptions};
 use isula_tests::images;
 
 /// An engine already holding busybox, so "unchanged" is checked against a non-empty store.
 fn seeded() -> (isula_tests::env::TestRoot, Engine) {
     let (root, e) = engine();
-    e.load(&mut &images::oci_archive(&images::busybox(), Some("busybox:latest"))[..], &LoadOptions::default()).unwrap();
+    e.images()
+        .load(&mut &images::oci_archive(&images::busybox(), Some("busybox:latest"))[..], &LoadOptions::default())
+        .unwrap();
     (root, e)
 }
 
 fn assert_refused(e: &Engine, data: &[u8], kinds: &[ErrorKind], what: &str) {
     let before = state(e);
-    let err = e.load(&mut &data[..], &LoadOptions::default()).expect_err(what);
+    let err = e.images().load(&mut &data[..], &LoadOptions::default()).expect_err(what);
     assert!(kinds.contains(&err.kind()), "{what}: {:?} {err}", err.kind());
     eprintln!("refused {what}: {err}");
     assert_eq!(state(e), before, "{what}: store changed");
@@ -62,7 +64,7 @@ fn wrong_digests_and_missing_blobs() {
     let good = docker_archive_of(std::slice::from_ref(&l), &["d:1"]);
     // Sanity: the hand-made archive loads in a separate root.
     let (_r2, e2) = engine();
-    e2.load(&mut &good[..], &LoadOptions::default()).unwrap();
+    e2.images().load(&mut &good[..], &LoadOptions::default()).unwrap();
 
     // A layer whose bytes do not match its blobs/sha256/<hex> name.
     let tampered = {
@@ -171,14 +173,16 @@ fn unknown_layer_compression_is_refused() {
 fn name_used_by_another_image_moves() {
     let (_root, e) = seeded();
     let other = images::busybox_plus(Some(layer_with("n")), |_| {});
-    e.tag("busybox", "keep:1").unwrap();
-    let loaded =
-        e.load(&mut &images::oci_archive(&other, Some("busybox:latest"))[..], &LoadOptions::default()).unwrap();
-    assert_eq!(e.inspect_image("busybox").unwrap().id, loaded[0].id);
-    assert_eq!(e.inspect_image("keep:1").unwrap().repo_tags, vec!["keep:1"], "old image keeps its other names");
+    e.images().tag("busybox", "keep:1").unwrap();
+    let loaded = e
+        .images()
+        .load(&mut &images::oci_archive(&other, Some("busybox:latest"))[..], &LoadOptions::default())
+        .unwrap();
+    assert_eq!(e.images().inspect("busybox").unwrap().id, loaded[0].id);
+    assert_eq!(e.images().inspect("keep:1").unwrap().repo_tags, vec!["keep:1"], "old image keeps its other names");
     // Move the last name away: the old image becomes dangling.
-    e.tag("busybox", "keep:1").unwrap();
-    let dangling = e.images(&ListImagesOptions { all: false, filters: vec!["dangling=true".into()] }).unwrap();
+    e.images().tag("busybox", "keep:1").unwrap();
+    let dangling = e.images().list(&ListImagesOptions { all: false, filters: vec!["dangling=true".into()] }).unwrap();
     assert_eq!(dangling.len(), 1);
     assert_eq!(dangling[0].id, images::busybox().id());
 }
@@ -190,11 +194,13 @@ fn invalid_names() {
     let img = images::busybox_plus(Some(layer_with("i")), |_| {});
     let bad_tag = images::docker_archive(&[(&img, &["Upper/Case:1"])], images::DockerLayout::Legacy);
     assert_refused(&e, &bad_tag, &[ErrorKind::InvalidArgument], "invalid RepoTags");
-    let err =
-        e.load(&mut &images::oci_archive(&img, None)[..], &LoadOptions { tag: Some("a:b:c".into()) }).unwrap_err();
+    let err = e
+        .images()
+        .load(&mut &images::oci_archive(&img, None)[..], &LoadOptions { tag: Some("a:b:c".into()) })
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    assert_eq!(e.tag("busybox", "x::y").unwrap_err().kind(), ErrorKind::InvalidArgument);
-    assert_eq!(e.remove_image("missing:1", &Default::default()).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().tag("busybox", "x::y").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.images().remove("missing:1", &Default::default()).unwrap_err().kind(), ErrorKind::NotFound);
     assert_eq!(state(&e), before);
 }
 

@@ -3,12 +3,12 @@
 
 use std::io::Write;
 
-use isula_core::image::{ImageSummary, ListImagesOptions};
 use isula_core::{Digest, Engine};
+use isula_core::{ImageSummary, ListImagesOptions};
 use isula_tests::env::TestRoot;
 
 /// Open an engine on a fresh test root (the root is returned first so it drops last).
-pub fn engine() -> (TestRoot, Engine) {
+pub(crate) fn engine() -> (TestRoot, Engine) {
     let root = TestRoot::new();
     let e = Engine::open(root.config()).expect("open engine");
     (root, e)
@@ -16,22 +16,22 @@ pub fn engine() -> (TestRoot, Engine) {
 
 /// Everything a failed operation must leave untouched: the list, the blobs, the layers.
 #[derive(Debug, PartialEq)]
-pub struct StoreState {
+pub(crate) struct StoreState {
     pub images: Vec<ImageSummary>,
     pub blobs: Vec<Digest>,
     pub layers: Vec<Digest>,
 }
 
-pub fn state(e: &Engine) -> StoreState {
+pub(crate) fn state(e: &Engine) -> StoreState {
     StoreState {
-        images: e.images(&ListImagesOptions::default()).unwrap(),
+        images: e.images().list(&ListImagesOptions::default()).unwrap(),
         blobs: e.content().list().unwrap(),
         layers: e.image_layers_for_test().unwrap(),
     }
 }
 
 /// A tar of regular files; names are written raw (so `../x` and `/x` are possible).
-pub fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (name, data) in files {
         let mut h = tar::Header::new_old();
@@ -50,23 +50,23 @@ pub fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-pub fn gzip(data: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
 
-pub fn sha(data: &[u8]) -> String {
+pub(crate) fn sha(data: &[u8]) -> String {
     Digest::of(data).to_string()
 }
 
-pub fn hex(data: &[u8]) -> String {
+pub(crate) fn hex(data: &[u8]) -> String {
     Digest::of(data).hex().to_string()
 }
 
 /// A docker-archive (blobs layout, hand made) of one image with uncompressed `layers`,
 /// the config's diff ids taken from the layers as given. `RepoTags` = `tags`.
-pub fn docker_archive_of(layers: &[Vec<u8>], tags: &[&str]) -> Vec<u8> {
+pub(crate) fn docker_archive_of(layers: &[Vec<u8>], tags: &[&str]) -> Vec<u8> {
     let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": isula_tests::images::host_arch(), "os": "linux", "created": "2024-01-01T00:00:00Z",
@@ -91,9 +91,9 @@ pub fn docker_archive_of(layers: &[Vec<u8>], tags: &[&str]) -> Vec<u8> {
 }
 
 /// Names of all images, familiar, sorted.
-pub fn all_tags(e: &Engine) -> Vec<String> {
+pub(crate) fn all_tags(e: &Engine) -> Vec<String> {
     let mut v: Vec<String> =
-        e.images(&ListImagesOptions::default()).unwrap().into_iter().flat_map(|s| s.repo_tags).collect();
+        e.images().list(&ListImagesOptions::default()).unwrap().into_iter().flat_map(|s| s.repo_tags).collect();
     v.sort();
     v
 }

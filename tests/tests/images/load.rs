@@ -6,16 +6,12 @@ use crate::images_common;
 use std::io::Write;
 
 use images_common::*;
-use isula_core::image::{ListImagesOptions, LoadOptions};
 use isula_core::ErrorKind;
+use isula_core::{ListImagesOptions, LoadOptions};
 use isula_tests::images::{self, Compression};
 
-fn load(
-    e: &isula_core::Engine,
-    data: &[u8],
-    tag: Option<&str>,
-) -> isula_core::Result<Vec<isula_core::image::LoadedImage>> {
-    e.load(&mut &data[..], &LoadOptions { tag: tag.map(str::to_string) })
+fn load(e: &isula_core::Engine, data: &[u8], tag: Option<&str>) -> isula_core::Result<Vec<isula_core::LoadedImage>> {
+    e.images().load(&mut &data[..], &LoadOptions { tag: tag.map(str::to_string) })
 }
 
 #[test]
@@ -26,7 +22,7 @@ fn load_oci_layout_with_full_name_and_bare_tag() {
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].id, img.id());
     assert_eq!(loaded[0].names, vec!["docker.io/library/busybox:1.36".to_string()]);
-    let ins = e.inspect_image("busybox:1.36").unwrap();
+    let ins = e.images().inspect("busybox:1.36").unwrap();
     assert_eq!(ins.id, img.id());
     assert_eq!(ins.root_fs.layers, img.diff_ids);
     assert_eq!(ins.os, "linux");
@@ -40,7 +36,7 @@ fn load_oci_layout_with_full_name_and_bare_tag() {
     // A bare tag in ref.name names no repository: the image loads dangling.
     let (_root2, e2) = engine();
     load(&e2, &images::oci_archive(&img, Some("latest")), None).unwrap();
-    let list = e2.images(&ListImagesOptions::default()).unwrap();
+    let list = e2.images().list(&ListImagesOptions::default()).unwrap();
     assert_eq!(list.len(), 1);
     assert!(list[0].repo_tags.is_empty());
 }
@@ -58,13 +54,13 @@ fn load_docker_archives_legacy_and_blobs_multi_image() {
         assert_eq!(loaded[0].id, a.id());
         assert_eq!(loaded[1].id, b.id());
         assert_eq!(all_tags(&e), vec!["busybox:1", "busybox:latest", "localhost:5000/wh:v1"], "{layout:?}");
-        let ins = e.inspect_image("localhost:5000/wh:v1").unwrap();
+        let ins = e.images().inspect("localhost:5000/wh:v1").unwrap();
         assert_eq!(ins.root_fs.layers.len(), 3);
         // One layer for busybox, three for the whiteout image.
         assert_eq!(e.image_layers_for_test().unwrap().len(), 4, "{layout:?}");
         // Synthesised or kept manifests point at blobs that exist.
         for id in [a.id(), b.id()] {
-            let m = e.inspect_image(id).unwrap().manifest;
+            let m = e.images().inspect(id).unwrap().manifest;
             let md: isula_core::Digest = m.digest.parse().unwrap();
             let bytes = e.content().read(&md, 1 << 20).unwrap();
             let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -75,7 +71,7 @@ fn load_docker_archives_legacy_and_blobs_multi_image() {
         }
         // Loading the same archive again is idempotent.
         load(&e, &data, None).unwrap();
-        assert_eq!(e.images(&ListImagesOptions::default()).unwrap().len(), 2);
+        assert_eq!(e.images().list(&ListImagesOptions::default()).unwrap().len(), 2);
     }
 }
 
@@ -91,8 +87,8 @@ fn load_gzip_compressed_archive_and_zstd_layers() {
     let z = images::build(&tars, Compression::Zstd, |c| c["config"]["Labels"] = serde_json::json!({"k": "zstd"}));
     let loaded = load(&e, &images::oci_archive(&z, Some("zstd/img:1")), None).unwrap();
     assert_eq!(loaded[0].id, z.id());
-    assert_eq!(e.inspect_image("zstd/img:1").unwrap().root_fs.layers, z.diff_ids);
-    let list = e.images(&ListImagesOptions { all: false, filters: vec!["label=k=zstd".into()] }).unwrap();
+    assert_eq!(e.images().inspect("zstd/img:1").unwrap().root_fs.layers, z.diff_ids);
+    let list = e.images().list(&ListImagesOptions { all: false, filters: vec!["label=k=zstd".into()] }).unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].repo_tags, vec!["zstd/img:1"]);
 }
@@ -126,7 +122,7 @@ fn save_is_accepted_by_skopeo_and_round_trips() {
     let file = root.path().join("saved.tar");
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
-        e.save(&["busybox", "localhost:5000/wh:v1"], &mut f).unwrap();
+        e.images().save(&["busybox", "localhost:5000/wh:v1"], &mut f).unwrap();
         f.flush().unwrap();
     }
     if isula_tests::env::require("skopeo") {
@@ -163,13 +159,14 @@ fn save_is_accepted_by_skopeo_and_round_trips() {
             std::process::Command::new("tar").arg("-C").arg(&dest).arg("-cf").arg(&oci_tar).arg(".").status().unwrap();
         assert!(st.success());
         let l = e4
+            .images()
             .load(&mut std::fs::File::open(&oci_tar).unwrap(), &LoadOptions { tag: Some("wh:copied".into()) })
             .unwrap();
-        assert_eq!(e4.inspect_image(&l[0].id).unwrap().root_fs.layers, b.diff_ids);
+        assert_eq!(e4.images().inspect(&l[0].id).unwrap().root_fs.layers, b.diff_ids);
     }
     // Round trip into a fresh root keeps ids and names.
     let (_root2, e2) = engine();
-    let loaded = e2.load(&mut std::fs::File::open(&file).unwrap(), &LoadOptions::default()).unwrap();
+    let loaded = e2.images().load(&mut std::fs::File::open(&file).unwrap(), &LoadOptions::default()).unwrap();
     let mut ids: Vec<String> = loaded.iter().map(|l| l.id.clone()).collect();
     ids.sort();
     let mut want = vec![a.id().to_string(), b.id().to_string()];
@@ -178,12 +175,12 @@ fn save_is_accepted_by_skopeo_and_round_trips() {
     assert_eq!(all_tags(&e2), vec!["busybox:latest", "localhost:5000/wh:v1"]);
     // Saved by id: no names recorded (as docker save <id>).
     let mut by_id = Vec::new();
-    e.save(&[&a.id()[7..19]], &mut by_id).unwrap();
+    e.images().save(&[&a.id()[7..19]], &mut by_id).unwrap();
     let (_root3, e3) = engine();
     let l3 = load(&e3, &by_id, None).unwrap();
     assert_eq!(l3[0].id, a.id());
     assert!(l3[0].names.is_empty());
-    assert_eq!(e.save(&["nope:1"], &mut Vec::new()).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().save(&["nope:1"], &mut Vec::new()).unwrap_err().kind(), ErrorKind::NotFound);
 }
 
 #[test]
@@ -230,10 +227,10 @@ fn load_oci_layout_dir_with_multi_platform_index_picks_the_host() {
     let tar = root.path().join("layout.tar");
     let st = std::process::Command::new("tar").arg("-C").arg(&dir).arg("-cf").arg(&tar).arg(".").status().unwrap();
     assert!(st.success());
-    let loaded = e.load(&mut std::fs::File::open(&tar).unwrap(), &LoadOptions::default()).unwrap();
+    let loaded = e.images().load(&mut std::fs::File::open(&tar).unwrap(), &LoadOptions::default()).unwrap();
     assert_eq!(loaded.len(), 2);
     assert_eq!(loaded[0].id, idx.images[1].id(), "the host platform's image");
-    let ins = e.inspect_image("multi:1").unwrap();
+    let ins = e.images().inspect("multi:1").unwrap();
     assert_eq!(ins.architecture, host);
-    assert_eq!(e.inspect_image("localhost:5000/wh:2").unwrap().root_fs.layers.len(), 3);
+    assert_eq!(e.images().inspect("localhost:5000/wh:2").unwrap().root_fs.layers.len(), 3);
 }

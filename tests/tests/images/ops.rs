@@ -3,17 +3,17 @@
 use crate::images_common;
 
 use images_common::*;
-use isula_core::image::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions, RemovedImage};
 use isula_core::{Digest, ErrorKind};
+use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions, RemovedImage};
 use isula_tests::images;
 
 fn load(e: &isula_core::Engine, data: &[u8]) -> String {
-    e.load(&mut &data[..], &LoadOptions::default()).unwrap()[0].id.clone()
+    e.images().load(&mut &data[..], &LoadOptions::default()).unwrap()[0].id.clone()
 }
 
 fn list(e: &isula_core::Engine, filters: &[&str]) -> isula_core::Result<Vec<Vec<String>>> {
     let opts = ListImagesOptions { all: false, filters: filters.iter().map(|s| s.to_string()).collect() };
-    Ok(e.images(&opts)?.into_iter().map(|s| s.repo_tags).collect())
+    Ok(e.images().list(&opts)?.into_iter().map(|s| s.repo_tags).collect())
 }
 
 fn rootfs_tar(marker: &str) -> Vec<u8> {
@@ -29,12 +29,13 @@ fn import_from_file_and_compressed_readers() {
     let file = root.path().join("rootfs.tar");
     std::fs::write(&file, &tar).unwrap();
     let id = e
+        .images()
         .import(
             &mut std::fs::File::open(&file).unwrap(),
             &ImportOptions { reference: Some("imported:v1".into()), message: Some("hello".into()) },
         )
         .unwrap();
-    let ins = e.inspect_image("imported:v1").unwrap();
+    let ins = e.images().inspect("imported:v1").unwrap();
     assert_eq!(ins.id, id.to_string());
     assert_eq!(ins.os, "linux");
     assert_eq!(ins.architecture, images::host_arch());
@@ -44,8 +45,8 @@ fn import_from_file_and_compressed_readers() {
 
     // gzip reader, no name: dangling.
     let gz = gzip(&rootfs_tar("gz"));
-    let id2 = e.import(&mut &gz[..], &ImportOptions::default()).unwrap();
-    assert_eq!(e.inspect_image(&id2.to_string()).unwrap().root_fs.layers, vec![sha(&rootfs_tar("gz"))]);
+    let id2 = e.images().import(&mut &gz[..], &ImportOptions::default()).unwrap();
+    assert_eq!(e.images().inspect(&id2.to_string()).unwrap().root_fs.layers, vec![sha(&rootfs_tar("gz"))]);
     assert_eq!(list(&e, &["dangling=true"]).unwrap(), vec![Vec::<String>::new()]);
 
     // xz reader (made by the xz tool).
@@ -56,20 +57,24 @@ fn import_from_file_and_compressed_readers() {
         let st = std::process::Command::new("xz").args(["-k", "-z"]).arg(&p).status().unwrap();
         assert!(st.success());
         let xz = std::fs::read(root.path().join("r.tar.xz")).unwrap();
-        let id3 = e.import(&mut &xz[..], &ImportOptions { reference: Some("xz:1".into()), message: None }).unwrap();
-        assert_eq!(e.inspect_image("xz:1").unwrap().id, id3.to_string());
-        assert_eq!(e.inspect_image("xz:1").unwrap().root_fs.layers, vec![sha(&plain)]);
+        let id3 =
+            e.images().import(&mut &xz[..], &ImportOptions { reference: Some("xz:1".into()), message: None }).unwrap();
+        assert_eq!(e.images().inspect("xz:1").unwrap().id, id3.to_string());
+        assert_eq!(e.images().inspect("xz:1").unwrap().root_fs.layers, vec![sha(&plain)]);
     }
     // zstd reader.
     let z = zstd::encode_all(&rootfs_tar("zst")[..], 3).unwrap();
-    e.import(&mut &z[..], &ImportOptions { reference: Some("zst:1".into()), message: None }).unwrap();
-    assert_eq!(e.inspect_image("zst:1").unwrap().root_fs.layers, vec![sha(&rootfs_tar("zst"))]);
+    e.images().import(&mut &z[..], &ImportOptions { reference: Some("zst:1".into()), message: None }).unwrap();
+    assert_eq!(e.images().inspect("zst:1").unwrap().root_fs.layers, vec![sha(&rootfs_tar("zst"))]);
 
     // Not a tar: refused, nothing left behind.
     let before = state(&e);
-    let err = e.import(&mut &b"this is not a tar archive at all"[..], &ImportOptions::default()).unwrap_err();
+    let err = e.images().import(&mut &b"this is not a tar archive at all"[..], &ImportOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    let err = e.import(&mut &tar[..], &ImportOptions { reference: Some("UPPER".into()), message: None }).unwrap_err();
+    let err = e
+        .images()
+        .import(&mut &tar[..], &ImportOptions { reference: Some("UPPER".into()), message: None })
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     assert_eq!(state(&e), before);
 }
@@ -89,8 +94,8 @@ fn tag_list_filters_and_inspect_by_every_name() {
     load(&e, &images::oci_archive(&a, Some("busybox:latest")));
     load(&e, &images::oci_archive(&b, Some("localhost:5000/team/b:1")));
     load(&e, &images::oci_archive(&c, None));
-    e.tag("busybox", "busybox:1.36").unwrap();
-    e.tag(&b.id()[7..19], "other:x").unwrap();
+    e.images().tag("busybox", "busybox:1.36").unwrap();
+    e.images().tag(&b.id()[7..19], "other:x").unwrap();
 
     // Newest first.
     assert_eq!(
@@ -121,7 +126,7 @@ fn tag_list_filters_and_inspect_by_every_name() {
     assert_eq!(list(&e, &["before=missing:1"]).unwrap_err().kind(), ErrorKind::NotFound);
 
     // Summary fields.
-    let s = e.images(&ListImagesOptions::default()).unwrap();
+    let s = e.images().list(&ListImagesOptions::default()).unwrap();
     let sb = s.iter().find(|x| x.id == b.id()).unwrap();
     assert_eq!(sb.created, 1_709_251_200);
     assert_eq!(sb.labels.get("tier").map(String::as_str), Some("web"));
@@ -139,9 +144,9 @@ fn tag_list_filters_and_inspect_by_every_name() {
         &hex[..12],
         &a.id()[..12],
     ] {
-        assert_eq!(e.inspect_image(n).unwrap().id, a.id(), "{n}");
+        assert_eq!(e.images().inspect(n).unwrap().id, a.id(), "{n}");
     }
-    let ins = e.inspect_image("busybox").unwrap();
+    let ins = e.images().inspect("busybox").unwrap();
     assert_eq!(ins.repo_tags, vec!["busybox:latest", "busybox:1.36"]);
     let json = serde_json::to_value(&ins).unwrap();
     for k in
@@ -151,17 +156,17 @@ fn tag_list_filters_and_inspect_by_every_name() {
     }
     assert_eq!(json["RootFS"]["Type"], "layers");
     assert_eq!(json["GraphDriver"]["Name"], "overlay2");
-    assert_eq!(e.inspect_image("busybox:2").unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(e.inspect_image("sha256:0000").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().inspect("busybox:2").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().inspect("sha256:0000").unwrap_err().kind(), ErrorKind::NotFound);
 
     // Tag errors and moves.
-    assert_eq!(e.tag("missing", "x:1").unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(e.tag("busybox", "Bad/Name").unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.images().tag("missing", "x:1").unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().tag("busybox", "Bad/Name").unwrap_err().kind(), ErrorKind::InvalidArgument);
     let dig = format!("busybox@{}", a.manifest.digest);
-    assert_eq!(e.tag("busybox", &dig).unwrap_err().kind(), ErrorKind::InvalidArgument);
-    e.tag("other:x", "busybox:1.36").unwrap();
-    assert_eq!(e.inspect_image("busybox:1.36").unwrap().id, b.id(), "the tag moved");
-    assert_eq!(e.inspect_image(a.id()).unwrap().repo_tags, vec!["busybox:latest"]);
+    assert_eq!(e.images().tag("busybox", &dig).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    e.images().tag("other:x", "busybox:1.36").unwrap();
+    assert_eq!(e.images().inspect("busybox:1.36").unwrap().id, b.id(), "the tag moved");
+    assert_eq!(e.images().inspect(a.id()).unwrap().repo_tags, vec!["busybox:latest"]);
 }
 
 #[test]
@@ -169,7 +174,7 @@ fn ambiguous_id_prefix_is_invalid_argument() {
     let (_root, e) = engine();
     let mut ids: Vec<Digest> = Vec::new();
     for i in 0..17 {
-        ids.push(e.import(&mut &rootfs_tar(&i.to_string())[..], &ImportOptions::default()).unwrap());
+        ids.push(e.images().import(&mut &rootfs_tar(&i.to_string())[..], &ImportOptions::default()).unwrap());
     }
     // 17 ids over 16 first hex digits: some first digit is shared.
     let shared = (0..ids.len())
@@ -177,7 +182,7 @@ fn ambiguous_id_prefix_is_invalid_argument() {
         .find(|&(i, j)| i != j && ids[i].hex()[..1] == ids[j].hex()[..1])
         .unwrap();
     let prefix = &ids[shared.0].hex()[..1];
-    let err = e.inspect_image(prefix).unwrap_err();
+    let err = e.images().inspect(prefix).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     assert!(err.to_string().contains("ambiguous"), "{err}");
 }
@@ -190,31 +195,31 @@ fn remove_untags_deletes_and_frees_layers_and_blobs() {
     let b = images::busybox_plus(Some(rootfs_tar("b")), |_| {});
     load(&e, &images::oci_archive(&a, Some("busybox:latest")));
     load(&e, &images::oci_archive(&b, Some("app:1")));
-    e.tag("app:1", "app:2").unwrap();
+    e.images().tag("app:1", "app:2").unwrap();
     assert_eq!(state(&e).layers.len(), 2, "busybox's layer is shared");
 
     // By name with another name left: untag only.
     assert_eq!(
-        e.remove_image("app:2", &RemoveImageOptions::default()).unwrap(),
+        e.images().remove("app:2", &RemoveImageOptions::default()).unwrap(),
         vec![RemovedImage::Untagged("app:2".into())]
     );
-    assert_eq!(e.inspect_image("app:1").unwrap().id, b.id());
+    assert_eq!(e.images().inspect("app:1").unwrap().id, b.id());
     // By id with several names: Conflict unless forced.
-    e.tag("app:1", "app:3").unwrap();
-    let err = e.remove_image(b.id(), &RemoveImageOptions::default()).unwrap_err();
+    e.images().tag("app:1", "app:3").unwrap();
+    let err = e.images().remove(b.id(), &RemoveImageOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(err.to_string().contains("multiple repositories"), "{err}");
-    e.remove_image("app:3", &RemoveImageOptions::default()).unwrap();
+    e.images().remove("app:3", &RemoveImageOptions::default()).unwrap();
 
     // Used by a container snapshot: refused, then allowed with force.
     e.prepare_snapshot_for_test("ctr1", "app:1").unwrap();
-    let err = e.remove_image("app:1", &RemoveImageOptions::default()).unwrap_err();
+    let err = e.images().remove("app:1", &RemoveImageOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
     assert!(err.to_string().contains("ctr1"), "{err}");
-    let err = e.remove_image(b.id(), &RemoveImageOptions::default()).unwrap_err();
+    let err = e.images().remove(b.id(), &RemoveImageOptions::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
-    assert!(e.inspect_image("app:1").is_ok());
-    let removed = e.remove_image("app:1", &RemoveImageOptions { force: true, no_prune: false }).unwrap();
+    assert!(e.images().inspect("app:1").is_ok());
+    let removed = e.images().remove("app:1", &RemoveImageOptions { force: true, no_prune: false }).unwrap();
     assert_eq!(removed, vec![RemovedImage::Untagged("app:1".into()), RemovedImage::Deleted(b.id().into())]);
     // The container's layers stay while its snapshot exists; its blobs are freed.
     assert_eq!(state(&e).layers.len(), 2);
@@ -224,7 +229,7 @@ fn remove_untags_deletes_and_frees_layers_and_blobs() {
     e.remove_snapshot_for_test("ctr1").unwrap();
     assert_eq!(state(&e).layers.len(), 1, "b's own layer goes with the last container using it");
     // busybox still complete.
-    assert_eq!(e.inspect_image("busybox").unwrap().id, a.id());
+    assert_eq!(e.images().inspect("busybox").unwrap().id, a.id());
     for blob in a.blobs() {
         assert!(e.content().contains(&blob.digest.parse().unwrap()), "{blob:?} kept");
     }
@@ -232,16 +237,16 @@ fn remove_untags_deletes_and_frees_layers_and_blobs() {
     // A fresh load of b, removed by id: its own layer goes, the shared one stays.
     load(&e, &images::oci_archive(&b, Some("app:1")));
     assert_eq!(state(&e).layers.len(), 2);
-    e.remove_image(&b.id()[7..20], &RemoveImageOptions::default()).unwrap();
+    e.images().remove(&b.id()[7..20], &RemoveImageOptions::default()).unwrap();
     assert_eq!(state(&e).layers.len(), 1, "only b's own layer is freed");
-    assert_eq!(e.inspect_image("busybox").unwrap().id, a.id());
+    assert_eq!(e.images().inspect("busybox").unwrap().id, a.id());
 
     // Missing image.
-    assert_eq!(e.remove_image("nope:1", &RemoveImageOptions::default()).unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(e.remove_image("Bad:Ref!", &RemoveImageOptions::default()).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().remove("nope:1", &RemoveImageOptions::default()).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(e.images().remove("Bad:Ref!", &RemoveImageOptions::default()).unwrap_err().kind(), ErrorKind::NotFound);
 
     // Last name: untag + delete; the store is empty again.
-    let out = e.remove_image("busybox", &RemoveImageOptions::default()).unwrap();
+    let out = e.images().remove("busybox", &RemoveImageOptions::default()).unwrap();
     assert_eq!(out, vec![RemovedImage::Untagged("busybox:latest".into()), RemovedImage::Deleted(a.id().into())]);
     assert_eq!(state(&e), empty);
 }
@@ -253,7 +258,7 @@ fn records_survive_reopen_and_repair_collects_garbage() {
     {
         let e = isula_core::Engine::open(root.config()).unwrap();
         load(&e, &images::oci_archive(&a, Some("busybox:latest")));
-        e.tag("busybox", "keep:1").unwrap();
+        e.images().tag("busybox", "keep:1").unwrap();
         // An unreferenced blob (e.g. from an interrupted pull).
         e.content().put(b"orphan", None).unwrap();
     }
@@ -275,7 +280,7 @@ fn records_survive_reopen_and_repair_collects_garbage() {
     assert_eq!(all_tags(&e), vec!["busybox:latest", "keep:1"]);
     assert!(!e.content().contains(&b.config.digest.parse().unwrap()));
     assert!(!e.content().contains(&b.layers[1].digest.parse().unwrap()));
-    assert_eq!(e.inspect_image("busybox").unwrap().id, a.id());
+    assert_eq!(e.images().inspect("busybox").unwrap().id, a.id());
 }
 
 #[test]
@@ -291,8 +296,8 @@ fn concurrent_loads_and_lists_from_many_threads() {
         for a in &archives {
             let e = &e;
             s.spawn(move || {
-                e.load(&mut &a[..], &LoadOptions::default()).unwrap();
-                e.images(&ListImagesOptions::default()).unwrap();
+                e.images().load(&mut &a[..], &LoadOptions::default()).unwrap();
+                e.images().list(&ListImagesOptions::default()).unwrap();
             });
         }
     });
@@ -317,8 +322,8 @@ fn concurrent_load_and_remove_of_images_sharing_blobs() {
             let e = &e;
             s.spawn(move || {
                 for _ in 0..8 {
-                    e.load(&mut &ar[..], &LoadOptions::default()).unwrap();
-                    e.remove_image(name, &RemoveImageOptions::default()).unwrap();
+                    e.images().load(&mut &ar[..], &LoadOptions::default()).unwrap();
+                    e.images().remove(name, &RemoveImageOptions::default()).unwrap();
                 }
             });
         }

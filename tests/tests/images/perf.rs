@@ -7,7 +7,7 @@ use crate::images_common;
 use std::time::Instant;
 
 use images_common::*;
-use isula_core::image::{ListImagesOptions, LoadOptions};
+use isula_core::{ListImagesOptions, LoadOptions};
 use isula_tests::images;
 
 #[test]
@@ -26,19 +26,19 @@ fn measure_big() {
     let file = root.path().join("big.tar");
     std::fs::write(&file, &ar).unwrap();
     let t = Instant::now();
-    e.load(&mut std::fs::File::open(&file).unwrap(), &LoadOptions::default()).unwrap();
+    e.images().load(&mut std::fs::File::open(&file).unwrap(), &LoadOptions::default()).unwrap();
     let load_big = t.elapsed();
     let oci = images::oci_archive(&big, Some("bigoci:1"));
     let (_r2, e2) = engine();
     let t = Instant::now();
-    e2.load(&mut &oci[..], &LoadOptions::default()).unwrap();
+    e2.images().load(&mut &oci[..], &LoadOptions::default()).unwrap();
     let load_big_oci = t.elapsed();
     let t = Instant::now();
     let mut out = std::io::sink();
-    e.save(&["big:1"], &mut out).unwrap();
+    e.images().save(&["big:1"], &mut out).unwrap();
     let save_big = t.elapsed();
     let t = Instant::now();
-    let n = e.images(&ListImagesOptions::default()).unwrap().len();
+    let n = e.images().list(&ListImagesOptions::default()).unwrap().len();
     let list_one = t.elapsed();
     println!(
         "~100 MB image ({} bytes archive): load docker-archive {load_big:?}, load OCI gzip {load_big_oci:?}, save {save_big:?}, images() with {n} image {list_one:?}",
@@ -58,14 +58,18 @@ fn measure_small() {
         .collect();
     let t = Instant::now();
     for a in &archives {
-        e3.load(&mut &a[..], &LoadOptions::default()).unwrap();
+        e3.images().load(&mut &a[..], &LoadOptions::default()).unwrap();
     }
     let load_small = t.elapsed();
     let t = Instant::now();
-    let n = e3.images(&ListImagesOptions::default()).unwrap().len();
+    let n = e3.images().list(&ListImagesOptions::default()).unwrap().len();
     let list_small = t.elapsed();
     let t = Instant::now();
-    let f = e3.images(&ListImagesOptions { all: false, filters: vec!["reference=small/img1*".into()] }).unwrap().len();
+    let f = e3
+        .images()
+        .list(&ListImagesOptions { all: false, filters: vec!["reference=small/img1*".into()] })
+        .unwrap()
+        .len();
     let list_filtered = t.elapsed();
     println!(
         "100 small images: load all {load_small:?} ({:?} each), images() of {n}: {list_small:?}, filtered ({f} hits): {list_filtered:?}",

@@ -3,8 +3,9 @@
 
 use crate::network_common;
 
-use isula_core::network::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkStore};
+use isula_core::unstable::network::NetworkStore;
 use isula_core::ErrorKind;
+use isula_core::{Ipv4Net, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use network_common::*;
 
 fn req(name: &str) -> NetworkAttachRequest {
@@ -26,7 +27,7 @@ fn two_namespaces_ping_each_other_and_everything_is_cleaned() {
             ..Default::default()
         })
         .unwrap();
-    let subnet: isula_core::network::Ipv4Net = info.subnet.clone().unwrap().parse().unwrap();
+    let subnet: isula_core::Ipv4Net = info.subnet.clone().unwrap().parse().unwrap();
     assert!(env.pool.overlaps(&subnet), "auto subnet {subnet} comes from the pool {}", env.pool);
     let bridge = info.bridge.clone().unwrap();
     assert!(bridge.len() <= 15, "{bridge}");
@@ -167,7 +168,7 @@ fn default_network_multiple_networks_and_del_after_restart() {
     let c2 = env.cid("g");
     let ns2 = env.netns(&c2);
     env.store().attach(&c2, &ns2, &[req(&second)]).unwrap();
-    isula_core::network::netns::remove(&ns2).unwrap();
+    isula_core::unstable::network::netns::remove(&ns2).unwrap();
     env.restart();
     env.store().detach_all(&c2, &ns2).unwrap();
     assert!(iptables_lines(&c2).is_empty(), "{:?}", iptables_lines(&c2));

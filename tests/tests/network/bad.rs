@@ -2,15 +2,15 @@
 
 use crate::network_common;
 
-use isula_core::network::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use isula_core::ErrorKind;
+use isula_core::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters};
 use network_common::*;
 
 fn req(name: &str) -> NetworkAttachRequest {
     NetworkAttachRequest { name: name.to_string(), ..Default::default() }
 }
 
-fn create(env: &NetEnv, name: &str, subnet: Option<String>) -> isula_core::Result<isula_core::network::NetworkInfo> {
+fn create(env: &NetEnv, name: &str, subnet: Option<String>) -> isula_core::Result<isula_core::NetworkInfo> {
     env.store().create(&NetworkCreateOptions { name: name.to_string(), subnet, ..Default::default() })
 }
 
@@ -24,13 +24,13 @@ fn create_rejects_bad_options_and_overlaps() {
     let sa = env.spare_subnet(0);
     create(&env, &a, Some(sa.to_string())).unwrap();
     assert_eq!(create(&env, &a, None).unwrap_err().kind(), ErrorKind::AlreadyExists);
-    let wider = isula_core::network::Ipv4Net::new(sa.addr(), 22).unwrap();
+    let wider = isula_core::Ipv4Net::new(sa.addr(), 22).unwrap();
     for s in [sa, wider] {
         let e = create(&env, &env.net("b"), Some(s.to_string())).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
         assert!(e.to_string().contains(&a), "names the other network: {e}");
     }
-    if let Some(r) = isula_core::network::subnet::host_routes().into_iter().find(|r| r.dest.prefix() <= 30) {
+    if let Some(r) = isula_core::unstable::network::host_routes().into_iter().find(|r| r.dest.prefix() <= 30) {
         let e = create(&env, &env.net("c"), Some(r.dest.to_string())).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Conflict);
         assert!(e.to_string().contains(&r.iface), "{e}");

@@ -8,9 +8,9 @@ use crate::network_common;
 use std::time::{Duration, Instant};
 
 use containers_common::Env;
-use isula_core::container::{ListOptions, RemoveOptions, WaitCondition};
-use isula_core::network::subnet::host_routes;
-use isula_core::network::{Ipv4Net, NetworkCreateOptions};
+use isula_core::unstable::network::host_routes;
+use isula_core::{Ipv4Net, NetworkCreateOptions};
+use isula_core::{ListOptions, RemoveOptions, WaitCondition};
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
 
 /// Removes containers, then the networks and their bridges, even when the test fails.
@@ -23,13 +23,13 @@ impl Drop for Guard {
     fn drop(&mut self) {
         if let Some(env) = self.env.take() {
             let e = env.e();
-            if let Ok(list) = e.list(&ListOptions { all: true, ..Default::default() }) {
+            if let Ok(list) = e.containers().list(&ListOptions { all: true, ..Default::default() }) {
                 for c in list {
-                    let _ = e.remove(&c.id, &RemoveOptions { force: true, volumes: true });
+                    let _ = e.containers().remove(&c.id, &RemoveOptions { force: true, volumes: true });
                 }
             }
             for (n, br) in &self.nets {
-                if let Err(err) = e.network_remove(n).or_else(|x| {
+                if let Err(err) = e.networks().remove(n).or_else(|x| {
                     if x.kind() == isula_core::ErrorKind::NotFound {
                         Ok(())
                     } else {
@@ -68,11 +68,8 @@ fn setup() -> Option<(Guard, String, Ipv4Net)> {
     let subnet = free_subnet();
     let info = env
         .e()
-        .network_create(&NetworkCreateOptions {
-            name: name.clone(),
-            subnet: Some(subnet.to_string()),
-            ..Default::default()
-        })
+        .networks()
+        .create(&NetworkCreateOptions { name: name.clone(), subnet: Some(subnet.to_string()), ..Default::default() })
         .unwrap();
     let br = info.bridge.unwrap();
     Some((Guard { env: Some(env), nets: vec![(name.clone(), br)] }, name, subnet))
@@ -94,9 +91,9 @@ fn published_httpd_ping_inspect_stop_remove() {
     o.network_mode = Some(net.clone());
     o.publish = vec![format!("127.0.0.1:{port}:80")];
     o.hostname = Some("web".into());
-    let id = e.run(&o).unwrap();
+    let id = e.containers().run(&o).unwrap();
 
-    let ins = e.inspect_container(&id).unwrap();
+    let ins = e.containers().inspect(&id).unwrap();
     let ep = &ins.network_settings.networks[&net];
     let ip = ep.ip_address.clone();
     assert!(subnet.contains(ip.parse().unwrap()), "{ip} in {subnet}");
@@ -114,31 +111,31 @@ fn published_httpd_ping_inspect_stop_remove() {
 
     let mut p = env.opts(&["ping", "-c", "1", "-W", "3", &ip]);
     p.network_mode = Some(net.clone());
-    let pinger = e.run(&p).unwrap();
-    assert_eq!(e.wait(&pinger, WaitCondition::NotRunning).unwrap(), 0, "second container pings {ip}");
+    let pinger = e.containers().run(&p).unwrap();
+    assert_eq!(e.containers().wait(&pinger, WaitCondition::NotRunning).unwrap(), 0, "second container pings {ip}");
     // The monitor releases the network right after recording the exit.
     assert!(
         containers_common::eventually(Duration::from_secs(10), || iptables_lines(&pinger).is_empty()),
         "exited container released its network"
     );
 
-    e.stop(&id, Some(1)).unwrap();
+    e.containers().stop(&id, Some(1)).unwrap();
     assert!(bridge_ports(&bridge).is_empty(), "stop removes the veth");
     assert!(iptables_lines(&id).is_empty(), "{:?}", iptables_lines(&id));
     assert!(http_get(&format!("127.0.0.1:{port}"), "/").is_err());
     // in use by (stopped) containers? No attachment is left, so the network could go now;
     // start again re-attaches with the same published port.
-    e.start(&id).unwrap();
+    e.containers().start(&id).unwrap();
     let body = http_get(&format!("127.0.0.1:{port}"), "/index.html").unwrap();
     assert!(body.contains(&marker), "{body}");
-    let err = e.network_remove(&net).unwrap_err();
+    let err = e.networks().remove(&net).unwrap_err();
     assert_eq!(err.kind(), isula_core::ErrorKind::FailedPrecondition);
 
-    e.remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
-    e.remove(&pinger, &RemoveOptions::default()).unwrap();
+    e.containers().remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
+    e.containers().remove(&pinger, &RemoveOptions::default()).unwrap();
     assert!(iptables_lines(&id).is_empty());
     assert!(!env.root.path().join("state/netns").join(&id).exists());
-    e.network_remove(&net).unwrap();
+    e.networks().remove(&net).unwrap();
     assert!(!link_exists(&bridge));
 }
 
@@ -156,14 +153,14 @@ fn measure_run_with_and_without_network() {
             o.network_mode = Some(net.clone());
         }
         let t = Instant::now();
-        let id = e.run(&o).unwrap();
+        let id = e.containers().run(&o).unwrap();
         let d = t.elapsed();
         if i % 2 == 0 {
             with.push(d)
         } else {
             without.push(d)
         }
-        e.remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
+        e.containers().remove(&id, &RemoveOptions { force: true, volumes: false }).unwrap();
     }
     let med = |mut v: Vec<Duration>| {
         v.sort();

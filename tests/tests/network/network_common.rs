@@ -9,20 +9,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use isula_core::network::cni::exec::write_script;
-use isula_core::network::subnet::{host_routes, Ipv4Net};
-use isula_core::network::{netns, NetworkFilters, NetworkStore, NetworkStoreConfig};
+use isula_core::unstable::network::host_routes;
+use isula_core::unstable::network::write_script;
+use isula_core::unstable::network::{netns, NetworkStore, NetworkStoreConfig};
+use isula_core::Ipv4Net;
+use isula_core::NetworkFilters;
 use isula_tests::env::{require, require_root, TestRoot};
 
 /// Random hex of `n` bytes.
-pub fn rand_hex(n: usize) -> String {
+pub(crate) fn rand_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// True when the prerequisites are present (root, plugins, nsenter, busybox, iptables-save).
-pub fn prerequisites() -> bool {
+pub(crate) fn prerequisites() -> bool {
     require_root()
         && require("nsenter")
         && require("ip")
@@ -33,7 +35,7 @@ pub fn prerequisites() -> bool {
 }
 
 /// A private network store and everything a test made with it.
-pub struct NetEnv {
+pub(crate) struct NetEnv {
     /// Unique tag of this test (in container ids and bridge names).
     pub tag: String,
     /// The pool auto subnets come from (a /21 of 10.x clear of host routes).
@@ -53,7 +55,7 @@ pub struct NetEnv {
 
 impl NetEnv {
     /// A new store under a fresh TestRoot.
-    pub fn new() -> NetEnv {
+    pub(crate) fn new() -> NetEnv {
         let root = TestRoot::new();
         let tag = rand_hex(3);
         let routes = host_routes();
@@ -86,8 +88,8 @@ impl NetEnv {
     }
 
     /// The store configuration (same dirs every time).
-    pub fn store_config(&self) -> NetworkStoreConfig {
-        let mut cfg = isula_core::engine::network_store_config(&self.root.config());
+    pub(crate) fn store_config(&self) -> NetworkStoreConfig {
+        let mut cfg = isula_core::unstable::network::network_store_config(&self.root.config());
         cfg.conf_dir = Some(self.conf_dir.clone());
         cfg.bin_dirs = vec![self.fake_bin.clone(), PathBuf::from("/usr/lib/cni")];
         cfg.default_bridge = format!("isd{}", self.tag);
@@ -98,34 +100,34 @@ impl NetEnv {
     }
 
     /// Drops the store and opens a new one on the same directories (an engine "restart").
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.store = None;
         self.store = Some(NetworkStore::open(self.store_config()).unwrap());
     }
 
     /// The store.
-    pub fn store(&self) -> &NetworkStore {
+    pub(crate) fn store(&self) -> &NetworkStore {
         self.store.as_ref().unwrap()
     }
 
     /// The `i`th /24 from the end of the pool (for explicit subnets; auto allocation starts at the front).
-    pub fn spare_subnet(&self, i: usize) -> Ipv4Net {
+    pub(crate) fn spare_subnet(&self, i: usize) -> Ipv4Net {
         let all: Vec<Ipv4Net> = self.pool.subnets(24).collect();
         all[all.len() - 1 - i]
     }
 
     /// A unique container id.
-    pub fn cid(&self, n: &str) -> String {
+    pub(crate) fn cid(&self, n: &str) -> String {
         format!("c{}{n}", self.tag)
     }
 
     /// A unique network name.
-    pub fn net(&self, n: &str) -> String {
+    pub(crate) fn net(&self, n: &str) -> String {
         format!("n{}{n}", self.tag)
     }
 
     /// A new netns for container `cid`, cleaned up on drop.
-    pub fn netns(&mut self, cid: &str) -> PathBuf {
+    pub(crate) fn netns(&mut self, cid: &str) -> PathBuf {
         let p = self.root.path().join("state/netns").join(cid);
         netns::create(&p).unwrap();
         self.namespaces.push((cid.to_string(), p.clone()));
@@ -133,27 +135,27 @@ impl NetEnv {
     }
 
     /// Registers a namespace made by the test itself, for cleanup on drop.
-    pub fn track_netns(&mut self, cid: &str, path: &Path) {
+    pub(crate) fn track_netns(&mut self, cid: &str, path: &Path) {
         self.namespaces.push((cid.to_string(), path.to_path_buf()));
     }
 
     /// Writes a fake plugin script into the fake bin dir.
-    pub fn fake_plugin(&self, name: &str, body: &str) {
+    pub(crate) fn fake_plugin(&self, name: &str, body: &str) {
         write_script(&self.fake_bin, name, body).unwrap();
     }
 
     /// A network device to delete on drop (bridges of admin-defined networks).
-    pub fn own_link(&mut self, name: &str) {
+    pub(crate) fn own_link(&mut self, name: &str) {
         self.links.push(name.to_string());
     }
 
     /// Keeps a child process to kill on drop.
-    pub fn keep_child(&mut self, c: Child) {
+    pub(crate) fn keep_child(&mut self, c: Child) {
         self.children.push(c);
     }
 
     /// Runs `args` inside netns `ns` (via nsenter) and returns (success, stdout+stderr).
-    pub fn in_ns(ns: &Path, args: &[&str]) -> (bool, String) {
+    pub(crate) fn in_ns(ns: &Path, args: &[&str]) -> (bool, String) {
         let out = Command::new("nsenter").arg(format!("--net={}", ns.display())).args(args).output().unwrap();
         let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
         s.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -161,7 +163,7 @@ impl NetEnv {
     }
 
     /// Pings `ip` once from inside `ns`.
-    pub fn ping(ns: &Path, ip: &str) -> bool {
+    pub(crate) fn ping(ns: &Path, ip: &str) -> bool {
         Self::in_ns(ns, &["/bin/busybox", "ping", "-c", "1", "-W", "2", ip]).0
     }
 }
@@ -206,25 +208,25 @@ impl Drop for NetEnv {
 }
 
 /// `iptables-save` lines mentioning `needle`.
-pub fn iptables_lines(needle: &str) -> Vec<String> {
+pub(crate) fn iptables_lines(needle: &str) -> Vec<String> {
     let out = Command::new("iptables-save").output().unwrap();
     String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains(needle)).map(str::to_string).collect()
 }
 
 /// Interfaces enslaved to bridge `br` (empty when the bridge does not exist).
-pub fn bridge_ports(br: &str) -> Vec<String> {
+pub(crate) fn bridge_ports(br: &str) -> Vec<String> {
     std::fs::read_dir(format!("/sys/class/net/{br}/brif"))
         .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default()
 }
 
 /// True when the network device exists.
-pub fn link_exists(name: &str) -> bool {
+pub(crate) fn link_exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
 
 /// Starts busybox httpd on port 80 inside `ns`, serving `dir`.
-pub fn start_httpd(ns: &Path, dir: &Path) -> Child {
+pub(crate) fn start_httpd(ns: &Path, dir: &Path) -> Child {
     Command::new("nsenter")
         .arg(format!("--net={}", ns.display()))
         .args(["/bin/busybox", "httpd", "-f", "-p", "80", "-h"])
@@ -237,7 +239,7 @@ pub fn start_httpd(ns: &Path, dir: &Path) -> Child {
 }
 
 /// HTTP GET `path` from `addr`, retrying for a few seconds; returns the whole response.
-pub fn http_get(addr: &str, path: &str) -> Result<String, String> {
+pub(crate) fn http_get(addr: &str, path: &str) -> Result<String, String> {
     let mut last = String::new();
     for _ in 0..50 {
         match std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)) {

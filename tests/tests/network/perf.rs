@@ -7,7 +7,8 @@ use crate::network_common;
 
 use std::time::{Duration, Instant};
 
-use isula_core::network::{netns, NetworkAttachRequest, NetworkCreateOptions};
+use isula_core::unstable::network::netns;
+use isula_core::{NetworkAttachRequest, NetworkCreateOptions};
 use network_common::*;
 
 fn median(mut v: Vec<Duration>) -> Duration {

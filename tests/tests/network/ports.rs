@@ -3,8 +3,8 @@
 
 use crate::network_common;
 
-use isula_core::network::{NetworkAttachRequest, NetworkCreateOptions, PortMapping, Protocol};
 use isula_core::ErrorKind;
+use isula_core::{NetworkAttachRequest, NetworkCreateOptions, PortMapping, Protocol};
 use network_common::*;
 
 fn free_port() -> u16 {
@@ -41,7 +41,7 @@ fn published_port_reaches_httpd_and_busy_port_is_refused() {
         )
         .unwrap();
     let p2 = res[0].port_mappings[1].host_port;
-    assert!(isula_core::network::ports::EPHEMERAL_PORTS.contains(&p2), "allocated {p2}");
+    assert!(isula_core::unstable::network::EPHEMERAL_PORTS.contains(&p2), "allocated {p2}");
     assert_eq!(res[0].port_mappings[0].host_port, p1);
     let ip = res[0].ip_address().unwrap().to_string();
 

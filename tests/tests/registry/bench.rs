@@ -7,7 +7,7 @@ use crate::registry_support;
 use std::process::Command;
 use std::time::Instant;
 
-use isula_core::engine::LoadOptions;
+use isula_core::LoadOptions;
 use isula_tests::env::{run_ok, TestRoot};
 use isula_tests::images;
 use isula_tests::registry::{self, Registry, RegistryMode};
@@ -32,9 +32,9 @@ fn pull_throughput_and_resume_time() {
     let a = TestRoot::new();
     let src = engine(&a, &[&reg.addr()]);
     let archive = images::oci_archive(&img, Some("x"));
-    src.load(&mut &archive[..], &LoadOptions { tag: Some(name.clone()) }).unwrap();
+    src.images().load(&mut &archive[..], &LoadOptions { tag: Some(name.clone()) }).unwrap();
     let t = Instant::now();
-    src.push(&name, &mut |_| {}).unwrap();
+    src.images().push(&name, &mut |_| {}).unwrap();
     let push_s = t.elapsed().as_secs_f64();
 
     // Our pull, download only (blobs into the content store) and in full (with layer unpacking).
@@ -42,17 +42,15 @@ fn pull_throughput_and_resume_time() {
     let dst = engine(&b, &[&reg.addr()]);
     let t = Instant::now();
     let mut first_extract = None;
-    dst.pull(&name, &Default::default(), &mut |ev| {
-        if first_extract.is_none()
-            && matches!(
-                ev,
-                isula_core::engine::PullEvent::Layer { progress: isula_core::registry::LayerProgress::Extracting, .. }
-            )
-        {
-            first_extract = Some(t.elapsed().as_secs_f64());
-        }
-    })
-    .unwrap();
+    dst.images()
+        .pull(&name, &Default::default(), &mut |ev| {
+            if first_extract.is_none()
+                && matches!(ev, isula_core::PullEvent::Layer { progress: isula_core::LayerProgress::Extracting, .. })
+            {
+                first_extract = Some(t.elapsed().as_secs_f64());
+            }
+        })
+        .unwrap();
     let pull_s = t.elapsed().as_secs_f64();
     let download_s = first_extract.unwrap_or(pull_s);
 
@@ -86,17 +84,15 @@ fn pull_throughput_and_resume_time() {
     let partial: u64 = e.content().partial_ingests().unwrap().iter().map(|(_, n)| n).sum();
     let t = Instant::now();
     let mut resume_download = None;
-    e.pull(&name, &Default::default(), &mut |ev| {
-        if resume_download.is_none()
-            && matches!(
-                ev,
-                isula_core::engine::PullEvent::Layer { progress: isula_core::registry::LayerProgress::Extracting, .. }
-            )
-        {
-            resume_download = Some(t.elapsed().as_secs_f64());
-        }
-    })
-    .unwrap();
+    e.images()
+        .pull(&name, &Default::default(), &mut |ev| {
+            if resume_download.is_none()
+                && matches!(ev, isula_core::PullEvent::Layer { progress: isula_core::LayerProgress::Extracting, .. })
+            {
+                resume_download = Some(t.elapsed().as_secs_f64());
+            }
+        })
+        .unwrap();
     let resume_s = t.elapsed().as_secs_f64();
 
     println!("image: {} layers, {:.1} MB compressed", img.layers.len(), bytes as f64 / 1e6);

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use isula_core::engine::{PullEvent, PullOptions};
-use isula_core::registry::LayerProgress;
 use isula_core::ErrorKind;
+use isula_core::LayerProgress;
+use isula_core::{PullEvent, PullOptions};
 use isula_tests::env::TestRoot;
 use isula_tests::images;
 use registry_support::*;
@@ -28,7 +28,10 @@ fn pulls_from_plain_http_insecure_registry_with_progress() {
     let root = TestRoot::new();
     let e = engine(&root, &[&srv.addr]);
     let mut events = Vec::new();
-    let r = e.pull(&format!("{}/test/busybox", srv.addr), &PullOptions::default(), &mut |ev| events.push(ev)).unwrap();
+    let r = e
+        .images()
+        .pull(&format!("{}/test/busybox", srv.addr), &PullOptions::default(), &mut |ev| events.push(ev))
+        .unwrap();
     assert_eq!(r.id, img.id());
     assert_eq!(r.digest.to_string(), img.manifest.digest);
     assert_eq!(r.reference, format!("{}/test/busybox:latest", srv.addr));
@@ -51,7 +54,7 @@ fn pulls_from_plain_http_insecure_registry_with_progress() {
     // A second pull downloads nothing.
     let before = srv.requests().len();
     let mut again = Vec::new();
-    e.pull(&format!("{}/test/busybox", srv.addr), &PullOptions::default(), &mut |ev| again.push(ev)).unwrap();
+    e.images().pull(&format!("{}/test/busybox", srv.addr), &PullOptions::default(), &mut |ev| again.push(ev)).unwrap();
     assert!(again.iter().any(|ev| matches!(ev, PullEvent::Layer { progress: LayerProgress::AlreadyExists, .. })));
     assert!(srv.requests()[before..].iter().all(|r| !r.path.contains("/blobs/")));
 }
@@ -103,8 +106,8 @@ fn bearer_token_flow_with_scope_check_and_cache() {
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     assert_eq!(store_state(&e), before);
     // With credentials saved in auth.json (written directly: login is tested elsewhere).
-    isula_core::registry::CredentialStore::new(&root.path().join("root"))
-        .set(&srv.addr, &isula_core::registry::Credentials { username: "alice".into(), password: "s3cret".into() })
+    isula_core::unstable::CredentialStore::new(&root.path().join("root"))
+        .set(&srv.addr, &isula_core::Credentials { username: "alice".into(), password: "s3cret".into() })
         .unwrap();
     let hits_before = token_hits.load(Ordering::SeqCst);
     let got = pull(&e, &r).unwrap();
@@ -115,7 +118,7 @@ fn bearer_token_flow_with_scope_check_and_cache() {
     assert!(!blob_reqs.is_empty());
     assert!(blob_reqs.iter().all(|q| q.header("authorization") == Some("Bearer tok-pull")));
     // The token is cached across pulls (same scope and user) until it expires.
-    e.remove_image(&r, &Default::default()).unwrap();
+    e.images().remove(&r, &Default::default()).unwrap();
     pull(&e, &r).unwrap();
     assert_eq!(token_hits.load(Ordering::SeqCst) - hits_before, 1);
 }
@@ -373,7 +376,7 @@ fn slow_server_times_out() {
     let e = engine(&root, &[&srv.addr]);
     let before = store_state(&e);
     let opts = PullOptions { timeout: Some(Duration::from_millis(500)), ..Default::default() };
-    let err = e.pull(&format!("{}/r/img", srv.addr), &opts, &mut |_| {}).unwrap_err();
+    let err = e.images().pull(&format!("{}/r/img", srv.addr), &opts, &mut |_| {}).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(err.to_string().contains("timed out"), "{err}");
     assert_eq!(store_state(&e), before);
@@ -424,7 +427,7 @@ fn index_selects_platform_or_lists_available_ones() {
     assert_eq!(got.digest.to_string(), idx.index.digest);
     // --platform picks the other one.
     let opts = PullOptions { platform: Some(format!("linux/{other}")), ..Default::default() };
-    let got = e.pull(&format!("{}/m/img:multi", srv.addr), &opts, &mut |_| {}).unwrap();
+    let got = e.images().pull(&format!("{}/m/img:multi", srv.addr), &opts, &mut |_| {}).unwrap();
     assert_eq!(got.id, idx.images[0].id());
     // No match: NotFound listing what there is; store unchanged.
     let before = store_state(&e);
@@ -434,11 +437,11 @@ fn index_selects_platform_or_lists_available_ones() {
     assert_eq!(store_state(&e), before);
     // A single-platform image for another platform is refused when a platform is asked for.
     let opts = PullOptions { platform: Some("linux/s390x".into()), ..Default::default() };
-    let err = e.pull(&format!("{}/m/img:single1", srv.addr), &opts, &mut |_| {}).unwrap_err();
+    let err = e.images().pull(&format!("{}/m/img:single1", srv.addr), &opts, &mut |_| {}).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     assert_eq!(store_state(&e), before);
     let opts = PullOptions { platform: Some("linux".into()), ..Default::default() };
-    let err = e.pull(&format!("{}/m/img:multi", srv.addr), &opts, &mut |_| {}).unwrap_err();
+    let err = e.images().pull(&format!("{}/m/img:multi", srv.addr), &opts, &mut |_| {}).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
 }
 
@@ -511,7 +514,7 @@ fn invalid_references_are_refused_before_any_request() {
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{r:?}: {err}");
     }
     let opts = PullOptions { max_concurrent_downloads: Some(0), ..Default::default() };
-    assert_eq!(e.pull("busybox", &opts, &mut |_| {}).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(e.images().pull("busybox", &opts, &mut |_| {}).unwrap_err().kind(), ErrorKind::InvalidArgument);
     assert_eq!(store_state(&e), before);
 }
 
@@ -590,10 +593,10 @@ fn login_against_a_token_server() {
     assert!(err.to_string().contains("bob") && !err.to_string().contains("wrong"), "{err}");
     assert!(!auth_json.exists());
     e.login(&srv.addr, "bob", "right").unwrap();
-    let saved = isula_core::registry::CredentialStore::new(&root.path().join("root")).get(&srv.addr).unwrap().unwrap();
+    let saved = isula_core::unstable::CredentialStore::new(&root.path().join("root")).get(&srv.addr).unwrap().unwrap();
     assert_eq!((saved.username.as_str(), saved.password.as_str()), ("bob", "right"));
     e.logout(&srv.addr).unwrap();
-    assert!(isula_core::registry::CredentialStore::new(&root.path().join("root")).get(&srv.addr).unwrap().is_none());
+    assert!(isula_core::unstable::CredentialStore::new(&root.path().join("root")).get(&srv.addr).unwrap().is_none());
     assert_eq!(e.login(&srv.addr, "", "x").unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
 
@@ -637,9 +640,9 @@ fn push_with_bearer_push_scope() {
     let e = engine(&root, &[&srv.addr]);
     let name = format!("{}/push/busybox:v1", srv.addr);
     let archive = images::oci_archive(&img, Some("x"));
-    e.load(&mut &archive[..], &isula_core::engine::LoadOptions { tag: Some(name.clone()) }).unwrap();
+    e.images().load(&mut &archive[..], &isula_core::LoadOptions { tag: Some(name.clone()) }).unwrap();
     let mut events = Vec::new();
-    let pushed = e.push(&name, &mut |ev| events.push(ev)).unwrap();
+    let pushed = e.images().push(&name, &mut |ev| events.push(ev)).unwrap();
     assert_eq!(pushed.digest.to_string(), img.manifest.digest);
     assert!(scopes_seen.lock().unwrap().iter().all(|s| s == "repository:push/busybox:pull,push"));
     let stored = reg.content.lock().unwrap().clone();
@@ -648,7 +651,7 @@ fn push_with_bearer_push_scope() {
     for b in [&img.config, &img.layers[0]] {
         assert_eq!(stored.blobs[&b.digest], b.data);
     }
-    use isula_core::registry::{PushEvent, PushProgress};
+    use isula_core::{PushEvent, PushProgress};
     let pushed_blobs =
         events.iter().filter(|PushEvent::Blob { progress, .. }| *progress == PushProgress::Pushed).count();
     assert_eq!(pushed_blobs, 2, "{events:?}");
@@ -709,7 +712,7 @@ fn failing_pull_keeps_blobs_a_concurrent_pull_needs() {
     assert!(blobs.contains(&shared));
     assert!(!blobs.contains(&bad) && !blobs.contains(&x.config.digest), "{blobs:?}");
     // The image made by the successful pull is complete.
-    assert_eq!(e.inspect_image(&format!("{}/y/img", s2.addr)).unwrap().id, y.id());
+    assert_eq!(e.images().inspect(&format!("{}/y/img", s2.addr)).unwrap().id, y.id());
 }
 
 #[test]

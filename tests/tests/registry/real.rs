@@ -6,8 +6,8 @@ use crate::registry_support;
 
 use std::process::Command;
 
-use isula_core::engine::{LoadOptions, PushEvent, PushProgress};
 use isula_core::{Engine, ErrorKind};
+use isula_core::{LoadOptions, PushEvent, PushProgress};
 use isula_tests::env::{run_ok, TestRoot};
 use isula_tests::images::{self, BuiltImage};
 use isula_tests::registry::{self, Registry, RegistryMode};
@@ -16,7 +16,7 @@ use registry_support::*;
 /// Load `img` into `e` under `name`.
 fn load_as(e: &Engine, img: &BuiltImage, name: &str) {
     let archive = images::oci_archive(img, Some("x"));
-    let loaded = e.load(&mut &archive[..], &LoadOptions { tag: Some(name.to_string()) }).unwrap();
+    let loaded = e.images().load(&mut &archive[..], &LoadOptions { tag: Some(name.to_string()) }).unwrap();
     assert_eq!(loaded[0].id, img.id());
 }
 
@@ -35,9 +35,9 @@ fn trust_ca(root: &TestRoot, reg: &Registry) {
     std::fs::copy(reg.ca_cert_pem().unwrap(), dir.join("ca.crt")).unwrap();
 }
 
-fn push_events(e: &Engine, name: &str) -> (isula_core::Result<isula_core::engine::PushResult>, Vec<PushEvent>) {
+fn push_events(e: &Engine, name: &str) -> (isula_core::Result<isula_core::PushResult>, Vec<PushEvent>) {
     let mut ev = Vec::new();
-    let r = e.push(name, &mut |x| ev.push(x));
+    let r = e.images().push(name, &mut |x| ev.push(x));
     (r, ev)
 }
 
@@ -63,12 +63,12 @@ fn round_trip(reg: &Registry, src: &Engine, dst: &Engine) {
     let got = pull(dst, &name).unwrap();
     assert_eq!(got.id, img.id());
     assert_eq!(got.digest, pushed.digest);
-    let inspect = dst.inspect_image(&name).unwrap();
+    let inspect = dst.images().inspect(&name).unwrap();
     assert_eq!(inspect.id, img.id());
     // Cross-repository mount: the pulled image carries a repo digest of isula/busybox,
     // so pushing it to another repository of the same registry mounts every blob.
     let other = format!("{}/other/busybox:2", reg.addr());
-    dst.tag(&name, &other).unwrap();
+    dst.images().tag(&name, &other).unwrap();
     let (r, ev) = push_events(dst, &other);
     assert_eq!(r.unwrap().digest, pushed.digest);
     assert_eq!(count(&ev, |p| matches!(p, PushProgress::Mounted { from } if from == "isula/busybox")), 2, "{ev:?}");
@@ -101,7 +101,7 @@ fn tls_registry_with_ca_in_certs_d() {
     let img = images::busybox();
     let name = format!("{}/isula/busybox:1.0", reg.addr());
     load_as(&src, &img, &name);
-    let err = src.push(&name, &mut |_| {}).unwrap_err();
+    let err = src.images().push(&name, &mut |_| {}).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
     assert!(err.to_string().contains(&reg.addr()), "{err}");
     drop(src);
@@ -134,7 +134,7 @@ fn basic_auth_registry_login_push_pull_logout() {
     load_as(&src, &img, &name);
     let auth_json = a.path().join("root/auth.json");
     // Not logged in: PermissionDenied with a hint.
-    let err = src.push(&name, &mut |_| {}).unwrap_err();
+    let err = src.images().push(&name, &mut |_| {}).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
     assert!(err.to_string().contains("login"), "{err}");
     // Wrong password: PermissionDenied, nothing saved, password not echoed.
@@ -191,8 +191,8 @@ fn images_pushed_by_skopeo_are_pulled() {
     assert_eq!(got.digest.to_string(), idx.index.digest);
     // Our push of an image pulled from an index re-pushes its platform manifest.
     let mine = format!("{}/mine/multi:1", reg.addr());
-    e.tag(&r, &mine).unwrap();
-    let pushed = e.push(&mine, &mut |_| {}).unwrap();
+    e.images().tag(&r, &mine).unwrap();
+    let pushed = e.images().push(&mine, &mut |_| {}).unwrap();
     assert_eq!(pushed.digest.to_string(), idx.images[1].manifest.digest);
     assert_eq!(skopeo_digest(&reg, &mine), pushed.digest.to_string());
 }
@@ -235,9 +235,10 @@ fn large_blob_goes_up_in_chunks_and_resumes_down_from_the_real_registry() {
     assert!(dst.content().partial_ingests().unwrap().contains(&(hex, half as u64)));
     let mut downloaded = Vec::new();
     let got = dst
+        .images()
         .pull(&name, &Default::default(), &mut |ev| {
-            if let isula_core::engine::PullEvent::Layer {
-                progress: isula_core::registry::LayerProgress::Downloading { current, .. },
+            if let isula_core::PullEvent::Layer {
+                progress: isula_core::LayerProgress::Downloading { current, .. },
                 ..
             } = ev
             {

@@ -15,7 +15,7 @@ use isula_tests::images::BuiltImage;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
-pub struct Req {
+pub(crate) struct Req {
     pub method: String,
     pub path: String,
     pub query: String,
@@ -24,13 +24,13 @@ pub struct Req {
 }
 
 impl Req {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
     }
 }
 
 /// What the server does with a request.
-pub enum Action {
+pub(crate) enum Action {
     /// Answer with status, headers and body.
     Respond(u16, Vec<(String, String)>, Vec<u8>),
     /// Send status and headers (with the full Content-Length), then only `n` body bytes, then close.
@@ -44,14 +44,14 @@ pub enum Action {
     Drop,
 }
 
-pub fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Action {
+pub(crate) fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Action {
     Action::Respond(status, headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), body.into())
 }
 
 type Handler = dyn Fn(&Req) -> Action + Send + Sync;
 
 /// A registry served from memory on 127.0.0.1; dropping it stops the listener thread.
-pub struct FakeRegistry {
+pub(crate) struct FakeRegistry {
     pub addr: String,
     pub log: Arc<Mutex<Vec<Req>>>,
     stop: Arc<AtomicBool>,
@@ -60,7 +60,7 @@ pub struct FakeRegistry {
 
 impl FakeRegistry {
     /// Serve with `handler`.
-    pub fn start(handler: impl Fn(&Req) -> Action + Send + Sync + 'static) -> FakeRegistry {
+    pub(crate) fn start(handler: impl Fn(&Req) -> Action + Send + Sync + 'static) -> FakeRegistry {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -82,7 +82,7 @@ impl FakeRegistry {
     }
 
     /// Requests seen so far.
-    pub fn requests(&self) -> Vec<Req> {
+    pub(crate) fn requests(&self) -> Vec<Req> {
         self.log.lock().unwrap().clone()
     }
 }
@@ -189,20 +189,20 @@ fn write_resp(conn: &mut TcpStream, status: u16, hdrs: &[(String, String)], body
 
 /// Manifests (by tag and digest) and blobs of one or more images.
 #[derive(Clone, Default)]
-pub struct Content {
+pub(crate) struct Content {
     pub manifests: HashMap<String, (String, Vec<u8>)>,
     pub blobs: HashMap<String, Vec<u8>>,
 }
 
 impl Content {
     /// Content serving `img` as `<repo>:<tag>` (and by digest).
-    pub fn image(img: &BuiltImage, tag: &str) -> Content {
+    pub(crate) fn image(img: &BuiltImage, tag: &str) -> Content {
         let mut c = Content::default();
         c.add_image(img, tag);
         c
     }
 
-    pub fn add_image(&mut self, img: &BuiltImage, tag: &str) {
+    pub(crate) fn add_image(&mut self, img: &BuiltImage, tag: &str) {
         let mt = img.manifest.media_type.clone();
         self.manifests.insert(tag.into(), (mt.clone(), img.manifest.data.clone()));
         self.manifests.insert(img.manifest.digest.clone(), (mt, img.manifest.data.clone()));
@@ -211,7 +211,7 @@ impl Content {
         }
     }
 
-    pub fn add_manifest(&mut self, tag: &str, media_type: &str, data: Vec<u8>) -> String {
+    pub(crate) fn add_manifest(&mut self, tag: &str, media_type: &str, data: Vec<u8>) -> String {
         let d = isula_tests::images::sha256_digest(&data);
         self.manifests.insert(tag.into(), (media_type.into(), data.clone()));
         self.manifests.insert(d.clone(), (media_type.into(), data));
@@ -219,7 +219,7 @@ impl Content {
     }
 
     /// Answer `req` like a registry for any repository: `/v2/`, manifests, blobs (with Range).
-    pub fn serve(&self, req: &Req) -> Action {
+    pub(crate) fn serve(&self, req: &Req) -> Action {
         if req.path == "/v2/" {
             return respond(200, &[("Docker-Distribution-Api-Version", "registry/2.0")], "{}");
         }
@@ -244,7 +244,7 @@ impl Content {
 }
 
 /// Serve `data`, honouring `Range: bytes=N-`.
-pub fn serve_blob(req: &Req, data: &[u8]) -> Action {
+pub(crate) fn serve_blob(req: &Req, data: &[u8]) -> Action {
     if let Some(r) = req.header("range") {
         let start: usize = r.trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap_or(0);
         let range = format!("bytes {start}-{}/{}", data.len() - 1, data.len());
@@ -258,36 +258,36 @@ pub fn serve_blob(req: &Req, data: &[u8]) -> Action {
 }
 
 /// An engine on `root` configured to reach `insecure` over http.
-pub fn engine(root: &isula_tests::env::TestRoot, insecure: &[&str]) -> Engine {
+pub(crate) fn engine(root: &isula_tests::env::TestRoot, insecure: &[&str]) -> Engine {
     let mut cfg: EngineConfig = root.config();
     cfg.insecure_registries = insecure.iter().map(|s| s.to_string()).collect();
     Engine::open(cfg).unwrap()
 }
 
 /// Committed blobs, partial ingests and image names of an engine (for "store unchanged" checks).
-pub fn store_state(e: &Engine) -> (Vec<String>, Vec<(String, u64)>, Vec<String>) {
+pub(crate) fn store_state(e: &Engine) -> (Vec<String>, Vec<(String, u64)>, Vec<String>) {
     let blobs = e.content().list().unwrap().iter().map(|d| d.to_string()).collect();
     let partial = e.content().partial_ingests().unwrap();
-    let images = e.images(&Default::default()).unwrap().into_iter().map(|i| format!("{:?}", i)).collect();
+    let images = e.images().list(&Default::default()).unwrap().into_iter().map(|i| format!("{:?}", i)).collect();
     (blobs, partial, images)
 }
 
 /// Pull with default options, collecting events.
-pub fn pull(e: &Engine, r: &str) -> isula_core::Result<isula_core::engine::PullResult> {
-    e.pull(r, &Default::default(), &mut |_| {})
+pub(crate) fn pull(e: &Engine, r: &str) -> isula_core::Result<isula_core::PullResult> {
+    e.images().pull(r, &Default::default(), &mut |_| {})
 }
 
 /// A writable in-memory registry: [`Content::serve`] plus uploads (POST, PATCH, PUT ?digest=),
 /// cross-repository mounts (all repositories share blobs here) and manifest PUTs.
 #[derive(Clone, Default)]
-pub struct Writable {
+pub(crate) struct Writable {
     pub content: Arc<Mutex<Content>>,
     uploads: Arc<Mutex<HashMap<String, Vec<u8>>>>,
     next: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Writable {
-    pub fn serve(&self, req: &Req) -> Action {
+    pub(crate) fn serve(&self, req: &Req) -> Action {
         let p = req.path.trim_start_matches("/v2/").to_string();
         if req.method == "POST" && p.ends_with("/blobs/uploads/") {
             let repo = p.trim_end_matches("/blobs/uploads/").to_string();
@@ -337,7 +337,7 @@ impl Writable {
 }
 
 /// A query parameter, percent-decoded for `%3A` only (digests).
-pub fn query_param(query: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
         (k == name).then(|| v.replace("%3A", ":"))

@@ -10,7 +10,7 @@ use crate::stdio::{self, Event, Input, RawTerminal};
 
 /// `isula attach [OPTIONS] CONTAINER`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Do not attach STDIN.
     #[arg(long = "no-stdin")]
     pub no_stdin: bool,
@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// How to attach.
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     /// Container name or id.
     pub id: &'a str,
     /// Forward our stdin.
@@ -36,7 +36,7 @@ pub struct Session<'a> {
 }
 
 /// Failure of the start inside a session (run maps it to 125/126/127).
-pub enum SessionError {
+pub(crate) enum SessionError {
     /// The start was refused.
     Start(tonic::Status),
     /// Anything else.
@@ -51,7 +51,7 @@ impl From<CliError> for SessionError {
 
 /// Attach to the container's stdio (starting it when asked) and copy until it exits; its
 /// exit code.
-pub fn session(ctx: &mut Ctx, s: &Session<'_>) -> Result<i32, SessionError> {
+pub(crate) fn session(ctx: &mut Ctx, s: &Session<'_>) -> Result<i32, SessionError> {
     let mut c = ctx.containers()?;
     let size = if s.tty { stdio::term_size() } else { None };
     let _raw = (s.tty && s.stdin).then(RawTerminal::enable);
@@ -116,7 +116,7 @@ pub fn session(ctx: &mut Ctx, s: &Session<'_>) -> Result<i32, SessionError> {
 }
 
 /// Run `isula attach`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.containers()?;
     let info = ctx
         .rt

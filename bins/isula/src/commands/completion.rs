@@ -6,14 +6,14 @@ use crate::error::CmdResult;
 
 /// `isula completion SHELL`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Shell to generate the script for.
     #[arg(value_parser = ["bash", "zsh", "fish"])]
     pub shell: String,
 }
 
 /// Write the completion script of `cmd` for the chosen shell.
-pub fn run(a: &Args, cmd: &mut clap::Command) -> CmdResult {
+pub(crate) fn run(a: &Args, cmd: &mut clap::Command) -> CmdResult {
     let shell = match a.shell.as_str() {
         "bash" => Shell::Bash,
         "zsh" => Shell::Zsh,

@@ -12,7 +12,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` / `isula cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Source.
     pub src: String,
     /// Destination.
@@ -150,7 +150,7 @@ fn copy_in(ctx: &mut Ctx, src: &str, id: &str, dest: &str) -> CmdResult {
 }
 
 /// Run `isula cp`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     match (split_remote(&a.src), split_remote(&a.dest)) {
         (Some((id, p)), None) => copy_out(ctx, id, p, &a.dest),
         (None, Some((id, p))) => copy_in(ctx, &a.src, id, p),

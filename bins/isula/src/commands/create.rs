@@ -11,7 +11,7 @@ use crate::resources::ResourceOpts;
 
 /// Options of `create` and `run` (Docker's names).
 #[derive(Debug, Clone, clap::Args)]
-pub struct ContainerOpts {
+pub(crate) struct ContainerOpts {
     /// Assign a name to the container.
     #[arg(long = "name")]
     pub name: Option<String>,
@@ -163,7 +163,7 @@ pub struct ContainerOpts {
 /// `isula create [OPTIONS] IMAGE [COMMAND] [ARG...]`
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
-pub struct Args {
+pub(crate) struct Args {
     /// Container options.
     #[command(flatten)]
     pub opts: ContainerOpts,
@@ -197,7 +197,7 @@ fn key_values(flag: &str, list: &[String]) -> Result<BTreeMap<String, String>, C
 
 /// The `CreateContainerRequest.options_json` for `o` (engine CreateOptions plus the flag
 /// strings the daemon parses, under `CliFlags`).
-pub fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliError> {
+pub(crate) fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliError> {
     let mut env = Vec::new();
     for f in &o.env_file {
         env.extend(env_file(f)?);
@@ -268,7 +268,7 @@ fn pull(ctx: &mut Ctx, o: &ContainerOpts) -> Result<(), CliError> {
 
 /// Create the container (pulling its image per `--pull`), with `start` also start it (one
 /// call: `run -d`); its id.
-pub fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool, start: bool) -> Result<String, CliError> {
+pub(crate) fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool, start: bool) -> Result<String, CliError> {
     let options_json = options_json(o, auto_remove)?;
     if o.pull == "always" {
         pull(ctx, o)?;
@@ -316,7 +316,7 @@ fn create_error(s: &tonic::Status) -> CliError {
 }
 
 /// Run `isula create`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let id = create(ctx, &a.opts, false, false)?;
     println!("{id}");
     Ok(0)

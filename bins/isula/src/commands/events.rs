@@ -10,7 +10,7 @@ use crate::template::Template;
 
 /// `isula events [OPTIONS]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Show all events created since timestamp.
     #[arg(long = "since")]
     pub since: Option<String>,
@@ -73,7 +73,7 @@ fn line(e: &Value) -> String {
 }
 
 /// Run `isula events`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut f = filter_json(&a.filter)?;
     if let Some(s) = &a.since {
         f["since"] = json!(nanos("--since", s)?);

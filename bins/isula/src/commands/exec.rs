@@ -13,7 +13,7 @@ use crate::stdio::{self, Event, Input, RawTerminal};
 
 /// `isula exec [OPTIONS] CONTAINER COMMAND [ARG...]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Detached mode: run command in the background.
     #[arg(short = 'd', long = "detach")]
     pub detach: bool,
@@ -55,7 +55,7 @@ fn exec_error(s: &tonic::Status, name: &str) -> CliError {
 }
 
 /// Run `isula exec`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let env: Vec<String> = a
         .env
         .iter()

@@ -9,7 +9,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula export [-o FILE] CONTAINER`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Write to a file, instead of STDOUT.
     #[arg(short = 'o', long = "output")]
     pub output: Option<String>,
@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 /// Run `isula export`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut out: Box<dyn Write> = match &a.output {
         Some(p) => Box::new(
             std::fs::File::create(p).map_err(|e| CliError::engine(format!("failed to export container: {p}: {e}")))?,

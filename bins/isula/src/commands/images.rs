@@ -11,7 +11,7 @@ use crate::template::Template;
 
 /// `isula images [OPTIONS] [REPOSITORY[:TAG]]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Show all images (default hides intermediate images).
     #[arg(short = 'a', long = "all")]
     pub all: bool,
@@ -43,7 +43,7 @@ fn split_tag(name: &str) -> (&str, &str) {
 }
 
 /// One row per name (or one `<none>` row) with Docker's `--format` fields.
-pub fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Value> {
+pub(crate) fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Value> {
     let mut out = Vec::new();
     for img in list {
         let id = img.id.as_str();
@@ -97,7 +97,7 @@ pub fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Value> {
 
 /// Does `pattern` (Docker's `reference=` filter: a glob over the familiar name, with or
 /// without a tag) match the row `repo:tag`?
-pub fn reference_matches(pattern: &str, repo: &str, tag: &str) -> bool {
+pub(crate) fn reference_matches(pattern: &str, repo: &str, tag: &str) -> bool {
     let has_tag = pattern.rfind(':').is_some_and(|i| !pattern[i..].contains('/'));
     if has_tag {
         glob(pattern, &format!("{repo}:{tag}"))
@@ -121,7 +121,7 @@ fn glob(p: &str, s: &str) -> bool {
 }
 
 /// Column titles of the image fields.
-pub fn title(field: &str) -> String {
+pub(crate) fn title(field: &str) -> String {
     match field {
         "ID" => "IMAGE ID".into(),
         "CreatedSince" => "CREATED".into(),
@@ -134,7 +134,7 @@ pub fn title(field: &str) -> String {
 }
 
 /// Render `rows` with `format` (a table gets a header and aligned columns).
-pub fn render(rows: &[Value], format: &str, title: &dyn Fn(&str) -> String) -> Result<String, CliError> {
+pub(crate) fn render(rows: &[Value], format: &str, title: &dyn Fn(&str) -> String) -> Result<String, CliError> {
     let t = Template::parse(format).map_err(CliError::engine)?;
     let mut lines = Vec::new();
     if t.table {
@@ -147,7 +147,7 @@ pub fn render(rows: &[Value], format: &str, title: &dyn Fn(&str) -> String) -> R
 }
 
 /// Run `isula images`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut filters = a.filter.clone();
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));

@@ -9,7 +9,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula import [OPTIONS] file|- [REPOSITORY[:TAG]]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Set commit message for imported image.
     #[arg(short = 'm', long = "message", value_name = "MESSAGE")]
     pub message: Option<String>,
@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 /// Run `isula import`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let input: Box<dyn std::io::Read + Send> = if a.file == "-" {
         Box::new(std::io::stdin())
     } else {

@@ -10,14 +10,14 @@ use crate::template::Template;
 
 /// `isula info [OPTIONS]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Format the output using the given Go template.
     #[arg(short = 'f', long = "format", value_name = "TEMPLATE")]
     pub format: Option<String>,
 }
 
 /// Run `isula info`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.system()?;
     let r = ctx.rt.block_on(c.info(InfoRequest {}))?.into_inner();
     let info: Info = serde_json::from_str(&r.info_json)

@@ -9,7 +9,7 @@ use crate::template::Template;
 
 /// `isula inspect [OPTIONS] NAME|ID [NAME|ID...]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Format the output using the given Go template.
     #[arg(short = 'f', long = "format", value_name = "TEMPLATE")]
     pub format: Option<String>,
@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// Pretty JSON with 4-space indentation, as Docker prints.
-pub fn pretty(v: &Value) -> String {
+pub(crate) fn pretty(v: &Value) -> String {
     use serde::Serialize;
     let mut out = Vec::new();
     let f = serde_json::ser::PrettyFormatter::with_indent(b"    ");
@@ -34,7 +34,7 @@ pub fn pretty(v: &Value) -> String {
 }
 
 /// Run `isula inspect`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let kind = a.kind.as_deref().unwrap_or("");
     if !matches!(kind, "" | "container" | "image") {
         return Err(CliError::engine(format!("\"{kind}\" is not a valid value for --type")));
@@ -82,7 +82,7 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
 /// `inspect` of one kind of object (volumes, networks): `get` fetches each name's JSON; a
 /// failure with status 1 (not found, refused) is printed after the output, any other stops
 /// at once.
-pub fn inspect_each(
+pub(crate) fn inspect_each(
     ctx: &mut Ctx,
     names: &[String],
     format: Option<&str>,

@@ -7,7 +7,7 @@ use crate::error::CmdResult;
 
 /// `isula kill [OPTIONS] CONTAINER...`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Signal to send to the container.
     #[arg(short = 's', long = "signal", default_value = "KILL")]
     pub signal: String,
@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Run `isula kill`: prints each name given on success, the daemon's message on failure
 /// (status 1 when any failed), as Docker.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     super::each(ctx, &a.containers, |ctx, id| {
         let mut c = ctx.containers()?;
         ctx.rt.block_on(c.kill(KillContainerRequest { id: id.to_string(), signal: a.signal.clone() }))?;

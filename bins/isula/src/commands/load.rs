@@ -11,7 +11,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula load [OPTIONS]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Read from tar archive file, instead of STDIN.
     #[arg(short = 'i', long = "input", value_name = "FILE")]
     pub input: Option<String>,
@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 /// Run `isula load`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let input: Box<dyn std::io::Read + Send> = match &a.input {
         Some(p) => Box::new(std::fs::File::open(p).map_err(|e| CliError::new(format!("Error: open {p}: {e}")))?),
         None => {
@@ -59,7 +59,7 @@ pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
 }
 
 /// `docker.io/library/busybox:latest` -> `busybox:latest`, `docker.io/x/y` -> `x/y`.
-pub fn familiar(name: &str) -> &str {
+pub(crate) fn familiar(name: &str) -> &str {
     let n = name.strip_prefix("docker.io/").unwrap_or(name);
     if n.len() != name.len() {
         n.strip_prefix("library/").unwrap_or(n)

@@ -9,7 +9,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula login [OPTIONS] [SERVER]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Username.
     #[arg(short = 'u', long = "username")]
     pub username: Option<String>,
@@ -55,7 +55,7 @@ fn prompt(text: &str, echo: bool) -> Result<String, CliError> {
 }
 
 /// Run `isula login`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if a.password.is_some() && a.password_stdin {
         return Err(CliError::engine("--password and --password-stdin are mutually exclusive"));
     }

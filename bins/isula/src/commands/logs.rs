@@ -10,7 +10,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula logs [OPTIONS] CONTAINER`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Follow log output.
     #[arg(short = 'f', long = "follow")]
     pub follow: bool,
@@ -32,7 +32,7 @@ pub struct Args {
 
 /// A `--since`/`--until` value for the daemon: relative durations (`10m`, `1h30m`, `5s`)
 /// become unix seconds; RFC 3339 and unix seconds pass as they are.
-pub fn time_arg(flag: &str, s: &str) -> Result<String, CliError> {
+pub(crate) fn time_arg(flag: &str, s: &str) -> Result<String, CliError> {
     if s.parse::<f64>().is_ok() || s.contains('T') || s.contains('-') {
         return Ok(s.to_string());
     }
@@ -71,7 +71,7 @@ fn parse_go_duration(s: &str) -> Option<f64> {
 }
 
 /// Run `isula logs`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let tail = match a.tail.as_str() {
         "all" | "" => None,
         n => Some(n.parse::<i64>().map_err(|_| CliError::engine(format!("invalid value for --tail: {n:?}")))?.max(0)),

@@ -1,55 +1,55 @@
 //! One module per verb: its clap `Args` and `run`.
 
-pub mod attach;
-pub mod completion;
-pub mod cp;
-pub mod create;
-pub mod events;
-pub mod exec;
-pub mod export;
-pub mod images;
-pub mod import;
-pub mod info;
-pub mod inspect;
-pub mod kill;
-pub mod load;
-pub mod login;
-pub mod logout;
-pub mod logs;
-pub mod network;
-pub mod pause;
-pub mod port;
-pub mod ps;
-pub mod pull;
-pub mod push;
-pub mod rename;
-pub mod restart;
-pub mod rm;
-pub mod rmi;
-pub mod run;
-pub mod save;
-pub mod start;
-pub mod stats;
-pub mod stop;
-pub mod tag;
-pub mod top;
-pub mod unpause;
-pub mod update;
-pub mod version;
-pub mod volume;
-pub mod wait;
+pub(crate) mod attach;
+pub(crate) mod completion;
+pub(crate) mod cp;
+pub(crate) mod create;
+pub(crate) mod events;
+pub(crate) mod exec;
+pub(crate) mod export;
+pub(crate) mod images;
+pub(crate) mod import;
+pub(crate) mod info;
+pub(crate) mod inspect;
+pub(crate) mod kill;
+pub(crate) mod load;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod logs;
+pub(crate) mod network;
+pub(crate) mod pause;
+pub(crate) mod port;
+pub(crate) mod ps;
+pub(crate) mod pull;
+pub(crate) mod push;
+pub(crate) mod rename;
+pub(crate) mod restart;
+pub(crate) mod rm;
+pub(crate) mod rmi;
+pub(crate) mod run;
+pub(crate) mod save;
+pub(crate) mod start;
+pub(crate) mod stats;
+pub(crate) mod stop;
+pub(crate) mod tag;
+pub(crate) mod top;
+pub(crate) mod unpause;
+pub(crate) mod update;
+pub(crate) mod version;
+pub(crate) mod volume;
+pub(crate) mod wait;
 
 use std::io::Read;
 
 use tokio::sync::mpsc;
 
 /// Size of the chunks streamed to the daemon.
-pub const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 256 * 1024;
 
 /// Read `input` on a thread and deliver `make(first, chunk)` messages through a channel
 /// (first = true for the first message). A read error ends the stream and is reported
 /// through the returned receiver of errors.
-pub fn stream_reader<T: Send + 'static>(
+pub(crate) fn stream_reader<T: Send + 'static>(
     mut input: Box<dyn Read + Send>,
     make: impl Fn(bool, Vec<u8>) -> T + Send + 'static,
 ) -> (mpsc::Receiver<T>, std::sync::mpsc::Receiver<std::io::Error>) {
@@ -90,7 +90,7 @@ pub fn stream_reader<T: Send + 'static>(
 
 /// Apply `op` to each object: print its name on success, the error on failure (status 1
 /// when any failed; a connection failure stops at once with its own status).
-pub fn each(
+pub(crate) fn each(
     ctx: &mut crate::ctx::Ctx,
     ids: &[String],
     mut op: impl FnMut(&mut crate::ctx::Ctx, &str) -> Result<(), crate::error::CliError>,
@@ -99,7 +99,7 @@ pub fn each(
 }
 
 /// [`each`], printing the line `op` returns instead of the name.
-pub fn each_output(
+pub(crate) fn each_output(
     ctx: &mut crate::ctx::Ctx,
     ids: &[String],
     mut op: impl FnMut(&mut crate::ctx::Ctx, &str) -> Result<String, crate::error::CliError>,
@@ -119,13 +119,13 @@ pub fn each_output(
 }
 
 /// A NotFound reply as Docker prints it for a container named by the user.
-pub fn no_such(s: &tonic::Status, name: &str) -> crate::error::CliError {
+pub(crate) fn no_such(s: &tonic::Status, name: &str) -> crate::error::CliError {
     no_such_object(s, "container", name)
 }
 
 /// A NotFound reply as Docker prints it for a `what` (container, volume, network) named by
 /// the user; any other reply as the daemon's error.
-pub fn no_such_object(s: &tonic::Status, what: &str, name: &str) -> crate::error::CliError {
+pub(crate) fn no_such_object(s: &tonic::Status, what: &str, name: &str) -> crate::error::CliError {
     if s.code() == tonic::Code::NotFound {
         return crate::error::CliError::new(format!("Error: No such {what}: {name}"));
     }

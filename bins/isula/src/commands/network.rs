@@ -16,7 +16,7 @@ use crate::fmt::short_id;
 
 /// `isula network COMMAND`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -37,7 +37,7 @@ enum Cmd {
 
 /// `isula network create [OPTIONS] NETWORK`
 #[derive(Debug, clap::Args)]
-pub struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// Driver to manage the network (only "bridge").
     #[arg(short = 'd', long = "driver", value_name = "DRIVER", default_value = "bridge")]
     pub driver: String,
@@ -59,7 +59,7 @@ pub struct CreateArgs {
 
 /// `isula network ls [OPTIONS]`
 #[derive(Debug, clap::Args)]
-pub struct LsArgs {
+pub(crate) struct LsArgs {
     /// Only display network IDs.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
@@ -76,7 +76,7 @@ pub struct LsArgs {
 
 /// `isula network inspect [OPTIONS] NETWORK [NETWORK...]`
 #[derive(Debug, clap::Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// Format the output using the given Go template.
     #[arg(short = 'f', long = "format", value_name = "TEMPLATE")]
     pub format: Option<String>,
@@ -87,7 +87,7 @@ pub struct InspectArgs {
 
 /// `isula network rm NETWORK [NETWORK...]`
 #[derive(Debug, clap::Args)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     /// Networks to remove (names or id prefixes).
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -98,7 +98,7 @@ fn client(ctx: &mut Ctx) -> Result<NetworkServiceClient<Channel>, CliError> {
 }
 
 /// Run `isula network ...`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     match a.cmd {
         Cmd::Create(a) => create(ctx, a),
         Cmd::Ls(a) => ls(ctx, a),

@@ -10,7 +10,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula port CONTAINER [PRIVATE_PORT[/PROTO]]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Container name or id.
     pub container: String,
     /// Only this container port (`80` means `80/tcp`).
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 /// `(container port, protocol, host address:port)` per binding, ordered by port then protocol.
-pub fn bindings(inspect: &Value) -> Vec<(u16, String, String)> {
+pub(crate) fn bindings(inspect: &Value) -> Vec<(u16, String, String)> {
     let mut out = Vec::new();
     let Some(ports) = inspect["NetworkSettings"]["Ports"].as_object() else { return out };
     for (key, list) in ports {
@@ -47,7 +47,7 @@ fn parse_private(s: &str) -> Result<(u16, String), CliError> {
 }
 
 /// Run `isula port`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let want = a.port.as_deref().map(parse_private).transpose()?;
     let mut c = ctx.containers()?;
     let reply = ctx

@@ -9,7 +9,7 @@ use crate::fmt::{ago, utc};
 
 /// `isula ps [OPTIONS]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Show all containers (default shows just running).
     #[arg(short = 'a', long = "all")]
     pub all: bool,
@@ -43,7 +43,7 @@ fn command(cmd: &str, no_trunc: bool) -> String {
 }
 
 /// Template rows of the engine's summaries.
-pub fn rows(list: &[Value], no_trunc: bool) -> Vec<Value> {
+pub(crate) fn rows(list: &[Value], no_trunc: bool) -> Vec<Value> {
     list.iter()
         .map(|c| {
             let id = c["Id"].as_str().unwrap_or("");
@@ -87,7 +87,7 @@ fn title(field: &str) -> String {
 }
 
 /// Run `isula ps`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let last = if a.latest { 1 } else { a.last.max(0) };
     let opts = json!({"All": a.all || last > 0, "Filters": a.filter, "Last": last});
     let mut c = ctx.containers()?;

@@ -9,7 +9,7 @@ use crate::progress::{short, Progress};
 
 /// `isula pull [OPTIONS] NAME[:TAG|@DIGEST]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Set platform if server is multi-platform capable (os/arch[/variant]).
     #[arg(long = "platform", value_name = "PLATFORM")]
     pub platform: Option<String>,
@@ -42,7 +42,7 @@ fn layer_status(p: &Value) -> (String, Option<(u64, u64)>) {
 }
 
 /// Run `isula pull`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let has_tag = {
         let last = a.name.rsplit('/').next().unwrap_or("");
         last.contains(':') || a.name.contains('@')

@@ -9,7 +9,7 @@ use crate::progress::{short, Progress};
 
 /// `isula push [OPTIONS] NAME[:TAG]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Suppress verbose output.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
@@ -35,7 +35,7 @@ fn blob_status(p: &Value) -> (String, Option<(u64, u64)>) {
 }
 
 /// Run `isula push`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.images()?;
     if !a.quiet {
         let repo = a.name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or(a.name.as_str(), |(r, _)| r);

@@ -7,7 +7,7 @@ use crate::error::CmdResult;
 
 /// `isula rename CONTAINER NEW_NAME`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The container.
     pub container: String,
     /// Its new name.
@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 /// Run `isula rename`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.containers()?;
     ctx.rt.block_on(c.rename(RenameContainerRequest { id: a.container, new_name: a.new_name }))?;
     Ok(0)

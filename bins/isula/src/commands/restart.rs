@@ -7,7 +7,7 @@ use crate::error::CmdResult;
 
 /// `isula restart [OPTIONS] CONTAINER...`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Seconds to wait before killing the container.
     #[arg(short = 't', long = "time", allow_hyphen_values = true)]
     pub time: Option<i64>,
@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Run `isula restart`: prints each name given on success, the daemon's message on failure
 /// (status 1 when any failed), as Docker.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let timeout = a.time.unwrap_or(-1);
     super::each(ctx, &a.containers, |ctx, id| {
         let mut c = ctx.containers()?;

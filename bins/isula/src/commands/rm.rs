@@ -7,7 +7,7 @@ use crate::error::CmdResult;
 
 /// `isula rm [OPTIONS] CONTAINER...`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Force the removal of a running container (uses SIGKILL).
     #[arg(short = 'f', long = "force")]
     pub force: bool,
@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Run `isula rm`: prints each name given on success, the daemon's message on failure
 /// (status 1 when any failed), as Docker.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     super::each(ctx, &a.containers, |ctx, id| {
         let mut c = ctx.containers()?;
         let req = RemoveContainerRequest { id: id.to_string(), force: a.force, volumes: a.volumes };

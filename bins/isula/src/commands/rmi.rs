@@ -9,7 +9,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula rmi [OPTIONS] IMAGE [IMAGE...]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Force removal of the image.
     #[arg(short = 'f', long = "force")]
     pub force: bool,
@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// Run `isula rmi`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.images()?;
     let opts = to_json(&RemoveImageOptions { force: a.force, no_prune: a.no_prune });
     let mut failed = false;

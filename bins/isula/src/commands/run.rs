@@ -11,7 +11,7 @@ use crate::error::{CliError, CmdResult};
 /// `isula run [OPTIONS] IMAGE [COMMAND] [ARG...]`
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
-pub struct Args {
+pub(crate) struct Args {
     /// Run container in background and print container ID.
     #[arg(short = 'd', long = "detach")]
     pub detach: bool,
@@ -53,7 +53,7 @@ fn wait_removed(ctx: &mut Ctx, id: &str) {
 }
 
 /// Run `isula run`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if a.detach && a.rm && a.opts.restart.as_deref().is_some_and(|r| r != "no") {
         return Err(CliError::engine("Conflicting options: --restart and --rm"));
     }

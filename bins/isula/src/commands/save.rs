@@ -9,7 +9,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula save [OPTIONS] IMAGE [IMAGE...]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Write to a file, instead of STDOUT.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<String>,
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 /// Run `isula save`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if a.output.is_none() && std::io::stdout().is_terminal() {
         return Err(CliError::new("cowardly refusing to save to a terminal. Use the -o flag or redirect"));
     }

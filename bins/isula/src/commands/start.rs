@@ -8,7 +8,7 @@ use crate::error::{CliError, CmdResult};
 
 /// `isula start [OPTIONS] CONTAINER [CONTAINER...]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Attach STDOUT/STDERR and forward signals.
     #[arg(short = 'a', long = "attach")]
     pub attach: bool,
@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 /// Run `isula start`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.containers()?;
     if a.attach || a.interactive {
         if a.containers.len() > 1 {

@@ -11,7 +11,7 @@ use crate::fmt::align;
 
 /// `isula stats [OPTIONS] CONTAINER...`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Disable streaming stats and only pull the first result.
     #[arg(long = "no-stream")]
     pub no_stream: bool,
@@ -54,7 +54,7 @@ fn stats_row(s: &Value) -> String {
 }
 
 /// Run `isula stats` (with `--no-stream`: one sample per container; else a refreshing table).
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     const HEADER: &str = "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS";
     let mut c = ctx.containers()?;
     loop {

@@ -7,7 +7,7 @@ use crate::error::CmdResult;
 
 /// `isula tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Existing image (name, id or id prefix).
     pub source: String,
     /// New name.
@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 /// Run `isula tag`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.images()?;
     ctx.rt.block_on(c.tag(TagRequest { source: a.source, target: a.target }))?;
     Ok(0)

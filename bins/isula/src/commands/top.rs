@@ -8,7 +8,7 @@ use crate::fmt::align;
 
 /// `isula top CONTAINER [ps OPTIONS]`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The container.
     pub container: String,
     /// Options of ps (default -ef).
@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 /// Run `isula top`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.containers()?;
     let r = ctx
         .rt

@@ -9,7 +9,7 @@ use crate::resources::ResourceOpts;
 
 /// `isula update [OPTIONS] CONTAINER...`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Resource limits.
     #[command(flatten)]
     pub resources: ResourceOpts,
@@ -23,7 +23,7 @@ pub struct Args {
 
 /// Run `isula update`: prints each name given on success, the daemon's message on failure
 /// (status 1 when any failed), as Docker.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let res = a.resources.for_update()?;
     let mut opts = json!({"Resources": res});
     if let Some(r) = &a.restart {

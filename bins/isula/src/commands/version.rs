@@ -7,10 +7,10 @@ use crate::error::CmdResult;
 
 /// `isula version`
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub(crate) struct Args {}
 
 /// Run `isula version`: the client part always, then the server's (or the connection error).
-pub fn run(ctx: &mut Ctx, _a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, _a: Args) -> CmdResult {
     println!("Client:");
     println!(" Version:      {}", env!("CARGO_PKG_VERSION"));
     println!(" API version:  {}", isula_api::API_VERSION);

@@ -18,7 +18,7 @@ use crate::fmt::human_size;
 
 /// `isula volume COMMAND`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     cmd: VolumeCmd,
 }
@@ -106,7 +106,7 @@ struct PruneArgs {
 }
 
 /// Run `isula volume ...`.
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     match a.cmd {
         VolumeCmd::Create(a) => create(ctx, a),
         VolumeCmd::Ls(a) => ls(ctx, a),

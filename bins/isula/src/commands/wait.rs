@@ -7,14 +7,14 @@ use crate::error::CmdResult;
 
 /// `isula wait CONTAINER...`
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Containers.
     #[arg(required = true)]
     pub containers: Vec<String>,
 }
 
 /// Run `isula wait`: prints each container's exit code (status 1 when any failed).
-pub fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
+pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     super::each_output(ctx, &a.containers, |ctx, id| {
         let mut c = ctx.containers()?;
         let r: Result<i32, tonic::Status> = ctx.rt.block_on(async {

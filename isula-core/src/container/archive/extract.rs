@@ -63,7 +63,7 @@ fn split(rel: &Path) -> (&Path, &OsStr) {
     }
 }
 
-pub struct Extractor<'a> {
+pub(super) struct Extractor<'a> {
     dest: DirFd,
     shown_dest: &'a str,
     opts: &'a CopyToOptions,
@@ -71,12 +71,12 @@ pub struct Extractor<'a> {
 }
 
 impl<'a> Extractor<'a> {
-    pub fn new(dest: DirFd, shown_dest: &'a str, opts: &'a CopyToOptions) -> Self {
+    pub(super) fn new(dest: DirFd, shown_dest: &'a str, opts: &'a CopyToOptions) -> Self {
         Extractor { dest, shown_dest, opts, dir_times: Vec::new() }
     }
 
     /// Extract every entry of the tar stream `r`.
-    pub fn run(mut self, r: &mut dyn Read) -> Result<()> {
+    pub(super) fn run(mut self, r: &mut dyn Read) -> Result<()> {
         let mut archive = tar::Archive::new(r);
         let entries = archive.entries().map_err(corrupt)?;
         for e in entries {

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::sys::openat::DirFd;
-pub use mounts::CopyMount;
+pub(crate) use mounts::CopyMount;
 use mounts::Mounts;
 use resolve::{resolve_in_root, Resolved};
 use write::{fd_path, TarWriter};
@@ -117,7 +117,7 @@ fn link_target(root: &DirFd, mounts: &Mounts, path: &str, m: &std::fs::Metadata)
 /// Write the whole root filesystem at `rootfs` as a tar stream (`docker export`): modes,
 /// owners, times, symlinks, hard links, device nodes, fifos and extended attributes are
 /// kept; sockets cannot be archived and are left out. Entry names are relative (`bin/sh`).
-pub fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
+pub(crate) fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
     let root = open_rootfs(rootfs)?;
     let mut t = TarWriter::new(w);
     t.add_children(&root, Path::new(""))?;
@@ -125,12 +125,13 @@ pub fn export_rootfs(rootfs: &Path, w: &mut dyn Write) -> Result<()> {
 }
 
 /// Stat `path` inside the container rootfs (a final symlink is not followed).
-pub fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
+#[cfg(test)]
+pub(crate) fn stat_path(rootfs: &Path, path: &str) -> Result<PathStat> {
     stat_path_mounted(rootfs, &[], path)
 }
 
 /// [`stat_path`] with the container's volumes and bind mounts in place.
-pub fn stat_path_mounted(rootfs: &Path, mounts: &[CopyMount], path: &str) -> Result<PathStat> {
+pub(crate) fn stat_path_mounted(rootfs: &Path, mounts: &[CopyMount], path: &str) -> Result<PathStat> {
     let root = open_rootfs(rootfs)?;
     let mounts = Mounts::open(&root, mounts)?;
     let (r, m) = resolve_existing(&root, &mounts, path, false)?;
@@ -143,13 +144,14 @@ pub fn stat_path_mounted(rootfs: &Path, mounts: &[CopyMount], path: &str) -> Res
 /// tree under its base name. A final symlink is archived as the link itself unless
 /// `follow_link` (`cp -L`). A missing path is NotFound ("Could not find the file … in container").
 /// Returns the stat of what was copied.
-pub fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write) -> Result<PathStat> {
+#[cfg(test)]
+pub(crate) fn copy_from(rootfs: &Path, path: &str, follow_link: bool, w: &mut dyn Write) -> Result<PathStat> {
     copy_from_mounted(rootfs, &[], path, follow_link, w)
 }
 
 /// [`copy_from`] with the container's volumes and bind mounts in place: their content is
 /// archived where they are mounted, as the container sees it.
-pub fn copy_from_mounted(
+pub(crate) fn copy_from_mounted(
     rootfs: &Path,
     mounts: &[CopyMount],
     path: &str,
@@ -183,7 +185,8 @@ pub fn copy_from_mounted(
 /// leaving `dir`, symlinks in the tar pointing above `dir`, or paths that lead out of
 /// `dir` through a symlink are refused with InvalidArgument. Entries before a refused one
 /// stay extracted, as with Docker.
-pub fn copy_to(rootfs: &Path, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
+#[cfg(test)]
+pub(crate) fn copy_to(rootfs: &Path, dir: &str, r: &mut dyn Read, opts: &CopyToOptions) -> Result<()> {
     copy_to_mounted(rootfs, &[], false, dir, r, opts)
 }
 
@@ -191,7 +194,7 @@ pub fn copy_to(rootfs: &Path, dir: &str, r: &mut dyn Read, opts: &CopyToOptions)
 /// mount is written there. A read-only mount, or a read-only rootfs outside a writable
 /// mount, is FailedPrecondition. (Mounts nested below the destination are not entered:
 /// entries for them go to the directory under the mount point.)
-pub fn copy_to_mounted(
+pub(crate) fn copy_to_mounted(
     rootfs: &Path,
     mounts: &[CopyMount],
     read_only_rootfs: bool,

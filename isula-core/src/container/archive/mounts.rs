@@ -14,7 +14,7 @@ use crate::sys::openat::DirFd;
 
 /// A volume or bind mount of a container, for `cp`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CopyMount {
+pub(crate) struct CopyMount {
     /// Absolute destination in the container.
     pub destination: String,
     /// The host directory or file mounted there.

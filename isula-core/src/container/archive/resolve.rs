@@ -15,7 +15,7 @@ use crate::sys::openat::DirFd;
 /// Where a container path leads: the directory holding it and its name there
 /// (`.` when the path is a directory reached without a final name, e.g. `/`).
 #[derive(Debug)]
-pub struct Resolved {
+pub(super) struct Resolved {
     /// The directory that holds the entry.
     pub parent: DirFd,
     /// The entry's name in `parent`; it may not exist.
@@ -43,7 +43,12 @@ fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = Vec<u8>> + '_ {
 /// intermediate one is `ENOENT`/`ENOTDIR`; more than 40 links is `ELOOP`.
 /// With `mounts`, a directory or file mounted in the container replaces what the rootfs
 /// has at the mount's destination (see [`super::mounts`]).
-pub fn resolve_in_root(root: &DirFd, mounts: Option<&Mounts>, path: &[u8], follow_final: bool) -> io::Result<Resolved> {
+pub(super) fn resolve_in_root(
+    root: &DirFd,
+    mounts: Option<&Mounts>,
+    path: &[u8],
+    follow_final: bool,
+) -> io::Result<Resolved> {
     let mut pending: VecDeque<Vec<u8>> = components(path).collect();
     let mut stack: Vec<DirFd> = Vec::new();
     let mut names: Vec<OsString> = Vec::new();

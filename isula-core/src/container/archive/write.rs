@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::sys::openat::DirFd;
 
 /// `/proc/self/fd/<dir>/<name>`: `name` looked up in the directory the descriptor holds.
-pub fn fd_path(dir: &DirFd, name: &OsStr) -> PathBuf {
+pub(super) fn fd_path(dir: &DirFd, name: &OsStr) -> PathBuf {
     Path::new(&format!("/proc/self/fd/{}", dir.as_fd().as_raw_fd())).join(name)
 }
 
@@ -44,7 +44,7 @@ fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
 }
 
 /// A tar stream being written from directory descriptors.
-pub struct TarWriter<'w> {
+pub(super) struct TarWriter<'w> {
     builder: tar::Builder<&'w mut dyn Write>,
     /// (dev, ino) of multiply-linked files already written → their name in the archive.
     links: HashMap<(u64, u64), PathBuf>,
@@ -58,7 +58,7 @@ fn write_err(e: io::Error) -> Error {
 
 impl<'w> TarWriter<'w> {
     /// A writer producing a tar stream on `w`.
-    pub fn new(w: &'w mut dyn Write) -> Self {
+    pub(super) fn new(w: &'w mut dyn Write) -> Self {
         let mut builder = tar::Builder::new(w);
         builder.mode(tar::HeaderMode::Complete);
         TarWriter { builder, links: HashMap::new(), mounts: None }
@@ -66,7 +66,7 @@ impl<'w> TarWriter<'w> {
 
     /// Archive what `mounts` mount instead of what the rootfs has at their destinations;
     /// the archive name `arc_root` is the container path `container_root`.
-    pub fn set_mounts(&mut self, mounts: &Mounts, arc_root: &Path, container_root: &Path) -> Result<()> {
+    pub(super) fn set_mounts(&mut self, mounts: &Mounts, arc_root: &Path, container_root: &Path) -> Result<()> {
         let own = mounts.try_clone().map_err(|e| Error::io(container_root, "open mount", e))?;
         self.mounts = Some((own, arc_root.to_path_buf(), container_root.to_path_buf()));
         Ok(())
@@ -80,14 +80,14 @@ impl<'w> TarWriter<'w> {
     }
 
     /// Write the end-of-archive blocks and flush.
-    pub fn finish(self) -> Result<()> {
+    pub(super) fn finish(self) -> Result<()> {
         let w = self.builder.into_inner().map_err(write_err)?;
         w.flush().map_err(write_err)
     }
 
     /// Add the children of `dir` (not `dir` itself) under the archive prefix `prefix`
     /// (empty for the archive root), recursively, in name order.
-    pub fn add_children(&mut self, dir: &DirFd, prefix: &Path) -> Result<()> {
+    pub(super) fn add_children(&mut self, dir: &DirFd, prefix: &Path) -> Result<()> {
         let listing = fd_path(dir, OsStr::new("."));
         let mut names: Vec<_> = std::fs::read_dir(&listing)
             .map_err(|e| Error::io(prefix, "list directory", e))?
@@ -104,7 +104,7 @@ impl<'w> TarWriter<'w> {
     /// Add the entry `name` of `dir` as `arc_name` (a directory with everything below it).
     /// Entries that vanish while we walk are skipped; sockets cannot be archived and are skipped.
     /// A mount point is replaced by what is mounted there (see [`set_mounts`](Self::set_mounts)).
-    pub fn add(&mut self, dir: &DirFd, name: &OsStr, arc_name: &Path) -> Result<()> {
+    pub(super) fn add(&mut self, dir: &DirFd, name: &OsStr, arc_name: &Path) -> Result<()> {
         let mounted = match self.mount_of(arc_name).map(|m| &m.target) {
             None => None,
             Some(MountTarget::Dir(d)) => Some((dup(d), OsString::from("."))),
@@ -185,7 +185,7 @@ impl<'w> TarWriter<'w> {
     }
 
     /// Append a directory entry built by the caller (for a directory held only as a descriptor).
-    pub fn add_dir_header(&mut self, h: &mut Header, arc_name: &Path) -> Result<()> {
+    pub(super) fn add_dir_header(&mut self, h: &mut Header, arc_name: &Path) -> Result<()> {
         self.builder.append_data(h, arc_name, io::empty()).map_err(write_err)
     }
 
@@ -216,7 +216,7 @@ impl<'w> TarWriter<'w> {
 }
 
 /// A GNU header with the mode, owner and mtime of `m` (size 0, type to be set).
-pub fn header(m: &Metadata) -> Header {
+pub(super) fn header(m: &Metadata) -> Header {
     let mut h = Header::new_gnu();
     h.set_mode(m.mode() & 0o7777);
     h.set_uid(m.uid() as u64);

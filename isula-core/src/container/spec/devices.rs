@@ -9,7 +9,7 @@ use crate::{Error, Result};
 
 /// A device node on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostDevice {
+pub(crate) struct HostDevice {
     /// Path of the node.
     pub path: String,
     /// `c` (character) or `b` (block).
@@ -27,7 +27,7 @@ pub struct HostDevice {
 }
 
 /// Stats a device node on the host (following symlinks); non-devices are InvalidArgument.
-pub fn host_device(path: &Path) -> Result<HostDevice> {
+pub(crate) fn host_device(path: &Path) -> Result<HostDevice> {
     let m = std::fs::metadata(path)
         .map_err(|e| Error::io(path, "stat device", e).context(format!("invalid --device {}", path.display())))?;
     let kind = if m.file_type().is_char_device() {
@@ -51,7 +51,7 @@ pub fn host_device(path: &Path) -> Result<HostDevice> {
 
 /// Every device node under the host's `/dev` (for privileged containers), skipping
 /// `/dev/pts`, `/dev/shm`, `/dev/mqueue` and symlinks.
-pub fn host_devices() -> Vec<HostDevice> {
+pub(crate) fn host_devices() -> Vec<HostDevice> {
     let mut out = Vec::new();
     walk(Path::new("/dev"), &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -76,7 +76,7 @@ fn walk(dir: &Path, out: &mut Vec<HostDevice>) {
 }
 
 /// An OCI `linux.devices` entry creating `d` at `container_path`.
-pub fn oci_device(d: &HostDevice, container_path: &str) -> Value {
+pub(crate) fn oci_device(d: &HostDevice, container_path: &str) -> Value {
     json!({
         "path": container_path, "type": d.kind.to_string(), "major": d.major, "minor": d.minor,
         "fileMode": d.file_mode, "uid": d.uid, "gid": d.gid,
@@ -84,7 +84,7 @@ pub fn oci_device(d: &HostDevice, container_path: &str) -> Value {
 }
 
 /// An OCI device cgroup rule.
-pub fn cgroup_rule(allow: bool, kind: &str, major: Option<i64>, minor: Option<i64>, access: &str) -> Value {
+pub(crate) fn cgroup_rule(allow: bool, kind: &str, major: Option<i64>, minor: Option<i64>, access: &str) -> Value {
     let mut v = json!({ "allow": allow, "access": access });
     if kind != "a" {
         v["type"] = json!(kind);
@@ -100,7 +100,7 @@ pub fn cgroup_rule(allow: bool, kind: &str, major: Option<i64>, minor: Option<i6
 
 /// Docker's default device cgroup rules: deny all, then mknod of any node and
 /// rwm on null, zero, full, random, urandom, tty, console, ptmx and the pts devices.
-pub fn default_cgroup_rules() -> Vec<Value> {
+pub(crate) fn default_cgroup_rules() -> Vec<Value> {
     let mut v = vec![
         cgroup_rule(false, "a", None, None, "rwm"),
         cgroup_rule(true, "c", None, None, "m"),

@@ -10,16 +10,16 @@ use crate::volume::validate_name as validate_volume_name;
 use crate::{Error, Result};
 
 /// File name of the generated hosts file in the container directory.
-pub const HOSTS_FILE: &str = "hosts";
+pub(crate) const HOSTS_FILE: &str = "hosts";
 /// File name of the generated resolv.conf in the container directory.
-pub const RESOLV_FILE: &str = "resolv.conf";
+pub(crate) const RESOLV_FILE: &str = "resolv.conf";
 /// File name of the generated hostname file in the container directory.
-pub const HOSTNAME_FILE: &str = "hostname";
+pub(crate) const HOSTNAME_FILE: &str = "hostname";
 
 /// Content of `/etc/hosts`: localhost entries, `ip hostname` when an address is known
 /// (the network code passes it), then `--add-host` entries. `base` replaces the
 /// localhost block (used with `--network host`, where it is the host's file).
-pub fn hosts_content(
+pub(crate) fn hosts_content(
     hostname: &str,
     domainname: &str,
     ip: Option<&str>,
@@ -50,7 +50,7 @@ pub fn hosts_content(
 }
 
 /// Writes `dir/hosts` atomically, unflushed (see [`hosts_content`] and [`container_files`]); returns its path.
-pub fn write_hosts(
+pub(crate) fn write_hosts(
     dir: &Path,
     hostname: &str,
     domainname: &str,
@@ -75,7 +75,7 @@ fn is_local_nameserver(ns: &str) -> bool {
 /// replace the host's nameservers, search domains and options when non-empty. When the
 /// container has its own network namespace, loopback nameservers are dropped (they would
 /// point at the container itself); no public resolver is made up to replace them.
-pub fn resolv_conf_content(
+pub(crate) fn resolv_conf_content(
     host: &str,
     dns: &[String],
     dns_search: &[String],
@@ -130,7 +130,7 @@ pub fn resolv_conf_content(
 }
 
 /// Writes `dir/resolv.conf` atomically, unflushed (see [`resolv_conf_content`]); returns its path.
-pub fn write_resolv_conf(
+pub(crate) fn write_resolv_conf(
     dir: &Path,
     host: &str,
     dns: &[String],
@@ -144,7 +144,7 @@ pub fn write_resolv_conf(
 }
 
 /// Writes `dir/hostname` atomically, unflushed (`hostname\n`); returns its path.
-pub fn write_hostname(dir: &Path, hostname: &str) -> Result<PathBuf> {
+pub(crate) fn write_hostname(dir: &Path, hostname: &str) -> Result<PathBuf> {
     let p = dir.join(HOSTNAME_FILE);
     replace_file(&p, format!("{hostname}\n").as_bytes(), 0o644)?;
     Ok(p)
@@ -153,7 +153,7 @@ pub fn write_hostname(dir: &Path, hostname: &str) -> Result<PathBuf> {
 /// The files the spec step wrote into container directory `dir` without flushing them
 /// (hosts, resolv.conf, hostname, the bundle's config.json), those that exist: the caller
 /// makes them durable in one batch with the container record.
-pub fn container_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn container_files(dir: &Path) -> Vec<PathBuf> {
     [HOSTS_FILE, RESOLV_FILE, HOSTNAME_FILE, "config.json"]
         .iter()
         .map(|f| dir.join(f))
@@ -172,13 +172,13 @@ pub fn anonymous_volume_name(id: &str, destination: &str) -> String {
 }
 
 /// The data directory of volume `name`: `<volumes_root>/<name>/_data`.
-pub fn volume_data_dir(volumes_root: &Path, name: &str) -> PathBuf {
+pub(crate) fn volume_data_dir(volumes_root: &Path, name: &str) -> PathBuf {
     volumes_root.join(name).join("_data")
 }
 
 /// Creates (if needed) the data directory of volume `name`; returns it and whether it was
 /// created by this call (a new, empty volume).
-pub fn ensure_volume(volumes_root: &Path, name: &str) -> Result<(PathBuf, bool)> {
+pub(crate) fn ensure_volume(volumes_root: &Path, name: &str) -> Result<(PathBuf, bool)> {
     validate_volume_name(name)?;
     ensure_dir(volumes_root, 0o700)?;
     ensure_dir(&volumes_root.join(name), 0o755)?;
@@ -192,7 +192,7 @@ pub fn ensure_volume(volumes_root: &Path, name: &str) -> Result<(PathBuf, bool)>
 /// copy-up): directories, regular files and symlinks with their modes and owners;
 /// `dst` itself takes `src`'s mode and owner. Other file types are skipped; a missing or
 /// non-directory `src` copies nothing.
-pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+pub(crate) fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
     use std::os::unix::fs::{lchown, symlink, MetadataExt, PermissionsExt};
     let meta = match std::fs::symlink_metadata(src) {
         Ok(m) => m,

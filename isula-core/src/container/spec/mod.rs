@@ -5,12 +5,12 @@
 //! [`build_spec`], [`prepare_container`] (writes hosts/resolv.conf/hostname, creates volumes
 //! and the working directory), then [`write_bundle_config`].
 
-pub mod devices;
-pub mod files;
-pub mod mounts;
-pub mod rootfs;
-pub mod seccomp;
-pub mod user;
+pub(crate) mod devices;
+pub(crate) mod files;
+pub(crate) mod mounts;
+pub(crate) mod rootfs;
+pub(crate) mod seccomp;
+pub(crate) mod user;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,13 +31,14 @@ use self::files::{HOSTNAME_FILE, HOSTS_FILE, RESOLV_FILE};
 use self::seccomp::SeccompHost;
 
 /// Docker's default `PATH`.
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Default parent cgroup of containers.
-pub const DEFAULT_CGROUP_PARENT: &str = "/isulad";
+#[cfg(test)]
+pub(crate) const DEFAULT_CGROUP_PARENT: &str = "/isulad";
 
 /// Paths hidden from non-privileged containers.
-pub const MASKED_PATHS: &[&str] = &[
+pub(crate) const MASKED_PATHS: &[&str] = &[
     "/proc/asound",
     "/proc/acpi",
     "/proc/kcore",
@@ -52,19 +53,21 @@ pub const MASKED_PATHS: &[&str] = &[
 ];
 
 /// Paths read-only in non-privileged containers.
-pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub(crate) const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /// Maps `container:<id>` namespace modes to the process whose namespaces are joined.
 /// Provided by the lifecycle code (it knows running containers).
-pub trait NamespaceResolver {
+pub(crate) trait NamespaceResolver {
     /// The host pid of the init process of running container `id_or_name`
     /// (NotFound / FailedPrecondition when it does not exist or is not running).
     fn container_pid(&self, id_or_name: &str) -> Result<u32>;
 }
 
 /// A resolver that knows no containers (every `container:<id>` mode fails with NotFound).
-pub struct NoContainers;
+#[cfg(test)]
+pub(crate) struct NoContainers;
 
+#[cfg(test)]
 impl NamespaceResolver for NoContainers {
     fn container_pid(&self, id_or_name: &str) -> Result<u32> {
         Err(Error::not_found(format!("no such container: {id_or_name}")).with_reason(crate::Reason::NoSuchContainer))
@@ -73,7 +76,7 @@ impl NamespaceResolver for NoContainers {
 
 /// Facts about the host the spec is built for. [`HostInfo::detect`] reads them once.
 #[derive(Debug, Clone)]
-pub struct HostInfo {
+pub(crate) struct HostInfo {
     /// Unified cgroup v2 hierarchy (else v1 or hybrid).
     pub cgroup_v2: bool,
     /// Parent cgroup for containers without `--cgroup-parent` (e.g. `/isulad`).
@@ -121,7 +124,7 @@ fn limits_name(desc: &str) -> Option<&'static str> {
 }
 
 /// Parses `/proc/<pid>/limits` into `--ulimit` name → (soft, hard).
-pub fn parse_proc_limits(s: &str) -> BTreeMap<String, (u64, u64)> {
+pub(crate) fn parse_proc_limits(s: &str) -> BTreeMap<String, (u64, u64)> {
     let val = |v: &str| if v == "unlimited" { Some(u64::MAX) } else { v.parse().ok() };
     let mut out = BTreeMap::new();
     for line in s.lines().skip(1) {
@@ -141,7 +144,7 @@ pub fn parse_proc_limits(s: &str) -> BTreeMap<String, (u64, u64)> {
 
 impl HostInfo {
     /// Reads the host facts; `cgroup_parent` is the engine's default parent cgroup.
-    pub fn detect(cgroup_parent: &str) -> Self {
+    pub(crate) fn detect(cgroup_parent: &str) -> Self {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let status = read("/proc/self/status");
         let cap_eff = status
@@ -166,7 +169,7 @@ impl HostInfo {
 }
 
 /// Everything [`build_spec`] needs.
-pub struct SpecInput<'a> {
+pub(crate) struct SpecInput<'a> {
     /// Container id (64 hex digits).
     pub id: &'a str,
     /// The user's options.
@@ -187,7 +190,7 @@ pub struct SpecInput<'a> {
 
 /// The four namespace modes of a container's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Modes {
+pub(crate) struct Modes {
     /// `--pid`.
     pub pid: NamespaceMode,
     /// `--ipc`.
@@ -199,7 +202,7 @@ pub struct Modes {
 }
 
 /// Parses the namespace modes of `o`.
-pub fn modes(o: &CreateOptions) -> Result<Modes> {
+pub(crate) fn modes(o: &CreateOptions) -> Result<Modes> {
     let m = |k, v: &Option<String>| parse_namespace_mode(k, v.as_deref().unwrap_or(""));
     Ok(Modes {
         pid: m(ModeKind::Pid, &o.pid_mode)?,
@@ -216,7 +219,7 @@ fn image_list(v: Option<&Vec<String>>) -> Vec<String> {
 /// Merges entrypoint and command as Docker does: `--entrypoint` replaces the image's
 /// Entrypoint and drops the image's Cmd (an empty one resets both); a given command
 /// replaces the image's Cmd. No command at all is InvalidArgument "no command specified".
-pub fn merge_command(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<Vec<String>> {
+pub(crate) fn merge_command(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<Vec<String>> {
     let img_entry = image_list(image.and_then(|i| i.entrypoint().as_ref()));
     let img_cmd = image_list(image.and_then(|i| i.cmd().as_ref()));
     let user_cmd = o.cmd.as_ref().filter(|c| !c.is_empty());
@@ -246,7 +249,13 @@ fn replace_or_append(env: &mut Vec<String>, add: &[String]) {
 
 /// The process environment: `PATH` (Docker's default), `HOSTNAME`, `TERM=xterm` with a tty,
 /// overridden by the image's Env, overridden by the user's; `HOME` added when unset.
-pub fn merge_env(image_env: &[String], user_env: &[String], hostname: &str, tty: bool, home: &str) -> Vec<String> {
+pub(crate) fn merge_env(
+    image_env: &[String],
+    user_env: &[String],
+    hostname: &str,
+    tty: bool,
+    home: &str,
+) -> Vec<String> {
     let mut env = vec![DEFAULT_PATH.to_string(), format!("HOSTNAME={hostname}")];
     if tty {
         env.push("TERM=xterm".into());
@@ -261,7 +270,7 @@ pub fn merge_env(image_env: &[String], user_env: &[String], hostname: &str, tty:
 
 /// The container's hostname: `--hostname`, else the host's with host network/uts, else the
 /// first 12 characters of the id.
-pub fn effective_hostname(o: &CreateOptions, m: &Modes, id: &str, host: &HostInfo) -> String {
+pub(crate) fn effective_hostname(o: &CreateOptions, m: &Modes, id: &str, host: &HostInfo) -> String {
     if let Some(h) = o.hostname.as_ref().filter(|h| !h.is_empty()) {
         return h.clone();
     }
@@ -272,7 +281,7 @@ pub fn effective_hostname(o: &CreateOptions, m: &Modes, id: &str, host: &HostInf
 }
 
 /// The signal that stops the container: `--stop-signal`, else the image's StopSignal, else SIGTERM.
-pub fn stop_signal(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<i32> {
+pub(crate) fn stop_signal(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<i32> {
     match o.stop_signal.as_ref().or(image.and_then(|i| i.stop_signal().as_ref())) {
         Some(s) if !s.is_empty() => Ok(parse_signal(s)?),
         _ => Ok(libc::SIGTERM),
@@ -280,7 +289,7 @@ pub fn stop_signal(o: &CreateOptions, image: Option<&ImageConfig>) -> Result<i32
 }
 
 /// The container's labels: the image's Labels overridden by the user's.
-pub fn merge_labels(o: &CreateOptions, image: Option<&ImageConfig>) -> BTreeMap<String, String> {
+pub(crate) fn merge_labels(o: &CreateOptions, image: Option<&ImageConfig>) -> BTreeMap<String, String> {
     let mut labels: BTreeMap<String, String> =
         image.and_then(|i| i.labels().clone()).unwrap_or_default().into_iter().collect();
     labels.extend(o.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -288,7 +297,7 @@ pub fn merge_labels(o: &CreateOptions, image: Option<&ImageConfig>) -> BTreeMap<
 }
 
 /// The working directory: `--workdir`, else the image's WorkingDir, else `/`.
-pub fn effective_workdir(o: &CreateOptions, image: Option<&ImageConfig>) -> String {
+pub(crate) fn effective_workdir(o: &CreateOptions, image: Option<&ImageConfig>) -> String {
     o.working_dir
         .clone()
         .filter(|w| !w.is_empty())
@@ -297,7 +306,7 @@ pub fn effective_workdir(o: &CreateOptions, image: Option<&ImageConfig>) -> Stri
 }
 
 /// The cgroups path: `<cgroup-parent>/<id>` (cgroupfs form, used on v1 and v2).
-pub fn cgroups_path(o: &CreateOptions, host: &HostInfo, id: &str) -> String {
+pub(crate) fn cgroups_path(o: &CreateOptions, host: &HostInfo, id: &str) -> String {
     let parent = o.cgroup_parent.as_deref().filter(|p| !p.is_empty()).unwrap_or(&host.cgroup_parent);
     let parent = parent.trim_end_matches('/');
     let parent = if parent.starts_with('/') || parent.is_empty() { parent.to_string() } else { format!("/{parent}") };
@@ -438,7 +447,7 @@ fn etc_files(dir: &Path) -> [(&'static str, PathBuf); 3] {
 /// Builds the OCI runtime spec of a container (validating the options first).
 /// Reads the rootfs's /etc/passwd and /etc/group, `--device` nodes and a custom seccomp
 /// profile; writes nothing (see [`prepare_container`]).
-pub fn build_spec(input: &SpecInput) -> Result<Spec> {
+pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     let o = input.options;
     o.validate()?;
     let img = input.image;
@@ -574,7 +583,7 @@ pub fn build_spec(input: &SpecInput) -> Result<Spec> {
 /// `hosts`, `resolv.conf` and `hostname` files, volume data directories, and the working
 /// directory (owned by the process user). New volumes get the image's content at their
 /// destination (unless `nocopy`). Call after [`build_spec`] succeeded.
-pub fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
+pub(crate) fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     let o = input.options;
     let m = modes(o)?;
     let hostname = effective_hostname(o, &m, input.id, input.host);
@@ -605,7 +614,7 @@ pub fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
 
 /// Writes `bundle/config.json` atomically, compact and unflushed (see
 /// [`files::container_files`]: the caller flushes it with the container record).
-pub fn write_bundle_config(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
+pub(crate) fn write_bundle_config(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
     let p = bundle.join("config.json");
     let data = serde_json::to_vec(spec).map_err(|e| Error::internal(format!("serialise {}: {e}", p.display())))?;
     crate::sys::fs::replace_file(&p, &data, 0o644)?;

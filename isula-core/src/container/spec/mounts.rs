@@ -11,11 +11,11 @@ use crate::container::spec::files::{anonymous_volume_name, volume_data_dir};
 use crate::Result;
 
 /// Default size of /dev/shm (64 MiB).
-pub const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_SHM_SIZE: i64 = 64 * 1024 * 1024;
 
 /// One mount of the container, before it becomes an OCI mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedMount {
+pub(crate) struct PlannedMount {
     /// Absolute destination in the container.
     pub destination: String,
     /// Filesystem type (`bind`, `tmpfs`, `proc`, …).
@@ -43,13 +43,13 @@ impl PlannedMount {
     }
 
     /// The OCI form.
-    pub fn to_oci(&self) -> Value {
+    pub(crate) fn to_oci(&self) -> Value {
         json!({ "destination": self.destination, "type": self.kind, "source": self.source, "options": self.options })
     }
 }
 
 /// Docker's standard mounts: /proc, /dev, /dev/pts, /sys, /sys/fs/cgroup, /dev/mqueue, /dev/shm.
-pub fn default_mounts(privileged: bool, shm_size: Option<i64>, ipc: &NamespaceMode) -> Vec<PlannedMount> {
+pub(crate) fn default_mounts(privileged: bool, shm_size: Option<i64>, ipc: &NamespaceMode) -> Vec<PlannedMount> {
     let ro = if privileged { "rw" } else { "ro" };
     let mut v = vec![
         PlannedMount::new("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
@@ -112,7 +112,7 @@ fn norm(p: &str) -> String {
 /// User mounts in mount order (stable sort by destination depth): `-v` binds and volumes,
 /// `--mount`, `--tmpfs`, then the image's declared volumes not already covered
 /// (as anonymous volumes named by [`anonymous_volume_name`]).
-pub fn user_mounts(
+pub(crate) fn user_mounts(
     o: &CreateOptions,
     id: &str,
     image_volumes: &[String],
@@ -203,7 +203,7 @@ pub fn user_mounts(
 /// The full mount table: standard mounts not overridden by a user mount, the bind
 /// mounts of `etc_files` (`(destination, source)`, skipped when a user mount covers them),
 /// then `user`.
-pub fn mount_table(
+pub(crate) fn mount_table(
     defaults: Vec<PlannedMount>,
     etc_files: &[(&str, &Path)],
     user: Vec<PlannedMount>,

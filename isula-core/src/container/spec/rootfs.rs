@@ -8,7 +8,7 @@ use crate::{Error, Result};
 /// Joins `path` onto `root`, resolving symlinks component by component as if `root`
 /// were `/`, so the result never escapes `root` (absolute links restart at `root`,
 /// `..` stops at it). Missing components are kept literally.
-pub fn secure_join(root: &Path, path: &str) -> Result<PathBuf> {
+pub(crate) fn secure_join(root: &Path, path: &str) -> Result<PathBuf> {
     let mut pending: VecDeque<String> = split(path);
     let mut resolved: Vec<String> = Vec::new();
     let mut links = 0;
@@ -53,7 +53,7 @@ fn split(path: &str) -> VecDeque<String> {
 /// Creates the working directory `workdir` inside `rootfs` (without following symlinks
 /// out of it); directories it creates are mode 0755 and owned by `uid:gid`.
 /// An existing non-directory is an InvalidArgument error.
-pub fn ensure_workdir(rootfs: &Path, workdir: &str, uid: u32, gid: u32) -> Result<PathBuf> {
+pub(crate) fn ensure_workdir(rootfs: &Path, workdir: &str, uid: u32, gid: u32) -> Result<PathBuf> {
     if !workdir.starts_with('/') {
         return Err(Error::invalid(format!("invalid working directory {workdir:?}: not an absolute path")));
     }
@@ -80,7 +80,7 @@ pub fn ensure_workdir(rootfs: &Path, workdir: &str, uid: u32, gid: u32) -> Resul
 }
 
 /// Reads a file inside `rootfs` through [`secure_join`]; a missing file reads as `None`.
-pub fn read_in_rootfs(rootfs: &Path, path: &str) -> Result<Option<String>> {
+pub(crate) fn read_in_rootfs(rootfs: &Path, path: &str) -> Result<Option<String>> {
     let p = secure_join(rootfs, path)?;
     match std::fs::read(&p) {
         Ok(b) => Ok(Some(String::from_utf8_lossy(&b).into_owned())),

@@ -9,12 +9,12 @@ use crate::{Error, Result};
 
 /// The built-in default profile (Docker's semantics: deny with EPERM, allow-list of
 /// syscalls, some gated by capabilities, architectures or kernel versions).
-pub const DEFAULT_PROFILE: &str = include_str!("seccomp_default.json");
+pub(crate) const DEFAULT_PROFILE: &str = include_str!("seccomp_default.json");
 
 /// A seccomp profile in Docker's JSON format.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct DockerProfile {
+pub(crate) struct DockerProfile {
     /// Action for syscalls no rule matches.
     pub default_action: String,
     /// errno returned by the default action when it is SCMP_ACT_ERRNO.
@@ -36,7 +36,7 @@ pub struct DockerProfile {
 /// One `archMap` entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct ArchMap {
+pub(crate) struct ArchMap {
     /// Native architecture (`SCMP_ARCH_X86_64`).
     pub architecture: String,
     /// Compatible architectures handled by the same filter.
@@ -46,7 +46,7 @@ pub struct ArchMap {
 /// One rule of a Docker profile.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct DockerSyscall {
+pub(crate) struct DockerSyscall {
     /// Single syscall name (old format).
     pub name: Option<String>,
     /// Syscall names.
@@ -66,7 +66,7 @@ pub struct DockerSyscall {
 /// Rule conditions.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Capabilities (`CAP_SYS_ADMIN`).
     pub caps: Vec<String>,
     /// Architectures in Go naming (`amd64`, `arm64`, `x86`, …).
@@ -106,7 +106,7 @@ impl SeccompHost {
 }
 
 /// Parses a kernel release like `6.1.0-18-amd64` into (6, 1).
-pub fn parse_kernel(s: &str) -> (u32, u32) {
+pub(crate) fn parse_kernel(s: &str) -> (u32, u32) {
     let mut it = s.trim().split(|c: char| !c.is_ascii_digit());
     let major = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
     let minor = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
@@ -119,7 +119,7 @@ fn arch_matches(list: &[String], arch: &str) -> bool {
 
 /// Converts a Docker-format profile to OCI for `host`, keeping only the rules whose
 /// conditions hold for a container with capabilities `caps`.
-pub fn convert(profile: &DockerProfile, caps: &[String], host: &SeccompHost) -> Result<LinuxSeccomp> {
+pub(crate) fn convert(profile: &DockerProfile, caps: &[String], host: &SeccompHost) -> Result<LinuxSeccomp> {
     let mut arches: Vec<String> = Vec::new();
     if profile.arch_map.is_empty() {
         arches = profile.architectures.clone();
@@ -185,7 +185,7 @@ pub fn convert(profile: &DockerProfile, caps: &[String], host: &SeccompHost) -> 
 }
 
 /// Parses a Docker-format profile from JSON text.
-pub fn parse_profile(json: &str) -> Result<DockerProfile> {
+pub(crate) fn parse_profile(json: &str) -> Result<DockerProfile> {
     let p: DockerProfile =
         serde_json::from_str(json).map_err(|e| Error::invalid(format!("invalid seccomp profile: {e}")))?;
     if p.default_action.is_empty() {

@@ -11,7 +11,7 @@ pub(super) struct Fixture {
 }
 
 impl Fixture {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         for d in ["rootfs/etc", "ctr", "volumes"] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
@@ -27,13 +27,13 @@ impl Fixture {
         host.hostname = "thehost".into();
         Fixture { dir, host }
     }
-    pub fn rootfs(&self) -> PathBuf {
+    pub(super) fn rootfs(&self) -> PathBuf {
         self.dir.path().join("rootfs")
     }
-    pub fn ctr(&self) -> PathBuf {
+    pub(super) fn ctr(&self) -> PathBuf {
         self.dir.path().join("ctr")
     }
-    pub fn volumes(&self) -> PathBuf {
+    pub(super) fn volumes(&self) -> PathBuf {
         self.dir.path().join("volumes")
     }
 }

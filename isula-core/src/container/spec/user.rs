@@ -7,7 +7,7 @@ use crate::{Error, Result};
 
 /// One line of `/etc/passwd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswdEntry {
+pub(crate) struct PasswdEntry {
     /// Login name.
     pub name: String,
     /// User id.
@@ -20,7 +20,7 @@ pub struct PasswdEntry {
 
 /// One line of `/etc/group`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupEntry {
+pub(crate) struct GroupEntry {
     /// Group name.
     pub name: String,
     /// Group id.
@@ -31,7 +31,7 @@ pub struct GroupEntry {
 
 /// The user a container process runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedUser {
+pub(crate) struct ResolvedUser {
     /// User id.
     pub uid: u32,
     /// Primary group id.
@@ -43,7 +43,7 @@ pub struct ResolvedUser {
 }
 
 /// Parses `/etc/passwd` content; malformed lines and comments are skipped.
-pub fn parse_passwd(content: &str) -> Vec<PasswdEntry> {
+pub(crate) fn parse_passwd(content: &str) -> Vec<PasswdEntry> {
     content
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -63,7 +63,7 @@ pub fn parse_passwd(content: &str) -> Vec<PasswdEntry> {
 }
 
 /// Parses `/etc/group` content; malformed lines and comments are skipped.
-pub fn parse_group(content: &str) -> Vec<GroupEntry> {
+pub(crate) fn parse_group(content: &str) -> Vec<GroupEntry> {
     content
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -88,7 +88,7 @@ pub fn parse_group(content: &str) -> Vec<GroupEntry> {
 /// given passwd and group entries, with the semantics of Docker/runc:
 /// an unknown user *name* is an error, an unknown numeric uid runs with gid 0 and home `/`;
 /// supplementary groups come from /etc/group membership when no group was given.
-pub fn resolve_user_in(
+pub(crate) fn resolve_user_in(
     passwd: &[PasswdEntry],
     groups: &[GroupEntry],
     user: &str,
@@ -147,7 +147,7 @@ pub fn resolve_user_in(
 
 /// Resolves a user against `rootfs/etc/passwd` and `rootfs/etc/group` (read without
 /// following symlinks out of the rootfs; missing files count as empty).
-pub fn resolve_user(rootfs: &Path, user: &str, group_add: &[String]) -> Result<ResolvedUser> {
+pub(crate) fn resolve_user(rootfs: &Path, user: &str, group_add: &[String]) -> Result<ResolvedUser> {
     let passwd = parse_passwd(&read_in_rootfs(rootfs, "/etc/passwd")?.unwrap_or_default());
     let groups = parse_group(&read_in_rootfs(rootfs, "/etc/group")?.unwrap_or_default());
     resolve_user_in(&passwd, &groups, user, group_add)

@@ -28,7 +28,7 @@ fn named_digest(rel: &str) -> Option<Digest> {
 }
 
 /// Read every image of a docker-archive.
-pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
+pub(crate) fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
     let entries: Vec<Entry> = serde_json::from_slice(&up.read_small("manifest.json")?)
         .map_err(|e| Error::invalid(format!("invalid manifest.json: {e}")))?;
     if entries.is_empty() {

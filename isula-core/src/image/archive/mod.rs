@@ -4,9 +4,9 @@
 //! file on the way, then a format reader turns it into [`PendingImage`]s whose blobs are all
 //! verified before anything is written to the stores.
 
-pub mod docker_archive;
-pub mod oci_layout;
-pub mod save;
+pub(crate) mod docker_archive;
+pub(crate) mod oci_layout;
+pub(crate) mod save;
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -19,16 +19,17 @@ use crate::error::{Error, Result};
 use crate::reference::Reference;
 
 /// Largest manifest, index or config file read into memory.
-pub const MAX_JSON: u64 = 16 << 20;
+pub(crate) const MAX_JSON: u64 = 16 << 20;
 
 /// An image read from an archive, verified, not yet stored.
 #[derive(Debug, Clone)]
-pub struct PendingImage {
+pub(crate) struct PendingImage {
     /// Names from the archive.
     pub names: Vec<Reference>,
     /// Config blob: digest, bytes, parsed.
     pub config: (Digest, Vec<u8>),
-    /// Parsed config.
+    /// Parsed config (validated on read; not used after).
+    #[allow(dead_code)]
     pub parsed: ImageConfig,
     /// Manifest bytes and media type, when the archive has one (else synthesised on store).
     pub manifest: Option<(Vec<u8>, String)>,
@@ -38,14 +39,14 @@ pub struct PendingImage {
 
 /// A tar unpacked into a scratch directory, with the digest and size of every regular file.
 #[derive(Debug)]
-pub struct Unpacked {
+pub(crate) struct Unpacked {
     dir: PathBuf,
     files: HashMap<String, (Digest, u64)>,
     links: HashMap<String, String>,
 }
 
 /// Normalise an archive path: relative, no `..`, no empty result. `InvalidArgument` otherwise.
-pub fn clean_path(p: &str) -> Result<String> {
+pub(crate) fn clean_path(p: &str) -> Result<String> {
     let bad = || Error::invalid(format!("archive path {p:?} points outside the archive"));
     let path = Path::new(p);
     let mut parts = Vec::new();
@@ -64,7 +65,7 @@ pub fn clean_path(p: &str) -> Result<String> {
 
 impl Unpacked {
     /// Unpack `reader` (plain, gzip, zstd or xz tar) into the empty directory `dir`.
-    pub fn unpack(reader: &mut dyn Read, dir: &Path) -> Result<Unpacked> {
+    pub(crate) fn unpack(reader: &mut dyn Read, dir: &Path) -> Result<Unpacked> {
         let stream = manifest::auto_decompress(reader).map_err(|e| e.context("read archive"))?;
         let mut ar = tar::Archive::new(stream);
         let corrupt = |e: io::Error| Error::invalid(format!("corrupt or truncated archive: {e}"));
@@ -120,12 +121,12 @@ impl Unpacked {
     }
 
     /// True when the archive has the file `rel`.
-    pub fn has(&self, rel: &str) -> bool {
+    pub(crate) fn has(&self, rel: &str) -> bool {
         self.lookup(rel).is_ok()
     }
 
     /// The on-disk path, digest and size of archive file `rel` (links followed).
-    pub fn lookup(&self, rel: &str) -> Result<(PathBuf, Digest, u64)> {
+    pub(crate) fn lookup(&self, rel: &str) -> Result<(PathBuf, Digest, u64)> {
         let mut cur = clean_path(rel)?;
         for _ in 0..16 {
             if let Some((d, n)) = self.files.get(&cur) {
@@ -140,7 +141,7 @@ impl Unpacked {
     }
 
     /// Read a small (JSON) file of the archive.
-    pub fn read_small(&self, rel: &str) -> Result<Vec<u8>> {
+    pub(crate) fn read_small(&self, rel: &str) -> Result<Vec<u8>> {
         let (path, _, size) = self.lookup(rel)?;
         if size > MAX_JSON {
             return Err(Error::invalid(format!("archive file {rel:?} is too large ({size} bytes)")));
@@ -171,7 +172,7 @@ fn normalise_dots(p: &str) -> Option<String> {
 /// Uncompressed layers are checked by their file digest; compressed ones by hashing the
 /// decompressed stream when `check_compressed` (callers skip it for layers the snapshotter
 /// will create, as it checks the diff id while applying).
-pub fn verify_layer(
+pub(crate) fn verify_layer(
     path: &Path,
     file_digest: &Digest,
     diff_id: &Digest,
@@ -201,7 +202,7 @@ pub fn verify_layer(
 }
 
 /// OCI media type of a layer with compression `c`.
-pub fn layer_media_type(c: Compression) -> &'static str {
+pub(crate) fn layer_media_type(c: Compression) -> &'static str {
     match c {
         Compression::None => manifest::OCI_LAYER,
         Compression::Gzip => manifest::OCI_LAYER_GZIP,
@@ -213,7 +214,7 @@ pub fn layer_media_type(c: Compression) -> &'static str {
 /// Read an archive of either format from `reader`, unpacking into `scratch`.
 /// `layer_exists(chain_id)` tells which layers already exist (their compressed blobs are
 /// fully verified here, as the snapshotter will not read them).
-pub fn read_archive(
+pub(crate) fn read_archive(
     reader: &mut dyn Read,
     scratch: &Path,
     layer_exists: &dyn Fn(&Digest) -> bool,

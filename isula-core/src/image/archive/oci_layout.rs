@@ -8,12 +8,12 @@ use crate::image::manifest::{self, Descriptor, ImageConfig, Index, Manifest};
 use crate::reference::{valid_tag, Reference};
 
 /// Annotation containerd uses for the full image name.
-pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+pub(crate) const CONTAINERD_NAME: &str = "io.containerd.image.name";
 /// OCI annotation for the reference name (a tag or a full name).
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 /// Read every image of an OCI layout.
-pub fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
+pub(crate) fn read(up: &Unpacked, layer_exists: &dyn Fn(&Digest) -> bool) -> Result<Vec<PendingImage>> {
     let layout: serde_json::Value = serde_json::from_slice(&up.read_small("oci-layout")?)
         .map_err(|e| Error::invalid(format!("invalid oci-layout: {e}")))?;
     if layout.get("imageLayoutVersion").and_then(|v| v.as_str()).is_none() {

@@ -22,7 +22,11 @@ struct Entry {
 }
 
 /// Write `images` (record and the names to record for it) as one docker-archive.
-pub fn write(content: &ContentStore, images: &[(ImageRecord, Vec<Reference>)], out: &mut dyn Write) -> Result<()> {
+pub(crate) fn write(
+    content: &ContentStore,
+    images: &[(ImageRecord, Vec<Reference>)],
+    out: &mut dyn Write,
+) -> Result<()> {
     let mut tar = tar::Builder::new(out);
     let mut entries = Vec::new();
     let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();

@@ -35,7 +35,7 @@ pub struct CacheEntry {
 }
 
 /// Format marker of [`CacheEntry`].
-pub const CACHE_KIND: &str = "cniCacheV1";
+pub(crate) const CACHE_KIND: &str = "cniCacheV1";
 
 /// The cache directory (`<dir>/results/<network>-<container>-<ifname>`).
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 
 /// CNI versions whose configurations and results this runtime understands.
-pub const SUPPORTED_VERSIONS: &[&str] = &["0.3.0", "0.3.1", "0.4.0", "1.0.0"];
+pub(crate) const SUPPORTED_VERSIONS: &[&str] = &["0.3.0", "0.3.1", "0.4.0", "1.0.0"];
 
 /// A parsed network configuration list: the network's name and version plus its plugin chain.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,7 +136,7 @@ impl NetworkConfigList {
 }
 
 /// True for names usable as network names (and as file names).
-pub fn valid_network_name(name: &str) -> bool {
+pub(crate) fn valid_network_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -144,7 +144,7 @@ pub fn valid_network_name(name: &str) -> bool {
 }
 
 /// True when `a` is at least version `b` (dotted numeric comparison).
-pub fn version_at_least(a: &str, b: &str) -> bool {
+pub(crate) fn version_at_least(a: &str, b: &str) -> bool {
     let parse = |s: &str| s.split('.').map(|p| p.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
     parse(a) >= parse(b)
 }
@@ -152,7 +152,7 @@ pub fn version_at_least(a: &str, b: &str) -> bool {
 /// Loads every `*.conflist`, `*.conf` and `*.json` file of `dir`, sorted by file name.
 /// A missing directory gives an empty list; a malformed file is an `InvalidArgument` error
 /// naming the file and the reason; two files defining one network name are an error too.
-pub fn load_dir(dir: &Path) -> Result<Vec<NetworkConfigList>> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<NetworkConfigList>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -57,7 +57,7 @@ pub struct PluginExec {
 }
 
 /// Default per-plugin timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl PluginExec {
     /// An executor searching `bin_dirs` in order, killing plugins that run longer than `timeout`.

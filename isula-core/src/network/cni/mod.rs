@@ -6,19 +6,19 @@
 //! the configuration and result cached at ADD time, tolerates a namespace that is gone and
 //! succeeds when nothing is attached.
 
-pub mod cache;
-pub mod config;
-pub mod exec;
-pub mod result;
+pub(crate) mod cache;
+pub(crate) mod config;
+pub(crate) mod exec;
+pub(crate) mod result;
 
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-pub use cache::{CacheEntry, ResultCache};
-pub use config::NetworkConfigList;
-pub use exec::{CniCommand, InvokeArgs, PluginExec};
-pub use result::CniResult;
+pub(crate) use cache::{CacheEntry, ResultCache};
+pub(crate) use config::NetworkConfigList;
+pub(crate) use exec::{CniCommand, InvokeArgs, PluginExec};
+pub(crate) use result::CniResult;
 
 use crate::error::{Error, Result};
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// An interface reported by a plugin.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct ResultInterface {
+pub(crate) struct ResultInterface {
     /// Interface name.
     pub name: String,
     /// MAC address.
@@ -21,7 +21,7 @@ pub struct ResultInterface {
 
 /// An address assigned by a plugin.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct ResultIp {
+pub(crate) struct ResultIp {
     /// Address in CIDR form (`10.89.0.2/24`).
     pub address: String,
     /// Gateway, if any.
@@ -34,7 +34,7 @@ pub struct ResultIp {
 
 /// The result of an ADD.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-pub struct CniResult {
+pub(crate) struct CniResult {
     /// The result's version.
     #[serde(rename = "cniVersion", default)]
     pub cni_version: String,
@@ -48,17 +48,17 @@ pub struct CniResult {
 
 impl CniResult {
     /// Parses a result JSON value.
-    pub fn from_value(v: &Value) -> Result<Self> {
+    pub(crate) fn from_value(v: &Value) -> Result<Self> {
         CniResult::deserialize(v).map_err(|e| Error::internal(format!("malformed CNI result: {e}")))
     }
 
     /// The interface named `ifname` inside the sandbox, if reported.
-    pub fn sandbox_interface(&self, ifname: &str) -> Option<(usize, &ResultInterface)> {
+    pub(crate) fn sandbox_interface(&self, ifname: &str) -> Option<(usize, &ResultInterface)> {
         self.interfaces.iter().enumerate().find(|(_, i)| i.name == ifname && i.sandbox.is_some())
     }
 
     /// Addresses of `ifname` (all addresses when the result does not link them to interfaces).
-    pub fn ips_of(&self, ifname: &str) -> Vec<&ResultIp> {
+    pub(crate) fn ips_of(&self, ifname: &str) -> Vec<&ResultIp> {
         match self.sandbox_interface(ifname) {
             Some((idx, _)) if self.ips.iter().any(|ip| ip.interface.is_some()) => {
                 self.ips.iter().filter(|ip| ip.interface == Some(idx)).collect()
