@@ -66,9 +66,9 @@ pub use image::{
     ImageInspect, ImageSummary, ImportOptions, ListImagesOptions, LoadOptions, LoadedImage, RemoveImageOptions,
     RemovedImage,
 };
-pub use registry::{
-    Credentials, LayerProgress, PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult,
-};
+#[cfg(feature = "registry")]
+pub use registry::Credentials;
+pub use registry::{LayerProgress, PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult};
 
 // Networks and volumes.
 pub use network::types::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};

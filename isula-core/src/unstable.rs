@@ -17,6 +17,7 @@ pub use crate::container::restart::backoff;
 pub use crate::container::spec::files::anonymous_volume_name;
 pub use crate::content::ContentStore;
 pub use crate::logs::{follow_logs, read_logs};
+#[cfg(feature = "registry")]
 pub use crate::registry::CredentialStore;
 
 /// Atomic file writes.

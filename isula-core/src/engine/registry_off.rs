@@ -7,7 +7,7 @@
 use super::Engine;
 use crate::error::{Error, Result};
 
-pub use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult};
+pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
 
 /// The error of every registry operation in a build without the `registry` feature.
 fn unimplemented(op: &str) -> Error {
