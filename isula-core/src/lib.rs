@@ -71,8 +71,11 @@ pub use registry::Credentials;
 pub use registry::{LayerProgress, PullEvent, PullOptions, PullResult, PushEvent, PushProgress, PushResult};
 
 // Networks and volumes.
-pub use network::types::{NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};
-pub use network::{Ipv4Net, PortMapping, Protocol};
+pub use isula_types::network::{
+    AttachResult, ConfigReference, EndpointSettings, Ipam, IpamConfig, Network, NetworkAttachRequest, NetworkContainer,
+    NetworkCreateOptions, NetworkFilters, NetworkInfo, NetworkSettings, PortBinding, PortMapping, Protocol,
+};
+pub use network::Ipv4Net;
 pub use volume::{Volume, VolumeCreateOptions, VolumePruneReport};
 
 // Events.

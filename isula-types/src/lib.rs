@@ -8,6 +8,7 @@ pub mod container;
 pub mod error;
 pub mod image;
 pub mod info;
+pub mod network;
 pub mod reason;
 pub mod time;
 pub mod volume;

@@ -17,7 +17,7 @@ use crate::sys;
 const NETWORKS_FILE: &str = "networks.json";
 
 /// The option and result types of these methods, also reachable as `isula_core::network::*`.
-pub(crate) use crate::network::{NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub(crate) use crate::network::{Network, NetworkContainer, NetworkCreateOptions, NetworkFilters, NetworkInfo};
 
 /// The network store configuration of an engine opened with `c`: store in `<graph>/networks`,
 /// result cache in `<state>/cni`, `cni-conf-dir`, `cni-bin-dir`, `bridge` and `bip` from `c`.
@@ -40,14 +40,34 @@ pub fn network_store_config(c: &EngineConfig) -> NetworkStoreConfig {
 
 impl Engine {
     /// [`Networks::create`]: see there.
-    pub(crate) fn network_create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
-        self.inner.networks.create(opts)
+    pub(crate) fn network_create(&self, opts: &NetworkCreateOptions) -> Result<Network> {
+        self.inner.networks.create(opts).map(|n| self.network_view(&n))
     }
 
     /// [`Networks::list`]: see there.
-    pub(crate) fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+    pub(crate) fn network_list(&self, filters: &NetworkFilters) -> Result<Vec<Network>> {
         self.ensure_default_network()?;
-        self.inner.networks.list(filters)
+        Ok(self.inner.networks.list(filters)?.iter().map(|n| self.network_view(n)).collect())
+    }
+
+    /// Docker's view of `n`: attached containers with their name, MAC and address on `n`
+    /// (containers removed meanwhile are left out).
+    fn network_view(&self, n: &NetworkInfo) -> Network {
+        let mut containers = std::collections::BTreeMap::new();
+        for id in &n.containers {
+            let Ok(c) = self.containers().inspect(id) else { continue };
+            let ep = c.network_settings.networks.get(&n.name);
+            containers.insert(
+                id.clone(),
+                NetworkContainer {
+                    name: c.name.trim_start_matches('/').to_string(),
+                    mac_address: ep.map(|e| e.mac_address.clone()).unwrap_or_default(),
+                    ipv4_address: ep.map(|e| format!("{}/{}", e.ip_address, e.ip_prefix_len)).unwrap_or_default(),
+                    ..Default::default()
+                },
+            );
+        }
+        Network::from_info(n, containers)
     }
 
     /// Records the default network (no device yet) when it is enabled and missing, so `ls`
@@ -60,12 +80,12 @@ impl Engine {
     }
 
     /// [`Networks::inspect`]: see there.
-    pub(crate) fn network_inspect(&self, name: &str) -> Result<NetworkInfo> {
+    pub(crate) fn network_inspect(&self, name: &str) -> Result<Network> {
         if name == self.inner.networks.config().default_network {
             self.ensure_default_network()?;
         }
         let name = self.network_name(name)?;
-        self.inner.networks.inspect(&name)
+        self.inner.networks.inspect(&name).map(|n| self.network_view(&n))
     }
 
     /// [`Networks::remove`]: see there.
@@ -287,10 +307,13 @@ mod tests {
         let e = Engine::open(cfg.clone()).unwrap();
         let name = format!("t{}", std::process::id());
         let info = e.network_create(&NetworkCreateOptions { name: name.clone(), ..Default::default() }).unwrap();
-        assert!(info.subnet.as_deref().is_some_and(|s| s.starts_with("10.")), "{info:?}");
+        let subnet = info.ipam.config.first().and_then(|c| c.subnet.as_deref());
+        assert!(subnet.is_some_and(|s| s.starts_with("10.")), "{info:?}");
+        assert_eq!(info.scope, "local");
         let names: Vec<String> = e.network_list(&Default::default()).unwrap().into_iter().map(|n| n.name).collect();
         assert_eq!(names, ["bridge".to_string(), name.clone()], "the default network is listed");
-        assert_eq!(e.network_inspect("bridge").unwrap().bridge.as_deref(), Some("isula0"));
+        let bridge = e.network_inspect("bridge").unwrap();
+        assert_eq!(bridge.options.get("com.docker.network.bridge.name").map(String::as_str), Some("isula0"));
         drop(e);
         let e = Engine::open(cfg).unwrap();
         assert_eq!(e.network_inspect(&name).unwrap(), info, "persists across open");

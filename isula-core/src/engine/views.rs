@@ -320,18 +320,18 @@ pub struct Networks<'e> {
 
 impl Networks<'_> {
     /// Creates a bridge network (`network create`); see [`NetworkStore::create`].
-    pub fn create(&self, opts: &NetworkCreateOptions) -> Result<NetworkInfo> {
+    pub fn create(&self, opts: &NetworkCreateOptions) -> Result<Network> {
         self.engine.network_create(opts)
     }
 
     /// Lists managed networks and those of `cni-conf-dir` matching `filters` (`network ls`).
     /// The default network is always listed when enabled (its device appears on first use).
-    pub fn list(&self, filters: &NetworkFilters) -> Result<Vec<NetworkInfo>> {
+    pub fn list(&self, filters: &NetworkFilters) -> Result<Vec<Network>> {
         self.engine.network_list(filters)
     }
 
     /// One network by name or unique id prefix (`network inspect`); `NotFound` when unknown.
-    pub fn inspect(&self, name: &str) -> Result<NetworkInfo> {
+    pub fn inspect(&self, name: &str) -> Result<Network> {
         self.engine.network_inspect(name)
     }
 

@@ -11,8 +11,9 @@ pub(crate) mod store;
 pub mod subnet;
 pub(crate) mod types;
 
-pub use ports::{PortMapping, Protocol};
 pub use store::{NetworkStore, NetworkStoreConfig, BRIDGE_NONE};
 pub(crate) use store::{DEFAULT_BRIDGE, DEFAULT_NETWORK, DEFAULT_SUBNET_LEN, DEFAULT_SUBNET_POOL};
 pub use subnet::Ipv4Net;
-pub(crate) use types::{AttachResult, NetworkAttachRequest, NetworkCreateOptions, NetworkFilters, NetworkInfo};
+pub(crate) use types::{
+    AttachResult, Network, NetworkAttachRequest, NetworkContainer, NetworkCreateOptions, NetworkFilters, NetworkInfo,
+};

@@ -7,56 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 
 use crate::error::{Error, Result};
 
-/// Transport protocol of a published port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-}
-
-impl Protocol {
-    /// `"tcp"` or `"udp"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One published port: host `host_ip:host_port` forwards to the container's `container_port`.
-/// `host_port == 0` means "pick a free ephemeral port" (see [`allocate_host_port`]).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub struct PortMapping {
-    /// Host address to listen on; `None` means all addresses.
-    pub host_ip: Option<IpAddr>,
-    /// Host port (0 = allocate).
-    pub host_port: u16,
-    /// Port inside the container.
-    pub container_port: u16,
-    /// Protocol.
-    pub protocol: Protocol,
-}
-
-impl fmt::Display for PortMapping {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.host_ip {
-            Some(IpAddr::V6(ip)) => write!(f, "[{ip}]:")?,
-            Some(ip) => write!(f, "{ip}:")?,
-            None => {}
-        }
-        write!(f, "{}:{}/{}", self.host_port, self.container_port, self.protocol)
-    }
-}
+pub(crate) use isula_types::network::{PortMapping, Protocol};
 
 fn bad(s: &str, why: impl fmt::Display) -> Error {
     Error::invalid(format!("invalid port mapping {s:?}: {why}"))

@@ -2,7 +2,6 @@
 //! with the image's `EXPOSE`) into attach requests, and attach results into Docker's
 //! `NetworkSettings` shape for inspect.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::ports::{parse_publish, PortMapping, Protocol};
@@ -105,54 +104,7 @@ pub(crate) fn attach_requests(
         .collect())
 }
 
-/// One network's entry in `NetworkSettings.Networks` (Docker field names).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct EndpointSettings {
-    /// Address without prefix.
-    #[serde(rename = "IPAddress")]
-    pub ip_address: String,
-    /// Prefix length.
-    #[serde(rename = "IPPrefixLen")]
-    pub ip_prefix_len: u8,
-    /// Gateway.
-    pub gateway: String,
-    /// MAC address.
-    pub mac_address: String,
-    /// Interface in the container.
-    pub interface: String,
-    /// Aliases.
-    pub aliases: Vec<String>,
-}
-
-/// One host binding in `NetworkSettings.Ports`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PortBinding {
-    /// Host address (`0.0.0.0` for all).
-    pub host_ip: String,
-    /// Host port as a string (Docker's shape).
-    pub host_port: String,
-}
-
-/// Docker's `NetworkSettings` of container inspect.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetworkSettings {
-    /// The namespace path.
-    pub sandbox_key: String,
-    /// Address on the first network (Docker's top-level `IPAddress`).
-    #[serde(rename = "IPAddress")]
-    pub ip_address: String,
-    /// Gateway of the first network.
-    pub gateway: String,
-    /// MAC of the first network's interface.
-    pub mac_address: String,
-    /// Per network.
-    pub networks: BTreeMap<String, EndpointSettings>,
-    /// `"80/tcp"` → host bindings.
-    pub ports: BTreeMap<String, Vec<PortBinding>>,
-}
+pub(crate) use isula_types::network::{EndpointSettings, NetworkSettings, PortBinding};
 
 /// Builds [`NetworkSettings`] from the attach results (in interface order).
 pub(crate) fn network_settings(results: &[AttachResult], sandbox_key: &str) -> NetworkSettings {

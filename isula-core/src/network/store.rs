@@ -835,13 +835,7 @@ fn list_subnet(l: &NetworkConfigList) -> Option<Ipv4Net> {
 }
 
 fn matches_filters(n: &NetworkInfo, f: &NetworkFilters) -> bool {
-    (f.name.is_empty() || f.name.iter().any(|s| n.name.contains(s.as_str())))
-        && (f.driver.is_empty() || f.driver.contains(&n.driver))
-        && (f.label.is_empty()
-            || f.label.iter().any(|l| match l.split_once('=') {
-                Some((k, v)) => n.labels.get(k).map(String::as_str) == Some(v),
-                None => n.labels.contains_key(l.as_str()),
-            }))
+    f.matches(n)
 }
 
 /// Deletes a network device with `ip link del`; a missing device is fine.
@@ -886,6 +880,7 @@ mod tests {
             name: name.iter().map(|s| s.to_string()).collect(),
             label: label.iter().map(|s| s.to_string()).collect(),
             driver: driver.iter().map(|s| s.to_string()).collect(),
+            id: Vec::new(),
         };
         assert!(matches_filters(&n, &f(&[], &[], &[])));
         assert!(matches_filters(&n, &f(&["front"], &["tier=web"], &["bridge"])));

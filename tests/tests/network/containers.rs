@@ -71,7 +71,8 @@ fn setup() -> Option<(Guard, String, Ipv4Net)> {
         .networks()
         .create(&NetworkCreateOptions { name: name.clone(), subnet: Some(subnet.to_string()), ..Default::default() })
         .unwrap();
-    let br = info.bridge.unwrap();
+    assert_eq!(info.ipam.config[0].subnet.as_deref(), Some(subnet.to_string().as_str()));
+    let br = info.options["com.docker.network.bridge.name"].clone();
     Some((Guard { env: Some(env), nets: vec![(name.clone(), br)] }, name, subnet))
 }
 

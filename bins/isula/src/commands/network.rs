@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 
 use isula_api::v1::network_service_client::NetworkServiceClient;
 use isula_api::v1::{CreateNetworkRequest, InspectNetworkRequest, ListNetworksRequest, RemoveNetworkRequest};
-use serde_json::{json, Value};
+use isula_types::network::{Network, NetworkCreateOptions, NetworkFilters};
+use isula_types::time::Timestamp;
+use serde::Serialize;
 use tonic::transport::Channel;
 
 use crate::commands::images::render;
 use crate::commands::inspect::inspect_each;
 use crate::commands::no_such_object;
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::short_id;
 
@@ -119,56 +121,79 @@ fn parse_labels(labels: &[String]) -> BTreeMap<String, String> {
 }
 
 fn create(ctx: &mut Ctx, a: CreateArgs) -> CmdResult {
-    let opts = json!({
-        "name": a.name,
-        "driver": a.driver,
-        "subnet": a.subnet,
-        "gateway": a.gateway,
-        "internal": a.internal,
-        "labels": parse_labels(&a.label),
-    });
+    let opts = NetworkCreateOptions {
+        name: a.name,
+        driver: a.driver,
+        subnet: a.subnet,
+        gateway: a.gateway,
+        internal: a.internal,
+        labels: parse_labels(&a.label),
+    };
     let mut c = client(ctx)?;
-    let reply = ctx.rt.block_on(c.create(CreateNetworkRequest { options_json: opts.to_string() }))?.into_inner();
-    let v = parse_reply("network_json", &reply.network_json)?;
-    println!("{}", v["Id"].as_str().unwrap_or_default());
+    let reply = ctx.rt.block_on(c.create(CreateNetworkRequest { options_json: to_json(&opts) }))?.into_inner();
+    let n: Network = parse_typed("network_json", &reply.network_json)?;
+    println!("{}", n.id);
     Ok(0)
 }
 
-/// Engine filters (name, label, driver) and the client-side id prefixes from `--filter` values.
-fn parse_filters(filters: &[String]) -> Result<(Value, Vec<String>), CliError> {
-    let (mut name, mut label, mut driver, mut id) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for f in filters {
-        let Some((k, v)) = f.split_once('=') else {
-            return Err(CliError::engine(format!("bad format of filter (expected name=value): {f}")));
+/// The engine filters (name, label, driver, id prefix) of `--filter` values.
+fn parse_filters(filters: &[String]) -> Result<NetworkFilters, CliError> {
+    let mut f = NetworkFilters::default();
+    for s in filters {
+        let Some((k, v)) = s.split_once('=') else {
+            return Err(CliError::engine(format!("bad format of filter (expected name=value): {s}")));
         };
-        match k.trim().to_ascii_lowercase().as_str() {
-            "name" => name.push(v.to_string()),
-            "label" => label.push(v.to_string()),
-            "driver" => driver.push(v.to_string()),
-            "id" => id.push(v.to_string()),
+        let list = match k.trim().to_ascii_lowercase().as_str() {
+            "name" => &mut f.name,
+            "label" => &mut f.label,
+            "driver" => &mut f.driver,
+            "id" => &mut f.id,
             other => return Err(CliError::new(format!("Error response from daemon: invalid filter '{other}'"))),
-        }
+        };
+        list.push(v.to_string());
     }
-    Ok((json!({"name": name, "label": label, "driver": driver}), id))
+    Ok(f)
 }
 
-/// One `network ls` row with Docker's `--format` fields.
-fn row(n: &Value, no_trunc: bool) -> Value {
-    let id = n["Id"].as_str().unwrap_or_default();
-    let labels = n["Labels"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","))
-        .unwrap_or_default();
-    json!({
-        "ID": if no_trunc { id.to_string() } else { short_id(id) },
-        "Name": n["Name"],
-        "Driver": n["Driver"],
-        "Scope": n["Scope"],
-        "IPv6": n["EnableIPv6"],
-        "Internal": n["Internal"],
-        "Labels": labels,
-        "CreatedAt": n["Created"],
-    })
+/// One `network ls` row: Docker's `--format` fields.
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(rename = "ID")]
+    id: String,
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Driver")]
+    driver: String,
+    #[serde(rename = "Scope")]
+    scope: String,
+    #[serde(rename = "IPv6")]
+    ipv6: bool,
+    #[serde(rename = "Internal")]
+    internal: bool,
+    /// `k=v,k2=v2`.
+    #[serde(rename = "Labels")]
+    labels: String,
+    #[serde(rename = "CreatedAt")]
+    created_at: Timestamp,
+}
+
+/// The `network ls` row of `n`.
+fn row(n: &Network, no_trunc: bool) -> Row {
+    Row {
+        id: if no_trunc { n.id.clone() } else { short_id(&n.id) },
+        name: n.name.clone(),
+        driver: n.driver.clone(),
+        scope: n.scope.clone(),
+        ipv6: n.enable_ipv6,
+        internal: n.internal,
+        labels: n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+        created_at: n.created,
+    }
+}
+
+/// The template value of a typed value.
+fn value<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("isula_types values serialise")
 }
 
 fn title(field: &str) -> String {
@@ -180,18 +205,11 @@ fn title(field: &str) -> String {
 }
 
 fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
-    let (filters, ids) = parse_filters(&a.filter)?;
+    let filters = parse_filters(&a.filter)?;
     let mut c = client(ctx)?;
-    let reply = ctx.rt.block_on(c.list(ListNetworksRequest { filters_json: filters.to_string() }))?.into_inner();
-    let list = parse_reply("networks_json", &reply.networks_json)?;
-    let rows: Vec<Value> = list
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .filter(|n| ids.is_empty() || ids.iter().any(|p| n["Id"].as_str().unwrap_or_default().starts_with(p.as_str())))
-        .map(|n| row(n, a.no_trunc))
-        .collect();
+    let reply = ctx.rt.block_on(c.list(ListNetworksRequest { filters_json: to_json(&filters) }))?.into_inner();
+    let list: Vec<Network> = parse_typed("networks_json", &reply.networks_json)?;
+    let rows: Vec<serde_json::Value> = list.iter().map(|n| value(&row(n, a.no_trunc))).collect();
     let format = match (&a.format, a.quiet) {
         (Some(f), _) => f.clone(),
         (None, true) => "{{.ID}}".into(),
@@ -208,7 +226,8 @@ fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
             .rt
             .block_on(c.inspect(InspectNetworkRequest { name: name.to_string() }))
             .map_err(|s| no_such_object(&s, "network", name))?;
-        parse_reply("network_json", &r.into_inner().network_json)
+        let n: Network = parse_typed("network_json", &r.into_inner().network_json)?;
+        Ok(value(&n))
     })
 }
 
@@ -223,24 +242,44 @@ fn rm(ctx: &mut Ctx, a: RmArgs) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn filters_labels_and_rows() {
-        let (f, ids) = parse_filters(&["name=front".into(), "label=tier=web".into(), "id=ab".into()]).unwrap();
-        assert_eq!(f["name"], json!(["front"]));
-        assert_eq!(f["label"], json!(["tier=web"]));
-        assert_eq!(ids, ["ab"]);
+        let f = parse_filters(&["name=front".into(), "label=tier=web".into(), "id=ab".into()]).unwrap();
+        assert_eq!(f.name, ["front"]);
+        assert_eq!(f.label, ["tier=web"]);
+        assert_eq!(f.id, ["ab"]);
+        assert!(f.driver.is_empty());
         assert_eq!(parse_filters(&["bogus=1".into()]).unwrap_err().code, 1);
         assert_eq!(parse_filters(&["name".into()]).unwrap_err().code, 125);
         let l = parse_labels(&["a=1".into(), "b".into()]);
         assert_eq!(l["a"], "1");
         assert_eq!(l["b"], "");
-        let n = json!({"Id": "0123456789abcdef0123", "Name": "front", "Driver": "bridge", "Scope": "local",
-            "EnableIPv6": false, "Internal": true, "Labels": {"a": "1", "b": "2"}, "Created": "2026-01-01T00:00:00Z"});
-        let r = row(&n, false);
-        assert_eq!(r["ID"], "0123456789ab");
-        assert_eq!(r["Labels"], "a=1,b=2");
-        assert_eq!(row(&n, true)["ID"], "0123456789abcdef0123");
+        let info = isula_types::network::NetworkInfo {
+            name: "front".into(),
+            id: "0123456789abcdef0123".into(),
+            driver: "bridge".into(),
+            subnet: None,
+            gateway: None,
+            bridge: None,
+            internal: true,
+            labels: BTreeMap::from([("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())]),
+            created: 1_767_225_600,
+            managed: true,
+            cni_version: "1.0.0".into(),
+            plugins: vec![],
+            config_file: PathBuf::new(),
+            containers: vec![],
+        };
+        let n = Network::from_info(&info, BTreeMap::new());
+        let r = value(&row(&n, false));
+        assert_eq!(
+            r,
+            serde_json::json!({"ID": "0123456789ab", "Name": "front", "Driver": "bridge", "Scope": "local",
+                "IPv6": false, "Internal": true, "Labels": "a=1,b=2", "CreatedAt": "2026-01-01T00:00:00Z"})
+        );
+        assert_eq!(row(&n, true).id, "0123456789abcdef0123");
         let out = render(&[r], "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", &title).unwrap();
         assert_eq!(out, "NETWORK ID     NAME      DRIVER    SCOPE\n0123456789ab   front     bridge    local\n");
     }

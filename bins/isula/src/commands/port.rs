@@ -2,10 +2,11 @@
 //! its inspect `NetworkSettings.Ports`, printed as Docker does (`80/tcp -> 0.0.0.0:8080`).
 
 use isula_api::v1::ContainerRequest;
-use serde_json::Value;
+use isula_types::network::NetworkSettings;
+use serde::Deserialize;
 
 use crate::commands::no_such;
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula port CONTAINER [PRIVATE_PORT[/PROTO]]`
@@ -18,17 +19,22 @@ pub(crate) struct Args {
     pub port: Option<String>,
 }
 
+/// The part of container inspect that `port` reads (other keys are ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct InspectPorts {
+    network_settings: NetworkSettings,
+}
+
 /// `(container port, protocol, host address:port)` per binding, ordered by port then protocol.
-pub(crate) fn bindings(inspect: &Value) -> Vec<(u16, String, String)> {
+fn bindings(settings: &NetworkSettings) -> Vec<(u16, String, String)> {
     let mut out = Vec::new();
-    let Some(ports) = inspect["NetworkSettings"]["Ports"].as_object() else { return out };
-    for (key, list) in ports {
+    for (key, list) in &settings.ports {
         let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
         let Ok(port) = port.parse::<u16>() else { continue };
-        for b in list.as_array().into_iter().flatten() {
-            let ip = b["HostIp"].as_str().filter(|s| !s.is_empty()).unwrap_or("0.0.0.0");
-            let hp = b["HostPort"].as_str().unwrap_or_default();
-            out.push((port, proto.to_string(), format!("{ip}:{hp}")));
+        for b in list {
+            let ip = if b.host_ip.is_empty() { "0.0.0.0" } else { b.host_ip.as_str() };
+            out.push((port, proto.to_string(), format!("{ip}:{}", b.host_port)));
         }
     }
     out.sort();
@@ -55,8 +61,8 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         .block_on(c.inspect(ContainerRequest { id: a.container.clone() }))
         .map_err(|s| no_such(&s, &a.container))?
         .into_inner();
-    let v = parse_reply("inspect_json", &reply.inspect_json)?;
-    let all = bindings(&v);
+    let v: InspectPorts = parse_typed("inspect_json", &reply.inspect_json)?;
+    let all = bindings(&v.network_settings);
     match want {
         Some((port, proto)) => {
             let hits: Vec<&(u16, String, String)> = all.iter().filter(|b| b.0 == port && b.1 == proto).collect();
@@ -85,15 +91,17 @@ mod tests {
 
     #[test]
     fn bindings_are_sorted_and_filtered() {
-        let v = serde_json::json!({"NetworkSettings": {"Ports": {
+        let v: InspectPorts = serde_json::from_value(serde_json::json!({"Id": "c1", "NetworkSettings": {"Ports": {
             "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9000"}],
             "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}],
-            "53/udp": [{"HostIp": "", "HostPort": "5353"}]}}});
-        let b = bindings(&v);
+            "53/udp": [{"HostIp": "", "HostPort": "5353"}]}}}))
+        .unwrap();
+        let b = bindings(&v.network_settings);
         assert_eq!(b[0], (53, "udp".to_string(), "0.0.0.0:5353".to_string()));
         assert_eq!(b[1], (80, "tcp".to_string(), "0.0.0.0:8080".to_string()));
         assert_eq!(b[2].2, "127.0.0.1:9000");
-        assert!(bindings(&serde_json::json!({})).is_empty());
+        let empty: InspectPorts = serde_json::from_value(serde_json::json!({})).unwrap();
+        assert!(bindings(&empty.network_settings).is_empty());
         assert_eq!(parse_private("80").unwrap(), (80, "tcp".into()));
         assert_eq!(parse_private("53/UDP").unwrap(), (53, "udp".into()));
         assert!(parse_private("x").is_err());
