@@ -51,13 +51,13 @@ pub use reference::Reference;
 pub use cgroups::TopResult;
 pub use container::archive::{CopyToOptions, PathStat};
 pub use container::health::HealthState;
-pub use container::options::{HealthConfig, Resources, RestartPolicy};
+pub use container::options::{HealthConfig, Resources, RestartPolicy, UpdateOptions};
 pub use container::{
     start_error_exit_code, ContainerConfig, ContainerInspect, ContainerRecord, ContainerSummary, CreateOptions,
     ExecOptions, ExecOutput, InspectGraphDriver, InspectState, ListOptions, MountPoint, RemoveOptions, State, Status,
     WaitCondition,
 };
-pub use engine::{ContainerStats, Exec, UpdateOptions, STATS_INTERVAL};
+pub use engine::{ContainerStats, Exec, STATS_INTERVAL};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use runtime::{AttachEvent, AttachStream};
 

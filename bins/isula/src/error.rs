@@ -48,6 +48,14 @@ impl From<tonic::Status> for CliError {
     }
 }
 
+impl From<isula_types::Error> for CliError {
+    /// A flag value the shared parsers refuse: a usage error (125) with the parser's message,
+    /// which names the option and the value.
+    fn from(e: isula_types::Error) -> Self {
+        CliError::engine(e.to_string())
+    }
+}
+
 /// The engine's machine-readable reason for a refused request, from the daemon's
 /// `isula-reason` status metadata; `None` when it gave none. Every decision on the kind of
 /// a daemon error beyond its gRPC code goes through here, never through the message text.

@@ -1,7 +1,8 @@
 //! The resource flags shared by `create`/`run` and `update` (Docker's names), flattened
-//! into each command's arguments.
+//! into each command's arguments and parsed into the engine's typed [`Resources`].
 
-use serde_json::{json, Map, Value};
+use isula_types::container::options::Resources;
+use isula_types::container::parse::{parse_cpus, parse_memory_size, parse_memory_swap};
 
 use crate::error::CliError;
 
@@ -36,84 +37,23 @@ pub(crate) struct ResourceOpts {
 }
 
 impl ResourceOpts {
-    /// The typed flags as engine `Resources` fields (PascalCase keys).
-    fn typed(&self) -> Map<String, Value> {
-        let mut res = Map::new();
-        if let Some(v) = self.cpu_shares {
-            res.insert("CpuShares".into(), json!(v));
-        }
-        if let Some(v) = &self.cpuset_cpus {
-            res.insert("CpusetCpus".into(), json!(v));
-        }
-        if let Some(v) = self.pids_limit {
-            res.insert("PidsLimit".into(), json!(v));
-        }
-        if let Some(v) = self.blkio_weight.filter(|w| *w != 0) {
-            res.insert("BlkioWeight".into(), json!(v));
-        }
-        res
+    /// The flags as engine [`Resources`] (sizes in bytes, `--cpus` a number), parsed with the
+    /// shared parsers; flags not given stay `None` (for `update`: left as they are). A bad
+    /// value is a usage error (125) with the parser's message.
+    pub(crate) fn resources(&self) -> Result<Resources, CliError> {
+        let size = |v: &Option<String>| v.as_deref().map(parse_memory_size).transpose();
+        Ok(Resources {
+            cpus: self.cpus.as_deref().map(parse_cpus).transpose()?,
+            cpu_shares: self.cpu_shares,
+            cpuset_cpus: self.cpuset_cpus.clone(),
+            memory: size(&self.memory)?,
+            memory_swap: self.memory_swap.as_deref().map(parse_memory_swap).transpose()?,
+            memory_reservation: size(&self.memory_reservation)?,
+            pids_limit: self.pids_limit,
+            blkio_weight: self.blkio_weight.filter(|w| *w != 0),
+            ..Resources::default()
+        })
     }
-
-    /// For `create`: the typed flags as `Resources`, and the size and CPU strings as
-    /// `CliFlags` entries that the daemon parses with the engine's parsers.
-    pub(crate) fn for_create(&self) -> (Map<String, Value>, Map<String, Value>) {
-        let mut flags = Map::new();
-        for (k, v) in [
-            ("cpus", &self.cpus),
-            ("memory", &self.memory),
-            ("memory-swap", &self.memory_swap),
-            ("memory-reservation", &self.memory_reservation),
-        ] {
-            if let Some(v) = v {
-                flags.insert(k.into(), json!(v));
-            }
-        }
-        (self.typed(), flags)
-    }
-
-    /// For `update`: every flag as an engine `Resources` field (sizes in bytes).
-    pub(crate) fn for_update(&self) -> Result<Map<String, Value>, CliError> {
-        let mut res = self.typed();
-        if let Some(v) = &self.cpus {
-            let n: f64 = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| CliError::engine(format!("invalid argument {v:?} for \"--cpus\" flag")))?;
-            res.insert("Cpus".into(), json!(n));
-        }
-        if let Some(v) = &self.memory {
-            res.insert("Memory".into(), json!(parse_size(v)?));
-        }
-        if let Some(v) = &self.memory_swap {
-            let n = if v.trim() == "-1" { -1 } else { parse_size(v)? };
-            res.insert("MemorySwap".into(), json!(n));
-        }
-        if let Some(v) = &self.memory_reservation {
-            res.insert("MemoryReservation".into(), json!(parse_size(v)?));
-        }
-        Ok(res)
-    }
-}
-
-/// `64m`, `1g`, `512k`, `1024` (bytes) to bytes.
-fn parse_size(s: &str) -> Result<i64, CliError> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.trim_end_matches('b');
-    let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        Some('t') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
-    };
-    let v: f64 = num
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| CliError::engine(format!("invalid size: {s:?}")))?;
-    Ok((v * mult as f64) as i64)
 }
 
 #[cfg(test)]
@@ -121,33 +61,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64m").unwrap(), 64 << 20);
-        assert_eq!(parse_size("1024").unwrap(), 1024);
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("-5m").is_err());
-    }
-
-    #[test]
-    fn create_and_update_forms() {
+    fn flags_become_typed_resources() {
         let o = ResourceOpts {
             cpus: Some("0.5".into()),
+            cpu_shares: Some(512),
             memory: Some("64m".into()),
             memory_swap: Some("-1".into()),
+            memory_reservation: Some("1.5g".into()),
             pids_limit: Some(10),
             blkio_weight: Some(300),
             ..ResourceOpts::default()
         };
-        let (res, flags) = o.for_create();
-        assert_eq!(res["PidsLimit"], 10);
-        assert_eq!(res["BlkioWeight"], 300);
-        assert_eq!(flags["cpus"], "0.5");
-        assert_eq!(flags["memory-swap"], "-1");
-        let up = o.for_update().unwrap();
-        assert_eq!(up["Cpus"], 0.5);
-        assert_eq!(up["Memory"], 64 << 20);
-        assert_eq!(up["MemorySwap"], -1);
-        let bad = ResourceOpts { cpus: Some("many".into()), ..ResourceOpts::default() };
-        assert_eq!(bad.for_update().unwrap_err().code, 125);
+        let r = o.resources().unwrap();
+        assert_eq!(r.cpus, Some(0.5));
+        assert_eq!(r.cpu_shares, Some(512));
+        assert_eq!(r.memory, Some(64 << 20));
+        assert_eq!(r.memory_swap, Some(-1));
+        assert_eq!(r.memory_reservation, Some(3 << 29));
+        assert_eq!((r.pids_limit, r.blkio_weight), (Some(10), Some(300)));
+        // Flags not given stay unset; --blkio-weight 0 means no weight.
+        let r = ResourceOpts { blkio_weight: Some(0), ..ResourceOpts::default() }.resources().unwrap();
+        assert_eq!(r, Resources::default());
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors_with_the_parsers_text() {
+        let e = ResourceOpts { cpus: Some("many".into()), ..ResourceOpts::default() }.resources().unwrap_err();
+        assert_eq!(e.code, 125);
+        assert_eq!(e.msg, parse_cpus("many").unwrap_err().to_string());
+        assert!(e.msg.contains("--cpus") && e.msg.contains("many"), "{}", e.msg);
+        let e = ResourceOpts { memory: Some("lots".into()), ..ResourceOpts::default() }.resources().unwrap_err();
+        assert_eq!((e.code, e.msg.contains("\"lots\"")), (125, true), "{}", e.msg);
+        let e = ResourceOpts { memory_swap: Some("-5m".into()), ..ResourceOpts::default() }.resources().unwrap_err();
+        assert!(e.msg.contains("--memory-swap"), "{}", e.msg);
     }
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use isula_api::v1::container_service_server::ContainerService;
 use isula_api::v1::*;
-use isula_core::CreateOptions;
 use isula_core::Engine;
 use isula_core::{AttachEvent, AttachStream};
+use isula_core::{CreateOptions, UpdateOptions};
 use isula_core::{ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::{LogOptions, LogStream};
 use serde::Deserialize;
@@ -18,7 +18,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::blocking::blocking;
-use crate::cliflags::apply_cli_flags;
 use crate::status::{parse_opts, status, to_json};
 
 /// The container service.
@@ -216,13 +215,7 @@ impl ContainerService for Containers {
 
     async fn create(&self, r: Request<CreateContainerRequest>) -> Result<Response<CreateContainerResponse>, Status> {
         let r = r.into_inner();
-        let mut v: serde_json::Value = parse_opts("options_json", &r.options_json)?;
-        let flags = v.as_object_mut().and_then(|o| o.remove("CliFlags"));
-        let mut opts: CreateOptions =
-            serde_json::from_value(v).map_err(|e| crate::status::bad_json("options_json", e))?;
-        if let Some(f) = flags {
-            apply_cli_flags(&mut opts, &f).map_err(|e| status(&e))?;
-        }
+        let opts: CreateOptions = parse_opts("options_json", &r.options_json)?;
         let engine = self.engine.clone();
         let start = r.start;
         let id =
@@ -477,7 +470,7 @@ impl ContainerService for Containers {
 
     async fn update(&self, r: Request<UpdateContainerRequest>) -> Result<Response<UpdateContainerResponse>, Status> {
         let r = r.into_inner();
-        let opts: isula_core::UpdateOptions = parse_opts("options_json", &r.options_json)?;
+        let opts: UpdateOptions = parse_opts("options_json", &r.options_json)?;
         let engine = self.engine.clone();
         blocking(move || engine.containers().update(&r.id, &opts)).await?;
         Ok(Response::new(UpdateContainerResponse { warnings: Vec::new() }))

@@ -3,7 +3,6 @@
 
 mod blocking;
 mod bridge;
-mod cliflags;
 mod containers;
 mod flags;
 mod images;

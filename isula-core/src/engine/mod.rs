@@ -44,7 +44,6 @@ pub use network::network_store_config;
 pub(crate) use network::*;
 pub(crate) use registry::*;
 pub use stats::{ContainerStats, STATS_INTERVAL};
-pub use update::UpdateOptions;
 pub use views::{Containers, Images, Networks, Volumes};
 
 /// A container engine bound to one root directory. `Send + Sync`: share it

@@ -1,25 +1,13 @@
 //! `update`: change a container's resource limits (live when it runs) and restart policy.
 
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemoryBuilder, LinuxPids, LinuxResources};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::Engine;
-use crate::container::options::{CreateOptions, Resources, RestartPolicy};
+use crate::container::options::{CreateOptions, Resources, UpdateOptions};
 use crate::container::state::Status;
 use crate::container::validate::Validate;
 use crate::error::{Error, Result};
-
-/// What `update` changes: every resource field that is `Some` (others stay), and the
-/// restart policy when given.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct UpdateOptions {
-    /// New limits (`None` fields are left as they are).
-    pub resources: Resources,
-    /// New restart policy.
-    pub restart_policy: Option<RestartPolicy>,
-}
 
 /// `base` with the `Some` fields of `delta` applied. `--cpus` and `--cpu-quota/period`
 /// replace each other.

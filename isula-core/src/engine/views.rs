@@ -13,6 +13,7 @@ use super::*;
 use crate::cgroups::TopResult;
 use crate::container::archive::{CopyToOptions, PathStat};
 use crate::container::health::HealthState;
+use crate::container::options::UpdateOptions;
 use crate::container::{
     ContainerInspect, ContainerRecord, ContainerSummary, CreateOptions, ExecOptions, ListOptions, RemoveOptions,
     WaitCondition,

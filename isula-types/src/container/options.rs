@@ -1,4 +1,5 @@
-//! [`CreateOptions`]: everything a user can ask for when creating a container.
+//! [`CreateOptions`]: everything a user can ask for when creating a container, and
+//! [`UpdateOptions`]: what `update` may change afterwards.
 //!
 //! Plain serde data with Docker's field semantics and Docker-style (PascalCase)
 //! JSON names, because the same JSON crosses the C ABI and the gRPC API.
@@ -108,6 +109,17 @@ pub struct CreateOptions {
     pub auto_remove: bool,
     /// Log driver and its options.
     pub log_config: LogConfig,
+}
+
+/// What `update` changes: every resource field that is `Some` (others stay), and the
+/// restart policy when given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UpdateOptions {
+    /// New limits (`None` fields are left as they are).
+    pub resources: Resources,
+    /// New restart policy.
+    pub restart_policy: Option<RestartPolicy>,
 }
 
 /// Resource limits (Docker's HostConfig resource fields).

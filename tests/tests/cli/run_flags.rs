@@ -235,8 +235,12 @@ fn resource_limits_reach_cgroups_and_inspect() {
     let mem = env.exec(&id, &cg("memory/memory.limit_in_bytes", "memory.max"));
     assert_eq!(mem.trim(), (96u64 << 20).to_string());
     // Bad values are usage errors and change nothing.
-    env.isula(&["update", "--cpus", "many", &id]).fails(125);
-    env.isula(&["run", "--rm", "-m", "lots", "busybox", "true"]).fails(125);
+    let e = env.isula(&["update", "--cpus", "many", &id]).fails(125).to_string();
+    assert!(e.contains("--cpus") && e.contains("\"many\""), "{e}");
+    let e = env.isula(&["run", "--rm", "-m", "lots", "busybox", "true"]).fails(125).to_string();
+    assert!(e.contains("\"lots\""), "{e}");
+    let e = env.isula(&["run", "--rm", "--ulimit", "bogus=1", "busybox", "true"]).fails(125).to_string();
+    assert!(e.contains("--ulimit") && e.contains("bogus=1"), "{e}");
     assert_eq!(env.inspect(&id)["HostConfig"]["Resources"]["Memory"], 96 << 20);
 }
 

@@ -1,9 +1,8 @@
 //! `isula create` and the container options it shares with `isula run`.
 
-use std::collections::BTreeMap;
+mod options;
 
 use isula_api::v1::CreateContainerRequest;
-use serde_json::{json, Value};
 
 use crate::ctx::Ctx;
 use crate::error::{CliError, CmdResult};
@@ -120,6 +119,9 @@ pub(crate) struct ContainerOpts {
     /// Resource limits.
     #[command(flatten)]
     pub resources: ResourceOpts,
+    /// Size of /dev/shm (k, m, g suffixes).
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
     /// Command to run to check health.
     #[arg(long = "health-cmd")]
     pub health_cmd: Option<String>,
@@ -169,96 +171,12 @@ pub(crate) struct Args {
     pub opts: ContainerOpts,
 }
 
-/// `KEY=VALUE` from `-e`: `KEY` alone takes the value of the client's environment (dropped
-/// when unset), as Docker.
-fn env_entry(s: &str) -> Option<String> {
-    if s.contains('=') {
-        return Some(s.to_string());
+/// Checks `--pull` (Docker's three policies).
+fn check_pull(pull: &str) -> Result<(), CliError> {
+    if matches!(pull, "always" | "missing" | "never") {
+        return Ok(());
     }
-    std::env::var(s).ok().map(|v| format!("{s}={v}"))
-}
-
-/// Lines of an `--env-file` (blank lines and `#` comments skipped).
-fn env_file(path: &str) -> Result<Vec<String>, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::engine(format!("open {path}: {}", crate::error::io_text(&e))))?;
-    Ok(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(env_entry).collect())
-}
-
-fn key_values(flag: &str, list: &[String]) -> Result<BTreeMap<String, String>, CliError> {
-    list.iter()
-        .map(|s| match s.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ if flag == "--label" && !s.is_empty() => Ok((s.clone(), String::new())),
-            _ => Err(CliError::engine(format!("invalid argument {s:?} for \"{flag}\" flag: expected key=value"))),
-        })
-        .collect()
-}
-
-/// The `CreateContainerRequest.options_json` for `o` (engine CreateOptions plus the flag
-/// strings the daemon parses, under `CliFlags`).
-pub(crate) fn options_json(o: &ContainerOpts, auto_remove: bool) -> Result<String, CliError> {
-    let mut env = Vec::new();
-    for f in &o.env_file {
-        env.extend(env_file(f)?);
-    }
-    env.extend(o.env.iter().filter_map(|e| env_entry(e)));
-    let entrypoint = o.entrypoint.as_ref().map(|e| if e.is_empty() { Vec::new() } else { vec![e.clone()] });
-    let (resources, resource_flags) = o.resources.for_create();
-    if !matches!(o.pull.as_str(), "always" | "missing" | "never") {
-        return Err(CliError::engine(format!(
-            "invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"",
-            o.pull
-        )));
-    }
-    let mut cli_flags = json!({
-        "mount": o.mount, "device": o.device, "ulimit": o.ulimit, "tmpfs": o.tmpfs,
-        "restart": o.restart,
-        "add-host": o.add_host, "health-cmd": o.health_cmd, "health-interval": o.health_interval,
-        "health-timeout": o.health_timeout, "health-retries": o.health_retries,
-        "health-start-period": o.health_start_period, "no-healthcheck": o.no_healthcheck,
-    });
-    let mut v = json!({
-        "Name": o.name,
-        "Image": o.image,
-        "Cmd": if o.cmd.is_empty() { Value::Null } else { json!(o.cmd) },
-        "Entrypoint": entrypoint,
-        "Env": env,
-        "User": o.user,
-        "WorkingDir": o.workdir,
-        "Hostname": o.hostname,
-        "Labels": key_values("--label", &o.label)?,
-        "Tty": o.tty,
-        "OpenStdin": o.interactive,
-        "StopSignal": o.stop_signal,
-        "StopTimeout": o.stop_timeout,
-        "Privileged": o.privileged,
-        "CapAdd": o.cap_add,
-        "CapDrop": o.cap_drop,
-        "SecurityOpt": o.security_opt,
-        "ReadonlyRootfs": o.read_only,
-        "Binds": o.volume,
-        "Sysctls": key_values("--sysctl", &o.sysctl)?,
-        "PidMode": o.pid,
-        "IpcMode": o.ipc,
-        "UtsMode": o.uts,
-        "Ip": o.ip,
-        "Publish": o.publish,
-        "PublishAll": o.publish_all,
-        "Expose": o.expose,
-        "NetworkMode": o.network,
-        "Dns": o.dns,
-        "DnsSearch": o.dns_search,
-        "DnsOptions": o.dns_option,
-        "Resources": resources,
-        "Runtime": o.runtime,
-        "AutoRemove": auto_remove,
-    });
-    if let Some(f) = cli_flags.as_object_mut() {
-        f.extend(resource_flags);
-    }
-    v["CliFlags"] = cli_flags;
-    Ok(v.to_string())
+    Err(CliError::engine(format!("invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\"")))
 }
 
 fn pull(ctx: &mut Ctx, o: &ContainerOpts) -> Result<(), CliError> {
@@ -269,7 +187,10 @@ fn pull(ctx: &mut Ctx, o: &ContainerOpts) -> Result<(), CliError> {
 /// Create the container (pulling its image per `--pull`), with `start` also start it (one
 /// call: `run -d`); its id.
 pub(crate) fn create(ctx: &mut Ctx, o: &ContainerOpts, auto_remove: bool, start: bool) -> Result<String, CliError> {
-    let options_json = options_json(o, auto_remove)?;
+    let opts = o.create_options(auto_remove)?;
+    check_pull(&o.pull)?;
+    let options_json =
+        serde_json::to_string(&opts).map_err(|e| CliError::engine(format!("encode create options: {e}")))?;
     if o.pull == "always" {
         pull(ctx, o)?;
     }
