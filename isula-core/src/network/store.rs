@@ -100,10 +100,6 @@ pub struct NetworkStore {
     lock: Mutex<()>,
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 fn random_hex(bytes: usize) -> Result<String> {
     use std::io::Read;
     let mut b = vec![0u8; bytes];
@@ -355,7 +351,7 @@ impl NetworkStore {
             bridge,
             internal: opts.internal,
             labels: opts.labels.clone(),
-            created: now_secs(),
+            created: u64::try_from(crate::time::now().unix_secs()).unwrap_or(0),
         };
         let conflist = self.bridge_conflist(&meta);
         let conf_path = self.conf_path(name);
