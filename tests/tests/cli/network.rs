@@ -168,6 +168,9 @@ fn network_create_ls_inspect_rm() {
     assert_eq!(v["Id"], id1.as_str());
     assert_eq!(v["Driver"], "bridge");
     assert_eq!(v["Scope"], "local");
+    assert_eq!(v["EnableIPv6"], false);
+    assert_eq!(v["IPAM"]["Driver"], "default");
+    assert!(v["Created"].as_str().is_some_and(|c| c.ends_with('Z')), "{v}");
     assert_eq!(v["Internal"], false);
     assert_eq!(v["IPAM"]["Config"][0]["Subnet"], subnet.to_string().as_str());
     assert_eq!(v["IPAM"]["Config"][0]["Gateway"], gw.as_str());
