@@ -6,9 +6,11 @@
 
 pub mod container;
 pub mod error;
+pub mod event;
 pub mod image;
 pub mod info;
 pub mod reason;
+pub mod stats;
 pub mod time;
 pub mod volume;
 
