@@ -226,20 +226,53 @@ impl Default for LogOptions {
     }
 }
 
-/// `Option<SystemTime>` as an RFC 3339 string (or null).
-mod opt_time {
-    use std::time::SystemTime;
+/// A `logs` time given as RFC 3339 or (fractional) seconds since the epoch, as
+/// [`LogOptions`] reads `Since`/`Until`; `None` when it is neither.
+pub fn parse_log_time(s: &str) -> Option<SystemTime> {
+    opt_time::parse(s)
+}
 
+/// `Option<SystemTime>` written as an RFC 3339 string (or null); read from RFC 3339 or from
+/// seconds since the epoch, as a number or a string (fractions allowed).
+mod opt_time {
+    use std::time::{Duration, SystemTime};
+
+    use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use crate::time::Timestamp;
+    use crate::time::{parse_rfc3339, Timestamp};
 
     pub(super) fn serialize<S: Serializer>(t: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
         t.map(Timestamp::from).serialize(s)
     }
 
+    /// A time in either accepted form.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Secs(f64),
+        Text(String),
+    }
+
+    fn secs(s: f64) -> Option<SystemTime> {
+        (s.is_finite() && s >= 0.0).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s))
+    }
+
+    /// RFC 3339 or (fractional) seconds since the epoch; `None` for anything else.
+    pub(super) fn parse(t: &str) -> Option<SystemTime> {
+        match t.parse::<f64>() {
+            Ok(s) => secs(s),
+            Err(_) => parse_rfc3339(t).filter(|t| t.unix_nanos() >= 0).map(SystemTime::from),
+        }
+    }
+
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
-        Ok(Option::<Timestamp>::deserialize(d)?.map(SystemTime::from))
+        let t = match Option::<Repr>::deserialize(d)? {
+            None => return Ok(None),
+            Some(Repr::Secs(s)) => secs(s),
+            Some(Repr::Text(t)) => parse(&t),
+        };
+        t.map(Some).ok_or_else(|| D::Error::custom("a time must be RFC 3339 or seconds since the epoch"))
     }
 }
 
@@ -307,5 +340,11 @@ mod tests {
         assert_eq!(v["Since"], "1970-01-01T00:00:01Z");
         assert_eq!(v["Until"], json!(null));
         assert_eq!(serde_json::from_value::<LogOptions>(v).unwrap(), o);
+        let secs: LogOptions = serde_json::from_str(r#"{"Since":1.5,"Until":"2","Stdout":false}"#).unwrap();
+        assert_eq!(secs.since, Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1500)));
+        assert_eq!(secs.until, Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(2)));
+        assert!(!secs.stdout && secs.stderr);
+        assert!(serde_json::from_str::<LogOptions>(r#"{"Since":-1}"#).is_err());
+        assert!(serde_json::from_str::<LogOptions>(r#"{"Until":"yesterday"}"#).is_err());
     }
 }
