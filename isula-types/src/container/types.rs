@@ -189,6 +189,33 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
+/// What `cp` knows about a path in a container (Docker's container path stat, keys
+/// `name`, `size`, `mode`, `mtime`, `linkTarget`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathStat {
+    /// Base name of the path (`.` for the root).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `st_mode`: file type and permission bits.
+    pub mode: u32,
+    /// Modification time, seconds since the epoch.
+    pub mtime: i64,
+    /// For a symlink, the absolute path it resolves to inside the container
+    /// (what `cp -L` copies); empty otherwise.
+    pub link_target: String,
+}
+
+impl PathStat {
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        const S_IFMT: u32 = 0o170000;
+        const S_IFDIR: u32 = 0o040000;
+        self.mode & S_IFMT == S_IFDIR
+    }
+}
+
 /// Options of `logs`: the one shape the engine, the daemon, the CLI and the C ABI use.
 /// Times travel as RFC 3339 strings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +337,12 @@ mod tests {
         assert_eq!(e.working_dir.as_deref(), Some("/"));
         assert!(e.attach_stdin);
         assert_eq!(serde_json::to_value(WaitCondition::NextExit).unwrap(), "next-exit");
+        let st = PathStat { name: "d".into(), size: 0, mode: 0o040755, mtime: 1, link_target: String::new() };
+        assert!(st.is_dir());
+        assert_eq!(
+            serde_json::to_value(&st).unwrap(),
+            json!({"name": "d", "size": 0, "mode": 0o040755, "mtime": 1, "linkTarget": ""})
+        );
     }
 
     #[test]
