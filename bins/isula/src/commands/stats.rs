@@ -92,4 +92,16 @@ mod tests {
         assert_eq!(bytes_iec(512), "512B");
         assert_eq!(bytes_iec(1536 * 1024), "1.5MiB");
     }
+
+    #[test]
+    fn row_of_a_typed_sample() {
+        let s: ContainerStats = serde_json::from_str(
+            r#"{"id": "0123456789abcdef", "name": "web", "precpu": {"total_usage_ns": 0, "per_cpu_ns": null,
+                "user_ns": null, "kernel_ns": null, "system_usage_ns": 0, "online_cpus": 1,
+                "throttling": {"periods": 0, "throttled_periods": 0, "throttled_time_ns": 0}},
+              "stats": null, "cpu_percent": 1.5, "memory_percent": 0.25}"#,
+        )
+        .unwrap();
+        assert_eq!(stats_row(&s), "0123456789ab\tweb\t1.50%\t0B / 0B\t0.25%\t0B / 0B\t0B / 0B\t0");
+    }
 }
