@@ -54,10 +54,11 @@ pub use container::health::HealthState;
 pub use container::options::{HealthConfig, Resources, RestartPolicy, UpdateOptions};
 pub use container::{
     start_error_exit_code, ContainerConfig, ContainerInspect, ContainerRecord, ContainerSummary, CreateOptions,
-    ExecOptions, ExecOutput, InspectGraphDriver, InspectState, ListOptions, MountPoint, RemoveOptions, State, Status,
-    WaitCondition,
+    ExecOptions, ExecOutput, InspectGraphDriver, InspectState, ListOptions, MountPoint, Port, RemoveOptions, State,
+    Status, WaitCondition,
 };
 pub use engine::{ContainerStats, Exec, STATS_INTERVAL};
+pub use isula_types::stats::{BlkioEntry, BlkioStats, CpuStats, MemoryStats, PidsStats, Stats, Throttling};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use runtime::{AttachEvent, AttachStream};
 
@@ -79,4 +80,4 @@ pub use network::Ipv4Net;
 pub use volume::{Volume, VolumeCreateOptions, VolumePruneReport};
 
 // Events.
-pub use events::{next_live, Event, EventFilter, Live};
+pub use events::{next_live, Actor, Event, EventFilter, Live};

@@ -6,12 +6,11 @@
 //! on one engine handle.
 
 use std::ffi::c_char;
-use std::time::{Duration, UNIX_EPOCH};
 
 use isula_core::Error;
 use isula_core::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::{LogLine, LogOptions, LogStream};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::boundary::{guard, json, json_or_default, opt_text, out_string, text, Out};
 use crate::engine::{engine, isula_engine};
@@ -294,31 +293,6 @@ pub unsafe extern "C" fn isula_container_exec(
     })
 }
 
-/// Options of `isula_container_logs` (times in seconds since the epoch).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-struct LogsJson {
-    since: Option<f64>,
-    until: Option<f64>,
-    tail: Option<usize>,
-    stdout: bool,
-    stderr: bool,
-}
-
-impl Default for LogsJson {
-    fn default() -> Self {
-        LogsJson { since: None, until: None, tail: None, stdout: true, stderr: true }
-    }
-}
-
-fn epoch_secs(v: Option<f64>, name: &str) -> isula_core::Result<Option<std::time::SystemTime>> {
-    match v {
-        None => Ok(None),
-        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(UNIX_EPOCH + Duration::from_secs_f64(s))),
-        Some(s) => Err(Error::invalid(format!("logs option {name}: {s} is not a time in seconds since the epoch"))),
-    }
-}
-
 /// One entry of `isula_container_logs`.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -333,8 +307,8 @@ struct LogEntry {
 /// - `engine` (borrowed, required): an open handle.
 /// - `id` (borrowed, required): container id, unique id prefix or name.
 /// - `options_json` (borrowed, optional): `{"Stdout":true,"Stderr":true,"Tail":100,
-///   "Since":1700000000,"Until":1700000100}` (times in seconds since the epoch, every key
-///   optional); NULL for everything.
+///   "Since":1700000000,"Until":"2023-11-14T22:15:00Z"}` (the shared `LogOptions`: times in
+///   seconds since the epoch or RFC 3339, every key optional; `Follow` is ignored); NULL for everything.
 /// - `out_json` (borrowed, required): receives a JSON array of entries
 ///   `[{"Stream":"stdout","Time":"2024-...Z","Log":"hello\n"}]`, owned by the caller (free
 ///   with `isula_string_free`); NULL on failure.
@@ -354,16 +328,8 @@ pub unsafe extern "C" fn isula_container_logs(
         let out = out_string(out_json, "out_json")?;
         let e = self::engine(engine)?;
         let id = text(id, "id")?;
-        let o: LogsJson = json_or_default(options_json, "options_json")?;
-        let opts = LogOptions {
-            since: epoch_secs(o.since, "Since")?,
-            until: epoch_secs(o.until, "Until")?,
-            tail: o.tail,
-            timestamps: false,
-            follow: false,
-            stdout: o.stdout,
-            stderr: o.stderr,
-        };
+        let mut opts: LogOptions = json_or_default(options_json, "options_json")?;
+        opts.follow = false;
         let mut entries = Vec::new();
         e.containers().logs(id, &opts, &mut |l: LogLine| {
             entries.push(LogEntry { stream: l.stream, time: l.time, log: l.log });

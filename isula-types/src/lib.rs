@@ -6,10 +6,12 @@
 
 pub mod container;
 pub mod error;
+pub mod event;
 pub mod image;
 pub mod info;
 pub mod network;
 pub mod reason;
+pub mod stats;
 pub mod time;
 pub mod volume;
 

@@ -3,7 +3,6 @@
 //! threads. CopyFrom sends the tar data first and the path stat in its last message.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use isula_api::v1::container_service_server::ContainerService;
 use isula_api::v1::*;
@@ -12,7 +11,6 @@ use isula_core::{AttachEvent, AttachStream};
 use isula_core::{CreateOptions, UpdateOptions};
 use isula_core::{ExecOptions, ListOptions, RemoveOptions, WaitCondition};
 use isula_core::{LogOptions, LogStream};
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -35,28 +33,6 @@ impl Containers {
 
 fn unimplemented(what: &str) -> Status {
     Status::unimplemented(format!("container operation {what} is not implemented by this engine yet"))
-}
-
-/// `LogsRequest.options_json`: times are RFC 3339 or seconds since the epoch (fractions allowed).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct LogsJson {
-    follow: bool,
-    since: Option<String>,
-    until: Option<String>,
-    tail: Option<usize>,
-    timestamps: bool,
-}
-
-/// A time given as RFC 3339 or (fractional) seconds since the epoch.
-fn parse_time(field: &str, s: &str) -> Result<SystemTime, Status> {
-    if let Ok(secs) = s.parse::<f64>() {
-        return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)));
-    }
-    match isula_core::time::parse_rfc3339(s) {
-        Some(t) if t.unix_nanos() >= 0 => Ok(t.into()),
-        _ => Err(Status::invalid_argument(format!("invalid value for {field}: {s:?} (RFC 3339 or unix seconds)"))),
-    }
 }
 
 /// How long an attach stream waits for the engine to record an exit it already heard.
@@ -285,15 +261,7 @@ impl ContainerService for Containers {
 
     async fn logs(&self, r: Request<LogsRequest>) -> Result<Response<Self::LogsStream>, Status> {
         let r = r.into_inner();
-        let j: LogsJson = parse_opts("options_json", &r.options_json)?;
-        let opts = LogOptions {
-            since: j.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
-            until: j.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
-            tail: j.tail,
-            timestamps: j.timestamps,
-            follow: j.follow,
-            ..LogOptions::default()
-        };
+        let opts: LogOptions = parse_opts("options_json", &r.options_json)?;
         let engine = self.engine.clone();
         // Fail early (unknown container) with a status rather than inside the stream.
         let id = r.id.clone();

@@ -11,7 +11,7 @@ mod update;
 
 pub(crate) use hierarchy::{Cgroup, CgroupMode, Hierarchy};
 pub(crate) use stats::cpu_percent;
-pub(crate) use stats::{CpuStats, Stats};
+pub(crate) use stats::CpuStats;
 pub(crate) use top::top;
 pub use top::TopResult;
 

@@ -1,138 +1,22 @@
 //! Resource usage of a cgroup (Docker's `stats` numbers) on v1 and v2.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub(crate) use isula_types::stats::{BlkioEntry, BlkioStats, CpuStats, MemoryStats, PidsStats, Stats, Throttling};
 
 use super::Cgroup;
 use crate::error::{Error, Result};
 
-/// One sample of a container's resource usage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// When the sample was taken.
-    pub read_at: SystemTime,
-    /// CPU usage.
-    pub cpu: CpuStats,
-    /// Memory usage.
-    pub memory: MemoryStats,
-    /// Process count.
-    pub pids: PidsStats,
-    /// Block I/O per device.
-    pub blkio: BlkioStats,
-}
-
-/// CPU usage counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CpuStats {
-    /// CPU time consumed by the cgroup, nanoseconds.
-    pub total_usage_ns: u64,
-    /// Per-CPU usage in nanoseconds (v1 only).
-    pub per_cpu_ns: Option<Vec<u64>>,
-    /// User-mode time in nanoseconds, when known.
-    pub user_ns: Option<u64>,
-    /// Kernel-mode time in nanoseconds, when known.
-    pub kernel_ns: Option<u64>,
-    /// Host CPU time since boot from `/proc/stat`, nanoseconds (Docker's `system_cpu_usage`).
-    pub system_usage_ns: u64,
-    /// Online CPUs of the host.
-    pub online_cpus: u32,
-    /// CFS throttling.
-    pub throttling: Throttling,
-}
-
-/// CFS bandwidth throttling counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Throttling {
-    /// Enforcement periods elapsed.
-    pub periods: u64,
-    /// Periods in which the cgroup was throttled.
-    pub throttled_periods: u64,
-    /// Total time throttled, nanoseconds.
-    pub throttled_time_ns: u64,
-}
-
-/// Memory usage.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemoryStats {
-    /// Current usage in bytes (page cache included).
-    pub usage: u64,
-    /// Limit in bytes; `None` when unlimited.
-    pub limit: Option<u64>,
-    /// Highest usage recorded, when the kernel keeps it.
-    pub max_usage: Option<u64>,
-    /// Page cache (`cache` on v1, `file` on v2).
-    pub cache: u64,
-    /// Anonymous memory (`rss` on v1, `anon` on v2).
-    pub rss: u64,
-    /// Inactive page cache (what Docker subtracts from usage).
-    pub inactive_file: u64,
-    /// Times the limit was hit (v1 `failcnt`, v2 `max` event).
-    pub failcnt: Option<u64>,
-    /// Processes killed by the OOM killer in this cgroup.
-    pub oom_kills: u64,
-    /// The raw `memory.stat` counters.
-    pub stat: BTreeMap<String, u64>,
-}
-
-impl MemoryStats {
-    /// Usage without the inactive page cache, as `docker stats` shows it.
-    pub fn usage_no_cache(&self) -> u64 {
-        self.usage.saturating_sub(self.inactive_file)
+/// The entry of device `major:minor` in `b`, added when missing.
+fn blkio_entry(b: &mut BlkioStats, major: u64, minor: u64) -> &mut BlkioEntry {
+    if let Some(i) = b.devices.iter().position(|d| d.major == major && d.minor == minor) {
+        return &mut b.devices[i];
     }
-}
-
-/// Process count of the cgroup.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PidsStats {
-    /// Processes (tasks) now in the cgroup.
-    pub current: u64,
-    /// `pids.max`; `None` when unlimited.
-    pub limit: Option<u64>,
-}
-
-/// Block I/O counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlkioStats {
-    /// One entry per device.
-    pub devices: Vec<BlkioEntry>,
-}
-
-/// Block I/O counters of one device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BlkioEntry {
-    /// Device major number.
-    pub major: u64,
-    /// Device minor number.
-    pub minor: u64,
-    /// Bytes read.
-    pub read_bytes: u64,
-    /// Bytes written.
-    pub write_bytes: u64,
-    /// Read operations.
-    pub read_ops: u64,
-    /// Write operations.
-    pub write_ops: u64,
-}
-
-impl BlkioStats {
-    /// Bytes read over all devices.
-    pub fn read_bytes(&self) -> u64 {
-        self.devices.iter().map(|d| d.read_bytes).sum()
-    }
-    /// Bytes written over all devices.
-    pub fn write_bytes(&self) -> u64 {
-        self.devices.iter().map(|d| d.write_bytes).sum()
-    }
-    fn entry(&mut self, major: u64, minor: u64) -> &mut BlkioEntry {
-        if let Some(i) = self.devices.iter().position(|d| d.major == major && d.minor == minor) {
-            return &mut self.devices[i];
-        }
-        self.devices.push(BlkioEntry { major, minor, ..Default::default() });
-        self.devices.last_mut().expect("just pushed")
-    }
+    b.devices.push(BlkioEntry { major, minor, ..Default::default() });
+    b.devices.last_mut().expect("just pushed")
 }
 
 /// Docker's CPU percentage between two samples of the same container:
@@ -218,7 +102,7 @@ fn parse_v1_blkio(text: &str, out: &mut BlkioStats, bytes: bool) {
         }
         let Some((maj, min)) = f[0].split_once(':') else { continue };
         let (Ok(maj), Ok(min), Ok(v)) = (maj.parse(), min.parse(), f[2].parse::<u64>()) else { continue };
-        let e = out.entry(maj, min);
+        let e = blkio_entry(out, maj, min);
         match (f[1], bytes) {
             ("Read", true) => e.read_bytes = v,
             ("Write", true) => e.write_bytes = v,
@@ -236,7 +120,7 @@ pub(super) fn parse_io_stat(text: &str) -> BlkioStats {
         let mut f = l.split_whitespace();
         let Some((maj, min)) = f.next().and_then(|d| d.split_once(':')) else { continue };
         let (Ok(maj), Ok(min)) = (maj.parse(), min.parse()) else { continue };
-        let e = out.entry(maj, min);
+        let e = blkio_entry(&mut out, maj, min);
         for kv in f {
             let Some((k, v)) = kv.split_once('=') else { continue };
             let Ok(v) = v.parse::<u64>() else { continue };

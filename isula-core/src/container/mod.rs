@@ -22,5 +22,5 @@ pub use state::{State, Status};
 pub use store::{ContainerConfig, ContainerRecord, MountPoint};
 pub use types::{
     start_error_exit_code, ContainerInspect, ContainerSummary, ExecOptions, ExecOutput, InspectGraphDriver,
-    InspectState, ListOptions, RemoveOptions, WaitCondition,
+    InspectState, ListOptions, Port, RemoveOptions, WaitCondition,
 };

@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use super::Engine;
-use crate::cgroups::{cpu_percent, Cgroup, CpuStats, Stats, TopResult};
+use crate::cgroups::{cpu_percent, Cgroup, CpuStats, TopResult};
 use crate::container::state::Status;
 use crate::container::store::Container;
 use crate::error::{Error, ErrorKind, Result};
@@ -13,22 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// Time between two samples of a stats stream (and of the two samples of a one-shot call).
 pub const STATS_INTERVAL: Duration = Duration::from_secs(1);
 
-/// One `stats` sample of a container.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ContainerStats {
-    /// Container id.
-    pub id: String,
-    /// Container name (without `/`).
-    pub name: String,
-    /// The counters; `None` when the container is not running.
-    pub stats: Option<Stats>,
-    /// CPU counters of the previous sample (zero for the first sample of a stream).
-    pub precpu: CpuStats,
-    /// CPU use between the previous sample and this one, percent of one CPU (Docker's formula).
-    pub cpu_percent: f64,
-    /// Memory use without inactive page cache, percent of the limit (or of host memory).
-    pub memory_percent: f64,
-}
+pub use isula_types::stats::ContainerStats;
 
 impl Engine {
     /// The cgroup of container `c`, from `linux.cgroupsPath` of its bundle.

@@ -9,99 +9,10 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
+pub use isula_types::event::{Actor, Event, EventFilter};
 
 /// How many past events the bus keeps for `since`.
 pub(crate) const HISTORY_SIZE: usize = 1000;
-
-/// Who an event is about.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Actor {
-    /// Container id or image id/reference.
-    #[serde(rename = "ID")]
-    pub id: String,
-    /// `name`, `image`, container labels, `exitCode`, `signal`, …
-    pub attributes: BTreeMap<String, String>,
-}
-
-/// One event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    /// `container` or `image`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// `create`, `start`, `die`, `pull`, …
-    #[serde(rename = "Action")]
-    pub action: String,
-    /// The object.
-    #[serde(rename = "Actor")]
-    pub actor: Actor,
-    /// Seconds since the epoch.
-    pub time: i64,
-    /// Nanoseconds since the epoch.
-    #[serde(rename = "timeNano")]
-    pub time_nano: i64,
-}
-
-impl Event {
-    /// A new event stamped now.
-    pub fn new(kind: &str, action: &str, id: &str, attributes: BTreeMap<String, String>) -> Event {
-        let nanos = now_nanos();
-        Event {
-            kind: kind.into(),
-            action: action.into(),
-            actor: Actor { id: id.into(), attributes },
-            time: nanos / 1_000_000_000,
-            time_nano: nanos,
-        }
-    }
-}
-
-/// Which events a subscriber wants; empty lists match everything. Values within one
-/// list are alternatives (OR); different lists must all match (AND), as Docker's filters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EventFilter {
-    /// Event types (`container`, `image`).
-    pub types: Vec<String>,
-    /// Actions (`start`, `die`, …; `exec_start` also matches `exec_start: sh` style actions).
-    pub events: Vec<String>,
-    /// Container ids, id prefixes or names.
-    pub containers: Vec<String>,
-    /// Image names or ids (matched against the `image` attribute or the actor of image events).
-    pub images: Vec<String>,
-    /// `key` or `key=value` labels of the actor.
-    pub labels: Vec<String>,
-    /// History from this time on (nanoseconds since the epoch); `None` = no history.
-    pub since: Option<i64>,
-    /// History up to this time (nanoseconds since the epoch).
-    pub until: Option<i64>,
-}
-
-impl EventFilter {
-    /// Whether `e` passes the type/action/container/image/label filters (not the times).
-    pub fn matches(&self, e: &Event) -> bool {
-        let any = |list: &[String], f: &dyn Fn(&str) -> bool| list.is_empty() || list.iter().any(|v| f(v));
-        let attr = |k: &str| e.actor.attributes.get(k).map(String::as_str).unwrap_or("");
-        any(&self.types, &|t| t == e.kind)
-            && any(&self.events, &|a| e.action == a || e.action.starts_with(&format!("{a}:")))
-            && any(&self.containers, &|c| {
-                e.kind == "container" && (e.actor.id.starts_with(c) || attr("name") == c.trim_start_matches('/'))
-            })
-            && any(&self.images, &|i| {
-                attr("image") == i || (e.kind == "image" && (e.actor.id == i || attr("name") == i))
-            })
-            && any(&self.labels, &|l| match l.split_once('=') {
-                Some((k, v)) => e.actor.attributes.get(k).map(|x| x == v).unwrap_or(false),
-                None => e.actor.attributes.contains_key(l),
-            })
-    }
-
-    fn in_time(&self, e: &Event) -> bool {
-        self.since.map(|s| e.time_nano >= s).unwrap_or(true) && self.until.map(|u| e.time_nano <= u).unwrap_or(true)
-    }
-}
 
 /// The bus's state: history and subscribers under one lock, so that an event is recorded
 /// and delivered in one critical section and a subscription copies the history and joins the

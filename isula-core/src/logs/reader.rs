@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use super::jsonfile::rotated_path;
 use crate::error::{Error, Result};
@@ -45,38 +45,7 @@ impl LogLine {
     }
 }
 
-/// Filters for [`read_logs`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogOptions {
-    /// Only entries at or after this time.
-    pub since: Option<SystemTime>,
-    /// Only entries at or before this time.
-    pub until: Option<SystemTime>,
-    /// Only the last `n` matching entries (before following).
-    pub tail: Option<usize>,
-    /// Hint for the caller's rendering ([`LogLine::render`]); the reader passes times anyway.
-    pub timestamps: bool,
-    /// Keep reading new entries (see [`follow_logs`] for the stop condition).
-    pub follow: bool,
-    /// Include stdout.
-    pub stdout: bool,
-    /// Include stderr.
-    pub stderr: bool,
-}
-
-impl Default for LogOptions {
-    fn default() -> Self {
-        LogOptions {
-            since: None,
-            until: None,
-            tail: None,
-            timestamps: false,
-            follow: false,
-            stdout: true,
-            stderr: true,
-        }
-    }
-}
+pub use isula_types::container::types::LogOptions;
 
 /// How often a follower looks for new data.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
@@ -283,7 +252,7 @@ impl LineReader {
 mod tests {
     use super::*;
     use crate::logs::jsonfile::JsonFileWriter;
-    use std::time::UNIX_EPOCH;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn collect(path: &Path, opts: &LogOptions) -> Vec<String> {
         let mut v = Vec::new();

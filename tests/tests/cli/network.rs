@@ -287,6 +287,17 @@ fn default_bridge_publishes_ports_and_host_none_opt_out() {
     assert!(err.contains("No public port '81/tcp'"), "{err}");
     env.isula(&["port", "no-such-container"]).fails(1);
 
+    // isula ps shows the published port in its PORTS column, as Docker does.
+    let ports = format!("127.0.0.1:{port}->80/tcp");
+    assert_eq!(env.isula(&["ps", "--filter", &format!("id={c}"), "--format", "{{.Ports}}"]).ok(), format!("{ports}\n"));
+    let table = env.isula(&["ps", "--filter", &format!("id={c}")]).ok().to_string();
+    let header = table.lines().next().unwrap_or_default();
+    assert!(header.contains("PORTS"), "{table}");
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(row.contains(&ports), "{table}");
+    let column = |line: &str, text: &str| line.find(text).map(|i| line[..i].chars().count());
+    assert_eq!(column(row, &ports), column(header, "PORTS"), "the port is in the PORTS column:\n{table}");
+
     // The default network is listed as `bridge`, on the device, and cannot be removed.
     let v = env.inspect_net("bridge");
     assert_eq!(v["Options"]["com.docker.network.bridge.name"], dev.as_str());

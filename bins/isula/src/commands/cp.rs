@@ -4,10 +4,11 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use isula_api::v1::{CopyFromRequest, CopyToRequest};
+use isula_types::container::types::PathStat;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` / `isula cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH`
@@ -29,7 +30,7 @@ fn split_remote(s: &str) -> Option<(&str, &str)> {
 }
 
 /// The tar of `path` in the container and its stat (`None` when it does not exist).
-fn fetch(ctx: &mut Ctx, id: &str, path: &str) -> Result<Option<(Vec<u8>, serde_json::Value)>, CliError> {
+fn fetch(ctx: &mut Ctx, id: &str, path: &str) -> Result<Option<(Vec<u8>, PathStat)>, CliError> {
     let mut c = ctx.containers()?;
     let r: Result<(Vec<u8>, String), tonic::Status> = ctx.rt.block_on(async {
         let mut s = c.copy_from(CopyFromRequest { id: id.to_string(), path: path.to_string() }).await?.into_inner();
@@ -43,7 +44,7 @@ fn fetch(ctx: &mut Ctx, id: &str, path: &str) -> Result<Option<(Vec<u8>, serde_j
         Ok((data, stat))
     });
     match r {
-        Ok((data, stat)) => Ok(Some((data, parse_reply("stat_json", &stat)?))),
+        Ok((data, stat)) => Ok(Some((data, parse_typed("stat_json", &stat)?))),
         Err(s)
             if s.code() == tonic::Code::NotFound
                 && crate::error::reason(&s) != Some(isula_types::reason::Reason::NoSuchContainer) =>
@@ -130,8 +131,7 @@ fn copy_in(ctx: &mut Ctx, src: &str, id: &str, dest: &str) -> CmdResult {
     }
     let src_path = Path::new(src);
     let meta = std::fs::symlink_metadata(src_path).map_err(|e| io_err(&format!("stat {src}"), e))?;
-    let dest_is_dir = dest.ends_with('/')
-        || fetch(ctx, id, dest)?.is_some_and(|(_, st)| st["mode"].as_u64().unwrap_or(0) & 0o170000 == 0o040000);
+    let dest_is_dir = dest.ends_with('/') || fetch(ctx, id, dest)?.is_some_and(|(_, st)| st.is_dir());
     let (dir, name) = if dest_is_dir {
         let base = src_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| ".".into());
         (dest.to_string(), base)

@@ -1,10 +1,10 @@
 //! `isula events [--since T] [--until T] [-f k=v] [--format F]`: Docker's line format.
 
 use isula_api::v1::EventsRequest;
-use serde_json::{json, Value};
+use isula_types::event::{Event, EventFilter};
 
 use crate::commands::logs::time_arg;
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::template::Template;
 
@@ -36,62 +36,53 @@ fn nanos(flag: &str, s: &str) -> Result<i64, CliError> {
         .ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {s:?}")))
 }
 
-/// The engine filter JSON for Docker's `-f key=value` list.
-fn filter_json(filters: &[String]) -> Result<Value, CliError> {
-    let mut f = json!({"types": [], "events": [], "containers": [], "images": [], "labels": []});
+/// The engine filter for Docker's `-f key=value` list.
+fn filter_of(filters: &[String]) -> Result<EventFilter, CliError> {
+    let mut f = EventFilter::default();
     for s in filters {
         let (k, v) = s
             .split_once('=')
             .ok_or_else(|| CliError::engine(format!("bad format of filter (expected name=value): {s}")))?;
-        let key = match k {
-            "type" => "types",
-            "event" => "events",
-            "container" => "containers",
-            "image" => "images",
-            "label" => "labels",
+        let list = match k {
+            "type" => &mut f.types,
+            "event" => &mut f.events,
+            "container" => &mut f.containers,
+            "image" => &mut f.images,
+            "label" => &mut f.labels,
             o => return Err(CliError::engine(format!("invalid filter '{o}'"))),
         };
-        f[key].as_array_mut().expect("list").push(json!(v));
+        list.push(v.to_string());
     }
     Ok(f)
 }
 
 /// Docker's line: `TIME TYPE ACTION ID (k=v, ...)`.
-fn line(e: &Value) -> String {
-    let ns = e["timeNano"].as_i64().unwrap_or(0);
-    let date = isula_types::time::Timestamp::from_unix_nanos(ns.into()).to_rfc3339_fixed();
-    let attrs = e["Actor"]["Attributes"]
-        .as_object()
-        .map(|o| o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default();
-    format!(
-        "{date} {} {} {} ({attrs})",
-        e["Type"].as_str().unwrap_or(""),
-        e["Action"].as_str().unwrap_or(""),
-        e["Actor"]["ID"].as_str().unwrap_or("")
-    )
+fn line(e: &Event) -> String {
+    let date = isula_types::time::Timestamp::from_unix_nanos(e.time_nano.into()).to_rfc3339_fixed();
+    let attrs = e.actor.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+    format!("{date} {} {} {} ({attrs})", e.kind, e.action, e.actor.id)
 }
 
 /// Run `isula events`.
 pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
-    let mut f = filter_json(&a.filter)?;
+    let mut f = filter_of(&a.filter)?;
     if let Some(s) = &a.since {
-        f["since"] = json!(nanos("--since", s)?);
+        f.since = Some(nanos("--since", s)?);
     }
     if let Some(u) = &a.until {
-        f["until"] = json!(nanos("--until", u)?);
+        f.until = Some(nanos("--until", u)?);
         if a.since.is_none() {
-            f["since"] = json!(0);
+            f.since = Some(0);
         }
     }
     let template = a.format.as_deref().map(Template::parse).transpose().map_err(CliError::engine)?;
     let mut c = ctx.system()?;
     ctx.rt.block_on(async {
-        let mut s = c.events(EventsRequest { options_json: f.to_string() }).await?.into_inner();
+        let mut s = c.events(EventsRequest { options_json: to_json(&f) }).await?.into_inner();
         while let Some(m) = s.message().await? {
-            let e = parse_reply("event_json", &m.event_json)?;
+            let e: Event = parse_typed("event_json", &m.event_json)?;
             let text = match &template {
-                Some(t) => t.render(&e).map_err(CliError::engine)?,
+                Some(t) => t.render(&serde_json::to_value(&e).expect("events serialise")).map_err(CliError::engine)?,
                 None => line(&e),
             };
             println!("{text}");
@@ -109,11 +100,15 @@ mod tests {
         assert_eq!(nanos("--since", "1970-01-01T00:00:01.5Z").unwrap(), 1_500_000_000);
         assert_eq!(nanos("--since", "1970-01-01T01:00:00+01:00").unwrap(), 0);
         assert!(nanos("--since", "1970-01-01T01:00:00+0100").is_err());
-        let f = filter_json(&["type=container".into(), "event=die".into()]).unwrap();
-        assert_eq!(f["types"][0], "container");
-        assert!(filter_json(&["bogus=1".into()]).is_err());
-        let e = json!({"Type": "container", "Action": "start", "Actor": {"ID": "abc", "Attributes": {"name": "x"}},
-            "timeNano": 1_000_000_001i64});
+        let f = filter_of(&["type=container".into(), "event=die".into()]).unwrap();
+        assert_eq!(f.types[0], "container");
+        assert_eq!(f.events[0], "die");
+        assert!(filter_of(&["bogus=1".into()]).is_err());
+        let e: Event = serde_json::from_str(
+            r#"{"Type": "container", "Action": "start", "Actor": {"ID": "abc", "Attributes": {"name": "x"}},
+            "time": 1, "timeNano": 1000000001}"#,
+        )
+        .unwrap();
         assert_eq!(line(&e), "1970-01-01T00:00:01.000000001Z container start abc (name=x)");
     }
 }

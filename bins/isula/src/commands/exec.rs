@@ -2,12 +2,12 @@
 //! process's; 126/127 when it cannot be invoked or found, as Docker.
 
 use isula_api::v1::ExecRequest;
+use isula_types::container::types::ExecOptions;
 use isula_types::reason::Reason;
-use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::ctx::Ctx;
+use crate::ctx::{to_json, Ctx};
 use crate::error::{reason, start_error_code, CliError, CmdResult};
 use crate::stdio::{self, Event, Input, RawTerminal};
 
@@ -63,8 +63,15 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             |e| if e.contains('=') { Some(e.clone()) } else { std::env::var(e).ok().map(|v| format!("{e}={v}")) },
         )
         .collect();
-    let opts = json!({"Cmd": a.cmd, "Env": env, "User": a.user, "WorkingDir": a.workdir, "Tty": a.tty,
-        "Detach": a.detach, "AttachStdin": a.interactive && !a.detach});
+    let opts = ExecOptions {
+        cmd: a.cmd.clone(),
+        env,
+        user: a.user.clone(),
+        working_dir: a.workdir.clone(),
+        tty: a.tty,
+        detach: a.detach,
+        attach_stdin: a.interactive && !a.detach,
+    };
     let size = if a.tty { stdio::term_size() } else { None };
     let mut c = ctx.containers()?;
     let _raw = (a.tty && a.interactive && !a.detach).then(RawTerminal::enable);
@@ -73,7 +80,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         let (tx, rx) = mpsc::channel::<ExecRequest>(16);
         let (h, w) = size.unwrap_or((0, 0));
         let first =
-            ExecRequest { id: name.clone(), options_json: opts.to_string(), height: h, width: w, ..Default::default() };
+            ExecRequest { id: name.clone(), options_json: to_json(&opts), height: h, width: w, ..Default::default() };
         let _ = tx.send(first).await;
         let mut out = c.exec(ReceiverStream::new(rx)).await.map_err(|s| exec_error(&s, &name))?.into_inner();
         if a.detach {

@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use isula_api::v1::LogsRequest;
-use serde_json::json;
+use isula_types::container::types::{parse_log_time, LogOptions};
 
-use crate::ctx::Ctx;
+use crate::ctx::{to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula logs [OPTIONS] CONTAINER`
@@ -78,12 +78,24 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     };
     let since = a.since.as_deref().map(|s| time_arg("--since", s)).transpose()?;
     let until = a.until.as_deref().map(|s| time_arg("--until", s)).transpose()?;
-    let opts = json!({"follow": a.follow, "tail": tail, "since": since, "until": until, "timestamps": a.timestamps});
+    let time = |flag: &str, t: Option<String>| {
+        t.map(|t| parse_log_time(&t).ok_or_else(|| CliError::engine(format!("invalid value for {flag}: {t:?}"))))
+            .transpose()
+    };
+    let (since, until) = (time("--since", since)?, time("--until", until)?);
+    let opts = LogOptions {
+        tail: tail.map(|n| n as usize),
+        follow: a.follow,
+        timestamps: a.timestamps,
+        since,
+        until,
+        ..LogOptions::default()
+    };
     let mut c = ctx.containers()?;
     let id = a.container.clone();
     ctx.rt.block_on(async {
         let mut s = c
-            .logs(LogsRequest { id: id.clone(), options_json: opts.to_string() })
+            .logs(LogsRequest { id: id.clone(), options_json: to_json(&opts) })
             .await
             .map_err(|s| super::no_such(&s, &id))?
             .into_inner();

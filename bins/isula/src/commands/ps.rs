@@ -1,9 +1,9 @@
 //! `isula ps`: Docker's container table, `-q`, `--format`, filters.
 
 use isula_api::v1::ListContainersRequest;
-use serde_json::{json, Value};
+use isula_types::container::types::{display_ports, ContainerSummary, ListOptions};
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::CmdResult;
 use crate::fmt::{ago, utc};
 
@@ -42,36 +42,53 @@ fn command(cmd: &str, no_trunc: bool) -> String {
     format!("\"{cmd}\"")
 }
 
-/// Template rows of the engine's summaries.
-pub(crate) fn rows(list: &[Value], no_trunc: bool) -> Vec<Value> {
+/// One row of the `ps` table, the fields a `--format` template sees (Docker's names).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Row {
+    /// Id, 12 characters unless `--no-trunc`.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Image as the user named it.
+    pub image: String,
+    /// Quoted command.
+    pub command: String,
+    /// Creation time as Go prints it.
+    pub created_at: String,
+    /// `3 minutes ago`.
+    pub running_for: String,
+    /// Human status.
+    pub status: String,
+    /// State name.
+    pub state: String,
+    /// Published ports, Docker's form.
+    pub ports: String,
+    /// Names without `/`, comma separated.
+    pub names: String,
+    /// `k=v` labels, comma separated.
+    pub labels: String,
+    /// Not tracked: empty.
+    pub mounts: String,
+    /// Not tracked: empty.
+    pub networks: String,
+}
+
+/// Table rows of the engine's summaries.
+pub(crate) fn rows(list: &[ContainerSummary], no_trunc: bool) -> Vec<Row> {
     list.iter()
-        .map(|c| {
-            let id = c["Id"].as_str().unwrap_or("");
-            let names: Vec<String> = c["Names"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|n| n.as_str()).map(|n| n.trim_start_matches('/').to_string()).collect())
-                .unwrap_or_default();
-            let created = c["Created"].as_i64().unwrap_or(0);
-            let labels = c["Labels"]
-                .as_object()
-                .map(|o| {
-                    o.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect::<Vec<_>>().join(",")
-                })
-                .unwrap_or_default();
-            json!({
-                "ID": if no_trunc { id.to_string() } else { id.chars().take(12).collect() },
-                "Image": c["Image"],
-                "Command": command(c["Command"].as_str().unwrap_or(""), no_trunc),
-                "CreatedAt": utc(created),
-                "RunningFor": ago(created),
-                "Status": c["Status"],
-                "State": c["State"],
-                "Ports": "",
-                "Names": names.join(","),
-                "Labels": labels,
-                "Mounts": "",
-                "Networks": "",
-            })
+        .map(|c| Row {
+            id: if no_trunc { c.id.clone() } else { c.id.chars().take(12).collect() },
+            image: c.image.clone(),
+            command: command(&c.command, no_trunc),
+            created_at: utc(c.created),
+            running_for: ago(c.created),
+            status: c.status.clone(),
+            state: c.state.clone(),
+            ports: display_ports(&c.ports),
+            names: c.names.iter().map(|n| n.trim_start_matches('/')).collect::<Vec<_>>().join(","),
+            labels: c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+            mounts: String::new(),
+            networks: String::new(),
         })
         .collect()
 }
@@ -89,11 +106,12 @@ fn title(field: &str) -> String {
 /// Run `isula ps`.
 pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let last = if a.latest { 1 } else { a.last.max(0) };
-    let opts = json!({"All": a.all || last > 0, "Filters": a.filter, "Last": last});
+    let opts = ListOptions { all: a.all || last > 0, filters: a.filter.clone(), last: last as usize };
     let mut c = ctx.containers()?;
-    let reply = ctx.rt.block_on(c.list(ListContainersRequest { options_json: opts.to_string() }))?.into_inner();
-    let list = parse_reply("containers_json", &reply.containers_json)?;
-    let rows = rows(list.as_array().map(Vec::as_slice).unwrap_or(&[]), a.no_trunc);
+    let reply = ctx.rt.block_on(c.list(ListContainersRequest { options_json: to_json(&opts) }))?.into_inner();
+    let list: Vec<ContainerSummary> = parse_typed("containers_json", &reply.containers_json)?;
+    let rows: Vec<serde_json::Value> =
+        rows(&list, a.no_trunc).iter().map(|r| serde_json::to_value(r).expect("rows serialise")).collect();
     let format = match (&a.format, a.quiet) {
         (Some(f), _) => f.clone(),
         (None, true) => "{{.ID}}".into(),
@@ -111,15 +129,33 @@ mod tests {
 
     #[test]
     fn row_shape() {
-        let list = vec![json!({"Id": "0123456789abcdef", "Names": ["/web"], "Image": "busybox",
-            "Command": "sh -c 'sleep 1000; echo done'", "Created": 0, "State": "running", "Status": "Up 2 seconds",
-            "Labels": {"a": "b"}})];
+        let list = vec![ContainerSummary {
+            id: "0123456789abcdef".into(),
+            names: vec!["/web".into()],
+            image: "busybox".into(),
+            image_id: String::new(),
+            command: "sh -c 'sleep 1000; echo done'".into(),
+            created: 0,
+            ports: vec![isula_types::container::types::Port {
+                ip: "0.0.0.0".into(),
+                private_port: 80,
+                public_port: 8080,
+                kind: "tcp".into(),
+            }],
+            state: "running".into(),
+            status: "Up 2 seconds".into(),
+            labels: [("a".to_string(), "b".to_string())].into(),
+        }];
         let r = rows(&list, false);
-        assert_eq!(r[0]["ID"], "0123456789ab");
-        assert_eq!(r[0]["Names"], "web");
-        assert_eq!(r[0]["Command"], "\"sh -c 'sleep 1000; …\"");
-        assert_eq!(rows(&list, true)[0]["Command"], "\"sh -c 'sleep 1000; echo done'\"");
-        assert_eq!(r[0]["Labels"], "a=b");
+        assert_eq!(r[0].id, "0123456789ab");
+        assert_eq!(r[0].names, "web");
+        assert_eq!(r[0].command, "\"sh -c 'sleep 1000; …\"");
+        assert_eq!(rows(&list, true)[0].command, "\"sh -c 'sleep 1000; echo done'\"");
+        assert_eq!(r[0].labels, "a=b");
+        assert_eq!(r[0].ports, "0.0.0.0:8080->80/tcp");
+        let v = serde_json::to_value(&r[0]).unwrap();
+        assert_eq!(v["ID"], "0123456789ab");
+        assert_eq!(v["RunningFor"], r[0].running_for.as_str());
         assert_eq!(title("ID"), "CONTAINER ID");
     }
 }

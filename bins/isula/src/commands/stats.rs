@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use isula_api::v1::StatsRequest;
-use serde_json::Value;
+use isula_types::stats::ContainerStats;
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, Ctx};
 use crate::error::CmdResult;
 use crate::fmt::align;
 
@@ -37,19 +37,19 @@ fn bytes_iec(n: u64) -> String {
 }
 
 /// One stats row.
-fn stats_row(s: &Value) -> String {
-    let id: String = s["id"].as_str().unwrap_or("").chars().take(12).collect();
-    let m = &s["stats"]["memory"];
-    let usage = m["usage"].as_u64().unwrap_or(0).saturating_sub(m["inactive_file"].as_u64().unwrap_or(0));
-    let limit = m["limit"].as_u64().unwrap_or(0);
-    let pids = s["stats"]["pids"]["current"].as_u64().unwrap_or(0);
+fn stats_row(s: &ContainerStats) -> String {
+    let id: String = s.id.chars().take(12).collect();
+    let (usage, limit, pids) = match &s.stats {
+        Some(st) => (st.memory.usage_no_cache(), st.memory.limit.unwrap_or(0), st.pids.current),
+        None => (0, 0, 0),
+    };
     format!(
         "{id}\t{}\t{:.2}%\t{} / {}\t{:.2}%\t0B / 0B\t0B / 0B\t{pids}",
-        s["name"].as_str().unwrap_or(""),
-        s["cpu_percent"].as_f64().unwrap_or(0.0),
+        s.name,
+        s.cpu_percent,
         bytes_iec(usage),
         bytes_iec(limit),
-        s["memory_percent"].as_f64().unwrap_or(0.0),
+        s.memory_percent,
     )
 }
 
@@ -69,7 +69,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             });
             let j = sample.map_err(|s| super::no_such(&s, id))?;
             if let Some(j) = j {
-                lines.push(stats_row(&parse_reply("stats_json", &j)?));
+                lines.push(stats_row(&parse_typed("stats_json", &j)?));
             }
         }
         if !a.no_stream {
@@ -91,5 +91,17 @@ mod tests {
     fn sizes() {
         assert_eq!(bytes_iec(512), "512B");
         assert_eq!(bytes_iec(1536 * 1024), "1.5MiB");
+    }
+
+    #[test]
+    fn row_of_a_typed_sample() {
+        let s: ContainerStats = serde_json::from_str(
+            r#"{"id": "0123456789abcdef", "name": "web", "precpu": {"total_usage_ns": 0, "per_cpu_ns": null,
+                "user_ns": null, "kernel_ns": null, "system_usage_ns": 0, "online_cpus": 1,
+                "throttling": {"periods": 0, "throttled_periods": 0, "throttled_time_ns": 0}},
+              "stats": null, "cpu_percent": 1.5, "memory_percent": 0.25}"#,
+        )
+        .unwrap();
+        assert_eq!(stats_row(&s), "0123456789ab\tweb\t1.50%\t0B / 0B\t0.25%\t0B / 0B\t0B / 0B\t0");
     }
 }

@@ -16,8 +16,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 use crate::sys::openat::DirFd;
 pub(crate) use mounts::CopyMount;
@@ -25,28 +23,7 @@ use mounts::Mounts;
 use resolve::{resolve_in_root, Resolved};
 use write::{fd_path, TarWriter};
 
-/// What `cp` knows about a path in a container (Docker's container path stat).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PathStat {
-    /// Base name of the path (`.` for the root).
-    pub name: String,
-    /// Size in bytes.
-    pub size: u64,
-    /// `st_mode`: file type and permission bits.
-    pub mode: u32,
-    /// Modification time, seconds since the epoch.
-    pub mtime: i64,
-    /// For a symlink, the absolute path it resolves to inside the container
-    /// (what `cp -L` copies); empty otherwise.
-    pub link_target: String,
-}
-
-impl PathStat {
-    /// True for a directory.
-    pub fn is_dir(&self) -> bool {
-        self.mode & libc::S_IFMT == libc::S_IFDIR
-    }
-}
+pub use isula_types::container::types::PathStat;
 
 /// Options of [`copy_to`].
 #[derive(Debug, Clone, PartialEq, Eq)]

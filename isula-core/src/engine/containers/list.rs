@@ -2,7 +2,7 @@
 
 use crate::container::state::{State, Status};
 use crate::container::store::ContainerRecord;
-use crate::container::types::{ContainerSummary, ListOptions};
+use crate::container::types::{ContainerSummary, ListOptions, Port};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::time::{human_duration, now, Timestamp};
@@ -53,7 +53,28 @@ impl Engine {
             recs.truncate(opts.last);
         }
         let now = now();
-        Ok(recs.iter().map(|r| summary(r, now)).collect())
+        Ok(recs.iter().map(|r| summary(r, now, self.published_ports(&r.id))).collect())
+    }
+
+    /// The ports the container publishes on its networks (host address `0.0.0.0` when it
+    /// binds every address), Docker's `Ports` of `ps`.
+    fn published_ports(&self, id: &str) -> Vec<Port> {
+        let mut ports: Vec<Port> = self
+            .inner
+            .networks
+            .attachments(id)
+            .iter()
+            .flat_map(|a| a.port_mappings.iter())
+            .map(|p| Port {
+                ip: p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+                private_port: p.container_port,
+                public_port: p.host_port,
+                kind: p.protocol.as_str().into(),
+            })
+            .collect();
+        ports.sort();
+        ports.dedup();
+        ports
     }
 }
 
@@ -73,7 +94,7 @@ pub(super) fn status_text(s: &State, now: Timestamp) -> String {
     }
 }
 
-fn summary(r: &ContainerRecord, now: Timestamp) -> ContainerSummary {
+fn summary(r: &ContainerRecord, now: Timestamp, ports: Vec<Port>) -> ContainerSummary {
     let mut command = r.path.clone();
     for a in &r.args {
         command.push(' ');
@@ -86,6 +107,7 @@ fn summary(r: &ContainerRecord, now: Timestamp) -> ContainerSummary {
         image_id: r.image.clone(),
         command,
         created: r.created.unix_secs(),
+        ports,
         state: r.state.status.as_str().into(),
         status: status_text(&r.state, now),
         labels: r.config.labels.clone(),
