@@ -541,8 +541,8 @@ isula_status isula_container_exec(const isula_engine *engine,
  * - `engine` (borrowed, required): an open handle.
  * - `id` (borrowed, required): container id, unique id prefix or name.
  * - `options_json` (borrowed, optional): `{"Stdout":true,"Stderr":true,"Tail":100,
- *   "Since":1700000000,"Until":1700000100}` (times in seconds since the epoch, every key
- *   optional); NULL for everything.
+ *   "Since":1700000000,"Until":"2023-11-14T22:15:00Z"}` (the shared `LogOptions`: times in
+ *   seconds since the epoch or RFC 3339, every key optional; `Follow` is ignored); NULL for everything.
  * - `out_json` (borrowed, required): receives a JSON array of entries
  *   `[{"Stream":"stdout","Time":"2024-...Z","Log":"hello\n"}]`, owned by the caller (free
  *   with `isula_string_free`); NULL on failure.
