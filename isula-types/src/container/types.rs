@@ -299,7 +299,7 @@ mod opt_time {
             Some(Repr::Secs(s)) => secs(s),
             Some(Repr::Text(t)) => parse(&t),
         };
-        t.map(Some).ok_or_else(|| D::Error::custom("a time must be RFC 3339 or seconds since the epoch"))
+        t.map(Some).ok_or_else(|| D::Error::custom("Since and Until must be RFC 3339 or seconds since the epoch"))
     }
 }
 
