@@ -3,16 +3,15 @@
 //! or disappear in any release; embedders should use the crate root.
 //!
 //! Who uses what, and why:
-//! - [`parse`]: the daemon's CLI-flag parsers (until they move to `isula-types`).
 //! - [`fs::atomic_write`]: the daemon writes its pid and config files atomically.
 //! - [`runtime`]: the OCI runtime and shim driver, exercised without an engine by the
 //!   runtime/shim tests and `bench/shimbench`.
 //! - [`spec`]: the default capability set and seccomp profile, for `bench/shimbench`'s bundles.
 //! - [`network`]: the network store and namespace helpers, tested below the engine.
 //! - [`mount`]: bind mounts for test fixtures; [`ContentStore`], [`CredentialStore`],
-//!   [`backoff`], [`anonymous_volume_name`] and the time helpers: test assertions on internals.
+//!   [`backoff`], [`anonymous_volume_name`], [`follow_logs`] and [`read_logs`]: test assertions
+//!   on internals.
 
-pub use crate::container::parse;
 pub use crate::container::restart::backoff;
 pub use crate::container::spec::files::anonymous_volume_name;
 pub use crate::content::ContentStore;

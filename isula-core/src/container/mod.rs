@@ -8,7 +8,7 @@ pub(crate) mod archive;
 pub(crate) mod caps;
 pub(crate) mod health;
 pub(crate) mod options;
-pub mod parse;
+pub(crate) mod parse;
 pub(crate) mod restart;
 pub(crate) mod spec;
 pub(crate) mod state;

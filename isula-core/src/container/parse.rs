@@ -2,4 +2,4 @@
 //! (shared with the `isula` CLI). Their errors convert to
 //! [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument).
 
-pub use isula_types::container::parse::*;
+pub(crate) use isula_types::container::parse::*;
