@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub use isula_types::event::{Actor, Event, EventFilter};
 
@@ -60,8 +60,9 @@ pub fn next_live(live: &Receiver<Event>, filter: &EventFilter, timeout: Duration
     }
 }
 
+/// Now, in the unit of `Event::time_nano` (the clock `Event::new` stamps events with).
 fn now_nanos() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+    crate::time::now().unix_nanos() as i64
 }
 
 impl EventBus {
