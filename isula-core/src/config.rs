@@ -86,6 +86,15 @@ pub struct EngineConfig {
     pub container_log: ContainerLogConfig,
     /// Cgroup parent for containers.
     pub cgroup_parent: String,
+    /// Network plugin of pod sandboxes (iSulad's `network-plugin`): `cni` sets pods up with the
+    /// first network config in `cni-conf-dir`; empty gives pods a loopback-only namespace.
+    pub network_plugin: String,
+    /// Image run as the infra process of pods (iSulad's `pod-sandbox-image`, pulled on first
+    /// use); unset: the engine's own pause program (`isula-pause`) from a read-only rootfs.
+    pub pod_sandbox_image: Option<String>,
+    /// Path of the `isula-pause` binary; looked up beside the current executable and in `PATH`
+    /// when unset.
+    pub pause_path: Option<PathBuf>,
     /// Warnings found while parsing (unknown keys); not part of the file format.
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -114,6 +123,9 @@ impl Default for EngineConfig {
             bip: None,
             container_log: ContainerLogConfig::default(),
             cgroup_parent: "/isulad".into(),
+            network_plugin: String::new(),
+            pod_sandbox_image: None,
+            pause_path: None,
             warnings: Vec::new(),
         }
     }

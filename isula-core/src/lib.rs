@@ -11,7 +11,7 @@
 //! # API layout
 //!
 //! Everything an embedder needs is re-exported here, at the crate root: [`Engine`] and its
-//! subject views ([`Containers`], [`Images`], [`Networks`], [`Volumes`]), the option and
+//! subject views ([`Containers`], [`Images`], [`Networks`], [`Volumes`], [`Pods`]), the option and
 //! result types of their operations, [`Error`]/[`ErrorKind`], [`Event`]/[`EventFilter`].
 //! The modules themselves are private. [`unstable`] holds the few internals the daemon,
 //! the benchmarks and the tests reach below the engine; it carries no stability promise.
@@ -42,8 +42,9 @@ mod volume;
 
 pub use config::{EngineConfig, RuntimeConfig, BRIDGE_NONE};
 pub use digest::Digest;
-pub use engine::{Containers, Engine, Images, Networks, Volumes};
+pub use engine::{Containers, Engine, Images, Networks, Pods, Volumes};
 pub use error::{Error, ErrorKind, Reason, Result, ResultExt};
+pub use isula_types::pod::{Bandwidth, DnsConfig, PodConfig, PodInspect, PodNamespaces, PodPortMapping, PodState};
 pub use oci_spec;
 pub use reference::Reference;
 

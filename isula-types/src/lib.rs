@@ -10,6 +10,7 @@ pub mod event;
 pub mod image;
 pub mod info;
 pub mod network;
+pub mod pod;
 pub mod reason;
 pub mod stats;
 pub mod time;

@@ -11,6 +11,7 @@ mod images;
 mod info;
 mod monitor;
 mod network;
+mod pods;
 #[cfg(feature = "registry")]
 mod registry;
 #[cfg(not(feature = "registry"))]
@@ -44,7 +45,7 @@ pub use network::network_store_config;
 pub(crate) use network::*;
 pub(crate) use registry::*;
 pub use stats::{ContainerStats, STATS_INTERVAL};
-pub use views::{Containers, Images, Networks, Volumes};
+pub use views::{Containers, Images, Networks, Pods, Volumes};
 
 /// A container engine bound to one root directory. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`) and call it concurrently.

@@ -22,6 +22,7 @@ use crate::digest::Digest;
 use crate::logs::{LogLine, LogOptions};
 use crate::runtime::AttachStream;
 use crate::volume::{Volume, VolumeCreateOptions, VolumePruneReport};
+use isula_types::pod::{PodConfig, PodInspect};
 
 impl Engine {
     /// The containers of this engine (see [`Containers`]).
@@ -42,6 +43,11 @@ impl Engine {
     /// The volumes of this engine (see [`Volumes`]).
     pub fn volumes(&self) -> Volumes<'_> {
         Volumes { engine: self }
+    }
+
+    /// The pod sandboxes of this engine (see [`Pods`]).
+    pub fn pods(&self) -> Pods<'_> {
+        Pods { engine: self }
     }
 }
 
@@ -241,6 +247,13 @@ impl Containers<'_> {
     pub fn health(&self, id: &str) -> Result<Option<HealthState>> {
         self.engine.container_health(id)
     }
+
+    /// Reopen the log file of a container with the `cri` log driver (after the caller moved
+    /// the old one away, as kubelet does when it rotates logs). `FailedPrecondition` when the
+    /// container is not running or has another log driver.
+    pub fn reopen_log(&self, id: &str) -> Result<()> {
+        self.engine.reopen_log(id)
+    }
 }
 
 /// Image operations, from [`Engine::images`]: pull, push, load, save, import, tag,
@@ -382,5 +395,51 @@ impl Volumes<'_> {
     /// Returns the removed names and the bytes of content they held.
     pub fn prune(&self, filters: &[String]) -> Result<VolumePruneReport> {
         self.engine.volume_prune(filters)
+    }
+}
+
+/// Pod sandbox operations, from [`Engine::pods`]. A pod is named by full id or unique id
+/// prefix. Its containers are made with [`Containers::create`] and
+/// [`CreateOptions::pod`](crate::CreateOptions::pod).
+#[derive(Clone, Copy, Debug)]
+pub struct Pods<'e> {
+    engine: &'e Engine,
+}
+
+impl Pods<'_> {
+    /// Run a pod: its network namespace (CNI with the engine's `network-plugin cni`, else
+    /// loopback only; the host's with `host_network`), its infra process holding the IPC, UTS
+    /// (and shared PID) namespaces, its hostname, `/etc/hosts` and `resolv.conf`. Returns the
+    /// pod id. On failure everything done is undone. `AlreadyExists` when a pod with the same
+    /// name, namespace, uid and attempt exists.
+    pub fn run(&self, config: &PodConfig) -> Result<String> {
+        self.engine.pod_run(config)
+    }
+
+    /// Stop a pod: stop its containers and infra process and release its network (CNI DEL).
+    /// Stopping a stopped pod is a no-op success.
+    pub fn stop(&self, id: &str) -> Result<()> {
+        self.engine.pod_stop(id)
+    }
+
+    /// Remove a pod: its containers (killed if running), its infra process, network namespace,
+    /// files and cgroup parent made for it.
+    pub fn remove(&self, id: &str) -> Result<()> {
+        self.engine.pod_remove(id)
+    }
+
+    /// The config and state of a pod.
+    pub fn inspect(&self, id: &str) -> Result<PodInspect> {
+        self.engine.pod_inspect(id)
+    }
+
+    /// Every pod of the engine, oldest first.
+    pub fn list(&self) -> Result<Vec<PodInspect>> {
+        self.engine.pod_list()
+    }
+
+    /// Resource usage of the pod as a whole (its cgroup parent).
+    pub fn stats(&self, id: &str) -> Result<crate::Stats> {
+        self.engine.pod_stats(id)
     }
 }

@@ -109,6 +109,16 @@ pub struct CreateOptions {
     pub auto_remove: bool,
     /// Log driver and its options.
     pub log_config: LogConfig,
+    /// Pod sandbox to create the container in (id or unique id prefix). The container joins
+    /// the pod's network, IPC and UTS namespaces, uses its hostname, `/etc/hosts` and
+    /// `resolv.conf`, and its cgroups go under the pod's parent. `network_mode`, `ipc_mode`
+    /// and `uts_mode` must then be empty; `pid_mode` may be empty (the pod's choice: its shared
+    /// PID namespace or a private one), `private`, `host` or `container:<id>` (CRI TARGET).
+    pub pod: Option<String>,
+    /// Paths masked in the container (`None`: the runtime defaults; `Some(vec![])`: none).
+    pub masked_paths: Option<Vec<String>>,
+    /// Paths made read-only in the container (`None`: the runtime defaults; `Some(vec![])`: none).
+    pub readonly_paths: Option<Vec<String>>,
 }
 
 /// What `update` changes: every resource field that is `Some` (others stay), and the
@@ -154,6 +164,8 @@ pub struct Resources {
     pub oom_kill_disable: bool,
     /// Size of /dev/shm in bytes (default 64 MiB).
     pub shm_size: Option<i64>,
+    /// Hugepage limits: page size as the kernel names it in cgroups (`2MB`, `1GB`) → bytes.
+    pub hugepage_limits: BTreeMap<String, u64>,
 }
 
 /// One `--mount` entry (Docker's `Mount`).
@@ -243,6 +255,10 @@ pub struct HealthConfig {
 }
 
 /// Log driver configuration.
+///
+/// Drivers: `json-file` (Docker's format, in the container's directory; options `max-size`,
+/// `max-file`), `none`, and `cri` (the CRI text format `RFC3339Nano stream P|F message`, at
+/// the absolute path given by option `path`; reopened by `containers().reopen_log`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 pub struct LogConfig {

@@ -101,6 +101,10 @@ pub struct ContainerSummary {
     pub status: String,
     /// Labels.
     pub labels: BTreeMap<String, String>,
+    /// Pod sandbox the container belongs to (empty for a plain container; not in Docker's
+    /// shape, so left out of the JSON when empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pod: String,
 }
 
 /// `State` of inspect.
@@ -321,6 +325,7 @@ mod tests {
             state: "running".into(),
             status: "Up 1 second".into(),
             labels: BTreeMap::new(),
+            pod: String::new(),
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["Id"], "abc");

@@ -145,6 +145,7 @@ mod tests {
             state: "running".into(),
             status: "Up 2 seconds".into(),
             labels: [("a".to_string(), "b".to_string())].into(),
+            pod: String::new(),
         }];
         let r = rows(&list, false);
         assert_eq!(r[0].id, "0123456789ab");
