@@ -12,6 +12,7 @@ mod list;
 mod pause;
 mod remove;
 mod rename;
+mod reopen_log;
 mod start;
 mod stop;
 mod wait;

@@ -37,9 +37,4 @@ impl Engine {
     pub(crate) fn pod_stats(&self, _id: &str) -> Result<crate::Stats> {
         Err(Error::unimplemented("pod sandboxes are not implemented yet"))
     }
-
-    /// [`Containers::reopen_log`](super::Containers::reopen_log): see there.
-    pub(crate) fn reopen_log(&self, _id: &str) -> Result<()> {
-        Err(Error::unimplemented("reopening a container log is not implemented yet"))
-    }
 }

@@ -1,0 +1,1 @@
+//! Pod sandboxes through the core API (`engine.pods()`): run, join, stop, remove, restore.
