@@ -74,7 +74,10 @@ impl Engine {
             display: r.to_string(),
             platform,
             max_concurrent: max,
-            creds: self.credential_store().get(r.domain())?,
+            creds: match &opts.credentials {
+                Some(c) => Some(c.clone()),
+                None => self.credential_store().get(r.domain())?,
+            },
         };
         let mut claims = BlobClaims::new();
         // Pins keep image removal from collecting the blobs while the pull runs.
