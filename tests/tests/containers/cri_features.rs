@@ -137,3 +137,67 @@ fn cri_log_reopen_after_rename() {
     bad.log_config.config.insert("path".into(), "relative.log".into());
     assert_eq!(e.containers().create(&bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
 }
+
+/// Host pids of the processes in container `id` (from `top`).
+fn container_pids(env: &Env, id: &str) -> Vec<String> {
+    let top = env.e().containers().top(id, &[]).unwrap();
+    let col = top.titles.iter().position(|t| t == "PID").expect("a PID column");
+    top.processes.iter().map(|p| p[col].clone()).collect()
+}
+
+#[test]
+fn killed_exec_leaves_no_process() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let id = e.containers().run(&env.opts(&["sleep", "2000"])).unwrap();
+        let before = container_pids(&env, &id);
+        let opts = isula_core::ExecOptions {
+            cmd: vec!["sh".into(), "-c".into(), "sleep 1001 & sleep 1002 & echo started; wait".into()],
+            ..Default::default()
+        };
+        let mut x = e.containers().exec(&id, &opts).unwrap();
+        let mut s = x.take_stream().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            while let Some(ev) = s.read_event().unwrap() {
+                match ev {
+                    isula_core::AttachEvent::Stdout(b) => out.extend(b),
+                    isula_core::AttachEvent::Stderr(_) => {}
+                    isula_core::AttachEvent::Exit(st) => return (out, Some(st.code)),
+                }
+            }
+            (out, None)
+        });
+        wait_until(T, "the exec's children", || container_pids(&env, &id).len() >= before.len() + 3);
+        // The timeout of an ExecSync: nothing happened within it.
+        assert_eq!(x.wait_timeout(Duration::from_millis(100)).unwrap(), None, "{rt}");
+        x.kill(9).unwrap();
+        assert_eq!(x.wait().unwrap(), 137, "{rt}");
+        let (out, code) = reader.join().unwrap();
+        assert_eq!(code, Some(137), "{rt}");
+        assert_eq!(String::from_utf8_lossy(&out), "started\n", "{rt}");
+        wait_until(T, "only the init left", || container_pids(&env, &id) == before);
+        // Killing an exited exec is fine; a bad signal is not.
+        x.kill(9).unwrap();
+        assert_eq!(x.kill(1000).unwrap_err().kind(), ErrorKind::InvalidArgument, "{rt}");
+        // A gentler signal reaches the process (sh ignores nothing here: it dies of TERM).
+        let y = e
+            .containers()
+            .exec(
+                &id,
+                &isula_core::ExecOptions {
+                    cmd: vec!["sleep".into(), "1003".into()],
+                    detach: true,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        wait_until(T, "sleep 1003", || container_pids(&env, &id).len() == before.len() + 1);
+        y.kill(15).unwrap();
+        assert_eq!(y.wait().unwrap(), 143, "{rt}");
+    }
+}
