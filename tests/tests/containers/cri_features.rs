@@ -201,3 +201,189 @@ fn killed_exec_leaves_no_process() {
         assert_eq!(y.wait().unwrap(), 143, "{rt}");
     }
 }
+
+/// Run `script` in a busybox container made from `o` (cmd replaced) and return its output and exit code.
+fn run_script(env: &Env, mut o: isula_core::CreateOptions, script: &str) -> (String, i32) {
+    o.cmd = Some(vec!["sh".into(), "-c".into(), script.into()]);
+    let id = env.e().containers().run(&o).unwrap();
+    let code = env.e().containers().wait(&id, WaitCondition::NotRunning).unwrap();
+    (logs_text(env, &id), code)
+}
+
+/// `sh -c script` through exec in a running container: (stdout+stderr, exit code).
+fn exec_sh(env: &Env, id: &str, script: &str) -> (String, i32) {
+    let x = env
+        .e()
+        .containers()
+        .exec(id, &isula_core::ExecOptions { cmd: vec!["sh".into(), "-c".into(), script.into()], ..Default::default() })
+        .unwrap();
+    let out = x.collect().unwrap();
+    let mut s = String::from_utf8_lossy(&out.stdout).into_owned();
+    s.push_str(&String::from_utf8_lossy(&out.stderr));
+    (s, out.exit_code)
+}
+
+#[test]
+fn masked_and_readonly_paths_as_given() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let script =
+            "echo cpuinfo=$(cat /proc/cpuinfo | wc -c); touch /etc/x 2>/dev/null && echo etc=rw || echo etc=ro; \
+                      echo keys=$(grep -c ' /proc/keys ' /proc/self/mountinfo); \
+                      echo sysro=$(grep -c ' /proc/sys ro' /proc/self/mountinfo)";
+        // Defaults: /proc/keys masked, /proc/sys read-only.
+        let (out, _) = run_script(&env, env.opts(&[]), script);
+        assert!(out.contains("keys=1") && out.contains("sysro=1") && out.contains("etc=rw"), "{rt}: {out}");
+        assert!(!out.contains("cpuinfo=0\n"), "{rt}: {out}");
+        // Exactly the given lists.
+        let mut o = env.opts(&[]);
+        o.masked_paths = Some(vec!["/proc/cpuinfo".into()]);
+        o.readonly_paths = Some(vec!["/etc".into()]);
+        let (out, _) = run_script(&env, o.clone(), script);
+        assert!(out.contains("cpuinfo=0\n") && out.contains("etc=ro"), "{rt}: {out}");
+        assert!(out.contains("keys=0") && out.contains("sysro=0"), "{rt}: {out}");
+        // Privileged clears them.
+        o.privileged = true;
+        let (out, _) = run_script(&env, o, script);
+        assert!(!out.contains("cpuinfo=0\n") && out.contains("etc=rw") && out.contains("keys=0"), "{rt}: {out}");
+        // A relative path is refused.
+        let mut bad = env.opts(&["true"]);
+        bad.masked_paths = Some(vec!["proc/kcore".into()]);
+        assert_eq!(env.e().containers().create(&bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{rt}");
+    }
+}
+
+/// The container's cgroup (v1 hierarchy `controller`) as a host directory, from /proc/PID/cgroup.
+fn cgroup_dir(pid: i32, controller: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for l in text.lines() {
+        let mut it = l.splitn(3, ':');
+        let (_, ctrls, path) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+        if ctrls.split(',').any(|c| c == controller) {
+            return Path::new("/sys/fs/cgroup").join(controller).join(path.trim_start_matches('/'));
+        }
+        if ctrls.is_empty() {
+            return Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+        }
+    }
+    panic!("no {controller} cgroup in {text}");
+}
+
+#[test]
+fn hugepage_limits_at_create_and_update() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let e = env.e();
+    let sizes: Vec<String> = std::fs::read_dir("/sys/kernel/mm/hugepages")
+        .map(|rd| rd.flatten().map(|d| d.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    let mut o = env.opts(&["sleep", "1000"]);
+    o.resources.hugepage_limits.insert("2MB".into(), 4 << 20);
+    if !sizes.iter().any(|s| s == "hugepages-2048kB") {
+        let err = e.containers().create(&o).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("hugepage"), "{err}");
+        return;
+    }
+    let id = e.containers().run(&o).unwrap();
+    let pid = e.containers().inspect(&id).unwrap().state.pid;
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let (dir, file) = if v2 {
+        (cgroup_dir(pid, ""), "hugetlb.2MB.max")
+    } else {
+        (cgroup_dir(pid, "hugetlb"), "hugetlb.2MB.limit_in_bytes")
+    };
+    let read = || std::fs::read_to_string(dir.join(file)).unwrap().trim().to_string();
+    assert_eq!(read(), (4u64 << 20).to_string());
+    let mut u = isula_core::UpdateOptions::default();
+    u.resources.hugepage_limits.insert("2MB".into(), 8 << 20);
+    e.containers().update(&id, &u).unwrap();
+    assert_eq!(read(), (8u64 << 20).to_string());
+    // An unknown page size: refused at create and at update, nothing created or changed.
+    let before = e.containers().list(&isula_core::ListOptions { all: true, ..Default::default() }).unwrap().len();
+    let mut bad = env.opts(&["true"]);
+    bad.resources.hugepage_limits.insert("3MB".into(), 1 << 20);
+    let err = e.containers().create(&bad).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("3MB"), "{err}");
+    let after = e.containers().list(&isula_core::ListOptions { all: true, ..Default::default() }).unwrap().len();
+    assert_eq!(before, after);
+    let mut u = isula_core::UpdateOptions::default();
+    u.resources.hugepage_limits.insert("3MB".into(), 1 << 20);
+    assert_eq!(e.containers().update(&id, &u).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(read(), (8u64 << 20).to_string());
+}
+
+#[test]
+fn symlinked_bind_source_is_resolved() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let data = env.root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("f"), "through the link\n").unwrap();
+    let link = env.root.path().join("link");
+    std::os::unix::fs::symlink("data", &link).unwrap();
+    let mut o = env.opts(&[]);
+    o.binds = vec![format!("{}:/mnt:ro", link.display())];
+    let (out, code) = run_script(&env, o.clone(), "cat /mnt/f");
+    assert_eq!((out.as_str(), code), ("through the link\n", 0));
+    let id = env.e().containers().create(&o).unwrap();
+    let rec = env.e().containers().inspect(&id).unwrap();
+    let m = rec.mounts.iter().find(|m| m.destination == "/mnt").unwrap();
+    assert_eq!(Path::new(&m.source), std::fs::canonicalize(&data).unwrap());
+}
+
+fn sh(cmd: &str) {
+    let st = std::process::Command::new("sh").args(["-c", cmd]).status().unwrap();
+    assert!(st.success(), "{cmd}");
+}
+
+#[test]
+fn mount_propagation_rslave_rshared_private() {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let env = Env::new(rt);
+        let e = env.e();
+        let src = env.root.path().join("shared-src");
+        std::fs::create_dir(&src).unwrap();
+        let s = src.display().to_string();
+        sh(&format!("mount -t tmpfs tmpfs {s} && mount --make-shared {s}"));
+        let mut ids = Vec::new();
+        for prop in ["rslave", "rshared", "rprivate"] {
+            let mut o = env.opts(&["sleep", "1000"]);
+            o.binds = vec![format!("{s}:/mnt:{prop}")];
+            ids.push(e.containers().run(&o).unwrap());
+        }
+        // A mount made on the host under the source after the start.
+        sh(&format!("mkdir {s}/sub && mount -t tmpfs tmpfs {s}/sub && echo hello > {s}/sub/file"));
+        assert_eq!(exec_sh(&env, &ids[0], "cat /mnt/sub/file"), ("hello\n".to_string(), 0), "{rt} rslave");
+        assert_eq!(exec_sh(&env, &ids[1], "cat /mnt/sub/file"), ("hello\n".to_string(), 0), "{rt} rshared");
+        assert_ne!(exec_sh(&env, &ids[2], "cat /mnt/sub/file").1, 0, "{rt} rprivate sees the new mount");
+        sh(&format!("umount {s}/sub"));
+        // A private source cannot serve rshared or rslave: a clear error, nothing created.
+        let private = env.root.path().join("private-src");
+        std::fs::create_dir(&private).unwrap();
+        let p = private.display().to_string();
+        sh(&format!("mount -t tmpfs tmpfs {p} && mount --make-private {p}"));
+        for prop in ["rshared", "rslave"] {
+            let mut o = env.opts(&["true"]);
+            o.binds = vec![format!("{p}:/mnt:{prop}")];
+            let err = e.containers().create(&o).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{rt} {prop}: {err}");
+        }
+        let n = e.containers().list(&isula_core::ListOptions { all: true, ..Default::default() }).unwrap().len();
+        assert_eq!(n, 3, "{rt}");
+        for id in ids {
+            e.containers().remove(&id, &isula_core::RemoveOptions { force: true, volumes: true }).unwrap();
+        }
+    }
+}

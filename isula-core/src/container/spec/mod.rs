@@ -7,7 +7,10 @@
 
 pub(crate) mod devices;
 pub(crate) mod files;
+pub(crate) mod hugepages;
 pub(crate) mod mounts;
+pub(crate) mod paths;
+pub(crate) mod propagation;
 pub(crate) mod rootfs;
 pub(crate) mod seccomp;
 pub(crate) mod user;
@@ -450,6 +453,9 @@ fn etc_files(dir: &Path) -> [(&'static str, PathBuf); 3] {
 pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     let o = input.options;
     o.validate()?;
+    if !o.resources.hugepage_limits.is_empty() {
+        hugepages::check_limits(&o.resources.hugepage_limits)?;
+    }
     let img = input.image;
     let host = input.host;
     let m = modes(o)?;
@@ -501,6 +507,7 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     }
     let table = mounts::mount_table(defaults, &files, user_mounts);
     let mount_values: Vec<Value> = table.iter().map(mounts::PlannedMount::to_oci).collect();
+    let rootfs_propagation = propagation::rootfs_propagation(&table)?;
 
     // devices
     let mut linux_devices = Vec::new();
@@ -544,9 +551,16 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
         "cgroupsPath": cgroups_path(o, host, input.id),
         "sysctl": o.sysctls,
     });
+    if !o.resources.hugepage_limits.is_empty() {
+        linux["resources"]["hugepageLimits"] = hugepages::limits_json(&o.resources.hugepage_limits);
+    }
+    if let Some(p) = rootfs_propagation {
+        linux["rootfsPropagation"] = json!(p);
+    }
     if !o.privileged {
-        linux["maskedPaths"] = json!(MASKED_PATHS);
-        linux["readonlyPaths"] = json!(READONLY_PATHS);
+        let (masked, readonly) = paths::masked_and_readonly(o)?;
+        linux["maskedPaths"] = masked;
+        linux["readonlyPaths"] = readonly;
         if let (Some(p), true) = (seccomp_opt, host.seccomp_supported) {
             let profile = if p.is_empty() {
                 seccomp::parse_profile(seccomp::DEFAULT_PROFILE)?
