@@ -387,3 +387,217 @@ fn mount_propagation_rslave_rshared_private() {
         }
     }
 }
+
+/// Load an image `cri-user:latest`: busybox with `/etc/group` memberships of user `app`
+/// (groups `extra` 3000 and `more` 3001).
+fn load_user_image(env: &Env) {
+    use isula_tests::images::{busybox_plus, docker_archive, DockerLayout, LayerBuilder};
+    let mut b = LayerBuilder::new();
+    b.file("etc/group", 0o644, b"root:x:0:\napp:x:1000:\nextra:x:3000:app\nmore:x:3001:root,app\nnogroup:x:65534:\n");
+    let img = busybox_plus(Some(b.finish()), |_| {});
+    let tar = docker_archive(&[(&img, &["cri-user:latest"])], DockerLayout::Legacy);
+    env.e().images().load(&mut &tar[..], &isula_core::LoadOptions::default()).unwrap();
+}
+
+/// The value of `key:` in the output of `grep key /proc/self/status` lines.
+fn status_field(out: &str, key: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .unwrap_or_else(|| panic!("no {key} in {out:?}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn user_and_supplementary_groups() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    load_user_image(&env);
+    let run = |user: Option<&str>, group_add: &[&str]| {
+        let mut o = env.opts(&[]);
+        o.image = "cri-user".into();
+        o.user = user.map(String::from);
+        o.group_add = group_add.iter().map(|s| s.to_string()).collect();
+        // (The kernel keeps supplementary groups sorted.)
+        let (out, code) = run_script(&env, o, "echo $(id -u) $(id -g) / $(id -G | tr ' ' '\\n' | sort -n)");
+        assert_eq!(code, 0, "{out}");
+        out.trim().to_string()
+    };
+    // A uid: the passwd entry's primary group and its /etc/group memberships.
+    assert_eq!(run(Some("1000"), &[]), "1000 1000 / 1000 3000 3001");
+    // A user name from the image's /etc/passwd, plus added groups (by name and number).
+    assert_eq!(run(Some("app"), &["nogroup", "5000"]), "1000 1000 / 1000 3000 3001 5000 65534");
+    // uid:gid: that group, and the added ones.
+    assert_eq!(run(Some("1000:2000"), &["4000"]), "1000 2000 / 2000 4000");
+    // A uid without a passwd entry runs with gid 0.
+    assert_eq!(run(Some("4242"), &[]), "4242 0 / 0");
+    // Root by default, with its memberships.
+    assert_eq!(run(None, &[]), "0 0 / 0 3001");
+    // An unknown name is a clear error.
+    let mut o = env.opts(&["true"]);
+    o.user = Some("nosuchuser".into());
+    assert_eq!(env.e().containers().create(&o).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn capabilities_nnp_readonly_privileged_seccomp() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let host_bnd = status_field(&std::fs::read_to_string("/proc/self/status").unwrap(), "CapBnd");
+    let host_bnd = u64::from_str_radix(&host_bnd, 16).unwrap();
+    let script = "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; \
+                  touch /rootfs-probe 2>/dev/null && echo rootfs=rw || echo rootfs=ro; \
+                  mkdir /tmp/probe 2>/dev/null && echo mkdir=ok || echo mkdir=denied; \
+                  echo devs=$(ls /dev | wc -l)";
+    let probe = |edit: &dyn Fn(&mut isula_core::CreateOptions)| {
+        let mut o = env.opts(&[]);
+        edit(&mut o);
+        let (out, _) = run_script(&env, o, script);
+        let cap = u64::from_str_radix(&status_field(&out, "CapEff"), 16).unwrap();
+        (cap, out)
+    };
+    let caps = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let bit = |n: u32| 1u64 << n;
+    // Defaults: Docker's 14 capabilities, seccomp filter on, writable rootfs, nnp off.
+    let (default_caps, out) = probe(&|_| {});
+    assert_eq!(default_caps.count_ones(), 14, "{out}");
+    assert_eq!(status_field(&out, "NoNewPrivs"), "0");
+    assert_eq!(status_field(&out, "Seccomp"), "2");
+    assert!(out.contains("rootfs=rw"), "{out}");
+    // ALL added: the engine's whole bounding set; minus a dropped one.
+    assert_eq!(probe(&|o| o.cap_add = caps(&["ALL"])).0, host_bnd);
+    assert_eq!(
+        probe(&|o| {
+            o.cap_add = caps(&["ALL"]);
+            o.cap_drop = caps(&["CHOWN"]);
+        })
+        .0,
+        host_bnd & !bit(0)
+    );
+    // ALL dropped: none; plus an added one (CAP_NET_RAW = 13, CRI's names without CAP_).
+    assert_eq!(probe(&|o| o.cap_drop = caps(&["ALL"])).0, 0);
+    assert_eq!(
+        probe(&|o| {
+            o.cap_drop = caps(&["ALL"]);
+            o.cap_add = caps(&["NET_RAW", "CAP_KILL"]);
+        })
+        .0,
+        bit(13) | bit(5)
+    );
+    // no-new-privileges, read-only rootfs.
+    let (_, out) = probe(&|o| {
+        o.security_opt = caps(&["no-new-privileges"]);
+        o.read_only = true;
+    });
+    assert_eq!(status_field(&out, "NoNewPrivs"), "1");
+    assert!(out.contains("rootfs=ro"), "{out}");
+    // Privileged: every capability, no seccomp, the host's devices.
+    let (cap, out) = probe(&|o| o.privileged = true);
+    assert_eq!(cap, host_bnd);
+    assert_eq!(status_field(&out, "Seccomp"), "0");
+    let devs = |out: &str| out.lines().find_map(|l| l.strip_prefix("devs=")).unwrap().parse::<usize>().unwrap();
+    assert!(devs(&out) > devs(&probe(&|_| {}).1), "{out}");
+    // Seccomp unconfined; an absolute profile path (denying mkdir).
+    let (_, out) = probe(&|o| o.security_opt = caps(&["seccomp=unconfined"]));
+    assert_eq!(status_field(&out, "Seccomp"), "0");
+    let profile = env.root.path().join("deny-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let (_, out) = probe(&|o| o.security_opt = vec![format!("seccomp={}", profile.display())]);
+    assert_eq!(status_field(&out, "Seccomp"), "2");
+    assert!(out.contains("mkdir=denied"), "{out}");
+    assert!(probe(&|_| {}).1.contains("mkdir=ok"));
+    // A missing profile: a clear error.
+    let mut o = env.opts(&["true"]);
+    o.security_opt = vec![format!("seccomp={}", env.root.path().join("missing.json").display())];
+    assert!(env.e().containers().create(&o).is_err());
+}
+
+#[test]
+fn sysctls_devices_oom_score_adj() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let mut o = env.opts(&[]);
+    o.sysctls.insert("net.ipv4.ping_group_range".into(), "0 2147483647".into());
+    o.sysctls.insert("kernel.shm_rmid_forced".into(), "1".into());
+    o.resources.oom_score_adj = Some(500);
+    let script = "cat /proc/sys/net/ipv4/ping_group_range; cat /proc/sys/kernel/shm_rmid_forced; \
+                  cat /proc/self/oom_score_adj";
+    let (out, _) = run_script(&env, o, script);
+    let lines: Vec<&str> = out.lines().map(str::trim).collect();
+    assert_eq!(lines, vec!["0\t2147483647", "1", "500"], "{out}");
+    // A device (not in the default allow list) with its cgroup permissions: `r` opens for
+    // reading only, `rw` for writing too.
+    if Path::new("/dev/fuse").exists() {
+        for (perms, expected) in [("r", "read=ok write=denied"), ("rw", "read=ok write=ok")] {
+            let mut o = env.opts(&[]);
+            o.devices.push(Default::default());
+            let d = o.devices.last_mut().unwrap();
+            d.path_on_host = "/dev/fuse".into();
+            d.path_in_container = "/dev/xfuse".into();
+            d.cgroup_permissions = perms.into();
+            let script = "(: < /dev/xfuse) 2>/dev/null && r=ok || r=denied; \
+                          (: > /dev/xfuse) 2>/dev/null && w=ok || w=denied; echo read=$r write=$w";
+            let (out, _) = run_script(&env, o, script);
+            assert_eq!(out.trim(), expected, "{perms}");
+        }
+    }
+    // A non-namespaced sysctl is refused.
+    let mut bad = env.opts(&["true"]);
+    bad.sysctls.insert("kernel.panic".into(), "1".into());
+    assert_eq!(env.e().containers().create(&bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn cpu_memory_limits_and_oom_killed() {
+    if !prerequisites() {
+        return;
+    }
+    let env = Env::new("runc");
+    let e = env.e();
+    let mut o = env.opts(&["sleep", "1000"]);
+    o.resources.cpu_shares = Some(512);
+    o.resources.cpu_quota = Some(50_000);
+    o.resources.cpu_period = Some(100_000);
+    o.resources.cpuset_cpus = Some("0".into());
+    o.resources.memory = Some(64 << 20);
+    let id = e.containers().run(&o).unwrap();
+    let pid = e.containers().inspect(&id).unwrap().state.pid;
+    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let read = |ctrl: &str, file: &str| {
+        let d = cgroup_dir(pid, if v2 { "" } else { ctrl });
+        std::fs::read_to_string(d.join(file)).unwrap().trim().to_string()
+    };
+    if v2 {
+        assert_eq!(read("cpu", "cpu.max"), "50000 100000");
+        assert_eq!(read("memory", "memory.max"), (64u64 << 20).to_string());
+        assert_eq!(read("cpuset", "cpuset.cpus"), "0");
+    } else {
+        assert_eq!(read("cpu", "cpu.shares"), "512");
+        assert_eq!(read("cpu", "cpu.cfs_quota_us"), "50000");
+        assert_eq!(read("cpu", "cpu.cfs_period_us"), "100000");
+        assert_eq!(read("cpuset", "cpuset.cpus"), "0");
+        assert_eq!(read("memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    }
+    // Over the memory limit: killed by the OOM killer, recorded as OOMKilled.
+    let mut o = env.opts(&["sh", "-c", "x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done"]);
+    o.resources.memory = Some(16 << 20);
+    o.resources.memory_swap = Some(16 << 20);
+    let id = e.containers().run(&o).unwrap();
+    assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 137);
+    let st = e.containers().inspect(&id).unwrap().state;
+    assert!(st.oom_killed, "{st:?}");
+    // A normal exit is not an OOM kill.
+    let id = e.containers().run(&env.opts(&["sh", "-c", "exit 3"])).unwrap();
+    assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 3);
+    assert!(!e.containers().inspect(&id).unwrap().state.oom_killed);
+}
