@@ -86,8 +86,8 @@ impl AttachStream {
     }
 
     /// Ask the shim to close its (CRI) log file and open the path again; waits at most
-    /// `timeout` for the answer. `FailedPrecondition` when the process exits first or the
-    /// shim refuses (no log, or a json-file log).
+    /// `timeout` for the answer. `FailedPrecondition` when the process exits first; the
+    /// shim's own error (no log, a json-file log, the path cannot be opened) is `Internal`.
     pub fn reopen_log(&mut self, timeout: std::time::Duration) -> Result<()> {
         self.send(frame::REOPEN_LOG, &[])?;
         self.stream.set_read_timeout(Some(timeout))?;
@@ -96,7 +96,7 @@ impl AttachStream {
             match self.dec.next_frame().map_err(Error::internal)? {
                 Some((frame::LOG_REOPENED, p)) if p.is_empty() => return Ok(()),
                 Some((frame::LOG_REOPENED, p)) => {
-                    return Err(Error::precondition(String::from_utf8_lossy(&p).into_owned()))
+                    return Err(Error::internal(format!("isulad-shim: {}", String::from_utf8_lossy(&p))))
                 }
                 Some((frame::EXIT, _)) => return Err(Error::precondition("the process exited")),
                 Some(_) => continue, // output produced meanwhile

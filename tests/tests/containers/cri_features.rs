@@ -124,6 +124,18 @@ fn cri_log_reopen_after_rename() {
     let first_new: usize = new[0].trim_start_matches("line").parse().unwrap();
     assert_eq!(first_new, last_old + 1, "old {old:?} new {new:?}");
 
+    // The path cannot be opened (a directory took its place): an error, the shim keeps
+    // writing to the file it has; once the path is free a reopen works again.
+    let rotated2 = dir.join("0.log.20260101-000001");
+    std::fs::rename(&path, &rotated2).unwrap();
+    std::fs::create_dir(&path).unwrap();
+    assert_eq!(e.containers().reopen_log(&id).unwrap_err().kind(), ErrorKind::Internal);
+    let n = cri_records(&rotated2).len();
+    wait_until(T, "records in the kept file", || cri_records(&rotated2).len() > n);
+    std::fs::remove_dir(&path).unwrap();
+    e.containers().reopen_log(&id).unwrap();
+    wait_until(T, "records in the third file", || cri_records(&path).len() >= 2);
+
     // A json-file container, a stopped one, an unknown one: clear errors.
     let jid = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
     assert_eq!(e.containers().reopen_log(&jid).unwrap_err().kind(), ErrorKind::FailedPrecondition);
