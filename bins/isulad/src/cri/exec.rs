@@ -27,15 +27,10 @@ fn push_capped(buf: &mut Vec<u8>, data: &[u8]) {
     buf.extend_from_slice(&data[..data.len().min(room)]);
 }
 
-/// Kill the exec's process (a timed-out ExecSync).
+/// Kill the exec's process and everything it started (a timed-out ExecSync).
 fn kill(exec: &Exec) {
-    let pid = exec.pid();
-    if pid > 0 {
-        // SAFETY: kill(2) with a pid we started and a valid signal; no memory is involved.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-        }
+    if let Err(e) = exec.kill(libc::SIGKILL) {
+        log::warn!("ExecSync: cannot kill exec {} after its timeout: {e}", exec.id);
     }
 }
 
