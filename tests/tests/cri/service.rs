@@ -3,5 +3,9 @@
 
 mod support;
 
+mod bad_input;
+mod containers;
 mod images;
+mod pods;
 mod runtime;
+mod security;

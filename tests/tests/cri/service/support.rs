@@ -233,11 +233,8 @@ impl Cri {
 
     /// ExecSync.
     pub(crate) fn exec(&self, id: &str, cmd: &[&str], timeout: i64) -> Result<cri::ExecSyncResponse, tonic::Status> {
-        let req = cri::ExecSyncRequest {
-            container_id: id.into(),
-            cmd: cmd.iter().map(|s| s.to_string()).collect(),
-            timeout,
-        };
+        let req =
+            cri::ExecSyncRequest { container_id: id.into(), cmd: cmd.iter().map(|s| s.to_string()).collect(), timeout };
         self.call(self.rs().exec_sync(req))
     }
 
@@ -260,7 +257,8 @@ impl Cri {
     pub(crate) fn remove_all_pods(&self) {
         if let Ok(l) = self.call(self.rs().list_pod_sandbox(cri::ListPodSandboxRequest { filter: None })) {
             for p in l.items {
-                let _ = self.call(self.rs().stop_pod_sandbox(cri::StopPodSandboxRequest { pod_sandbox_id: p.id.clone() }));
+                let _ =
+                    self.call(self.rs().stop_pod_sandbox(cri::StopPodSandboxRequest { pod_sandbox_id: p.id.clone() }));
                 let _ = self.call(self.rs().remove_pod_sandbox(cri::RemovePodSandboxRequest { pod_sandbox_id: p.id }));
             }
         }
@@ -309,4 +307,58 @@ pub(crate) fn container_config(name: &str, cmd: &[&str]) -> cri::ContainerConfig
 /// Poll `f` every 50 ms for up to `timeout` until it gives `Some`.
 pub(crate) fn wait_for<T>(timeout: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
     isula_tests::poll::wait_for(timeout, what, f)
+}
+
+/// A TCP port free on the host right now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET /` on `addr` (HTTP/1.0); the whole response, or `None` when nothing answers.
+pub(crate) fn http_get(addr: &str) -> Option<String> {
+    use std::io::Write;
+    let sa: std::net::SocketAddr = addr.parse().ok()?;
+    let mut s = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    (!out.is_empty()).then_some(out)
+}
+
+/// A container serving `body` over HTTP on port 80 (busybox httpd).
+pub(crate) fn web_container(name: &str, body: &str) -> cri::ContainerConfig {
+    let script = format!("mkdir -p /www && echo {body} > /www/index.html && exec httpd -f -p 80 -h /www");
+    container_config(name, &["sh", "-c", &script])
+}
+
+/// The network interfaces enslaved to `bridge` (the pods' veths).
+pub(crate) fn bridge_ports(bridge: &str) -> Vec<String> {
+    std::fs::read_dir(Path::new("/sys/class/net").join(bridge).join("brif"))
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default()
+}
+
+/// The pod's verbose info (`pid`, `netnsPath`, …).
+pub(crate) fn pod_info(c: &Cri, id: &str) -> serde_json::Value {
+    let req = cri::PodSandboxStatusRequest { pod_sandbox_id: id.into(), verbose: true };
+    let r = c.call(c.rs().pod_sandbox_status(req)).expect("PodSandboxStatus");
+    serde_json::from_str(&r.info["info"]).expect("info JSON")
+}
+
+/// Assert that nothing of a removed pod remains: its infra process, its netns, veths on
+/// the test's bridge, mounts under the daemon's root other than the image layers'.
+pub(crate) fn assert_pod_gone(c: &Cri, info: &serde_json::Value) {
+    let pid = info["pid"].as_i64().unwrap_or(0);
+    if pid > 0 {
+        wait_for(Duration::from_secs(10), "infra process gone", || {
+            (!Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+        });
+    }
+    if let Some(ns) = info["netnsPath"].as_str().filter(|s| !s.is_empty()) {
+        assert!(!Path::new(ns).exists(), "netns {ns} left behind");
+    }
+    assert_eq!(bridge_ports(&c.net.bridge), Vec::<String>::new(), "veths left on {}", c.net.bridge);
+    let mounts = isula_core::unstable::mount::mounts_under(c.daemon.root.path());
+    assert!(mounts.is_empty(), "mounts left: {mounts:?}");
 }
