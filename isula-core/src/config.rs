@@ -315,6 +315,17 @@ mod tests {
     }
 
     #[test]
+    fn registry_config_dir_key() {
+        assert_eq!(EngineConfig::default().registry_config_dir, PathBuf::from("/etc/isulad/certs.d"));
+        let cfg = EngineConfig::from_json(r#"{"registry-config-dir": "/srv/certs.d"}"#).unwrap();
+        assert_eq!(cfg.registry_config_dir, PathBuf::from("/srv/certs.d"));
+        assert!(cfg.warnings.is_empty());
+        let err = EngineConfig::from_json(r#"{"registry-config-dir": "certs.d"}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("registry-config-dir"), "{err}");
+    }
+
+    #[test]
     fn wrong_type_names_the_key() {
         let err = EngineConfig::from_json(r#"{"registry-mirrors": "not-a-list"}"#).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);

@@ -489,6 +489,43 @@ mod tests {
     }
 
     #[test]
+    fn hosts_file_endpoints_keep_order_caps_and_fallbacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("r.example");
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::write(
+            host.join("hosts.toml"),
+            "server = \"https://reg.local\"\ncapabilities = [\"pull\", \"resolve\"]\n\
+             [host.\"http://127.0.0.1:6000\"]\ncapabilities = [\"pull\"]\n\
+             [host.\"https://m.example/api\"]\noverride_path = true\nskip_verify = true\nca = \"m.pem\"\n",
+        )
+        .unwrap();
+        let mut tr = t(&["https://hub-mirror.example"], &["reg.local"]);
+        tr.opts.certs_dirs = vec![dir.path().to_path_buf()];
+        let eps = tr.endpoints("r.example").unwrap();
+        let got: Vec<_> = eps.iter().map(|e| (e.api(), e.verify_tls, e.mirror, e.has_fallback)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("http://127.0.0.1:6000/v2".to_string(), false, true, true),
+                ("https://m.example/api".to_string(), false, true, true),
+                // The insecure server: unverified https, then http.
+                ("https://reg.local/v2".to_string(), false, false, true),
+                ("http://reg.local/v2".to_string(), false, false, false),
+            ]
+        );
+        assert_eq!(eps[0].caps, Caps::PULL);
+        assert_eq!(eps[1].caps, Caps::ALL);
+        assert_eq!(eps[1].ca, vec![host.join("m.pem")]);
+        assert_eq!(eps[2].caps, Caps::PULL | Caps::RESOLVE);
+        // No file for docker.io here: the mirror list applies (mirrors pull and resolve only).
+        let hub = tr.endpoints("docker.io").unwrap();
+        assert_eq!(hub.iter().map(|e| e.caps).collect::<Vec<_>>(), vec![Caps::PULL | Caps::RESOLVE, Caps::ALL]);
+        std::fs::write(host.join("hosts.toml"), "server = 1").unwrap();
+        assert_eq!(tr.endpoints("r.example").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
+    }
+
+    #[test]
     fn registry_error_bodies_are_summarised() {
         let s = registry_errors(r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#);
         assert_eq!(s, "MANIFEST_UNKNOWN manifest unknown");

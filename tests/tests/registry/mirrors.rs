@@ -6,6 +6,7 @@
 use crate::registry_support;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use isula_core::{Engine, ErrorKind};
 use isula_tests::env::TestRoot;
@@ -158,4 +159,129 @@ fn malformed_hosts_file_is_refused_and_nothing_is_pulled() {
         assert!(err.to_string().contains(&file.display().to_string()), "{err}");
         assert_eq!(store_state(&e), before, "{text}");
     }
+}
+
+#[test]
+fn tls_mirror_with_the_hosts_file_ca_or_skip_verify() {
+    let mode = RegistryMode::Tls;
+    if !registry::available(&mode) || !isula_tests::env::require("skopeo") {
+        return;
+    }
+    let reg = Registry::start(mode);
+    let img = images::busybox();
+    reg.push(&img, "library/busybox:1.0");
+    let root = TestRoot::new();
+    let cfg = root.config();
+    let dir = cfg.registry_config_dir.clone();
+    // `ca` relative to the file's directory.
+    hosts_toml(&dir, "ca.test.invalid", &format!("[host.\"https://{}\"]\n  ca = \"mirror-ca.pem\"\n", reg.addr()));
+    std::fs::copy(reg.ca_cert_pem().unwrap(), dir.join("ca.test.invalid/mirror-ca.pem")).unwrap();
+    hosts_toml(&dir, "skip.test.invalid", &format!("[host.\"https://{}\"]\n  skip_verify = true\n", reg.addr()));
+    hosts_toml(&dir, "plain.test.invalid", &format!("[host.\"https://{}\"]\n", reg.addr()));
+    let e = Engine::open(cfg).unwrap();
+    for name in ["ca.test.invalid/library/busybox:1.0", "skip.test.invalid/library/busybox:1.0"] {
+        assert_eq!(pull(&e, name).unwrap().id, img.id(), "{name}");
+        assert!(tags(&e, name).contains(&name.to_string()), "{name}");
+    }
+    // Neither: the mirror's certificate is refused, then the server does not resolve.
+    let err = pull(&e, "plain.test.invalid/library/busybox:1.0").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(e.images().inspect("plain.test.invalid/library/busybox:1.0").is_err());
+}
+
+#[test]
+fn blobs_come_from_pull_only_hosts_first_and_fall_back() {
+    let img = images::busybox();
+    let content = Content::image(&img, "1.0");
+    // A pull-only cache that has no blob (404): asked for blobs only, never to resolve a tag.
+    let cache = FakeRegistry::start(|req| {
+        if req.path == "/v2/" {
+            return respond(200, &[], "{}");
+        }
+        respond(404, &[], r#"{"errors":[{"code":"BLOB_UNKNOWN"}]}"#)
+    });
+    let full = FakeRegistry::start(move |req| content.serve(req));
+    let root = TestRoot::new();
+    hosts_toml(
+        &root.path().join("root/certs.d"),
+        "cache.test.invalid",
+        &format!(
+            "[host.\"http://{}\"]\n  capabilities = [\"pull\"]\n[host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            cache.addr, full.addr
+        ),
+    );
+    let e = engine(&root, &[]);
+    let got = pull(&e, "cache.test.invalid/library/busybox:1.0").unwrap();
+    assert_eq!(got.id, img.id());
+    let asked = cache.requests();
+    assert!(asked.iter().any(|r| r.path.starts_with("/v2/library/busybox/blobs/")), "{asked:?}");
+    assert!(!asked.iter().any(|r| r.path.contains("/manifests/1.0")), "{asked:?}");
+    assert!(full.requests().iter().any(|r| r.path.starts_with("/v2/library/busybox/blobs/")));
+}
+
+#[test]
+fn override_path_takes_the_url_path_as_the_api_root() {
+    let img = images::busybox();
+    let content = Content::image(&img, "3.9");
+    let srv = FakeRegistry::start(move |req| match req.path.strip_prefix("/proxy/k8s") {
+        Some(rest) => {
+            let mut r = req.clone();
+            r.path = format!("/v2{rest}");
+            content.serve(&r)
+        }
+        None => respond(404, &[], ""),
+    });
+    let root = TestRoot::new();
+    hosts_toml(
+        &root.path().join("root/certs.d"),
+        "registry.test.invalid",
+        &format!("[host.\"http://{}/proxy/k8s\"]\n  override_path = true\n", srv.addr),
+    );
+    let e = engine(&root, &[]);
+    let got = pull(&e, "registry.test.invalid/pause:3.9").unwrap();
+    assert_eq!(got.id, img.id());
+    assert!(srv.requests().iter().any(|r| r.path == "/proxy/k8s/pause/manifests/3.9"));
+}
+
+#[test]
+fn bearer_mirror_gets_its_own_saved_credentials() {
+    let img = images::busybox();
+    let content = Content::image(&img, "v1");
+    let addr_cell: Arc<Mutex<String>> = Arc::default();
+    let addr2 = addr_cell.clone();
+    let srv = FakeRegistry::start(move |req| {
+        if req.path == "/token" {
+            // Only the mirror's own user (alice:s3cret) gets a token.
+            if req.header("authorization") != Some("Basic YWxpY2U6czNjcmV0") {
+                return respond(401, &[], "{}");
+            }
+            return respond(200, &[("Content-Type", "application/json")], r#"{"token":"tok","expires_in":300}"#);
+        }
+        if req.header("authorization") != Some("Bearer tok") {
+            let ch = format!(r#"Bearer realm="http://{}/token",service="mirror""#, addr2.lock().unwrap());
+            return respond(401, &[("WWW-Authenticate", &ch)], r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#);
+        }
+        content.serve(req)
+    });
+    *addr_cell.lock().unwrap() = srv.addr.clone();
+    let root = TestRoot::new();
+    hosts_toml(
+        &root.path().join("root/certs.d"),
+        "auth.test.invalid",
+        &format!("[host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n", srv.addr),
+    );
+    let e = engine(&root, &[]);
+    let store = isula_core::unstable::CredentialStore::new(&root.path().join("root"));
+    // The registry's credentials are not the mirror's: refused, nothing stored.
+    store.set("auth.test.invalid", &isula_core::Credentials { username: "bob".into(), password: "x".into() }).unwrap();
+    let before = store_state(&e);
+    assert!(pull(&e, "auth.test.invalid/auth/busybox:v1").is_err());
+    assert_eq!(store_state(&e), before);
+    assert!(!srv.requests().iter().any(|r| r.header("authorization") == Some("Basic Ym9iOng=")));
+    // Saved for the mirror's host: the token flow succeeds.
+    store.set(&srv.addr, &isula_core::Credentials { username: "alice".into(), password: "s3cret".into() }).unwrap();
+    let got = pull(&e, "auth.test.invalid/auth/busybox:v1").unwrap();
+    assert_eq!(got.id, img.id());
+    let blobs: Vec<_> = srv.requests().into_iter().filter(|r| r.path.contains("/blobs/")).collect();
+    assert!(!blobs.is_empty() && blobs.iter().all(|r| r.header("authorization") == Some("Bearer tok")));
 }
