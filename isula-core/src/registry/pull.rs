@@ -170,6 +170,7 @@ pub(crate) fn fetch_image(
     let need = if by_digest { Caps::PULL } else { Caps::PULL | Caps::RESOLVE };
     let candidates: Vec<usize> = (0..sessions.len()).filter(|&i| sessions.slots[i].endpoint.caps.has(need)).collect();
     let mut last_err: Option<Error> = None;
+    let mut not_found: Option<Error> = None;
     for (k, &i) in candidates.iter().enumerate() {
         match sessions.get(i).and_then(|s| resolve(s, spec).map(|r| (s, r))) {
             Ok((session, (top, chosen))) => {
@@ -186,10 +187,22 @@ pub(crate) fn fetch_image(
             Err(e) => {
                 let more = k + 1 < candidates.len();
                 if !more || !sessions.falls_back(i, &e) {
+                    // A mirror that does not have the image says more than an unreachable
+                    // registry after it (an offline node's upstream).
+                    let e = match not_found.take() {
+                        Some(nf) if !more && e.kind() == ErrorKind::Unavailable => {
+                            Error::not_found(format!("{nf}; then {e}"))
+                        }
+                        _ => e,
+                    };
                     return Err(e.context(ctx()));
                 }
                 log::info!("pull {}: {e}; trying the next endpoint", spec.display);
-                last_err = Some(e);
+                if e.kind() == ErrorKind::NotFound && not_found.is_none() {
+                    not_found = Some(e);
+                } else {
+                    last_err = Some(e);
+                }
             }
         }
     }

@@ -78,6 +78,11 @@ fn pull_through_a_mirror_keeps_the_original_reference() {
     assert!(empty.requests().iter().any(|r| r.path == "/v2/library/busybox/manifests/1.0"));
     // A second pull finds every blob in the store.
     assert_eq!(pull(&e, name).unwrap().id, img.id());
+    // A tag no mirror has: NotFound (the unreachable server after them does not hide it).
+    let before = store_state(&e);
+    let err = pull(&e, "mirror.test.invalid/library/busybox:nope").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert_eq!(store_state(&e), before);
 }
 
 #[test]
@@ -284,4 +289,35 @@ fn bearer_mirror_gets_its_own_saved_credentials() {
     assert_eq!(got.id, img.id());
     let blobs: Vec<_> = srv.requests().into_iter().filter(|r| r.path.contains("/blobs/")).collect();
     assert!(!blobs.is_empty() && blobs.iter().all(|r| r.header("authorization") == Some("Bearer tok")));
+}
+
+#[test]
+fn push_goes_to_hosts_with_push_else_the_server() {
+    let img = images::busybox();
+    let (up, down) = (Writable::default(), Writable::default());
+    let (u, d) = (up.clone(), down.clone());
+    let upstream = FakeRegistry::start(move |req| u.serve(req));
+    let pull_only = FakeRegistry::start(move |req| d.serve(req));
+    let root = TestRoot::new();
+    let certs = root.path().join("root/certs.d");
+    hosts_toml(
+        &certs,
+        "push.test.invalid",
+        &format!(
+            "server = \"http://{}\"\n[host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            upstream.addr, pull_only.addr
+        ),
+    );
+    let e = engine(&root, &[]);
+    let archive = images::oci_archive(&img, Some("x"));
+    let name = "push.test.invalid/team/box:1";
+    e.images().load(&mut &archive[..], &isula_core::LoadOptions { tag: Some(name.into()) }).unwrap();
+    let pushed = e.images().push(name, &mut |_| {}).unwrap();
+    assert_eq!(pushed.digest.to_string(), img.manifest.digest);
+    assert!(upstream.requests().iter().any(|r| r.method == "PUT" && r.path == "/v2/team/box/manifests/1"));
+    assert!(pull_only.requests().is_empty(), "the pull-only mirror is not pushed to");
+    // A mirror with `push` gets the push.
+    hosts_toml(&certs, "push.test.invalid", &format!("[host.\"http://{}\"]\n", pull_only.addr));
+    e.images().push(name, &mut |_| {}).unwrap();
+    assert!(pull_only.requests().iter().any(|r| r.method == "PUT" && r.path == "/v2/team/box/manifests/1"));
 }
