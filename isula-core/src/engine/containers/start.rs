@@ -49,7 +49,8 @@ impl Engine {
             if let Err(e) = rt.delete(id, true) {
                 log::debug!("delete old runtime state of {id}: {e}");
             }
-            if !sys::mount::is_mountpoint(&rec.rootfs) {
+            // (An infra container without an image runs from the shared pause rootfs.)
+            if !rec.image.is_empty() && !sys::mount::is_mountpoint(&rec.rootfs) {
                 sys::fs::ensure_dir(&rec.rootfs, 0o755)?;
                 self.inner.snapshots.mount(id, &rec.rootfs)?;
             }
