@@ -64,15 +64,15 @@ struct Index {
 pub(crate) struct PodStore {
     root: PathBuf,
     index: Mutex<Index>,
-    /// Serialises building the pause rootfs.
-    pub(crate) pause_lock: Mutex<()>,
+    /// The pause rootfs once this engine made sure it is current (also serialises that).
+    pub(crate) pause_rootfs: Mutex<Option<PathBuf>>,
 }
 
 impl PodStore {
     /// The store of pods kept under `root` (`<graph>/pods`), empty; see [`load`](Self::load).
     pub(crate) fn open(root: &Path) -> Result<PodStore> {
         sys::fs::ensure_dir(root, 0o700)?;
-        Ok(PodStore { root: root.to_path_buf(), index: Mutex::default(), pause_lock: Mutex::new(()) })
+        Ok(PodStore { root: root.to_path_buf(), index: Mutex::default(), pause_rootfs: Mutex::new(None) })
     }
 
     /// The directory of pod `id`.

@@ -3,4 +3,5 @@
 
 mod cni;
 mod common;
+mod infra;
 mod lifecycle;

@@ -41,6 +41,7 @@ impl Engine {
             }
             _ => {}
         }
+        self.pod_check_start(&rec)?;
         let rt = self.runtime(&rec.runtime)?;
         let alive_created = rec.state.status == Status::Created
             && rec.state.shim_pid > 0

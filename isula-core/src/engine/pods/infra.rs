@@ -34,11 +34,16 @@ fn seccomp_opts(profile: &str) -> Result<Vec<String>> {
 }
 
 impl Engine {
-    /// The pause rootfs, made on first use.
+    /// The pause rootfs, checked (and made) on first use by this engine.
     fn pause_rootfs(&self) -> Result<PathBuf> {
-        let _g = self.inner.pods.pause_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.inner.pods.pause_rootfs.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = g.as_ref() {
+            return Ok(p.clone());
+        }
         let bin = pause::locate(self.inner.config.pause_path.as_deref())?;
-        pause::ensure_rootfs(&self.inner.config.graph.join("pause"), &bin)
+        let p = pause::ensure_rootfs(&self.inner.config.graph.join("pause"), &bin)?;
+        *g = Some(p.clone());
+        Ok(p)
     }
 
     /// Creates and starts the infra container of pod `rec` (whose directory is `dir`).

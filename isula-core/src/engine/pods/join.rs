@@ -144,3 +144,23 @@ impl Engine {
         Ok(CreateExtra { spec_options: Some(o), join: Some(join), pod: Some(rec.id.clone()), ..Default::default() })
     }
 }
+
+impl Engine {
+    /// Before (re)starting container `rec`: a container of a pod needs the pod ready (its
+    /// spec names the infra process's namespaces); the infra container of a stopped pod is
+    /// not started again. `FailedPrecondition` otherwise.
+    pub(crate) fn pod_check_start(&self, rec: &crate::container::store::ContainerRecord) -> Result<()> {
+        let Some(pod_id) = rec.host_config.pod.as_deref() else { return Ok(()) };
+        let pod = self
+            .pod(pod_id)
+            .map_err(|_| Error::precondition(format!("container {}: its pod {pod_id} no longer exists", rec.id)))?;
+        let p = pod.record();
+        if p.stopped {
+            return Err(Error::precondition(format!("container {}: pod {pod_id} is stopped", rec.id)));
+        }
+        if rec.id != pod_id && self.pod_infra_pid(&p).is_none() {
+            return Err(Error::precondition(format!("container {}: pod {pod_id} is not ready", rec.id)));
+        }
+        Ok(())
+    }
+}

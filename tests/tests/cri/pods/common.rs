@@ -34,6 +34,8 @@ pub(crate) struct PodEnv {
     pub plugin: String,
     /// Bridge device to delete on drop (CNI tests).
     pub bridge: Option<String>,
+    /// `pod-sandbox-image` of the engine.
+    pub sandbox_image: Option<String>,
     pub n: usize,
 }
 
@@ -51,6 +53,7 @@ impl PodEnv {
             runtime: runtime.into(),
             plugin: if cni { "cni".into() } else { String::new() },
             bridge: None,
+            sandbox_image: None,
             n,
         };
         let e = Engine::open(env.config()).expect("open engine");
@@ -76,6 +79,7 @@ impl PodEnv {
         c.cni_conf_dir = self.conf_dir();
         c.cni_bin_dir = vec![PathBuf::from("/usr/lib/cni")];
         c.network_plugin = self.plugin.clone();
+        c.pod_sandbox_image = self.sandbox_image.clone();
         c
     }
 
