@@ -36,6 +36,8 @@ pub(crate) struct PodEnv {
     pub bridge: Option<String>,
     /// `pod-sandbox-image` of the engine.
     pub sandbox_image: Option<String>,
+    /// `insecure-registries` of the engine.
+    pub insecure_registries: Vec<String>,
     pub n: usize,
 }
 
@@ -54,6 +56,7 @@ impl PodEnv {
             plugin: if cni { "cni".into() } else { String::new() },
             bridge: None,
             sandbox_image: None,
+            insecure_registries: Vec::new(),
             n,
         };
         let e = Engine::open(env.config()).expect("open engine");
@@ -80,6 +83,7 @@ impl PodEnv {
         c.cni_bin_dir = vec![PathBuf::from("/usr/lib/cni")];
         c.network_plugin = self.plugin.clone();
         c.pod_sandbox_image = self.sandbox_image.clone();
+        c.insecure_registries = self.insecure_registries.clone();
         c
     }
 

@@ -47,21 +47,48 @@ fn infra_spec_sysctls_and_restart_rules() {
     assert!(netns_files(&env).is_empty());
 }
 
-#[test]
-fn pod_sandbox_image_runs_instead_of_pause() {
-    if !prerequisites() {
-        return;
-    }
-    let mut env = PodEnv::new("runc", false);
+/// An image holding only the pause program, with `/pause` as its entrypoint.
+fn pause_image() -> isula_tests::images::BuiltImage {
     let pause = std::fs::read(isula_tests::pause::pause_path()).unwrap();
     let mut layer = LayerBuilder::new();
     for d in ["proc", "dev", "sys", "etc", "tmp"] {
         layer.dir(d, 0o755);
     }
     layer.file("pause", 0o755, &pause);
-    let img = build(&[layer.finish()], Compression::Gzip, |c| {
+    build(&[layer.finish()], Compression::Gzip, |c| {
         c["config"] = serde_json::json!({"Entrypoint": ["/pause"]});
-    });
+    })
+}
+
+#[test]
+fn pod_sandbox_image_is_pulled_on_first_use() {
+    use isula_tests::registry::{available, Registry, RegistryMode};
+    if !prerequisites() || !available(&RegistryMode::Http) || !isula_tests::env::require("skopeo") {
+        return;
+    }
+    let reg = Registry::start(RegistryMode::Http);
+    let name = reg.push(&pause_image(), "isula-test/pause:3.10");
+    let mut env = PodEnv::new("runc", false);
+    env.sandbox_image = Some(name.clone());
+    env.insecure_registries = vec![reg.addr()];
+    env.reopen();
+    let e = env.e();
+    assert!(e.images().inspect(&name).is_err(), "not there before the first pod");
+    let id = e.pods().run(&env.pod_config("pulled")).unwrap();
+    assert_eq!(e.pods().inspect(&id).unwrap().state, PodState::Ready);
+    assert!(e.images().inspect(&name).is_ok(), "pulled by the first pod");
+    let id2 = e.pods().run(&env.pod_config("second")).unwrap();
+    e.pods().remove(&id).unwrap();
+    e.pods().remove(&id2).unwrap();
+}
+
+#[test]
+fn pod_sandbox_image_runs_instead_of_pause() {
+    if !prerequisites() {
+        return;
+    }
+    let mut env = PodEnv::new("runc", false);
+    let img = pause_image();
     let name = "localhost/isula-test/pause:3.10";
     let tar = docker_archive(&[(&img, &[name])], DockerLayout::Legacy);
     env.e().images().load(&mut &tar[..], &LoadOptions::default()).unwrap();

@@ -129,6 +129,11 @@ fn shared_pid_namespace_and_host_network() {
     private.pid_mode = Some("private".into());
     let b = e.containers().run(&private).unwrap();
     assert_ne!(ns(env.pid(&b), "pid"), ns(infra, "pid"));
+    // CRI TARGET: the PID namespace of another container.
+    let mut target = env.in_pod(&id, &["sleep", "1000"]);
+    target.pid_mode = Some(format!("container:{b}"));
+    let t = e.containers().run(&target).unwrap();
+    assert_eq!(ns(env.pid(&t), "pid"), ns(env.pid(&b), "pid"));
 
     let mut host = env.pod_config("host");
     host.namespaces.host_network = true;
