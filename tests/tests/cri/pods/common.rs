@@ -38,6 +38,8 @@ pub(crate) struct PodEnv {
     pub sandbox_image: Option<String>,
     /// `insecure-registries` of the engine.
     pub insecure_registries: Vec<String>,
+    /// `pause-path` instead of the built binary.
+    pub pause_path: Option<PathBuf>,
     pub n: usize,
 }
 
@@ -57,6 +59,7 @@ impl PodEnv {
             bridge: None,
             sandbox_image: None,
             insecure_registries: Vec::new(),
+            pause_path: None,
             n,
         };
         let e = Engine::open(env.config()).expect("open engine");
@@ -77,7 +80,7 @@ impl PodEnv {
         let mut c = self.root.config();
         c.default_runtime = self.runtime.clone();
         c.shim_path = Some(isula_tests::shim::shim_path());
-        c.pause_path = Some(isula_tests::pause::pause_path());
+        c.pause_path = Some(self.pause_path.clone().unwrap_or_else(isula_tests::pause::pause_path));
         c.cgroup_parent = self.cgroup_parent.clone();
         c.cni_conf_dir = self.conf_dir();
         c.cni_bin_dir = vec![PathBuf::from("/usr/lib/cni")];

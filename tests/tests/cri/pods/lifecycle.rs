@@ -219,3 +219,32 @@ fn bad_input_is_refused_and_leaves_nothing() {
     assert!(e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().is_empty());
     assert!(netns_files(&env).is_empty());
 }
+
+#[test]
+fn a_failed_run_is_undone() {
+    if !prerequisites() {
+        return;
+    }
+    let mut env = PodEnv::new("runc", false);
+    env.pause_path = Some(env.root.path().join("no-such-pause"));
+    env.reopen();
+    let e = env.e();
+    let mut cfg = env.pod_config("undo");
+    cfg.dns = Some(DnsConfig { servers: vec!["10.0.0.10".into()], ..Default::default() });
+    let err = e.pods().run(&cfg).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.to_string().contains("no-such-pause"), "{err}");
+    assert!(e.pods().list().unwrap().is_empty());
+    assert!(e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().is_empty());
+    assert!(netns_files(&env).is_empty(), "{:?}", netns_files(&env));
+    let pods: Vec<_> = std::fs::read_dir(env.root.path().join("root/pods")).unwrap().flatten().collect();
+    assert!(pods.is_empty(), "{pods:?}");
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let root = env.root.path().display().to_string();
+    assert!(!info.lines().any(|l| l.contains(&root)), "no mount left under {root}");
+    // The same pod runs once the binary is there.
+    env.pause_path = None;
+    env.reopen();
+    let id = env.e().pods().run(&cfg).unwrap();
+    env.e().pods().remove(&id).unwrap();
+}
