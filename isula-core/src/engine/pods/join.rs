@@ -164,3 +164,57 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        serde_json::from_value(serde_json::json!({
+            "ociVersion": "1.0.2",
+            "hostname": "c1",
+            "root": {"path": "/r"},
+            "mounts": [
+                {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["size=1"]},
+                {"destination": "/etc/hosts", "type": "bind", "source": "/c/hosts", "options": ["rbind"]},
+                {"destination": "/etc/resolv.conf", "type": "bind", "source": "/c/resolv.conf", "options": ["rbind"]},
+                {"destination": "/data", "type": "bind", "source": "/d", "options": ["rbind"]}
+            ],
+            "linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn apply_joins_namespaces_and_binds_the_pod_files() {
+        let mut s = spec();
+        PodJoin {
+            netns: Some("/run/netns/p".into()),
+            uts_pid: Some(42),
+            ipc_pid: Some(42),
+            shm: Some("/pods/p/shm".into()),
+            files_dir: "/pods/p".into(),
+        }
+        .apply(&mut s);
+        let v = serde_json::to_value(&s).unwrap();
+        let nss = &v["linux"]["namespaces"];
+        assert_eq!(nss[0], serde_json::json!({"type": "pid"}), "pid untouched");
+        assert_eq!(nss[1]["path"], "/run/netns/p");
+        assert_eq!(nss[2]["path"], "/proc/42/ns/ipc");
+        assert_eq!(nss[3]["path"], "/proc/42/ns/uts");
+        assert!(v.get("hostname").is_none(), "the infra sets the hostname");
+        let m = &v["mounts"];
+        assert_eq!((m[0]["type"].as_str(), m[0]["source"].as_str()), (Some("bind"), Some("/pods/p/shm")));
+        assert_eq!(m[1]["source"], "/pods/p/hosts");
+        assert_eq!(m[2]["source"], "/pods/p/resolv.conf");
+        assert_eq!(m[3]["source"], "/d");
+
+        // The infra container keeps its own UTS/IPC namespaces and hostname.
+        let mut s = spec();
+        PodJoin { netns: None, files_dir: "/pods/p".into(), ..Default::default() }.apply(&mut s);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["hostname"], "c1");
+        assert!(v["linux"]["namespaces"].as_array().unwrap().iter().all(|n| n.get("path").is_none()));
+        assert_eq!(v["mounts"][0]["type"], "tmpfs");
+    }
+}

@@ -248,3 +248,63 @@ fn a_failed_run_is_undone() {
     let id = env.e().pods().run(&cfg).unwrap();
     env.e().pods().remove(&id).unwrap();
 }
+
+#[test]
+fn an_infra_that_died_while_closed_leaves_the_pod_not_ready() {
+    if !prerequisites() {
+        return;
+    }
+    let mut env = PodEnv::new("runc", false);
+    let id = env.e().pods().run(&env.pod_config("dies")).unwrap();
+    let pid = env.e().pods().inspect(&id).unwrap().pid;
+    env.engine = None;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    wait_until(T, "the infra process is gone", || !pid_alive(pid));
+    env.reopen();
+    let p = env.e().pods().inspect(&id).unwrap();
+    assert_eq!((p.state, p.pid), (PodState::NotReady, 0));
+    assert!(netns_files(&env).is_empty(), "the netns was released: {:?}", netns_files(&env));
+    assert_eq!(
+        env.e().containers().create(&env.in_pod(&id, &["true"])).unwrap_err().kind(),
+        ErrorKind::FailedPrecondition
+    );
+    env.e().pods().stop(&id).unwrap();
+    env.e().pods().remove(&id).unwrap();
+    assert!(env.e().containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().is_empty());
+}
+
+#[test]
+fn pods_run_in_parallel() {
+    if !prerequisites() {
+        return;
+    }
+    let env = PodEnv::new("runc", false);
+    let e = env.e();
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..6)
+            .map(|i| {
+                let env = &env;
+                s.spawn(move || {
+                    let id = env.e().pods().run(&env.pod_config(&format!("par{i}"))).unwrap();
+                    env.e().containers().run(&env.in_pod(&id, &["sleep", "1000"])).unwrap();
+                    id
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let list = e.pods().list().unwrap();
+    assert_eq!(list.len(), 6);
+    assert!(list.iter().all(|p| p.state == PodState::Ready && p.containers.len() == 1));
+    let mut nets: Vec<String> = list.iter().map(|p| ns(p.pid, "net")).collect();
+    nets.sort();
+    nets.dedup();
+    assert_eq!(nets.len(), 6, "a network namespace each");
+    std::thread::scope(|s| {
+        for id in &ids {
+            s.spawn(move || e.pods().remove(id).unwrap());
+        }
+    });
+    assert!(e.pods().list().unwrap().is_empty());
+    assert!(netns_files(&env).is_empty());
+}
