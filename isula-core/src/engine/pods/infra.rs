@@ -16,6 +16,17 @@ use crate::error::{Error, Result};
 use crate::pod::pause::{self, PAUSE_BINARY, PAUSE_IN_ROOTFS};
 use crate::pod::{PodRecord, INFRA_LABEL};
 
+/// What an infra container runs (see [`Engine::infra_source`]).
+#[derive(Debug)]
+pub(super) struct InfraSource {
+    /// Image reference (the name shown for the pause program).
+    image: String,
+    /// The pause rootfs (no image then).
+    rootfs: Option<PathBuf>,
+    /// The command (the image's entrypoint when `None`).
+    cmd: Option<Vec<String>>,
+}
+
 /// Seconds the infra process gets to exit on SIGTERM before SIGKILL.
 pub(super) const INFRA_STOP_TIMEOUT: i64 = 10;
 
@@ -46,18 +57,29 @@ impl Engine {
         Ok(p)
     }
 
-    /// Creates and starts the infra container of pod `rec` (whose directory is `dir`).
-    pub(super) fn infra_run(&self, rec: &PodRecord, dir: &std::path::Path) -> Result<()> {
-        let c = &rec.config;
-        let ns = &c.namespaces;
-        let (image, rootfs, cmd) = match &self.inner.config.pod_sandbox_image {
+    /// What the infra process of a new pod runs: the `pod-sandbox-image` (pulled when
+    /// missing) or the pause program (its rootfs made when needed). Called before anything
+    /// of the pod is made, so a missing program fails early.
+    pub(super) fn infra_source(&self) -> Result<InfraSource> {
+        Ok(match &self.inner.config.pod_sandbox_image {
             Some(img) if !img.is_empty() => {
                 self.ensure_sandbox_image(img)?;
-                (img.clone(), None, None)
+                InfraSource { image: img.clone(), rootfs: None, cmd: None }
             }
             // The image name is only shown (`ps`); the rootfs is the pause rootfs.
-            _ => (PAUSE_BINARY.to_string(), Some(self.pause_rootfs()?), Some(vec![PAUSE_IN_ROOTFS.to_string()])),
-        };
+            _ => InfraSource {
+                image: PAUSE_BINARY.to_string(),
+                rootfs: Some(self.pause_rootfs()?),
+                cmd: Some(vec![PAUSE_IN_ROOTFS.to_string()]),
+            },
+        })
+    }
+
+    /// Creates and starts the infra container of pod `rec` (whose directory is `dir`).
+    pub(super) fn infra_run(&self, rec: &PodRecord, dir: &std::path::Path, source: InfraSource) -> Result<()> {
+        let c = &rec.config;
+        let ns = &c.namespaces;
+        let InfraSource { image, rootfs, cmd } = source;
         let name = format!("k8s_POD_{}_{}_{}_{}", c.name, c.namespace, c.uid, c.attempt);
         let mut labels: BTreeMap<String, String> = c.labels.clone().into_iter().collect();
         labels.insert(INFRA_LABEL.into(), rec.id.clone());

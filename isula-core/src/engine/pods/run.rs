@@ -98,6 +98,7 @@ impl Engine {
         let runtime =
             if config.runtime.is_empty() { self.inner.config.default_runtime.clone() } else { config.runtime.clone() };
         self.runtime(&runtime)?;
+        let source = self.infra_source()?;
         let id = new_id()?;
         let key = PodRecord::metadata_key(config);
         self.inner.pods.reserve(&key, &id)?;
@@ -127,7 +128,7 @@ impl Engine {
         if !config.namespaces.host_ipc {
             mount_shm(&dir)?;
         }
-        self.infra_run(&rec, &dir)?;
+        self.infra_run(&rec, &dir, source)?;
         rec.created = now();
         rec.save(&dir)?;
         self.inner.pods.insert(Arc::new(Pod::new(rec.clone(), dir)));

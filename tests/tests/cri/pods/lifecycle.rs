@@ -221,7 +221,7 @@ fn bad_input_is_refused_and_leaves_nothing() {
 }
 
 #[test]
-fn a_failed_run_is_undone() {
+fn a_failed_run_is_undone_and_a_missing_pause_binary_fails_early() {
     if !prerequisites() {
         return;
     }
@@ -242,11 +242,25 @@ fn a_failed_run_is_undone() {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let root = env.root.path().display().to_string();
     assert!(!info.lines().any(|l| l.contains(&root)), "no mount left under {root}");
-    // The same pod runs once the binary is there.
+    // With the binary there, a sysctl the runtime refuses fails the infra container after
+    // the netns, files and shm were made: all undone.
     env.pause_path = None;
     env.reopen();
-    let id = env.e().pods().run(&cfg).unwrap();
-    env.e().pods().remove(&id).unwrap();
+    let e = env.e();
+    let mut bad = cfg.clone();
+    bad.sysctls.insert("kernel.no_such_sysctl".into(), "1".into());
+    assert!(e.pods().run(&bad).is_err());
+    assert!(e.pods().list().unwrap().is_empty());
+    assert!(e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap().is_empty());
+    assert!(netns_files(&env).is_empty(), "{:?}", netns_files(&env));
+    assert!(std::fs::read_dir(env.root.path().join("root/pods")).unwrap().next().is_none());
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!info.lines().any(|l| l.contains(&root)), "no mount left under {root}");
+    let left: Vec<_> = env.cgroup_leftovers().into_iter().filter(|d| d.to_string_lossy().contains("pod-")).collect();
+    assert!(left.is_empty(), "{left:?}");
+    // The same pod runs once its config is right.
+    let id = e.pods().run(&cfg).unwrap();
+    e.pods().remove(&id).unwrap();
 }
 
 #[test]
