@@ -149,6 +149,107 @@ fn unknown_container_and_inspect_mixed() {
     assert!(arr[0]["Config"]["Env"].as_array().unwrap().iter().any(|e| e == "A=1"), "{out}");
 }
 
+/// Docker's layout: 4-space indentation, keys sorted; a re-rendering changes nothing.
+/// (JSON strings hold no raw newline, so every line starts with its indentation.)
+fn pretty4(v: &serde_json::Value) -> String {
+    let two = serde_json::to_string_pretty(v).unwrap();
+    let lines: Vec<String> = two
+        .lines()
+        .map(|l| {
+            let body = l.trim_start_matches(' ');
+            format!("{}{body}", " ".repeat(2 * (l.len() - body.len())))
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// The keys of a JSON object, in order.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().map(String::as_str).collect()
+}
+
+#[test]
+fn inspect_output_is_dockers() {
+    let env = Env::new();
+    let id = env
+        .isula(&[
+            "run",
+            "-d",
+            "--name",
+            "hc",
+            "--health-cmd",
+            "echo probed",
+            "--health-interval",
+            "1s",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let health = || env.isula(&["inspect", "-f", "{{.State.Health.Status}}", "hc"]).ok().trim().to_string();
+    wait_until(Duration::from_secs(30), "hc to become healthy", || health() == "healthy");
+    let out = env.isula(&["inspect", "hc", "busybox"]).ok().to_string();
+    let arr: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Byte for byte what the CLI always printed: the pretty array with sorted keys.
+    assert_eq!(out, format!("{}\n", pretty4(&arr)));
+    let c = &arr[0];
+    assert_eq!(
+        keys(c),
+        [
+            "Args",
+            "Config",
+            "Created",
+            "Driver",
+            "GraphDriver",
+            "HostConfig",
+            "Id",
+            "Image",
+            "LogPath",
+            "Mounts",
+            "Name",
+            "NetworkSettings",
+            "Path",
+            "RestartCount",
+            "Runtime",
+            "State"
+        ]
+    );
+    assert_eq!(c["Id"], id.as_str());
+    assert_eq!(c["Name"], "/hc");
+    assert_eq!(
+        keys(&c["State"]),
+        [
+            "Dead",
+            "Error",
+            "ExitCode",
+            "FinishedAt",
+            "Health",
+            "OOMKilled",
+            "Paused",
+            "Pid",
+            "Restarting",
+            "Running",
+            "StartedAt",
+            "Status"
+        ]
+    );
+    assert_eq!(keys(&c["State"]["Health"]), ["FailingStreak", "Log", "Status"]);
+    let log = &c["State"]["Health"]["Log"][0];
+    assert_eq!(keys(log), ["End", "ExitCode", "Output", "Start"]);
+    assert_eq!(log["Output"], "probed\n");
+    assert_eq!(c["Config"]["Healthcheck"]["Test"], serde_json::json!(["CMD-SHELL", "echo probed"]));
+    assert_eq!(c["GraphDriver"]["Name"], "overlay2");
+    assert_eq!(keys(&c["GraphDriver"]["Data"]), ["LowerDir", "MergedDir", "UpperDir", "WorkDir"]);
+    let img = &arr[1];
+    assert!(img["Id"].as_str().unwrap().starts_with("sha256:"), "{out}");
+    assert_eq!(keys(img)[..3], ["Architecture", "Author", "Config"]);
+    // The same object through a template, and JSON of a part.
+    assert_eq!(env.isula(&["inspect", "-f", "{{json .State.Health.Status}}", "hc"]).ok(), "\"healthy\"\n");
+    assert_eq!(env.isula(&["inspect", "-f", "{{.Config.Tty}} {{.HostConfig.Tty}}", "hc"]).ok(), "false false\n");
+}
+
 #[test]
 fn interactive_stdin_piped() {
     let env = Env::new();
