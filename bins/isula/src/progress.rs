@@ -78,11 +78,6 @@ pub(crate) fn bar(cur: u64, total: u64) -> String {
     s
 }
 
-/// The 12-hex short form of a `sha256:` digest used as a line id.
-pub(crate) fn short(d: &str) -> String {
-    crate::fmt::short_id(d)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
