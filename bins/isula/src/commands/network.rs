@@ -204,7 +204,7 @@ fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
     let mut c = client(ctx)?;
     let reply = ctx.rt.block_on(c.list(ListNetworksRequest { filters_json: to_json(&filters) }))?.into_inner();
     let list: Vec<Network> = parse_typed("networks_json", &reply.networks_json)?;
-    let rows: Vec<serde_json::Value> = list.iter().map(|n| value_of(&row(n, a.no_trunc))).collect();
+    let rows: Vec<Row> = list.iter().map(|n| row(n, a.no_trunc)).collect();
     let format = match (&a.format, a.quiet) {
         (Some(f), _) => f.clone(),
         (None, true) => "{{.ID}}".into(),
