@@ -127,19 +127,12 @@ mod tests {
     use super::super::{synth_manifest, RemoveImageOptions, RemovedImage};
     use super::*;
     use crate::image::manifest::Descriptor;
+    use crate::layer::testutil::TarBuilder;
     use crate::{EngineConfig, ErrorKind};
 
+    /// A one-file layer.
     fn tar_of(name: &str, data: &[u8]) -> Vec<u8> {
-        let mut b = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, name, data).unwrap();
-        b.into_inner().unwrap()
+        TarBuilder::new().file(name, data, 0o644).finish()
     }
 
     /// Put an image's blobs into the content store the way a pull does; returns the NewImage.
