@@ -19,11 +19,7 @@ fn one_file_tar(name: &str, data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn export_and_cp_both_directions() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let id = e
             .containers()
@@ -113,7 +109,7 @@ fn export_and_cp_both_directions() {
         let mut out = Vec::new();
         e.containers().copy_from(&id, "/tmp/hello.txt", false, &mut out).unwrap();
         assert_eq!(read_tar(&out)["hello.txt"].data, b"from-host");
-    }
+    });
 }
 
 fn cp_out(e: &isula_core::Engine, id: &str, path: &str) -> BTreeMap<String, TarEntry> {
@@ -124,11 +120,7 @@ fn cp_out(e: &isula_core::Engine, id: &str, path: &str) -> BTreeMap<String, TarE
 
 #[test]
 fn cp_sees_volumes_and_binds_but_export_does_not() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let host = tempfile::tempdir().unwrap();
         let bind = host.path().join("bind");
@@ -148,15 +140,7 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         ];
         let id = e.containers().run(&o).unwrap();
         assert!(eventually(std::time::Duration::from_secs(20), || bind.join("ready").exists()), "{rt}");
-        let vol_src = e
-            .containers()
-            .record(&id)
-            .unwrap()
-            .mounts
-            .iter()
-            .find(|m| m.destination == "/vol")
-            .map(|m| std::path::PathBuf::from(&m.source))
-            .unwrap();
+        let vol_src = env.mount_source(&id, "/vol");
         assert!(eventually(std::time::Duration::from_secs(20), || vol_src.join("v.txt").exists()), "{rt}");
 
         // cp out of a bind, a volume, and the root with both in place
@@ -260,5 +244,5 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
             e.containers().remove(c, &isula_core::RemoveOptions { force: true, volumes: true }).unwrap();
         }
         let _ = std::fs::remove_dir_all(vol_src.parent().unwrap());
-    }
+    });
 }

@@ -8,22 +8,23 @@ use containers_common::*;
 use isula_core::EventFilter;
 use isula_core::HealthConfig;
 
+/// A shell probe every `interval_ms`, unhealthy after two failures.
+fn probe(cmd: &str, interval_ms: i64) -> HealthConfig {
+    HealthConfig {
+        test: vec!["CMD-SHELL".into(), cmd.into()],
+        interval: interval_ms * 1_000_000,
+        timeout: 5_000_000_000,
+        retries: 2,
+        start_period: 0,
+    }
+}
+
 #[test]
 fn health_turns_healthy_then_unhealthy() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sh", "-c", "touch /tmp/ok; sleep 1000"]);
-        o.healthcheck = Some(HealthConfig {
-            test: vec!["CMD-SHELL".into(), "test -f /tmp/ok".into()],
-            interval: 200_000_000,
-            timeout: 5_000_000_000,
-            retries: 2,
-            start_period: 0,
-        });
+        o.healthcheck = Some(probe("test -f /tmp/ok", 200));
         let (_past, events) = e.events(&EventFilter::default());
         let id = e.containers().run(&o).unwrap();
         let health = |e: &isula_core::Engine| e.containers().inspect(&id).unwrap().state.health;
@@ -77,25 +78,15 @@ fn health_turns_healthy_then_unhealthy() {
         holds_for(Duration::from_millis(600), &format!("{rt}: no probes after stop"), || {
             health(e).unwrap().log == h.log
         });
-    }
+    });
 }
 
 #[test]
 fn health_survives_engine_reopen() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let mut env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
-        o.healthcheck = Some(HealthConfig {
-            test: vec!["CMD-SHELL".into(), "echo probe; test -f /tmp/ok".into()],
-            interval: 300_000_000,
-            timeout: 5_000_000_000,
-            retries: 2,
-            start_period: 0,
-        });
+        o.healthcheck = Some(probe("echo probe; test -f /tmp/ok", 300));
         let id = e.containers().run(&o).unwrap();
         let mut stopped_opts = o.clone();
         stopped_opts.cmd = Some(vec!["sleep".into(), "1000".into()]);
@@ -139,5 +130,5 @@ fn health_survives_engine_reopen() {
         assert_eq!(e.containers().health(&stopped).unwrap(), Some(stopped_before.clone()), "{rt}");
         let i = e.containers().inspect(&stopped).unwrap();
         assert_eq!(i.state.health.unwrap().failing_streak, stopped_before.failing_streak, "{rt}");
-    }
+    });
 }
