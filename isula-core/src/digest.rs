@@ -5,18 +5,8 @@ use std::io::{self, Read, Write};
 
 use sha2::{Digest as _, Sha256};
 
+pub(crate) use isula_types::digest::hex_encode;
 pub use isula_types::digest::Digest;
-
-/// Lower-case hex encoding.
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(HEX[(b >> 4) as usize] as char);
-        out.push(HEX[(b & 15) as usize] as char);
-    }
-    out
-}
 
 /// An incremental sha256 hasher that also counts bytes.
 #[derive(Clone, Default)]

@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for Digest {
 }
 
 /// Lower-case hex encoding.
-fn hex_encode(bytes: &[u8]) -> String {
+pub fn hex_encode(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -1,11 +1,11 @@
 //! `isula pull NAME[:TAG|@DIGEST]` with per-layer progress.
 
-use isula_api::v1::PullRequest;
+use isula_api::v1::{PullRequest, PullResponse};
 use isula_types::progress::{LayerProgress, PullEvent, PullRequestOptions, PullResult};
 
-use crate::ctx::{parse_typed, to_json, Ctx};
-use crate::error::{CliError, CmdResult};
-use crate::progress::Progress;
+use crate::ctx::{to_json, Ctx};
+use crate::error::CmdResult;
+use crate::progress::{read_stream, Progress};
 
 /// `isula pull [OPTIONS] NAME[:TAG|@DIGEST]`
 #[derive(Debug, clap::Args)]
@@ -58,27 +58,16 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut stream =
         ctx.rt.block_on(c.pull(PullRequest { reference: a.name.clone(), options_json: opts }))?.into_inner();
     let mut p = Progress::new();
-    let mut result: Option<PullResult> = None;
     let mut downloaded = false;
-    while let Some(m) = ctx.rt.block_on(stream.message())? {
-        if !m.result_json.is_empty() {
-            result = Some(parse_typed("result_json", &m.result_json)?);
-            continue;
+    let parts = |m: PullResponse| (m.event_json, m.result_json);
+    let result: PullResult = read_stream(ctx, &mut stream, parts, a.quiet, |ev| match ev {
+        PullEvent::Resolved { reference, .. } => println!("{}", pulling_from(&reference)),
+        PullEvent::Layer { digest, progress } => {
+            let (status, bytes) = layer_status(&progress);
+            downloaded |= bytes.is_some();
+            p.set(digest.short(), status, bytes);
         }
-        if a.quiet || m.event_json.is_empty() {
-            continue;
-        }
-        match parse_typed("event_json", &m.event_json)? {
-            PullEvent::Resolved { reference, .. } => println!("{}", pulling_from(&reference)),
-            PullEvent::Layer { digest, progress } => {
-                let (status, bytes) = layer_status(&progress);
-                downloaded |= bytes.is_some();
-                p.set(digest.short(), status, bytes);
-            }
-        }
-    }
-    let result =
-        result.ok_or_else(|| CliError::engine("bad reply from isulad: the pull stream ended without a result"))?;
+    })?;
     let reference = result.reference;
     if !a.quiet {
         println!("Digest: {}", result.digest);
