@@ -162,6 +162,15 @@ pub(crate) fn title(field: &str) -> String {
     }
 }
 
+/// The template of a list command: `--format` when given, else `quiet` (for `-q`) or `table`.
+pub(crate) fn list_format(format: &Option<String>, quiet_only: bool, quiet: &str, table: &str) -> String {
+    match (format, quiet_only) {
+        (Some(f), _) => f.clone(),
+        (None, true) => quiet.to_string(),
+        (None, false) => table.to_string(),
+    }
+}
+
 /// Render `rows` (typed rows; templates see their JSON) with `format` (a table gets a header
 /// and aligned columns).
 pub(crate) fn render<T: Serialize>(

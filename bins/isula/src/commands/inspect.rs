@@ -91,18 +91,18 @@ fn typed_value<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) ->
 /// `inspect` of one kind of object (volumes, networks): `get` fetches each name's JSON; a
 /// failure with status 1 (not found, refused) is printed after the output, any other stops
 /// at once.
-pub(crate) fn inspect_each(
+pub(crate) fn inspect_each<T: serde::Serialize>(
     ctx: &mut Ctx,
     names: &[String],
     format: Option<&str>,
-    mut get: impl FnMut(&mut Ctx, &str) -> Result<Value, CliError>,
+    mut get: impl FnMut(&mut Ctx, &str) -> Result<T, CliError>,
 ) -> CmdResult {
     let template = format.map(Template::parse).transpose().map_err(CliError::engine)?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for name in names {
         match get(ctx, name) {
-            Ok(v) => found.push(v),
+            Ok(v) => found.push(crate::ctx::value_of(&v)),
             Err(e) if e.code == 1 => errors.push(e.msg),
             Err(e) => return Err(e),
         }

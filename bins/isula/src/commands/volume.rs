@@ -10,7 +10,7 @@ use isula_types::volume::{Volume, VolumeCreateOptions};
 use serde::Serialize;
 use tonic::transport::Channel;
 
-use crate::commands::images::render;
+use crate::commands::images::{list_format, render};
 use crate::commands::inspect::inspect_each;
 use crate::commands::no_such_object;
 use crate::ctx::{parse_typed, to_json, Ctx};
@@ -204,11 +204,7 @@ fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
     let r = ctx.rt.block_on(c.list(ListVolumesRequest { filters: a.filter.clone() }))?.into_inner();
     let list: Vec<Volume> = parse_typed("volumes_json", &r.volumes_json)?;
     let rows = rows(&list);
-    let format = match (&a.format, a.quiet) {
-        (Some(f), _) => f.clone(),
-        (None, true) => "{{.Name}}".into(),
-        (None, false) => "table {{.Driver}}\t{{.Name}}".into(),
-    };
+    let format = list_format(&a.format, a.quiet, "{{.Name}}", "table {{.Driver}}\t{{.Name}}");
     print!("{}", render(&rows, &format, &title)?);
     Ok(0)
 }
@@ -220,8 +216,7 @@ fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
             .rt
             .block_on(c.inspect(VolumeRequest { name: name.to_string() }))
             .map_err(|s| no_such_object(&s, "volume", name))?;
-        let v: Volume = parse_typed("volume_json", &r.into_inner().volume_json)?;
-        Ok(serde_json::to_value(v).expect("a volume serialises"))
+        parse_typed::<Volume>("volume_json", &r.into_inner().volume_json)
     })
 }
 
