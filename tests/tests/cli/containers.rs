@@ -261,6 +261,23 @@ fn interactive_stdin_piped() {
     assert_eq!(r.stdout, "piped\n");
 }
 
+/// Wait up to 20 s for `child` to exit, calling `meanwhile` between checks; on timeout kill
+/// it and fail with `what`. Its exit status.
+fn wait_exit(child: &mut std::process::Child, what: &str, mut meanwhile: impl FnMut()) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what}");
+        }
+        meanwhile();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Read from `fd` until `want` appears or the deadline passes.
 fn read_until(master: &mut std::fs::File, want: &str, secs: u64) -> String {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -300,19 +317,10 @@ fn tty_through_a_pty() {
     master.write_all(b"echo hi$((1+1)); exit 4\n").unwrap();
     let out = read_until(&mut master, "hi2", 20);
     assert!(out.contains("hi2"), "{out:?}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("isula run -it did not exit");
-        }
-        // Keep the pty drained so the client never blocks on output.
+    // Keep the pty drained meanwhile so the client never blocks on output.
+    let st = wait_exit(&mut child, "isula run -it did not exit", || {
         let _ = read_until(&mut master, "\u{0}", 0);
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
     assert_eq!(st.code(), Some(4));
 }
 
@@ -444,17 +452,7 @@ fn foreground_run_forwards_sigterm() {
     stdout.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"ready\n");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("isula run did not end after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let st = wait_exit(&mut child, "isula run did not end after SIGTERM", || {});
     assert_eq!(st.code(), Some(42));
 }
 
