@@ -1,6 +1,6 @@
 //! The [`Engine`] facade: open a root, then one blocking method per user operation.
 //!
-//! Methods are grouped by subject in sibling files (`images.rs`, …); this file
+//! Methods are grouped by subject in sibling modules (`images/`, `containers/`, …); this file
 //! holds opening, locking and the parts every group shares.
 
 mod containers;
