@@ -25,6 +25,12 @@
 //! Field order is kept; only the `:authority` value changes. A re-encoded block goes out as
 //! one HEADERS frame (END_STREAM and the priority fields kept, padding dropped), split into
 //! CONTINUATIONs of at most 16384 bytes, the smallest max frame size any peer must accept.
+//! Fields the client sent as never-indexed lose that mark, which only matters to proxies
+//! (h2 is the last hop).
+//!
+//! Cost when no block needs rewriting (every client that sends a valid authority): the bytes
+//! are copied once more (see `stream.rs`), and each header block is held until complete,
+//! HPACK-decoded once more than h2 does and copied into a reused buffer.
 //!
 //! Garbled input (a frame other than CONTINUATION inside a header block, bad padding, an
 //! HPACK error, a block over [`MAX_BLOCK`]) ends the rewriting: the bytes held so far and
