@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 
     struct counter counter = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
     isula_subscription *sub = NULL;
-    st = isula_events_subscribe(engine, "{\"types\": [\"container\"]}", on_event, &counter, &sub, &err);
+    st = isula_events_subscribe(engine, "{\"type\": [\"container\"]}", on_event, &counter, &sub, &err);
     if (st == ISULA_UNIMPLEMENTED) {
         printf("events: not available in this libisula yet (%s)\n", err);
         isula_string_free(err);

@@ -29,6 +29,7 @@ mod image;
 mod layer;
 mod logs;
 mod network;
+mod pod;
 mod reference;
 mod registry;
 mod runtime;
@@ -46,6 +47,7 @@ pub use engine::{Containers, Engine, Images, Networks, Pods, Volumes};
 pub use error::{Error, ErrorKind, Reason, Result, ResultExt};
 pub use isula_types::pod::{Bandwidth, DnsConfig, PodConfig, PodInspect, PodNamespaces, PodPortMapping, PodState};
 pub use oci_spec;
+pub use pod::INFRA_LABEL;
 pub use reference::Reference;
 
 // Containers.

@@ -50,8 +50,8 @@ const POLL: Duration = Duration::from_millis(50);
 /// "timeNano":...}`) on a thread owned by libisula, in order, until the subscription is closed.
 ///
 /// - `engine` (borrowed, required): an open handle.
-/// - `options_json` (borrowed, optional): `EventFilter`, `{"types":["container"],
-///   "events":["start","die"],"containers":["web"],"images":[],"labels":["k=v"],
+/// - `options_json` (borrowed, optional): `EventFilter`, `{"type":["container"],
+///   "event":["start","die"],"container":["web"],"image":[],"label":["k=v"],
 ///   "since":<nanoseconds since the epoch>,"until":...}` (every key optional; with `since`,
 ///   past events are delivered first, each event once; with `until`, delivery ends once that
 ///   time has passed); NULL for all new events.

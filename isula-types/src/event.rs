@@ -51,18 +51,28 @@ impl Event {
 
 /// Which events a subscriber wants; empty lists match everything. Values within one
 /// list are alternatives (OR); different lists must all match (AND), as Docker's filters.
+///
+/// The JSON keys are Docker's: the lists are the keys of the Engine API's `filters` object
+/// of `GET /events` (`{"type":[..],"event":[..],"container":[..],"image":[..],"label":[..]}`,
+/// lowercase and singular, as `isula events -f type=container` spells them), and `since` and
+/// `until` are its query parameters (here in nanoseconds since the epoch).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EventFilter {
     /// Event types (`container`, `image`).
+    #[serde(rename = "type")]
     pub types: Vec<String>,
     /// Actions (`start`, `die`, …; `exec_start` also matches `exec_start: sh` style actions).
+    #[serde(rename = "event")]
     pub events: Vec<String>,
     /// Container ids, id prefixes or names.
+    #[serde(rename = "container")]
     pub containers: Vec<String>,
     /// Image names or ids (matched against the `image` attribute or the actor of image events).
+    #[serde(rename = "image")]
     pub images: Vec<String>,
     /// `key` or `key=value` labels of the actor.
+    #[serde(rename = "label")]
     pub labels: Vec<String>,
     /// History from this time on (nanoseconds since the epoch); `None` = no history.
     pub since: Option<i64>,
@@ -117,5 +127,14 @@ mod tests {
         let f = EventFilter { since: Some(1_000_000_001), until: Some(1_000_000_001), ..Default::default() };
         assert!(f.matches(&e) && f.in_time(&e));
         assert!(!EventFilter { types: vec!["image".into()], ..Default::default() }.matches(&e));
+        // Docker's filter keys.
+        let f: EventFilter =
+            serde_json::from_str(r#"{"type":["container"],"event":["start"],"container":["x"],"label":["name=x"]}"#)
+                .unwrap();
+        assert!(f.matches(&e) && f.types == ["container"] && f.containers == ["x"]);
+        let keys: Vec<String> = serde_json::to_value(&f).unwrap().as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["container", "event", "image", "label", "since", "type", "until"]);
+        // A key that is not Docker's (say the plural `types`) is refused, not ignored.
+        assert!(serde_json::from_str::<EventFilter>(r#"{"types":["image"]}"#).is_err());
     }
 }

@@ -5,12 +5,14 @@
 //! Nothing here does I/O: these are values and the pure parsers of their string forms.
 
 pub mod container;
+pub mod digest;
 pub mod error;
 pub mod event;
 pub mod image;
 pub mod info;
 pub mod network;
 pub mod pod;
+pub mod progress;
 pub mod reason;
 pub mod stats;
 pub mod time;

@@ -7,6 +7,7 @@
 //!   `require()` for prerequisites (panics in CI, skips elsewhere).
 //! * [`registry`]: a real `docker-registry` on 127.0.0.1 (http, TLS, basic auth) with `push()`.
 //! * [`poll`]: `wait_until(timeout, what, || cond)` and friends, instead of sleep-then-assert.
+//! * [`pause`]: the `isula-pause` binary (built on demand), the infra process of pods.
 //! * [`shim`]: the `isulad-shim` binary (built on demand) and the runtimes to test (runc, crun).
 //!
 //! ```no_run
@@ -25,6 +26,7 @@
 
 pub mod env;
 pub mod images;
+pub mod pause;
 pub mod poll;
 pub mod registry;
 pub mod shim;

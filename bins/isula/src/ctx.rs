@@ -74,7 +74,8 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("isula_types values serialise")
 }
 
-/// Parse a JSON reply field of the daemon.
-pub(crate) fn parse_reply(field: &str, s: &str) -> Result<serde_json::Value, CliError> {
-    serde_json::from_str(s).map_err(|e| CliError::engine(format!("bad reply from isulad ({field}): {e}")))
+/// The JSON value of a shared type, for `--format` templates and Docker's JSON output
+/// (objects with their keys sorted).
+pub(crate) fn value_of<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("isula_types values serialise")
 }

@@ -27,9 +27,11 @@ impl CliError {
         CliError { code: ENGINE, msg: msg.into() }
     }
 
-    /// The daemon refused a request: `Error response from daemon: MSG`, status 1 as Docker.
+    /// The daemon refused a request: `Error response from daemon: MSG`, status 1 as Docker;
+    /// a call that failed in the connection instead ([`connection_failed`]) is an engine
+    /// error (125).
     pub(crate) fn daemon(s: &tonic::Status) -> Self {
-        if s.code() == tonic::Code::Unavailable && s.message().contains("transport") {
+        if connection_failed(s) {
             return CliError::engine(format!("Error: the connection to isulad failed: {}", s.message()));
         }
         CliError::new(format!("Error response from daemon: {}", s.message()))
@@ -54,6 +56,21 @@ impl From<isula_types::Error> for CliError {
     fn from(e: isula_types::Error) -> Self {
         CliError::engine(e.to_string())
     }
+}
+
+/// Whether the call failed in the connection to the daemon rather than being answered: tonic
+/// builds such a status itself from its transport's error ([`tonic::transport::Error`], kept
+/// as the status's source), while a status the daemon sent has no source. Decided by type,
+/// never by the message.
+pub(crate) fn connection_failed(s: &tonic::Status) -> bool {
+    let mut cause = std::error::Error::source(s);
+    while let Some(e) = cause {
+        if e.is::<tonic::transport::Error>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// The engine's machine-readable reason for a refused request, from the daemon's
@@ -133,6 +150,22 @@ mod tests {
         let bare = tonic::Status::new(tonic::Code::NotFound, "exec: \"nope\": executable file not found in $PATH");
         assert_eq!((reason(&bare), start_error_code(&bare)), (None, ENGINE));
         assert_eq!(reason(&with_reason(tonic::Code::NotFound, "from_the_future")), None);
+    }
+
+    #[test]
+    fn connection_failures_by_type_not_text() {
+        // What tonic makes of its transport's failure: the transport error is the source.
+        let transport = tonic::transport::Endpoint::from_shared("not a uri\n").unwrap_err();
+        let s = tonic::Status::from_error(Box::new(transport));
+        assert!(connection_failed(&s));
+        let e = CliError::daemon(&s);
+        assert_eq!(e.code, ENGINE, "{}", e.msg);
+        assert!(e.msg.starts_with("Error: the connection to isulad failed:"), "{}", e.msg);
+        // A status the daemon sent is its answer, whatever its code and text.
+        let answered = tonic::Status::unavailable("transport error: the runtime is down");
+        assert!(!connection_failed(&answered));
+        let e = CliError::daemon(&answered);
+        assert_eq!((e.code, e.msg.as_str()), (1, "Error response from daemon: transport error: the runtime is down"));
     }
 
     #[test]

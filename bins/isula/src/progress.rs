@@ -3,7 +3,33 @@
 
 use std::io::{IsTerminal, Write};
 
+use serde::de::DeserializeOwned;
+
+use crate::ctx::{parse_typed, Ctx};
+use crate::error::CliError;
 use crate::fmt::human_size;
+
+/// Read a progress stream of the daemon (pull, push) to its end: each event (unless `quiet`)
+/// is read into its type and passed to `on_event`; the result that ends the stream is
+/// returned. `parts` splits a message into its `(event_json, result_json)`.
+pub(crate) fn read_stream<M, E: DeserializeOwned, R: DeserializeOwned>(
+    ctx: &Ctx,
+    stream: &mut tonic::Streaming<M>,
+    parts: fn(M) -> (String, String),
+    quiet: bool,
+    mut on_event: impl FnMut(E),
+) -> Result<R, CliError> {
+    let mut result = None;
+    while let Some(m) = ctx.rt.block_on(stream.message())? {
+        let (event, res) = parts(m);
+        if !res.is_empty() {
+            result = Some(parse_typed("result_json", &res)?);
+        } else if !quiet && !event.is_empty() {
+            on_event(parse_typed("event_json", &event)?);
+        }
+    }
+    result.ok_or_else(|| CliError::engine("bad reply from isulad: the stream ended without a result"))
+}
 
 /// Progress lines keyed by a short id, in first-seen order.
 pub(crate) struct Progress {
@@ -76,11 +102,6 @@ pub(crate) fn bar(cur: u64, total: u64) -> String {
     }
     s.push(']');
     s
-}
-
-/// The 12-hex short form of a `sha256:` digest used as a line id.
-pub(crate) fn short(d: &str) -> String {
-    crate::fmt::short_id(d)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use isula_api::v1::*;
 use isula_core::Engine;
 use isula_core::PullOptions;
 use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
-use serde::Deserialize;
+use isula_types::progress::PullRequestOptions;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -28,14 +28,6 @@ impl Images {
     pub(crate) fn new(engine: Arc<Engine>) -> Self {
         Images { engine }
     }
-}
-
-/// Wire form of pull options (`options_json` of `PullRequest`).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct PullOpts {
-    platform: Option<String>,
-    max_concurrent_downloads: Option<usize>,
 }
 
 type Stream<T> = ReceiverStream<Result<T, Status>>;
@@ -69,7 +61,7 @@ impl ImageService for Images {
 
     async fn pull(&self, req: Request<PullRequest>) -> Result<Response<Self::PullStream>, Status> {
         let req = req.into_inner();
-        let o: PullOpts = parse_opts("options_json", &req.options_json)?;
+        let o: PullRequestOptions = parse_opts("options_json", &req.options_json)?;
         let opts = PullOptions {
             platform: o.platform,
             max_concurrent_downloads: o.max_concurrent_downloads,

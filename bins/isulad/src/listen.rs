@@ -1,9 +1,16 @@
 //! Binding the daemon's listeners: unix sockets (mode 0660, group `isula` when it exists)
-//! and, only when asked for explicitly, plain TCP.
+//! and, only when asked for explicitly, plain TCP. Connections accepted on unix sockets read
+//! through [`AuthorityFixed`], which accepts gRPC clients that send the socket path as the
+//! HTTP/2 `:authority`.
+
+mod authority;
+mod stream;
 
 use std::path::{Path, PathBuf};
 
 use isula_api::addr::Addr;
+
+pub(crate) use stream::AuthorityFixed;
 
 /// A bound listener.
 pub(crate) enum Listener {

@@ -28,10 +28,11 @@ use isula_api::v1::system_service_server::SystemServiceServer;
 use isula_api::v1::volume_service_server::VolumeServiceServer;
 use isula_core::Engine;
 use tokio::sync::watch;
+use tokio_stream::StreamExt as _;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::flags::Flags;
-use crate::listen::Listener;
+use crate::listen::{AuthorityFixed, Listener};
 
 fn main() {
     let flags = Flags::parse();
@@ -144,7 +145,8 @@ async fn serve(
         match l {
             Listener::Unix(l, path) => {
                 sockets.push(path);
-                let inc = tokio_stream::wrappers::UnixListenerStream::new(l);
+                // Older gRPC clients send the socket path as :authority, which h2 rejects.
+                let inc = tokio_stream::wrappers::UnixListenerStream::new(l).map(|c| c.map(AuthorityFixed::new));
                 servers.spawn(router.serve_with_incoming_shutdown(inc, stop));
             }
             Listener::Tcp(l) => {

@@ -193,6 +193,15 @@ impl Cgroup {
         self.mode == CgroupMode::Unified
     }
 
+    /// Its directory in every mounted hierarchy (v1 controllers, deduplicated, and cgroup2).
+    pub(crate) fn all_dirs(&self) -> Vec<&Path> {
+        let mut v: Vec<&Path> =
+            self.controllers.values().map(PathBuf::as_path).chain(self.unified.as_deref()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Does the cgroup exist (has the runtime created it)?
     pub(crate) fn exists(&self) -> bool {
         if self.is_v2() {

@@ -14,8 +14,6 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::{Deserialize, Serialize};
-
 pub(crate) use crate::container::options::HealthConfig;
 use crate::error::{Error, Result};
 
@@ -30,60 +28,8 @@ pub(crate) const MAX_LOG_ENTRIES: usize = 5;
 /// Bytes of probe output kept per result.
 pub(crate) const MAX_OUTPUT_LEN: usize = 4096;
 
-/// Health of a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HealthStatus {
-    /// No probe has succeeded yet.
-    Starting,
-    /// The last probe succeeded.
-    Healthy,
-    /// `retries` probes in a row failed.
-    Unhealthy,
-}
-
-impl HealthStatus {
-    /// `starting`, `healthy` or `unhealthy` (the event and inspect spelling).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HealthStatus::Starting => "starting",
-            HealthStatus::Healthy => "healthy",
-            HealthStatus::Unhealthy => "unhealthy",
-        }
-    }
-}
-
-/// One probe result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HealthLogEntry {
-    /// When the probe started.
-    pub start: crate::time::Timestamp,
-    /// When it ended.
-    pub end: crate::time::Timestamp,
-    /// Its exit code; -1 when it could not run or timed out.
-    pub exit_code: i32,
-    /// Its output (stdout and stderr), at most [`MAX_OUTPUT_LEN`] bytes.
-    pub output: String,
-}
-
-/// The health of a container as `inspect` shows it (`State.Health`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HealthState {
-    /// Current status.
-    pub status: HealthStatus,
-    /// Consecutive failed probes.
-    pub failing_streak: u32,
-    /// The last [`MAX_LOG_ENTRIES`] results, oldest first.
-    pub log: Vec<HealthLogEntry>,
-}
-
-impl Default for HealthState {
-    fn default() -> Self {
-        HealthState { status: HealthStatus::Starting, failing_streak: 0, log: Vec::new() }
-    }
-}
+pub use isula_types::container::inspect::HealthState;
+pub(crate) use isula_types::container::inspect::{HealthLogEntry, HealthStatus};
 
 /// Runs a command in the container with a timeout: `(argv, timeout) -> (exit code, output)`.
 /// It should kill the command when the timeout passes; the monitor stops waiting then anyway.

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::options::{CreateOptions, HealthConfig};
+use super::options::CreateOptions;
 use super::state::{State, Status};
 use crate::error::{Error, Result};
 use crate::sys;
@@ -25,63 +25,7 @@ pub(crate) const RECORD_FILE: &str = "config.v2.json";
 /// File name of the create options (Docker's HostConfig and more).
 pub(crate) const HOSTCONFIG_FILE: &str = "hostconfig.json";
 
-/// Docker's `Config` of a container: the effective values after merging the image's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct ContainerConfig {
-    /// Hostname.
-    pub hostname: String,
-    /// NIS domain name.
-    pub domainname: String,
-    /// User (as given or from the image).
-    pub user: String,
-    /// Environment of the init process.
-    pub env: Vec<String>,
-    /// Command (after the entrypoint).
-    pub cmd: Vec<String>,
-    /// Entrypoint.
-    pub entrypoint: Vec<String>,
-    /// Image as the user named it.
-    pub image: String,
-    /// Working directory.
-    pub working_dir: String,
-    /// Labels (image's, overridden by the user's).
-    pub labels: BTreeMap<String, String>,
-    /// A pty.
-    pub tty: bool,
-    /// Stdin kept open.
-    pub open_stdin: bool,
-    /// Stop signal number.
-    pub stop_signal: String,
-    /// Seconds between the stop signal and SIGKILL.
-    pub stop_timeout: i64,
-    /// Health check, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub healthcheck: Option<HealthConfig>,
-}
-
-/// One mount as `inspect` shows it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct MountPoint {
-    /// `bind`, `volume` or `tmpfs`.
-    #[serde(rename = "Type")]
-    pub kind: String,
-    /// Volume name (volumes only).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub name: String,
-    /// Host path.
-    pub source: String,
-    /// Path in the container.
-    pub destination: String,
-    /// Mount options.
-    pub mode: String,
-    /// Writable.
-    #[serde(rename = "RW")]
-    pub rw: bool,
-    /// Bind propagation.
-    pub propagation: String,
-}
+pub use isula_types::container::inspect::{ContainerConfig, MountPoint};
 
 /// The persisted record of one container (`config.v2.json`; `host_config` goes to `hostconfig.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

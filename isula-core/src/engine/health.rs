@@ -234,12 +234,6 @@ impl Engine {
         self.inner.health.last.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
     }
 
-    /// `State.Health` of inspect for container `id`.
-    pub(crate) fn health_json(&self, id: &str) -> Option<serde_json::Value> {
-        let st = self.container_health(id).ok().flatten()?;
-        serde_json::to_value(st).ok()
-    }
-
     /// [`Containers::health`]: see there.
     pub(crate) fn container_health(&self, id: &str) -> Result<Option<HealthState>> {
         let id = self.container(id)?.id.clone();

@@ -1,6 +1,6 @@
 //! The [`Engine`] facade: open a root, then one blocking method per user operation.
 //!
-//! Methods are grouped by subject in sibling files (`images.rs`, …); this file
+//! Methods are grouped by subject in sibling modules (`images/`, `containers/`, …); this file
 //! holds opening, locking and the parts every group shares.
 
 mod containers;
@@ -35,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageStore;
 use crate::network::NetworkStore;
+use crate::pod::PodStore;
 use crate::runtime::Runtime;
 use crate::snapshot::Snapshotter;
 use crate::sys::{self, FileLock};
@@ -66,6 +67,7 @@ pub(crate) struct EngineShared {
     pub(crate) images: ImageStore,
     pub(crate) networks: NetworkStore,
     pub(crate) containers: ContainerStore,
+    pub(crate) pods: PodStore,
     pub(crate) events: EventBus,
     pub(crate) runtimes: Mutex<HashMap<String, Arc<dyn Runtime>>>,
     /// When set (tests only, see `Engine::open_with_runtime`), the runtime of every container.
@@ -138,6 +140,7 @@ impl Engine {
         let images = ImageStore::open(&root.join("images"))?;
         let networks = NetworkStore::open(network::network_store_config(&config))?;
         let containers = ContainerStore::open(&root.join("containers"))?;
+        let pods = PodStore::open(&root.join("pods"))?;
         let (monitor_tx, monitor_rx) = monitor::channel()?;
         let shared = EngineShared {
             config,
@@ -146,6 +149,7 @@ impl Engine {
             images,
             networks,
             containers,
+            pods,
             events: EventBus::new(),
             runtimes: Mutex::new(HashMap::new()),
             fixed_runtime,
@@ -158,6 +162,7 @@ impl Engine {
         let mut engine = Engine { inner: Arc::new(shared), monitor: None };
         engine.repair()?;
         engine.restore_containers()?;
+        engine.restore_pods()?;
         engine.monitor = Some(monitor::MonitorThread::spawn(Arc::downgrade(&engine.inner), monitor_rx)?);
         Ok(engine)
     }

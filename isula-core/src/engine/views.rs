@@ -4,7 +4,7 @@
 //! Engine-wide operations (`open`, `config`, `events`, `login`) stay on [`Engine`].
 //!
 //! The views only name the operations; each one is implemented in its subject's file
-//! (`containers/create.rs`, `images.rs`, …).
+//! (`containers/create.rs`, `images/archive.rs`, …).
 
 use std::io::{Read, Write};
 use std::time::Duration;

@@ -41,12 +41,9 @@ pub(crate) mod session;
 #[cfg(feature = "registry")]
 pub(crate) mod transport;
 
-use serde::{Deserialize, Serialize};
-
-use crate::digest::Digest;
-
 #[cfg(feature = "registry")]
 pub use credentials::{CredentialStore, Credentials};
+pub use isula_types::progress::{LayerProgress, PullEvent, PullResult, PushEvent, PushProgress, PushResult};
 #[cfg(feature = "registry")]
 pub(crate) use transport::{RegistryOptions, Transport};
 
@@ -63,98 +60,4 @@ pub struct PullOptions {
     /// the registry with [`Engine::login`](crate::Engine::login), if any.
     #[cfg(feature = "registry")]
     pub credentials: Option<Credentials>,
-}
-
-/// Progress of one layer (or the config) during a pull.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LayerProgress {
-    /// Queued behind other downloads.
-    Waiting,
-    /// Bytes received so far out of `total`.
-    Downloading {
-        /// Bytes in the store so far (including resumed data).
-        current: u64,
-        /// The blob's size.
-        total: u64,
-    },
-    /// Download complete, checking digest and size.
-    Verifying,
-    /// Being unpacked into a layer.
-    Extracting,
-    /// Finished.
-    Done,
-    /// Already in the store: nothing downloaded.
-    AlreadyExists,
-}
-
-/// An event of a pull, for progress display.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PullEvent {
-    /// The reference resolved to this manifest (or index) digest.
-    Resolved {
-        /// The normalised reference being pulled.
-        reference: String,
-        /// Digest of what the registry served for it.
-        digest: Digest,
-    },
-    /// Progress of one layer.
-    Layer {
-        /// The layer's digest.
-        digest: Digest,
-        /// Its progress.
-        progress: LayerProgress,
-    },
-}
-
-/// The outcome of a pull.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PullResult {
-    /// Image id.
-    pub id: String,
-    /// The normalised reference pulled.
-    pub reference: String,
-    /// Digest of the manifest (or index) the reference resolved to (the repo digest).
-    pub digest: Digest,
-}
-
-/// Progress of one blob during a push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PushProgress {
-    /// About to be checked.
-    Preparing,
-    /// Bytes sent so far out of `total`.
-    Pushing {
-        /// Bytes sent.
-        current: u64,
-        /// Blob size.
-        total: u64,
-    },
-    /// The registry already had it.
-    AlreadyExists,
-    /// Mounted from another repository of the same registry.
-    Mounted {
-        /// The source repository.
-        from: String,
-    },
-    /// Sent.
-    Pushed,
-}
-
-/// An event of a push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PushEvent {
-    /// Progress of one blob (config or layer).
-    Blob {
-        /// The blob's digest.
-        digest: Digest,
-        /// Its progress.
-        progress: PushProgress,
-    },
-}
-
-/// The outcome of a push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PushResult {
-    /// Digest of the manifest as pushed.
-    pub digest: Digest,
 }

@@ -43,6 +43,14 @@ pub fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
         .map_err(|e| Error::io(target, &format!("bind {} on", source.display()), std::io::Error::from(e)))
 }
 
+/// Mount a tmpfs with `data` options (e.g. `mode=1777,size=67108864`) on `target`, without
+/// setuid, devices or execution.
+pub(crate) fn mount_tmpfs(target: &Path, data: &str) -> Result<()> {
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    nix::mount::mount(Some("shm"), target, Some("tmpfs"), flags, Some(data))
+        .map_err(|e| Error::io(target, "mount tmpfs on", std::io::Error::from(e)))
+}
+
 /// Unmount `target` (lazily when `detach`); an unmounted or missing target is not an error.
 pub fn unmount(target: &Path, detach: bool) -> Result<()> {
     let flags = if detach { MntFlags::MNT_DETACH } else { MntFlags::empty() };

@@ -179,7 +179,7 @@ int main(int argc, char **argv)
     st = isula_container_kill(e, "no-such-container", "\xff", &err);
     expect("container_kill(invalid UTF-8 signal)", st, ISULA_INVALID_ARGUMENT, err, "UTF-8");
     isula_subscription *sub = NULL;
-    st = isula_events_subscribe(e, "{\"types\": 3}", NULL, NULL, &sub, &err);
+    st = isula_events_subscribe(e, "{\"type\": 3}", NULL, NULL, &sub, &err);
     expect("events_subscribe(NULL callback)", st, ISULA_INVALID_ARGUMENT, err, "callback");
     st = isula_events_subscribe(e, NULL, NULL, NULL, &sub, &err);
     expect("events_subscribe(NULL callback)", st, ISULA_INVALID_ARGUMENT, err, "callback");

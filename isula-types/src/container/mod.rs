@@ -1,5 +1,7 @@
-//! Containers: create options and the parsers of their string forms.
+//! Containers: create options and the parsers of their string forms, the operation types
+//! and `inspect`.
 
+pub mod inspect;
 pub mod options;
 pub mod parse;
 pub mod types;

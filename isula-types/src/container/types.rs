@@ -1,5 +1,5 @@
-//! Inputs and outputs of the container operations (`ps`, `inspect` parts, `rm`, `wait`,
-//! `exec`, `logs`) in Docker's JSON shapes.
+//! Inputs and outputs of the container operations (`ps`, `rm`, `wait`, `exec`, `logs`) in
+//! Docker's JSON shapes; `inspect` is in [`super::inspect`].
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -105,48 +105,6 @@ pub struct ContainerSummary {
     /// shape, so left out of the JSON when empty).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub pod: String,
-}
-
-/// `State` of inspect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InspectState {
-    /// Status name.
-    pub status: String,
-    /// Running (also true while paused, as Docker).
-    pub running: bool,
-    /// Paused.
-    pub paused: bool,
-    /// Waiting for a restart.
-    pub restarting: bool,
-    /// Killed by the OOM killer.
-    #[serde(rename = "OOMKilled")]
-    pub oom_killed: bool,
-    /// Removal failed.
-    pub dead: bool,
-    /// Host pid of the init (0 when not running).
-    pub pid: i32,
-    /// Last exit code.
-    pub exit_code: i32,
-    /// Last start error.
-    pub error: String,
-    /// Time of the last start (Go's zero time when never).
-    pub started_at: crate::time::Timestamp,
-    /// Time of the last exit (Go's zero time when never).
-    pub finished_at: crate::time::Timestamp,
-    /// Health (set by the health checker when the container has a health check).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub health: Option<serde_json::Value>,
-}
-
-/// `GraphDriver` of inspect.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct InspectGraphDriver {
-    /// `overlay2`.
-    pub name: String,
-    /// `LowerDir`, `UpperDir`, `WorkDir`, `MergedDir`.
-    pub data: BTreeMap<String, String>,
 }
 
 /// What `wait` waits for.

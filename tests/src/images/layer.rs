@@ -1,4 +1,8 @@
-//! Deterministic layer tarballs: every entry gets a fixed mtime so digests are stable between runs.
+//! Deterministic layer tarballs: every entry gets a fixed mtime so digests are stable between runs;
+//! hostile ones with raw entry names ([`raw_tar`]); and reading a tar back ([`read_tar`]).
+
+use std::collections::BTreeMap;
+use std::io::Read;
 
 /// Fixed modification time of every tar entry (2024-01-01T00:00:00Z).
 pub const MTIME: u64 = 1_704_067_200;
@@ -137,4 +141,59 @@ pub(super) fn add_busybox_rootfs(b: &mut LayerBuilder) {
         b"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     );
     b.file("etc/group", 0o644, b"root:x:0:\napp:x:1000:\nnogroup:x:65534:\n");
+}
+
+/// A tar of regular files whose names are written raw, so that `../x` and `/x` (which
+/// [`LayerBuilder`] and the `tar` crate refuse) are possible.
+pub fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in files {
+        let mut h = tar::Header::new_old();
+        {
+            let old = h.as_old_mut();
+            old.name.iter_mut().for_each(|c| *c = 0);
+            old.name[..name.len()].copy_from_slice(name.as_bytes());
+        }
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(MTIME);
+        h.set_cksum();
+        b.append(&h, *data).expect("append raw entry");
+    }
+    b.into_inner().expect("finish raw tar")
+}
+
+/// One entry of a tar read by [`read_tar`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TarEntry {
+    /// Regular, directory, symlink, hard link, …
+    pub kind: tar::EntryType,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u64,
+    /// Link target (links only).
+    pub link: Option<String>,
+    /// Contents (regular files).
+    pub data: Vec<u8>,
+}
+
+/// The entries of an uncompressed tar by path (without a trailing `/`).
+pub fn read_tar(tar_bytes: &[u8]) -> BTreeMap<String, TarEntry> {
+    let mut a = tar::Archive::new(tar_bytes);
+    let mut out = BTreeMap::new();
+    for e in a.entries().expect("read tar") {
+        let mut e = e.expect("tar entry");
+        let path = e.path().expect("entry path").to_string_lossy().trim_end_matches('/').to_string();
+        let h = e.header().clone();
+        let link = e.link_name().expect("link name").map(|l| l.to_string_lossy().into_owned());
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).expect("entry data");
+        out.insert(
+            path,
+            TarEntry { kind: h.entry_type(), mode: h.mode().unwrap_or(0), uid: h.uid().unwrap_or(0), link, data },
+        );
+    }
+    out
 }

@@ -20,7 +20,7 @@ pub use archive::{
     docker_archive, normalize_name, oci_archive, write_oci_layout_dir, DockerLayout, IMAGE_NAME, REF_NAME,
 };
 pub use index::{multi_platform, write_oci_layout_dir_index, BuiltIndex, Platform};
-pub use layer::{busybox_applets, LayerBuilder, MTIME, SYMLINK_APPLETS};
+pub use layer::{busybox_applets, raw_tar, read_tar, LayerBuilder, TarEntry, MTIME, SYMLINK_APPLETS};
 
 /// Path of the static busybox binary the images are made of (Debian's busybox-static).
 pub const BUSYBOX: &str = "/bin/busybox";

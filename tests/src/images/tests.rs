@@ -1,7 +1,5 @@
 //! Checks of the image builders, cross-checked with skopeo and umoci.
 
-use std::collections::BTreeMap;
-use std::io::Read;
 use std::process::Command;
 
 use serde_json::Value;
@@ -9,47 +7,29 @@ use serde_json::Value;
 use super::*;
 use crate::env::{require, run_ok, TestRoot};
 
-/// (path -> (entry type, mode, uid, link target, data)) of a tar.
-type Entries = BTreeMap<String, (tar::EntryType, u32, u64, Option<String>, Vec<u8>)>;
-
-fn entries(tar_bytes: &[u8]) -> Entries {
-    let mut a = tar::Archive::new(tar_bytes);
-    let mut out = BTreeMap::new();
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let path = e.path().unwrap().to_string_lossy().into_owned();
-        let h = e.header().clone();
-        let link = e.link_name().unwrap().map(|l| l.to_string_lossy().into_owned());
-        let mut data = Vec::new();
-        e.read_to_end(&mut data).unwrap();
-        out.insert(path, (h.entry_type(), h.mode().unwrap(), h.uid().unwrap(), link, data));
-    }
-    out
-}
-
 #[test]
 fn busybox_layer_has_rootfs() {
-    let e = entries(&busybox_layer_tar());
+    let e = read_tar(&busybox_layer_tar());
     let bb = &e["bin/busybox"];
-    assert_eq!(bb.0, tar::EntryType::Regular);
-    assert_eq!(bb.4, std::fs::read(BUSYBOX).unwrap());
+    assert_eq!(bb.kind, tar::EntryType::Regular);
+    assert_eq!(bb.data, std::fs::read(BUSYBOX).unwrap());
     let sh = &e["bin/sh"];
-    assert_eq!((sh.0, sh.3.as_deref()), (tar::EntryType::Link, Some("bin/busybox")));
+    assert_eq!((sh.kind, sh.link.as_deref()), (tar::EntryType::Link, Some("bin/busybox")));
     let ls = &e["bin/ls"];
-    assert_eq!((ls.0, ls.3.as_deref()), (tar::EntryType::Symlink, Some("busybox")));
+    assert_eq!((ls.kind, ls.link.as_deref()), (tar::EntryType::Symlink, Some("busybox")));
     for a in busybox_applets() {
         assert!(e.contains_key(&format!("bin/{a}")), "applet {a} missing");
     }
     assert!(busybox_applets().len() > 100);
-    assert_eq!(e["tmp/"].1, 0o1777);
-    assert_eq!(e["root/"].1, 0o700);
-    assert_eq!(e["home/app/"].2, 1000);
-    let passwd = String::from_utf8(e["etc/passwd"].4.clone()).unwrap();
+    assert_eq!(e["tmp"].mode, 0o1777);
+    assert_eq!(e["root"].mode, 0o700);
+    assert_eq!(e["home/app"].uid, 1000);
+    let passwd = String::from_utf8(e["etc/passwd"].data.clone()).unwrap();
     assert!(passwd.contains("app:x:1000:1000:"), "{passwd}");
     assert!(passwd.starts_with("root:x:0:0:"));
-    assert!(String::from_utf8_lossy(&e["etc/group"].4).contains("app:x:1000:"));
-    for d in ["proc/", "sys/", "dev/"] {
-        assert_eq!(e[d].0, tar::EntryType::Directory, "{d}");
+    assert!(String::from_utf8_lossy(&e["etc/group"].data).contains("app:x:1000:"));
+    for d in ["proc", "sys", "dev"] {
+        assert_eq!(e[d].kind, tar::EntryType::Directory, "{d}");
     }
     assert!(!e.contains_key("etc/hostname"));
 }
@@ -86,13 +66,13 @@ fn builders_are_deterministic_and_consistent() {
 fn whiteout_image_layers() {
     let img = multilayer_whiteouts();
     assert_eq!(img.layers.len(), 3);
-    let l0 = entries(&img.layer_tar(0));
+    let l0 = read_tar(&img.layer_tar(0));
     assert!(l0.contains_key("etc/removed-file") && l0.contains_key("data/keep") && l0.contains_key("bin/sh"));
-    let l1 = entries(&img.layer_tar(1));
+    let l1 = read_tar(&img.layer_tar(1));
     assert!(l1.contains_key("etc/.wh.removed-file"));
     assert!(l1.contains_key("data/.wh..wh..opq"));
-    assert_eq!(l1["data/c"].4, b"c\n");
-    let l2 = entries(&img.layer_tar(2));
+    assert_eq!(l1["data/c"].data, b"c\n");
+    let l2 = read_tar(&img.layer_tar(2));
     assert_eq!(l2.keys().collect::<Vec<_>>(), vec!["layer3"]);
 }
 
@@ -102,9 +82,9 @@ fn sized_image_is_incompressible_and_exact() {
     assert_eq!(img.layers.len(), 3);
     let mut data = 0usize;
     for i in 0..3 {
-        for (p, e) in entries(&img.layer_tar(i)) {
-            if p.starts_with("data/layer") && e.0 == tar::EntryType::Regular {
-                data += e.4.len();
+        for (p, e) in read_tar(&img.layer_tar(i)) {
+            if p.starts_with("data/layer") && e.kind == tar::EntryType::Regular {
+                data += e.data.len();
             }
         }
     }
@@ -206,16 +186,16 @@ fn docker_blobs_archive_is_also_an_oci_layout() {
     std::fs::write(&path, bytes).unwrap();
     let v = skopeo_inspect(&format!("oci-archive:{}:1.36", path.display()));
     assert_eq!(v["Layers"], serde_json::json!(a.diff_ids));
-    let e = entries(&std::fs::read(&path).unwrap());
-    let idx: Value = serde_json::from_slice(&e["index.json"].4).unwrap();
+    let e = read_tar(&std::fs::read(&path).unwrap());
+    let idx: Value = serde_json::from_slice(&e["index.json"].data).unwrap();
     assert_eq!(idx["manifests"][0]["annotations"][archive::IMAGE_NAME], "docker.io/library/busybox:1.36");
-    let legacy = entries(&docker_archive(&[(&a, &["busybox:1.36"])], DockerLayout::Legacy));
-    let m: Value = serde_json::from_slice(&legacy["manifest.json"].4).unwrap();
+    let legacy = read_tar(&docker_archive(&[(&a, &["busybox:1.36"])], DockerLayout::Legacy));
+    let m: Value = serde_json::from_slice(&legacy["manifest.json"].data).unwrap();
     let layer = m[0]["Layers"][0].as_str().unwrap();
     assert!(layer.ends_with("/layer.tar"));
-    assert_eq!(sha256_digest(&legacy[layer].4), a.diff_ids[0]);
+    assert_eq!(sha256_digest(&legacy[layer].data), a.diff_ids[0]);
     assert_eq!(m[0]["Config"], format!("{}.json", a.config.hex()));
-    let repos: Value = serde_json::from_slice(&legacy["repositories"].4).unwrap();
+    let repos: Value = serde_json::from_slice(&legacy["repositories"].data).unwrap();
     assert_eq!(repos["busybox"]["1.36"].as_str().unwrap(), layer.trim_end_matches("/layer.tar"));
 }
 

@@ -149,6 +149,107 @@ fn unknown_container_and_inspect_mixed() {
     assert!(arr[0]["Config"]["Env"].as_array().unwrap().iter().any(|e| e == "A=1"), "{out}");
 }
 
+/// Docker's layout: 4-space indentation, keys sorted; a re-rendering changes nothing.
+/// (JSON strings hold no raw newline, so every line starts with its indentation.)
+fn pretty4(v: &serde_json::Value) -> String {
+    let two = serde_json::to_string_pretty(v).unwrap();
+    let lines: Vec<String> = two
+        .lines()
+        .map(|l| {
+            let body = l.trim_start_matches(' ');
+            format!("{}{body}", " ".repeat(2 * (l.len() - body.len())))
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// The keys of a JSON object, in order.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object().unwrap_or_else(|| panic!("not an object: {v}")).keys().map(String::as_str).collect()
+}
+
+#[test]
+fn inspect_output_is_dockers() {
+    let env = Env::new();
+    let id = env
+        .isula(&[
+            "run",
+            "-d",
+            "--name",
+            "hc",
+            "--health-cmd",
+            "echo probed",
+            "--health-interval",
+            "1s",
+            "busybox",
+            "sleep",
+            "1000",
+        ])
+        .ok()
+        .trim()
+        .to_string();
+    let health = || env.isula(&["inspect", "-f", "{{.State.Health.Status}}", "hc"]).ok().trim().to_string();
+    wait_until(Duration::from_secs(30), "hc to become healthy", || health() == "healthy");
+    let out = env.isula(&["inspect", "hc", "busybox"]).ok().to_string();
+    let arr: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Byte for byte what the CLI always printed: the pretty array with sorted keys.
+    assert_eq!(out, format!("{}\n", pretty4(&arr)));
+    let c = &arr[0];
+    assert_eq!(
+        keys(c),
+        [
+            "Args",
+            "Config",
+            "Created",
+            "Driver",
+            "GraphDriver",
+            "HostConfig",
+            "Id",
+            "Image",
+            "LogPath",
+            "Mounts",
+            "Name",
+            "NetworkSettings",
+            "Path",
+            "RestartCount",
+            "Runtime",
+            "State"
+        ]
+    );
+    assert_eq!(c["Id"], id.as_str());
+    assert_eq!(c["Name"], "/hc");
+    assert_eq!(
+        keys(&c["State"]),
+        [
+            "Dead",
+            "Error",
+            "ExitCode",
+            "FinishedAt",
+            "Health",
+            "OOMKilled",
+            "Paused",
+            "Pid",
+            "Restarting",
+            "Running",
+            "StartedAt",
+            "Status"
+        ]
+    );
+    assert_eq!(keys(&c["State"]["Health"]), ["FailingStreak", "Log", "Status"]);
+    let log = &c["State"]["Health"]["Log"][0];
+    assert_eq!(keys(log), ["End", "ExitCode", "Output", "Start"]);
+    assert_eq!(log["Output"], "probed\n");
+    assert_eq!(c["Config"]["Healthcheck"]["Test"], serde_json::json!(["CMD-SHELL", "echo probed"]));
+    assert_eq!(c["GraphDriver"]["Name"], "overlay2");
+    assert_eq!(keys(&c["GraphDriver"]["Data"]), ["LowerDir", "MergedDir", "UpperDir", "WorkDir"]);
+    let img = &arr[1];
+    assert!(img["Id"].as_str().unwrap().starts_with("sha256:"), "{out}");
+    assert_eq!(keys(img)[..3], ["Architecture", "Author", "Config"]);
+    // The same object through a template, and JSON of a part.
+    assert_eq!(env.isula(&["inspect", "-f", "{{json .State.Health.Status}}", "hc"]).ok(), "\"healthy\"\n");
+    assert_eq!(env.isula(&["inspect", "-f", "{{.Config.Tty}} {{.HostConfig.Tty}}", "hc"]).ok(), "false false\n");
+}
+
 #[test]
 fn interactive_stdin_piped() {
     let env = Env::new();
@@ -158,6 +259,23 @@ fn interactive_stdin_piped() {
     let r = env.d.isula_in(&["exec", "-i", &id, "sh", "-c", "cat; exit 5"], Some(b"piped\n"));
     assert_eq!(r.code, 5, "{}", r.stderr);
     assert_eq!(r.stdout, "piped\n");
+}
+
+/// Wait up to 20 s for `child` to exit, calling `meanwhile` between checks; on timeout kill
+/// it and fail with `what`. Its exit status.
+fn wait_exit(child: &mut std::process::Child, what: &str, mut meanwhile: impl FnMut()) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what}");
+        }
+        meanwhile();
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Read from `fd` until `want` appears or the deadline passes.
@@ -199,19 +317,10 @@ fn tty_through_a_pty() {
     master.write_all(b"echo hi$((1+1)); exit 4\n").unwrap();
     let out = read_until(&mut master, "hi2", 20);
     assert!(out.contains("hi2"), "{out:?}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("isula run -it did not exit");
-        }
-        // Keep the pty drained so the client never blocks on output.
+    // Keep the pty drained meanwhile so the client never blocks on output.
+    let st = wait_exit(&mut child, "isula run -it did not exit", || {
         let _ = read_until(&mut master, "\u{0}", 0);
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    });
     assert_eq!(st.code(), Some(4));
 }
 
@@ -343,17 +452,7 @@ fn foreground_run_forwards_sigterm() {
     stdout.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"ready\n");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let st = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("isula run did not end after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let st = wait_exit(&mut child, "isula run did not end after SIGTERM", || {});
     assert_eq!(st.code(), Some(42));
 }
 

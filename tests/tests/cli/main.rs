@@ -5,6 +5,7 @@ mod cli_support;
 #[path = "../network/network_common.rs"]
 mod network_common;
 
+mod authority;
 mod containers;
 mod images;
 mod network;

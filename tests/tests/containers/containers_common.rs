@@ -20,6 +20,18 @@ pub(crate) fn prerequisites() -> bool {
     require_root() && require("runc") && require("crun") && require("busybox")
 }
 
+/// Run `test` once for each runtime of [`RUNTIMES`], each time with a fresh [`Env`]; nothing
+/// when the prerequisites are missing (see [`prerequisites`]).
+pub(crate) fn each_runtime(mut test: impl FnMut(&str, &mut Env)) {
+    if !prerequisites() {
+        return;
+    }
+    for rt in RUNTIMES {
+        let mut env = Env::new(rt);
+        test(rt, &mut env);
+    }
+}
+
 static N: AtomicUsize = AtomicUsize::new(0);
 
 /// The engine config of a test root: given default runtime, the built shim, a private cgroup parent.
@@ -66,6 +78,13 @@ impl Env {
     pub(crate) fn reopen(&mut self) {
         self.engine = None;
         self.engine = Some(Engine::open(self.config()).expect("reopen engine"));
+    }
+
+    /// Host directory mounted at `destination` in container `id` (a bind or a volume).
+    pub(crate) fn mount_source(&self, id: &str, destination: &str) -> PathBuf {
+        let rec = self.e().containers().record(id).expect("container record");
+        let m = rec.mounts.iter().find(|m| m.destination == destination);
+        PathBuf::from(&m.unwrap_or_else(|| panic!("no mount at {destination} in {id}")).source)
     }
 
     /// Options for a busybox container running `cmd`.

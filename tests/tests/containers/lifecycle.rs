@@ -12,11 +12,7 @@ use isula_core::{start_error_exit_code, CreateOptions, ExecOptions, ListOptions,
 
 #[test]
 fn run_echo_and_exit_codes() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let (past, rx) = e.events(&EventFilter { types: vec!["container".into()], ..Default::default() });
         assert!(past.is_empty());
@@ -31,7 +27,7 @@ fn run_echo_and_exit_codes() {
         // history with `since`
         let (past, _rx) = e.events(&EventFilter { since: Some(0), events: vec!["die".into()], ..Default::default() });
         assert_eq!(past.len(), 1);
-        assert!(logs_text(&env, &id).contains("hello"), "{rt}: logs {:?}", logs_text(&env, &id));
+        assert!(logs_text(env, &id).contains("hello"), "{rt}: logs {:?}", logs_text(env, &id));
         let i = e.containers().inspect(&id).unwrap();
         assert_eq!(i.state.status, "exited");
         assert_eq!(i.state.exit_code, 0);
@@ -55,16 +51,12 @@ fn run_echo_and_exit_codes() {
         e.containers().start(&id3).unwrap();
         assert_eq!(e.containers().wait(&id3, WaitCondition::NotRunning).unwrap(), 3);
         assert_ne!(e.containers().inspect(&id3).unwrap().state.started_at, first_start);
-    }
+    });
 }
 
 #[test]
 fn stop_kill_pause_restart_rename() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
         o.name = Some("sleeper".into());
@@ -106,20 +98,16 @@ fn stop_kill_pause_restart_rename() {
             .run(&env.opts(&["sh", "-c", "trap 'exit 42' HUP; echo ready; while true; do sleep 0.1; done"]))
             .unwrap();
         // as PID 1 the shell ignores HUP until its trap is set (USR1: containers_semantics.rs)
-        assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id2).contains("ready")), "{rt}");
+        assert!(eventually(Duration::from_secs(20), || logs_text(env, &id2).contains("ready")), "{rt}");
         e.containers().kill(&id2, "SIGHUP").unwrap();
         assert_eq!(e.containers().wait(&id2, WaitCondition::NotRunning).unwrap(), 42, "{rt}");
         assert_eq!(e.containers().kill(&id2, "NOSUCHSIG").unwrap_err().kind(), ErrorKind::InvalidArgument);
-    }
+    });
 }
 
 #[test]
 fn list_filters_and_exec_attach() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
         o.name = Some("web".into());
@@ -202,16 +190,12 @@ fn list_filters_and_exec_attach() {
         }
         a.close_stdin().unwrap();
         assert_eq!(e.containers().wait(&cat, WaitCondition::NotRunning).unwrap(), 0, "{rt}");
-    }
+    });
 }
 
 #[test]
 fn remove_rules_and_cleanup() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let id = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
         let err = e.containers().remove(&id, &RemoveOptions::default()).unwrap_err();
@@ -231,16 +215,12 @@ fn remove_rules_and_cleanup() {
         e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
         e.containers().remove(&id, &RemoveOptions::default()).unwrap();
         assert_eq!(e.containers().remove(&id, &RemoveOptions::default()).unwrap_err().kind(), ErrorKind::NotFound);
-    }
+    });
 }
 
 #[test]
 fn bad_input_changes_nothing() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let err =
             e.containers().create(&CreateOptions { image: "nosuchimage".into(), ..Default::default() }).unwrap_err();
@@ -275,7 +255,7 @@ fn bad_input_changes_nothing() {
         assert!(all.iter().all(|c| c.id == first || c.state != "running"), "{all:?}");
         let dirs = std::fs::read_dir(env.root.path().join("root/containers")).unwrap().count();
         assert_eq!(dirs, all.len(), "{rt}: container dirs vs records");
-    }
+    });
 }
 
 #[test]

@@ -116,11 +116,7 @@ fn engine_killed_containers_survive() {
 
 #[test]
 fn restart_policies() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
         o.restart_policy = RestartPolicy { name: "always".into(), maximum_retry_count: 0 };
@@ -161,7 +157,7 @@ fn restart_policies() {
         o.auto_remove = true;
         let id = e.containers().run(&o).unwrap();
         assert!(eventually(Duration::from_secs(20), || e.containers().inspect(&id).is_err()), "{rt}: not auto-removed");
-    }
+    });
 }
 
 fn unsafe_kill(pid: i32) {

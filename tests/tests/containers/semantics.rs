@@ -13,11 +13,7 @@ use isula_core::{start_error_exit_code, ExecOptions, ListOptions, RemoveOptions,
 
 #[test]
 fn init_starts_with_empty_signal_mask_and_gets_usr1() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let id = e
             .containers().run(&env.opts(&[
@@ -26,8 +22,8 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
                 "grep -E 'Sig(Blk|Ign)' /proc/1/status; trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.1; done",
             ]))
             .unwrap();
-        assert!(eventually(Duration::from_secs(20), || logs_text(&env, &id).contains("ready")), "{rt}");
-        let text = logs_text(&env, &id);
+        assert!(eventually(Duration::from_secs(20), || logs_text(env, &id).contains("ready")), "{rt}");
+        let text = logs_text(env, &id);
         let blk = text.lines().find(|l| l.starts_with("SigBlk:")).unwrap_or_else(|| panic!("{rt}: {text}"));
         assert_eq!(blk.split_whitespace().nth(1), Some("0000000000000000"), "{rt}: {text}");
         // an exec'd process too
@@ -45,9 +41,9 @@ fn init_starts_with_empty_signal_mask_and_gets_usr1() {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&x.stdout).split_whitespace().nth(1), Some("0000000000000000"), "{rt}");
         e.containers().kill(&id, "USR1").unwrap();
-        assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 7, "{rt}: {}", logs_text(&env, &id));
-        assert!(logs_text(&env, &id).contains("got-usr1"), "{rt}");
-    }
+        assert_eq!(e.containers().wait(&id, WaitCondition::NotRunning).unwrap(), 7, "{rt}: {}", logs_text(env, &id));
+        assert!(logs_text(env, &id).contains("got-usr1"), "{rt}");
+    });
 }
 
 fn policy(name: &str) -> RestartPolicy {
@@ -126,11 +122,7 @@ fn kill_is_a_manual_stop_for_restart_policies() {
 
 #[test]
 fn unless_stopped_restarts_on_reopen_without_manual_stop_and_kill_cancels_a_pending_restart() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let mut env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
         o.restart_policy = policy("unless-stopped");
@@ -171,16 +163,12 @@ fn unless_stopped_restarts_on_reopen_without_manual_stop_and_kill_cancels_a_pend
                 (i.state.status.as_str(), i.restart_count) == ("exited", count)
             },
         );
-    }
+    });
 }
 
 #[test]
 fn command_not_found_fails_at_start_like_docker() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let mut env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         // create does not check the command
         let id = e.containers().create(&env.opts(&["no-such-command", "arg"])).unwrap();
@@ -236,7 +224,7 @@ fn command_not_found_fails_at_start_like_docker() {
         e.containers().remove(&ok, &RemoveOptions::default()).unwrap();
         assert!(mounts_below(env.root.path()).is_empty(), "{rt}: {:?}", mounts_below(env.root.path()));
         assert!(env.cgroup_leftovers().is_empty(), "{rt}: {:?}", env.cgroup_leftovers());
-    }
+    });
 }
 
 /// Mount points of this mount namespace (the host's, as the test runs there).
@@ -342,15 +330,7 @@ fn volume_at_a_symlink_out_of_the_container_stays_inside() {
         o.image = "symimg".into();
         o.binds = vec![format!("{vname}:/vol")];
         let vid = e.containers().create(&o).unwrap();
-        let src = e
-            .containers()
-            .record(&vid)
-            .unwrap()
-            .mounts
-            .iter()
-            .find(|m| m.destination == "/vol")
-            .map(|m| std::path::PathBuf::from(&m.source))
-            .unwrap();
+        let src = env.mount_source(&vid, "/vol");
         assert_eq!(std::fs::read(src.join("image-marker")).unwrap(), b"from-image\n", "{rt}");
         let host_only = ["os-release", "hostname", "fstab"]
             .iter()

@@ -3,66 +3,23 @@
 use crate::containers_common;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use containers_common::*;
 use isula_core::CopyToOptions;
 use isula_core::ErrorKind;
 use isula_core::WaitCondition;
+use isula_tests::images::{raw_tar, read_tar, LayerBuilder, TarEntry};
 
-fn tar_entries(data: &[u8]) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
-    let mut a = tar::Archive::new(data);
-    let mut out = BTreeMap::new();
-    for e in a.entries().unwrap() {
-        let mut e = e.unwrap();
-        let name = e.path().unwrap().to_string_lossy().trim_end_matches('/').to_string();
-        let kind = e.header().entry_type();
-        let link = e.link_name().unwrap().map(|l| l.to_string_lossy().into_owned());
-        let mut d = Vec::new();
-        e.read_to_end(&mut d).unwrap();
-        out.insert(name, (kind, d, link));
-    }
-    out
-}
-
+/// A tar holding one regular file.
 fn one_file_tar(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(data.len() as u64);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(0);
-    h.set_cksum();
-    b.append_data(&mut h, name, data).unwrap();
-    b.into_inner().unwrap()
-}
-
-/// A tar whose entry name the tar crate would refuse to write (`../x`, `/x`).
-fn raw_name_tar(name: &str) -> Vec<u8> {
-    let mut h = tar::Header::new_ustar();
-    h.as_mut_bytes()[..name.len()].copy_from_slice(name.as_bytes());
-    h.set_size(1);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(0);
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_cksum();
-    let mut out = h.as_bytes().to_vec();
-    out.push(b'x');
-    out.resize(1024, 0);
-    out.extend(vec![0u8; 1024]);
-    out
+    let mut b = LayerBuilder::new();
+    b.file(name, 0o644, data);
+    b.finish()
 }
 
 #[test]
 fn export_and_cp_both_directions() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let id = e
             .containers()
@@ -78,30 +35,30 @@ fn export_and_cp_both_directions() {
         // export: busybox and the file written inside.
         let mut out = Vec::new();
         e.containers().export(&id, &mut out).unwrap();
-        let ents = tar_entries(&out);
+        let ents = read_tar(&out);
         // busybox's applets are hard links of one file: follow the link to its data.
         let bb = match &ents["bin/busybox"] {
-            (tar::EntryType::Link, _, Some(first)) => &ents[first.as_str()],
+            TarEntry { kind: tar::EntryType::Link, link: Some(first), .. } => &ents[first.as_str()],
             other => other,
         };
-        assert_eq!(bb.0, tar::EntryType::Regular, "{rt}");
-        assert_eq!(bb.1, std::fs::read("/bin/busybox").unwrap());
-        assert_eq!(ents["root/note"].1, b"written-inside\n");
+        assert_eq!(bb.kind, tar::EntryType::Regular, "{rt}");
+        assert_eq!(bb.data, std::fs::read("/bin/busybox").unwrap());
+        assert_eq!(ents["root/note"].data, b"written-inside\n");
 
         // cp out: a file, a link followed inside the container, a missing path.
         let mut out = Vec::new();
         let st = e.containers().copy_from(&id, "/root/note", false, &mut out).unwrap();
         assert_eq!(st.name, "note");
-        assert_eq!(tar_entries(&out)["note"].1, b"written-inside\n");
+        assert_eq!(read_tar(&out)["note"].data, b"written-inside\n");
         let container_passwd = std::fs::read(rootfs.join("etc/passwd")).unwrap();
         let mut out = Vec::new();
         assert_eq!(e.containers().stat_path(&id, "/root/plink").unwrap().link_target, "/etc/passwd");
         let st = e.containers().copy_from(&id, "/root/plink", true, &mut out).unwrap();
         assert_eq!((st.name.as_str(), st.link_target.as_str()), ("plink", ""), "the target was copied");
-        assert_eq!(tar_entries(&out)["plink"].1, container_passwd, "{rt}: the container's passwd, not the host's");
+        assert_eq!(read_tar(&out)["plink"].data, container_passwd, "{rt}: the container's passwd, not the host's");
         let mut out = Vec::new();
         e.containers().copy_from(&id, "/root/up/root/up/etc/passwd", false, &mut out).unwrap();
-        assert_eq!(tar_entries(&out)["passwd"].1, container_passwd);
+        assert_eq!(read_tar(&out)["passwd"].data, container_passwd);
         let err = e.containers().copy_from(&id, "/no/such", false, &mut Vec::new()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NotFound);
         assert!(err.to_string().contains("Could not find the file /no/such in container"), "{err}");
@@ -129,28 +86,14 @@ fn export_and_cp_both_directions() {
         for bad in ["../escape.txt", "/abs.txt"] {
             let err = e
                 .containers()
-                .copy_to(&id, "/tmp", &mut &raw_name_tar(bad)[..], &CopyToOptions::default())
+                .copy_to(&id, "/tmp", &mut &raw_tar(&[(bad, b"x")])[..], &CopyToOptions::default())
                 .unwrap_err();
             assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt} {bad}: {err}");
         }
         assert!(!rootfs.join("escape.txt").exists() && !rootfs.join("abs.txt").exists());
-        let mut b = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Symlink);
-        h.set_size(0);
-        h.set_mode(0o777);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        b.append_link(&mut h, "hostroot", "/").unwrap();
-        let mut h = tar::Header::new_gnu();
-        h.set_size(1);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(0);
-        b.append_data(&mut h, "hostroot/evil", &b"x"[..]).unwrap();
-        let evil = b.into_inner().unwrap();
+        let mut b = LayerBuilder::new();
+        b.symlink("hostroot", "/").file("hostroot/evil", 0o644, b"x");
+        let evil = b.finish();
         let err = e.containers().copy_to(&id, "/tmp", &mut &evil[..], &CopyToOptions::default()).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
         assert!(!rootfs.join("evil").exists());
@@ -165,23 +108,19 @@ fn export_and_cp_both_directions() {
         e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
         let mut out = Vec::new();
         e.containers().copy_from(&id, "/tmp/hello.txt", false, &mut out).unwrap();
-        assert_eq!(tar_entries(&out)["hello.txt"].1, b"from-host");
-    }
+        assert_eq!(read_tar(&out)["hello.txt"].data, b"from-host");
+    });
 }
 
-fn cp_out(e: &isula_core::Engine, id: &str, path: &str) -> BTreeMap<String, (tar::EntryType, Vec<u8>, Option<String>)> {
+fn cp_out(e: &isula_core::Engine, id: &str, path: &str) -> BTreeMap<String, TarEntry> {
     let mut out = Vec::new();
     e.containers().copy_from(id, path, false, &mut out).unwrap_or_else(|err| panic!("cp {path}: {err}"));
-    tar_entries(&out)
+    read_tar(&out)
 }
 
 #[test]
 fn cp_sees_volumes_and_binds_but_export_does_not() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let host = tempfile::tempdir().unwrap();
         let bind = host.path().join("bind");
@@ -201,26 +140,18 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         ];
         let id = e.containers().run(&o).unwrap();
         assert!(eventually(std::time::Duration::from_secs(20), || bind.join("ready").exists()), "{rt}");
-        let vol_src = e
-            .containers()
-            .record(&id)
-            .unwrap()
-            .mounts
-            .iter()
-            .find(|m| m.destination == "/vol")
-            .map(|m| std::path::PathBuf::from(&m.source))
-            .unwrap();
+        let vol_src = env.mount_source(&id, "/vol");
         assert!(eventually(std::time::Duration::from_secs(20), || vol_src.join("v.txt").exists()), "{rt}");
 
         // cp out of a bind, a volume, and the root with both in place
-        assert_eq!(cp_out(e, &id, "/bind/hello.txt")["hello.txt"].1, b"from-bind\n", "{rt}");
+        assert_eq!(cp_out(e, &id, "/bind/hello.txt")["hello.txt"].data, b"from-bind\n", "{rt}");
         let v = cp_out(e, &id, "/vol");
-        assert_eq!(v["vol/v.txt"].1, b"in-volume\n", "{rt}: {:?}", v.keys().collect::<Vec<_>>());
+        assert_eq!(v["vol/v.txt"].data, b"in-volume\n", "{rt}: {:?}", v.keys().collect::<Vec<_>>());
         let all = cp_out(e, &id, "/");
         let get = |k: &str| {
             all.iter()
                 .find(|(n, _)| n.trim_start_matches("./").trim_start_matches('.') == k)
-                .map(|(_, v)| v.1.clone())
+                .map(|(_, v)| v.data.clone())
                 .unwrap_or_else(|| panic!("{rt}: {k} missing in {:?}", all.keys().take(20).collect::<Vec<_>>()))
         };
         assert_eq!(get("bind/hello.txt"), b"from-bind\n", "{rt}");
@@ -231,12 +162,12 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         assert!(e.containers().stat_path(&id, "/bind").unwrap().is_dir());
 
         // links in the bind source resolve inside the container, never to the host's /etc
-        let container_passwd = cp_out(e, &id, "/etc/passwd")["passwd"].1.clone();
+        let container_passwd = cp_out(e, &id, "/etc/passwd")["passwd"].data.clone();
         assert_ne!(container_passwd, std::fs::read("/etc/passwd").unwrap());
         for p in ["/bind/abs/passwd", "/bind/rel/passwd", "/vol/../bind/abs/passwd"] {
             let mut out = Vec::new();
             e.containers().copy_from(&id, p, true, &mut out).unwrap();
-            assert_eq!(tar_entries(&out)["passwd"].1, container_passwd, "{rt}: {p}");
+            assert_eq!(read_tar(&out)["passwd"].data, container_passwd, "{rt}: {p}");
         }
         assert_eq!(e.containers().stat_path(&id, "/bind/abs").unwrap().link_target, "/etc", "{rt}");
 
@@ -271,7 +202,12 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         // a tar entry that tries to climb out of the volume is refused, the host untouched
         let err = e
             .containers()
-            .copy_to(&id, "/vol", &mut &raw_name_tar("../../../../../../tmp/cp-escape")[..], &CopyToOptions::default())
+            .copy_to(
+                &id,
+                "/vol",
+                &mut &raw_tar(&[("../../../../../../tmp/cp-escape", b"x")])[..],
+                &CopyToOptions::default(),
+            )
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{rt}: {err}");
         assert!(!std::path::Path::new("/tmp/cp-escape").exists());
@@ -279,7 +215,7 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         // export leaves volume and bind content out (Docker's behaviour)
         let mut out = Vec::new();
         e.containers().export(&id, &mut out).unwrap();
-        let ents = tar_entries(&out);
+        let ents = read_tar(&out);
         assert!(ents.contains_key("bin/busybox"));
         for k in ["vol/v.txt", "bind/hello.txt", "ro/keep.txt", "vol/in.txt"] {
             assert!(!ents.contains_key(k), "{rt}: export has {k}");
@@ -288,7 +224,7 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
         // a stopped container: still seen through its mounts
         e.containers().stop(&id, Some(1)).unwrap();
         e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
-        assert_eq!(cp_out(e, &id, "/vol/v.txt")["v.txt"].1, b"in-volume\n", "{rt}");
+        assert_eq!(cp_out(e, &id, "/vol/v.txt")["v.txt"].data, b"in-volume\n", "{rt}");
 
         // a read-only rootfs still takes copies into a writable mount (as Docker)
         let mut o = env.opts(&["true"]);
@@ -308,5 +244,5 @@ fn cp_sees_volumes_and_binds_but_export_does_not() {
             e.containers().remove(c, &isula_core::RemoveOptions { force: true, volumes: true }).unwrap();
         }
         let _ = std::fs::remove_dir_all(vol_src.parent().unwrap());
-    }
+    });
 }

@@ -8,45 +8,46 @@ use containers_common::*;
 use isula_core::EventFilter;
 use isula_core::HealthConfig;
 
+/// A shell probe every `interval_ms`, unhealthy after two failures.
+fn probe(cmd: &str, interval_ms: i64) -> HealthConfig {
+    HealthConfig {
+        test: vec!["CMD-SHELL".into(), cmd.into()],
+        interval: interval_ms * 1_000_000,
+        timeout: 5_000_000_000,
+        retries: 2,
+        start_period: 0,
+    }
+}
+
 #[test]
 fn health_turns_healthy_then_unhealthy() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sh", "-c", "touch /tmp/ok; sleep 1000"]);
-        o.healthcheck = Some(HealthConfig {
-            test: vec!["CMD-SHELL".into(), "test -f /tmp/ok".into()],
-            interval: 200_000_000,
-            timeout: 5_000_000_000,
-            retries: 2,
-            start_period: 0,
-        });
+        o.healthcheck = Some(probe("test -f /tmp/ok", 200));
         let (_past, events) = e.events(&EventFilter::default());
         let id = e.containers().run(&o).unwrap();
         let health = |e: &isula_core::Engine| e.containers().inspect(&id).unwrap().state.health;
         assert!(
-            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "healthy") }),
+            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h.status.as_str() == "healthy") }),
             "{rt}: {:?}",
             health(e)
         );
         let h = health(e).unwrap();
-        assert_eq!(h["FailingStreak"], 0);
-        assert_eq!(h["Log"][0]["ExitCode"], 0);
+        assert_eq!(h.failing_streak, 0);
+        assert_eq!(h.log[0].exit_code, 0);
 
         // Break the probe: unhealthy after two failures.
         let rootfs = e.containers().record(&id).unwrap().rootfs;
         std::fs::remove_file(rootfs.join("tmp/ok")).unwrap();
         assert!(
-            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "unhealthy") }),
+            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h.status.as_str() == "unhealthy") }),
             "{rt}: {:?}",
             health(e)
         );
         let h = health(e).unwrap();
-        assert!(h["FailingStreak"].as_u64().unwrap() >= 2);
-        assert_eq!(h["Log"].as_array().unwrap().last().unwrap()["ExitCode"], 1);
+        assert!(h.failing_streak >= 2);
+        assert_eq!(h.log.last().unwrap().exit_code, 1);
 
         let mut seen = Vec::new();
         while let Ok(ev) = events.recv_timeout(Duration::from_millis(100)) {
@@ -61,12 +62,12 @@ fn health_turns_healthy_then_unhealthy() {
         e.containers().pause(&id).unwrap();
         let h = health(e).unwrap();
         holds_for(Duration::from_millis(600), &format!("{rt}: no probes while paused"), || {
-            health(e).unwrap()["Log"] == h["Log"]
+            health(e).unwrap().log == h.log
         });
         e.containers().unpause(&id).unwrap();
         std::fs::write(rootfs.join("tmp/ok"), "").unwrap();
         assert!(
-            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h["Status"] == "healthy") }),
+            eventually(Duration::from_secs(30), || { health(e).is_some_and(|h| h.status.as_str() == "healthy") }),
             "{rt}: {:?}",
             health(e)
         );
@@ -75,27 +76,17 @@ fn health_turns_healthy_then_unhealthy() {
         e.containers().stop(&id, Some(1)).unwrap();
         let h = health(e).unwrap();
         holds_for(Duration::from_millis(600), &format!("{rt}: no probes after stop"), || {
-            health(e).unwrap()["Log"] == h["Log"]
+            health(e).unwrap().log == h.log
         });
-    }
+    });
 }
 
 #[test]
 fn health_survives_engine_reopen() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let mut env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sleep", "1000"]);
-        o.healthcheck = Some(HealthConfig {
-            test: vec!["CMD-SHELL".into(), "echo probe; test -f /tmp/ok".into()],
-            interval: 300_000_000,
-            timeout: 5_000_000_000,
-            retries: 2,
-            start_period: 0,
-        });
+        o.healthcheck = Some(probe("echo probe; test -f /tmp/ok", 300));
         let id = e.containers().run(&o).unwrap();
         let mut stopped_opts = o.clone();
         stopped_opts.cmd = Some(vec!["sleep".into(), "1000".into()]);
@@ -138,6 +129,6 @@ fn health_survives_engine_reopen() {
         // A stopped container shows exactly its last state.
         assert_eq!(e.containers().health(&stopped).unwrap(), Some(stopped_before.clone()), "{rt}");
         let i = e.containers().inspect(&stopped).unwrap();
-        assert_eq!(i.state.health.unwrap()["FailingStreak"], stopped_before.failing_streak, "{rt}");
-    }
+        assert_eq!(i.state.health.unwrap().failing_streak, stopped_before.failing_streak, "{rt}");
+    });
 }

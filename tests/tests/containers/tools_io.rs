@@ -29,11 +29,7 @@ fn texts(lines: &[LogLine]) -> Vec<String> {
 
 #[test]
 fn exec_with_tty_streams_output_and_resizes() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let id = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
         let mut x = e
@@ -69,28 +65,21 @@ fn exec_with_tty_streams_output_and_resizes() {
         assert!(text.contains("tty-hello\r\n"), "{rt}: {text:?}");
         assert_eq!(exit, Some(4), "{rt}");
         assert_eq!(x.wait().unwrap(), 4, "{rt}");
-    }
+    });
 }
 
 #[test]
 fn logs_follow_since_until_tail_timestamps() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let mut o = env.opts(&["sh", "-c", "echo one; echo two >&2; read x; echo after-$x; echo last"]);
         o.open_stdin = true;
         let id = e.containers().run(&o).unwrap();
-        assert!(
-            eventually(Duration::from_secs(20), || read_logs(&env, &id, &LogOptions::default()).len() == 2),
-            "{rt}"
-        );
+        assert!(eventually(Duration::from_secs(20), || read_logs(env, &id, &LogOptions::default()).len() == 2), "{rt}");
 
         // a follower started now sees the old lines, the new ones, and ends with the container
         let follower = std::thread::scope(|sc| {
-            let h = sc.spawn(|| read_logs(&env, &id, &LogOptions { follow: true, ..Default::default() }));
+            let h = sc.spawn(|| read_logs(env, &id, &LogOptions { follow: true, ..Default::default() }));
             let mut a = e.containers().attach(&id).unwrap();
             a.write_stdin(b"go\n").unwrap();
             a.close_stdin().unwrap();
@@ -101,7 +90,7 @@ fn logs_follow_since_until_tail_timestamps() {
         got.sort();
         assert_eq!(got, ["after-go", "last", "one", "two"], "{rt}");
 
-        let all = read_logs(&env, &id, &LogOptions::default());
+        let all = read_logs(env, &id, &LogOptions::default());
         assert_eq!(all.len(), 4, "{rt}");
         let at = |t: &str| all.iter().find(|l| l.log.trim_end() == t).unwrap();
         assert_eq!(at("two").stream, LogStream::Stderr);
@@ -109,29 +98,29 @@ fn logs_follow_since_until_tail_timestamps() {
         let when = |l: &LogLine| UNIX_EPOCH + Duration::from_nanos(l.time_nanos as u64);
 
         // stream selection
-        let out_only = read_logs(&env, &id, &LogOptions { stderr: false, ..Default::default() });
+        let out_only = read_logs(env, &id, &LogOptions { stderr: false, ..Default::default() });
         assert_eq!(texts(&out_only), ["one", "after-go", "last"], "{rt}");
-        let err_only = read_logs(&env, &id, &LogOptions { stdout: false, ..Default::default() });
+        let err_only = read_logs(env, &id, &LogOptions { stdout: false, ..Default::default() });
         assert_eq!(texts(&err_only), ["two"], "{rt}");
         // since/until are inclusive and use the entries' own times
         let early_end = when(at("one")).max(when(at("two")));
-        let mut until = texts(&read_logs(&env, &id, &LogOptions { until: Some(early_end), ..Default::default() }));
+        let mut until = texts(&read_logs(env, &id, &LogOptions { until: Some(early_end), ..Default::default() }));
         until.sort();
         assert_eq!(until, ["one", "two"], "{rt}");
-        let since = read_logs(&env, &id, &LogOptions { since: Some(when(at("after-go"))), ..Default::default() });
+        let since = read_logs(env, &id, &LogOptions { since: Some(when(at("after-go"))), ..Default::default() });
         assert_eq!(texts(&since), ["after-go", "last"], "{rt}");
         // a window of one instant: exactly the entries stamped then (one read may carry two lines)
         let t = when(at("after-go"));
-        let w = read_logs(&env, &id, &LogOptions { since: Some(t), until: Some(t), ..Default::default() });
+        let w = read_logs(env, &id, &LogOptions { since: Some(t), until: Some(t), ..Default::default() });
         assert!(texts(&w).contains(&"after-go".to_string()), "{rt}");
         assert!(w.iter().all(|l| l.time_nanos == at("after-go").time_nanos), "{rt}");
         // tail
-        assert_eq!(texts(&read_logs(&env, &id, &LogOptions { tail: Some(1), ..Default::default() })), ["last"]);
+        assert_eq!(texts(&read_logs(env, &id, &LogOptions { tail: Some(1), ..Default::default() })), ["last"]);
         assert_eq!(
-            texts(&read_logs(&env, &id, &LogOptions { tail: Some(2), ..Default::default() })),
+            texts(&read_logs(env, &id, &LogOptions { tail: Some(2), ..Default::default() })),
             ["after-go", "last"]
         );
-        assert!(read_logs(&env, &id, &LogOptions { tail: Some(0), ..Default::default() }).is_empty());
+        assert!(read_logs(env, &id, &LogOptions { tail: Some(0), ..Default::default() }).is_empty());
         // timestamps: RFC 3339 with nanoseconds before the text
         let l = at("last");
         let r = l.render(true);
@@ -139,6 +128,6 @@ fn logs_follow_since_until_tail_timestamps() {
         assert!(l.time.len() >= 20 && l.time.ends_with('Z') && l.time.contains('T'), "{rt}: {}", l.time);
         assert_eq!(l.render(false), "last\n");
         // a follow of a stopped container returns what is there
-        assert_eq!(read_logs(&env, &id, &LogOptions { follow: true, ..Default::default() }).len(), 4, "{rt}");
-    }
+        assert_eq!(read_logs(env, &id, &LogOptions { follow: true, ..Default::default() }).len(), 4, "{rt}");
+    });
 }

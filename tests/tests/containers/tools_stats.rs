@@ -16,11 +16,7 @@ fn cgroup_file(env: &Env, id: &str, controller: &str, file: &str) -> String {
 
 #[test]
 fn stats_top_and_update_of_a_running_container() {
-    if !prerequisites() {
-        return;
-    }
-    for rt in RUNTIMES {
-        let env = Env::new(rt);
+    each_runtime(|rt, env| {
         let e = env.e();
         let id = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
 
@@ -71,9 +67,9 @@ fn stats_top_and_update_of_a_running_container() {
             ..Default::default()
         };
         e.containers().update(&id, &up).unwrap();
-        assert_eq!(cgroup_file(&env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string(), "{rt}");
-        assert_eq!(cgroup_file(&env, &id, "pids", "pids.max"), "50", "{rt}");
-        assert_eq!(cgroup_file(&env, &id, "cpu", "cpu.shares"), "512", "{rt}");
+        assert_eq!(cgroup_file(env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string(), "{rt}");
+        assert_eq!(cgroup_file(env, &id, "pids", "pids.max"), "50", "{rt}");
+        assert_eq!(cgroup_file(env, &id, "cpu", "cpu.shares"), "512", "{rt}");
         let i = e.containers().inspect(&id).unwrap();
         assert_eq!(i.host_config.resources.memory, Some(64 << 20));
         assert_eq!(i.host_config.resources.pids_limit, Some(50));
@@ -91,12 +87,12 @@ fn stats_top_and_update_of_a_running_container() {
         let bad =
             UpdateOptions { resources: Resources { memory: Some(1024), ..Default::default() }, ..Default::default() };
         assert_eq!(e.containers().update(&id, &bad).unwrap_err().kind(), ErrorKind::InvalidArgument);
-        assert_eq!(cgroup_file(&env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+        assert_eq!(cgroup_file(env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
 
         // After a restart the new limit still applies (it is in the bundle).
         e.containers().stop(&id, Some(1)).unwrap();
         e.containers().start(&id).unwrap();
-        assert_eq!(cgroup_file(&env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string(), "{rt}");
+        assert_eq!(cgroup_file(env, &id, "memory", "memory.limit_in_bytes"), (64u64 << 20).to_string(), "{rt}");
 
         // Not running: top refuses, stats gives an empty sample.
         e.containers().stop(&id, Some(1)).unwrap();
@@ -109,7 +105,7 @@ fn stats_top_and_update_of_a_running_container() {
             })
             .unwrap();
         assert!(empty.unwrap().stats.is_none());
-    }
+    });
 }
 
 #[test]

@@ -44,22 +44,10 @@ fn one_handle_many_threads() {
         return;
     }
     let root = TestRoot::new();
-    let img = images::busybox();
-    let archive = root.path().join("busybox.tar");
-    std::fs::write(&archive, images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Legacy))
-        .unwrap();
-    let cfg = serde_json::json!({
-        "graph": root.path().join("root"),
-        "state": root.path().join("state"),
-    })
-    .to_string();
-    let cfg = CString::new(cfg).unwrap();
-    let mut engine = ptr::null_mut();
-    let mut err = ptr::null_mut();
-    check(unsafe { isula_engine_open(cfg.as_ptr(), &mut engine, &mut err) }, err).unwrap();
-    let h = Handle(engine);
-    let path = CString::new(archive.to_str().unwrap()).unwrap();
-    let mut out = ptr::null_mut();
+    let (img, archive) = busybox_archive(&root, images::DockerLayout::Legacy);
+    let h = open(&root);
+    let path = c_path(&archive);
+    let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
     check(unsafe { isula_image_load(h.0, path.as_ptr(), ptr::null(), &mut out, &mut err) }, err).unwrap();
     assert!(take(out).contains(img.id()));
 
@@ -107,6 +95,14 @@ fn one_handle_many_threads() {
     assert_eq!(root.unmount_all(), 0);
 }
 
+/// busybox as a `docker save` archive (`layout`) in `root`: the image and the file.
+fn busybox_archive(root: &TestRoot, layout: images::DockerLayout) -> (images::BuiltImage, std::path::PathBuf) {
+    let img = images::busybox();
+    let archive = root.path().join("busybox.tar");
+    std::fs::write(&archive, images::docker_archive(&[(&img, &["busybox:latest"])], layout)).unwrap();
+    (img, archive)
+}
+
 /// Open an engine on `root` through the ABI.
 fn open(root: &TestRoot) -> Handle {
     let cfg = serde_json::json!({
@@ -131,10 +127,7 @@ fn save_and_import_through_the_abi() {
         return;
     }
     let root = TestRoot::new();
-    let img = images::busybox();
-    let archive = root.path().join("busybox.tar");
-    std::fs::write(&archive, images::docker_archive(&[(&img, &["busybox:latest"])], images::DockerLayout::Blobs))
-        .unwrap();
+    let (img, archive) = busybox_archive(&root, images::DockerLayout::Blobs);
     let h = open(&root);
     let (mut out, mut err) = (ptr::null_mut(), ptr::null_mut());
     check(

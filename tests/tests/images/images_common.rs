@@ -30,25 +30,7 @@ pub(crate) fn state(e: &Engine) -> StoreState {
     }
 }
 
-/// A tar of regular files; names are written raw (so `../x` and `/x` are possible).
-pub(crate) fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut h = tar::Header::new_old();
-        {
-            let old = h.as_old_mut();
-            old.name.iter_mut().for_each(|c| *c = 0);
-            old.name[..name.len()].copy_from_slice(name.as_bytes());
-        }
-        h.set_entry_type(tar::EntryType::Regular);
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(1_704_067_200);
-        h.set_cksum();
-        b.append(&h, *data).unwrap();
-    }
-    b.into_inner().unwrap()
-}
+pub(crate) use isula_tests::images::raw_tar;
 
 pub(crate) fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -298,13 +298,8 @@ fn corrupt_blob_is_refused_and_store_unchanged() {
     data[mid] ^= 0xff;
     content.blobs.insert(layer.clone(), data);
     let srv = FakeRegistry::start(move |req| content.serve(req));
-    let root = TestRoot::new();
-    let e = engine(&root, &[&srv.addr]);
-    let before = store_state(&e);
-    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    assert!(err.to_string().contains("digest mismatch") && err.to_string().contains(&layer), "{err}");
-    assert_eq!(store_state(&e), before);
+    let err = pull_is_refused(&srv, "{addr}/r/img", ErrorKind::InvalidArgument, "digest mismatch");
+    assert!(err.contains(&layer), "{err}");
 }
 
 #[test]
@@ -335,15 +330,9 @@ fn persistent_server_errors_are_unavailable_naming_registry_and_status() {
         }
         respond(503, &[("Retry-After", "0")], "")
     });
-    let root = TestRoot::new();
-    let e = engine(&root, &[&srv.addr]);
-    let before = store_state(&e);
-    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
-    let msg = err.to_string();
-    assert!(msg.contains(&srv.addr) && msg.contains("503"), "{msg}");
+    let msg = pull_is_refused(&srv, "{addr}/r/img", ErrorKind::Unavailable, "503");
+    assert!(msg.contains(&srv.addr), "{msg}");
     assert_eq!(srv.requests().iter().filter(|r| r.path.contains("manifests")).count(), 4, "1 try + 3 retries");
-    assert_eq!(store_state(&e), before);
 }
 
 #[test]
@@ -391,13 +380,7 @@ fn manifest_over_4_mib_is_refused() {
     let mut content = Content::default();
     content.add_manifest("latest", "application/vnd.oci.image.manifest.v1+json", big.into_bytes());
     let srv = FakeRegistry::start(move |req| content.serve(req));
-    let root = TestRoot::new();
-    let e = engine(&root, &[&srv.addr]);
-    let before = store_state(&e);
-    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    assert!(err.to_string().contains("exceeds the 4194304-byte limit"), "{err}");
-    assert_eq!(store_state(&e), before);
+    pull_is_refused(&srv, "{addr}/r/img", ErrorKind::InvalidArgument, "exceeds the 4194304-byte limit");
 }
 
 #[test]
@@ -451,13 +434,7 @@ fn schema1_manifest_is_refused() {
     let mut content = Content::default();
     content.add_manifest("latest", "application/vnd.docker.distribution.manifest.v1+prettyjws", s1.as_bytes().to_vec());
     let srv = FakeRegistry::start(move |req| content.serve(req));
-    let root = TestRoot::new();
-    let e = engine(&root, &[&srv.addr]);
-    let before = store_state(&e);
-    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    assert!(err.to_string().contains("schema 1"), "{err}");
-    assert_eq!(store_state(&e), before);
+    pull_is_refused(&srv, "{addr}/r/img", ErrorKind::InvalidArgument, "schema 1");
 }
 
 #[test]
@@ -724,13 +701,7 @@ fn blob_of_the_wrong_size_is_refused() {
     data.truncate(data.len() - 10);
     content.blobs.insert(layer.clone(), data);
     let srv = FakeRegistry::start(move |req| content.serve(req));
-    let root = TestRoot::new();
-    let e = engine(&root, &[&srv.addr]);
-    let before = store_state(&e);
-    let err = pull(&e, &format!("{}/r/img", srv.addr)).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
-    assert!(err.to_string().contains("the manifest says"), "{err}");
-    assert_eq!(store_state(&e), before);
+    pull_is_refused(&srv, "{addr}/r/img", ErrorKind::InvalidArgument, "the manifest says");
     let gets = srv.requests().iter().filter(|q| q.path.ends_with(&layer)).count();
     assert_eq!(gets, 1, "bad data is not retried");
 }

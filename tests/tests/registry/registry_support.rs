@@ -277,6 +277,20 @@ pub(crate) fn pull(e: &Engine, r: &str) -> isula_core::Result<isula_core::PullRe
     e.images().pull(r, &Default::default(), &mut |_| {})
 }
 
+/// Pull `reference` (a `{addr}` in it is replaced by the server's address) from `srv` into
+/// a fresh engine: the pull must fail with `kind` and `text` in its message, and leave the
+/// store as it was. The error, for further checks.
+pub(crate) fn pull_is_refused(srv: &FakeRegistry, reference: &str, kind: isula_core::ErrorKind, text: &str) -> String {
+    let root = isula_tests::env::TestRoot::new();
+    let e = engine(&root, &[&srv.addr]);
+    let before = store_state(&e);
+    let err = pull(&e, &reference.replace("{addr}", &srv.addr)).unwrap_err();
+    assert_eq!(err.kind(), kind, "{err}");
+    assert!(err.to_string().contains(text), "{err}");
+    assert_eq!(store_state(&e), before, "the failed pull changed the store: {err}");
+    err.to_string()
+}
+
 /// A writable in-memory registry: [`Content::serve`] plus uploads (POST, PATCH, PUT ?digest=),
 /// cross-repository mounts (all repositories share blobs here) and manifest PUTs.
 #[derive(Clone, Default)]

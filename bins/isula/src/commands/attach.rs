@@ -1,6 +1,7 @@
 //! `isula attach` and the attach session shared with `run` and `start -a`.
 
 use isula_api::v1::{AttachRequest, ContainerRequest, KillContainerRequest, ResizeRequest, WaitContainerRequest};
+use isula_types::container::inspect::ContainerInspect;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -122,9 +123,8 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         .rt
         .block_on(c.inspect(ContainerRequest { id: a.container.clone() }))
         .map_err(|s| super::no_such(&s, &a.container))?;
-    let v = crate::ctx::parse_reply("inspect_json", &info.into_inner().inspect_json)?;
-    let tty = v["Config"]["Tty"].as_bool().unwrap_or(false);
-    let open_stdin = v["Config"]["OpenStdin"].as_bool().unwrap_or(false);
+    let v: ContainerInspect = crate::ctx::parse_typed("inspect_json", &info.into_inner().inspect_json)?;
+    let (tty, open_stdin) = (v.config.tty, v.config.open_stdin);
     let s = Session { id: &a.container, stdin: open_stdin && !a.no_stdin, tty, proxy: a.sig_proxy, start: false };
     match session(ctx, &s) {
         Ok(code) => Ok(code),

@@ -4,7 +4,7 @@ use isula_api::v1::EventsRequest;
 use isula_types::event::{Event, EventFilter};
 
 use crate::commands::logs::time_arg;
-use crate::ctx::{parse_typed, to_json, Ctx};
+use crate::ctx::{parse_typed, to_json, value_of, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::template::Template;
 
@@ -82,7 +82,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         while let Some(m) = s.message().await? {
             let e: Event = parse_typed("event_json", &m.event_json)?;
             let text = match &template {
-                Some(t) => t.render(&serde_json::to_value(&e).expect("events serialise")).map_err(CliError::engine)?,
+                Some(t) => t.render(&value_of(&e)).map_err(CliError::engine)?,
                 None => line(&e),
             };
             println!("{text}");

@@ -2,9 +2,9 @@
 
 use isula_api::v1::ListImagesRequest;
 use isula_types::image::{ImageSummary, ListImagesOptions};
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use crate::ctx::{parse_typed, to_json, Ctx};
+use crate::ctx::{parse_typed, to_json, value_of, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::{ago, align, human_size, short_id, utc};
 use crate::template::Template;
@@ -42,8 +42,37 @@ fn split_tag(name: &str) -> (&str, &str) {
     }
 }
 
-/// One row per name (or one `<none>` row) with Docker's `--format` fields.
-pub(crate) fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Value> {
+/// One `isula images` row: Docker's `--format` fields of one image name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Row {
+    /// Always `N/A` (not counted).
+    containers: &'static str,
+    /// UTC creation time.
+    created_at: String,
+    /// `3 days ago`.
+    created_since: String,
+    /// The repo digest for this repository, or `<none>`.
+    digest: String,
+    /// Short (or full with `--no-trunc`) id.
+    #[serde(rename = "ID")]
+    id: String,
+    /// Familiar repository name, or `<none>`.
+    repository: String,
+    /// Always `N/A`.
+    shared_size: &'static str,
+    /// Human size.
+    size: String,
+    /// Tag, or `<none>`.
+    tag: String,
+    /// Always `N/A`.
+    unique_size: &'static str,
+    /// Human size (Docker's old name of `Size`).
+    virtual_size: String,
+}
+
+/// One row per name (or one `<none>` row).
+pub(crate) fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Row> {
     let mut out = Vec::new();
     for img in list {
         let id = img.id.as_str();
@@ -77,19 +106,19 @@ pub(crate) fn rows(list: &[ImageSummary], no_trunc: bool) -> Vec<Value> {
             names.push(("<none>".into(), "<none>".into()));
         }
         for (repo, tag) in names {
-            out.push(json!({
-                "Containers": "N/A",
-                "CreatedAt": utc(created),
-                "CreatedSince": ago(created),
-                "Digest": digest_of(&repo),
-                "ID": shown_id,
-                "Repository": repo,
-                "SharedSize": "N/A",
-                "Size": size,
-                "Tag": tag,
-                "UniqueSize": "N/A",
-                "VirtualSize": size,
-            }));
+            out.push(Row {
+                containers: "N/A",
+                created_at: utc(created),
+                created_since: ago(created),
+                digest: digest_of(&repo),
+                id: shown_id.clone(),
+                repository: repo,
+                shared_size: "N/A",
+                size: size.clone(),
+                tag,
+                unique_size: "N/A",
+                virtual_size: size.clone(),
+            });
         }
     }
     out
@@ -133,15 +162,29 @@ pub(crate) fn title(field: &str) -> String {
     }
 }
 
-/// Render `rows` with `format` (a table gets a header and aligned columns).
-pub(crate) fn render(rows: &[Value], format: &str, title: &dyn Fn(&str) -> String) -> Result<String, CliError> {
+/// The template of a list command: `--format` when given, else `quiet` (for `-q`) or `table`.
+pub(crate) fn list_format(format: &Option<String>, quiet_only: bool, quiet: &str, table: &str) -> String {
+    match (format, quiet_only) {
+        (Some(f), _) => f.clone(),
+        (None, true) => quiet.to_string(),
+        (None, false) => table.to_string(),
+    }
+}
+
+/// Render `rows` (typed rows; templates see their JSON) with `format` (a table gets a header
+/// and aligned columns).
+pub(crate) fn render<T: Serialize>(
+    rows: &[T],
+    format: &str,
+    title: &dyn Fn(&str) -> String,
+) -> Result<String, CliError> {
     let t = Template::parse(format).map_err(CliError::engine)?;
     let mut lines = Vec::new();
     if t.table {
         lines.push(t.header(title));
     }
     for r in rows {
-        lines.push(t.render(r).map_err(CliError::engine)?);
+        lines.push(t.render(&value_of(r)).map_err(CliError::engine)?);
     }
     Ok(if t.table { align(&lines) } else { lines.iter().map(|l| format!("{l}\n")).collect() })
 }
@@ -160,11 +203,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut rows = rows(&list, a.no_trunc);
     if !pats.is_empty() {
         // The engine selects images; Docker also shows only the names that matched.
-        rows.retain(|r| {
-            let repo = r["Repository"].as_str().unwrap_or("");
-            let tag = r["Tag"].as_str().unwrap_or("");
-            pats.iter().any(|p| reference_matches(p, repo, tag))
-        });
+        rows.retain(|r| pats.iter().any(|p| reference_matches(p, &r.repository, &r.tag)));
     }
     let format = match (&a.format, a.quiet, a.digests) {
         (Some(f), _, _) => f.clone(),
@@ -203,15 +242,34 @@ mod tests {
         ];
         let r = rows(&list, false);
         assert_eq!(r.len(), 3);
-        assert_eq!(r[0]["Repository"], "busybox");
-        assert_eq!(r[0]["Digest"], "sha256:aaa");
-        assert_eq!(r[1]["Repository"], "localhost:5000/x/busybox");
-        assert_eq!(r[1]["Tag"], "v1");
-        assert_eq!(r[1]["Digest"], "<none>");
-        assert_eq!(r[0]["ID"], "0123456789ab");
-        assert_eq!(r[0]["Size"], "4.26MB");
-        assert_eq!(r[2]["Repository"], "<none>");
-        assert_eq!(rows(&list, true)[0]["ID"], "sha256:0123456789abcdef0123");
+        assert_eq!(r[0].repository, "busybox");
+        assert_eq!(r[0].digest, "sha256:aaa");
+        assert_eq!(r[1].repository, "localhost:5000/x/busybox");
+        assert_eq!(r[1].tag, "v1");
+        assert_eq!(r[1].digest, "<none>");
+        assert_eq!(r[0].id, "0123456789ab");
+        assert_eq!(r[0].size, "4.26MB");
+        assert_eq!(r[2].repository, "<none>");
+        assert_eq!(rows(&list, true)[0].id, "sha256:0123456789abcdef0123");
+        // Docker's field names, as templates and `{{json .}}` see them.
+        let v = value_of(&r[0]);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "Containers",
+                "CreatedAt",
+                "CreatedSince",
+                "Digest",
+                "ID",
+                "Repository",
+                "SharedSize",
+                "Size",
+                "Tag",
+                "UniqueSize",
+                "VirtualSize"
+            ]
+        );
         let out = render(&r[..1], "table {{.Repository}}\t{{.Tag}}\t{{.ID}}", &title).unwrap();
         assert_eq!(out, "REPOSITORY   TAG       IMAGE ID\nbusybox      latest    0123456789ab\n");
         assert_eq!(split_tag("localhost:5000/busybox"), ("localhost:5000/busybox", "<none>"));

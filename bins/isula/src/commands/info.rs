@@ -3,7 +3,7 @@
 use isula_api::v1::InfoRequest;
 use isula_types::info::Info;
 
-use crate::ctx::Ctx;
+use crate::ctx::{parse_typed, value_of, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::fmt::human_size;
 use crate::template::Template;
@@ -20,12 +20,10 @@ pub(crate) struct Args {
 pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.system()?;
     let r = ctx.rt.block_on(c.info(InfoRequest {}))?.into_inner();
-    let info: Info = serde_json::from_str(&r.info_json)
-        .map_err(|e| CliError::engine(format!("bad reply from isulad (info_json): {e}")))?;
+    let info: Info = parse_typed("info_json", &r.info_json)?;
     if let Some(f) = &a.format {
         let t = Template::parse(f).map_err(CliError::engine)?;
-        let v = serde_json::to_value(&info).map_err(|e| CliError::engine(e.to_string()))?;
-        println!("{}", t.render(&v).map_err(CliError::engine)?);
+        println!("{}", t.render(&value_of(&info)).map_err(CliError::engine)?);
         return Ok(0);
     }
     println!("Containers: {}", info.containers);

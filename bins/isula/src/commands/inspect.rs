@@ -1,9 +1,11 @@
 //! `isula inspect [-f FORMAT] NAME...`: a JSON array like Docker's, or one template line per object.
 
 use isula_api::v1::{ContainerRequest, InspectImageRequest};
+use isula_types::container::inspect::ContainerInspect;
+use isula_types::image::ImageInspect;
 use serde_json::Value;
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::template::Template;
 
@@ -48,14 +50,14 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         let mut reply = None;
         if kind != "image" {
             match ctx.rt.block_on(containers.inspect(ContainerRequest { id: name.clone() })) {
-                Ok(r) => reply = Some(r.into_inner().inspect_json),
+                Ok(r) => reply = Some(typed_value::<ContainerInspect>(&r.into_inner().inspect_json)?),
                 Err(s) if s.code() == tonic::Code::NotFound => {}
                 Err(s) => return Err(CliError::daemon(&s)),
             }
         }
         if reply.is_none() && kind != "container" {
             match ctx.rt.block_on(images.inspect(InspectImageRequest { name: name.clone() })) {
-                Ok(r) => reply = Some(r.into_inner().inspect_json),
+                Ok(r) => reply = Some(typed_value::<ImageInspect>(&r.into_inner().inspect_json)?),
                 Err(s) if s.code() == tonic::Code::NotFound => {}
                 Err(s) => {
                     let e = CliError::daemon(&s);
@@ -68,7 +70,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             }
         }
         match reply {
-            Some(j) => found.push(parse_reply("inspect_json", &j)?),
+            Some(v) => found.push(v),
             None => errors.push(match kind {
                 "container" => format!("Error: No such container: {name}"),
                 "image" => format!("Error: No such image: {name}"),
@@ -79,21 +81,28 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     print_inspected(found, &errors, template.as_ref())
 }
 
+/// An inspect reply read into its shared type `T`, then made the JSON value that the output
+/// and `--format` templates work on.
+fn typed_value<T: serde::de::DeserializeOwned + serde::Serialize>(json: &str) -> Result<Value, CliError> {
+    let t: T = parse_typed("inspect_json", json)?;
+    Ok(crate::ctx::value_of(&t))
+}
+
 /// `inspect` of one kind of object (volumes, networks): `get` fetches each name's JSON; a
 /// failure with status 1 (not found, refused) is printed after the output, any other stops
 /// at once.
-pub(crate) fn inspect_each(
+pub(crate) fn inspect_each<T: serde::Serialize>(
     ctx: &mut Ctx,
     names: &[String],
     format: Option<&str>,
-    mut get: impl FnMut(&mut Ctx, &str) -> Result<Value, CliError>,
+    mut get: impl FnMut(&mut Ctx, &str) -> Result<T, CliError>,
 ) -> CmdResult {
     let template = format.map(Template::parse).transpose().map_err(CliError::engine)?;
     let mut found = Vec::new();
     let mut errors = Vec::new();
     for name in names {
         match get(ctx, name) {
-            Ok(v) => found.push(v),
+            Ok(v) => found.push(crate::ctx::value_of(&v)),
             Err(e) if e.code == 1 => errors.push(e.msg),
             Err(e) => return Err(e),
         }

@@ -9,7 +9,7 @@ use isula_types::time::Timestamp;
 use serde::Serialize;
 use tonic::transport::Channel;
 
-use crate::commands::images::render;
+use crate::commands::images::{list_format, render};
 use crate::commands::inspect::inspect_each;
 use crate::commands::no_such_object;
 use crate::ctx::{parse_typed, to_json, Ctx};
@@ -191,11 +191,6 @@ fn row(n: &Network, no_trunc: bool) -> Row {
     }
 }
 
-/// The template value of a typed value.
-fn value<T: Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).expect("isula_types values serialise")
-}
-
 fn title(field: &str) -> String {
     match field {
         "ID" => "NETWORK ID".into(),
@@ -209,12 +204,8 @@ fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
     let mut c = client(ctx)?;
     let reply = ctx.rt.block_on(c.list(ListNetworksRequest { filters_json: to_json(&filters) }))?.into_inner();
     let list: Vec<Network> = parse_typed("networks_json", &reply.networks_json)?;
-    let rows: Vec<serde_json::Value> = list.iter().map(|n| value(&row(n, a.no_trunc))).collect();
-    let format = match (&a.format, a.quiet) {
-        (Some(f), _) => f.clone(),
-        (None, true) => "{{.ID}}".into(),
-        (None, false) => "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}".into(),
-    };
+    let rows: Vec<Row> = list.iter().map(|n| row(n, a.no_trunc)).collect();
+    let format = list_format(&a.format, a.quiet, "{{.ID}}", "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}");
     print!("{}", render(&rows, &format, &title)?);
     Ok(0)
 }
@@ -226,8 +217,7 @@ fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
             .rt
             .block_on(c.inspect(InspectNetworkRequest { name: name.to_string() }))
             .map_err(|s| no_such_object(&s, "network", name))?;
-        let n: Network = parse_typed("network_json", &r.into_inner().network_json)?;
-        Ok(value(&n))
+        parse_typed::<Network>("network_json", &r.into_inner().network_json)
     })
 }
 
@@ -273,7 +263,7 @@ mod tests {
             containers: vec![],
         };
         let n = Network::from_info(&info, BTreeMap::new());
-        let r = value(&row(&n, false));
+        let r = crate::ctx::value_of(&row(&n, false));
         assert_eq!(
             r,
             serde_json::json!({"ID": "0123456789ab", "Name": "front", "Driver": "bridge", "Scope": "local",

@@ -2,8 +2,8 @@
 //! its inspect `NetworkSettings.Ports`, printed as Docker does (`80/tcp -> 0.0.0.0:8080`).
 
 use isula_api::v1::ContainerRequest;
+use isula_types::container::inspect::ContainerInspect;
 use isula_types::network::NetworkSettings;
-use serde::Deserialize;
 
 use crate::commands::no_such;
 use crate::ctx::{parse_typed, Ctx};
@@ -17,13 +17,6 @@ pub(crate) struct Args {
     /// Only this container port (`80` means `80/tcp`).
     #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
     pub port: Option<String>,
-}
-
-/// The part of container inspect that `port` reads (other keys are ignored).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-struct InspectPorts {
-    network_settings: NetworkSettings,
 }
 
 /// `(container port, protocol, host address:port)` per binding, ordered by port then protocol.
@@ -61,7 +54,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         .block_on(c.inspect(ContainerRequest { id: a.container.clone() }))
         .map_err(|s| no_such(&s, &a.container))?
         .into_inner();
-    let v: InspectPorts = parse_typed("inspect_json", &reply.inspect_json)?;
+    let v: ContainerInspect = parse_typed("inspect_json", &reply.inspect_json)?;
     let all = bindings(&v.network_settings);
     match want {
         Some((port, proto)) => {
@@ -91,17 +84,16 @@ mod tests {
 
     #[test]
     fn bindings_are_sorted_and_filtered() {
-        let v: InspectPorts = serde_json::from_value(serde_json::json!({"Id": "c1", "NetworkSettings": {"Ports": {
+        let v: NetworkSettings = serde_json::from_value(serde_json::json!({"Ports": {
             "8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9000"}],
             "80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}],
-            "53/udp": [{"HostIp": "", "HostPort": "5353"}]}}}))
+            "53/udp": [{"HostIp": "", "HostPort": "5353"}]}}))
         .unwrap();
-        let b = bindings(&v.network_settings);
+        let b = bindings(&v);
         assert_eq!(b[0], (53, "udp".to_string(), "0.0.0.0:5353".to_string()));
         assert_eq!(b[1], (80, "tcp".to_string(), "0.0.0.0:8080".to_string()));
         assert_eq!(b[2].2, "127.0.0.1:9000");
-        let empty: InspectPorts = serde_json::from_value(serde_json::json!({})).unwrap();
-        assert!(bindings(&empty.network_settings).is_empty());
+        assert!(bindings(&NetworkSettings::default()).is_empty());
         assert_eq!(parse_private("80").unwrap(), (80, "tcp".into()));
         assert_eq!(parse_private("53/UDP").unwrap(), (53, "udp".into()));
         assert!(parse_private("x").is_err());

@@ -110,15 +110,9 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut c = ctx.containers()?;
     let reply = ctx.rt.block_on(c.list(ListContainersRequest { options_json: to_json(&opts) }))?.into_inner();
     let list: Vec<ContainerSummary> = parse_typed("containers_json", &reply.containers_json)?;
-    let rows: Vec<serde_json::Value> =
-        rows(&list, a.no_trunc).iter().map(|r| serde_json::to_value(r).expect("rows serialise")).collect();
-    let format = match (&a.format, a.quiet) {
-        (Some(f), _) => f.clone(),
-        (None, true) => "{{.ID}}".into(),
-        (None, false) => {
-            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}".into()
-        }
-    };
+    let rows = rows(&list, a.no_trunc);
+    let table = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+    let format = crate::commands::images::list_format(&a.format, a.quiet, "{{.ID}}", table);
     print!("{}", crate::commands::images::render(&rows, &format, &title)?);
     Ok(0)
 }

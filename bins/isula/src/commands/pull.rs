@@ -1,11 +1,11 @@
 //! `isula pull NAME[:TAG|@DIGEST]` with per-layer progress.
 
-use isula_api::v1::PullRequest;
-use serde_json::{json, Value};
+use isula_api::v1::{PullRequest, PullResponse};
+use isula_types::progress::{LayerProgress, PullEvent, PullRequestOptions, PullResult};
 
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{to_json, Ctx};
 use crate::error::CmdResult;
-use crate::progress::{short, Progress};
+use crate::progress::{read_stream, Progress};
 
 /// `isula pull [OPTIONS] NAME[:TAG|@DIGEST]`
 #[derive(Debug, clap::Args)]
@@ -20,25 +20,28 @@ pub(crate) struct Args {
     pub name: String,
 }
 
-/// Status text and byte counts of a layer progress value.
-fn layer_status(p: &Value) -> (String, Option<(u64, u64)>) {
-    if let Some(s) = p.as_str() {
-        let t = match s {
-            "Waiting" => "Waiting",
-            "Verifying" => "Verifying Checksum",
-            "Extracting" => "Extracting",
-            "Done" => "Pull complete",
-            "AlreadyExists" => "Already exists",
-            o => o,
-        };
-        return (t.to_string(), None);
-    }
-    if let Some(d) = p.get("Downloading") {
-        let cur = d["current"].as_u64().unwrap_or(0);
-        let total = d["total"].as_u64().unwrap_or(0);
-        return ("Downloading".into(), Some((cur, total)));
-    }
-    (p.to_string(), None)
+/// Docker's status text and the byte counts of a layer's progress.
+fn layer_status(p: &LayerProgress) -> (String, Option<(u64, u64)>) {
+    let t = match p {
+        LayerProgress::Waiting => "Waiting",
+        LayerProgress::Downloading { current, total } => return ("Downloading".into(), Some((*current, *total))),
+        LayerProgress::Verifying => "Verifying Checksum",
+        LayerProgress::Extracting => "Extracting",
+        LayerProgress::Done => "Pull complete",
+        LayerProgress::AlreadyExists => "Already exists",
+    };
+    (t.to_string(), None)
+}
+
+/// `TAG: Pulling from PATH` for the resolved reference (`PATH` without the registry host; the
+/// digest in place of the tag for `NAME@DIGEST`, as Docker prints).
+fn pulling_from(reference: &str) -> String {
+    let (repo, tag) = match reference.split_once('@') {
+        Some((r, d)) => (r, d),
+        None => reference.rsplit_once(':').filter(|(_, t)| !t.contains('/')).unwrap_or((reference, "latest")),
+    };
+    let path = repo.split_once('/').map_or(repo, |(_, p)| p);
+    format!("{tag}: Pulling from {path}")
 }
 
 /// Run `isula pull`.
@@ -50,39 +53,24 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     if !has_tag && !a.quiet {
         println!("Using default tag: latest");
     }
-    let opts = json!({"platform": a.platform}).to_string();
+    let opts = to_json(&PullRequestOptions { platform: a.platform.clone(), ..Default::default() });
     let mut c = ctx.images()?;
     let mut stream =
         ctx.rt.block_on(c.pull(PullRequest { reference: a.name.clone(), options_json: opts }))?.into_inner();
     let mut p = Progress::new();
-    let mut result = Value::Null;
     let mut downloaded = false;
-    while let Some(m) = ctx.rt.block_on(stream.message())? {
-        if !m.result_json.is_empty() {
-            result = parse_reply("result_json", &m.result_json)?;
-            continue;
-        }
-        if a.quiet || m.event_json.is_empty() {
-            continue;
-        }
-        let ev = parse_reply("event_json", &m.event_json)?;
-        if let Some(r) = ev.get("Resolved") {
-            let reference = r["reference"].as_str().unwrap_or(&a.name);
-            let (repo, tag) = match reference.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-                Some((r, t)) => (r, t),
-                None => (reference.split('@').next().unwrap_or(reference), "latest"),
-            };
-            let path = repo.split_once('/').map_or(repo, |(_, p)| p);
-            println!("{tag}: Pulling from {path}");
-        } else if let Some(l) = ev.get("Layer") {
-            let (status, bytes) = layer_status(&l["progress"]);
+    let parts = |m: PullResponse| (m.event_json, m.result_json);
+    let result: PullResult = read_stream(ctx, &mut stream, parts, a.quiet, |ev| match ev {
+        PullEvent::Resolved { reference, .. } => println!("{}", pulling_from(&reference)),
+        PullEvent::Layer { digest, progress } => {
+            let (status, bytes) = layer_status(&progress);
             downloaded |= bytes.is_some();
-            p.set(&short(l["digest"].as_str().unwrap_or("")), status, bytes);
+            p.set(digest.short(), status, bytes);
         }
-    }
-    let reference = result["reference"].as_str().unwrap_or(&a.name).to_string();
+    })?;
+    let reference = result.reference;
     if !a.quiet {
-        println!("Digest: {}", result["digest"].as_str().unwrap_or(""));
+        println!("Digest: {}", result.digest);
         if downloaded {
             println!("Status: Downloaded newer image for {reference}");
         } else {
@@ -91,4 +79,22 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     }
     println!("{reference}");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_header() {
+        assert_eq!(layer_status(&LayerProgress::Done), ("Pull complete".to_string(), None));
+        assert_eq!(layer_status(&LayerProgress::Verifying).0, "Verifying Checksum");
+        assert_eq!(
+            layer_status(&LayerProgress::Downloading { current: 3, total: 9 }),
+            ("Downloading".to_string(), Some((3, 9)))
+        );
+        assert_eq!(pulling_from("127.0.0.1:5000/lib/busybox:v1"), "v1: Pulling from lib/busybox");
+        assert_eq!(pulling_from("docker.io/library/busybox@sha256:ab"), "sha256:ab: Pulling from library/busybox");
+        assert_eq!(pulling_from("localhost:5000/busybox"), "latest: Pulling from busybox");
+    }
 }

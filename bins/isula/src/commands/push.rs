@@ -1,11 +1,11 @@
 //! `isula push NAME[:TAG]` with per-blob progress.
 
 use isula_api::v1::PushRequest;
-use serde_json::Value;
+use isula_types::progress::{PushEvent, PushProgress, PushResult};
 
-use crate::ctx::{parse_reply, Ctx};
-use crate::error::CmdResult;
-use crate::progress::{short, Progress};
+use crate::ctx::{parse_typed, Ctx};
+use crate::error::{CliError, CmdResult};
+use crate::progress::Progress;
 
 /// `isula push [OPTIONS] NAME[:TAG]`
 #[derive(Debug, clap::Args)]
@@ -17,21 +17,15 @@ pub(crate) struct Args {
     pub name: String,
 }
 
-fn blob_status(p: &Value) -> (String, Option<(u64, u64)>) {
-    if let Some(s) = p.as_str() {
-        let t = match s {
-            "AlreadyExists" => "Layer already exists",
-            o => o,
-        };
-        return (t.to_string(), None);
+/// Docker's status text and the byte counts of a blob's progress.
+fn blob_status(p: &PushProgress) -> (String, Option<(u64, u64)>) {
+    match p {
+        PushProgress::Preparing => ("Preparing".into(), None),
+        PushProgress::Pushing { current, total } => ("Pushing".into(), Some((*current, *total))),
+        PushProgress::AlreadyExists => ("Layer already exists".into(), None),
+        PushProgress::Mounted { from } => (format!("Mounted from {from}"), None),
+        PushProgress::Pushed => ("Pushed".into(), None),
     }
-    if let Some(d) = p.get("Pushing") {
-        return ("Pushing".into(), Some((d["current"].as_u64().unwrap_or(0), d["total"].as_u64().unwrap_or(0))));
-    }
-    if let Some(m) = p.get("Mounted") {
-        return (format!("Mounted from {}", m["from"].as_str().unwrap_or("")), None);
-    }
-    (p.to_string(), None)
 }
 
 /// Run `isula push`.
@@ -44,22 +38,37 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     let mut stream =
         ctx.rt.block_on(c.push(PushRequest { reference: a.name.clone(), options_json: String::new() }))?.into_inner();
     let mut p = Progress::new();
-    let mut result = Value::Null;
+    let mut result: Option<PushResult> = None;
     while let Some(m) = ctx.rt.block_on(stream.message())? {
         if !m.result_json.is_empty() {
-            result = parse_reply("result_json", &m.result_json)?;
+            result = Some(parse_typed("result_json", &m.result_json)?);
             continue;
         }
         if a.quiet || m.event_json.is_empty() {
             continue;
         }
-        let ev = parse_reply("event_json", &m.event_json)?;
-        if let Some(b) = ev.get("Blob") {
-            let (status, bytes) = blob_status(&b["progress"]);
-            p.set(&short(b["digest"].as_str().unwrap_or("")), status, bytes);
+        match parse_typed("event_json", &m.event_json)? {
+            PushEvent::Blob { digest, progress } => {
+                let (status, bytes) = blob_status(&progress);
+                p.set(digest.short(), status, bytes);
+            }
         }
     }
+    let result =
+        result.ok_or_else(|| CliError::engine("bad reply from isulad: the push stream ended without a result"))?;
     let tag = a.name.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map_or("latest", |(_, t)| t);
-    println!("{tag}: digest: {}", result["digest"].as_str().unwrap_or(""));
+    println!("{tag}: digest: {}", result.digest);
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(blob_status(&PushProgress::AlreadyExists).0, "Layer already exists");
+        assert_eq!(blob_status(&PushProgress::Mounted { from: "lib/a".into() }).0, "Mounted from lib/a");
+        assert_eq!(blob_status(&PushProgress::Pushing { current: 1, total: 2 }).1, Some((1, 2)));
+    }
 }

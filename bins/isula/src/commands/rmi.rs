@@ -2,9 +2,9 @@
 //! and exits 1 when any failed, as Docker.
 
 use isula_api::v1::RemoveImageRequest;
-use isula_types::image::RemoveImageOptions;
+use isula_types::image::{RemoveImageOptions, RemovedImage};
 
-use crate::ctx::{parse_reply, to_json, Ctx};
+use crate::ctx::{parse_typed, to_json, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula rmi [OPTIONS] IMAGE [IMAGE...]`
@@ -30,12 +30,11 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         let req = RemoveImageRequest { name: name.clone(), options_json: opts.clone() };
         match ctx.rt.block_on(c.remove(req)) {
             Ok(r) => {
-                let removed = parse_reply("removed_json", &r.into_inner().removed_json)?;
-                for item in removed.as_array().into_iter().flatten() {
-                    if let Some(n) = item.get("Untagged").and_then(|v| v.as_str()) {
-                        println!("Untagged: {n}");
-                    } else if let Some(d) = item.get("Deleted").and_then(|v| v.as_str()) {
-                        println!("Deleted: {d}");
+                let removed: Vec<RemovedImage> = parse_typed("removed_json", &r.into_inner().removed_json)?;
+                for item in removed {
+                    match item {
+                        RemovedImage::Untagged(n) => println!("Untagged: {n}"),
+                        RemovedImage::Deleted(d) => println!("Deleted: {d}"),
                     }
                 }
             }

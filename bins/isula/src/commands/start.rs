@@ -1,9 +1,10 @@
 //! `isula start [-a] [-i] CONTAINER...`
 
 use isula_api::v1::ContainerRequest;
+use isula_types::container::inspect::ContainerInspect;
 
 use crate::commands::attach::{session, Session, SessionError};
-use crate::ctx::{parse_reply, Ctx};
+use crate::ctx::{parse_typed, Ctx};
 use crate::error::{CliError, CmdResult};
 
 /// `isula start [OPTIONS] CONTAINER [CONTAINER...]`
@@ -30,8 +31,8 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         let id = &a.containers[0];
         let info =
             ctx.rt.block_on(c.inspect(ContainerRequest { id: id.clone() })).map_err(|s| super::no_such(&s, id))?;
-        let v = parse_reply("inspect_json", &info.into_inner().inspect_json)?;
-        let tty = v["Config"]["Tty"].as_bool().unwrap_or(false);
+        let v: ContainerInspect = parse_typed("inspect_json", &info.into_inner().inspect_json)?;
+        let tty = v.config.tty;
         let s = Session { id, stdin: a.interactive, tty, proxy: true, start: true };
         return match session(ctx, &s) {
             Ok(code) => Ok(code),

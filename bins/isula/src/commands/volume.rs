@@ -5,11 +5,12 @@ use std::io::{BufRead, Write};
 
 use isula_api::v1::volume_service_client::VolumeServiceClient;
 use isula_api::v1::{CreateVolumeRequest, ListVolumesRequest, PruneVolumesRequest, RemoveVolumeRequest, VolumeRequest};
+use isula_types::time::Timestamp;
 use isula_types::volume::{Volume, VolumeCreateOptions};
-use serde_json::{json, Value};
+use serde::Serialize;
 use tonic::transport::Channel;
 
-use crate::commands::images::render;
+use crate::commands::images::{list_format, render};
 use crate::commands::inspect::inspect_each;
 use crate::commands::no_such_object;
 use crate::ctx::{parse_typed, to_json, Ctx};
@@ -151,21 +152,40 @@ fn create(ctx: &mut Ctx, a: CreateArgs) -> CmdResult {
     Ok(0)
 }
 
-/// One `--format` row per volume, with Docker's fields.
-fn rows(list: &[Volume]) -> Vec<Value> {
+/// One `volume ls` row: Docker's `--format` fields of a volume.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Row {
+    /// Volume name.
+    name: String,
+    /// `local`.
+    driver: String,
+    /// `local`.
+    scope: String,
+    /// Host directory.
+    mountpoint: String,
+    /// Creation time.
+    created_at: Timestamp,
+    /// `k=v,k2=v2`.
+    labels: String,
+    /// Always `N/A` (not counted).
+    links: &'static str,
+    /// Always `N/A` (not measured).
+    size: &'static str,
+}
+
+/// One row per volume.
+fn rows(list: &[Volume]) -> Vec<Row> {
     list.iter()
-        .map(|v| {
-            let labels: Vec<String> = v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect();
-            json!({
-                "Name": v.name,
-                "Driver": v.driver,
-                "Scope": v.scope,
-                "Mountpoint": v.mountpoint,
-                "CreatedAt": v.created_at,
-                "Labels": labels.join(","),
-                "Links": "N/A",
-                "Size": "N/A",
-            })
+        .map(|v| Row {
+            name: v.name.clone(),
+            driver: v.driver.clone(),
+            scope: v.scope.clone(),
+            mountpoint: v.mountpoint.clone(),
+            created_at: v.created_at,
+            labels: v.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(","),
+            links: "N/A",
+            size: "N/A",
         })
         .collect()
 }
@@ -184,11 +204,7 @@ fn ls(ctx: &mut Ctx, a: LsArgs) -> CmdResult {
     let r = ctx.rt.block_on(c.list(ListVolumesRequest { filters: a.filter.clone() }))?.into_inner();
     let list: Vec<Volume> = parse_typed("volumes_json", &r.volumes_json)?;
     let rows = rows(&list);
-    let format = match (&a.format, a.quiet) {
-        (Some(f), _) => f.clone(),
-        (None, true) => "{{.Name}}".into(),
-        (None, false) => "table {{.Driver}}\t{{.Name}}".into(),
-    };
+    let format = list_format(&a.format, a.quiet, "{{.Name}}", "table {{.Driver}}\t{{.Name}}");
     print!("{}", render(&rows, &format, &title)?);
     Ok(0)
 }
@@ -200,8 +216,7 @@ fn inspect(ctx: &mut Ctx, a: InspectArgs) -> CmdResult {
             .rt
             .block_on(c.inspect(VolumeRequest { name: name.to_string() }))
             .map_err(|s| no_such_object(&s, "volume", name))?;
-        let v: Volume = parse_typed("volume_json", &r.into_inner().volume_json)?;
-        Ok(serde_json::to_value(v).expect("a volume serialises"))
+        parse_typed::<Volume>("volume_json", &r.into_inner().volume_json)
     })
 }
 
@@ -265,7 +280,10 @@ mod tests {
             options: BTreeMap::new(),
         }];
         let r = rows(&list);
-        assert_eq!(r[0]["Labels"], "a=b,c=");
+        assert_eq!(r[0].labels, "a=b,c=");
+        let v = crate::ctx::value_of(&r[0]);
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["CreatedAt", "Driver", "Labels", "Links", "Mountpoint", "Name", "Scope", "Size"]);
         let out = render(&r, "table {{.Driver}}\t{{.Name}}", &title).unwrap();
         assert_eq!(out, "DRIVER    VOLUME NAME\nlocal     data\n");
         assert_eq!(render(&r, "{{.Name}} {{.Mountpoint}}", &title).unwrap(), "data /r/volumes/data/_data\n");

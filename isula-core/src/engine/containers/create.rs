@@ -11,6 +11,7 @@ use crate::container::spec::{self, files, mounts, NamespaceResolver, SpecInput};
 use crate::container::state::{State, Status};
 use crate::container::store::{check_name, new_id, Container, ContainerConfig, ContainerRecord, MountPoint};
 use crate::container::validate::Validate;
+use crate::engine::pods::CreateExtra;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -106,13 +107,35 @@ impl Engine {
     /// and that error is returned beside the id.
     pub(super) fn create_container(&self, opts: &CreateOptions, start: bool) -> Result<(String, Option<Error>)> {
         opts.validate()?;
+        let extra = self.pod_create_extra(opts)?;
+        self.create_container_with(opts, start, extra)
+    }
+
+    /// [`create_container`](Self::create_container) with what a pod adds (see [`CreateExtra`]).
+    pub(crate) fn create_container_with(
+        &self,
+        opts: &CreateOptions,
+        start: bool,
+        extra: CreateExtra,
+    ) -> Result<(String, Option<Error>)> {
+        let spec_opts = extra.spec_options.as_ref().unwrap_or(opts);
+        spec_opts.validate()?;
         let name = opts.name.as_deref().filter(|n| !n.is_empty()).map(check_name).transpose()?;
-        let img = self.resolve_image(&opts.image)?;
-        let image_cfg = self.image_runtime_config(&img.id)?;
+        let img = match &extra.rootfs {
+            Some(_) => None,
+            None => Some(self.resolve_image(&opts.image)?),
+        };
+        let image_cfg = match &img {
+            Some(img) => self.image_runtime_config(&img.id)?,
+            None => None,
+        };
         let runtime_name =
             opts.runtime.clone().filter(|r| !r.is_empty()).unwrap_or(self.inner.config.default_runtime.clone());
         let rt = self.runtime(&runtime_name)?;
-        let id = new_id()?;
+        let id = match &extra.id {
+            Some(id) => id.clone(),
+            None => new_id()?,
+        };
         let name = match name {
             Some(n) => {
                 self.inner.containers.reserve_name(&n, &id)?;
@@ -124,10 +147,17 @@ impl Engine {
             CreateUndo { engine: self, id: id.clone(), name: name.clone(), runtime: runtime_name.clone(), armed: true };
         let dir = self.inner.containers.dir_of(&id);
         sys::fs::ensure_dir(&dir, 0o700)?;
-        self.inner.snapshots.prepare(&id, img.chain_ids.last(), Some(&img.id.to_string()))?;
-        let rootfs = dir.join("rootfs");
-        sys::fs::ensure_dir(&rootfs, 0o755)?;
-        self.inner.snapshots.mount(&id, &rootfs)?;
+        let rootfs = match (&img, &extra.rootfs) {
+            (Some(img), _) => {
+                self.inner.snapshots.prepare(&id, img.chain_ids.last(), Some(&img.id.to_string()))?;
+                let rootfs = dir.join("rootfs");
+                sys::fs::ensure_dir(&rootfs, 0o755)?;
+                self.inner.snapshots.mount(&id, &rootfs)?;
+                rootfs
+            }
+            (None, Some(r)) => r.clone(),
+            (None, None) => return Err(Error::internal("container without an image or a rootfs")),
+        };
         // Until the record is in the store, keep volume rm/prune from deleting its volumes.
         let _volumes = self.volumes_shared();
         let volumes_root = self.volumes_root();
@@ -135,7 +165,7 @@ impl Engine {
         let resolver = Resolver(self);
         let input = SpecInput {
             id: &id,
-            options: opts,
+            options: spec_opts,
             image: image_cfg.as_ref(),
             rootfs: &rootfs,
             container_dir: &dir,
@@ -145,14 +175,19 @@ impl Engine {
         };
         let mut oci = spec::build_spec(&input)?;
         let image_exposed: Vec<String> = image_cfg.as_ref().and_then(|i| i.exposed_ports().clone()).unwrap_or_default();
-        if let Some(ns) = self.container_network_create(&id, opts, &image_exposed)? {
+        if let Some(ns) = self.container_network_create(&id, spec_opts, &image_exposed)? {
             crate::engine::network::set_netns_path(&mut oci, &ns);
+        }
+        if let Some(join) = &extra.join {
+            join.apply(&mut oci);
         }
         let new_volumes = self.missing_volumes(opts, &id, image_cfg.as_ref())?;
         // A filter the runtime compiled for this profile before, or the key to keep this one.
         let seccomp_miss = rt.prepare_seccomp(&mut oci);
         spec::prepare_container(&input, &oci)?;
-        self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
+        if extra.join.is_none() {
+            self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
+        }
         spec::write_bundle_config(&dir, &oci)?;
 
         let image_volumes: Vec<String> = image_cfg.as_ref().and_then(|i| i.volumes().clone()).unwrap_or_default();
@@ -179,11 +214,11 @@ impl Engine {
             id: id.clone(),
             name: name.clone(),
             created: now(),
-            image: img.id.to_string(),
+            image: img.as_ref().map(|i| i.id.to_string()).unwrap_or_default(),
             path: args.first().cloned().unwrap_or_default(),
             args: args.iter().skip(1).cloned().collect(),
             config: ContainerConfig {
-                hostname: oci.hostname().clone().unwrap_or_default(),
+                hostname: oci.hostname().clone().or_else(|| spec_opts.hostname.clone()).unwrap_or_default(),
                 domainname: opts.domainname.clone().unwrap_or_default(),
                 user: opts
                     .user
@@ -202,7 +237,10 @@ impl Engine {
                 stop_timeout: opts.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
                 healthcheck: opts.healthcheck.clone(),
             },
-            host_config: self.recorded_host_config(opts),
+            host_config: match &extra.pod {
+                Some(pod) => CreateOptions { pod: Some(pod.clone()), ..opts.clone() },
+                None => self.recorded_host_config(opts),
+            },
             runtime: runtime_name,
             state: State::default(),
             restart_count: 0,

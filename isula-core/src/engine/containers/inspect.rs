@@ -53,7 +53,7 @@ impl Engine {
                 error: s.error.clone(),
                 started_at: s.started_at,
                 finished_at: s.finished_at,
-                health: self.health_json(&r.id),
+                health: self.container_health(&r.id).ok().flatten(),
             },
             image: r.image.clone(),
             name: format!("/{}", r.name),

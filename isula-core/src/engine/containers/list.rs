@@ -111,7 +111,7 @@ fn summary(r: &ContainerRecord, now: Timestamp, ports: Vec<Port>) -> ContainerSu
         state: r.state.status.as_str().into(),
         status: status_text(&r.state, now),
         labels: r.config.labels.clone(),
-        pod: String::new(),
+        pod: r.host_config.pod.clone().unwrap_or_default(),
     }
 }
 

@@ -41,6 +41,7 @@ impl Engine {
             }
             _ => {}
         }
+        self.pod_check_start(&rec)?;
         let rt = self.runtime(&rec.runtime)?;
         let alive_created = rec.state.status == Status::Created
             && rec.state.shim_pid > 0
@@ -49,7 +50,8 @@ impl Engine {
             if let Err(e) = rt.delete(id, true) {
                 log::debug!("delete old runtime state of {id}: {e}");
             }
-            if !sys::mount::is_mountpoint(&rec.rootfs) {
+            // (An infra container without an image runs from the shared pause rootfs.)
+            if !rec.image.is_empty() && !sys::mount::is_mountpoint(&rec.rootfs) {
                 sys::fs::ensure_dir(&rec.rootfs, 0o755)?;
                 self.inner.snapshots.mount(id, &rec.rootfs)?;
             }
