@@ -55,7 +55,7 @@ fn status_lists_and_exit_reasons() {
     };
     let s = exited(&ok);
     assert_eq!((s.exit_code, s.reason.as_str()), (0, "Completed"));
-    assert!(s.finished_at >= s.started_at && s.started_at > 0);
+    assert!(s.finished_at >= s.started_at && s.started_at > 0, "{s:?}");
     let s = exited(&bad);
     assert_eq!((s.exit_code, s.reason.as_str()), (3, "Error"));
 

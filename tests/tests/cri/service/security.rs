@@ -47,7 +47,7 @@ fn security_context_users_caps_paths_and_mounts() {
     let a = c.create(&pod, &with_sc(container_config("locked", sleep), sc), &pc);
     c.start_container(&a);
     let id = c.exec_ok(&a, &["id"]);
-    assert!(id.starts_with("uid=1000 gid=2000"), "{id}");
+    assert!(id.starts_with("uid=1000") && id.contains(" gid=2000"), "{id}");
     assert!(id.contains("3000"), "{id}");
     let r = c.exec(&a, &["touch", "/x"], 10).unwrap();
     assert_ne!(r.exit_code, 0, "read-only rootfs");
@@ -63,6 +63,11 @@ fn security_context_users_caps_paths_and_mounts() {
     let host = c.daemon.root.path().join("host-data");
     std::fs::create_dir_all(&host).unwrap();
     std::fs::write(host.join("file"), "from-host\n").unwrap();
+    // rslave needs a shared source mount (as containerd checks): make the directory one
+    // (under the test's root, unmounted when it goes).
+    let run = |args: &[&str]| assert!(std::process::Command::new("mount").args(args).status().unwrap().success());
+    run(&["--bind", host.to_str().unwrap(), host.to_str().unwrap()]);
+    run(&["--make-shared", host.to_str().unwrap()]);
     let link = c.daemon.root.path().join("host-link");
     std::os::unix::fs::symlink(&host, &link).unwrap();
     let sc = cri::LinuxContainerSecurityContext {

@@ -148,7 +148,9 @@ impl Cri {
         flags.extend(extra);
         let daemon = Daemon::start_with(flags);
         daemon.load_busybox();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        // A worker thread drives the client's connection between calls (it must answer the
+        // daemon's HTTP/2 pings, e.g. during a graceful shutdown).
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let (rs, is) = rt.block_on(async {
             let ch = isula_api::client::connect(&Addr::Unix(daemon.sock.clone()), None).await.expect("connect");
             (RuntimeServiceClient::new(ch.clone()), ImageServiceClient::new(ch))
