@@ -130,13 +130,20 @@ pub(crate) fn container_status(
             ..Default::default()
         })
         .collect();
+    let finished_at = if state == cri::ContainerState::ContainerExited { nanos(st.finished_at) } else { 0 };
+    // The engine stamps the start after the runtime's start returns, the exit when the shim
+    // saw it: a command that exits at once can look finished before it started.
+    let started_at = match nanos(st.started_at) {
+        s if finished_at > 0 && s > finished_at => finished_at,
+        s => s,
+    };
     let status = cri::ContainerStatus {
         id: i.id.clone(),
         metadata: Some(m.metadata.clone()),
         state: state as i32,
         created_at: nanos(i.created),
-        started_at: nanos(st.started_at),
-        finished_at: if state == cri::ContainerState::ContainerExited { nanos(st.finished_at) } else { 0 },
+        started_at,
+        finished_at,
         exit_code,
         image: Some(cri::ImageSpec { image: m.image.clone(), ..Default::default() }),
         image_ref,
