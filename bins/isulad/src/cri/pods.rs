@@ -233,7 +233,17 @@ pub(crate) async fn status(
     require_id("pod sandbox", &r.pod_sandbox_id)?;
     let engine = shared.engine.clone();
     let id = r.pod_sandbox_id.clone();
-    let p = blocking(move || engine.pods().inspect(&id)).await?;
+    let (p, containers_statuses) = blocking(move || {
+        let p = engine.pods().inspect(&id)?;
+        // The statuses of its CRI containers (what kubelet's evented PLEG reads).
+        let statuses = p
+            .containers
+            .iter()
+            .filter_map(|c| super::containers::container_status(&engine, c).ok().map(|(s, _)| s))
+            .collect::<Vec<_>>();
+        Ok((p, statuses))
+    })
+    .await?;
     let mut info = HashMap::new();
     if r.verbose {
         let v = serde_json::json!({
@@ -250,7 +260,7 @@ pub(crate) async fn status(
     Ok(cri::PodSandboxStatusResponse {
         status: Some(cri_status(&p)),
         info,
-        containers_statuses: Vec::new(),
+        containers_statuses,
         timestamp: meta::now_nanos(),
     })
 }

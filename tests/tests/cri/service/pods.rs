@@ -36,6 +36,11 @@ fn pod_with_cni_and_a_host_port() {
 
     let id = c.create(&pod, &web_container("httpd", "hello-from-pod"), &pc);
     c.start_container(&id);
+    let req = cri::PodSandboxStatusRequest { pod_sandbox_id: pod.clone(), verbose: false };
+    let full = c.call(c.rs().pod_sandbox_status(req)).unwrap();
+    assert_eq!(full.containers_statuses.len(), 1);
+    assert_eq!(full.containers_statuses[0].id, id);
+    assert!(full.timestamp > 0);
     // From the host: the pod's address, and the hostPort on loopback.
     let direct = wait_for(Duration::from_secs(20), "httpd in the pod", || http_get(&format!("{ip}:80")));
     assert!(direct.contains("hello-from-pod"), "{direct}");
