@@ -63,6 +63,10 @@ pub struct EngineConfig {
     pub registry_mirrors: Vec<String>,
     /// Registries reached over plain http or unverified TLS.
     pub insecure_registries: Vec<String>,
+    /// Directory of per-registry settings searched after `<graph>/certs.d`: containerd-style
+    /// `<host>/hosts.toml` mirror files (and `_default/hosts.toml`) and `<host>/*.crt` CA
+    /// certificates. Default `/etc/isulad/certs.d`.
+    pub registry_config_dir: PathBuf,
     /// Parallel layer downloads per pull.
     pub max_concurrent_downloads: usize,
     /// Runtime used when a container names none.
@@ -113,6 +117,7 @@ impl Default for EngineConfig {
             storage_driver: "overlay2".into(),
             registry_mirrors: Vec::new(),
             insecure_registries: Vec::new(),
+            registry_config_dir: PathBuf::from("/etc/isulad/certs.d"),
             max_concurrent_downloads: 3,
             default_runtime: "runc".into(),
             runtimes: BTreeMap::new(),
@@ -192,6 +197,12 @@ impl EngineConfig {
             return Err(Error::invalid(format!(
                 "daemon config key \"storage-driver\": unsupported driver {:?} (only overlay2)",
                 self.storage_driver
+            )));
+        }
+        if !self.registry_config_dir.is_absolute() {
+            return Err(Error::invalid(format!(
+                "daemon config key \"registry-config-dir\": {} is not an absolute path",
+                self.registry_config_dir.display()
             )));
         }
         if self.max_concurrent_downloads == 0 {
@@ -301,6 +312,17 @@ mod tests {
         assert_eq!(cfg.bridge, "br-test");
         let (gw, net) = cfg.default_bridge_address().unwrap().unwrap();
         assert_eq!((gw.to_string(), net.to_string()), ("10.200.3.1".into(), "10.200.3.0/24".into()));
+    }
+
+    #[test]
+    fn registry_config_dir_key() {
+        assert_eq!(EngineConfig::default().registry_config_dir, PathBuf::from("/etc/isulad/certs.d"));
+        let cfg = EngineConfig::from_json(r#"{"registry-config-dir": "/srv/certs.d"}"#).unwrap();
+        assert_eq!(cfg.registry_config_dir, PathBuf::from("/srv/certs.d"));
+        assert!(cfg.warnings.is_empty());
+        let err = EngineConfig::from_json(r#"{"registry-config-dir": "certs.d"}"#).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains("registry-config-dir"), "{err}");
     }
 
     #[test]

@@ -36,8 +36,8 @@ pub mod runtime {
     pub use crate::runtime::fake::{FakeCall, FakeRuntime};
     pub use crate::runtime::shim::{is_shim_alive, read_exit, ShimHandle};
     pub use crate::runtime::{
-        shim, AttachEvent, AttachStream, CreateRequest, ExecRequest, ExitStatus, OciRuntime, Runtime, RuntimeStatus,
-        ShimLogConfig,
+        shim, AttachEvent, AttachStream, CreateRequest, ExecRequest, ExitStatus, LogFormat, OciRuntime, Runtime,
+        RuntimeStatus, ShimLogConfig,
     };
 }
 

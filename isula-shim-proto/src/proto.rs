@@ -41,15 +41,29 @@ pub struct RuntimeCommand {
     pub root: PathBuf,
 }
 
+/// The format of a container log file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogFormat {
+    /// Docker's json-file, rotated by the shim ([`crate::jsonfile`]).
+    #[default]
+    JsonFile,
+    /// The CRI text format, never rotated by the shim; reopened on request ([`crate::crifile`]).
+    Cri,
+}
+
 /// Log driver settings for the shim. `None` in [`ShimConfig::log`] means driver `none`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShimLogConfig {
-    /// The json-file log path (rotated files get `.1`, `.2`, … appended).
+    /// The log path (json-file: rotated files get `.1`, `.2`, … appended).
     pub path: PathBuf,
-    /// Rotate when the file would grow beyond this many bytes; 0 = never rotate.
+    /// Rotate when the file would grow beyond this many bytes; 0 = never rotate (json-file).
     pub max_size: u64,
-    /// Number of files kept, the live one included (at least 1).
+    /// Number of files kept, the live one included (at least 1; json-file).
     pub max_file: u32,
+    /// The file format.
+    #[serde(default)]
+    pub format: LogFormat,
 }
 
 /// An exec: run an extra process inside a running container.
@@ -151,6 +165,11 @@ pub mod frame {
     pub const CLOSE_STDIN: u8 = 4;
     /// Shim → client: the process exited; payload is the `ExitStatus` JSON. Last frame.
     pub const EXIT: u8 = 5;
+    /// Client → shim: close the log file and open its path again (a CRI log that was
+    /// renamed); empty payload. The shim answers with [`LOG_REOPENED`].
+    pub const REOPEN_LOG: u8 = 6;
+    /// Shim → client: answer to [`REOPEN_LOG`]; empty payload on success, else the error text.
+    pub const LOG_REOPENED: u8 = 7;
     /// Size of the frame header.
     pub const HEADER: usize = 5;
     /// Largest accepted payload.

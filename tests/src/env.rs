@@ -45,6 +45,8 @@ impl TestRoot {
     pub fn config(&self) -> EngineConfig {
         let mut c = EngineConfig::with_dirs(self.path.join("root"), self.path.join("state"));
         c.bridge = isula_core::BRIDGE_NONE.into();
+        // Registry hosts files and CAs from the test's own directory, never /etc/isulad.
+        c.registry_config_dir = self.path.join("registry-config");
         c
     }
 

@@ -64,6 +64,7 @@ impl Bench {
                 path: self.dir.join("logs").join(format!("{id}.log")),
                 max_size: 1 << 20,
                 max_file: 1,
+                format: Default::default(),
             }),
             terminal: false,
             open_stdin: false,

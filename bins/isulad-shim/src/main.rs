@@ -8,12 +8,14 @@
 //! 2. runs `<runtime> create` (or `exec --detach`) with its own pipes (or a pty got
 //!    through `console.sock`) as the process' stdio, writes `state.json` and reports
 //!    `created` (or an error carrying the runtime's message) on fd 3;
-//! 3. copies output to the json-file log and to attach clients, feeds stdin from
-//!    clients, resizes the pty, forwards the signals it gets to the process;
+//! 3. copies output to the log (json-file or CRI) and to attach clients, feeds stdin
+//!    from clients, resizes the pty, reopens a CRI log on request, forwards the signals
+//!    it gets to the process;
 //! 4. when the process exits, drains its output, writes `exit.json` atomically, sends
 //!    the exit frame to clients and exits. It never runs `<runtime> delete`: the engine
 //!    does that when the container is removed, so the runtime state is kept.
 
+mod log;
 mod oom;
 mod supervise;
 // Syscall wrappers (each `unsafe` with a SAFETY comment): allowed to use `unsafe`.
@@ -29,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use isula_shim_proto::{jsonfile, proto};
+use isula_shim_proto::proto;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -133,7 +135,7 @@ fn run(state_dir: &Path, ready: &mut Option<File>) -> Result<(), String> {
     *ready = None;
 
     let log = match &cfg.log {
-        Some(l) => match jsonfile::JsonFileWriter::open(&l.path, l.max_size, l.max_file) {
+        Some(l) => match log::LogSink::open(l) {
             Ok(w) => Some(w),
             Err(e) => {
                 eprintln!("isulad-shim: open log {}: {e}", l.path.display());

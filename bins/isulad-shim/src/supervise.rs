@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::signal::{kill, Signal};
@@ -13,8 +13,8 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
+use crate::log::LogSink;
 use crate::{sys, Stdio3};
-use isula_shim_proto::jsonfile::{JsonFileWriter, LineSplitter};
 use isula_shim_proto::proto::{frame, ExitStatus};
 
 /// Bytes buffered for one slow attach client before it is dropped.
@@ -54,8 +54,7 @@ pub(crate) struct Supervisor {
     outputs: [Option<File>; 2],
     master: Option<File>,
     clients: Vec<Client>,
-    log: Option<JsonFileWriter>,
-    split: [LineSplitter; 2],
+    log: Option<LogSink>,
     exit: Option<ExitStatus>,
 }
 
@@ -67,7 +66,7 @@ impl Supervisor {
         sigfd: SignalFd,
         listener: UnixListener,
         stdio: Stdio3,
-        log: Option<JsonFileWriter>,
+        log: Option<LogSink>,
     ) -> Self {
         if let Some(s) = &stdio.stdin {
             let _ = set_nonblocking(s);
@@ -84,7 +83,6 @@ impl Supervisor {
             master: stdio.master,
             clients: Vec::new(),
             log,
-            split: [LineSplitter::default(), LineSplitter::default()],
             exit: None,
         }
     }
@@ -268,14 +266,8 @@ impl Supervisor {
     }
 
     fn output(&mut self, i: usize, data: &[u8]) {
-        let stream = if i == 0 { "stdout" } else { "stderr" };
         if let Some(log) = self.log.as_mut() {
-            let now = SystemTime::now();
-            self.split[i].push(data, &mut |line| {
-                if let Err(e) = log.write_entry(stream, line, now) {
-                    eprintln!("isulad-shim: write log: {e}");
-                }
-            });
+            log.output(i, data);
         }
         let kind = if i == 0 { frame::STDOUT } else { frame::STDERR };
         if self.clients.is_empty() {
@@ -294,14 +286,24 @@ impl Supervisor {
 
     fn flush_log(&mut self) {
         if let Some(log) = self.log.as_mut() {
-            let now = SystemTime::now();
-            for (i, s) in self.split.iter_mut().enumerate() {
-                let stream = if i == 0 { "stdout" } else { "stderr" };
-                s.flush(&mut |line| {
-                    let _ = log.write_entry(stream, line, now);
-                });
-            }
+            log.flush();
         }
+    }
+
+    /// Answer a client's `REOPEN_LOG` with `LOG_REOPENED` (empty payload = done).
+    fn reopen_log(&mut self, client: usize) {
+        let res = match self.log.as_mut() {
+            Some(log) => log.reopen(),
+            None => Err("the container has no log file".to_string()),
+        };
+        let payload = match res {
+            Ok(()) => Vec::new(),
+            Err(e) => {
+                eprintln!("isulad-shim: {e}");
+                e.into_bytes()
+            }
+        };
+        self.clients[client].out.extend(frame::encode(frame::LOG_REOPENED, &payload));
     }
 
     fn client_read(&mut self, i: usize, buf: &mut [u8]) {
@@ -320,6 +322,7 @@ impl Supervisor {
         self.clients[i].dec.push(&buf[..n]);
         loop {
             match self.clients[i].dec.next_frame() {
+                Ok(Some((frame::REOPEN_LOG, _))) => self.reopen_log(i),
                 Ok(Some((kind, payload))) => self.client_frame(kind, &payload),
                 Ok(None) => break,
                 Err(e) => {

@@ -45,6 +45,10 @@ pub(crate) struct Flags {
     /// Registry reached over http or unverified TLS; repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
+    /// Directory of `<host>/hosts.toml` registry mirror files and `<host>/*.crt` CAs,
+    /// searched after `<graph>/certs.d` (default /etc/isulad/certs.d).
+    #[arg(long = "registry-config-dir", value_name = "DIR")]
+    pub registry_config_dir: Option<PathBuf>,
     /// Runtime used when a container names none.
     #[arg(long = "default-runtime", value_name = "NAME")]
     pub default_runtime: Option<String>,
@@ -121,6 +125,9 @@ impl Flags {
         }
         if !self.insecure_registry.is_empty() {
             cfg.insecure_registries = self.insecure_registry.clone();
+        }
+        if let Some(v) = &self.registry_config_dir {
+            cfg.registry_config_dir = v.clone();
         }
         if let Some(v) = &self.default_runtime {
             cfg.default_runtime = v.clone();

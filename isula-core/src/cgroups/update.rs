@@ -28,6 +28,8 @@ struct Limits {
     memory_reservation: Option<i64>,
     pids_limit: Option<i64>,
     blkio_weight: Option<u16>,
+    /// (page size as cgroups name it, limit in bytes).
+    hugepages: Vec<(String, u64)>,
 }
 
 impl Limits {
@@ -46,6 +48,12 @@ impl Limits {
             memory_reservation: mem.and_then(|m| m.reservation()),
             pids_limit: r.pids().as_ref().map(|p| p.limit()),
             blkio_weight: r.block_io().as_ref().and_then(|b| b.weight()).filter(|w| *w != 0),
+            hugepages: r
+                .hugepage_limits()
+                .iter()
+                .flatten()
+                .map(|h| (h.page_size().clone(), h.limit().max(0) as u64))
+                .collect(),
         }
     }
 }
@@ -113,8 +121,9 @@ fn check(r: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// Apply the CPU (shares, quota, period, cpuset), memory (limit, swap, reservation), pids and
-/// blkio weight settings of `r` to the running cgroup `cg`, live; settings not given stay.
+/// Apply the CPU (shares, quota, period, cpuset), memory (limit, swap, reservation), pids,
+/// blkio weight and hugepage settings of `r` to the running cgroup `cg`, live; settings not
+/// given stay.
 /// A quota, memory limit or swap of -1, a pids limit <= 0 and a reservation <= 0 mean no limit;
 /// a zero (or empty cpuset) means "leave as is". Other fields of `r` are ignored.
 pub(crate) fn update_resources(cg: &Cgroup, r: &LinuxResources) -> Result<()> {
@@ -164,6 +173,10 @@ fn update_v1(cg: &Cgroup, r: &Limits) -> Result<()> {
             Error::precondition("blkio weight is not supported by this kernel (no blkio.weight or blkio.bfq.weight)")
         })?;
         write_file(d, file, &w.to_string())?;
+    }
+    for (size, limit) in &r.hugepages {
+        let d = need(cg.v1_dir("hugetlb"), "hugetlb")?;
+        write_file(d, &format!("hugetlb.{size}.limit_in_bytes"), &limit.to_string())?;
     }
     Ok(())
 }
@@ -273,6 +286,9 @@ fn update_v2(cg: &Cgroup, r: &Limits) -> Result<()> {
         } else {
             return Err(Error::precondition("blkio weight is not supported by this kernel (no io.weight)"));
         }
+    }
+    for (size, limit) in &r.hugepages {
+        write_file(d, &format!("hugetlb.{size}.max"), &limit.to_string())?;
     }
     Ok(())
 }

@@ -418,12 +418,20 @@ impl ValidateParts for CreateOptions {
 }
 
 /// Log drivers the engine knows (`""` = the engine default).
-pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "syslog", "none"];
+pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "syslog", "none", "cri"];
 
-/// Checks the log driver and its options (`max-size` a size, `max-file` a positive count).
+/// Checks the log driver and its options (`max-size` a size, `max-file` a positive count;
+/// `cri` needs an absolute `path`).
 pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> {
     if !LOG_DRIVERS.contains(&l.driver.as_str()) {
-        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, syslog or none"));
+        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, syslog, cri or none"));
+    }
+    if l.driver == "cri" {
+        match l.config.get("path") {
+            Some(p) if p.starts_with('/') && !p.ends_with('/') && !p.split('/').any(|c| c == "..") => {}
+            Some(p) => return Err(bad("--log-opt", format!("path={p}"), "must be an absolute file path")),
+            None => return Err(bad("--log-opt", "path", "is required by log driver \"cri\"")),
+        }
     }
     for (k, v) in &l.config {
         match (l.driver.as_str(), k.as_str()) {
@@ -437,6 +445,7 @@ pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Resu
             }
             ("" | "json-file", "compress" | "labels" | "env" | "tag") => {}
             ("syslog", k) if k.starts_with("syslog-") || k == "tag" => {}
+            ("cri", "path") => {}
             _ => {
                 return Err(bad(
                     "--log-opt",
@@ -625,6 +634,18 @@ mod tests {
         let mut o = base();
         o.log_config.config.insert("bogus".into(), "1".into());
         rejects(o, "bogus");
+        let mut o = base();
+        o.log_config.driver = "cri".into();
+        rejects(o.clone(), "path");
+        o.log_config.config.insert("path".into(), "relative/0.log".into());
+        rejects(o.clone(), "absolute");
+        o.log_config.config.insert("path".into(), "/var/log/pods/p/c/../0.log".into());
+        rejects(o.clone(), "absolute");
+        o.log_config.config.insert("path".into(), "/var/log/pods/p/c/0.log".into());
+        o.log_config.config.insert("max-size".into(), "1m".into());
+        rejects(o.clone(), "max-size");
+        o.log_config.config.remove("max-size");
+        assert!(o.validate().is_ok());
     }
 
     #[test]

@@ -62,6 +62,32 @@ impl Exec {
         Ok(st.map(|s| s.code))
     }
 
+    /// Send `signal` to the exec process. `SIGKILL` kills every process it started too
+    /// (the whole tree is stopped, then killed), so a killed exec leaves nothing behind;
+    /// its exit (137) then reaches [`wait`](Self::wait) and the attach stream as usual.
+    /// `Ok` when the process has already exited.
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        let sig = nix::sys::signal::Signal::try_from(signal)
+            .map_err(|_| Error::invalid(format!("invalid signal {signal}")))?;
+        // The exec process is the shim's child (the shim is its subreaper) until the shim
+        // reaps it and writes exit.json: checking both keeps a reused pid safe.
+        if self.handle.read_exit()?.is_some()
+            || !self.handle.is_alive()
+            || crate::sys::process::parent_pid(self.handle.pid) != Some(self.handle.shim_pid)
+        {
+            return Ok(());
+        }
+        if sig == nix::sys::signal::Signal::SIGKILL {
+            crate::sys::process::kill_tree(self.handle.pid);
+        } else {
+            match nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.handle.pid), sig) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     fn died(&self, code: i32) {
         if !self.died.swap(true, Ordering::SeqCst) {
             let mut a = self.attrs.clone();

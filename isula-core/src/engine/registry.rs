@@ -1,7 +1,5 @@
 //! Registry operations of the [`Engine`](super::Engine): pull, push, login, logout.
 
-use std::path::PathBuf;
-
 use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
@@ -17,13 +15,14 @@ use crate::registry::{LayerProgress, RegistryOptions, Transport};
 pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
 
 impl Engine {
-    /// Registry settings from the engine config: mirrors, insecure registries, CA
-    /// directories (`<graph>/certs.d`, then `/etc/isulad/certs.d`).
+    /// Registry settings from the engine config: mirrors, insecure registries, the
+    /// directories of CA certificates and `hosts.toml` files (`<graph>/certs.d`, then
+    /// `registry-config-dir`).
     fn registry_transport(&self, timeout: Option<std::time::Duration>) -> Transport {
         let mut opts = RegistryOptions {
             mirrors: self.inner.config.registry_mirrors.clone(),
             insecure: self.inner.config.insecure_registries.clone(),
-            certs_dirs: vec![self.inner.config.graph.join("certs.d"), PathBuf::from("/etc/isulad/certs.d")],
+            certs_dirs: vec![self.inner.config.graph.join("certs.d"), self.inner.config.registry_config_dir.clone()],
             ..Default::default()
         };
         if let Some(t) = timeout {
@@ -74,7 +73,7 @@ impl Engine {
             display: r.to_string(),
             platform,
             max_concurrent: max,
-            creds: self.credential_store().get(r.domain())?,
+            credentials: self.credential_store(),
         };
         let mut claims = BlobClaims::new();
         // Pins keep image removal from collecting the blobs while the pull runs.
@@ -175,7 +174,8 @@ impl Engine {
         let creds = Credentials { username: user.to_string(), password: password.to_string() };
         let transport = self.registry_transport(None);
         let mut last = None;
-        for ep in transport.endpoints(&host).into_iter().filter(|e| !e.mirror) {
+        let endpoints = transport.endpoints(&host).map_err(|e| e.context(format!("login to {host}")))?;
+        for ep in endpoints.into_iter().filter(|e| !e.mirror) {
             let res = Session::open(&transport, ep, "", Vec::new(), Some(creds.clone())).and_then(|s| s.check_access());
             match res {
                 Ok(()) => {

@@ -29,6 +29,9 @@ fn merge(base: &Resources, delta: &Resources) -> Resources {
         pids_limit,
         blkio_weight
     );
+    for (size, limit) in &delta.hugepage_limits {
+        r.hugepage_limits.insert(size.clone(), *limit);
+    }
     if delta.cpus.is_some() {
         r.cpu_quota = None;
         r.cpu_period = None;
@@ -84,6 +87,11 @@ fn live_resources(r: &Resources) -> Result<LinuxResources> {
         bio.set_weight(Some(w));
         res.set_block_io(Some(bio));
     }
+    if !r.hugepage_limits.is_empty() {
+        let v = crate::container::spec::hugepages::limits_json(&r.hugepage_limits);
+        let limits = serde_json::from_value(v).map_err(|e| Error::internal(format!("hugepage limits: {e}")))?;
+        res.set_hugepage_limits(Some(limits));
+    }
     Ok(res)
 }
 
@@ -138,6 +146,16 @@ fn patch_spec(spec: &mut Value, r: &Resources) {
     if let Some(w) = r.blkio_weight.filter(|w| *w > 0) {
         set(&mut res["blockIO"], "weight", json!(w));
     }
+    if !r.hugepage_limits.is_empty() {
+        let mut all: std::collections::BTreeMap<String, u64> = res["hugepageLimits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| Some((h["pageSize"].as_str()?.to_string(), h["limit"].as_u64()?)))
+            .collect();
+        all.extend(r.hugepage_limits.iter().map(|(k, v)| (k.clone(), *v)));
+        res["hugepageLimits"] = crate::container::spec::hugepages::limits_json(&all);
+    }
 }
 
 impl Engine {
@@ -160,6 +178,10 @@ impl Engine {
             ..Default::default()
         };
         check.validate().map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
+        if !opts.resources.hugepage_limits.is_empty() {
+            crate::container::spec::hugepages::check_limits(&opts.resources.hugepage_limits)
+                .map_err(|e| e.context(format!("Cannot update container {}", rec.id)))?;
+        }
         if rec.state.status.is_active() {
             let cg = self.container_cgroup(&c)?;
             let live = live_resources(&opts.resources)

@@ -1,4 +1,5 @@
-//! Reading json-file logs across rotated files, with filters, tail and follow.
+//! Reading json-file logs across rotated files (and CRI-format logs), with filters, tail
+//! and follow.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use super::jsonfile::rotated_path;
 use crate::error::{Error, Result};
 use crate::time::{parse_rfc3339, Timestamp};
+use isula_shim_proto::crifile;
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -173,22 +175,16 @@ struct Filter<'a> {
 impl Filter<'_> {
     /// Route one raw line; false when the sink wants no more.
     fn line(&mut self, raw: &[u8], sink: &mut dyn FnMut(LogLine) -> bool) -> bool {
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(raw) else {
+        let Some((stream, time, log)) = parse_line(raw) else {
             return true; // a torn or foreign line
-        };
-        let stream = match v.get("stream").and_then(|s| s.as_str()) {
-            Some("stderr") => LogStream::Stderr,
-            _ => LogStream::Stdout,
         };
         if (stream == LogStream::Stdout && !self.opts.stdout) || (stream == LogStream::Stderr && !self.opts.stderr) {
             return true;
         }
-        let time = v.get("time").and_then(|t| t.as_str()).unwrap_or("").to_string();
         let time_nanos = parse_rfc3339(&time).map_or(0, Timestamp::unix_nanos);
         if self.since.is_some_and(|s| time_nanos < s) || self.until.is_some_and(|u| time_nanos > u) {
             return true;
         }
-        let log = v.get("log").and_then(|l| l.as_str()).unwrap_or("").to_string();
         let line = LogLine { stream, time, time_nanos, log };
         match self.tail.as_mut() {
             Some(q) => {
@@ -204,6 +200,25 @@ impl Filter<'_> {
             None => sink(line),
         }
     }
+}
+
+/// Stream, time and text of one log line: a json-file entry, or a CRI record (its
+/// text ends with `\n` when it is a full line, `F`; a partial one, `P`, has none).
+fn parse_line(raw: &[u8]) -> Option<(LogStream, String, String)> {
+    let stream_of = |s: Option<&str>| if s == Some("stderr") { LogStream::Stderr } else { LogStream::Stdout };
+    if raw.first() == Some(&b'{') {
+        let v = serde_json::from_slice::<serde_json::Value>(raw).ok()?;
+        let stream = stream_of(v.get("stream").and_then(|s| s.as_str()));
+        let time = v.get("time").and_then(|t| t.as_str()).unwrap_or("").to_string();
+        let log = v.get("log").and_then(|l| l.as_str()).unwrap_or("").to_string();
+        return Some((stream, time, log));
+    }
+    let r = crifile::parse_record(raw)?;
+    let mut log = String::from_utf8_lossy(r.msg).into_owned();
+    if r.tag == crifile::Tag::Full {
+        log.push('\n');
+    }
+    Some((stream_of(Some(r.stream)), r.time.to_string(), log))
 }
 
 /// Reads complete lines from a growing file, keeping a partial last line for later.
@@ -286,6 +301,37 @@ mod tests {
         let win = collect(&p, &LogOptions { since: Some(since), until: Some(until), ..Default::default() });
         assert_eq!(win, vec!["l25", "l26"]);
         assert!(collect(&dir.path().join("missing.log"), &LogOptions::default()).is_empty());
+    }
+
+    #[test]
+    fn reads_cri_records() {
+        use isula_shim_proto::crifile::{CriFileWriter, Tag};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.log");
+        let mut w = CriFileWriter::open(&p).unwrap();
+        let t = |s: u64| UNIX_EPOCH + Duration::from_secs(1000 + s);
+        w.write_record("stdout", Tag::Full, b"one", t(0)).unwrap();
+        w.write_record("stderr", Tag::Partial, b"tw", t(1)).unwrap();
+        w.write_record("stderr", Tag::Full, b"o", t(2)).unwrap();
+        w.write_record("stdout", Tag::Partial, b"end", t(3)).unwrap();
+        let mut got = Vec::new();
+        read_logs(&p, &LogOptions::default(), &mut |l| {
+            got.push((l.stream, l.log, l.time_nanos));
+            true
+        })
+        .unwrap();
+        let s = 1_000_000_000i128;
+        assert_eq!(
+            got,
+            vec![
+                (LogStream::Stdout, "one\n".to_string(), 1000 * s),
+                (LogStream::Stderr, "tw".to_string(), 1001 * s),
+                (LogStream::Stderr, "o\n".to_string(), 1002 * s),
+                (LogStream::Stdout, "end".to_string(), 1003 * s),
+            ]
+        );
+        let errs = collect(&p, &LogOptions { stdout: false, ..Default::default() });
+        assert_eq!(errs, vec!["tw", "o"]);
     }
 
     #[test]

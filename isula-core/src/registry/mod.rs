@@ -9,6 +9,11 @@
 //! CA is in `<dir>/<host:port>/*.crt` for `dir` in `<graph>/certs.d`, then
 //! `/etc/isulad/certs.d` (the first directory holding certificates for the host wins,
 //! and replaces the public roots for that host).
+//!
+//! Mirrors: a containerd-style `<dir>/<host>/hosts.toml` (or `<dir>/_default/hosts.toml`) in
+//! the same directories lists the hosts tried for that registry, with their capabilities
+//! (see the `hosts` module); without one, `registry-mirrors` apply to docker.io. The image
+//! keeps the reference it was pulled by.
 
 //!
 //! The client needs the `registry` feature (default-on; it brings ureq and rustls). Without
@@ -23,6 +28,8 @@ pub(crate) mod challenge;
 pub(crate) mod claims;
 #[cfg(feature = "registry")]
 pub(crate) mod credentials;
+#[cfg(feature = "registry")]
+pub(crate) mod hosts;
 #[cfg(feature = "registry")]
 pub(crate) mod manifest;
 #[cfg(feature = "registry")]

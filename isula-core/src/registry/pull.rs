@@ -1,17 +1,18 @@
-//! Pull: resolve a reference to one platform's manifest (trying mirrors and
-//! endpoints in order), then fetch config and layers into the content store,
-//! layers in parallel.
+//! Pull: resolve a reference to one platform's manifest on the first endpoint able to
+//! (mirrors, then the registry), then fetch config and layers into the content store,
+//! layers in parallel, each blob from the first pull-capable endpoint that has it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Mutex, OnceLock};
 
 use super::blobs::{fetch_blob, fetch_manifest, FetchedManifest};
 use super::claims::BlobClaims;
-use super::credentials::Credentials;
+use super::credentials::{CredentialStore, Credentials};
+use super::hosts::Caps;
 use super::manifest::{self, Descriptor, Manifest, Platform};
 use super::session::Session;
-use super::transport::Transport;
+use super::transport::{Endpoint, Transport};
 use super::{LayerProgress, PullEvent};
 use crate::content::ContentStore;
 use crate::digest::Digest;
@@ -32,8 +33,8 @@ pub(crate) struct PullSpec {
     pub platform: Option<Platform>,
     /// Parallel layer downloads.
     pub max_concurrent: usize,
-    /// Credentials for the registry, if saved.
-    pub creds: Option<Credentials>,
+    /// Saved credentials: the registry's are sent to the registry, a mirror's own to the mirror.
+    pub credentials: CredentialStore,
 }
 
 /// An image whose blobs are all in the content store.
@@ -51,10 +52,107 @@ pub(crate) struct FetchedImage {
     pub repo_digest: Digest,
 }
 
+/// Sessions with the pull-capable endpoints, in order, each opened on first use and
+/// shared by the download threads. An endpoint that failed to open stays failed.
+struct Sessions<'t> {
+    transport: &'t Transport,
+    repository: String,
+    scopes: Vec<String>,
+    slots: Vec<Slot<'t>>,
+}
+
+struct Slot<'t> {
+    endpoint: Endpoint,
+    creds: Option<Credentials>,
+    session: OnceLock<Option<Session<'t>>>,
+}
+
+impl<'t> Sessions<'t> {
+    fn new(transport: &'t Transport, spec: &PullSpec, endpoints: Vec<Endpoint>) -> Result<Self> {
+        let mut slots = Vec::new();
+        for endpoint in endpoints.into_iter().filter(|e| e.caps.has(Caps::PULL)) {
+            let who = if endpoint.mirror { endpoint.host().to_string() } else { spec.registry.clone() };
+            let creds = spec.credentials.get(&who)?;
+            slots.push(Slot { endpoint, creds, session: OnceLock::new() });
+        }
+        Ok(Sessions {
+            transport,
+            repository: spec.repository.clone(),
+            scopes: vec![format!("repository:{}:pull", spec.repository)],
+            slots,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The session with endpoint `i`, opened (ping and authentication) on first use.
+    fn get(&self, i: usize) -> Result<&Session<'t>> {
+        let slot = &self.slots[i];
+        let mut err = None;
+        let s = slot.session.get_or_init(|| {
+            match Session::open(
+                self.transport,
+                slot.endpoint.clone(),
+                &self.repository,
+                self.scopes.clone(),
+                slot.creds.clone(),
+            ) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    err = Some(e);
+                    None
+                }
+            }
+        });
+        match s {
+            Some(s) => Ok(s),
+            None => Err(err.unwrap_or_else(|| {
+                Error::unavailable(format!("{}: unreachable earlier in this pull", slot.endpoint.api()))
+            })),
+        }
+    }
+
+    /// True when a failure on endpoint `i` moves on to the next one: any endpoint is left
+    /// after an unreachable one, a mirror also after a 404 or a refusal.
+    fn falls_back(&self, i: usize, e: &Error) -> bool {
+        i + 1 < self.len()
+            && (e.kind() == ErrorKind::Unavailable
+                || (self.slots[i].endpoint.mirror
+                    && matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied)))
+    }
+
+    /// Fetch blob `desc` from the first endpoint that serves it.
+    fn fetch_blob(
+        &self,
+        store: &ContentStore,
+        desc: &Descriptor,
+        retries: u32,
+        cancel: &AtomicBool,
+        events: &dyn Fn(LayerProgress),
+    ) -> Result<bool> {
+        let mut i = 0;
+        loop {
+            let r = self.get(i).and_then(|s| fetch_blob(s, store, desc, retries, cancel, events));
+            match r {
+                Err(e) if !cancel.load(Ordering::Relaxed) && self.falls_back(i, &e) => {
+                    log::info!("blob {}: {e}; trying the next endpoint", desc.digest);
+                    i += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+}
+
 /// Resolve and download `spec` into `store`. The image's blobs are claimed in `claims`
 /// and passed to `pin` (to protect them from garbage collection) once known; the blobs this call committed are added to `new_blobs` (also on failure,
 /// so the caller can remove them with [`BlobClaims::delete_unshared`]). Partial downloads
 /// stay for a later resume.
+///
+/// A tag is resolved on the endpoints with both the pull and resolve capabilities, a digest
+/// on those with pull, in order; a failure moves on as [`Sessions::falls_back`] says.
 pub(crate) fn fetch_image(
     transport: &Transport,
     store: &ContentStore,
@@ -64,15 +162,17 @@ pub(crate) fn fetch_image(
     new_blobs: &mut Vec<Digest>,
     progress: &mut dyn FnMut(PullEvent),
 ) -> Result<FetchedImage> {
-    let scopes = vec![format!("repository:{}:pull", spec.repository)];
+    let ctx = || format!("pull {}", spec.display);
+    let endpoints = transport.endpoints(&spec.registry).map_err(|e| e.context(ctx()))?;
+    let sessions = Sessions::new(transport, spec, endpoints).map_err(|e| e.context(ctx()))?;
+    // Tags cannot hold a ':'; digests always do.
+    let by_digest = spec.reference.contains(':');
+    let need = if by_digest { Caps::PULL } else { Caps::PULL | Caps::RESOLVE };
+    let candidates: Vec<usize> = (0..sessions.len()).filter(|&i| sessions.slots[i].endpoint.caps.has(need)).collect();
     let mut last_err: Option<Error> = None;
-    let endpoints = transport.endpoints(&spec.registry);
-    let n = endpoints.len();
-    for (i, ep) in endpoints.into_iter().enumerate() {
-        let is_mirror = ep.mirror;
-        let attempt = Session::open(transport, ep, &spec.repository, scopes.clone(), spec.creds.clone())
-            .and_then(|s| resolve(&s, spec).map(|r| (s, r)));
-        match attempt {
+    let mut not_found: Option<Error> = None;
+    for (k, &i) in candidates.iter().enumerate() {
+        match sessions.get(i).and_then(|s| resolve(s, spec).map(|r| (s, r))) {
             Ok((session, (top, chosen))) => {
                 progress(PullEvent::Resolved { reference: spec.display.clone(), digest: top.digest.clone() });
                 if let Manifest::Image(m) = &chosen.manifest {
@@ -81,23 +181,37 @@ pub(crate) fn fetch_image(
                     claims.claim(store, &all);
                     all.iter().for_each(&mut *pin);
                 }
-                return download(transport, store, &session, spec, &top, chosen, new_blobs, progress);
+                log::debug!("pull {}: resolved on {}", spec.display, session.endpoint().api());
+                return download(transport, store, &sessions, spec, &top, chosen, new_blobs, progress);
             }
             Err(e) => {
-                let next = i + 1 < n
-                    && (e.kind() == ErrorKind::Unavailable
-                        || (is_mirror && matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied)));
-                if !next {
-                    return Err(e.context(format!("pull {}", spec.display)));
+                let more = k + 1 < candidates.len();
+                if !more || !sessions.falls_back(i, &e) {
+                    // A mirror that does not have the image says more than an unreachable
+                    // registry after it (an offline node's upstream).
+                    let e = match not_found.take() {
+                        Some(nf) if !more && e.kind() == ErrorKind::Unavailable => {
+                            Error::not_found(format!("{nf}; then {e}"))
+                        }
+                        _ => e,
+                    };
+                    return Err(e.context(ctx()));
                 }
                 log::info!("pull {}: {e}; trying the next endpoint", spec.display);
-                last_err = Some(e);
+                if e.kind() == ErrorKind::NotFound && not_found.is_none() {
+                    not_found = Some(e);
+                } else {
+                    last_err = Some(e);
+                }
             }
         }
     }
     Err(last_err
-        .unwrap_or_else(|| Error::unavailable("no registry endpoint"))
-        .context(format!("pull {}", spec.display)))
+        .unwrap_or_else(|| {
+            let what = if by_digest { "pull" } else { "pull and resolve" };
+            Error::unavailable(format!("no endpoint of registry {} has the {what} capabilities", spec.registry))
+        })
+        .context(ctx()))
 }
 
 /// The top-level document and the chosen platform manifest.
@@ -123,7 +237,7 @@ fn resolve(s: &Session, spec: &PullSpec) -> Result<(FetchedManifest, FetchedMani
 fn download(
     transport: &Transport,
     store: &ContentStore,
-    s: &Session,
+    s: &Sessions,
     spec: &PullSpec,
     top: &FetchedManifest,
     chosen: FetchedManifest,
@@ -136,7 +250,7 @@ fn download(
     let retries = transport.options().retries;
     let never = AtomicBool::new(false);
     // The config first: small, and it tells the platform of single-platform images.
-    if fetch_blob(s, store, &m.config, retries, &never, &|_| {})? {
+    if s.fetch_blob(store, &m.config, retries, &never, &|_| {})? {
         new_blobs.push(m.config.digest.clone());
     }
     let config = store.read(&m.config.digest, 64 << 20)?;
@@ -178,7 +292,7 @@ fn download(
                 let send = |p: LayerProgress| {
                     let _ = tx.send((i, p));
                 };
-                let r = fetch_blob(s, store, &layers[i], retries, cancel, &send);
+                let r = s.fetch_blob(store, &layers[i], retries, cancel, &send);
                 if r.is_err() {
                     cancel.store(true, Ordering::Relaxed);
                 }

@@ -1,8 +1,9 @@
-//! Push: blobs the registry lacks (checked with HEAD, mounted from another
+//! Push (to the endpoints with the push capability, else the registry): blobs the registry lacks (checked with HEAD, mounted from another
 //! repository of the same registry when possible, else uploaded), then the manifest.
 
 use super::blobs::{blob_exists, put_manifest, upload_blob, Uploaded};
 use super::credentials::Credentials;
+use super::hosts::Caps;
 use super::manifest::Descriptor;
 use super::session::Session;
 use super::transport::Transport;
@@ -51,7 +52,12 @@ pub(crate) fn push_image(
     if let Some(from) = &spec.mount_from {
         scopes.push(format!("repository:{from}:pull"));
     }
-    let endpoints: Vec<_> = transport.endpoints(&spec.registry).into_iter().filter(|e| !e.mirror).collect();
+    // The endpoints with the push capability (a hosts file's), else the registry itself.
+    let all = transport.endpoints(&spec.registry).map_err(|e| e.context(format!("push {}", spec.display)))?;
+    let mut endpoints: Vec<_> = all.iter().filter(|e| e.caps.has(Caps::PUSH)).cloned().collect();
+    if endpoints.is_empty() {
+        endpoints = all.into_iter().filter(|e| !e.mirror).collect();
+    }
     let mut session = None;
     let mut last_err = None;
     for ep in endpoints {

@@ -83,22 +83,22 @@ impl<'t> Session<'t> {
         &self.repository
     }
 
-    /// `<base>/v2/<repository>/<rest>`.
+    /// `<base><api path>/<repository>/<rest>` (`https://host/v2/library/busybox/…`).
     pub(crate) fn url(&self, rest: &str) -> String {
-        format!("{}/v2/{}/{}", self.endpoint.base, self.repository, rest)
+        format!("{}/{}/{}", self.endpoint.api(), self.repository, rest)
     }
 
     /// A name for the registry in messages.
     pub(crate) fn registry_name(&self) -> String {
         if self.endpoint.mirror {
-            format!("{} (mirror {})", self.endpoint.registry, self.endpoint.base)
+            format!("{} (mirror {})", self.endpoint.registry, self.endpoint.api())
         } else {
             format!("registry {}", self.endpoint.base)
         }
     }
 
     fn ping(&self) -> Result<()> {
-        let url = format!("{}/v2/", self.endpoint.base);
+        let url = format!("{}/", self.endpoint.api());
         let what = format!("{}: ping {url}", self.registry_name());
         // With a fallback (https before http), a failure moves on at once.
         let retries = if self.endpoint.has_fallback { 0 } else { self.transport.options().retries };
@@ -296,7 +296,7 @@ impl<'t> Session<'t> {
 
     /// Check that the session is authorised (used by login): `GET /v2/` must answer 200.
     pub(crate) fn check_access(&self) -> Result<()> {
-        let url = format!("{}/v2/", self.endpoint.base);
+        let url = format!("{}/", self.endpoint.api());
         self.expect("check credentials", Method::GET, &url, &[], ReqBody::Empty, &[200]).map(|_| ())
     }
 }

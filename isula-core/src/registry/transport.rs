@@ -1,5 +1,6 @@
-//! HTTP transport to registries: endpoints (mirrors, insecure registries, per-registry
-//! CA certificates), one `ureq` agent per endpoint, timeouts, retries with backoff for
+//! HTTP transport to registries: endpoints (mirrors from `hosts.toml` files or the
+//! docker.io mirror list, insecure registries, per-registry CA certificates), one `ureq`
+//! agent per endpoint, timeouts, retries with backoff for
 //! transient failures, and the mapping of HTTP failures to [`ErrorKind`](crate::ErrorKind)s.
 
 use std::collections::HashMap;
@@ -13,6 +14,7 @@ use ureq::http::Response;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Body};
 
+use super::hosts::{self, Caps, HostConfig};
 use crate::error::{Error, Result};
 
 /// Docker Hub's canonical name in references.
@@ -27,7 +29,8 @@ pub(crate) struct RegistryOptions {
     pub mirrors: Vec<String>,
     /// Hosts (`host`, `host:port` or an IPv4 CIDR) reached with unverified TLS, then plain http.
     pub insecure: Vec<String>,
-    /// Directories holding `<host[:port]>/*.crt` CA certificates, searched in order.
+    /// Directories holding `<host[:port]>/*.crt` CA certificates and `<host[:port]>/hosts.toml`
+    /// (or `_default/hosts.toml`) host files, searched in order.
     pub certs_dirs: Vec<PathBuf>,
     /// TCP connect timeout.
     pub connect_timeout: Duration,
@@ -60,6 +63,12 @@ pub(crate) struct Endpoint {
     pub registry: String,
     /// `scheme://host[:port]` without a trailing slash.
     pub base: String,
+    /// The API root path (`/v2`, or a hosts file's `override_path` path), no trailing slash.
+    pub path: String,
+    /// What the endpoint is used for (pull, resolve, push).
+    pub caps: Caps,
+    /// PEM CA files to trust instead of the public roots and `certs.d` (from a hosts file).
+    pub ca: Vec<PathBuf>,
     /// Verify the server certificate (false only for insecure registries).
     pub verify_tls: bool,
     /// True for a configured mirror.
@@ -74,13 +83,21 @@ impl Endpoint {
     pub(crate) fn host(&self) -> &str {
         self.base.split_once("://").map(|(_, h)| h).unwrap_or(&self.base)
     }
+
+    /// `<base><path>`: the API root URL (`https://host/v2`).
+    pub(crate) fn api(&self) -> String {
+        format!("{}{}", self.base, self.path)
+    }
 }
+
+/// What an agent is shared by: base URL, TLS verification and the hosts file's CA files.
+type AgentKey = (String, bool, Vec<PathBuf>);
 
 /// Endpoints, agents and retry policy shared by all registry sessions of an engine.
 #[derive(Debug)]
 pub(crate) struct Transport {
     opts: RegistryOptions,
-    agents: Mutex<HashMap<(String, bool), Agent>>,
+    agents: Mutex<HashMap<AgentKey, Agent>>,
 }
 
 impl Transport {
@@ -106,19 +123,63 @@ impl Transport {
         })
     }
 
-    /// The endpoints to try, in order, for `registry`.
-    pub(crate) fn endpoints(&self, registry: &str) -> Vec<Endpoint> {
+    /// The endpoints to try, in order, for `registry`: from its `hosts.toml` when one is
+    /// found in the certs directories (the mirrors in file order, then the server), else the
+    /// docker.io mirror list and the registry itself. Every endpoint but the last has a
+    /// fallback, so an unreachable one is skipped without retries. A malformed hosts file is
+    /// `InvalidArgument`.
+    pub(crate) fn endpoints(&self, registry: &str) -> Result<Vec<Endpoint>> {
+        let mut out = match hosts::find(&self.opts.certs_dirs, registry)? {
+            Some(file) => {
+                let mut out = Vec::new();
+                for h in &file.hosts {
+                    self.push_host(&mut out, registry, h);
+                }
+                out
+            }
+            None => self.legacy_endpoints(registry),
+        };
+        let n = out.len();
+        for e in out.iter_mut().take(n.saturating_sub(1)) {
+            e.has_fallback = true;
+        }
+        Ok(out)
+    }
+
+    /// One hosts file entry: plain http as written; https verified unless `skip_verify`, or
+    /// unverified then http for a host in the insecure list.
+    fn push_host(&self, out: &mut Vec<Endpoint>, registry: &str, h: &HostConfig) {
+        let mut e = ep(registry, &h.scheme, &h.host, !h.skip_verify, h.mirror);
+        e.path = h.path.clone();
+        e.caps = h.caps;
+        e.ca = h.ca.clone();
+        if h.scheme == "https" && self.is_insecure(&h.host) {
+            e.verify_tls = false;
+            let mut http = e.clone();
+            http.base = format!("http://{}", h.host);
+            out.push(e);
+            out.push(http);
+        } else {
+            if h.scheme == "http" {
+                e.verify_tls = false;
+            }
+            out.push(e);
+        }
+    }
+
+    /// Endpoints without a hosts file: the docker.io mirrors (pull and resolve) and the
+    /// registry (https, or unverified https then http when insecure).
+    fn legacy_endpoints(&self, registry: &str) -> Vec<Endpoint> {
         let mut out = Vec::new();
         let mut push = |registry: &str, host: &str, mirror: bool, scheme: Option<&str>| {
             let insecure = self.is_insecure(host);
+            let caps = if mirror { Caps::PULL | Caps::RESOLVE } else { Caps::ALL };
             match scheme {
-                Some("http") => out.push(ep(registry, "http", host, false, mirror)),
+                Some("http") => out.push(Endpoint { caps, ..ep(registry, "http", host, false, mirror) }),
                 _ => {
-                    let mut https = ep(registry, "https", host, !insecure, mirror);
-                    https.has_fallback = insecure;
-                    out.push(https);
+                    out.push(Endpoint { caps, ..ep(registry, "https", host, !insecure, mirror) });
                     if insecure {
-                        out.push(ep(registry, "http", host, false, mirror));
+                        out.push(Endpoint { caps, ..ep(registry, "http", host, false, mirror) });
                     }
                 }
             }
@@ -134,13 +195,7 @@ impl Transport {
                     push(registry, host, true, scheme);
                 }
             }
-            out.push(Endpoint {
-                registry: registry.into(),
-                base: DOCKER_HUB_API.into(),
-                verify_tls: true,
-                mirror: false,
-                has_fallback: false,
-            });
+            out.push(Endpoint { base: DOCKER_HUB_API.into(), ..ep(registry, "https", "", true, false) });
         } else {
             push(registry, registry, false, None);
         }
@@ -149,7 +204,7 @@ impl Transport {
 
     /// The HTTP agent for `endpoint` (created once, then shared).
     pub(crate) fn agent(&self, endpoint: &Endpoint) -> Result<Agent> {
-        let key = (endpoint.base.clone(), endpoint.verify_tls);
+        let key = (endpoint.base.clone(), endpoint.verify_tls, endpoint.ca.clone());
         let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(a) = agents.get(&key) {
             return Ok(a.clone());
@@ -157,6 +212,18 @@ impl Transport {
         let mut tls = TlsConfig::builder();
         if !endpoint.verify_tls {
             tls = tls.disable_verification(true);
+        } else if !endpoint.ca.is_empty() {
+            let mut certs = Vec::new();
+            for f in &endpoint.ca {
+                certs.extend(read_pem_certs(f)?);
+            }
+            if certs.is_empty() {
+                return Err(Error::invalid(format!(
+                    "{}: the hosts file's ca {:?} holds no certificate",
+                    endpoint.base, endpoint.ca
+                )));
+            }
+            tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         } else if let Some(certs) = self.load_cas(endpoint.host())? {
             tls = tls.root_certs(RootCerts::new_with_certs(&certs));
         }
@@ -186,14 +253,7 @@ impl Transport {
             let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             files.sort();
             for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "crt")) {
-                let pem = std::fs::read(f).map_err(|e| Error::io(f, "read CA certificate", e))?;
-                for item in ureq::tls::parse_pem(&pem) {
-                    match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
-                        Ok(_) => {}
-                        Err(e) => return Err(Error::invalid(format!("CA certificate {}: {e}", f.display()))),
-                    }
-                }
+                certs.extend(read_pem_certs(f)?);
             }
             if !certs.is_empty() {
                 log::debug!("registry {host}: using {} CA certificate(s) from {}", certs.len(), d.display());
@@ -251,10 +311,27 @@ fn ep(registry: &str, scheme: &str, host: &str, verify: bool, mirror: bool) -> E
     Endpoint {
         registry: registry.into(),
         base: format!("{scheme}://{host}"),
+        path: "/v2".into(),
+        caps: Caps::ALL,
+        ca: Vec::new(),
         verify_tls: verify,
         mirror,
         has_fallback: false,
     }
+}
+
+/// The certificates of PEM file `f`.
+fn read_pem_certs(f: &std::path::Path) -> Result<Vec<Certificate<'static>>> {
+    let pem = std::fs::read(f).map_err(|e| Error::io(f, "read CA certificate", e))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(Error::invalid(format!("CA certificate {}: {e}", f.display()))),
+        }
+    }
+    Ok(certs)
 }
 
 fn strip_port(host: &str) -> &str {
@@ -385,6 +462,7 @@ mod tests {
         Transport::new(RegistryOptions {
             mirrors: mirrors.iter().map(|s| s.to_string()).collect(),
             insecure: insecure.iter().map(|s| s.to_string()).collect(),
+            certs_dirs: Vec::new(),
             ..Default::default()
         })
     }
@@ -392,7 +470,7 @@ mod tests {
     #[test]
     fn endpoints_follow_mirrors_and_insecure_lists() {
         let tr = t(&["https://m1.example/", "http://127.0.0.1:6000"], &["10.0.0.0/8", "reg.local"]);
-        let hub: Vec<_> = tr.endpoints("docker.io").into_iter().map(|e| (e.base, e.verify_tls)).collect();
+        let hub: Vec<_> = tr.endpoints("docker.io").unwrap().into_iter().map(|e| (e.base, e.verify_tls)).collect();
         assert_eq!(
             hub,
             vec![
@@ -401,13 +479,50 @@ mod tests {
                 (DOCKER_HUB_API.to_string(), true)
             ]
         );
-        let ins: Vec<_> = tr.endpoints("10.1.2.3:5000").into_iter().map(|e| (e.base, e.verify_tls)).collect();
+        let ins: Vec<_> = tr.endpoints("10.1.2.3:5000").unwrap().into_iter().map(|e| (e.base, e.verify_tls)).collect();
         assert_eq!(ins, vec![("https://10.1.2.3:5000".into(), false), ("http://10.1.2.3:5000".into(), false)]);
-        let fb: Vec<_> = tr.endpoints("10.1.2.3:5000").into_iter().map(|e| e.has_fallback).collect();
+        let fb: Vec<_> = tr.endpoints("10.1.2.3:5000").unwrap().into_iter().map(|e| e.has_fallback).collect();
         assert_eq!(fb, vec![true, false]);
         assert!(tr.is_insecure("reg.local:443"));
-        let sec: Vec<_> = tr.endpoints("11.1.2.3:5000").into_iter().map(|e| (e.base, e.verify_tls)).collect();
+        let sec: Vec<_> = tr.endpoints("11.1.2.3:5000").unwrap().into_iter().map(|e| (e.base, e.verify_tls)).collect();
         assert_eq!(sec, vec![("https://11.1.2.3:5000".into(), true)]);
+    }
+
+    #[test]
+    fn hosts_file_endpoints_keep_order_caps_and_fallbacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("r.example");
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::write(
+            host.join("hosts.toml"),
+            "server = \"https://reg.local\"\ncapabilities = [\"pull\", \"resolve\"]\n\
+             [host.\"http://127.0.0.1:6000\"]\ncapabilities = [\"pull\"]\n\
+             [host.\"https://m.example/api\"]\noverride_path = true\nskip_verify = true\nca = \"m.pem\"\n",
+        )
+        .unwrap();
+        let mut tr = t(&["https://hub-mirror.example"], &["reg.local"]);
+        tr.opts.certs_dirs = vec![dir.path().to_path_buf()];
+        let eps = tr.endpoints("r.example").unwrap();
+        let got: Vec<_> = eps.iter().map(|e| (e.api(), e.verify_tls, e.mirror, e.has_fallback)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("http://127.0.0.1:6000/v2".to_string(), false, true, true),
+                ("https://m.example/api".to_string(), false, true, true),
+                // The insecure server: unverified https, then http.
+                ("https://reg.local/v2".to_string(), false, false, true),
+                ("http://reg.local/v2".to_string(), false, false, false),
+            ]
+        );
+        assert_eq!(eps[0].caps, Caps::PULL);
+        assert_eq!(eps[1].caps, Caps::ALL);
+        assert_eq!(eps[1].ca, vec![host.join("m.pem")]);
+        assert_eq!(eps[2].caps, Caps::PULL | Caps::RESOLVE);
+        // No file for docker.io here: the mirror list applies (mirrors pull and resolve only).
+        let hub = tr.endpoints("docker.io").unwrap();
+        assert_eq!(hub.iter().map(|e| e.caps).collect::<Vec<_>>(), vec![Caps::PULL | Caps::RESOLVE, Caps::ALL]);
+        std::fs::write(host.join("hosts.toml"), "server = 1").unwrap();
+        assert_eq!(tr.endpoints("r.example").unwrap_err().kind(), crate::ErrorKind::InvalidArgument);
     }
 
     #[test]

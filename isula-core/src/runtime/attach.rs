@@ -85,6 +85,33 @@ impl AttachStream {
         self.send(frame::RESIZE, &p)
     }
 
+    /// Ask the shim to close its (CRI) log file and open the path again; waits at most
+    /// `timeout` for the answer. `FailedPrecondition` when the process exits first; the
+    /// shim's own error (no log, a json-file log, the path cannot be opened) is `Internal`.
+    pub fn reopen_log(&mut self, timeout: std::time::Duration) -> Result<()> {
+        self.send(frame::REOPEN_LOG, &[])?;
+        self.stream.set_read_timeout(Some(timeout))?;
+        let mut buf = [0u8; 32 * 1024];
+        loop {
+            match self.dec.next_frame().map_err(Error::internal)? {
+                Some((frame::LOG_REOPENED, p)) if p.is_empty() => return Ok(()),
+                Some((frame::LOG_REOPENED, p)) => {
+                    return Err(Error::internal(format!("isulad-shim: {}", String::from_utf8_lossy(&p))))
+                }
+                Some((frame::EXIT, _)) => return Err(Error::precondition("the process exited")),
+                Some(_) => continue, // output produced meanwhile
+                None => {}
+            }
+            let n = match self.stream.read(&mut buf) {
+                Ok(0) => return Err(Error::precondition("the shim closed the connection (process exited?)")),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::unavailable(format!("no answer from the shim to a log reopen: {e}"))),
+            };
+            self.dec.push(&buf[..n]);
+        }
+    }
+
     /// Next event; `Ok(None)` when the shim closed the connection without an exit frame.
     pub fn read_event(&mut self) -> Result<Option<AttachEvent>> {
         let mut buf = [0u8; 32 * 1024];

@@ -37,7 +37,7 @@ use seccomp_cache::ProfileKey;
 
 pub use attach::{AttachEvent, AttachStream};
 pub use oci::OciRuntime;
-pub use proto::{ExitStatus, ShimLogConfig};
+pub use proto::{ExitStatus, LogFormat, ShimLogConfig};
 pub(crate) use shim::{find_in_path, is_shim_alive, locate_shim, read_exit, ShimHandle};
 
 /// Status of a container as the OCI runtime reports it.

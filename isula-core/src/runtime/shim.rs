@@ -46,8 +46,10 @@
 //! **Attach framing** (both directions on `attach.sock`): `[kind u8][len u32 BE][payload]`,
 //! kinds in [`frame`]: STDIN (client→shim), STDOUT/STDERR (shim→client), RESIZE
 //! (client→shim, `rows u16 BE, cols u16 BE`), CLOSE_STDIN (client→shim), EXIT
-//! (shim→client, [`ExitStatus`] JSON, last frame). A client gets the output produced
-//! while it is connected; the json-file log has everything.
+//! (shim→client, [`ExitStatus`] JSON, last frame), REOPEN_LOG (client→shim: close the CRI
+//! log and open its path again, after kubelet renamed it) answered by LOG_REOPENED
+//! (shim→client, empty payload or the error text). A client gets the output produced
+//! while it is connected; the log (json-file or CRI) has everything.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -408,6 +410,11 @@ impl ShimHandle {
     /// Resize the process' pty (no effect without a terminal).
     pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
         self.attach()?.resize(rows, cols)
+    }
+
+    /// Have the shim reopen its CRI log file (see [`super::AttachStream::reopen_log`]).
+    pub fn reopen_log(&self) -> Result<()> {
+        self.attach()?.reopen_log(Duration::from_secs(10))
     }
 
     /// Send `signal` to the shim itself (it forwards TERM, INT, HUP, QUIT, USR1, USR2).

@@ -27,6 +27,57 @@ pub(crate) fn is_alive(pid: i32, start_time: u64) -> bool {
     }
 }
 
+/// Parent pid of `pid` (field 4 of `/proc/<pid>/stat`); `None` when there is no such process.
+pub(crate) fn parent_pid(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `root` and all its descendants now alive, from one scan of `/proc`.
+fn process_tree(root: i32) -> Vec<i32> {
+    let mut parent = std::collections::HashMap::<i32, Vec<i32>>::new();
+    if let Ok(rd) = std::fs::read_dir("/proc") {
+        for ent in rd.flatten() {
+            let Some(pid) = ent.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+            if let Some(pp) = parent_pid(pid) {
+                parent.entry(pp).or_default().push(pid);
+            }
+        }
+    }
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        if let Some(kids) = parent.get(&out[i]) {
+            out.extend(kids.iter().copied().filter(|k| *k != root));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// SIGKILL `root` and every process descended from it. The tree is stopped first (SIGSTOP,
+/// rescanning until no new descendant shows up), so no process forks or is re-parented
+/// away between the scan and the kill.
+pub(crate) fn kill_tree(root: i32) {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let mut stopped: Vec<i32> = Vec::new();
+    for _ in 0..100 {
+        let new: Vec<i32> = process_tree(root).into_iter().filter(|p| !stopped.contains(p)).collect();
+        if new.is_empty() {
+            break;
+        }
+        for p in new {
+            let _ = kill(Pid::from_raw(p), Signal::SIGSTOP);
+            stopped.push(p);
+        }
+    }
+    for p in stopped {
+        let _ = kill(Pid::from_raw(p), Signal::SIGKILL);
+    }
+}
+
 /// A pidfd: a handle on a process that becomes readable when the process exits.
 ///
 /// Where the kernel lacks `pidfd_open` (before 5.3, or under valgrind) it is emulated:
@@ -173,6 +224,29 @@ mod tests {
         assert!(fd.wait(Some(Duration::from_secs(5))).unwrap());
         assert!(!is_alive(pid, 0), "an exited, unreaped child is a zombie, not alive");
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn kill_tree_kills_grandchildren() {
+        let mut child = Command::new("/bin/sh").args(["-c", "sleep 1000 & sleep 1000 & wait"]).spawn().unwrap();
+        let pid = child.id() as i32;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while process_tree(pid).len() < 3 {
+            assert!(std::time::Instant::now() < deadline, "the shell did not start its children");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let tree = process_tree(pid);
+        assert_eq!(parent_pid(tree[1]), Some(pid));
+        kill_tree(pid);
+        child.wait().unwrap();
+        // The orphans (re-parented to init, which reaps them) were killed too.
+        for p in &tree[1..] {
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while is_alive(*p, 0) {
+                assert!(std::time::Instant::now() < deadline, "descendant {p} survived");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
     }
 
     #[test]

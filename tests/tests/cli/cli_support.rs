@@ -143,8 +143,17 @@ impl Daemon {
         if !self.flags.iter().any(|f| f == "-b" || f == "--bridge" || f.starts_with("--bridge=")) {
             c.args(["--bridge", "none"]);
         }
+        // Registry hosts files and CAs from the test's root, never /etc/isulad.
+        if !self.flags.iter().any(|f| f.starts_with("--registry-config-dir")) {
+            c.arg("--registry-config-dir").arg(self.registry_config_dir());
+        }
         c.args(&self.flags);
         c
+    }
+
+    /// The daemon's `--registry-config-dir` (unless a test passes its own): `<root>/registry-config`.
+    pub(crate) fn registry_config_dir(&self) -> PathBuf {
+        self.root.path().join("registry-config")
     }
 
     /// The (empty unless a test writes it) daemon.json of this root.

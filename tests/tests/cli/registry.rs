@@ -71,3 +71,44 @@ fn login_and_logout() {
     // Usage errors of login are 125.
     d.isula(&["login", "--password-stdin", &reg.addr()]).fails(125);
 }
+
+#[test]
+fn pull_through_a_hosts_toml_mirror() {
+    let mode = RegistryMode::Http;
+    if !registry::available(&mode) || !isula_tests::env::require("skopeo") {
+        return;
+    }
+    let reg = Registry::start(mode);
+    let img = images::busybox();
+    reg.push(&img, "k8s-staging/test-image:test");
+    let d = Daemon::start();
+    // The file goes in the daemon's --registry-config-dir; it is read at each pull.
+    let dir = d.registry_config_dir().join("mirror.test.invalid");
+    std::fs::create_dir_all(&dir).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    std::fs::write(
+        dir.join("hosts.toml"),
+        format!(
+            "server = \"https://mirror.test.invalid\"\n\n\
+             [host.\"http://127.0.0.1:{closed}\"]\n  capabilities = [\"pull\", \"resolve\"]\n\n\
+             [host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let name = "mirror.test.invalid/k8s-staging/test-image:test";
+    let out = d.isula(&["pull", name]).ok().to_string();
+    assert!(out.contains("Status: Downloaded newer image for "), "{out}");
+    assert!(out.ends_with(&format!("{name}\n")), "{out}");
+    assert_eq!(d.isula(&["inspect", "-f", "{{.Id}}", name]).ok(), format!("{}\n", img.id()));
+    let listed = d.isula(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).ok().to_string();
+    assert_eq!(listed, format!("{name}\n"));
+
+    // A malformed file: the daemon's InvalidArgument names it, nothing is pulled.
+    let bad = d.registry_config_dir().join("bad.test.invalid");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("hosts.toml"), "server = [\n").unwrap();
+    let e = d.isula(&["pull", "bad.test.invalid/k8s-staging/test-image:test"]).fails(1).to_string();
+    assert!(e.contains(&bad.join("hosts.toml").display().to_string()), "{e}");
+    assert_eq!(d.isula(&["images", "-q"]).ok().lines().count(), 1);
+}

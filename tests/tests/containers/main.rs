@@ -4,6 +4,7 @@
 
 mod containers_common;
 
+mod cri_features;
 mod fake_runtime;
 mod lifecycle;
 mod parallel;

@@ -108,7 +108,12 @@ impl Fixture {
             id: self.id.clone(),
             bundle: self.bundle(),
             state_dir: self.state_dir(),
-            log: Some(ShimLogConfig { path: self.log_path(), max_size: 1 << 20, max_file: 7 }),
+            log: Some(ShimLogConfig {
+                path: self.log_path(),
+                max_size: 1 << 20,
+                max_file: 7,
+                format: Default::default(),
+            }),
             terminal: false,
             open_stdin: false,
             attach: false,
@@ -349,7 +354,7 @@ fn log_rotation_with_tiny_max_size() {
         let mut f = Fixture::new(rt);
         f.make_bundle(&["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line$i; i=$((i+1)); done"], false, true);
         let req = CreateRequest {
-            log: Some(ShimLogConfig { path: f.log_path(), max_size: 1000, max_file: 3 }),
+            log: Some(ShimLogConfig { path: f.log_path(), max_size: 1000, max_file: 3, format: Default::default() }),
             ..f.request()
         };
         let h = f.create(&req);
@@ -409,7 +414,12 @@ fn zz_child_spawner() {
         id: id.clone(),
         bundle: dir.join("bundle"),
         state_dir: dir.join("state"),
-        log: Some(ShimLogConfig { path: dir.join("ctr.log"), max_size: 1 << 20, max_file: 2 }),
+        log: Some(ShimLogConfig {
+            path: dir.join("ctr.log"),
+            max_size: 1 << 20,
+            max_file: 2,
+            format: Default::default(),
+        }),
         terminal: false,
         open_stdin: false,
         attach: false,

@@ -5,4 +5,5 @@ mod registry_support;
 
 mod bench;
 mod faults;
+mod mirrors;
 mod real;

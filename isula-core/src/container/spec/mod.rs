@@ -7,7 +7,10 @@
 
 pub(crate) mod devices;
 pub(crate) mod files;
+pub(crate) mod hugepages;
 pub(crate) mod mounts;
+pub(crate) mod paths;
+pub(crate) mod propagation;
 pub(crate) mod rootfs;
 pub(crate) mod seccomp;
 pub(crate) mod user;
@@ -450,12 +453,17 @@ fn etc_files(dir: &Path) -> [(&'static str, PathBuf); 3] {
 pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     let o = input.options;
     o.validate()?;
+    if !o.resources.hugepage_limits.is_empty() {
+        hugepages::check_limits(&o.resources.hugepage_limits)?;
+    }
     let img = input.image;
     let host = input.host;
     let m = modes(o)?;
     let args = merge_command(o, img)?;
     let user_spec = o.user.clone().filter(|u| !u.is_empty()).or_else(|| img.and_then(|i| i.user().clone()));
-    let user = user::resolve_user(input.rootfs, user_spec.as_deref().unwrap_or(""), &o.group_add)?;
+    // Containers of a pod (CRI) merge the image's groups as Kubernetes does.
+    let image_groups = if o.pod.is_some() { user::ImageGroups::Always } else { user::ImageGroups::UnlessGroupGiven };
+    let user = user::resolve_user_with(input.rootfs, user_spec.as_deref().unwrap_or(""), &o.group_add, image_groups)?;
     let hostname = effective_hostname(o, &m, input.id, host);
     let image_env = image_list(img.and_then(|i| i.env().as_ref()));
     let env = merge_env(&image_env, &o.env, &hostname, o.tty, &user.home);
@@ -501,6 +509,7 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     }
     let table = mounts::mount_table(defaults, &files, user_mounts);
     let mount_values: Vec<Value> = table.iter().map(mounts::PlannedMount::to_oci).collect();
+    let rootfs_propagation = propagation::rootfs_propagation(&table)?;
 
     // devices
     let mut linux_devices = Vec::new();
@@ -544,9 +553,16 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
         "cgroupsPath": cgroups_path(o, host, input.id),
         "sysctl": o.sysctls,
     });
+    if !o.resources.hugepage_limits.is_empty() {
+        linux["resources"]["hugepageLimits"] = hugepages::limits_json(&o.resources.hugepage_limits);
+    }
+    if let Some(p) = rootfs_propagation {
+        linux["rootfsPropagation"] = json!(p);
+    }
     if !o.privileged {
-        linux["maskedPaths"] = json!(MASKED_PATHS);
-        linux["readonlyPaths"] = json!(READONLY_PATHS);
+        let (masked, readonly) = paths::masked_and_readonly(o)?;
+        linux["maskedPaths"] = masked;
+        linux["readonlyPaths"] = readonly;
         if let (Some(p), true) = (seccomp_opt, host.seccomp_supported) {
             let profile = if p.is_empty() {
                 seccomp::parse_profile(seccomp::DEFAULT_PROFILE)?

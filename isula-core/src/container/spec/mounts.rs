@@ -76,6 +76,15 @@ pub(crate) fn default_mounts(privileged: bool, shm_size: Option<i64>, ipc: &Name
     v
 }
 
+/// A host bind source with its symlinks resolved (CRI host paths often are links, e.g. into
+/// `/run`); a path that cannot be resolved stays as given (validation reports it).
+fn resolve_host_source(src: &str) -> String {
+    match std::fs::canonicalize(src) {
+        Ok(p) => p.to_string_lossy().into_owned(),
+        Err(_) => src.to_string(),
+    }
+}
+
 fn bind_options(read_only: bool, propagation: Option<&str>) -> Vec<String> {
     let mut o = vec!["rbind".to_string(), propagation.unwrap_or("rprivate").to_string()];
     if read_only {
@@ -133,7 +142,7 @@ pub(crate) fn user_mounts(
             BindSource::Host(src) => PlannedMount {
                 destination: norm(&b.destination),
                 kind: "bind".into(),
-                source: src,
+                source: resolve_host_source(&src),
                 options: bind_options(b.read_only, b.propagation.as_deref()),
                 volume: None,
                 copy_up: false,
@@ -149,7 +158,7 @@ pub(crate) fn user_mounts(
             MountKind::Bind => PlannedMount {
                 destination: norm(&m.target),
                 kind: "bind".into(),
-                source: m.source.clone(),
+                source: resolve_host_source(&m.source),
                 options: bind_options(m.read_only, m.propagation.as_deref()),
                 volume: None,
                 copy_up: false,

@@ -1,4 +1,5 @@
-//! Resolving `--user` and `--group-add` against the image's `/etc/passwd` and `/etc/group`.
+//! Resolving `--user` and `--group-add` against the image's `/etc/passwd` and `/etc/group`
+//! (Docker's rules, or Kubernetes' merge of the image's groups for containers of a pod).
 
 use std::path::Path;
 
@@ -84,15 +85,26 @@ pub(crate) fn parse_group(content: &str) -> Vec<GroupEntry> {
         .collect()
 }
 
+/// How the user's `/etc/group` memberships join the supplementary groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ImageGroups {
+    /// Docker/runc: only when no group was given (`user`, not `user:group`).
+    UnlessGroupGiven,
+    /// Kubernetes (`SupplementalGroupsPolicy: Merge`, its default), for containers of a pod:
+    /// always, also with `uid:gid` (CRI's `run_as_group`).
+    Always,
+}
+
 /// Resolves `user` (`""`, `name`, `uid`, `name:group`, `uid:gid`) and `group_add` against the
 /// given passwd and group entries, with the semantics of Docker/runc:
 /// an unknown user *name* is an error, an unknown numeric uid runs with gid 0 and home `/`;
-/// supplementary groups come from /etc/group membership when no group was given.
+/// supplementary groups come from /etc/group membership as `image_groups` says, then `group_add`.
 pub(crate) fn resolve_user_in(
     passwd: &[PasswdEntry],
     groups: &[GroupEntry],
     user: &str,
     group_add: &[String],
+    image_groups: ImageGroups,
 ) -> Result<ResolvedUser> {
     let (user_part, group_part) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
@@ -125,16 +137,16 @@ pub(crate) fn resolve_user_in(
         additional_gids: Vec::new(),
         home: if entry.home.is_empty() { "/".into() } else { entry.home.clone() },
     };
-    match group_part {
-        Some(g) if !g.is_empty() => resolved.gid = find_group(g)?,
-        _ if !entry.name.is_empty() => {
-            for g in groups.iter().filter(|g| g.members.contains(&entry.name)) {
-                if g.gid != resolved.gid && !resolved.additional_gids.contains(&g.gid) {
-                    resolved.additional_gids.push(g.gid);
-                }
+    let group_given = group_part.is_some_and(|g| !g.is_empty());
+    if let Some(g) = group_part.filter(|g| !g.is_empty()) {
+        resolved.gid = find_group(g)?;
+    }
+    if !entry.name.is_empty() && (!group_given || image_groups == ImageGroups::Always) {
+        for g in groups.iter().filter(|g| g.members.contains(&entry.name)) {
+            if g.gid != resolved.gid && !resolved.additional_gids.contains(&g.gid) {
+                resolved.additional_gids.push(g.gid);
             }
         }
-        _ => {}
     }
     for g in group_add {
         let gid = find_group(g)?;
@@ -147,10 +159,21 @@ pub(crate) fn resolve_user_in(
 
 /// Resolves a user against `rootfs/etc/passwd` and `rootfs/etc/group` (read without
 /// following symlinks out of the rootfs; missing files count as empty).
+/// Docker's rule for the image's groups ([`ImageGroups::UnlessGroupGiven`]).
 pub(crate) fn resolve_user(rootfs: &Path, user: &str, group_add: &[String]) -> Result<ResolvedUser> {
+    resolve_user_with(rootfs, user, group_add, ImageGroups::UnlessGroupGiven)
+}
+
+/// [`resolve_user`] with the given rule for the image's groups.
+pub(crate) fn resolve_user_with(
+    rootfs: &Path,
+    user: &str,
+    group_add: &[String],
+    image_groups: ImageGroups,
+) -> Result<ResolvedUser> {
     let passwd = parse_passwd(&read_in_rootfs(rootfs, "/etc/passwd")?.unwrap_or_default());
     let groups = parse_group(&read_in_rootfs(rootfs, "/etc/group")?.unwrap_or_default());
-    resolve_user_in(&passwd, &groups, user, group_add)
+    resolve_user_in(&passwd, &groups, user, group_add, image_groups)
 }
 
 #[cfg(test)]
@@ -199,6 +222,11 @@ mod tests {
         assert!(e.to_string().contains("unable to find user ghost"), "{e}");
         assert!(resolve_user(t.path(), "app:nogroup", &[]).unwrap_err().to_string().contains("nogroup"));
         assert!(resolve_user(t.path(), "app", &["nogroup".into()]).is_err());
+        // Kubernetes' merge: the memberships of the uid's user also with a group given.
+        let r = resolve_user_with(t.path(), "1000:50", &["4242".into()], ImageGroups::Always).unwrap();
+        assert_eq!((r.uid, r.gid, r.additional_gids), (1000, 50, vec![10, 29, 4242]));
+        let r = resolve_user_with(t.path(), "4321:7", &[], ImageGroups::Always).unwrap();
+        assert_eq!((r.gid, r.additional_gids), (7, vec![]));
     }
 
     #[test]

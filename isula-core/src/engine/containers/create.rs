@@ -245,7 +245,11 @@ impl Engine {
             state: State::default(),
             restart_count: 0,
             rootfs,
-            log_path: if log_driver == "none" { PathBuf::new() } else { dir.join(format!("{id}-json.log")) },
+            log_path: match log_driver.as_str() {
+                "none" => PathBuf::new(),
+                "cri" => PathBuf::from(opts.log_config.config.get("path").map(String::as_str).unwrap_or_default()),
+                _ => dir.join(format!("{id}-json.log")),
+            },
             mounts: mount_points,
             anonymous_volumes,
         };

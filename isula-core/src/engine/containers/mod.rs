@@ -30,7 +30,9 @@ use crate::container::HostInfo;
 use crate::engine::monitor::{AfterExit, Msg};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::runtime::{locate_shim, CreateRequest, ExitStatus, OciRuntime, Runtime, ShimHandle, ShimLogConfig};
+use crate::runtime::{
+    locate_shim, CreateRequest, ExitStatus, LogFormat, OciRuntime, Runtime, ShimHandle, ShimLogConfig,
+};
 use crate::sys;
 use crate::time::{now, parse_rfc3339};
 
@@ -126,12 +128,24 @@ impl Engine {
         Ok(name)
     }
 
-    /// json-file settings of a record (`None` = driver `none`).
+    /// The shim's log settings of a record (`None` = driver `none`). For driver `cri` the
+    /// log file's parent directory is created when missing.
     fn log_config(&self, rec: &ContainerRecord) -> Result<Option<ShimLogConfig>> {
         if rec.log_path.as_os_str().is_empty() {
             return Ok(None);
         }
         let o = &rec.host_config.log_config;
+        if o.driver == "cri" {
+            if let Some(parent) = rec.log_path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create log directory", e))?;
+            }
+            return Ok(Some(ShimLogConfig {
+                path: rec.log_path.clone(),
+                max_size: 0,
+                max_file: 1,
+                format: LogFormat::Cri,
+            }));
+        }
         let opts = if o.driver.is_empty() { &self.inner.config.container_log.opts } else { &o.config };
         let max_size = match opts.get("max-size") {
             Some(s) => crate::logs::parse_size(s)?,
@@ -141,7 +155,7 @@ impl Engine {
             Some(s) => s.parse::<u32>().map_err(|_| Error::invalid(format!("invalid log opt max-file={s}")))?.max(1),
             None => 1,
         };
-        Ok(Some(ShimLogConfig { path: rec.log_path.clone(), max_size, max_file }))
+        Ok(Some(ShimLogConfig { path: rec.log_path.clone(), max_size, max_file, format: LogFormat::JsonFile }))
     }
 
     fn create_request(&self, rec: &ContainerRecord) -> Result<CreateRequest> {

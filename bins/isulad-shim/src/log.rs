@@ -1,0 +1,76 @@
+//! The container log the shim writes: Docker's json-file (rotated by size) or the CRI
+//! format (never rotated here; reopened on request after kubelet renamed it).
+
+use std::io;
+use std::time::SystemTime;
+
+use isula_shim_proto::crifile::{CriFileWriter, CriSplitter};
+use isula_shim_proto::jsonfile::{JsonFileWriter, LineSplitter};
+use isula_shim_proto::proto::{LogFormat, ShimLogConfig};
+
+/// Stream names by output index (0 = stdout or the pty, 1 = stderr).
+const STREAMS: [&str; 2] = ["stdout", "stderr"];
+
+/// An open log of either format, with one line splitter per stream.
+pub(crate) enum LogSink {
+    /// json-file.
+    Json(JsonFileWriter, [LineSplitter; 2]),
+    /// CRI.
+    Cri(CriFileWriter, [CriSplitter; 2]),
+}
+
+impl LogSink {
+    /// Open the log `cfg` describes.
+    pub(crate) fn open(cfg: &ShimLogConfig) -> io::Result<LogSink> {
+        Ok(match cfg.format {
+            LogFormat::JsonFile => LogSink::Json(
+                JsonFileWriter::open(&cfg.path, cfg.max_size, cfg.max_file)?,
+                [LineSplitter::default(), LineSplitter::default()],
+            ),
+            LogFormat::Cri => {
+                LogSink::Cri(CriFileWriter::open(&cfg.path)?, [CriSplitter::default(), CriSplitter::default()])
+            }
+        })
+    }
+
+    /// Log `data` read from output `i`.
+    pub(crate) fn output(&mut self, i: usize, data: &[u8]) {
+        let now = SystemTime::now();
+        let stream = STREAMS[i];
+        match self {
+            LogSink::Json(w, split) => split[i].push(data, &mut |line| {
+                if let Err(e) = w.write_entry(stream, line, now) {
+                    eprintln!("isulad-shim: write log: {e}");
+                }
+            }),
+            LogSink::Cri(w, split) => split[i].push(data, &mut |msg, tag| {
+                if let Err(e) = w.write_record(stream, tag, msg, now) {
+                    eprintln!("isulad-shim: write log: {e}");
+                }
+            }),
+        }
+    }
+
+    /// Output `i` ended: write what its splitter still holds.
+    pub(crate) fn flush(&mut self) {
+        let now = SystemTime::now();
+        for (i, stream) in STREAMS.iter().enumerate() {
+            match self {
+                LogSink::Json(w, split) => split[i].flush(&mut |line| {
+                    let _ = w.write_entry(stream, line, now);
+                }),
+                LogSink::Cri(w, split) => split[i].flush(&mut |msg, tag| {
+                    let _ = w.write_record(stream, tag, msg, now);
+                }),
+            }
+        }
+    }
+
+    /// Close the file and open its path again (CRI only).
+    pub(crate) fn reopen(&mut self) -> Result<(), String> {
+        match self {
+            LogSink::Json(..) => Err("the json-file log is rotated by the shim; it cannot be reopened".into()),
+            LogSink::Cri(w, _) => w.reopen().map_err(|e| format!("reopen log: {e}")),
+        }
+    }
+}
