@@ -280,6 +280,7 @@ pub unsafe extern "C" fn isula_image_pull(
             platform: o.platform,
             max_concurrent_downloads: o.max_concurrent_downloads,
             timeout: o.timeout_secs.map(Duration::from_secs),
+            ..Default::default()
         };
         let mut report = |ev: PullEvent| {
             if let (Some(cb), Ok(text)) = (progress, serde_json::to_string(&ev)) {

@@ -58,6 +58,13 @@ pub(crate) struct Flags {
     /// CNI network configuration directory.
     #[arg(long = "cni-conf-dir", value_name = "DIR")]
     pub cni_conf_dir: Option<PathBuf>,
+    /// Network plugin of pod sandboxes: `cni` (the first config of --cni-conf-dir), or empty
+    /// for loopback-only pods.
+    #[arg(long = "network-plugin", value_name = "PLUGIN")]
+    pub network_plugin: Option<String>,
+    /// Image run as the infra process of pod sandboxes (default: the built-in isula-pause).
+    #[arg(long = "pod-sandbox-image", value_name = "IMAGE")]
+    pub pod_sandbox_image: Option<String>,
     /// Bridge device of the default network ("none": containers without --network get only lo).
     #[arg(short = 'b', long = "bridge", value_name = "DEVICE")]
     pub bridge: Option<String>,
@@ -91,6 +98,12 @@ impl Flags {
         };
         self.apply(&mut cfg);
         cfg.validate()?;
+        if !matches!(cfg.network_plugin.as_str(), "" | "cni") {
+            return Err(Error::invalid(format!(
+                "network plugin {:?} is not supported (\"cni\", or empty for loopback-only pods)",
+                cfg.network_plugin
+            )));
+        }
         if cfg.hosts.is_empty() {
             return Err(Error::invalid("no address to listen on (daemon config key \"hosts\" is empty)"));
         }
@@ -138,6 +151,12 @@ impl Flags {
         if let Some(v) = &self.cni_conf_dir {
             cfg.cni_conf_dir = v.clone();
         }
+        if let Some(v) = &self.network_plugin {
+            cfg.network_plugin = v.clone();
+        }
+        if let Some(v) = &self.pod_sandbox_image {
+            cfg.pod_sandbox_image = (!v.is_empty()).then(|| v.clone());
+        }
         if let Some(v) = &self.bridge {
             cfg.bridge = v.clone();
         }
@@ -173,6 +192,12 @@ mod tests {
             "unix:///b.sock",
             "--cni-bin-dir",
             "/x,/y",
+            "--network-plugin",
+            "cni",
+            "--cni-conf-dir",
+            "/cni/conf",
+            "--pod-sandbox-image",
+            "pause:3.9",
         ]);
         let cfg = flags.config().unwrap();
         assert_eq!(cfg.graph, PathBuf::from("/flag/graph"));
@@ -181,6 +206,9 @@ mod tests {
         assert_eq!(cfg.log_level, "debug");
         assert_eq!(cfg.hosts, vec!["unix:///a.sock", "unix:///b.sock"]);
         assert_eq!(cfg.cni_bin_dir, vec![PathBuf::from("/x"), PathBuf::from("/y")]);
+        assert_eq!(cfg.network_plugin, "cni");
+        assert_eq!(cfg.cni_conf_dir, PathBuf::from("/cni/conf"));
+        assert_eq!(cfg.pod_sandbox_image.as_deref(), Some("pause:3.9"));
         assert_eq!(cfg.bridge, "isula0", "default bridge device");
         let cfg = Flags::parse_from(["isulad", "--config-file", f.to_str().unwrap(), "-b", "none"]).config().unwrap();
         assert!(!cfg.default_bridge_enabled());
@@ -201,5 +229,7 @@ mod tests {
         std::fs::write(&f, r#"{"graph": "/g"}"#).unwrap();
         let flags = Flags::parse_from(["isulad", "--config-file", f.to_str().unwrap(), "-l", "loud"]);
         assert!(flags.config().unwrap_err().to_string().contains("log-level"));
+        let flags = Flags::parse_from(["isulad", "--config-file", f.to_str().unwrap(), "--network-plugin", "kubenet"]);
+        assert!(flags.config().unwrap_err().to_string().contains("kubenet"));
     }
 }

@@ -70,8 +70,11 @@ impl ImageService for Images {
     async fn pull(&self, req: Request<PullRequest>) -> Result<Response<Self::PullStream>, Status> {
         let req = req.into_inner();
         let o: PullOpts = parse_opts("options_json", &req.options_json)?;
-        let opts =
-            PullOptions { platform: o.platform, max_concurrent_downloads: o.max_concurrent_downloads, timeout: None };
+        let opts = PullOptions {
+            platform: o.platform,
+            max_concurrent_downloads: o.max_concurrent_downloads,
+            ..Default::default()
+        };
         let (tx, rx) = mpsc::channel(64);
         let engine = self.engine.clone();
         log::info!("pull {}", req.reference);

@@ -1,9 +1,10 @@
-//! isulad: the isula daemon. Serves the `isula.v1` gRPC API over the engine on unix
-//! sockets, in the foreground; SIGTERM/SIGINT stop accepting, finish in-flight calls and exit 0.
+//! isulad: the isula daemon. Serves the `isula.v1` gRPC API and the Kubernetes CRI v1
+//! (RuntimeService, ImageService) over the engine on unix sockets, in the foreground; SIGTERM/SIGINT stop accepting, finish in-flight calls and exit 0.
 
 mod blocking;
 mod bridge;
 mod containers;
+mod cri;
 mod flags;
 mod images;
 mod listen;
@@ -66,7 +67,7 @@ fn run(flags: &Flags) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     let tls = server_tls(flags)?;
-    let result = rt.block_on(serve(engine, addrs, &cfg.group, flags.insecure_tcp, tls));
+    let result = rt.block_on(serve(engine, &cfg, addrs, flags.insecure_tcp, tls));
     rt.shutdown_timeout(Duration::from_secs(10));
     if let Some(p) = &cfg.pidfile {
         let _ = std::fs::remove_file(p);
@@ -104,15 +105,15 @@ fn terminated() -> Result<impl std::future::Future<Output = ()>, String> {
 
 async fn serve(
     engine: Arc<Engine>,
+    cfg: &isula_core::EngineConfig,
     addrs: Vec<Addr>,
-    group: &str,
     insecure_tcp: bool,
     tls: Option<ServerTlsConfig>,
 ) -> Result<(), String> {
     let signals = terminated()?;
     let mut listeners = Vec::new();
     for a in &addrs {
-        listeners.push(listen::bind(a, group, insecure_tcp, tls.is_some()).await?);
+        listeners.push(listen::bind(a, &cfg.group, insecure_tcp, tls.is_some()).await?);
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let images = ImageServiceServer::new(images::Images::new(engine.clone()));
@@ -120,6 +121,7 @@ async fn serve(
     let containers = ContainerServiceServer::new(containers::Containers::new(engine.clone()));
     let networks = NetworkServiceServer::new(networks::Networks::new(engine.clone()));
     let volumes = VolumeServiceServer::new(volumes::Volumes::new(engine.clone()));
+    let (cri_runtime, cri_images) = cri::services(engine.clone(), cfg.clone());
     let mut servers = tokio::task::JoinSet::new();
     let mut sockets = Vec::new();
     for l in listeners {
@@ -132,7 +134,9 @@ async fn serve(
             .add_service(system.clone())
             .add_service(containers.clone())
             .add_service(networks.clone())
-            .add_service(volumes.clone());
+            .add_service(volumes.clone())
+            .add_service(cri_runtime.clone())
+            .add_service(cri_images.clone());
         let mut rx = stop_rx.clone();
         let stop = async move {
             let _ = rx.wait_for(|s| *s).await;

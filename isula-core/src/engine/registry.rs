@@ -74,6 +74,7 @@ impl Engine {
             platform,
             max_concurrent: max,
             credentials: self.credential_store(),
+            request_credentials: opts.credentials.clone(),
         };
         let mut claims = BlobClaims::new();
         // Pins keep image removal from collecting the blobs while the pull runs.

@@ -59,6 +59,10 @@ pub struct PullOptions {
     pub max_concurrent_downloads: Option<usize>,
     /// Per-read (and connect) timeout; the transport's default (60 s read, 15 s connect) when unset.
     pub timeout: Option<std::time::Duration>,
+    /// Credentials for this pull only (the CRI's PullImage `auth`); unset: the ones saved for
+    /// the registry with [`Engine::login`](crate::Engine::login), if any.
+    #[cfg(feature = "registry")]
+    pub credentials: Option<Credentials>,
 }
 
 /// Progress of one layer (or the config) during a pull.

@@ -35,6 +35,9 @@ pub(crate) struct PullSpec {
     pub max_concurrent: usize,
     /// Saved credentials: the registry's are sent to the registry, a mirror's own to the mirror.
     pub credentials: CredentialStore,
+    /// Credentials given with this pull (the CRI's PullImage `auth`): used for the registry
+    /// itself instead of the saved ones (mirrors keep their own).
+    pub request_credentials: Option<Credentials>,
 }
 
 /// An image whose blobs are all in the content store.
@@ -72,7 +75,10 @@ impl<'t> Sessions<'t> {
         let mut slots = Vec::new();
         for endpoint in endpoints.into_iter().filter(|e| e.caps.has(Caps::PULL)) {
             let who = if endpoint.mirror { endpoint.host().to_string() } else { spec.registry.clone() };
-            let creds = spec.credentials.get(&who)?;
+            let creds = match &spec.request_credentials {
+                Some(c) if !endpoint.mirror => Some(c.clone()),
+                _ => spec.credentials.get(&who)?,
+            };
             slots.push(Slot { endpoint, creds, session: OnceLock::new() });
         }
         Ok(Sessions {
