@@ -69,7 +69,9 @@ fn run(flags: &Flags) -> Result<(), String> {
     }
     let tls = server_tls(flags)?;
     let result = rt.block_on(serve(engine, &cfg, addrs, flags.insecure_tcp, tls));
-    rt.shutdown_timeout(Duration::from_secs(10));
+    // Blocking engine calls still running get a moment to finish (the engine's state is
+    // crash-safe either way); event forwarders of dropped streams end within their poll step.
+    rt.shutdown_timeout(Duration::from_secs(3));
     if let Some(p) = &cfg.pidfile {
         let _ = std::fs::remove_file(p);
     }
@@ -103,6 +105,9 @@ fn terminated() -> Result<impl std::future::Future<Output = ()>, String> {
         }
     })
 }
+
+/// How long open connections may finish their calls after a stop signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 async fn serve(
     engine: Arc<Engine>,
@@ -174,10 +179,18 @@ async fn serve(
     }
     let _ = notify::notify("STOPPING=1");
     let _ = stop_tx.send(true);
-    while let Some(r) = servers.join_next().await {
-        if let Ok(Err(e)) = r {
-            log::warn!("server error while stopping: {e}");
+    // Graceful: running calls may finish; but a client that keeps a stream open (kubelet's
+    // GetContainerEvents, `isula events`) or stops reading must not hold the daemon up.
+    let drain = async {
+        while let Some(r) = servers.join_next().await {
+            if let Ok(Err(e)) = r {
+                log::warn!("server error while stopping: {e}");
+            }
         }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        log::warn!("connections still open {}s after the stop signal: closing them", SHUTDOWN_GRACE.as_secs());
+        servers.abort_all();
     }
     for s in sockets {
         let _ = std::fs::remove_file(s);

@@ -46,7 +46,7 @@ fn newest_source(bin: &str) -> std::time::SystemTime {
     newest
 }
 
-/// Directory holding up-to-date `isulad` and `isula` binaries (and an `isulad-shim`): `$ISULA_BIN_DIR`, else the
+/// Directory holding up-to-date `isulad` and `isula` binaries (and `isulad-shim`, `isula-pause`): `$ISULA_BIN_DIR`, else the
 /// target directory of this test build when its binaries are newer than the sources, else
 /// a private target directory (`target/cli-tests`) where they are built now (a separate
 /// directory, because the running `cargo test` holds the lock of its own).
@@ -60,8 +60,10 @@ pub(crate) fn bin_dir() -> PathBuf {
         let exe = std::env::current_exe().expect("current exe");
         let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_path_buf();
         let fresh = |dir: &Path| {
-            // The daemon runs containers through the isulad-shim beside it.
+            // The daemon runs containers through the isulad-shim beside it, and pods' infra
+            // processes from the isula-pause beside it.
             dir.join("isulad-shim").is_file()
+                && dir.join("isula-pause").is_file()
                 && ["isulad", "isula"].iter().all(|b| {
                     let newest = newest_source(b);
                     std::fs::metadata(dir.join(b)).and_then(|m| m.modified()).is_ok_and(|t| t >= newest)
@@ -74,12 +76,12 @@ pub(crate) fn bin_dir() -> PathBuf {
         eprintln!("building isulad and isula into {} (target/debug has none or stale ones)", target.display());
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let st = Command::new(cargo)
-            .args(["build", "-p", "isulad", "-p", "isula", "-p", "isulad-shim", "--target-dir"])
+            .args(["build", "-p", "isulad", "-p", "isula", "-p", "isulad-shim", "-p", "isula-pause", "--target-dir"])
             .arg(&target)
             .current_dir(workspace())
             .status()
             .expect("run cargo build");
-        assert!(st.success(), "cargo build -p isulad -p isula -p isulad-shim failed");
+        assert!(st.success(), "cargo build -p isulad -p isula -p isulad-shim -p isula-pause failed");
         target.join("debug")
     })
     .clone()

@@ -51,7 +51,8 @@ impl Engine {
         // force): prune only then, not on every removal (pruning reads every snapshot).
         let image_gone = match Digest::parse(&rec.image) {
             Ok(d) => self.inner.images.get(&d).is_none(),
-            Err(_) => true,
+            // A pod's infra container from the pause rootfs has no image and no layers.
+            Err(_) => !rec.image.is_empty(),
         };
         if image_gone {
             if let Err(e) = self.prune_image_layers() {

@@ -117,7 +117,8 @@ impl Engine {
         let ns = &rec.config.namespaces;
         let infra = format!("container:{}", rec.id);
         let mut o = opts.clone();
-        o.pod = None;
+        // `pod` stays: the spec builder merges the image's groups as Kubernetes does for it.
+        o.pod = Some(rec.id.clone());
         o.hostname = (!ns.host_network).then(|| rec.hostname.clone());
         o.network_mode = Some(if ns.host_network { "host" } else { "none" }.into());
         o.uts_mode = ns.host_network.then(|| "host".to_string());

@@ -18,9 +18,8 @@ mod run;
 mod stats;
 mod stop;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-
-use isula_types::pod::PodState;
 
 pub(crate) use join::CreateExtra;
 
@@ -46,29 +45,27 @@ impl Engine {
         (r.state.status == Status::Running && r.state.pid > 0).then_some(r.state.pid)
     }
 
-    /// Ready (infra running, not stopped) or not.
-    pub(crate) fn pod_state(&self, rec: &PodRecord) -> PodState {
-        if self.pod_infra_pid(rec).is_some() {
-            PodState::Ready
-        } else {
-            PodState::NotReady
-        }
-    }
-
     /// Ids of the containers of pod `id` other than its infra container, oldest first.
     pub(crate) fn pod_container_ids(&self, id: &str) -> Vec<String> {
-        let mut v: Vec<(crate::time::Timestamp, String)> = self
-            .inner
-            .containers
-            .list()
+        self.pod_members().remove(id).unwrap_or_default()
+    }
+
+    /// Pod id → ids of its containers other than the infra one (oldest first), in one pass.
+    pub(crate) fn pod_members(&self) -> HashMap<String, Vec<String>> {
+        let mut by_pod: HashMap<String, Vec<(crate::time::Timestamp, String)>> = HashMap::new();
+        for c in self.inner.containers.list() {
+            let r = c.record();
+            if let Some(pod) = r.host_config.pod.as_deref().filter(|p| *p != r.id) {
+                by_pod.entry(pod.to_string()).or_default().push((r.created, r.id));
+            }
+        }
+        by_pod
             .into_iter()
-            .filter(|c| c.id != id)
-            .map(|c| c.record())
-            .filter(|r| r.host_config.pod.as_deref() == Some(id))
-            .map(|r| (r.created, r.id))
-            .collect();
-        v.sort();
-        v.into_iter().map(|(_, id)| id).collect()
+            .map(|(pod, mut v)| {
+                v.sort();
+                (pod, v.into_iter().map(|(_, id)| id).collect())
+            })
+            .collect()
     }
 
     /// Publishes a `pod` event with the pod's name, namespace and uid.
