@@ -40,9 +40,11 @@ fn image_user(i: &ImageInspect) -> (Option<cri::Int64Value>, String) {
     }
 }
 
-/// The CRI view of an image.
-pub(crate) fn cri_image(i: &ImageInspect) -> cri::Image {
+/// The CRI view of an image; the pod sandbox image (`sandbox`, when configured) is pinned,
+/// so kubelet's image garbage collection leaves it alone.
+pub(crate) fn cri_image(i: &ImageInspect, sandbox: Option<&str>) -> cri::Image {
     let (uid, username) = image_user(i);
+    let pinned = sandbox.is_some_and(|s| i.repo_tags.iter().any(|t| qualified(t) == qualified(s)));
     cri::Image {
         id: i.id.clone(),
         repo_tags: i.repo_tags.iter().map(|t| qualified(t)).collect(),
@@ -51,7 +53,7 @@ pub(crate) fn cri_image(i: &ImageInspect) -> cri::Image {
         uid,
         username,
         spec: Some(cri::ImageSpec { image: i.id.clone(), ..Default::default() }),
-        pinned: false,
+        pinned,
     }
 }
 
@@ -72,15 +74,17 @@ fn spec_image(spec: Option<&cri::ImageSpec>) -> String {
 pub(crate) async fn list(shared: &Shared, r: cri::ListImagesRequest) -> Result<cri::ListImagesResponse, Status> {
     let want = spec_image(r.filter.as_ref().and_then(|f| f.image.as_ref()));
     let engine = shared.engine.clone();
+    let sandbox = shared.config.pod_sandbox_image.clone();
     let images = blocking(move || {
+        let sandbox = sandbox.as_deref();
         if !want.is_empty() {
-            return Ok(find(&engine, &want)?.iter().map(cri_image).collect());
+            return Ok(find(&engine, &want)?.iter().map(|i| cri_image(i, sandbox)).collect());
         }
         let mut out = Vec::new();
         for s in engine.images().list(&Default::default())? {
             // Removed meanwhile: skip it.
             if let Some(i) = find(&engine, &s.id)? {
-                out.push(cri_image(&i));
+                out.push(cri_image(&i, sandbox));
             }
         }
         Ok(out)
@@ -104,7 +108,8 @@ pub(crate) async fn status(shared: &Shared, r: cri::ImageStatusRequest) -> Resul
     if r.verbose {
         info.insert("info".to_string(), serde_json::to_string(&i).unwrap_or_default());
     }
-    Ok(cri::ImageStatusResponse { image: Some(cri_image(&i)), info })
+    let sandbox = shared.config.pod_sandbox_image.as_deref();
+    Ok(cri::ImageStatusResponse { image: Some(cri_image(&i, sandbox)), info })
 }
 
 /// The credentials of a PullImage `auth`: username and password, or the base64 `auth`
@@ -220,6 +225,19 @@ mod tests {
         let a = cri::AuthConfig { auth: "!!".into(), ..Default::default() };
         assert_eq!(credentials(Some(&a)).unwrap_err().code(), tonic::Code::InvalidArgument);
         assert!(credentials(None).unwrap().is_none());
+        let i: ImageInspect = serde_json::from_value(serde_json::json!({
+            "Id": "sha256:ab", "RepoTags": ["pause:3.9"], "RepoDigests": [], "Created": "", "Author": "",
+            "Size": 1, "Config": {"User": "65535:65535"}, "Architecture": "amd64", "Os": "linux",
+            "RootFS": {"Type": "layers", "Layers": []}, "GraphDriver": {"Name": "overlay2", "Data": {}},
+            "Manifest": {"Digest": "sha256:cd", "MediaType": "x"}
+        }))
+        .unwrap();
+        let c = cri_image(&i, Some("docker.io/library/pause:3.9"));
+        assert!(c.pinned);
+        assert_eq!(c.uid, Some(cri::Int64Value { value: 65535 }));
+        assert_eq!(c.repo_tags, vec!["docker.io/library/pause:3.9"]);
+        assert_eq!(image_ref(&i), "sha256:ab");
+        assert!(!cri_image(&i, None).pinned);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f"), vec![1u8; 10000]).unwrap();
         let (bytes, inodes) = disk_usage(dir.path());
