@@ -96,6 +96,24 @@ pub(crate) async fn remove(shared: &Shared, id: String) -> Result<(), Status> {
     )
 }
 
+/// The user of a running process from `/proc/<pid>/status` (uid, gid, supplementary groups).
+fn process_user(pid: i32) -> Option<cri::ContainerUser> {
+    if pid <= 0 {
+        return None;
+    }
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |k: &str| -> Vec<i64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| v.split_whitespace().filter_map(|x| x.parse().ok()).collect())
+            .unwrap_or_default()
+    };
+    let (uid, gid) = (*field("Uid:").first()?, *field("Gid:").first()?);
+    Some(cri::ContainerUser {
+        linux: Some(cri::LinuxContainerUser { uid, gid, supplemental_groups: field("Groups:") }),
+    })
+}
+
 /// The CRI identity of an inspected container; `NotFound` when it is not a CRI container.
 fn cri_meta(i: &ContainerInspect) -> isula_core::Result<CriMeta> {
     meta::decode(&i.host_config.labels)
@@ -158,7 +176,7 @@ pub(crate) fn container_status(
             windows: None,
         }),
         image_id: i.image.clone(),
-        user: None,
+        user: if state == cri::ContainerState::ContainerRunning { process_user(st.pid) } else { None },
     };
     Ok((status, i))
 }
@@ -288,6 +306,16 @@ mod tests {
         assert!(!selected(&c, &cri::ContainerFilter { state: Some(exited), ..Default::default() }));
         let sel = HashMap::from([("a".into(), "2".into())]);
         assert!(!selected(&c, &cri::ContainerFilter { label_selector: sel, ..Default::default() }));
+    }
+
+    #[test]
+    fn user_of_a_process() {
+        let u = process_user(std::process::id() as i32).unwrap().linux.unwrap();
+        // Our own uid, as the owner of /proc/self.
+        let me = std::fs::metadata("/proc/self").unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(u.uid, me.uid() as i64);
+        assert!(process_user(0).is_none());
     }
 
     #[test]

@@ -49,6 +49,9 @@ fn security_context_users_caps_paths_and_mounts() {
     let id = c.exec_ok(&a, &["id"]);
     assert!(id.starts_with("uid=1000") && id.contains(" gid=2000"), "{id}");
     assert!(id.contains("3000"), "{id}");
+    let user = c.container_status(&a).user.and_then(|u| u.linux).expect("the running user");
+    assert_eq!((user.uid, user.gid), (1000, 2000));
+    assert!(user.supplemental_groups.contains(&3000), "{user:?}");
     let r = c.exec(&a, &["touch", "/x"], 10).unwrap();
     assert_ne!(r.exit_code, 0, "read-only rootfs");
     assert_eq!(proc_status(&c, &a, "CapEff"), "0000000000000000");
