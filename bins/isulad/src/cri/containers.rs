@@ -56,10 +56,17 @@ pub(crate) async fn create(
         let (engine, id) = (engine.clone(), r.pod_sandbox_id.clone());
         blocking(move || engine.pods().inspect(&id)).await?
     };
-    // Validate before touching the host.
-    create_options(&pod, &config, &[])?;
+    // Validate (the config, the image) before touching the host.
+    let image = create_options(&pod, &config, &[])?.image;
     let cfg = config.clone();
-    let paths = blocking(move || prepare_host_paths(&cfg)).await?;
+    let e2 = engine.clone();
+    let paths = blocking(move || {
+        if find(&e2, &image)?.is_none() {
+            return Err(isula_core::Error::not_found(format!("No such image: {image}")));
+        }
+        prepare_host_paths(&cfg)
+    })
+    .await?;
     let opts = create_options(&pod, &config, &paths)?;
     let log_path = opts.log_config.config.get("path").cloned();
     let id = blocking(move || {

@@ -80,8 +80,15 @@ fn bad_input_is_a_clear_status_and_leaves_nothing() {
     assert_eq!(code(create(cfg)), Code::InvalidArgument);
     let mut cfg = container_config("x", &["true"]);
     cfg.image = Some(cri::ImageSpec { image: "no-such-image:1".into(), ..Default::default() });
+    let missing_source = c.daemon.root.path().join("not-made");
+    cfg.mounts = vec![cri::Mount {
+        container_path: "/data".into(),
+        host_path: missing_source.display().to_string(),
+        ..Default::default()
+    }];
     let e = create(cfg).unwrap_err();
     assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(!missing_source.exists(), "a refused create makes no host directory");
     let all = c.call(rs().list_containers(cri::ListContainersRequest { filter: None })).unwrap().containers;
     assert!(all.is_empty(), "{all:?}");
     let pull = cri::PullImageRequest {
