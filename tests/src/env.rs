@@ -79,6 +79,14 @@ impl Drop for TestRoot {
     }
 }
 
+/// `n` random bytes as hex (names of bridges, networks, pods unique to a test).
+pub fn rand_hex(n: usize) -> String {
+    use std::io::Read;
+    let mut b = vec![0u8; n];
+    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
 /// True when running in CI (`CI` is `true` or `1`).
 pub fn in_ci() -> bool {
     matches!(std::env::var("CI").as_deref(), Ok("true") | Ok("1"))

@@ -42,7 +42,7 @@ impl Hierarchy {
             if fields.len() < 5 || fields.len() < sep + 4 {
                 continue;
             }
-            let mountpoint = PathBuf::from(unescape(fields[4]));
+            let mountpoint = PathBuf::from(crate::sys::mount::unescape_mountinfo(fields[4]));
             match fields[sep + 1] {
                 "cgroup2" => {
                     // The first cgroup2 mount wins (later ones are usually bind mounts).
@@ -105,23 +105,6 @@ impl Hierarchy {
             unified: self.unified.as_ref().map(|u| u.join(&rel)),
         })
     }
-}
-
-/// Undo mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn clean(cgroups_path: &str) -> Result<PathBuf> {

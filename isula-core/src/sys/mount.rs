@@ -107,22 +107,24 @@ pub fn mounts_under(prefix: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn unescape_mountinfo(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo octal.
+/// Undo mountinfo's octal escapes: it writes space, tab, newline and backslash as `\ooo`.
+pub(crate) fn unescape_mountinfo(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            let oct = &s[i + 1..i + 4];
-            if let Ok(v) = u8::from_str_radix(oct, 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
+        // `\ooo` with a first digit of at most 3 fits a byte.
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && (b'0'..=b'3').contains(&b[i + 1])
+            && b[i + 2..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
         }
-        out.push(b[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -138,6 +140,16 @@ mod tests {
         fn drop(&mut self) {
             let _ = unmount(self.0, true);
         }
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(unescape_mountinfo("/mnt/a\\040b"), "/mnt/a b");
+        assert_eq!(unescape_mountinfo("/x\\134y\\011z\\012"), "/x\\y\tz\n");
+        // Not an escape: left as it is (no panic on a value above a byte, or a short tail).
+        assert_eq!(unescape_mountinfo("/a\\777b"), "/a\\777b");
+        assert_eq!(unescape_mountinfo("/a\\04"), "/a\\04");
+        assert_eq!(unescape_mountinfo("/é\\040"), "/é ");
     }
 
     #[test]

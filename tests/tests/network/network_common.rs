@@ -16,12 +16,7 @@ use isula_core::Ipv4Net;
 use isula_core::NetworkFilters;
 use isula_tests::env::{require, require_root, TestRoot};
 
-/// Random hex of `n` bytes.
-pub(crate) fn rand_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub(crate) use isula_tests::env::rand_hex;
 
 /// True when the prerequisites are present (root, plugins, nsenter, busybox, iptables-save).
 pub(crate) fn prerequisites() -> bool {

@@ -16,23 +16,6 @@ enum HostPropagation {
     Private,
 }
 
-/// Undo mountinfo's octal escapes (`\040` for a space, …).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The mount point holding `path` (the longest prefix; the last one listed when mounts are
 /// stacked) and its propagation, from mountinfo text.
 fn mount_of(path: &str, mountinfo: &str) -> Option<(String, HostPropagation)> {
@@ -43,7 +26,7 @@ fn mount_of(path: &str, mountinfo: &str) -> Option<(String, HostPropagation)> {
         if fields.len() < 6 {
             continue;
         }
-        let mp = unescape(fields[4]);
+        let mp = crate::sys::mount::unescape_mountinfo(fields[4]);
         let holds = mp == "/" || path == mp || path.starts_with(&format!("{mp}/"));
         if !holds || best.as_ref().is_some_and(|(b, _)| b.len() > mp.len()) {
             continue;

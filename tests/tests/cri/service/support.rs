@@ -22,12 +22,7 @@ use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use tonic::transport::Channel;
 
-/// `n` random bytes as hex.
-pub(crate) fn rand_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+pub(crate) use isula_tests::env::rand_hex;
 
 /// Root, runc, the CNI plugins, `ip` and busybox: what these tests need.
 pub(crate) fn prerequisites() -> bool {
