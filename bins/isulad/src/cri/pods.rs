@@ -11,6 +11,7 @@ use super::meta::{self, ignore_not_found, nanos, require_id};
 use super::runtime::runtime_for_handler;
 use super::Shared;
 use crate::blocking::blocking;
+use crate::memory::trim_after;
 
 /// A Kubernetes quantity (`10M`, `1Gi`, `500k`, `1e6`) in units.
 fn quantity(s: &str) -> Option<u64> {
@@ -154,14 +155,14 @@ pub(crate) async fn run(shared: &Shared, r: cri::RunPodSandboxRequest) -> Result
 pub(crate) async fn stop(shared: &Shared, id: String) -> Result<(), Status> {
     require_id("pod sandbox", &id)?;
     let engine = shared.engine.clone();
-    ignore_not_found(blocking(move || engine.pods().stop(&id)).await)
+    ignore_not_found(blocking(move || trim_after(|| engine.pods().stop(&id))).await)
 }
 
 /// RemovePodSandbox; an unknown pod is a success.
 pub(crate) async fn remove(shared: &Shared, id: String) -> Result<(), Status> {
     require_id("pod sandbox", &id)?;
     let engine = shared.engine.clone();
-    ignore_not_found(blocking(move || engine.pods().remove(&id)).await)
+    ignore_not_found(blocking(move || trim_after(|| engine.pods().remove(&id))).await)
 }
 
 fn state(s: PodState) -> i32 {
