@@ -119,6 +119,11 @@ pub struct CreateOptions {
     pub masked_paths: Option<Vec<String>>,
     /// Paths made read-only in the container (`None`: the runtime defaults; `Some(vec![])`: none).
     pub readonly_paths: Option<Vec<String>>,
+    /// Supplementary groups are exactly `group_add` (Kubernetes' SupplementalGroupsPolicy
+    /// `Strict`): the user's memberships in the image's `/etc/group` are left out. Otherwise
+    /// they are added: always for a container of a pod (Kubernetes' `Merge`), and only when
+    /// `user` names no group for a plain one (Docker's rule).
+    pub strict_supplemental_groups: bool,
 }
 
 /// What `update` changes: every resource field that is `Some` (others stay), and the

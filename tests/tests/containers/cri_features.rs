@@ -427,16 +427,18 @@ fn user_and_supplementary_groups() {
     }
     let env = Env::new("runc");
     load_user_image(&env);
-    let run = |user: Option<&str>, group_add: &[&str]| {
+    let run_with = |user: Option<&str>, group_add: &[&str], strict: bool| {
         let mut o = env.opts(&[]);
         o.image = "cri-user".into();
         o.user = user.map(String::from);
         o.group_add = group_add.iter().map(|s| s.to_string()).collect();
+        o.strict_supplemental_groups = strict;
         // (The kernel keeps supplementary groups sorted.)
         let (out, code) = run_script(&env, o, "echo $(id -u) $(id -g) / $(id -G | tr ' ' '\\n' | sort -n)");
         assert_eq!(code, 0, "{out}");
         out.trim().to_string()
     };
+    let run = |user: Option<&str>, group_add: &[&str]| run_with(user, group_add, false);
     // A uid: the passwd entry's primary group and its /etc/group memberships.
     assert_eq!(run(Some("1000"), &[]), "1000 1000 / 1000 3000 3001");
     // A user name from the image's /etc/passwd, plus added groups (by name and number).
@@ -447,6 +449,9 @@ fn user_and_supplementary_groups() {
     assert_eq!(run(Some("4242"), &[]), "4242 0 / 0");
     // Root by default, with its memberships.
     assert_eq!(run(None, &[]), "0 0 / 0 3001");
+    // SupplementalGroupsPolicy Strict: the image's memberships are left out.
+    assert_eq!(run_with(Some("app"), &["5000"], true), "1000 1000 / 1000 5000");
+    assert_eq!(run_with(Some("1000:2000"), &[], true), "1000 2000 / 2000");
     // An unknown name is a clear error.
     let mut o = env.opts(&["true"]);
     o.user = Some("nosuchuser".into());

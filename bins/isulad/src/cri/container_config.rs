@@ -255,6 +255,7 @@ pub(crate) fn create_options(
     o.read_only = sc.readonly_rootfs;
     o.user = user(&sc)?;
     o.group_add = sc.supplemental_groups.iter().map(|g| g.to_string()).collect();
+    o.strict_supplemental_groups = sc.supplemental_groups_policy == cri::SupplementalGroupsPolicy::Strict as i32;
     if let Some(caps) = &sc.capabilities {
         o.cap_add = caps.add_capabilities.clone();
         o.cap_drop = caps.drop_capabilities.clone();
@@ -340,6 +341,7 @@ mod tests {
         assert_eq!(m.log_path, "/var/log/pods/default_nginx_uid/web/2.log");
         // Without a linux section: unconfined seccomp (as containerd), nothing else.
         assert_eq!(o.security_opt, vec!["seccomp=unconfined"]);
+        assert!(!o.strict_supplemental_groups, "the default policy is Merge");
         // Command without args: the image's Cmd is not appended.
         let mut c = config();
         c.args.clear();
@@ -396,6 +398,7 @@ mod tests {
             run_as_user: Some(cri::Int64Value { value: 1000 }),
             run_as_group: Some(cri::Int64Value { value: 2000 }),
             supplemental_groups: vec![3000, 4000],
+            supplemental_groups_policy: cri::SupplementalGroupsPolicy::Strict as i32,
             readonly_rootfs: true,
             no_new_privs: true,
             masked_paths: vec!["/proc/kcore".into()],
@@ -445,6 +448,7 @@ mod tests {
         let o = create_options(&pod(), &c, &["/srv/real".into(), "/srv/shared".into()]).unwrap();
         assert_eq!(o.user.as_deref(), Some("1000:2000"));
         assert_eq!(o.group_add, vec!["3000", "4000"]);
+        assert!(o.strict_supplemental_groups);
         assert!(o.read_only);
         assert_eq!(o.cap_add, vec!["NET_ADMIN"]);
         assert_eq!(o.cap_drop, vec!["ALL"]);

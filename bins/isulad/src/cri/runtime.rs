@@ -123,7 +123,7 @@ pub(crate) fn status(shared: &Shared, r: cri::StatusRequest) -> Result<cri::Stat
                 }),
             })
             .collect(),
-        features: Some(cri::RuntimeFeatures { supplemental_groups_policy: false }),
+        features: Some(cri::RuntimeFeatures { supplemental_groups_policy: true }),
     })
 }
 

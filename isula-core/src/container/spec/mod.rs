@@ -462,7 +462,13 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     let args = merge_command(o, img)?;
     let user_spec = o.user.clone().filter(|u| !u.is_empty()).or_else(|| img.and_then(|i| i.user().clone()));
     // Containers of a pod (CRI) merge the image's groups as Kubernetes does.
-    let image_groups = if o.pod.is_some() { user::ImageGroups::Always } else { user::ImageGroups::UnlessGroupGiven };
+    let image_groups = if o.strict_supplemental_groups {
+        user::ImageGroups::Never
+    } else if o.pod.is_some() {
+        user::ImageGroups::Always
+    } else {
+        user::ImageGroups::UnlessGroupGiven
+    };
     let user = user::resolve_user_with(input.rootfs, user_spec.as_deref().unwrap_or(""), &o.group_add, image_groups)?;
     let hostname = effective_hostname(o, &m, input.id, host);
     let image_env = image_list(img.and_then(|i| i.env().as_ref()));

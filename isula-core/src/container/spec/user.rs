@@ -93,6 +93,9 @@ pub(crate) enum ImageGroups {
     /// Kubernetes (`SupplementalGroupsPolicy: Merge`, its default), for containers of a pod:
     /// always, also with `uid:gid` (CRI's `run_as_group`).
     Always,
+    /// Kubernetes' `SupplementalGroupsPolicy: Strict`: never; only the primary group and
+    /// `group_add`.
+    Never,
 }
 
 /// Resolves `user` (`""`, `name`, `uid`, `name:group`, `uid:gid`) and `group_add` against the
@@ -141,7 +144,12 @@ pub(crate) fn resolve_user_in(
     if let Some(g) = group_part.filter(|g| !g.is_empty()) {
         resolved.gid = find_group(g)?;
     }
-    if !entry.name.is_empty() && (!group_given || image_groups == ImageGroups::Always) {
+    let merge = match image_groups {
+        ImageGroups::UnlessGroupGiven => !group_given,
+        ImageGroups::Always => true,
+        ImageGroups::Never => false,
+    };
+    if !entry.name.is_empty() && merge {
         for g in groups.iter().filter(|g| g.members.contains(&entry.name)) {
             if g.gid != resolved.gid && !resolved.additional_gids.contains(&g.gid) {
                 resolved.additional_gids.push(g.gid);
@@ -153,6 +161,11 @@ pub(crate) fn resolve_user_in(
         if !resolved.additional_gids.contains(&gid) {
             resolved.additional_gids.push(gid);
         }
+    }
+    // Kubernetes' rules (either policy) list the primary group among the supplementary ones,
+    // as kubelet reports and checks them (`id -G`, ContainerStatus.user).
+    if image_groups != ImageGroups::UnlessGroupGiven && !resolved.additional_gids.contains(&resolved.gid) {
+        resolved.additional_gids.insert(0, resolved.gid);
     }
     Ok(resolved)
 }
@@ -224,9 +237,14 @@ mod tests {
         assert!(resolve_user(t.path(), "app", &["nogroup".into()]).is_err());
         // Kubernetes' merge: the memberships of the uid's user also with a group given.
         let r = resolve_user_with(t.path(), "1000:50", &["4242".into()], ImageGroups::Always).unwrap();
-        assert_eq!((r.uid, r.gid, r.additional_gids), (1000, 50, vec![10, 29, 4242]));
+        assert_eq!((r.uid, r.gid, r.additional_gids), (1000, 50, vec![50, 10, 29, 4242]));
         let r = resolve_user_with(t.path(), "4321:7", &[], ImageGroups::Always).unwrap();
-        assert_eq!((r.gid, r.additional_gids), (7, vec![]));
+        assert_eq!((r.gid, r.additional_gids), (7, vec![7]));
+        // Strict: the image's memberships are left out, group_add stays.
+        let r = resolve_user_with(t.path(), "1000:50", &["4242".into()], ImageGroups::Never).unwrap();
+        assert_eq!((r.uid, r.gid, r.additional_gids), (1000, 50, vec![50, 4242]));
+        let r = resolve_user_with(t.path(), "app", &[], ImageGroups::Never).unwrap();
+        assert_eq!(r.additional_gids, vec![r.gid]);
     }
 
     #[test]

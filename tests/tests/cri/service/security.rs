@@ -51,7 +51,8 @@ fn security_context_users_caps_paths_and_mounts() {
     assert!(id.contains("3000"), "{id}");
     let user = c.container_status(&a).user.and_then(|u| u.linux).expect("the running user");
     assert_eq!((user.uid, user.gid), (1000, 2000));
-    assert!(user.supplemental_groups.contains(&3000), "{user:?}");
+    // Kubernetes lists the primary group among the supplementary ones (Merge, the default).
+    assert!(user.supplemental_groups.contains(&3000) && user.supplemental_groups.contains(&2000), "{user:?}");
     let r = c.exec(&a, &["touch", "/x"], 10).unwrap();
     assert_ne!(r.exit_code, 0, "read-only rootfs");
     assert_eq!(proc_status(&c, &a, "CapEff"), "0000000000000000");
