@@ -2,7 +2,9 @@
 # bench/cri.sh - the CRI lifecycle benchmark (../shared/critest/cri-bench.sh) against isulad and
 # Debian's containerd 1.6 in one run, same images, same CNI network, same crictl.
 #
-#   bash bench/cri.sh [-k KIT] [-o OUT.md] [-r REPS] [-p PARALLEL] [-n SERIAL]
+#   bash bench/cri.sh [-k KIT] [-o OUT.md] [-r REPS] [-p PARALLEL] [-n SERIAL] [-a 'ISULAD FLAGS']
+#
+# -a: extra isulad flags, e.g. -a '--default-runtime crun' (containerd always uses runc).
 #
 # Needs, as root: release binaries (cargo build --release -p isulad -p isulad-shim -p isula-pause),
 # crictl on PATH or $CRICTL, containerd (apt-get install containerd; a benchmark peer only), and
@@ -14,10 +16,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 KIT=$ROOT/../shared/critest
 OUTMD=$ROOT/bench/CRI-RESULTS.md
-REPS=3 P=100 N=10
-while getopts "k:o:r:p:n:h" o; do
+REPS=3 P=100 N=10 EXTRA=""
+while getopts "k:o:r:p:n:a:h" o; do
     case $o in
     k) KIT=$OPTARG ;; o) OUTMD=$OPTARG ;; r) REPS=$OPTARG ;; p) P=$OPTARG ;; n) N=$OPTARG ;;
+    a) EXTRA=$OPTARG ;;
     *) sed -n '2,12p' "$0" >&2; exit 2 ;;
     esac
 done
@@ -55,7 +58,7 @@ mkdir -p "$I/root" "$I/state"
 mirrors "$I/root/certs.d"
 "$BIN/isulad" --graph "$I/root" --state "$I/state" -H "unix://$I/isulad.sock" \
     --network-plugin cni --cni-conf-dir "$CNI_CONF" --cni-bin-dir /usr/lib/cni \
-    --registry-config-dir "$I/root/certs.d" > "$I/isulad.log" 2>&1 &
+    --registry-config-dir "$I/root/certs.d" $EXTRA > "$I/isulad.log" 2>&1 &
 PIDS+=($!)
 ISULAD_PID=$!
 wait_sock "$I/isulad.sock"
@@ -101,7 +104,7 @@ bench containerd "$D/containerd.sock" "$CTD_PID" "pgrep -f containerd-shim-runc-
     echo
     echo "$(date -u +%Y-%m-%d), $(nproc) vCPU, kernel $(uname -r), crictl $("$CRICTL" --version | awk '{print $NF}'),"
     echo "runc $(runc --version | awk 'NR==1{print $3}'), CNI $CNI_CONF, images from the loopback registry;"
-    echo "isulad at $(git -C "$ROOT" rev-parse --short HEAD) (release). Made by bench/cri.sh."
+    echo "isulad at $(git -C "$ROOT" rev-parse --short HEAD) (release)${EXTRA:+, flags: $EXTRA}. Made by bench/cri.sh."
     echo
     echo "## isulad"; echo; cat "$WORK/isula.summary"; echo
     echo "## containerd"; echo; cat "$WORK/containerd.summary"
