@@ -79,6 +79,32 @@ impl Drop for TestRoot {
     }
 }
 
+/// A TCP port on 127.0.0.1 that is free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0").local_addr().unwrap().port()
+}
+
+/// A binary of the workspace for tests: `$env_var` if set, else built with
+/// `cargo build -p package` (a no-op when fresh) and found as `target/debug/<package>` relative
+/// to the test executable (`target/debug/deps/<test>`).
+pub fn workspace_binary(env_var: &str, package: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env_var) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let target_debug = exe.parent().and_then(Path::parent).expect("target dir of the test").to_path_buf();
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace dir");
+    let st = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "-p", package])
+        .current_dir(ws)
+        .status()
+        .unwrap_or_else(|e| panic!("run cargo build -p {package}: {e}"));
+    assert!(st.success(), "cargo build -p {package} failed");
+    let p = target_debug.join(package);
+    assert!(p.is_file(), "{} missing", p.display());
+    p
+}
+
 /// `n` random bytes as hex (names of bridges, networks, pods unique to a test).
 pub fn rand_hex(n: usize) -> String {
     use std::io::Read;

@@ -1,12 +1,12 @@
 //! A real registry (Debian's `docker-registry`, distribution 2.x) on 127.0.0.1 for one test.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::env::{require, run_ok};
+use crate::env::{free_port, require, run_ok};
 use crate::images::{write_oci_layout_dir, write_oci_layout_dir_index, BuiltImage, BuiltIndex};
 
 /// Name of the registry binary (Debian package docker-registry).
@@ -266,11 +266,6 @@ fn http_status(s: &mut TcpStream, host: &str) -> Option<u16> {
     let n = s.read(&mut buf).ok()?;
     let line = std::str::from_utf8(&buf[..n]).ok()?;
     line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().unwrap().port()
 }
 
 fn config_yml(d: &Path, addr: &str, mode: &RegistryMode) -> String {

@@ -15,6 +15,7 @@ use std::process::Command;
 use cli_support::{Daemon, Run};
 use isula_core::unstable::network::host_routes;
 use isula_core::Ipv4Net;
+use isula_tests::env::free_port;
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
 use serde_json::Value;
 
@@ -108,11 +109,6 @@ fn free_subnet() -> Ipv4Net {
 fn prefix_of(s: &Ipv4Net) -> String {
     let o = s.addr().octets();
     format!("{}.{}.{}.", o[0], o[1], o[2])
-}
-
-/// A TCP port on 127.0.0.1 that is free right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use cli_support::{isula, Daemon};
-use isula_tests::env::{require, run_ok};
+use isula_tests::env::{free_port, require, run_ok};
 
 /// A CA, a server certificate for IP 127.0.0.1 and a client certificate, made by openssl in `dir`.
 fn make_certs(dir: &Path) {
@@ -26,10 +26,6 @@ fn make_certs(dir: &Path) {
         openssl req -x509 -newkey rsa:2048 -nodes -keyout other-ca.key -out other-ca.pem -days 2 -subj /CN=other 2>/dev/null
         openssl req -newkey rsa:2048 -nodes -keyout rogue-key.pem -out rogue.csr -subj /CN=rogue 2>/dev/null
         openssl x509 -req -in rogue.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -out rogue-cert.pem -days 2 -extfile client.ext 2>/dev/null");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]

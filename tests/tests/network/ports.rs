@@ -5,11 +5,8 @@ use crate::network_common;
 
 use isula_core::ErrorKind;
 use isula_core::{NetworkAttachRequest, NetworkCreateOptions, PortMapping, Protocol};
+use isula_tests::env::free_port;
 use network_common::*;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 fn tcp(host_ip: Option<&str>, host_port: u16, container_port: u16) -> PortMapping {
     PortMapping { host_ip: host_ip.map(|s| s.parse().unwrap()), host_port, container_port, protocol: Protocol::Tcp }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use isula_core::{ErrorKind, Ipv4Net, ListOptions, PodPortMapping, PodState};
 
 use super::common::*;
+use isula_tests::env::free_port;
 
 const T: Duration = Duration::from_secs(20);
 
@@ -67,10 +68,6 @@ fn write_config(env: &mut PodEnv) -> (String, String, Ipv4Net) {
         "plugins": [{"type": "bridge", "bridge": format!("{bridge}x"), "ipam": {}}]});
     std::fs::write(dir.join(format!("20-{name}.conflist")), other.to_string()).unwrap();
     (name, bridge, subnet)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The body of `GET /` from `addr`, retried until it answers or `T` passes.

@@ -17,12 +17,7 @@ fn pod_with_cni_and_a_host_port() {
     let logs = c.daemon.root.path().join("logs");
     let port = free_port();
     let mut pc = pod_config("web", &logs);
-    pc.port_mappings = vec![cri::PortMapping {
-        protocol: cri::Protocol::Tcp as i32,
-        container_port: 80,
-        host_port: port as i32,
-        host_ip: String::new(),
-    }];
+    pc.port_mappings = vec![http_port(port)];
     let pod = c.run_pod(&pc);
     let st = c.pod_status(&pod);
     assert_eq!(st.state, cri::PodSandboxState::SandboxReady as i32);
@@ -126,12 +121,7 @@ fn daemon_restart_keeps_a_running_pod() {
     let mut c = Cri::start();
     let port = free_port();
     let mut pc = pod_config("restart", &c.daemon.root.path().join("logs"));
-    pc.port_mappings = vec![cri::PortMapping {
-        protocol: cri::Protocol::Tcp as i32,
-        container_port: 80,
-        host_port: port as i32,
-        host_ip: String::new(),
-    }];
+    pc.port_mappings = vec![http_port(port)];
     let pod = c.run_pod(&pc);
     let id = c.create(&pod, &web_container("httpd", "still-here"), &pc);
     c.start_container(&id);

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub(crate) use isula_tests::env::free_port;
 #[path = "../../cli/cli_support.rs"]
 mod cli_support;
 
@@ -306,9 +307,14 @@ pub(crate) fn wait_for<T>(timeout: Duration, what: &str, f: impl FnMut() -> Opti
     isula_tests::poll::wait_for(timeout, what, f)
 }
 
-/// A TCP port free on the host right now.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+/// A TCP hostPort `host_port` forwarded to the pod's port 80.
+pub(crate) fn http_port(host_port: u16) -> cri::PortMapping {
+    cri::PortMapping {
+        protocol: cri::Protocol::Tcp as i32,
+        container_port: 80,
+        host_port: host_port.into(),
+        host_ip: String::new(),
+    }
 }
 
 /// `GET /` on `addr` (HTTP/1.0); the whole response, or `None` when nothing answers.
