@@ -46,11 +46,16 @@ fn run_echo_and_exit_codes() {
         let s = e.containers().list(&ListOptions { all: true, ..Default::default() }).unwrap();
         let line = s.iter().find(|c| c.id == id3).unwrap();
         assert!(line.status.starts_with("Exited (3)"), "{}", line.status);
+        // A process that exits at once never looks finished before it started.
+        let st = e.containers().inspect(&id3).unwrap().state;
+        assert!(st.started_at <= st.finished_at, "{rt}: {st:?}");
         // a second start of an exited container runs it again
-        let first_start = e.containers().inspect(&id3).unwrap().state.started_at;
+        let first_start = st.started_at;
         e.containers().start(&id3).unwrap();
         assert_eq!(e.containers().wait(&id3, WaitCondition::NotRunning).unwrap(), 3);
-        assert_ne!(e.containers().inspect(&id3).unwrap().state.started_at, first_start);
+        let st = e.containers().inspect(&id3).unwrap().state;
+        assert_ne!(st.started_at, first_start);
+        assert!(st.started_at <= st.finished_at, "{rt}: {st:?}");
     });
 }
 

@@ -156,12 +156,7 @@ pub(crate) fn container_status(
         })
         .collect();
     let finished_at = if state == cri::ContainerState::ContainerExited { nanos(st.finished_at) } else { 0 };
-    // The engine stamps the start after the runtime's start returns, the exit when the shim
-    // saw it: a command that exits at once can look finished before it started.
-    let started_at = match nanos(st.started_at) {
-        s if finished_at > 0 && s > finished_at => finished_at,
-        s => s,
-    };
+    let started_at = nanos(st.started_at);
     let status = cri::ContainerStatus {
         id: i.id.clone(),
         metadata: Some(m.metadata.clone()),

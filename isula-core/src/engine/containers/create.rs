@@ -257,6 +257,9 @@ impl Engine {
         let mut req = self.create_request(&rec)?;
         req.start = start;
         let mut start_error = None;
+        // With `start`, the process starts inside this call: stamp its start before it, so that
+        // it never comes after the exit time of a process that ends at once.
+        let started_at = now();
         match rt.create(&req) {
             Ok(spawned) => {
                 if let Some(key) = &seccomp_miss {
@@ -267,7 +270,7 @@ impl Engine {
                 rec.state.pid = spawned.handle.pid;
                 if start {
                     rec.state.status = Status::Running;
-                    rec.state.started_at = now();
+                    rec.state.started_at = started_at;
                 }
             }
             // As Docker, `create` does not check that the command can be run: the container

@@ -69,11 +69,13 @@ impl Engine {
                 r.state.pid = spawned.handle.pid;
             })?;
         }
+        // Stamped before the runtime starts the process, so that it never comes after the exit
+        // time of a process that ends at once.
+        let started_at = now();
         if let Err(e) = rt.start(id) {
             let _ = rt.delete(id, true);
             return Err(self.start_failed(c, e));
         }
-        let started_at = now();
         c.update(|r| {
             if !by_policy {
                 r.restart_count = 0;
