@@ -209,7 +209,7 @@ pub(crate) async fn status(
 }
 
 /// Whether container `c` passes `f`.
-fn selected(c: &cri::Container, f: &cri::ContainerFilter) -> bool {
+pub(crate) fn selected(c: &cri::Container, f: &cri::ContainerFilter) -> bool {
     (f.id.is_empty() || c.id.starts_with(&f.id))
         && (f.pod_sandbox_id.is_empty() || c.pod_sandbox_id.starts_with(&f.pod_sandbox_id))
         && f.state.as_ref().is_none_or(|s| s.state == c.state)

@@ -267,7 +267,7 @@ pub(crate) async fn status(
 }
 
 /// Whether pod `p` passes `f`.
-fn selected(p: &PodInspect, f: &cri::PodSandboxFilter) -> bool {
+pub(crate) fn selected(p: &PodInspect, f: &cri::PodSandboxFilter) -> bool {
     (f.id.is_empty() || p.id.starts_with(&f.id))
         && f.state.as_ref().is_none_or(|s| s.state == state(p.state))
         && meta::selects(&f.label_selector, &meta::to_hash(&p.config.labels))

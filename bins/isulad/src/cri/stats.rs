@@ -6,9 +6,10 @@ use isula_core::{Engine, ErrorKind, PodInspect, Stats};
 use k8s_cri::v1 as cri;
 use tonic::Status;
 
-use super::containers::{all_containers, state};
+use super::containers::{self, all_containers, state};
 use super::images::disk_usage;
 use super::meta::{self, nanos, now_nanos, require_id};
+use super::pods;
 use super::Shared;
 use crate::blocking::blocking;
 
@@ -94,14 +95,18 @@ pub(crate) async fn list_containers(
     r: cri::ListContainerStatsRequest,
 ) -> Result<cri::ListContainerStatsResponse, Status> {
     let f = r.filter.unwrap_or_default();
+    // ListContainers' filter without a state.
+    let f = cri::ContainerFilter {
+        id: f.id,
+        pod_sandbox_id: f.pod_sandbox_id,
+        label_selector: f.label_selector,
+        state: None,
+    };
     let engine = shared.engine.clone();
     let stats = blocking(move || {
         let mut out = Vec::new();
         for c in all_containers(&engine)? {
-            if !(f.id.is_empty() || c.id.starts_with(&f.id))
-                || !(f.pod_sandbox_id.is_empty() || c.pod_sandbox_id.starts_with(&f.pod_sandbox_id))
-                || !meta::selects(&f.label_selector, &c.labels)
-            {
+            if !containers::selected(&c, &f) {
                 continue;
             }
             match container_stats(&engine, &c.id) {
@@ -201,13 +206,13 @@ pub(crate) async fn list_pods(
     r: cri::ListPodSandboxStatsRequest,
 ) -> Result<cri::ListPodSandboxStatsResponse, Status> {
     let f = r.filter.unwrap_or_default();
+    // ListPodSandbox's filter without a state.
+    let f = cri::PodSandboxFilter { id: f.id, label_selector: f.label_selector, state: None };
     let engine = shared.engine.clone();
     let stats = blocking(move || {
         let mut out = Vec::new();
         for p in engine.pods().list()? {
-            if (f.id.is_empty() || p.id.starts_with(&f.id))
-                && meta::selects(&f.label_selector, &meta::to_hash(&p.config.labels))
-            {
+            if pods::selected(&p, &f) {
                 out.push(pod_stats(&engine, &p)?);
             }
         }
