@@ -1,5 +1,7 @@
 //! isulad: the isula daemon. Serves the `isula.v1` gRPC API and the Kubernetes CRI v1
-//! (RuntimeService, ImageService) over the engine on unix sockets, in the foreground; SIGTERM/SIGINT stop accepting, finish in-flight calls and exit 0.
+//! (RuntimeService, ImageService) over the engine on unix sockets, in the foreground.
+//! SIGTERM/SIGINT stop accepting, give open connections `SHUTDOWN_GRACE` to finish their calls,
+//! then close them and exit 0.
 
 mod blocking;
 mod bridge;
