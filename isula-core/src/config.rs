@@ -99,6 +99,14 @@ pub struct EngineConfig {
     /// Path of the `isula-pause` binary; looked up beside the current executable and in `PATH`
     /// when unset.
     pub pause_path: Option<PathBuf>,
+    /// Address the CRI streaming server (exec, attach, port-forward URLs) listens on.
+    pub stream_server_address: String,
+    /// Port of the CRI streaming server; 0 picks a free port.
+    pub stream_server_port: u16,
+    /// PEM certificate of the streaming server; with `stream-server-tls-key` it serves https.
+    pub stream_server_tls_cert: Option<PathBuf>,
+    /// PEM private key of the streaming server's certificate.
+    pub stream_server_tls_key: Option<PathBuf>,
     /// Warnings found while parsing (unknown keys); not part of the file format.
     #[serde(skip)]
     pub warnings: Vec<String>,
@@ -131,6 +139,10 @@ impl Default for EngineConfig {
             network_plugin: String::new(),
             pod_sandbox_image: None,
             pause_path: None,
+            stream_server_address: "127.0.0.1".into(),
+            stream_server_port: 10350,
+            stream_server_tls_cert: None,
+            stream_server_tls_key: None,
             warnings: Vec::new(),
         }
     }

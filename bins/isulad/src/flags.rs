@@ -65,6 +65,18 @@ pub(crate) struct Flags {
     /// Image run as the infra process of pod sandboxes (default: the built-in isula-pause).
     #[arg(long = "pod-sandbox-image", value_name = "IMAGE")]
     pub pod_sandbox_image: Option<String>,
+    /// Address the CRI streaming server (exec, attach, port-forward) listens on (default 127.0.0.1).
+    #[arg(long = "stream-server-address", value_name = "ADDR")]
+    pub stream_server_address: Option<String>,
+    /// Port of the CRI streaming server (default 10350; 0 picks a free port).
+    #[arg(long = "stream-server-port", value_name = "PORT")]
+    pub stream_server_port: Option<u16>,
+    /// PEM certificate of the streaming server (with --stream-server-tls-key: https).
+    #[arg(long = "stream-server-tls-cert", value_name = "FILE")]
+    pub stream_server_tls_cert: Option<PathBuf>,
+    /// PEM private key of the streaming server.
+    #[arg(long = "stream-server-tls-key", value_name = "FILE")]
+    pub stream_server_tls_key: Option<PathBuf>,
     /// Bridge device of the default network ("none": containers without --network get only lo).
     #[arg(short = 'b', long = "bridge", value_name = "DEVICE")]
     pub bridge: Option<String>,
@@ -103,6 +115,9 @@ impl Flags {
                 "network plugin {:?} is not supported (\"cni\", or empty for loopback-only pods)",
                 cfg.network_plugin
             )));
+        }
+        if cfg.stream_server_tls_cert.is_some() != cfg.stream_server_tls_key.is_some() {
+            return Err(Error::invalid("stream-server-tls-cert and stream-server-tls-key go together"));
         }
         if cfg.hosts.is_empty() {
             return Err(Error::invalid("no address to listen on (daemon config key \"hosts\" is empty)"));
@@ -156,6 +171,18 @@ impl Flags {
         }
         if let Some(v) = &self.pod_sandbox_image {
             cfg.pod_sandbox_image = (!v.is_empty()).then(|| v.clone());
+        }
+        if let Some(v) = &self.stream_server_address {
+            cfg.stream_server_address = v.clone();
+        }
+        if let Some(v) = self.stream_server_port {
+            cfg.stream_server_port = v;
+        }
+        if let Some(v) = &self.stream_server_tls_cert {
+            cfg.stream_server_tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &self.stream_server_tls_key {
+            cfg.stream_server_tls_key = Some(v.clone());
         }
         if let Some(v) = &self.bridge {
             cfg.bridge = v.clone();

@@ -438,6 +438,13 @@ impl Pods<'_> {
         self.engine.pod_list()
     }
 
+    /// A TCP connection to `127.0.0.1:port` inside the pod's network namespace (the host's for
+    /// a host-network pod): what port-forward relays. `FailedPrecondition` when the pod is not
+    /// ready, `Unavailable` when nothing accepts on the port.
+    pub fn connect(&self, id: &str, port: u16) -> Result<std::net::TcpStream> {
+        self.engine.pod_connect(id, port)
+    }
+
     /// Resource usage of the pod as a whole (its cgroup parent).
     pub fn stats(&self, id: &str) -> Result<crate::Stats> {
         self.engine.pod_stats(id)

@@ -63,6 +63,24 @@ pub fn is_netns(path: &Path) -> bool {
     }
 }
 
+/// A TCP connection to `addr` made inside the network namespace pinned at `path`: a
+/// short-lived thread enters the namespace (setns moves only the calling thread) and
+/// connects; the socket stays in that namespace for its whole life.
+pub fn connect_tcp(
+    path: &Path,
+    addr: std::net::SocketAddr,
+    timeout: std::time::Duration,
+) -> Result<std::net::TcpStream> {
+    let ns = std::fs::File::open(path).map_err(|e| Error::io(path, "open network namespace", e))?;
+    std::thread::spawn(move || -> Result<std::net::TcpStream> {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| Error::from(e).context("setns(CLONE_NEWNET)"))?;
+        std::net::TcpStream::connect_timeout(&addr, timeout).map_err(Error::from)
+    })
+    .join()
+    .unwrap_or_else(|_| Err(Error::internal("netns connect thread panicked")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

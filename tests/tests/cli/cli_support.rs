@@ -149,6 +149,10 @@ impl Daemon {
         if !self.flags.iter().any(|f| f.starts_with("--registry-config-dir")) {
             c.arg("--registry-config-dir").arg(self.registry_config_dir());
         }
+        // The CRI streaming server on a port of its own: daemons of parallel tests never clash.
+        if !self.flags.iter().any(|f| f.starts_with("--stream-server-port")) {
+            c.args(["--stream-server-port", "0"]);
+        }
         c.args(&self.flags);
         c
     }

@@ -9,3 +9,5 @@ mod images;
 mod pods;
 mod runtime;
 mod security;
+mod stream_spdy;
+mod stream_websocket;

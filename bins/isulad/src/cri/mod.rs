@@ -17,6 +17,7 @@ mod meta;
 mod pods;
 mod runtime;
 mod stats;
+mod stream;
 
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub config: EngineConfig,
     /// The pod CIDR kubelet last gave with UpdateRuntimeConfig (shown by `crictl info`).
     pub pod_cidr: std::sync::Mutex<String>,
+    /// The streaming server behind Exec, Attach and PortForward.
+    pub stream: Arc<crate::stream::StreamServer>,
 }
 
 /// `runtime.v1.RuntimeService`.
@@ -52,8 +55,9 @@ pub(crate) struct Images {
 pub(crate) fn services(
     engine: Arc<Engine>,
     config: EngineConfig,
+    stream: Arc<crate::stream::StreamServer>,
 ) -> (RuntimeServiceServer<Runtime>, ImageServiceServer<Images>) {
-    let shared = Arc::new(Shared { engine, config, pod_cidr: std::sync::Mutex::new(String::new()) });
+    let shared = Arc::new(Shared { engine, config, pod_cidr: std::sync::Mutex::new(String::new()), stream });
     (RuntimeServiceServer::new(Runtime { shared: shared.clone() }), ImageServiceServer::new(Images { shared }))
 }
 
@@ -68,8 +72,6 @@ fn ok<T>(v: T) -> Rpc<T> {
 fn unimplemented(what: &str, why: &str) -> Status {
     Status::unimplemented(format!("{what} is not implemented: {why}"))
 }
-
-const STREAMING: &str = "streaming is not implemented yet";
 
 #[tonic::async_trait]
 impl RuntimeService for Runtime {
@@ -149,16 +151,16 @@ impl RuntimeService for Runtime {
         ok(exec::exec_sync(&self.shared, r.into_inner()).await?)
     }
 
-    async fn exec(&self, _: Request<cri::ExecRequest>) -> Rpc<cri::ExecResponse> {
-        Err(unimplemented("Exec", STREAMING))
+    async fn exec(&self, r: Request<cri::ExecRequest>) -> Rpc<cri::ExecResponse> {
+        ok(stream::exec(&self.shared, r.into_inner()).await?)
     }
 
-    async fn attach(&self, _: Request<cri::AttachRequest>) -> Rpc<cri::AttachResponse> {
-        Err(unimplemented("Attach", STREAMING))
+    async fn attach(&self, r: Request<cri::AttachRequest>) -> Rpc<cri::AttachResponse> {
+        ok(stream::attach(&self.shared, r.into_inner()).await?)
     }
 
-    async fn port_forward(&self, _: Request<cri::PortForwardRequest>) -> Rpc<cri::PortForwardResponse> {
-        Err(unimplemented("PortForward", STREAMING))
+    async fn port_forward(&self, r: Request<cri::PortForwardRequest>) -> Rpc<cri::PortForwardResponse> {
+        ok(stream::port_forward(&self.shared, r.into_inner()).await?)
     }
 
     async fn container_stats(&self, r: Request<cri::ContainerStatsRequest>) -> Rpc<cri::ContainerStatsResponse> {

@@ -8,6 +8,7 @@
 //! CNI attachment is keyed by the pod id.
 
 mod cgroup;
+mod connect;
 mod infra;
 mod inspect;
 mod join;
