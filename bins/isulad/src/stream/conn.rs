@@ -65,6 +65,9 @@ impl Write for Socket {
     }
 }
 
+/// The reading half of a [`Conn`]: the leftover bytes, then the socket.
+pub(crate) type ConnReader = std::io::Chain<Cursor<Vec<u8>>, Socket>;
+
 /// An accepted connection whose request head has been read.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -77,7 +80,7 @@ pub(crate) struct Conn {
 impl Conn {
     /// A reader that yields the leftover bytes first, then the socket's; and a writer. Both
     /// are handles on the one socket, so either may be shut down to end the other's wait.
-    pub(crate) fn split(self) -> std::io::Result<(std::io::Chain<Cursor<Vec<u8>>, Socket>, Socket)> {
+    pub(crate) fn split(self) -> std::io::Result<(ConnReader, Socket)> {
         let w = self.socket.try_clone()?;
         Ok((Cursor::new(self.leftover).chain(self.socket), w))
     }
