@@ -32,7 +32,7 @@ mod stream;
 
 pub use headers::Headers;
 pub use session::{Config, Role, Session};
-pub use stream::{Stream, StreamReader, StreamWriter};
+pub use stream::{ResetHandle, Stream, StreamReader, StreamWriter};
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]

@@ -112,6 +112,33 @@ impl Stream {
     pub fn reset(&self) {
         self.reader.session.reset(&self.reader.core, rst::CANCEL)
     }
+
+    /// A handle that can reset this stream later, e.g. to end a thread that holds one of
+    /// its halves and waits in `read`.
+    pub fn reset_handle(&self) -> ResetHandle {
+        ResetHandle { core: self.reader.core.clone(), session: self.reader.session.clone() }
+    }
+}
+
+/// Resets one stream (see [`Stream::reset_handle`]). Resetting a stream that has ended
+/// already does nothing.
+#[derive(Clone)]
+pub struct ResetHandle {
+    core: Arc<Core>,
+    session: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ResetHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResetHandle").field("id", &self.core.id).finish()
+    }
+}
+
+impl ResetHandle {
+    /// Send RST_STREAM CANCEL unless the stream was reset or the connection is gone.
+    pub fn reset(&self) {
+        self.session.reset(&self.core, rst::CANCEL)
+    }
 }
 
 impl Read for Stream {
