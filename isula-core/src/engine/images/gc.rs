@@ -46,6 +46,12 @@ impl Engine {
     /// layers and blobs nothing references.
     pub(in crate::engine) fn repair_images(&self) -> Result<()> {
         let _ops = self.inner.images.lock_ops();
+        let max_age = self.inner.config.ingest_max_age()?;
+        match self.inner.content.clean_ingests(max_age) {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} partial downloads that cannot be resumed"),
+            Err(e) => log::warn!("cleaning partial downloads: {e}"),
+        }
         for id in self.inner.images.broken() {
             match self.rebuild_record(&id) {
                 Ok(()) => log::error!(
