@@ -455,7 +455,7 @@ mod tests {
             ingest_files(&s),
             ["recent.data", "recent.lock", &format!("{NOT_RESUMABLE}busy.data"), &format!("{NOT_RESUMABLE}busy.lock")]
         );
-        let mut w = s.ingest("recent").unwrap();
+        let w = s.ingest("recent").unwrap();
         assert_eq!(w.offset(), 7, "the recent pull still resumes");
         w.abort();
         busy.abort();
