@@ -22,6 +22,7 @@ fn child_entry() {
     let p: Vec<&str> = spec.split('|').collect();
     let mut cfg = EngineConfig::with_dirs(p[0], p[1]);
     cfg.bridge = "none".into();
+    cfg.cni_conf_dir = std::path::Path::new(p[0]).with_file_name("cni-conf");
     cfg.default_runtime = p[2].into();
     cfg.cgroup_parent = p[3].into();
     cfg.shim_path = Some(p[4].into());

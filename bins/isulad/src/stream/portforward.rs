@@ -14,10 +14,9 @@ const LINGER: Duration = Duration::from_secs(1);
 
 /// Relay `from_client`/`to_client` and port `port` of pod `pod_id` until both directions end
 /// (or one ended and the other did not within a second). A client's end of input half-closes
-/// the TCP connection, a read error on it (the client's connection failed) shuts it down;
-/// the port's end of output drops `to_client` (the transport closes that stream). `Err`
-/// (before anything is relayed) is the message for the error stream. The transport must
-/// close `from_client` once this returns, which ends its copy thread.
+/// the TCP connection; the port's end of output drops `to_client` (the transport closes
+/// that stream). `Err` (before anything is relayed) is the message for the error stream.
+/// The transport must close `from_client` once this returns, which ends its copy thread.
 pub(crate) fn forward(
     engine: &Engine,
     pod_id: &str,
@@ -33,23 +32,21 @@ pub(crate) fn forward(
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; CHUNK];
-        loop {
+        // The client's end of input half-closes; losing the client closes both directions
+        // (the other one may wait on an idle port forever otherwise).
+        let how = loop {
             match from_client.read(&mut buf) {
-                Ok(0) => break,
-                // The client's connection is gone: so is this one (the port may never end it).
-                Err(e) if e.kind() != std::io::ErrorKind::Interrupted => {
-                    let _ = upstream.shutdown(Shutdown::Both);
-                    break;
-                }
-                Err(_) => continue,
+                Ok(0) => break Shutdown::Write,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break Shutdown::Both,
                 Ok(n) => {
                     if upstream.write_all(&buf[..n]).is_err() {
-                        break;
+                        break Shutdown::Write;
                     }
                 }
             }
-        }
-        let _ = upstream.shutdown(Shutdown::Write);
+        };
+        let _ = upstream.shutdown(how);
         let _ = tx.send(());
     });
     let mut down = &tcp;
