@@ -186,7 +186,13 @@ fn stream_threads(pid: u32) -> Vec<String> {
 /// Wait until the daemon serves no stream any more.
 fn assert_no_stream_threads(c: &Cri) {
     let pid = c.daemon.pid();
-    wait_for(Duration::from_secs(20), "no streaming threads left", || stream_threads(pid).is_empty().then_some(()));
+    for _ in 0..200 {
+        if stream_threads(pid).is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("streaming threads left: {:?}", stream_threads(pid));
 }
 
 /// Whether a process with exactly this command line runs on the host.
@@ -456,4 +462,87 @@ fn exec_over_tls() {
     let url = f.exec_url(&["true"], false, false).replacen("https://", "http://", 1);
     assert!(connect(&url, "", &["v5.channel.k8s.io"]).is_err());
     assert_no_stream_threads(&f.c);
+}
+
+/// The reading half of a WebSocket as a byte stream (binary messages), for SPDY.
+struct WsReader {
+    ws: WebSocket<TcpStream>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for WsReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.buf.len() {
+            match self.ws.read() {
+                Ok(Message::Binary(b)) => (self.buf, self.pos) = (b.to_vec(), 0),
+                Ok(Message::Close(_)) | Err(tungstenite::Error::ConnectionClosed) => return Ok(0),
+                Ok(_) => {}
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The writing half: each write one binary message; a close frame when dropped.
+struct WsWriter(WebSocket<TcpStream>);
+
+impl Write for WsWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.send(Message::binary(b.to_vec())).map_err(|e| std::io::Error::other(e.to_string()))?;
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for WsWriter {
+    fn drop(&mut self) {
+        let _ = self.0.close(None);
+    }
+}
+
+#[test]
+fn port_forward_spdy_tunnelled_in_websocket() {
+    use isula_spdy::{Headers, Role as SpdyRole, Session};
+
+    if !prerequisites() {
+        return;
+    }
+    let script = "head -c 3145728 /dev/urandom > /data && exec nc -l -p 5000 < /data";
+    let f = Fixture::new("wstunnel", &["sh", "-c", script], false);
+    wait_for(Duration::from_secs(30), "the port listens", || {
+        let out = f.c.exec(&f.ctr, &["netstat", "-ltn"], 10).ok()?;
+        String::from_utf8_lossy(&out.stdout).contains(":5000 ").then_some(())
+    });
+    let want = f.c.exec_ok(&f.ctr, &["sha256sum", "/data"]);
+
+    let (ws, proto) = connect(&f.port_forward_url(), "", &["SPDY/3.1+portforward.k8s.io"]).unwrap();
+    assert_eq!(proto, "SPDY/3.1+portforward.k8s.io");
+    let mut closer = WebSocket::from_raw_socket(ws.get_ref().try_clone().unwrap(), Role::Client, None);
+    let writer = WsWriter(WebSocket::from_raw_socket(ws.get_ref().try_clone().unwrap(), Role::Client, None));
+    let session = Session::new(WsReader { ws, buf: Vec::new(), pos: 0 }, writer, SpdyRole::Client).unwrap();
+    let h = |t: &str| Headers::new().with("streamType", t).with("port", "5000").with("requestID", "0");
+    let mut error = session.open(h("error")).unwrap();
+    error.close_write().unwrap();
+    // No half-close of data: busybox nc ends at its input's end, before sending it all.
+    let mut data = session.open(h("data")).unwrap();
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).unwrap();
+    let mut e = String::new();
+    error.read_to_string(&mut e).unwrap();
+    assert_eq!(e, "", "no error");
+    assert_eq!(got.len(), 3 << 20);
+    assert_eq!(want.split(' ').next().unwrap(), sha_hex(&got), "byte-exact through the tunnel");
+    // The client ends the tunnel as client-go does: a close frame.
+    drop((data, error));
+    closer.close(None).unwrap();
+    assert_no_stream_threads(&f.c);
+    drop(session);
 }

@@ -43,6 +43,9 @@ pub(super) enum Codec {
     Binary,
     /// Text messages: channel as an ASCII digit, payload in standard base64.
     Base64,
+    /// No channels: binary messages are pieces of one byte stream, channel 0 (the SPDY
+    /// tunnel).
+    Raw,
 }
 
 /// A message from the client, decoded.
@@ -54,9 +57,16 @@ enum Incoming {
     Close(u8),
 }
 
-/// Decode one data message. `Ok(None)`: nothing to do (empty, undecodable base64, as
-/// kubelet skips it); `Err`: a protocol error that ends the connection.
-fn decode(codec: Codec, close_signal: bool, data: &[u8]) -> Result<Option<Incoming>, String> {
+/// Decode one data message (`text`: it came as a text message). `Ok(None)`: nothing to do
+/// (empty, undecodable base64, as kubelet skips it); `Err`: a protocol error that ends the
+/// connection.
+fn decode(codec: Codec, close_signal: bool, data: &[u8], text: bool) -> Result<Option<Incoming>, String> {
+    if codec == Codec::Raw {
+        return match text {
+            true => Err("a text message in a binary stream".into()),
+            false => Ok((!data.is_empty()).then(|| Incoming::Data(0, data.to_vec()))),
+        };
+    }
     let Some((&first, payload)) = data.split_first() else { return Ok(None) };
     if close_signal && first == CLOSE_SIGNAL {
         return match payload {
@@ -65,7 +75,7 @@ fn decode(codec: Codec, close_signal: bool, data: &[u8]) -> Result<Option<Incomi
         };
     }
     match codec {
-        Codec::Binary => Ok(Some(Incoming::Data(first, payload.to_vec()))),
+        Codec::Binary | Codec::Raw => Ok(Some(Incoming::Data(first, payload.to_vec()))),
         Codec::Base64 => match base64::engine::general_purpose::STANDARD.decode(payload) {
             Ok(p) => Ok(Some(Incoming::Data(first.wrapping_sub(b'0'), p))),
             Err(e) => {
@@ -91,6 +101,7 @@ fn encode(codec: Codec, ch: u8, data: &[u8]) -> Message {
             base64::engine::general_purpose::STANDARD.encode_string(data, &mut m);
             Message::text(m)
         }
+        Codec::Raw => Message::binary(data.to_vec()),
     }
 }
 
@@ -441,9 +452,9 @@ impl Channels {
 fn read_loop(mut ws: WebSocket<ReadSide>, layout: &Layout, pipes: &[(u8, Arc<Pipe>)], probe: &Socket) {
     let gone = || peer_gone(probe);
     loop {
-        let data = match ws.read() {
-            Ok(Message::Binary(b)) => b,
-            Ok(Message::Text(t)) => t.into(),
+        let (data, text) = match ws.read() {
+            Ok(Message::Binary(b)) => (b, false),
+            Ok(Message::Text(t)) => (t.into(), true),
             Ok(Message::Close(_)) => {
                 // Answered by the next read, which then ends.
                 continue;
@@ -452,7 +463,7 @@ fn read_loop(mut ws: WebSocket<ReadSide>, layout: &Layout, pipes: &[(u8, Arc<Pip
             Err(tungstenite::Error::ConnectionClosed) => return,
             Err(e) => return log::debug!("streaming server: WebSocket: {e}"),
         };
-        let msg = match decode(layout.codec, layout.close_signal, &data) {
+        let msg = match decode(layout.codec, layout.close_signal, &data, text) {
             Ok(Some(m)) => m,
             Ok(None) => continue,
             Err(e) => return log::debug!("streaming server: {e}"),
@@ -483,8 +494,8 @@ mod tests {
 
     #[test]
     fn binary_messages_carry_a_channel_byte() {
-        assert_eq!(decode(Codec::Binary, false, &[1, b'h', b'i']), Ok(Some(Incoming::Data(1, b"hi".to_vec()))));
-        assert_eq!(decode(Codec::Binary, false, &[]), Ok(None));
+        assert_eq!(decode(Codec::Binary, false, &[1, b'h', b'i'], false), Ok(Some(Incoming::Data(1, b"hi".to_vec()))));
+        assert_eq!(decode(Codec::Binary, false, &[], false), Ok(None));
         assert_eq!(encode(Codec::Binary, 2, b"x"), Message::binary(vec![2, b'x']));
         assert_eq!(encode(Codec::Binary, 3, b""), Message::binary(vec![3]));
     }
@@ -492,16 +503,24 @@ mod tests {
     #[test]
     fn base64_messages_carry_a_digit() {
         // wsstream's example: "foo\n" on channel '0'.
-        assert_eq!(decode(Codec::Base64, false, b"0Zm9vCg=="), Ok(Some(Incoming::Data(0, b"foo\n".to_vec()))));
-        assert_eq!(decode(Codec::Base64, false, b"0!!"), Ok(None));
+        assert_eq!(decode(Codec::Base64, false, b"0Zm9vCg==", true), Ok(Some(Incoming::Data(0, b"foo\n".to_vec()))));
+        assert_eq!(decode(Codec::Base64, false, b"0!!", true), Ok(None));
         assert_eq!(encode(Codec::Base64, 1, b"\n"), Message::text("1Cg=="));
     }
 
     #[test]
+    fn raw_messages_are_a_byte_stream() {
+        assert_eq!(decode(Codec::Raw, false, &[1, 2], false), Ok(Some(Incoming::Data(0, vec![1, 2]))));
+        assert_eq!(decode(Codec::Raw, false, &[], false), Ok(None));
+        assert!(decode(Codec::Raw, false, b"x", true).is_err());
+        assert_eq!(encode(Codec::Raw, 0, b"ab"), Message::binary(b"ab".to_vec()));
+    }
+
+    #[test]
     fn the_close_signal_is_v5s() {
-        assert_eq!(decode(Codec::Binary, true, &[255, 0]), Ok(Some(Incoming::Close(0))));
-        assert!(decode(Codec::Binary, true, &[255, 0, 1]).is_err());
-        assert_eq!(decode(Codec::Binary, false, &[255, 0]), Ok(Some(Incoming::Data(255, vec![0]))));
+        assert_eq!(decode(Codec::Binary, true, &[255, 0], false), Ok(Some(Incoming::Close(0))));
+        assert!(decode(Codec::Binary, true, &[255, 0, 1], false).is_err());
+        assert_eq!(decode(Codec::Binary, false, &[255, 0], false), Ok(Some(Incoming::Data(255, vec![0]))));
     }
 
     #[test]

@@ -23,6 +23,11 @@ const PROTOCOLS: [(&str, Codec); 4] = [
     ("", Codec::Binary),
 ];
 
+/// Whether `protocol` is one of the subprotocols served here.
+pub(super) fn serves(protocol: &str) -> bool {
+    PROTOCOLS.iter().any(|p| p.0 == protocol)
+}
+
 /// Most ports on one connection (two channels each, and channel 255 is reserved).
 const MAX_PORTS: usize = 127;
 

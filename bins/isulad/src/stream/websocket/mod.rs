@@ -7,6 +7,7 @@ mod channel;
 mod command;
 mod forward;
 mod handshake;
+mod tunnel;
 
 use super::cache::Pending;
 use super::conn::Conn;
@@ -22,6 +23,7 @@ pub(crate) fn serve(mut conn: Conn, head: &Head, pending: Pending, ctx: &Ctx) {
     match pending {
         Pending::Exec(cmd) => command::serve(conn, head, &key, &cmd, false, ctx),
         Pending::Attach(cmd) => command::serve(conn, head, &key, &cmd, true, ctx),
+        Pending::PortForward { pod_id } if tunnel::wanted(head) => tunnel::serve(conn, &key, &pod_id, ctx),
         Pending::PortForward { pod_id } => forward::serve(conn, head, &key, &pod_id, ctx),
     }
 }
