@@ -279,6 +279,20 @@ fn exec_stdin_round_trip_and_tty_resize() {
     assert!(r.on(1) == input, "stdout is stdin, byte for byte");
     assert_eq!(exit_code(r.on(3)), 0);
 
+    // A ping (client-go sends one every 5 s) gets its pong while the command runs.
+    let url = f.exec_url(&["sh", "-c", "read x; echo \"got $x\""], true, false);
+    let (mut ws, _) = connect(&url, "", &["v5.channel.k8s.io"]).unwrap();
+    ws.send(Message::Ping(b"beat".to_vec().into())).unwrap();
+    loop {
+        match ws.read().unwrap() {
+            Message::Pong(p) => break assert_eq!(&p[..], b"beat"),
+            m => assert!(decode(m).is_some_and(|(_, d)| d.is_empty()), "only the empty first message before"),
+        }
+    }
+    ws.send(binary(0, b"go\n")).unwrap();
+    let r = read_all(&mut ws);
+    assert_eq!((r.text(1).as_str(), exit_code(r.on(3))), ("got go\n", 0));
+
     // A tty: the size the client sends is the size the process sees.
     let url = f.exec_url(&["sh", "-c", "while read x; do stty size; done"], true, true);
     let (mut ws, _) = connect(&url, "", &["v5.channel.k8s.io"]).unwrap();
@@ -357,15 +371,15 @@ fn port_forward_two_ports_ten_mib_each_way() {
         return;
     }
     // Port 5000 sends /data (10 MiB) to whoever connects; port 5001 takes 10 MiB and
-    // answers their sha256.
+    // answers their sha256; port 5002 never says anything.
     let script = "head -c 10485760 /dev/urandom > /data && \
-                  (nc -l -p 5000 < /data &) && \
-                  exec nc -l -p 5001 -e sh -c 'head -c 10485760 | sha256sum'";
+                  (nc -l -p 5000 < /data &) && (sleep 1000 | nc -l -p 5002 &) && \
+                  (nc -l -p 5001 -e sh -c 'head -c 10485760 | sha256sum' &) && exec sleep 1000";
     let f = Fixture::new("wspf", &["sh", "-c", script], false);
     wait_for(Duration::from_secs(30), "both ports listen", || {
         let out = f.c.exec(&f.ctr, &["netstat", "-ltn"], 10).ok()?;
         let s = String::from_utf8_lossy(&out.stdout).into_owned();
-        (s.contains(":5000 ") && s.contains(":5001 ")).then_some(())
+        (s.contains(":5000 ") && s.contains(":5001 ") && s.contains(":5002 ")).then_some(())
     });
     let want_down = f.c.exec_ok(&f.ctr, &["sha256sum", "/data"]);
     let up = ten_mib();
@@ -403,7 +417,21 @@ fn port_forward_two_ports_ten_mib_each_way() {
     // No port: refused.
     let e = connect(&f.port_forward_url(), "", &["v4.channel.k8s.io"]).unwrap_err();
     assert!(e.starts_with("400"), "{e}");
+
+    // A client that vanishes while the port is idle (it never ends the connection itself):
+    // nothing is left behind.
+    let (mut ws, _) = connect(&f.port_forward_url(), "?port=5002", &["v4.channel.k8s.io"]).unwrap();
+    let mut r = Received::default();
+    read_until(&mut ws, &mut r, |r| r.messages.len() == 2);
+    let established = || {
+        let out = f.c.exec_ok(&f.ctr, &["netstat", "-tn"]);
+        out.lines().any(|l| l.contains(":5002 ") && l.contains("ESTABLISHED"))
+    };
+    wait_for(Duration::from_secs(20), "the pod's connection", || established().then_some(()));
+    ws.get_ref().shutdown(std::net::Shutdown::Both).unwrap();
+    drop(ws);
     assert_no_stream_threads(&f.c);
+    assert!(!established(), "the connection into the pod is closed");
 }
 
 /// Make a CA and a certificate for 127.0.0.1 signed by it in `dir` with openssl:
