@@ -176,6 +176,26 @@ fn bad_daemon_json_fails_startup_naming_the_key() {
 }
 
 #[test]
+fn unknown_default_runtime_and_taken_stream_port_fail_startup() {
+    let mut d = Daemon::start();
+    d.stop();
+    std::fs::write(d.config_file(), r#"{"default-runtime": "no-such-runtime"}"#).unwrap();
+    let out = d.command().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("default-runtime") && err.contains("no-such-runtime"), "{err}");
+    assert!(!d.sock.exists());
+    // A streaming server port that is taken is a start-up error too, not a silent gap.
+    std::fs::write(d.config_file(), "{}").unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = d.command().args(["--stream-server-port", &port]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("streaming server") && err.contains(&port), "{err}");
+}
+
+#[test]
 fn notifies_systemd_and_socket_is_0660() {
     use std::os::unix::fs::PermissionsExt;
     let mut d = Daemon::start();
