@@ -189,7 +189,8 @@ fn unknown_default_runtime_and_taken_stream_port_fail_startup() {
     std::fs::write(d.config_file(), "{}").unwrap();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
-    let out = d.command().args(["--stream-server-port", &port]).output().unwrap();
+    d.flags = vec!["--stream-server-port".into(), port.clone()];
+    let out = d.command().output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("streaming server") && err.contains(&port), "{err}");
