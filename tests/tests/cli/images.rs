@@ -3,7 +3,7 @@
 
 use crate::cli_support;
 
-use cli_support::{isula, Daemon};
+use cli_support::{bin, isula, Daemon};
 use isula_tests::images::{self, DockerLayout};
 
 fn busybox_archive() -> Vec<u8> {
@@ -194,6 +194,22 @@ fn unknown_default_runtime_and_taken_stream_port_fail_startup() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("streaming server") && err.contains(&port), "{err}");
+}
+
+#[test]
+fn a_user_without_access_to_the_socket_is_told_so() {
+    let d = Daemon::start();
+    // nobody, without supplementary groups: neither root nor in the socket's group.
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin("isula"))
+        .args(["-H", &d.host(), "ps"])
+        .output()
+        .expect("run setpriv (util-linux)");
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!err.contains("is it running"), "{err}");
 }
 
 #[test]
