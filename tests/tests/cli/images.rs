@@ -198,14 +198,22 @@ fn unknown_default_runtime_and_taken_stream_port_fail_startup() {
 
 #[test]
 fn a_user_without_access_to_the_socket_is_told_so() {
+    use std::os::unix::fs::PermissionsExt;
     let d = Daemon::start();
+    // A copy of the CLI that nobody may run (the build tree may be in root's home).
+    let dir = std::env::temp_dir().join(format!("isula-nobody-{}", isula_tests::env::rand_hex(6)));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cli = dir.join("isula");
+    std::fs::copy(bin("isula"), &cli).unwrap();
     // nobody, without supplementary groups: neither root nor in the socket's group.
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(bin("isula"))
+        .arg(&cli)
         .args(["-H", &d.host(), "ps"])
-        .output()
-        .expect("run setpriv (util-linux)");
+        .output();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = out.expect("run setpriv (util-linux)");
     assert_eq!(out.status.code(), Some(125));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("permission denied"), "{err}");
