@@ -16,7 +16,7 @@ pub(crate) fn release_free_heap() {
 /// How many [`trim_after`] calls are running.
 static TEARDOWNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Run `teardown` (a call that frees much memory, such as removing pods); the last of
+/// Run `teardown` (a call that frees much memory, such as removing pods or containers); the last of
 /// concurrent ones to finish returns the free heap to the system, so a burst of removals
 /// trims once at its end instead of once per call. Measured: after 100 pods made and removed
 /// in parallel, the daemon kept ~70 MiB RSS without it.

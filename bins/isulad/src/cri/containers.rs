@@ -99,7 +99,10 @@ pub(crate) async fn remove(shared: &Shared, id: String) -> Result<(), Status> {
     require_id("container", &id)?;
     let engine = shared.engine.clone();
     ignore_not_found(
-        blocking(move || engine.containers().remove(&id, &RemoveOptions { force: true, volumes: true })).await,
+        blocking(move || {
+            crate::memory::trim_after(|| engine.containers().remove(&id, &RemoveOptions { force: true, volumes: true }))
+        })
+        .await,
     )
 }
 
