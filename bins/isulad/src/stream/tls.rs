@@ -70,7 +70,8 @@ impl Acceptor {
 fn relay(mut tls: ServerConnection, mut tcp: TcpStream, mut app: UnixStream) {
     let mut to_app: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; CHUNK];
-    let (mut client_done, mut app_told, mut app_done) = (false, false, false);
+    let mut client_done = take_clear_text(&mut tls, &mut tcp, &mut to_app, &mut buf);
+    let (mut app_told, mut app_done) = (false, false);
     loop {
         // Encrypted bytes out.
         while tls.wants_write() {
@@ -175,6 +176,13 @@ fn read_client(tls: &mut ServerConnection, tcp: &mut TcpStream, to_app: &mut Vec
         Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => return false,
         Err(_) => return true,
     }
+    take_clear_text(tls, tcp, to_app, buf)
+}
+
+/// Process the records rustls holds and move their clear text into `to_app`. True when the
+/// client's side has ended. (Records that came with the end of the handshake are already
+/// out of the socket: the relay calls this first, as poll would never report them.)
+fn take_clear_text(tls: &mut ServerConnection, tcp: &mut TcpStream, to_app: &mut Vec<u8>, buf: &mut [u8]) -> bool {
     if let Err(e) = tls.process_new_packets() {
         log::debug!("streaming server: TLS: {e}");
         // The alert goes out with the next write_tls.
