@@ -70,7 +70,8 @@ impl Acceptor {
 fn relay(mut tls: ServerConnection, mut tcp: TcpStream, mut app: UnixStream) {
     let mut to_app: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; CHUNK];
-    let (mut client_done, mut app_told, mut app_done) = (false, false, false);
+    let mut client_done = take_clear_text(&mut tls, &mut tcp, &mut to_app, &mut buf);
+    let (mut app_told, mut app_done, mut app_deaf) = (false, false, false);
     loop {
         // Encrypted bytes out.
         while tls.wants_write() {
@@ -85,7 +86,12 @@ fn relay(mut tls: ServerConnection, mut tcp: TcpStream, mut app: UnixStream) {
             match app.write(&to_app) {
                 Ok(n) => drop(to_app.drain(..n)),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(_) => return,
+                // The server shut its end: what the client sends is dropped, but what the
+                // server wrote before still goes out.
+                Err(_) => {
+                    to_app.clear();
+                    app_deaf = true;
+                }
             }
         }
         if client_done && to_app.is_empty() && !app_told {
@@ -93,9 +99,9 @@ fn relay(mut tls: ServerConnection, mut tcp: TcpStream, mut app: UnixStream) {
             app_told = true;
         }
         if app_done && !tls.wants_write() {
-            return;
+            return finish_tcp(&mut tcp, &mut buf);
         }
-        let tcp_events = flags(!client_done && to_app.len() < MAX_PENDING, tls.wants_write());
+        let tcp_events = flags(!client_done && !app_deaf && to_app.len() < MAX_PENDING, tls.wants_write());
         let app_events = flags(!app_done && !tls.wants_write(), !to_app.is_empty());
         // A socket is polled only for what is wanted of it: a hung-up one that is not would
         // be reported ready again and again.
@@ -154,6 +160,18 @@ fn relay(mut tls: ServerConnection, mut tcp: TcpStream, mut app: UnixStream) {
     }
 }
 
+/// End the TCP connection with a FIN, after taking what the client sent meanwhile (closing
+/// with unread input would send a reset, which can cost the client the last bytes).
+fn finish_tcp(tcp: &mut TcpStream, buf: &mut [u8]) {
+    let _ = tcp.shutdown(Shutdown::Write);
+    for _ in 0..64 {
+        match tcp.read(buf) {
+            Ok(n) if n > 0 => {}
+            _ => break,
+        }
+    }
+}
+
 /// Poll flags for reading and writing.
 fn flags(read: bool, write: bool) -> PollFlags {
     let mut f = PollFlags::empty();
@@ -175,6 +193,13 @@ fn read_client(tls: &mut ServerConnection, tcp: &mut TcpStream, to_app: &mut Vec
         Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => return false,
         Err(_) => return true,
     }
+    take_clear_text(tls, tcp, to_app, buf)
+}
+
+/// Process the records rustls holds and move their clear text into `to_app`. True when the
+/// client's side has ended. (Records that came with the end of the handshake are already
+/// out of the socket: the relay calls this first, as poll would never report them.)
+fn take_clear_text(tls: &mut ServerConnection, tcp: &mut TcpStream, to_app: &mut Vec<u8>, buf: &mut [u8]) -> bool {
     if let Err(e) = tls.process_new_packets() {
         log::debug!("streaming server: TLS: {e}");
         // The alert goes out with the next write_tls.

@@ -377,6 +377,12 @@ impl Channels {
     /// Run the channels of `layout` on `conn` (the `101` is sent already).
     pub(super) fn start(conn: Conn, layout: Layout) -> std::io::Result<Channels> {
         conn.socket.set_read_timeout(Some(IDLE_TIMEOUT))?;
+        // A client that stops reading fails the writer after as long (kubelet's idle deadline
+        // covers writes too), which ends the session.
+        match &conn.socket {
+            Socket::Tcp(t) => t.set_write_timeout(Some(IDLE_TIMEOUT))?,
+            Socket::Unix(u) => u.set_write_timeout(Some(IDLE_TIMEOUT))?,
+        }
         let (r, w) = conn.split()?;
         let ctl = w.try_clone()?;
         let probe = w.try_clone()?;
