@@ -74,6 +74,8 @@ struct State {
     incoming: VecDeque<(Arc<Core>, Headers, bool)>,
     last_peer_id: u32,
     closed: bool,
+    /// `closed`, and the close callbacks have run.
+    finished: bool,
     goaway_sent: bool,
     goaway_received: bool,
     hooks: Vec<Box<dyn FnOnce() + Send>>,
@@ -154,11 +156,10 @@ impl Session {
             let why = match sh.read_loop(&mut r) {
                 Ok(()) => "the peer closed the connection".to_string(),
                 Err(Error::Protocol(m)) => {
-                    log::debug!("spdy: protocol error: {m}");
-                    let _ = sh.send_control(&Control::GoAway {
-                        last_good: sh.state().last_peer_id,
-                        status: goaway::PROTOCOL_ERROR,
-                    });
+                    log::warn!("spdy: protocol error: {m}");
+                    // Not inside the send: the state lock must not be held while writing.
+                    let last_good = sh.state().last_peer_id;
+                    let _ = sh.send_control(&Control::GoAway { last_good, status: goaway::PROTOCOL_ERROR });
                     m
                 }
                 Err(e) => e.to_string(),
@@ -294,13 +295,13 @@ impl Session {
         self.shared.state().closed
     }
 
-    /// Wait until the connection is gone (at most `timeout`; `None`: no limit). Returns
-    /// whether it is.
+    /// Wait until the connection is gone and the [`Session::on_close`] callbacks have run
+    /// (at most `timeout`; `None`: no limit). Returns whether that happened.
     pub fn wait_closed(&self, timeout: Option<Duration>) -> bool {
         let sh = &self.shared;
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut st = sh.state();
-        while !st.closed {
+        while !st.finished {
             st = match deadline {
                 None => sh.cv.wait(st).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
@@ -438,6 +439,8 @@ impl Shared {
         for h in hooks {
             h();
         }
+        self.state().finished = true;
+        self.cv.notify_all();
     }
 
     fn read_loop(&self, r: &mut impl Read) -> Result<(), Error> {
@@ -446,7 +449,7 @@ impl Shared {
             let mut head = [0u8; frame::HEAD_LEN];
             match read_full(r, &mut head)? {
                 0 => return Ok(()),
-                n if n < head.len() => return Err(Error::Protocol("connection ends inside a frame".into())),
+                n if n < head.len() => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
                 _ => {}
             }
             match Head::decode(head) {
@@ -544,7 +547,8 @@ impl Shared {
             }
             Control::SynReply { stream_id, flags, block } => {
                 inflate.decompress(&block)?;
-                if let Some(core) = self.state().streams.get(&stream_id).cloned() {
+                let core = self.state().streams.get(&stream_id).cloned();
+                if let Some(core) = core {
                     let mut st = core.lock();
                     st.replied = true;
                     st.remote_fin |= flags & frame::FLAG_FIN != 0;
@@ -553,8 +557,9 @@ impl Shared {
             }
             Control::Headers { stream_id, flags, block } => {
                 inflate.decompress(&block)?;
+                let core = self.state().streams.get(&stream_id).cloned();
                 if flags & frame::FLAG_FIN != 0 {
-                    if let Some(core) = self.state().streams.get(&stream_id).cloned() {
+                    if let Some(core) = core {
                         core.lock().remote_fin = true;
                         core.cv.notify_all();
                     }
@@ -562,7 +567,8 @@ impl Shared {
             }
             Control::RstStream { stream_id, status } => {
                 log::trace!("spdy: stream {stream_id} reset by the peer (status {status})");
-                if let Some(core) = self.state().streams.remove(&stream_id) {
+                let core = self.state().streams.remove(&stream_id);
+                if let Some(core) = core {
                     let mut st = core.lock();
                     st.remote_reset = true;
                     core.cv.notify_all();
@@ -605,7 +611,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
 fn discard(r: &mut impl Read, len: usize) -> Result<(), Error> {
     let n = io::copy(&mut r.take(len as u64), &mut io::sink())?;
     if (n as usize) < len {
-        return Err(Error::Protocol("connection ends inside a frame".into()));
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
     }
     Ok(())
 }

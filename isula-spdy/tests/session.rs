@@ -254,3 +254,15 @@ fn raw_peer_pings_and_protocol_errors() {
     assert!(matches!(read_frame(&mut a), Control::GoAway { status: 1, .. }));
     assert!(server.wait_closed(T));
 }
+
+/// A protocol error from a peer that is already gone: the GOAWAY cannot be written, and the
+/// session must still end (it once deadlocked on its own state lock there).
+#[test]
+fn a_protocol_error_from_a_vanished_peer_ends_the_session() {
+    let (mut a, b) = UnixStream::pair().unwrap();
+    let server = Session::new(b.try_clone().unwrap(), b, Role::Server).unwrap();
+    a.write_all(&[0x80, 9, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1]).unwrap();
+    drop(a);
+    assert!(server.wait_closed(T));
+    assert!(matches!(server.accept(T), Err(Error::Closed)));
+}
