@@ -494,8 +494,11 @@ impl Shared {
             }
             drop(st);
             let n = left.min(CHUNK);
-            let mut v = vec![0u8; n];
-            r.read_exact(&mut v)?;
+            // Read into spare capacity (no zeroing of every chunk).
+            let mut v = Vec::with_capacity(n);
+            if r.by_ref().take(n as u64).read_to_end(&mut v)? < n {
+                return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+            }
             left -= n;
             let mut st = core.lock();
             if !st.discards() {

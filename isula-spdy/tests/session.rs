@@ -266,3 +266,23 @@ fn a_protocol_error_from_a_vanished_peer_ends_the_session() {
     assert!(server.wait_closed(T));
     assert!(matches!(server.accept(T), Err(Error::Closed)));
 }
+
+/// While a full stream holds the reader thread, the stall probe can declare the peer gone.
+#[test]
+fn the_stall_probe_ends_a_stalled_session() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let client = Session::new(a.try_clone().unwrap(), a.try_clone().unwrap(), Role::Client).unwrap();
+    let gone = Arc::new(AtomicBool::new(false));
+    let g = gone.clone();
+    let probe: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(move || g.load(Ordering::SeqCst));
+    let cfg = Config { stream_buffer: 64 * 1024, stall_probe: Some(probe), ..Config::default() };
+    let server = Session::with_config(b.try_clone().unwrap(), b, Role::Server, cfg).unwrap();
+    let (mut full, _unread) = open_accept(&client, &server);
+    let writer = std::thread::spawn(move || while full.write_all(&[1u8; 64 * 1024]).is_ok() {});
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!server.is_closed(), "a stalled stream alone does not end the session");
+    gone.store(true, Ordering::SeqCst);
+    assert!(server.wait_closed(T));
+    a.shutdown(std::net::Shutdown::Both).unwrap();
+    writer.join().unwrap();
+}
