@@ -22,7 +22,6 @@ use super::remote::Protocol;
 use super::{Ctx, IDLE_TIMEOUT};
 
 // For the WebSocket transport (SPDY tunnelled in WebSocket for port-forward).
-#[allow(unused_imports)]
 pub(crate) use forward::port_forward_session;
 
 /// The port-forward protocol name.
