@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -88,12 +89,15 @@ pub(crate) struct Shared {
     out: Mutex<Out>,
     state: Mutex<State>,
     cv: Condvar,
+    /// Frames written so far (a read timeout is idleness only when this did not move).
+    writes: AtomicU64,
 }
 
 /// A SPDY/3.1 session over a byte stream. Cloning gives another handle on the same session.
 ///
-/// A reader thread (`spdy-reader`) runs until the connection ends (EOF, an error, a read
-/// timeout of the transport, a protocol error); the session is then closed: [`accept`]
+/// A reader thread (`spdy-reader`) runs until the connection ends (EOF, an error, a
+/// protocol error, or a read timeout of the transport during which nothing was written
+/// either: an idle connection); the session is then closed: [`accept`]
 /// and [`open`] fail, stream reads return what was buffered then an error, writes fail,
 /// and the [`on_close`] callbacks run. The session never closes the transport itself: the
 /// owner of the socket shuts it down (which ends the reader thread) when it is done.
@@ -149,10 +153,11 @@ impl Session {
             }),
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
+            writes: AtomicU64::new(0),
         });
         let sh = shared.clone();
         std::thread::Builder::new().name("spdy-reader".into()).spawn(move || {
-            let mut r = BufReader::with_capacity(CHUNK, reader);
+            let mut r = BufReader::with_capacity(CHUNK, Activity { r: reader, sh: sh.clone(), seen: 0 });
             let why = match sh.read_loop(&mut r) {
                 Ok(()) => "the peer closed the connection".to_string(),
                 Err(Error::Protocol(m)) => {
@@ -352,6 +357,7 @@ impl Shared {
             buf.extend_from_slice(p);
         }
         let r = out.w.write_all(&buf).and_then(|_| out.w.flush());
+        self.writes.fetch_add(1, Ordering::Relaxed);
         if buf.capacity() <= 2 * (frame::HEAD_LEN + crate::stream::MAX_DATA_FRAME) {
             out.scratch = buf;
         }
@@ -593,6 +599,33 @@ impl Shared {
             Control::Settings(_) | Control::WindowUpdate { .. } | Control::Unknown(_) => {}
         }
         Ok(())
+    }
+}
+
+/// The connection's reading half as the reader thread sees it: a read timeout of the
+/// transport (`TimedOut`, `WouldBlock`) ends the session only when nothing was written
+/// since the previous one, so a connection is idle only when it is quiet both ways (as
+/// spdystream's idle timer, which every frame read or written resets).
+struct Activity<R> {
+    r: R,
+    sh: Arc<Shared>,
+    seen: u64,
+}
+
+impl<R: Read> Read for Activity<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.r.read(buf) {
+                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+                    let writes = self.sh.writes.load(Ordering::Relaxed);
+                    if writes == self.seen {
+                        return Err(e);
+                    }
+                    self.seen = writes;
+                }
+                other => return other,
+            }
+        }
     }
 }
 

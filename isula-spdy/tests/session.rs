@@ -286,3 +286,22 @@ fn the_stall_probe_ends_a_stalled_session() {
     a.shutdown(std::net::Shutdown::Both).unwrap();
     writer.join().unwrap();
 }
+
+/// A transport read timeout is idleness only when nothing was written meanwhile.
+#[test]
+fn read_timeouts_end_only_idle_sessions() {
+    let (a, b) = UnixStream::pair().unwrap();
+    b.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let client = Session::new(a.try_clone().unwrap(), a.try_clone().unwrap(), Role::Client).unwrap();
+    let server = Session::new(b.try_clone().unwrap(), b, Role::Server).unwrap();
+    let (_c, s) = open_accept(&client, &server);
+    // Output only, for several timeouts: the session stays.
+    let (_r, mut w) = s.split();
+    for _ in 0..8 {
+        w.write_all(b"tick").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!server.is_closed(), "a session that writes is not idle");
+    // Quiet both ways: it ends.
+    assert!(server.wait_closed(Some(Duration::from_secs(5))));
+}

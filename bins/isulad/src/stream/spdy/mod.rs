@@ -126,7 +126,8 @@ fn upgrade<'a>(mut conn: Conn, head: &Head, server: &[&'a str]) -> Option<(Conn,
 }
 
 /// Start the server session on the upgraded connection. Returns it and a handle on the
-/// socket for shutting it down. From now on a read timeout of [`IDLE_TIMEOUT`] ends it.
+/// socket for shutting it down. The socket gets [`IDLE_TIMEOUT`] as its read timeout: a
+/// connection with no traffic either way for that long ends (see [`isula_spdy::Session`]).
 fn start_session(conn: Conn) -> Option<(Session, Socket)> {
     let setup = || -> std::io::Result<(Session, Socket)> {
         let ctl = conn.socket.try_clone()?;
