@@ -212,14 +212,14 @@ fn exec_output_exit_codes_and_versions() {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
     assert_eq!(status(&o.error)["status"], "Success");
 
-    // A non-zero exit: v4 gives a Status with the code, v3 and v2 a message.
+    // A non-zero exit: v4 gives a Status with the code, v3, v2 and v1 a message.
     let up = upgrade(&exec_url(&c, &id, &["sh", "-c", "exit 3"], false, true, false), &ALL_VERSIONS);
     let v = status(&remote(&up, Opts { stderr: true, ..Opts::default() }).error);
     assert_eq!(v["status"], "Failure");
     assert_eq!(v["reason"], "NonZeroExitCode");
     assert_eq!(v["details"]["causes"][0]["reason"], "ExitCode");
     assert_eq!(v["details"]["causes"][0]["message"], "3");
-    for version in ["v3.channel.k8s.io", "v2.channel.k8s.io"] {
+    for version in ["v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"] {
         let up = upgrade(&exec_url(&c, &id, &["sh", "-c", "echo x; exit 5"], false, false, false), &[version]);
         assert_eq!(up.header("X-Stream-Protocol-Version"), Some(version));
         let o = remote(&up, Opts::default());
