@@ -137,6 +137,13 @@ fn start_session(conn: Conn) -> Option<(Session, Socket)> {
         let (reader, writer) = conn.split()?;
         let cfg = Config { stall_probe: Some(Arc::new(move || peer_gone(&probe))), ..Config::default() };
         let session = Session::with_config(reader, writer, Role::Server, cfg).map_err(std::io::Error::from)?;
+        // However the session ends (the client's EOF, idleness, a protocol error, a failed
+        // write), the socket goes too: that also frees a writer blocked on a client that
+        // stopped reading.
+        let end = ctl.try_clone()?;
+        session.on_close(move || {
+            let _ = end.shutdown(Shutdown::Both);
+        });
         Ok((session, ctl))
     };
     match setup() {
