@@ -29,7 +29,7 @@ pub struct RuntimeConfig {
 pub struct ContainerLogConfig {
     /// Log driver: `json-file` or `none`.
     pub driver: String,
-    /// Driver options (`max-size`, `max-file`).
+    /// Driver options (`max-size`, default 1MB; `max-file`, default 7).
     pub opts: BTreeMap<String, String>,
 }
 
@@ -210,6 +210,12 @@ impl EngineConfig {
 
     /// Check values that types alone cannot.
     pub fn validate(&self) -> Result<()> {
+        if !matches!(self.container_log.driver.as_str(), "json-file" | "none" | "") {
+            return Err(Error::invalid(format!(
+                "daemon config key \"container-log\": driver {:?} is not supported (json-file or none)",
+                self.container_log.driver
+            )));
+        }
         if !self.graph.is_absolute() {
             return Err(Error::invalid(format!(
                 "daemon config key \"graph\": {} is not an absolute path",

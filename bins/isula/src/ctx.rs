@@ -33,7 +33,8 @@ impl Ctx {
     }
 
     /// The connected channel; connecting the first time. A daemon that is not there is
-    /// `cannot connect to isulad at ADDR: is it running?` with status 125.
+    /// `cannot connect to isulad at ADDR: is it running?` with status 125; a socket the user
+    /// may not open says so.
     pub(crate) fn channel(&mut self) -> Result<Channel, CliError> {
         if let Some(c) = &self.channel {
             return Ok(c.clone());
@@ -41,7 +42,7 @@ impl Ctx {
         let c = self
             .rt
             .block_on(isula_api::client::connect(&self.addr, self.tls.as_ref()))
-            .map_err(|_| CliError::engine(format!("cannot connect to isulad at {}: is it running?", self.addr)))?;
+            .map_err(|e| CliError::engine(crate::error::connect_error_message(&self.addr.to_string(), &e)))?;
         self.channel = Some(c.clone());
         Ok(c)
     }

@@ -73,6 +73,21 @@ pub(crate) fn connection_failed(s: &tonic::Status) -> bool {
     false
 }
 
+/// What to say when connecting to the daemon at `addr` failed with `e`: permission denied
+/// on the socket (found by the I/O error's kind in `e`'s causes), or "is it running?".
+pub(crate) fn connect_error_message(addr: &str, e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied) {
+            return format!(
+                "permission denied while trying to connect to isulad at {addr}: run as root or as a member of the socket's group"
+            );
+        }
+        cause = c.source();
+    }
+    format!("cannot connect to isulad at {addr}: is it running?")
+}
+
 /// The engine's machine-readable reason for a refused request, from the daemon's
 /// `isula-reason` status metadata; `None` when it gave none. Every decision on the kind of
 /// a daemon error beyond its gRPC code goes through here, never through the message text.
@@ -158,6 +173,10 @@ mod tests {
         let transport = tonic::transport::Endpoint::from_shared("not a uri\n").unwrap_err();
         let s = tonic::Status::from_error(Box::new(transport));
         assert!(connection_failed(&s));
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(connect_error_message("unix:///x.sock", &denied).starts_with("permission denied"));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(connect_error_message("unix:///x.sock", &refused).ends_with("is it running?"));
         let e = CliError::daemon(&s);
         assert_eq!(e.code, ENGINE, "{}", e.msg);
         assert!(e.msg.starts_with("Error: the connection to isulad failed:"), "{}", e.msg);

@@ -19,8 +19,8 @@ pub(crate) struct ResourceOpts {
     /// CPUs in which to allow execution (0-3, 0,1).
     #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,
-    /// Memory limit (k, m, g suffixes).
-    #[arg(short = 'm', long = "memory")]
+    /// Memory limit (k, m, g suffixes); -1 for unlimited.
+    #[arg(short = 'm', long = "memory", allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap.
     #[arg(long = "memory-swap", allow_hyphen_values = true)]
@@ -46,7 +46,10 @@ impl ResourceOpts {
             cpus: self.cpus.as_deref().map(parse_cpus).transpose()?,
             cpu_shares: self.cpu_shares,
             cpuset_cpus: self.cpuset_cpus.clone(),
-            memory: size(&self.memory)?,
+            memory: match self.memory.as_deref().map(str::trim) {
+                Some("-1") => Some(-1),
+                _ => size(&self.memory)?,
+            },
             memory_swap: self.memory_swap.as_deref().map(parse_memory_swap).transpose()?,
             memory_reservation: size(&self.memory_reservation)?,
             pids_limit: self.pids_limit,
@@ -73,6 +76,8 @@ mod tests {
             ..ResourceOpts::default()
         };
         let r = o.resources().unwrap();
+        let unlimited = ResourceOpts { memory: Some("-1".into()), ..ResourceOpts::default() };
+        assert_eq!(unlimited.resources().unwrap().memory, Some(-1));
         assert_eq!(r.cpus, Some(0.5));
         assert_eq!(r.cpu_shares, Some(512));
         assert_eq!(r.memory, Some(64 << 20));

@@ -68,6 +68,9 @@ fn run(flags: &Flags) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let engine = Arc::new(Engine::open(cfg.clone()).map_err(|e| e.to_string())?);
+    engine
+        .check_runtime(&cfg.default_runtime)
+        .map_err(|e| format!("default-runtime {:?}: {e}", cfg.default_runtime))?;
     if let Some(p) = &cfg.pidfile {
         isula_core::unstable::fs::atomic_write(p, format!("{}\n", std::process::id()).as_bytes())
             .map_err(|e| e.to_string())?;

@@ -329,7 +329,8 @@ impl ValidateParts for CreateOptions {
     fn validate_resources(&self) -> Result<()> {
         let r = &self.resources;
         if let Some(m) = r.memory {
-            if m != 0 && m < MIN_MEMORY {
+            // 0 and -1: no limit (Docker's `-m -1`).
+            if m != 0 && m != -1 && m < MIN_MEMORY {
                 return Err(bad("--memory", m, "minimum memory limit allowed is 6MB"));
             }
         }
@@ -391,10 +392,24 @@ impl ValidateParts for CreateOptions {
                 return Err(bad("--cpu-quota", q, "must be at least 1000 microseconds or -1"));
             }
         }
-        for (opt, v) in [("--cpuset-cpus", &r.cpuset_cpus), ("--cpuset-mems", &r.cpuset_mems)] {
+        for (opt, v, online) in [
+            ("--cpuset-cpus", &r.cpuset_cpus, "/sys/devices/system/cpu/online"),
+            ("--cpuset-mems", &r.cpuset_mems, "/sys/devices/system/node/online"),
+        ] {
             if let Some(v) = v {
                 if !is_cpuset(v) {
                     return Err(bad(opt, format!("{v:?}"), "expected a list like 0-3,5"));
+                }
+                // As Docker: only what the host has online (a host without the file says nothing).
+                if let Ok(avail) = std::fs::read_to_string(online) {
+                    let avail = avail.trim();
+                    if !cpuset_within(v, avail) {
+                        return Err(bad(
+                            opt,
+                            format!("{v:?}"),
+                            &format!("not available on this host (online: {avail})"),
+                        ));
+                    }
                 }
             }
         }
@@ -418,13 +433,19 @@ impl ValidateParts for CreateOptions {
 }
 
 /// Log drivers the engine knows (`""` = the engine default).
-pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "syslog", "none", "cri"];
+pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "none", "cri"];
 
 /// Checks the log driver and its options (`max-size` a size, `max-file` a positive count;
 /// `cri` needs an absolute `path`).
 pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> {
+    if matches!(l.driver.as_str(), "syslog" | "journald") {
+        return Err(Error::unimplemented(format!(
+            "log driver {:?} is not supported (json-file, cri or none)",
+            l.driver
+        )));
+    }
     if !LOG_DRIVERS.contains(&l.driver.as_str()) {
-        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, syslog, cri or none"));
+        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, cri or none"));
     }
     if l.driver == "cri" {
         match l.config.get("path") {
@@ -443,8 +464,6 @@ pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Resu
                     return Err(bad("--log-opt", format!("max-file={v}"), "must be a positive integer"));
                 }
             }
-            ("" | "json-file", "compress" | "labels" | "env" | "tag") => {}
-            ("syslog", k) if k.starts_with("syslog-") || k == "tag" => {}
             ("cri", "path") => {}
             _ => {
                 return Err(bad(
@@ -456,6 +475,21 @@ pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Resu
         }
     }
     Ok(())
+}
+
+/// Whether every member of cpuset list `want` is in list `have` (both well formed).
+pub(crate) fn cpuset_within(want: &str, have: &str) -> bool {
+    let ranges = |s: &str| -> Vec<(u32, u32)> {
+        s.split(',')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| match p.split_once('-') {
+                Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+                None => p.parse().ok().map(|a| (a, a)),
+            })
+            .collect()
+    };
+    let have = ranges(have);
+    ranges(want).iter().all(|&(a, b)| (a..=b).all(|x| have.iter().any(|&(lo, hi)| lo <= x && x <= hi)))
 }
 
 /// True for cpuset lists like `0-3,5` (empty is allowed: no restriction).
@@ -470,6 +504,20 @@ pub(crate) fn is_cpuset(s: &str) -> bool {
                 _ => false,
             }
         })
+}
+
+#[cfg(test)]
+mod cpuset_tests {
+    use super::*;
+
+    #[test]
+    fn cpusets_must_be_online() {
+        assert!(cpuset_within("0-1,3", "0-3"));
+        assert!(cpuset_within("", "0"));
+        assert!(!cpuset_within("0-99", "0-1"));
+        assert!(!cpuset_within("2", "0-1,3"));
+        assert!(cpuset_within("3", "0-1,3"));
+    }
 }
 
 #[cfg(test)]

@@ -172,6 +172,13 @@ impl Engine {
         &self.inner.config
     }
 
+    /// Check that OCI runtime `name` can run containers: its binary (from `runtimes` or
+    /// `PATH`) and `isulad-shim` are found. `NotFound` names what is missing. The daemon
+    /// checks its `default-runtime` at start-up with it.
+    pub fn check_runtime(&self, name: &str) -> Result<()> {
+        self.runtime(name).map(|_| ())
+    }
+
     /// The root directory (`graph`).
     pub fn root(&self) -> &Path {
         &self.inner.config.graph

@@ -499,9 +499,9 @@ pub enum SecurityOpt {
     SeccompUnconfined,
     /// `seccomp=<path>`: a Docker-format JSON profile on the host.
     SeccompProfile(String),
-    /// `apparmor=…`: accepted, no AppArmor support (ignored).
+    /// `apparmor=…`: an AppArmor profile (applied where the host has AppArmor).
     AppArmor(String),
-    /// `label=…`: accepted, no SELinux support (ignored).
+    /// `label=…`: an SELinux label option (`disable` is the only one honoured).
     Label(String),
 }
 

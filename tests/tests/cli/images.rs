@@ -3,7 +3,7 @@
 
 use crate::cli_support;
 
-use cli_support::{isula, Daemon};
+use cli_support::{bin, isula, Daemon};
 use isula_tests::images::{self, DockerLayout};
 
 fn busybox_archive() -> Vec<u8> {
@@ -173,6 +173,51 @@ fn bad_daemon_json_fails_startup_naming_the_key() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("registry-mirrors"), "{err}");
     assert!(!d.sock.exists());
+}
+
+#[test]
+fn unknown_default_runtime_and_taken_stream_port_fail_startup() {
+    let mut d = Daemon::start();
+    d.stop();
+    std::fs::write(d.config_file(), r#"{"default-runtime": "no-such-runtime"}"#).unwrap();
+    let out = d.command().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("default-runtime") && err.contains("no-such-runtime"), "{err}");
+    assert!(!d.sock.exists());
+    // A streaming server port that is taken is a start-up error too, not a silent gap.
+    std::fs::write(d.config_file(), "{}").unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    d.flags = vec!["--stream-server-port".into(), port.clone()];
+    let out = d.command().output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("streaming server") && err.contains(&port), "{err}");
+}
+
+#[test]
+fn a_user_without_access_to_the_socket_is_told_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::start();
+    // A copy of the CLI that nobody may run (the build tree may be in root's home).
+    let dir = std::env::temp_dir().join(format!("isula-nobody-{}", isula_tests::env::rand_hex(6)));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cli = dir.join("isula");
+    std::fs::copy(bin("isula"), &cli).unwrap();
+    // nobody, without supplementary groups: neither root nor in the socket's group.
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&cli)
+        .args(["-H", &d.host(), "ps"])
+        .output();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = out.expect("run setpriv (util-linux)");
+    assert_eq!(out.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("permission denied"), "{err}");
+    assert!(!err.contains("is it running"), "{err}");
 }
 
 #[test]

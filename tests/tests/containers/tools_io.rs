@@ -131,3 +131,36 @@ fn logs_follow_since_until_tail_timestamps() {
         assert_eq!(read_logs(env, &id, &LogOptions { follow: true, ..Default::default() }).len(), 4, "{rt}");
     });
 }
+
+#[test]
+fn json_file_logs_rotate_by_default_and_unsupported_drivers_are_refused() {
+    let env = Env::new("runc");
+    let e = env.e();
+    // About 3 MB of log lines with no --log-opt: rotated at 1 MB, as iSulad does.
+    let o = env.opts(&["sh", "-c", "i=0; while [ $i -lt 30000 ]; do echo line-$i-padded-to-be-long-enough-for-a-hundred-bytes-of-json; i=$((i+1)); done"]);
+    let id = e.containers().run(&o).unwrap();
+    e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
+    let log = std::path::PathBuf::from(e.containers().inspect(&id).unwrap().log_path);
+    let dir = log.parent().unwrap();
+    let name = log.file_name().unwrap().to_string_lossy().into_owned();
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|f| f.unwrap())
+        .filter(|f| f.file_name().to_string_lossy().starts_with(&name))
+        .collect();
+    assert!(
+        files.len() >= 3,
+        "expected rotated files beside {name}: {:?}",
+        files.iter().map(|f| f.file_name()).collect::<Vec<_>>()
+    );
+    for f in &files {
+        assert!(f.metadata().unwrap().len() <= (1 << 20) + 4096, "{:?} is over 1 MB", f.file_name());
+    }
+    // syslog and journald are refused, not accepted and ignored.
+    for driver in ["syslog", "journald"] {
+        let mut o = env.opts(&["true"]);
+        o.log_config.driver = driver.into();
+        let err = e.containers().create(&o).unwrap_err();
+        assert_eq!(err.kind(), isula_core::ErrorKind::Unimplemented, "{driver}: {err}");
+    }
+}

@@ -424,19 +424,52 @@ fn resources(o: &CreateOptions, host: &HostInfo, device_rules: Vec<Value>) -> Va
     res
 }
 
-/// Security options of `o`: (no_new_privileges, seccomp = None (unconfined) | Some(profile path or "" for default)).
-fn security(o: &CreateOptions) -> Result<(bool, Option<String>)> {
-    let mut nnp = false;
-    let mut seccomp = Some(String::new());
-    for s in &o.security_opt {
-        match parse_security_opt(s)? {
-            SecurityOpt::NoNewPrivileges(v) => nnp = v,
-            SecurityOpt::SeccompUnconfined => seccomp = None,
-            SecurityOpt::SeccompProfile(p) => seccomp = Some(p),
-            SecurityOpt::AppArmor(_) | SecurityOpt::Label(_) => {}
+/// What `--security-opt` asks of the process.
+struct Security {
+    no_new_privileges: bool,
+    /// `None`: unconfined; `Some("")`: the default profile; else a profile path.
+    seccomp: Option<String>,
+    /// An AppArmor profile to run under (only on hosts with AppArmor).
+    apparmor: Option<String>,
+}
+
+/// Whether the kernel has AppArmor enabled.
+fn apparmor_enabled() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+}
+
+/// Whether SELinux is enabled (its filesystem is mounted).
+fn selinux_enabled() -> bool {
+    Path::new("/sys/fs/selinux/enforce").exists()
+}
+
+/// Security options of `o`. An AppArmor profile or SELinux label the host cannot apply is
+/// refused (`apparmor=unconfined` and `label=disable` hold trivially without them), never
+/// silently ignored.
+fn security(o: &CreateOptions) -> Result<Security> {
+    let mut s = Security { no_new_privileges: false, seccomp: Some(String::new()), apparmor: None };
+    for opt in &o.security_opt {
+        match parse_security_opt(opt)? {
+            SecurityOpt::NoNewPrivileges(v) => s.no_new_privileges = v,
+            SecurityOpt::SeccompUnconfined => s.seccomp = None,
+            SecurityOpt::SeccompProfile(p) => s.seccomp = Some(p),
+            SecurityOpt::AppArmor(p) if apparmor_enabled() => s.apparmor = Some(p),
+            SecurityOpt::AppArmor(p) if p == "unconfined" => s.apparmor = None,
+            SecurityOpt::AppArmor(p) => {
+                return Err(Error::invalid(format!(
+                    "--security-opt apparmor={p}: AppArmor is not enabled on this host"
+                )))
+            }
+            SecurityOpt::Label(l) if l == "disable" => {}
+            SecurityOpt::Label(l) if selinux_enabled() => {
+                return Err(Error::unimplemented(format!("--security-opt label={l}: SELinux labels are not supported")))
+            }
+            SecurityOpt::Label(l) => {
+                return Err(Error::invalid(format!("--security-opt label={l}: SELinux is not enabled on this host")))
+            }
         }
     }
-    Ok((nnp, seccomp))
+    Ok(s)
 }
 
 fn etc_files(dir: &Path) -> [(&'static str, PathBuf); 3] {
@@ -474,7 +507,8 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     let image_env = image_list(img.and_then(|i| i.env().as_ref()));
     let env = merge_env(&image_env, &o.env, &hostname, o.tty, &user.home);
     let caps = compute_caps(o.privileged, &o.cap_add, &o.cap_drop, &host.caps)?;
-    let (nnp, seccomp_opt) = security(o)?;
+    let sec = security(o)?;
+    let (nnp, seccomp_opt) = (sec.no_new_privileges, sec.seccomp);
 
     let mut process = json!({
         "terminal": o.tty,
@@ -491,6 +525,9 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
     }
     if let Some(adj) = o.resources.oom_score_adj {
         process["oomScoreAdj"] = json!(adj);
+    }
+    if let Some(p) = &sec.apparmor {
+        process["apparmorProfile"] = json!(p);
     }
 
     // mounts

@@ -397,3 +397,28 @@ fn proc_limits_parse() {
     assert_eq!(l["nofile"], (1024, 524288));
     assert_eq!(l["cpu"], (u64::MAX, u64::MAX));
 }
+
+#[test]
+fn apparmor_and_selinux_options_work_or_are_refused() {
+    let f = Fixture::new();
+    let with = |opt: &str| {
+        let mut o = opts(&["true"]);
+        o.security_opt = vec![opt.to_string()];
+        build(&f, &o, None)
+    };
+    // What holds trivially without the LSM is accepted everywhere.
+    assert!(with("label=disable").is_ok());
+    let s = with("apparmor=unconfined").unwrap();
+    if apparmor_enabled() {
+        assert_eq!(s["process"]["apparmorProfile"], "unconfined");
+        let s = with("apparmor=docker-default").unwrap();
+        assert_eq!(s["process"]["apparmorProfile"], "docker-default");
+    } else {
+        assert!(s["process"].get("apparmorProfile").is_none());
+        let e = with("apparmor=docker-default").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.to_string().contains("AppArmor is not enabled"), "{e}");
+    }
+    let e = with("label=type:svirt_lxc_net_t").unwrap_err();
+    assert!(e.to_string().contains("SELinux"), "{e}");
+}

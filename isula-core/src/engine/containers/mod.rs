@@ -147,13 +147,14 @@ impl Engine {
             }));
         }
         let opts = if o.driver.is_empty() { &self.inner.config.container_log.opts } else { &o.config };
+        // Rotated by default, as iSulad: 1 MB files, 7 of them.
         let max_size = match opts.get("max-size") {
             Some(s) => crate::logs::parse_size(s)?,
-            None => 0,
+            None => DEFAULT_LOG_MAX_SIZE,
         };
         let max_file = match opts.get("max-file") {
             Some(s) => s.parse::<u32>().map_err(|_| Error::invalid(format!("invalid log opt max-file={s}")))?.max(1),
-            None => 1,
+            None => DEFAULT_LOG_MAX_FILE,
         };
         Ok(Some(ShimLogConfig { path: rec.log_path.clone(), max_size, max_file, format: LogFormat::JsonFile }))
     }
@@ -368,6 +369,11 @@ impl Engine {
         self.inner.monitor_tx.send(Msg::RestartAt { id: id.to_string(), at: std::time::Instant::now() + delay });
     }
 }
+
+/// json-file rotation when neither the container nor the daemon sets `max-size` (iSulad's).
+pub(crate) const DEFAULT_LOG_MAX_SIZE: u64 = 1 << 20;
+/// Rotated json-file logs kept when `max-file` is not set (iSulad's).
+pub(crate) const DEFAULT_LOG_MAX_FILE: u32 = 7;
 
 /// Whether `s` looks like a container id (for restore).
 pub(crate) fn looks_like_id(s: &str) -> bool {

@@ -167,6 +167,8 @@ mod tests {
         // No command keeps the image's; an empty --entrypoint resets the image's.
         let o = opts(&["--entrypoint", "", "busybox"]).unwrap();
         assert_eq!((o.cmd, o.entrypoint), (None, Some(vec![])));
+        // `-m -1` is "no limit", as Docker's; it is not taken for a flag.
+        assert_eq!(opts(&["-m", "-1", "busybox"]).unwrap().resources.memory, Some(-1));
         assert_eq!(opts(&["busybox"]).unwrap(), CreateOptions { image: "busybox".into(), ..CreateOptions::default() });
     }
 
