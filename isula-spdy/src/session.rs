@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufReader, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,8 @@ struct State {
     incoming: VecDeque<(Arc<Core>, Headers, bool)>,
     last_peer_id: u32,
     closed: bool,
+    /// `closed`, and the close callbacks have run.
+    finished: bool,
     goaway_sent: bool,
     goaway_received: bool,
     hooks: Vec<Box<dyn FnOnce() + Send>>,
@@ -86,12 +89,15 @@ pub(crate) struct Shared {
     out: Mutex<Out>,
     state: Mutex<State>,
     cv: Condvar,
+    /// Frames written so far (a read timeout is idleness only when this did not move).
+    writes: AtomicU64,
 }
 
 /// A SPDY/3.1 session over a byte stream. Cloning gives another handle on the same session.
 ///
-/// A reader thread (`spdy-reader`) runs until the connection ends (EOF, an error, a read
-/// timeout of the transport, a protocol error); the session is then closed: [`accept`]
+/// A reader thread (`spdy-reader`) runs until the connection ends (EOF, an error, a
+/// protocol error, or a read timeout of the transport during which nothing was written
+/// either: an idle connection); the session is then closed: [`accept`]
 /// and [`open`] fail, stream reads return what was buffered then an error, writes fail,
 /// and the [`on_close`] callbacks run. The session never closes the transport itself: the
 /// owner of the socket shuts it down (which ends the reader thread) when it is done.
@@ -147,18 +153,18 @@ impl Session {
             }),
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
+            writes: AtomicU64::new(0),
         });
         let sh = shared.clone();
         std::thread::Builder::new().name("spdy-reader".into()).spawn(move || {
-            let mut r = BufReader::with_capacity(CHUNK, reader);
+            let mut r = BufReader::with_capacity(CHUNK, Activity { r: reader, sh: sh.clone(), seen: 0 });
             let why = match sh.read_loop(&mut r) {
                 Ok(()) => "the peer closed the connection".to_string(),
                 Err(Error::Protocol(m)) => {
-                    log::debug!("spdy: protocol error: {m}");
-                    let _ = sh.send_control(&Control::GoAway {
-                        last_good: sh.state().last_peer_id,
-                        status: goaway::PROTOCOL_ERROR,
-                    });
+                    log::warn!("spdy: protocol error: {m}");
+                    // Not inside the send: the state lock must not be held while writing.
+                    let last_good = sh.state().last_peer_id;
+                    let _ = sh.send_control(&Control::GoAway { last_good, status: goaway::PROTOCOL_ERROR });
                     m
                 }
                 Err(e) => e.to_string(),
@@ -294,13 +300,13 @@ impl Session {
         self.shared.state().closed
     }
 
-    /// Wait until the connection is gone (at most `timeout`; `None`: no limit). Returns
-    /// whether it is.
+    /// Wait until the connection is gone and the [`Session::on_close`] callbacks have run
+    /// (at most `timeout`; `None`: no limit). Returns whether that happened.
     pub fn wait_closed(&self, timeout: Option<Duration>) -> bool {
         let sh = &self.shared;
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut st = sh.state();
-        while !st.closed {
+        while !st.finished {
             st = match deadline {
                 None => sh.cv.wait(st).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
@@ -351,6 +357,7 @@ impl Shared {
             buf.extend_from_slice(p);
         }
         let r = out.w.write_all(&buf).and_then(|_| out.w.flush());
+        self.writes.fetch_add(1, Ordering::Relaxed);
         if buf.capacity() <= 2 * (frame::HEAD_LEN + crate::stream::MAX_DATA_FRAME) {
             out.scratch = buf;
         }
@@ -438,6 +445,8 @@ impl Shared {
         for h in hooks {
             h();
         }
+        self.state().finished = true;
+        self.cv.notify_all();
     }
 
     fn read_loop(&self, r: &mut impl Read) -> Result<(), Error> {
@@ -446,7 +455,7 @@ impl Shared {
             let mut head = [0u8; frame::HEAD_LEN];
             match read_full(r, &mut head)? {
                 0 => return Ok(()),
-                n if n < head.len() => return Err(Error::Protocol("connection ends inside a frame".into())),
+                n if n < head.len() => return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into()),
                 _ => {}
             }
             match Head::decode(head) {
@@ -491,8 +500,11 @@ impl Shared {
             }
             drop(st);
             let n = left.min(CHUNK);
-            let mut v = vec![0u8; n];
-            r.read_exact(&mut v)?;
+            // Read into spare capacity (no zeroing of every chunk).
+            let mut v = Vec::with_capacity(n);
+            if r.by_ref().take(n as u64).read_to_end(&mut v)? < n {
+                return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+            }
             left -= n;
             let mut st = core.lock();
             if !st.discards() {
@@ -544,7 +556,8 @@ impl Shared {
             }
             Control::SynReply { stream_id, flags, block } => {
                 inflate.decompress(&block)?;
-                if let Some(core) = self.state().streams.get(&stream_id).cloned() {
+                let core = self.state().streams.get(&stream_id).cloned();
+                if let Some(core) = core {
                     let mut st = core.lock();
                     st.replied = true;
                     st.remote_fin |= flags & frame::FLAG_FIN != 0;
@@ -553,8 +566,9 @@ impl Shared {
             }
             Control::Headers { stream_id, flags, block } => {
                 inflate.decompress(&block)?;
+                let core = self.state().streams.get(&stream_id).cloned();
                 if flags & frame::FLAG_FIN != 0 {
-                    if let Some(core) = self.state().streams.get(&stream_id).cloned() {
+                    if let Some(core) = core {
                         core.lock().remote_fin = true;
                         core.cv.notify_all();
                     }
@@ -562,7 +576,8 @@ impl Shared {
             }
             Control::RstStream { stream_id, status } => {
                 log::trace!("spdy: stream {stream_id} reset by the peer (status {status})");
-                if let Some(core) = self.state().streams.remove(&stream_id) {
+                let core = self.state().streams.remove(&stream_id);
+                if let Some(core) = core {
                     let mut st = core.lock();
                     st.remote_reset = true;
                     core.cv.notify_all();
@@ -587,6 +602,33 @@ impl Shared {
     }
 }
 
+/// The connection's reading half as the reader thread sees it: a read timeout of the
+/// transport (`TimedOut`, `WouldBlock`) ends the session only when nothing was written
+/// since the previous one, so a connection is idle only when it is quiet both ways (as
+/// spdystream's idle timer, which every frame read or written resets).
+struct Activity<R> {
+    r: R,
+    sh: Arc<Shared>,
+    seen: u64,
+}
+
+impl<R: Read> Read for Activity<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.r.read(buf) {
+                Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+                    let writes = self.sh.writes.load(Ordering::Relaxed);
+                    if writes == self.seen {
+                        return Err(e);
+                    }
+                    self.seen = writes;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
 /// Read until `buf` is full or EOF; the count read (0: EOF before anything).
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
     let mut n = 0;
@@ -605,7 +647,7 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, Error> {
 fn discard(r: &mut impl Read, len: usize) -> Result<(), Error> {
     let n = io::copy(&mut r.take(len as u64), &mut io::sink())?;
     if (n as usize) < len {
-        return Err(Error::Protocol("connection ends inside a frame".into()));
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
     }
     Ok(())
 }

@@ -254,3 +254,54 @@ fn raw_peer_pings_and_protocol_errors() {
     assert!(matches!(read_frame(&mut a), Control::GoAway { status: 1, .. }));
     assert!(server.wait_closed(T));
 }
+
+/// A protocol error from a peer that is already gone: the GOAWAY cannot be written, and the
+/// session must still end (it once deadlocked on its own state lock there).
+#[test]
+fn a_protocol_error_from_a_vanished_peer_ends_the_session() {
+    let (mut a, b) = UnixStream::pair().unwrap();
+    let server = Session::new(b.try_clone().unwrap(), b, Role::Server).unwrap();
+    a.write_all(&[0x80, 9, 0, 6, 0, 0, 0, 4, 0, 0, 0, 1]).unwrap();
+    drop(a);
+    assert!(server.wait_closed(T));
+    assert!(matches!(server.accept(T), Err(Error::Closed)));
+}
+
+/// While a full stream holds the reader thread, the stall probe can declare the peer gone.
+#[test]
+fn the_stall_probe_ends_a_stalled_session() {
+    let (a, b) = UnixStream::pair().unwrap();
+    let client = Session::new(a.try_clone().unwrap(), a.try_clone().unwrap(), Role::Client).unwrap();
+    let gone = Arc::new(AtomicBool::new(false));
+    let g = gone.clone();
+    let probe: Arc<dyn Fn() -> bool + Send + Sync> = Arc::new(move || g.load(Ordering::SeqCst));
+    let cfg = Config { stream_buffer: 64 * 1024, stall_probe: Some(probe), ..Config::default() };
+    let server = Session::with_config(b.try_clone().unwrap(), b, Role::Server, cfg).unwrap();
+    let (mut full, _unread) = open_accept(&client, &server);
+    let writer = std::thread::spawn(move || while full.write_all(&[1u8; 64 * 1024]).is_ok() {});
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!server.is_closed(), "a stalled stream alone does not end the session");
+    gone.store(true, Ordering::SeqCst);
+    assert!(server.wait_closed(T));
+    a.shutdown(std::net::Shutdown::Both).unwrap();
+    writer.join().unwrap();
+}
+
+/// A transport read timeout is idleness only when nothing was written meanwhile.
+#[test]
+fn read_timeouts_end_only_idle_sessions() {
+    let (a, b) = UnixStream::pair().unwrap();
+    b.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let client = Session::new(a.try_clone().unwrap(), a.try_clone().unwrap(), Role::Client).unwrap();
+    let server = Session::new(b.try_clone().unwrap(), b, Role::Server).unwrap();
+    let (_c, s) = open_accept(&client, &server);
+    // Output only, for several timeouts: the session stays.
+    let (_r, mut w) = s.split();
+    for _ in 0..8 {
+        w.write_all(b"tick").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!server.is_closed(), "a session that writes is not idle");
+    // Quiet both ways: it ends.
+    assert!(server.wait_closed(Some(Duration::from_secs(5))));
+}

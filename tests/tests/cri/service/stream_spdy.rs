@@ -165,6 +165,33 @@ fn status(error: &str) -> serde_json::Value {
     serde_json::from_str(error).unwrap_or_else(|e| panic!("status {error:?}: {e}"))
 }
 
+/// Wait until the daemon has no streaming-connection thread left: the connection threads,
+/// session readers and relays, and the threads they started (which inherit their names).
+fn assert_no_stream_threads(c: &Cri) {
+    let pid = c.daemon.pid();
+    let names = || -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| ["stream-conn", "spdy-reader", "stream-portfwd"].contains(&n.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let left = std::cell::RefCell::new(Vec::new());
+    let done = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < done {
+        *left.borrow_mut() = names();
+        if left.borrow().is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("streaming threads left in the daemon: {:?}", left.borrow());
+}
+
 fn sha256(b: &[u8]) -> String {
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -185,14 +212,14 @@ fn exec_output_exit_codes_and_versions() {
     assert_eq!(String::from_utf8_lossy(&o.stderr), "err\n");
     assert_eq!(status(&o.error)["status"], "Success");
 
-    // A non-zero exit: v4 gives a Status with the code, v3 and v2 a message.
+    // A non-zero exit: v4 gives a Status with the code, v3, v2 and v1 a message.
     let up = upgrade(&exec_url(&c, &id, &["sh", "-c", "exit 3"], false, true, false), &ALL_VERSIONS);
     let v = status(&remote(&up, Opts { stderr: true, ..Opts::default() }).error);
     assert_eq!(v["status"], "Failure");
     assert_eq!(v["reason"], "NonZeroExitCode");
     assert_eq!(v["details"]["causes"][0]["reason"], "ExitCode");
     assert_eq!(v["details"]["causes"][0]["message"], "3");
-    for version in ["v3.channel.k8s.io", "v2.channel.k8s.io"] {
+    for version in ["v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"] {
         let up = upgrade(&exec_url(&c, &id, &["sh", "-c", "echo x; exit 5"], false, false, false), &[version]);
         assert_eq!(up.header("X-Stream-Protocol-Version"), Some(version));
         let o = remote(&up, Opts::default());
@@ -216,7 +243,7 @@ fn exec_tty_resize_and_stdin_round_trip() {
     let (_pod, id) = sleeper(&c, "spdy-tty");
     // The size arrives through the resize stream; the loop waits for it to be applied.
     let script =
-        "for i in $(seq 100); do s=$(stty size); [ \"$s\" = '40 100' ] && break; sleep 0.1; done; echo \"size $s\"";
+        "for i in $(seq 100); do s=$(stty size 2>/dev/null); [ \"$s\" = '40 100' ] && break; sleep 0.1; done; echo \"size $s\"";
     let up = upgrade(&exec_url(&c, &id, &["sh", "-c", script], false, false, true), &ALL_VERSIONS);
     let o = remote(&up, Opts { tty: true, resize: Some((100, 40)), ..Opts::default() });
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim_end(), "size 40 100");
@@ -269,6 +296,8 @@ fn attach_with_stdin_and_detach() {
     stderr.join().unwrap();
     assert_eq!(status(&String::from_utf8(error.join().unwrap()).unwrap())["status"], "Success");
     assert_eq!(c.container_status(&id).state, cri::ContainerState::ContainerRunning as i32);
+    drop((s, up));
+    assert_no_stream_threads(&c);
 }
 
 /// Forward one connection on `session` (request `request`) to `port`: send `send`, close
@@ -381,6 +410,10 @@ fn port_forward_transfers_and_concurrent_requests() {
     assert!(got.len() > 10 << 20, "{} bytes", got.len());
     // A stream without a port is refused.
     assert!(s.open(Headers::new().with("streamType", "data")).unwrap().read(&mut [0u8; 1]).is_err());
+    // The session lasts until the client closes the connection; nothing stays behind.
+    drop((e, d, s));
+    up.sock.shutdown(Shutdown::Both).unwrap();
+    assert_no_stream_threads(&c);
 }
 
 #[test]
@@ -390,14 +423,23 @@ fn port_forward_to_a_host_network_pod() {
     }
     let c = Cri::start();
     let port = free_port();
-    let (pod, sum) = file_server(&c, "spdy-pf-host", port, 64 * 1024, true);
-    let s = upgrade(&port_forward_url(&c, &pod), &["portforward.k8s.io"]).session();
+    let (pod, sum) = file_server(&c, "spdy-pf-host", port, 4 << 20, true);
+    let up = upgrade(&port_forward_url(&c, &pod), &["portforward.k8s.io"]);
+    let s = up.session();
     let mut request = 0;
     let body = wait_for(Duration::from_secs(30), "httpd through port-forward", || {
         request += 1;
         http_through(&s, request, port, "/big").ok()
     });
     assert_eq!(sha256(&body), sum);
+    // A client that stops reading mid-transfer and goes away leaves nothing behind.
+    let h = |t: &str| Headers::new().with("streamType", t).with("port", &port.to_string()).with("requestID", "x");
+    let _e = s.open(h("error")).unwrap();
+    let mut d = s.open(h("data")).unwrap();
+    d.write_all(b"GET /big HTTP/1.0\r\n\r\n").unwrap();
+    d.read_exact(&mut [0u8; 16]).unwrap();
+    up.sock.shutdown(Shutdown::Both).unwrap();
+    assert_no_stream_threads(&c);
 }
 
 /// `ps` lines of the container that run exactly `args`.
@@ -416,10 +458,18 @@ fn abrupt_disconnect_kills_the_exec_and_tokens_are_single_use() {
     let url = exec_url(&c, &id, &["sleep", "1000"], true, true, false);
     let up = upgrade(&url, &ALL_VERSIONS);
     let s = up.session();
-    let streams: Vec<Stream> = ["error", "stdin", "stdout", "stderr"].iter().map(|k| stream(&s, k)).collect();
+    let mut streams: Vec<Stream> = ["error", "stdin", "stdout", "stderr"].iter().map(|k| stream(&s, k)).collect();
     wait_for(Duration::from_secs(10), "the exec to run", || (processes(&c, &id, "sleep 1000") == 1).then_some(()));
+    // Stdin the process never reads: the server's stream buffer fills and its reader waits.
+    let mut stdin = streams.remove(1);
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        while stdin.write_all(&chunk).is_ok() {}
+    });
+    std::thread::sleep(Duration::from_millis(500));
     // Gone without a word: no FIN, no GOAWAY.
     up.sock.shutdown(Shutdown::Both).unwrap();
+    feeder.join().unwrap();
     wait_for(Duration::from_secs(15), "the exec to be killed", || {
         (processes(&c, &id, "sleep 1000") == 0).then_some(())
     });

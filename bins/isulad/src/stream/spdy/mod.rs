@@ -22,7 +22,6 @@ use super::remote::Protocol;
 use super::{Ctx, IDLE_TIMEOUT};
 
 // For the WebSocket transport (SPDY tunnelled in WebSocket for port-forward).
-#[allow(unused_imports)]
 pub(crate) use forward::port_forward_session;
 
 /// The port-forward protocol name.
@@ -127,7 +126,8 @@ fn upgrade<'a>(mut conn: Conn, head: &Head, server: &[&'a str]) -> Option<(Conn,
 }
 
 /// Start the server session on the upgraded connection. Returns it and a handle on the
-/// socket for shutting it down. From now on a read timeout of [`IDLE_TIMEOUT`] ends it.
+/// socket for shutting it down. The socket gets [`IDLE_TIMEOUT`] as its read timeout: a
+/// connection with no traffic either way for that long ends (see [`isula_spdy::Session`]).
 fn start_session(conn: Conn) -> Option<(Session, Socket)> {
     let setup = || -> std::io::Result<(Session, Socket)> {
         let ctl = conn.socket.try_clone()?;
@@ -137,6 +137,13 @@ fn start_session(conn: Conn) -> Option<(Session, Socket)> {
         let (reader, writer) = conn.split()?;
         let cfg = Config { stall_probe: Some(Arc::new(move || peer_gone(&probe))), ..Config::default() };
         let session = Session::with_config(reader, writer, Role::Server, cfg).map_err(std::io::Error::from)?;
+        // However the session ends (the client's EOF, idleness, a protocol error, a failed
+        // write), the socket goes too: that also frees a writer blocked on a client that
+        // stopped reading.
+        let end = ctl.try_clone()?;
+        session.on_close(move || {
+            let _ = end.shutdown(Shutdown::Both);
+        });
         Ok((session, ctl))
     };
     match setup() {
