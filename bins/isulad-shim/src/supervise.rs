@@ -17,8 +17,13 @@ use crate::log::LogSink;
 use crate::{sys, Stdio3};
 use isula_shim_proto::proto::{frame, ExitStatus};
 
-/// Bytes buffered for one slow attach client before it is dropped.
+/// Bytes buffered for one slow attach client before it is dropped (a process with a log).
 const CLIENT_BUF_LIMIT: usize = 8 << 20;
+/// Without a log (an exec), the clients are the only copy of the output: reading stops
+/// while one of them has this much unsent, so nothing is lost (backpressure)…
+const CLIENT_HIGH_WATER: usize = 1 << 20;
+/// …unless that client takes nothing for this long: it is then dropped.
+const CLIENT_STALL: Duration = Duration::from_secs(60);
 /// Bytes of attach stdin buffered while the process does not read.
 const STDIN_BUF_LIMIT: usize = 1 << 20;
 /// After the exit, stop draining output after this much silence…
@@ -31,6 +36,8 @@ struct Client {
     dec: frame::Decoder,
     out: Vec<u8>,
     dead: bool,
+    /// When it last took bytes (or connected).
+    progress: Instant,
 }
 
 #[derive(Clone, Copy)]
@@ -90,7 +97,13 @@ impl Supervisor {
     /// Register an attach client.
     pub(crate) fn add_client(&mut self, stream: UnixStream) {
         let _ = stream.set_nonblocking(true);
-        self.clients.push(Client { stream, dec: frame::Decoder::default(), out: Vec::new(), dead: false });
+        self.clients.push(Client {
+            stream,
+            dec: frame::Decoder::default(),
+            out: Vec::new(),
+            dead: false,
+            progress: Instant::now(),
+        });
     }
 
     /// Run until the process has exited and its output is drained; return its status.
@@ -100,12 +113,25 @@ impl Supervisor {
         let mut buf = vec![0u8; 32 * 1024];
         loop {
             let mut timeout = -1;
+            let held = self.backpressured();
+            if held {
+                // Wake up to notice a client that stopped taking output.
+                timeout = 1000;
+            }
             if self.exit.is_some() {
-                let until = *drain_until.get_or_insert_with(|| Instant::now() + DRAIN_MAX);
-                if self.outputs.iter().all(|o| o.is_none()) || Instant::now() >= until {
+                if self.outputs.iter().all(|o| o.is_none()) {
                     break;
                 }
-                timeout = DRAIN_QUIET;
+                if held {
+                    // The drain's time limits start when the clients have caught up.
+                    drain_until = None;
+                } else {
+                    let until = *drain_until.get_or_insert_with(|| Instant::now() + DRAIN_MAX);
+                    if Instant::now() >= until {
+                        break;
+                    }
+                    timeout = DRAIN_QUIET;
+                }
             }
             let (mut fds, tokens) = self.poll_set();
             let n = match sys::poll(&mut fds, timeout) {
@@ -117,9 +143,10 @@ impl Supervisor {
                 }
             };
             if n == 0 {
-                if self.exit.is_some() && timeout >= 0 {
+                if self.exit.is_some() && !held {
                     break;
                 }
+                self.drop_stalled();
                 continue;
             }
             for (pfd, tok) in fds.iter().zip(tokens) {
@@ -138,13 +165,16 @@ impl Supervisor {
         })
     }
 
-    /// Send the exit frame to every client and flush their buffers (bounded wait).
+    /// Send the exit frame to every client and flush their buffers (bounded wait per write).
     pub(crate) fn finish(&mut self, status: &ExitStatus) {
         let payload = serde_json::to_vec(status).unwrap_or_default();
+        // A log-less process's clients get all of it, however slowly they read (each
+        // write may wait this long for progress); others get two seconds.
+        let patience = if self.log.is_none() { CLIENT_STALL } else { Duration::from_secs(2) };
         for c in &mut self.clients {
             c.out.extend(frame::encode(frame::EXIT, &payload));
             let _ = c.stream.set_nonblocking(false);
-            let _ = c.stream.set_write_timeout(Some(Duration::from_secs(2)));
+            let _ = c.stream.set_write_timeout(Some(patience));
             let _ = c.stream.write_all(&c.out);
             let _ = c.stream.shutdown(std::net::Shutdown::Both);
         }
@@ -164,9 +194,12 @@ impl Supervisor {
         // that connected just before the exit still gets the remaining output and the exit.
         add(self.listener.as_raw_fd(), libc::POLLIN, Token::Listener);
         add(self.sigfd.as_raw_fd(), libc::POLLIN, Token::Signal);
-        for (i, o) in self.outputs.iter().enumerate() {
-            if let Some(f) = o {
-                add(f.as_raw_fd(), libc::POLLIN, Token::Output(i));
+        // While a client of a log-less process is behind, the output waits in the pipe.
+        if !self.backpressured() {
+            for (i, o) in self.outputs.iter().enumerate() {
+                if let Some(f) = o {
+                    add(f.as_raw_fd(), libc::POLLIN, Token::Output(i));
+                }
             }
         }
         if let Some(s) = &self.stdin {
@@ -216,6 +249,7 @@ impl Supervisor {
                     match c.stream.write(&c.out) {
                         Ok(n) => {
                             c.out.drain(..n);
+                            c.progress = Instant::now();
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         Err(_) => c.dead = true,
@@ -274,14 +308,32 @@ impl Supervisor {
             return;
         }
         let f = frame::encode(kind, data);
+        let lossless = self.log.is_none();
         for c in &mut self.clients {
-            if c.out.len() + f.len() > CLIENT_BUF_LIMIT {
+            if !lossless && c.out.len() + f.len() > CLIENT_BUF_LIMIT {
                 eprintln!("isulad-shim: dropping an attach client that does not read");
                 c.dead = true;
             } else {
                 c.out.extend_from_slice(&f);
             }
         }
+    }
+
+    /// Whether output reading is held back for a client (log-less process only).
+    fn backpressured(&self) -> bool {
+        self.log.is_none() && self.clients.iter().any(|c| !c.dead && c.out.len() >= CLIENT_HIGH_WATER)
+    }
+
+    /// Drop clients of a held-back process that took nothing for [`CLIENT_STALL`].
+    fn drop_stalled(&mut self) {
+        let now = Instant::now();
+        for c in &mut self.clients {
+            if !c.out.is_empty() && now.duration_since(c.progress) >= CLIENT_STALL {
+                eprintln!("isulad-shim: dropping an attach client that took no output for {CLIENT_STALL:?}");
+                c.dead = true;
+            }
+        }
+        self.clients.retain(|c| !c.dead);
     }
 
     fn flush_log(&mut self) {

@@ -164,3 +164,32 @@ fn json_file_logs_rotate_by_default_and_unsupported_drivers_are_refused() {
         assert_eq!(err.kind(), isula_core::ErrorKind::Unimplemented, "{driver}: {err}");
     }
 }
+
+#[test]
+fn exec_output_reaches_a_slow_reader_whole() {
+    each_runtime(|rt, env| {
+        let e = env.e();
+        let id = e.containers().run(&env.opts(&["sleep", "1000"])).unwrap();
+        // 20 MB, more than the shim buffers for a client, read only after a pause.
+        let o = ExecOptions {
+            cmd: vec!["head".into(), "-c".into(), "20000000".into(), "/dev/zero".into()],
+            ..Default::default()
+        };
+        let mut exec = e.containers().exec(&id, &o).unwrap();
+        let mut stream = exec.take_stream().unwrap();
+        std::thread::sleep(Duration::from_secs(3));
+        let (mut n, mut code) = (0usize, None);
+        while let Some(ev) = stream.read_event().unwrap() {
+            match ev {
+                AttachEvent::Stdout(b) => n += b.len(),
+                AttachEvent::Stderr(b) => panic!("{rt}: stderr {}", String::from_utf8_lossy(&b)),
+                AttachEvent::Exit(st) => {
+                    code = Some(st.code);
+                    break;
+                }
+            }
+        }
+        assert_eq!((n, code), (20_000_000, Some(0)), "{rt}: output lost to a slow reader");
+        e.containers().remove(&id, &isula_core::RemoveOptions { force: true, ..Default::default() }).unwrap();
+    });
+}
