@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use isula_core::Engine;
 
+use super::remote::Hangup;
+
 /// Copy buffer size of each direction.
 const CHUNK: usize = 128 * 1024;
 /// After one direction ended, how long the other may still run (as socat's default).
@@ -17,18 +19,34 @@ const LINGER: Duration = Duration::from_secs(1);
 /// the TCP connection; the port's end of output drops `to_client` (the transport closes
 /// that stream). `Err` (before anything is relayed) is the message for the error stream.
 /// The transport must close `from_client` once this returns, which ends its copy thread.
+/// `gone` fires when the client's connection is lost: the pod connection is then shut down,
+/// even when both copies wait on a port that neither reads nor writes.
 pub(crate) fn forward(
     engine: &Engine,
     pod_id: &str,
     port: u16,
     mut from_client: Box<dyn Read + Send>,
     mut to_client: Box<dyn Write + Send>,
+    gone: &std::sync::Arc<Hangup>,
 ) -> Result<(), String> {
     let tcp = engine
         .pods()
         .connect(pod_id, port)
         .map_err(|e| format!("error forwarding port {port} to pod {pod_id}: {e}"))?;
     let mut upstream = tcp.try_clone().map_err(|e| format!("error forwarding port {port}: {e}"))?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (gone, done) = (gone.clone(), done.clone());
+        let watched = tcp.try_clone().map_err(|e| format!("error forwarding port {port}: {e}"))?;
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if gone.wait_for(Duration::from_secs(1)) {
+                    let _ = watched.shutdown(Shutdown::Both);
+                    break;
+                }
+            }
+        });
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; CHUNK];
@@ -66,5 +84,6 @@ pub(crate) fn forward(
     drop(to_client);
     let _ = rx.recv_timeout(LINGER);
     let _ = tcp.shutdown(Shutdown::Both);
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(())
 }

@@ -79,6 +79,13 @@ impl Hangup {
         *self.fired.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Block until it fires or `timeout` passes; whether it fired.
+    pub(crate) fn wait_for(&self, timeout: std::time::Duration) -> bool {
+        let g = self.fired.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = self.cv.wait_timeout_while(g, timeout, |f| !*f).unwrap_or_else(|e| e.into_inner());
+        *g
+    }
+
     /// Block until it fires.
     pub(crate) fn wait(&self) {
         let mut g = self.fired.lock().unwrap_or_else(|e| e.into_inner());

@@ -492,3 +492,44 @@ fn abrupt_disconnect_kills_the_exec_and_tokens_are_single_use() {
     let refused = upgrade(&exec_url(&c, &id, &["true"], false, false, false), &[]);
     assert_eq!(refused.status, 400, "{}", refused.body);
 }
+
+#[test]
+fn a_lost_client_of_a_stuck_port_forward_leaves_no_relay() {
+    if !prerequisites() {
+        return;
+    }
+    let c = Cri::start();
+    let logs = c.daemon.root.path().join("logs");
+    let pc = pod_config("spdy-stuck", &logs);
+    let pod = c.run_pod(&pc);
+    // A server that accepts and then neither reads nor writes.
+    let id = c.create(&pod, &container_config("mute", &["nc", "-l", "-p", "9000", "-e", "sleep", "100000"]), &pc);
+    c.start_container(&id);
+    wait_for(Duration::from_secs(20), "the mute server to listen", || {
+        c.exec(&id, &["sh", "-c", "netstat -ltn | grep -q :9000"], 10).ok().filter(|r| r.exit_code == 0)
+    });
+    let up = upgrade(&port_forward_url(&c, &pod), &["portforward.k8s.io"]);
+    let s = up.session();
+    let h = |t: &str| Headers::new().with("streamType", t).with("port", "9000").with("requestID", "0");
+    let mut error = s.open(h("error")).unwrap();
+    error.close_write().unwrap();
+    let mut data = s.open(h("data")).unwrap();
+    // More than every buffer on the way holds: the relay ends up waiting on the mute port.
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..256 {
+            if data.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    // The client dies: its socket is reset (a close with unsent data and no linger), as
+    // when a process is killed; a plain close would leave TCP waiting on the zero window.
+    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    nix::sys::socket::setsockopt(&up.sock, nix::sys::socket::sockopt::Linger, &linger).unwrap();
+    up.sock.shutdown(Shutdown::Both).unwrap();
+    feeder.join().unwrap();
+    drop((error, s, up));
+    assert_no_stream_threads(&c);
+}

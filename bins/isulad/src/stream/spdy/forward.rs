@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use isula_spdy::{Role, Session, Stream};
 
+use crate::stream::remote::Hangup;
 use crate::stream::{portforward, Ctx, STREAM_CREATION_TIMEOUT};
 
 /// Most pairs relayed at once on one connection; more are refused.
@@ -65,6 +66,11 @@ fn request_id(s: &Stream, is_error: bool) -> String {
 
 /// Serve port-forward requests on `session` until it closes; returns when every relay ended.
 pub(super) fn serve(session: &Session, pod_id: &str, ctx: &Ctx) {
+    let gone = Hangup::new();
+    {
+        let g = gone.clone();
+        session.on_close(move || g.fire());
+    }
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     let mut workers: Vec<JoinHandle<()>> = Vec::new();
     loop {
@@ -110,12 +116,13 @@ pub(super) fn serve(session: &Session, pod_id: &str, ctx: &Ctx) {
             data.reset();
             continue;
         }
-        let (engine, pod) = (ctx.engine.clone(), pod_id.to_string());
+        let (engine, pod, gone) = (ctx.engine.clone(), pod_id.to_string(), gone.clone());
         let spawned = std::thread::Builder::new().name("stream-portfwd".into()).spawn(move || {
             let port = check(&data).map(|(p, _)| p).unwrap_or_default();
             let reset = data.reset_handle();
             let (from_client, to_client) = data.split();
-            if let Err(m) = portforward::forward(&engine, &pod, port, Box::new(from_client), Box::new(to_client)) {
+            if let Err(m) = portforward::forward(&engine, &pod, port, Box::new(from_client), Box::new(to_client), &gone)
+            {
                 log::debug!("streaming server: {m}");
                 let _ = error.write_all(m.as_bytes());
             }

@@ -179,7 +179,8 @@ fn peer_gone(s: &Socket) -> bool {
     let gone = rdhup | PollFlags::POLLHUP | PollFlags::POLLERR;
     let mut fds = [PollFd::new(fd, rdhup)];
     match poll(&mut fds, PollTimeout::ZERO) {
-        Ok(n) if n > 0 => fds[0].revents().is_some_and(|r| r.intersects(gone)),
+        // nix does not know POLLRDHUP: its revents() is None exactly when that bit is set.
+        Ok(n) if n > 0 => fds[0].revents().is_none_or(|r| r.intersects(gone)),
         _ => false,
     }
 }

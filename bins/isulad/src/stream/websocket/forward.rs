@@ -87,8 +87,8 @@ pub(super) fn serve(mut conn: Conn, head: &Head, key: &str, pod_id: &str, ctx: &
             let ch = &ch;
             s.spawn(move || {
                 let Some(from_client) = ch.reader(data) else { return };
-                let r =
-                    portforward::forward(&ctx.engine, pod_id, *port, Box::new(from_client), Box::new(ch.writer(data)));
+                let (to_client, gone) = (Box::new(ch.writer(data)), &ch.hangup);
+                let r = portforward::forward(&ctx.engine, pod_id, *port, Box::new(from_client), to_client, gone);
                 ch.break_reader(data);
                 if let Err(m) = r {
                     log::debug!("streaming server: {m}");
