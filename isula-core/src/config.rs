@@ -99,6 +99,9 @@ pub struct EngineConfig {
     /// Path of the `isula-pause` binary; looked up beside the current executable and in `PATH`
     /// when unset.
     pub pause_path: Option<PathBuf>,
+    /// How long a pull's partial download is kept for resuming (Go duration, default `24h`);
+    /// older ones, and every partial load or import, are removed when the engine opens.
+    pub ingest_max_age: String,
     /// Address the CRI streaming server (exec, attach, port-forward URLs) listens on.
     pub stream_server_address: String,
     /// Port of the CRI streaming server; 0 picks a free port.
@@ -139,6 +142,7 @@ impl Default for EngineConfig {
             network_plugin: String::new(),
             pod_sandbox_image: None,
             pause_path: None,
+            ingest_max_age: "24h".into(),
             stream_server_address: "127.0.0.1".into(),
             stream_server_port: 10350,
             stream_server_tls_cert: None,
@@ -149,6 +153,19 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// [`ingest_max_age`](Self::ingest_max_age) as a duration.
+    pub fn ingest_max_age(&self) -> Result<std::time::Duration> {
+        let bad = |why: &str| {
+            Error::invalid(format!("daemon config key \"ingest-max-age\": {:?} {why}", self.ingest_max_age))
+        };
+        let ns = isula_types::container::parse::parse_duration(&self.ingest_max_age)
+            .map_err(|_| bad("is not a duration (e.g. 24h, 90m)"))?;
+        if ns <= 0 {
+            return Err(bad("must be positive"));
+        }
+        Ok(std::time::Duration::from_nanos(ns as u64))
+    }
+
     /// A default config rooted at `graph` and `state` (handy for tests and embedding).
     pub fn with_dirs(graph: impl Into<PathBuf>, state: impl Into<PathBuf>) -> Self {
         EngineConfig { graph: graph.into(), state: state.into(), ..Default::default() }
@@ -217,6 +234,7 @@ impl EngineConfig {
                 self.registry_config_dir.display()
             )));
         }
+        self.ingest_max_age()?;
         if self.max_concurrent_downloads == 0 {
             return Err(Error::invalid("daemon config key \"max-concurrent-downloads\": must be at least 1"));
         }

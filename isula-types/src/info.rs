@@ -55,6 +55,9 @@ pub struct Info {
     pub name: String,
     /// Version of the engine.
     pub server_version: String,
+    /// Problems an operator must see (Docker's `Warnings`), e.g. an image record that could
+    /// not be read.
+    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ impl TestRoot {
         c.bridge = isula_core::BRIDGE_NONE.into();
         // Registry hosts files and CAs from the test's own directory, never /etc/isulad.
         c.registry_config_dir = self.path.join("registry-config");
+        // CNI network configs from the test's own directory, never the host's /etc/cni/net.d
+        // (podman, for one, ships a conflist there).
+        c.cni_conf_dir = self.path.join("cni-conf");
         c
     }
 

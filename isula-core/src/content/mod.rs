@@ -75,9 +75,13 @@ impl ContentStore {
         if self.contains(&d) {
             return Ok(d);
         }
-        let mut w = self.ingest(&format!("put-{}", d.hex()))?;
+        let mut w = self.ingest(&format!("{NOT_RESUMABLE}put-{}", d.hex()))?;
         w.reset()?;
-        w.write_all(data).map_err(|e| Error::io(&w.data_path, "write", e))?;
+        if let Err(e) = w.write_all(data) {
+            let err = Error::io(&w.data_path, "write", e);
+            w.abort();
+            return Err(err);
+        }
         w.commit(Some(&d), Some(data.len() as u64))
     }
 
@@ -88,9 +92,10 @@ impl ContentStore {
         expected: Option<&Digest>,
         expected_size: Option<u64>,
     ) -> Result<(Digest, u64)> {
+        // Not a pull's key (the digest): what is written here is never resumed.
         let key = match expected {
-            Some(d) => d.hex().to_string(),
-            None => format!("anon-{}-{}", std::process::id(), unique()),
+            Some(d) => format!("{NOT_RESUMABLE}load-{}", d.hex()),
+            None => format!("{NOT_RESUMABLE}anon-{}-{}", std::process::id(), unique()),
         };
         if let Some(d) = expected {
             if self.contains(d) {
@@ -100,7 +105,15 @@ impl ContentStore {
         }
         let mut w = self.ingest(&key)?;
         w.reset()?;
-        let n = io::copy(reader, &mut w).map_err(|e| Error::io(&w.data_path, "write", e))?;
+        let n = match io::copy(reader, &mut w) {
+            Ok(n) => n,
+            // A failed load or import (full disk, bad input) leaves nothing behind.
+            Err(e) => {
+                let err = Error::io(&w.data_path, "write", e);
+                w.abort();
+                return Err(err);
+            }
+        };
         let d = w.commit(expected, expected_size)?;
         Ok((d, n))
     }
@@ -160,6 +173,49 @@ impl ContentStore {
         Ok(out)
     }
 
+    /// Remove partial data nobody can resume: every ingest of a load, import or put (a pull's
+    /// is keyed by its digest alone), pulls' ingests untouched for `max_age`, and lock files
+    /// without data. Ingests in use (locked) are skipped. Returns how many were removed.
+    pub fn clean_ingests(&self, max_age: std::time::Duration) -> Result<usize> {
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for e in fs::read_dir(&self.ingest).map_err(|e| Error::io(&self.ingest, "list", e))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(key) = name.strip_suffix(".data") else { continue };
+            let stale = key.starts_with(NOT_RESUMABLE)
+                || e.metadata()
+                    .and_then(|m| m.modified())
+                    .map(|t| now.duration_since(t).unwrap_or_default() >= max_age)
+                    .unwrap_or(false);
+            if !stale {
+                continue;
+            }
+            if let Some(lock) = FileLock::try_lock(&self.ingest.join(format!("{key}.lock")))? {
+                if fs::remove_file(e.path()).is_ok() {
+                    removed += 1;
+                }
+                lock.remove();
+            }
+        }
+        // Lock files left by writers that committed or were killed.
+        for e in fs::read_dir(&self.ingest).map_err(|e| Error::io(&self.ingest, "list", e))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(key) = name.strip_suffix(".lock") else { continue };
+            if self.ingest.join(format!("{key}.data")).exists() {
+                continue;
+            }
+            if let Some(lock) = FileLock::try_lock(&e.path())? {
+                // Data may have appeared between the check and the lock.
+                if !self.ingest.join(format!("{key}.data")).exists() {
+                    lock.remove();
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     fn blob_err(&self, d: &Digest, e: io::Error) -> Error {
         if e.kind() == io::ErrorKind::NotFound {
             Error::not_found(format!("blob {d} not found in the content store"))
@@ -168,6 +224,9 @@ impl ContentStore {
         }
     }
 }
+
+/// Key prefix of ingests that are never resumed (loads, imports, puts): removed at start-up.
+const NOT_RESUMABLE: &str = "tmp-";
 
 fn unique() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,6 +272,19 @@ impl Ingest {
             let _ = fs::remove_file(&self.data_path);
             Err(e)
         };
+        let result = self.publish(expected, expected_size, size, &got, fail);
+        self._lock.remove();
+        result
+    }
+
+    fn publish(
+        &self,
+        expected: Option<&Digest>,
+        expected_size: Option<u64>,
+        size: u64,
+        got: &Digest,
+        fail: impl Fn(Error) -> Result<Digest>,
+    ) -> Result<Digest> {
         if let Some(want) = expected_size {
             if want != size {
                 return fail(Error::invalid(format!(
@@ -222,8 +294,8 @@ impl Ingest {
             }
         }
         if let Some(want) = expected {
-            if *want != got {
-                return fail(mismatch(want, &got));
+            if want != got {
+                return fail(mismatch(want, got));
             }
         }
         self.file.sync_all().map_err(|e| Error::io(&self.data_path, "fsync", e))?;
@@ -234,12 +306,13 @@ impl Ingest {
             fs::rename(&self.data_path, &target).map_err(|e| Error::io(&target, "commit blob to", e))?;
             sys::fsync_dir(&self.blobs)?;
         }
-        Ok(got)
+        Ok(got.clone())
     }
 
-    /// Remove the partial data.
+    /// Remove the partial data (and the lock file).
     pub fn abort(self) {
         let _ = fs::remove_file(&self.data_path);
+        self._lock.remove();
     }
 }
 
@@ -320,5 +393,72 @@ mod tests {
         });
         assert_eq!(s.read(&want, u64::MAX).unwrap(), data);
         assert!(s.partial_ingests().unwrap().is_empty());
+    }
+
+    /// Everything in the ingest directory.
+    fn ingest_files(s: &ContentStore) -> Vec<String> {
+        let mut v: Vec<String> =
+            fs::read_dir(&s.ingest).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    /// A reader that fails after some bytes (a full disk, a cut connection).
+    struct Failing(usize);
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("no space left on device"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(7);
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn failed_and_committed_writes_leave_no_files() {
+        let (_d, s) = store();
+        let err = s.write_from(&mut Failing(300_000), Some(&Digest::of(b"x")), None).unwrap_err();
+        assert!(err.to_string().contains("no space left"), "{err}");
+        assert!(s.write_from(&mut Failing(10), None, None).is_err());
+        assert_eq!(ingest_files(&s), Vec::<String>::new(), "a failed load leaves nothing");
+        s.put(b"committed", None).unwrap();
+        let mut w = s.ingest("abc").unwrap();
+        w.write_all(b"data").unwrap();
+        w.commit(None, None).unwrap();
+        assert_eq!(ingest_files(&s), Vec::<String>::new(), "commits remove their lock files");
+    }
+
+    #[test]
+    fn clean_ingests_keeps_only_resumable_recent_pulls() {
+        let (_d, s) = store();
+        let pull = |key: &str| {
+            let mut w = s.ingest(key).unwrap();
+            w.write_all(b"partial").unwrap();
+        };
+        pull("recent");
+        pull("old");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(48 * 3600);
+        fs::File::options().write(true).open(s.ingest.join("old.data")).unwrap().set_modified(old).unwrap();
+        // A load killed midway and a lock file whose writer is gone.
+        fs::write(s.ingest.join(format!("{NOT_RESUMABLE}load-1.data")), b"half a layer").unwrap();
+        fs::write(s.ingest.join("gone.lock"), b"").unwrap();
+        // An ingest in use is left alone, however old.
+        let mut busy = s.ingest(&format!("{NOT_RESUMABLE}busy")).unwrap();
+        busy.write_all(b"writing").unwrap();
+
+        assert_eq!(s.clean_ingests(std::time::Duration::from_secs(24 * 3600)).unwrap(), 2);
+        assert_eq!(
+            ingest_files(&s),
+            ["recent.data", "recent.lock", &format!("{NOT_RESUMABLE}busy.data"), &format!("{NOT_RESUMABLE}busy.lock")]
+        );
+        let w = s.ingest("recent").unwrap();
+        assert_eq!(w.offset(), 7, "the recent pull still resumes");
+        w.abort();
+        busy.abort();
+        assert_eq!(ingest_files(&s), Vec::<String>::new());
     }
 }

@@ -44,7 +44,23 @@ impl Engine {
             mem_total: host::mem_total(),
             name: host::hostname(),
             server_version: env!("CARGO_PKG_VERSION").into(),
+            warnings: self.warnings(),
         })
+    }
+
+    /// What `info` warns about: image records that are unreadable and kept aside.
+    fn warnings(&self) -> Vec<String> {
+        self.inner
+            .images
+            .broken()
+            .iter()
+            .map(|id| {
+                format!(
+                    "image {id}: its record {} is unreadable; its data is kept and layer garbage collection is off until it is fixed or removed",
+                    self.inner.images.record_path(id).display()
+                )
+            })
+            .collect()
     }
 }
 

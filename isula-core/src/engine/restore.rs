@@ -12,7 +12,7 @@ use crate::container::restart::restart_on_open;
 use crate::container::state::Status;
 use crate::container::store::{Container, ContainerRecord};
 use crate::error::{Error, Result};
-use crate::runtime::{read_exit, ShimHandle};
+use crate::runtime::ShimHandle;
 
 impl Engine {
     /// Load and reconcile all containers (called once by `open`, before the monitor starts).
@@ -107,8 +107,7 @@ impl Engine {
                         }
                     }
                     _ => {
-                        let exit = read_exit(&dir).ok().flatten();
-                        if self.mark_exited(c, rec.state.shim_pid, exit) {
+                        if self.record_shim_gone(c) {
                             if c.record().host_config.auto_remove {
                                 self.auto_remove(&c.id);
                             } else {

@@ -1,7 +1,7 @@
 //! Image records on disk (`images/<id-hex>/image.json`, written atomically) and the
 //! in-memory index of ids and names, behind one lock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -78,6 +78,9 @@ pub(crate) struct ImageStore {
     index: RwLock<Index>,
     ops: Mutex<()>,
     pins: Mutex<HashMap<Digest, usize>>,
+    /// Images whose record did not parse: their directory and data are kept (never deleted
+    /// because metadata is bad) until the engine rebuilds the record or the admin acts.
+    broken: Mutex<BTreeSet<Digest>>,
 }
 
 /// Blobs protected from garbage collection while an operation that will reference them
@@ -115,6 +118,7 @@ impl ImageStore {
     pub(crate) fn open(dir: &Path) -> Result<Self> {
         sys::fs::ensure_dir(dir, 0o700)?;
         let mut index = Index::default();
+        let mut broken = BTreeSet::new();
         for e in fs::read_dir(dir).map_err(|e| Error::io(dir, "list", e))? {
             let e = e?;
             let name = e.file_name().to_string_lossy().into_owned();
@@ -132,9 +136,13 @@ impl ImageStore {
                     index.seq = index.seq.max(rec.seq);
                     index.images.insert(rec.id.clone(), rec);
                 }
-                Ok(_) | Err(_) => {
-                    log::warn!("dropping unreadable image record {}", file.display());
-                    let _ = fs::remove_dir_all(&path);
+                Ok(_) => {
+                    log::error!("image record {} names another image: kept aside as broken", file.display());
+                    broken.insert(Digest::from_hex(&name)?);
+                }
+                Err(e) => {
+                    log::error!("image record {} is unreadable ({e}): kept aside as broken", file.display());
+                    broken.insert(Digest::from_hex(&name)?);
                 }
             }
         }
@@ -157,7 +165,18 @@ impl ImageStore {
             index: RwLock::new(index),
             ops: Mutex::new(()),
             pins: Mutex::new(HashMap::new()),
+            broken: Mutex::new(broken),
         })
+    }
+
+    /// Images whose record could not be read at open and has not been rebuilt.
+    pub(crate) fn broken(&self) -> Vec<Digest> {
+        self.broken.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
+
+    /// The record directory of image `id` (for messages).
+    pub(crate) fn record_path(&self, id: &Digest) -> PathBuf {
+        self.dir.join(id.hex()).join(RECORD_FILE)
     }
 
     /// Serialise mutating operations (register, tag, remove, GC) against each other.
@@ -206,6 +225,7 @@ impl ImageStore {
         dedup(&mut rec.names);
         dedup(&mut rec.repo_digests);
         self.write_record(&rec)?;
+        self.broken.lock().unwrap_or_else(|p| p.into_inner()).remove(&rec.id);
         // Take the names away from their previous owners.
         let mut touched: BTreeMap<Digest, ImageRecord> = BTreeMap::new();
         for n in &rec.names {

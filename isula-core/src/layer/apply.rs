@@ -410,8 +410,7 @@ impl Unpacker<'_> {
     fn node<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, rel: &Path, shown: &str, kind: EntryType) -> Result<()> {
         let m = self.meta(e, shown)?;
         let bad = || Error::invalid(format!("corrupt layer tar: entry {shown:?}: bad device number"));
-        let major = e.header().device_major().map_err(|_| bad())?.unwrap_or(0);
-        let minor = e.header().device_minor().map_err(|_| bad())?.unwrap_or(0);
+        let (major, minor) = super::device_numbers(e.header()).ok_or_else(bad)?;
         let ftype = match kind {
             EntryType::Char => libc::S_IFCHR,
             EntryType::Block => libc::S_IFBLK,

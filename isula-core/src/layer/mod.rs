@@ -7,12 +7,14 @@
 
 mod apply;
 mod compression;
+mod devnum;
 mod path;
 mod stream;
 mod whiteout;
 
 pub(crate) use apply::{apply_layer, AppliedLayer};
 pub(crate) use compression::{decompress, detect_compression, Compression};
+pub(crate) use devnum::device_numbers;
 
 #[cfg(test)]
 mod tests;

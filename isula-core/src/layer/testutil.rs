@@ -114,6 +114,14 @@ impl TarBuilder {
         self
     }
 
+    /// A FIFO whose device number fields are left empty, as GNU tar writes them.
+    pub(crate) fn fifo_blank(&mut self, name: &str, mode: u32) -> &mut Self {
+        let mut h = self.header(EntryType::Fifo, name, mode, 0);
+        h.as_mut_bytes()[329..345].fill(0);
+        self.push(h, &[]);
+        self
+    }
+
     /// The archive with its two end-of-archive blocks.
     pub(crate) fn finish(&self) -> Vec<u8> {
         let mut out = self.out.clone();

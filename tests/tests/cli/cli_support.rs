@@ -149,6 +149,10 @@ impl Daemon {
         if !self.flags.iter().any(|f| f.starts_with("--registry-config-dir")) {
             c.arg("--registry-config-dir").arg(self.registry_config_dir());
         }
+        // CNI configs from the test's root, never the host's /etc/cni/net.d.
+        if !self.flags.iter().any(|f| f.starts_with("--cni-conf-dir")) {
+            c.arg("--cni-conf-dir").arg(self.root.path().join("cni-conf"));
+        }
         // The CRI streaming server on a port of its own: daemons of parallel tests never clash.
         if !self.flags.iter().any(|f| f.starts_with("--stream-server-port")) {
             c.args(["--stream-server-port", "0"]);

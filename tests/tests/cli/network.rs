@@ -383,6 +383,24 @@ fn disabled_default_bridge_and_unknown_network() {
 }
 
 #[test]
+fn admin_networks_come_from_the_test_daemons_own_conf_dir() {
+    if !prerequisites() {
+        return;
+    }
+    // The harness points --cni-conf-dir into the test's root, so a conflist on the host (as
+    // podman's /etc/cni/net.d/87-podman-bridge.conflist) never shows up in a test; one written
+    // to the test's own directory does.
+    let env = Env::new(&[]);
+    assert_eq!(env.isula(&["network", "ls", "-q"]).ok(), "");
+    let dir = env.d().root.path().join("cni-conf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = r#"{"cniVersion": "1.0.0", "name": "foreign", "plugins": [{"type": "loopback"}]}"#;
+    std::fs::write(dir.join("87-foreign.conflist"), conf).unwrap();
+    let out = env.isula(&["network", "ls", "--format", "{{.Name}}"]).ok().to_string();
+    assert_eq!(out.trim(), "foreign", "{out}");
+}
+
+#[test]
 fn publish_all_ip_hosts_and_resolv_conf_on_a_network() {
     if !prerequisites() {
         return;

@@ -22,6 +22,7 @@ fn child_entry() {
     let p: Vec<&str> = spec.split('|').collect();
     let mut cfg = EngineConfig::with_dirs(p[0], p[1]);
     cfg.bridge = "none".into();
+    cfg.cni_conf_dir = std::path::Path::new(p[0]).with_file_name("cni-conf");
     cfg.default_runtime = p[2].into();
     cfg.cgroup_parent = p[3].into();
     cfg.shim_path = Some(p[4].into());
@@ -157,6 +158,42 @@ fn restart_policies() {
         o.auto_remove = true;
         let id = e.containers().run(&o).unwrap();
         assert!(eventually(Duration::from_secs(20), || e.containers().inspect(&id).is_err()), "{rt}: not auto-removed");
+    });
+}
+
+#[test]
+fn a_killed_shim_leaves_no_unmanaged_container() {
+    each_runtime(|rt, env| {
+        let gone = |env: &Env, id: &str, pid: i32| {
+            assert!(
+                eventually(Duration::from_secs(20), || env.e().containers().inspect(id).unwrap().state.status
+                    == "exited"),
+                "{rt}: not exited"
+            );
+            let st = env.e().containers().inspect(id).unwrap().state;
+            assert_eq!(st.exit_code, 137, "{rt}: {st:?}");
+            assert!(st.error.contains("isulad-shim died"), "{rt}: {st:?}");
+            assert!(eventually(Duration::from_secs(10), || !pid_alive(pid)), "{rt}: the container's process runs on");
+        };
+        // The shim dies while the engine watches it.
+        let id = env.e().containers().run(&env.opts(&["sleep", "1000"])).unwrap();
+        let st = env.e().containers().record(&id).unwrap().state;
+        unsafe_kill(st.shim_pid);
+        gone(env, &id, st.pid);
+        // It can run again under a new shim, and stop as usual.
+        env.e().containers().start(&id).unwrap();
+        env.e().containers().stop(&id, Some(1)).unwrap();
+
+        // The shim dies while no engine runs: found at the next open.
+        let id2 = env.e().containers().run(&env.opts(&["sleep", "1000"])).unwrap();
+        let st = env.e().containers().record(&id2).unwrap().state;
+        env.engine = None;
+        unsafe_kill(st.shim_pid);
+        env.engine = Some(Engine::open(env.config()).unwrap());
+        gone(env, &id2, st.pid);
+        for i in [&id, &id2] {
+            env.e().containers().remove(i, &Default::default()).unwrap();
+        }
     });
 }
 

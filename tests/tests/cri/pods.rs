@@ -3,5 +3,6 @@
 
 mod cni;
 mod common;
+mod connect;
 mod infra;
 mod lifecycle;

@@ -10,4 +10,5 @@ mod pods;
 mod runtime;
 mod security;
 mod stream_spdy;
+mod stream_urls;
 mod stream_websocket;

@@ -207,6 +207,7 @@ fn child_puller() {
     let root = std::path::PathBuf::from(root);
     let mut cfg = isula_core::EngineConfig::with_dirs(root.join("root"), root.join("state"));
     cfg.insecure_registries = vec![reg];
+    cfg.cni_conf_dir = root.join("cni-conf");
     let e = isula_core::Engine::open(cfg).unwrap();
     // The registry stalls mid-blob: this pull only ends when the parent kills us.
     let res = pull(&e, &r);

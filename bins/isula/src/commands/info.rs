@@ -57,5 +57,9 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
             println!(" {m}");
         }
     }
+    // As docker info: warnings last, on stderr.
+    for w in &info.warnings {
+        eprintln!("WARNING: {w}");
+    }
     Ok(0)
 }

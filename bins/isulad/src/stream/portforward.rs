@@ -32,17 +32,21 @@ pub(crate) fn forward(
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; CHUNK];
-        loop {
+        // The client's end of input half-closes; losing the client closes both directions
+        // (the other one may wait on an idle port forever otherwise).
+        let how = loop {
             match from_client.read(&mut buf) {
-                Ok(0) | Err(_) => break,
+                Ok(0) => break Shutdown::Write,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break Shutdown::Both,
                 Ok(n) => {
                     if upstream.write_all(&buf[..n]).is_err() {
-                        break;
+                        break Shutdown::Write;
                     }
                 }
             }
-        }
-        let _ = upstream.shutdown(Shutdown::Write);
+        };
+        let _ = upstream.shutdown(how);
         let _ = tx.send(());
     });
     let mut down = &tcp;

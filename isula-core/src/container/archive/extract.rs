@@ -239,8 +239,7 @@ impl<'a> Extractor<'a> {
                 return Ok(());
             }
             EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                let major = h.device_major().map_err(|_| bad("device"))?.unwrap_or(0);
-                let minor = h.device_minor().map_err(|_| bad("device"))?.unwrap_or(0);
+                let (major, minor) = crate::layer::device_numbers(&h).ok_or_else(|| bad("device"))?;
                 let t = match kind {
                     EntryType::Char => libc::S_IFCHR,
                     EntryType::Block => libc::S_IFBLK,

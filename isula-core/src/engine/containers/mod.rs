@@ -31,7 +31,7 @@ use crate::engine::monitor::{AfterExit, Msg};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::{
-    locate_shim, CreateRequest, ExitStatus, LogFormat, OciRuntime, Runtime, ShimHandle, ShimLogConfig,
+    locate_shim, CreateRequest, ExitStatus, LogFormat, OciRuntime, Runtime, RuntimeStatus, ShimHandle, ShimLogConfig,
 };
 use crate::sys;
 use crate::time::{now, parse_rfc3339};
@@ -207,6 +207,11 @@ impl Engine {
     /// Record that the process supervised by shim `shim_pid` exited (once: returns false
     /// when the record was already updated by someone else), and publish `die`.
     pub(crate) fn mark_exited(&self, c: &Container, shim_pid: i32, exit: Option<ExitStatus>) -> bool {
+        self.mark_exited_why(c, shim_pid, exit, None)
+    }
+
+    /// [`mark_exited`](Self::mark_exited) with `why` as the state's error (in the same write).
+    fn mark_exited_why(&self, c: &Container, shim_pid: i32, exit: Option<ExitStatus>, why: Option<&str>) -> bool {
         // `die` (and `oom`) are published inside the update so they precede waking `wait`ers.
         let done = c.update(|r| {
             let live = matches!(r.state.status, Status::Running | Status::Paused | Status::Created);
@@ -226,6 +231,9 @@ impl Engine {
                     r.state.finished_at = now();
                     r.state.error = "isulad-shim died; the exit status is unknown".into();
                 }
+            }
+            if let Some(w) = why {
+                r.state.error = w.into();
             }
             if r.state.oom_killed {
                 self.emit_container("oom", r, &[]);
@@ -256,11 +264,41 @@ impl Engine {
         // An operation in progress (a start finishing, a stop waiting) records the exit
         // itself or must finish first, so `die` never precedes `start`.
         let Some(_op) = c.try_lock_op() else { return AfterExit::Busy };
-        let exit = crate::runtime::read_exit(&self.shim_dir(id)).ok().flatten();
-        if !self.mark_exited(&c, shim_pid, exit) {
+        if c.record().state.shim_pid != shim_pid || !self.record_shim_gone(&c) {
             return AfterExit::Nothing;
         }
         self.after_exit(&c)
+    }
+
+    /// Record the exit of container `c` whose shim is gone (the caller holds its operation
+    /// lock): the exit the shim wrote, or, when the shim died first, the kill of a process
+    /// that still runs. Such a process would otherwise run on unmanaged (reparented to
+    /// init, unknown to stop and exec): it is killed and deleted through the runtime, and
+    /// the record says so. False when the exit was already recorded.
+    pub(crate) fn record_shim_gone(&self, c: &Container) -> bool {
+        let rec = c.record();
+        let mut exit = crate::runtime::read_exit(&self.shim_dir(&rec.id)).ok().flatten();
+        let mut killed = false;
+        if exit.is_none() {
+            if let Ok(rt) = self.runtime(&rec.runtime) {
+                let runs = rt.state(&rec.id).map(|s| s.status != RuntimeStatus::Stopped).unwrap_or(false);
+                if runs {
+                    log::warn!("the shim of container {} died while it ran: killing the container", rec.id);
+                    if let Err(e) = rt.delete(&rec.id, true) {
+                        log::error!("cannot kill container {} after its shim died: {e}", rec.id);
+                    }
+                    killed = true;
+                    exit = Some(ExitStatus {
+                        code: 128 + libc::SIGKILL,
+                        signal: Some(libc::SIGKILL),
+                        finished_at: now().to_rfc3339(),
+                        oom_killed: false,
+                    });
+                }
+            }
+        }
+        let why = killed.then_some("isulad-shim died; the container was killed");
+        self.mark_exited_why(c, rec.state.shim_pid, exit, why)
     }
 
     /// What the restart policy and AutoRemove say after an exit; sets `Restarting`.

@@ -3,9 +3,12 @@
 
 use std::collections::HashSet;
 
+use super::NewImage;
 use crate::digest::Digest;
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::image::archive::MAX_JSON;
+use crate::image::manifest::{Manifest, OCI_MANIFEST};
 
 impl Engine {
     /// Layers that must stay: those of every image and the parent chains of container snapshots.
@@ -43,6 +46,25 @@ impl Engine {
     /// layers and blobs nothing references.
     pub(in crate::engine) fn repair_images(&self) -> Result<()> {
         let _ops = self.inner.images.lock_ops();
+        let max_age = self.inner.config.ingest_max_age()?;
+        match self.inner.content.clean_ingests(max_age) {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} partial downloads that cannot be resumed"),
+            Err(e) => log::warn!("cleaning partial downloads: {e}"),
+        }
+        for id in self.inner.images.broken() {
+            match self.rebuild_record(&id) {
+                Ok(()) => log::error!(
+                    "image {id}: its record was unreadable and has been rebuilt from the content store \
+                     (its names are lost: tag it again)"
+                ),
+                Err(e) => log::error!(
+                    "image {id}: its record {} is unreadable and cannot be rebuilt ({e}); its data is kept \
+                     and garbage collection of layers and blobs is off until the record is fixed or removed",
+                    self.inner.images.record_path(&id).display()
+                ),
+            }
+        }
         for r in self.inner.images.list() {
             if let Some(c) = r.chain_ids.iter().find(|c| !self.inner.snapshots.has_layer(c)) {
                 log::warn!("dropping image {}: its layer {c} is missing", r.id);
@@ -52,10 +74,38 @@ impl Engine {
                 self.inner.images.delete(&r.id)?;
             }
         }
-        self.prune_layers_locked()?;
-        let all = self.inner.content.list()?;
-        self.free_blobs(&all);
+        // What a broken record references is unknown: collect nothing while one is left.
+        if self.inner.images.broken().is_empty() {
+            self.prune_layers_locked()?;
+            let all = self.inner.content.list()?;
+            self.free_blobs(&all);
+        }
         Ok(())
+    }
+
+    /// Write the record of image `id` again from the content store: the manifest whose config
+    /// is `id`, the config, the layers (names and repo digests are not in the content store).
+    fn rebuild_record(&self, id: &Digest) -> Result<()> {
+        let content = &self.inner.content;
+        if !content.contains(id) {
+            return Err(crate::Error::not_found(format!("its config blob {id} is not in the content store")));
+        }
+        let found = content.list()?.into_iter().find_map(|d| {
+            let bytes = content.read(&d, MAX_JSON).ok()?;
+            let m: Manifest = serde_json::from_slice(&bytes).ok()?;
+            (m.config.digest == *id).then_some((d, m))
+        });
+        let (manifest, m) =
+            found.ok_or_else(|| crate::Error::not_found("no manifest in the content store refers to its config"))?;
+        self.register_locked(NewImage {
+            manifest,
+            manifest_media_type: m.media_type.unwrap_or_else(|| OCI_MANIFEST.to_string()),
+            config: id.clone(),
+            layers: m.layers,
+            names: Vec::new(),
+            repo_digest: None,
+        })
+        .map(|_| ())
     }
 
     /// Remove the image layers that no image and no container snapshot uses (e.g. after the

@@ -19,7 +19,8 @@ impl Engine {
         self.register_locked(img)
     }
 
-    fn register_locked(&self, img: NewImage) -> Result<ImageRecord> {
+    /// [`register_image`](Self::register_image) with the image store's operation lock held.
+    pub(super) fn register_locked(&self, img: NewImage) -> Result<ImageRecord> {
         for d in [&img.manifest, &img.config].into_iter().chain(img.layers.iter().map(|l| &l.digest)) {
             if !self.inner.content.contains(d) {
                 return Err(Error::not_found(format!("blob {d} of image {} is not in the content store", img.config)));
@@ -195,5 +196,36 @@ mod tests {
         let mut missing = a.clone();
         missing.manifest = Digest::of(b"not stored");
         assert_eq!(e.register_image(missing).unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn an_unreadable_record_is_rebuilt_or_kept_never_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"));
+        let e = Engine::open(cfg.clone()).unwrap();
+        let a = e.register_image(staged(&e, &[tar_of("a", b"a")], &["app:1"], None)).unwrap();
+        let b = e.register_image(staged(&e, &[tar_of("b", b"b")], &["other:1"], None)).unwrap();
+        let layers = e.image_layers_for_test().unwrap();
+        let record = |id: &Digest| e.inner.images.record_path(id);
+        let (ra, rb) = (record(&a.id), record(&b.id));
+        drop(e);
+        std::fs::write(&ra, "{\"trunc").unwrap();
+        std::fs::write(&rb, "{\"trunc").unwrap();
+        // b's manifest is gone as well: its record cannot be rebuilt.
+        std::fs::remove_file(dir.path().join("root/content/blobs/sha256").join(b.manifest.hex())).unwrap();
+
+        let e = Engine::open(cfg).unwrap();
+        let rebuilt = e.inner.images.get(&a.id).expect("a's record rebuilt from the content store");
+        assert_eq!((rebuilt.manifest.clone(), rebuilt.chain_ids.clone()), (a.manifest.clone(), a.chain_ids.clone()));
+        assert!(rebuilt.names.is_empty(), "names are not in the content store");
+        assert!(e.resolve_image(&a.id.to_string()).is_ok());
+        // b is not listed, but nothing of it is deleted, and info says so.
+        assert!(e.inner.images.get(&b.id).is_none());
+        assert_eq!(e.inner.images.broken(), vec![b.id.clone()]);
+        assert_eq!(e.image_layers_for_test().unwrap(), layers, "no layer collected");
+        assert!(rb.exists() && e.inner.content.contains(&b.layers[0].digest));
+        let info = e.info().unwrap();
+        assert_eq!(info.warnings.len(), 1, "{:?}", info.warnings);
+        assert!(info.warnings[0].contains(&b.id.to_string()), "{:?}", info.warnings);
     }
 }
