@@ -180,19 +180,35 @@ ms() {
     echo "$(( (${t1/./} - ${t0/./}) / 1000 )).$(( (${t1/./} - ${t0/./}) % 1000 / 100 ))"
 }
 
-# serial LABEL OP CMD...: N timed runs after one untimed warm-up -> CSV rows; "pending" when the
-# warm-up fails (e.g. no SPDY server yet)
-serial() {
-    local label=$1 op=$2 t i
+# warm LABEL OP CMD...: one untimed run; when it fails (e.g. no SPDY server yet) the row is
+# recorded as pending and 1 is returned
+warm() {
+    local label=$1 op=$2
     shift 2
-    if ! "$@" > /dev/null 2> "$WORK/$label.$op.warmup.err"; then
-        echo "$label,$op,pending,$(head -c 300 "$WORK/$label.$op.warmup.err" | tr '\n,' '  ')" >> "$WORK/pending.csv"
-        log "$label $op: warm-up failed, row pending"
-        return 0
-    fi
+    "$@" > /dev/null 2> "$WORK/$label.$op.warmup.err" && return 0
+    echo "$label,$op,pending,$(head -c 300 "$WORK/$label.$op.warmup.err" | tr '\n,' '  ')" >> "$WORK/pending.csv"
+    log "$label $op: warm-up failed, row pending"
+    return 1
+}
+
+# serial OP ARGS...: N rounds; each round times `crictl ARGS` once per row whose warm-up passed,
+# the rows in turn (the first row rotates) so that all engines see the same machine load.
+# ARGS may contain @CTR@, replaced by the row's exec target.
+serial() {
+    local op=$1 i j k t label
+    shift
+    local ok=()
+    for ((k = 0; k < ${#LABELS[@]}; k++)); do
+        label=${LABELS[k]}
+        warm "$label" "$op" "$CRICTL" --config "$WORK/crictl.yaml" --runtime-endpoint "${EPS[k]}" "${@//@CTR@/${CTRS[k]}}" && ok+=("$k")
+    done
+    ((${#ok[@]})) || return 0
     for ((i = 1; i <= N; i++)); do
-        t=$(ms "$@")
-        echo "$label,$op,$i,$t" >> "$WORK/serial.csv"
+        for ((j = 0; j < ${#ok[@]}; j++)); do
+            k=${ok[(i + j) % ${#ok[@]}]}
+            t=$(ms "$CRICTL" --config "$WORK/crictl.yaml" --runtime-endpoint "${EPS[k]}" "${@//@CTR@/${CTRS[k]}}")
+            echo "${LABELS[k]},$op,$i,$t" >> "$WORK/serial.csv"
+        done
     done
 }
 
@@ -254,19 +270,25 @@ echo "label,op,i,bytes,seconds" > "$WORK/transfer.csv"
 ROWS=("isula-runc unix://$I/isulad.sock runc 18081" "containerd-runc unix://$D/containerd.sock runc 18082")
 ((CRUN == 0)) || ROWS+=("isula-crun unix://$I/isulad.sock crun 18083")
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+LABELS=() EPS=() CTRS=() PODS=() IPS=() LPORTS=()
 for row in "${ROWS[@]}"; do
     read -r label ep rt lport <<< "$row"
     log "$label: pod"
     pod_up "$label" "$ep" "$rt"
-    c=("$CRICTL" --config "$WORK/crictl.yaml" --runtime-endpoint "$ep" --image-endpoint "$ep")
-    log "$label: crictl version x$N, exec -s x$N, exec x$N"
-    serial "$label" crictl_version "${c[@]}" version
-    serial "$label" execsync "${c[@]}" exec -s "$CTR" true
-    serial "$label" exec "${c[@]}" exec "$CTR" true
-    log "$label: port-forward $REPS x $BYTES bytes"
-    portforward "$label" "$ep" "$lport"
-    direct "$label"
-    "${c[@]}" rmp -f "$POD" >/dev/null
+    LABELS+=("$label") EPS+=("$ep") CTRS+=("$CTR") PODS+=("$POD") IPS+=("$POD_IP") LPORTS+=("$lport")
+done
+log "serial x$N, engines interleaved: crictl version, exec -s, exec"
+serial crictl_version version
+serial execsync exec -s @CTR@ true
+serial exec exec @CTR@ true
+for ((k = 0; k < ${#LABELS[@]}; k++)); do
+    POD=${PODS[k]} POD_IP=${IPS[k]}
+    log "${LABELS[k]}: port-forward $REPS x $BYTES bytes"
+    portforward "${LABELS[k]}" "${EPS[k]}" "${LPORTS[k]}"
+    direct "${LABELS[k]}"
+done
+for ((k = 0; k < ${#LABELS[@]}; k++)); do
+    "$CRICTL" --config "$WORK/crictl.yaml" --runtime-endpoint "${EPS[k]}" rmp -f "${PODS[k]}" > /dev/null 2>&1
 done
 
 python3 - "$WORK" "$N" "$BYTES" > "$WORK/summary.md" <<'EOF'
@@ -287,10 +309,8 @@ pend = {}
 for line in open(os.path.join(work, "pending.csv")):
     label, op, _, why = line.rstrip("\n").split(",", 3)
     pend[(label, op)] = why.strip()
-labels = []
-for k in list(ser) + list(pend) + list(fails):
-    if k[0] not in labels:
-        labels.append(k[0])
+order = ["isula-runc", "containerd-runc", "isula-crun"]
+labels = sorted({k[0] for k in list(ser) + list(pend) + list(fails)}, key=lambda l: (order.index(l) if l in order else 9, l))
 print("| engine | op (crictl, serial) | median ms | p90 ms | min | max | n | failed |")
 print("|---|---|---:|---:|---:|---:|---:|---:|")
 for label in labels:
@@ -302,17 +322,28 @@ for label in labels:
         elif k in pend:
             print(f"| {label} | {op} | pending | | | | | |")
 print()
-print("Net of crictl's own start-up and one CRI round trip (median op - median crictl_version):")
+print("Net of crictl's own start-up and one CRI round trip (median op - median crictl_version), and the")
+print("ratio to containerd's median (gross = whole crictl command; net as in the first columns):")
 print()
-print("| engine | execsync net ms | exec net ms |")
-print("|---|---:|---:|")
+print("| engine | execsync net ms | exec net ms | execsync ratio gross / net | exec ratio gross / net |")
+print("|---|---:|---:|---:|---:|")
+def med(label, op):
+    v = ser.get((label, op))
+    return statistics.median(v) if v else None
+ref = "containerd-runc"
 for label in labels:
-    base = ser.get((label, "crictl_version"))
-    cells = []
+    base = med(label, "crictl_version")
+    cells, ratios = [], []
     for op in ("execsync", "exec"):
-        v = ser.get((label, op))
-        cells.append(f"{statistics.median(v) - statistics.median(base):.1f}" if v and base else "pending")
-    print(f"| {label} | {cells[0]} | {cells[1]} |")
+        m = med(label, op)
+        net = m - base if m is not None and base is not None else None
+        cells.append(f"{net:.1f}" if net is not None else "pending")
+        r, rb = med(ref, op), med(ref, "crictl_version")
+        if m is None or r is None:
+            ratios.append("")
+        else:
+            ratios.append(f"{m / r:.2f} / {net / (r - rb):.2f}" if rb is not None and net is not None else f"{m / r:.2f}")
+    print(f"| {label} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} |")
 print()
 tr = {}
 for r in csv.DictReader(open(os.path.join(work, "transfer.csv"))):
@@ -346,7 +377,7 @@ EOF
     echo "Made by \`bash bench/stream.sh -n $N -b $BYTES -r $REPS$( ((CRUN)) && echo ' -c')\`: per engine one pod (busybox \`sleep\` as the exec"
     echo "target, busybox \`nc\` serving zeros on port $SRV_PORT), one untimed warm-up per row, then $N serial"
     echo "\`crictl exec -s CTR true\` (ExecSync) and \`crictl exec CTR true\` (Exec + SPDY stream), each timed"
-    echo "from fork to exit of crictl; $REPS transfers of $BYTES bytes (after a warm-up transfer) through one"
+    echo "from fork to exit of crictl, the engines interleaved (round i runs each engine once, in rotating order); $REPS transfers of $BYTES bytes (after a warm-up transfer) through one"
     echo "\`crictl port-forward POD PORT:$SRV_PORT\` read by a Python client on loopback, and the same read"
     echo "straight from the pod IP (no port-forward) for reference. MB = 10^6 bytes."
     echo
