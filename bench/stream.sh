@@ -377,7 +377,8 @@ EOF
     echo "Made by \`bash bench/stream.sh -n $N -b $BYTES -r $REPS$( ((CRUN)) && echo ' -c')\`: per engine one pod (busybox \`sleep\` as the exec"
     echo "target, busybox \`nc\` serving zeros on port $SRV_PORT), one untimed warm-up per row, then $N serial"
     echo "\`crictl exec -s CTR true\` (ExecSync) and \`crictl exec CTR true\` (Exec + SPDY stream), each timed"
-    echo "from fork to exit of crictl, the engines interleaved (round i runs each engine once, in rotating order); $REPS transfers of $BYTES bytes (after a warm-up transfer) through one"
+    echo "from fork to exit of crictl, the engines interleaved (round i runs each engine once, in rotating"
+    echo "order); $REPS transfers of $BYTES bytes (after a warm-up transfer) through one"
     echo "\`crictl port-forward POD PORT:$SRV_PORT\` read by a Python client on loopback, and the same read"
     echo "straight from the pod IP (no port-forward) for reference. MB = 10^6 bytes."
     echo
