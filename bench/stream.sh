@@ -213,16 +213,17 @@ serial() {
     done
 }
 
-# serial_rpc: ExecSync of `true` timed inside a CRI client (bench/criclient: one connection, one
-# untimed call, then one timed call), so without crictl's start-up; rounds as in serial().
+# serial_rpc OP: OP (execsync: ExecSync of `true`; exec: Exec of `true` and its SPDY session until
+# the status) timed inside a CRI client (bench/criclient: one connection, one untimed call, then
+# one timed call), so without crictl's start-up; rounds as in serial(). Rows OP_rpc.
 serial_rpc() {
-    local i j k t
-    [[ -x $CRICLIENT ]] || { log "no $CRICLIENT (cd bench/criclient && cargo build --release): no RPC rows"; return 0; }
+    local op=$1 i j k t
+    [[ -x $CRICLIENT ]] || { log "no $CRICLIENT (cd bench/criclient && cargo build --release): no ${op}_rpc rows"; return 0; }
     for ((i = 1; i <= N; i++)); do
         for ((j = 0; j < ${#LABELS[@]}; j++)); do
             k=$(((i + j) % ${#LABELS[@]}))
-            t=$("$CRICLIENT" execsync "${EPS[k]#unix://}" "${CTRS[k]}" 1 2>> "$WORK/errors.log") || t=fail
-            echo "${LABELS[k]},execsync_rpc,$i,$t" >> "$WORK/serial.csv"
+            t=$("$CRICLIENT" "$op" "${EPS[k]#unix://}" "${CTRS[k]}" 1 2>> "$WORK/errors.log") || t=fail
+            echo "${LABELS[k]},${op}_rpc,$i,$t" >> "$WORK/serial.csv"
         done
     done
 }
@@ -296,7 +297,8 @@ log "serial x$N, engines interleaved: crictl version, exec -s, exec"
 serial crictl_version version
 serial execsync exec -s @CTR@ true
 serial exec exec @CTR@ true
-serial_rpc
+serial_rpc execsync
+serial_rpc exec
 for ((k = 0; k < ${#LABELS[@]}; k++)); do
     POD=${PODS[k]} POD_IP=${IPS[k]}
     log "${LABELS[k]}: port-forward $REPS x $BYTES bytes"
@@ -327,10 +329,10 @@ for line in open(os.path.join(work, "pending.csv")):
     pend[(label, op)] = why.strip()
 order = ["isula-runc", "containerd-runc", "isula-crun"]
 labels = sorted({k[0] for k in list(ser) + list(pend) + list(fails)}, key=lambda l: (order.index(l) if l in order else 9, l))
-print("| engine | op (serial; execsync_rpc: one ExecSync timed inside bench/criclient) | median ms | p90 ms | min | max | n | failed |")
+print("| engine | op (serial; *_rpc: timed inside bench/criclient, no crictl) | median ms | p90 ms | min | max | n | failed |")
 print("|---|---|---:|---:|---:|---:|---:|---:|")
 for label in labels:
-    for op in ("crictl_version", "execsync", "exec", "execsync_rpc"):
+    for op in ("crictl_version", "execsync", "exec", "execsync_rpc", "exec_rpc"):
         k = (label, op)
         if k in ser:
             v = ser[k]
@@ -361,15 +363,18 @@ for label in labels:
             ratios.append(f"{m / r:.2f} / {net / (r - rb):.2f}" if rb is not None and net is not None else f"{m / r:.2f}")
     print(f"| {label} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} |")
 print()
-if any(k[1] == "execsync_rpc" for k in ser):
-    print("ExecSync timed inside a CRI client (bench/criclient, no crictl), ratio to containerd's median:")
+if any(k[1] in ("execsync_rpc", "exec_rpc") for k in ser):
+    print("Timed inside a CRI client (bench/criclient, no crictl): ExecSync, and Exec plus its SPDY")
+    print("session until the status; ratio to containerd's median:")
     print()
-    print("| engine | execsync_rpc median ms | ratio |")
-    print("|---|---:|---:|")
+    print("| engine | execsync_rpc median ms | ratio | exec_rpc median ms | ratio |")
+    print("|---|---:|---:|---:|---:|")
     for label in labels:
-        m, r = med(label, "execsync_rpc"), med(ref, "execsync_rpc")
-        if m is not None:
-            print(f"| {label} | {m:.1f} | {m / r:.2f} |" if r else f"| {label} | {m:.1f} | |")
+        cells = []
+        for op in ("execsync_rpc", "exec_rpc"):
+            m, r = med(label, op), med(ref, op)
+            cells += [f"{m:.1f}" if m is not None else "", f"{m / r:.2f}" if m is not None and r else ""]
+        print(f"| {label} | " + " | ".join(cells) + " |")
     print()
 tr = {}
 for r in csv.DictReader(open(os.path.join(work, "transfer.csv"))):
@@ -406,8 +411,9 @@ EOF
     echo "from fork to exit of crictl, the engines interleaved (round i runs each engine once, in rotating"
     echo "order); $REPS transfers of $BYTES bytes (after a warm-up transfer) through one"
     echo "\`crictl port-forward POD PORT:$SRV_PORT\` read by a Python client on loopback, and the same read"
-    echo "straight from the pod IP (no port-forward) for reference; then $N rounds of one ExecSync timed"
-    echo "inside bench/criclient (its own connection and an untimed first call). MB = 10^6 bytes."
+    echo "straight from the pod IP (no port-forward) for reference; then $N rounds of one ExecSync and"
+    echo "of one Exec + SPDY session timed inside bench/criclient (its own connection, an untimed first"
+    echo "call). MB = 10^6 bytes."
     echo
     cat "$WORK/summary.md"
 } > "$OUTMD"
