@@ -96,6 +96,12 @@ pub struct ShimConfig {
     /// Wait for one attach client before creating the process, so it sees all output.
     #[serde(default)]
     pub wait_attach: bool,
+    /// With `wait_attach`: that first client is already connected, as the shim's stdin (one end
+    /// of a unix socketpair the engine made), so the shim neither reports `listening` nor waits
+    /// for a connection on `attach.sock` (one engine/shim round trip less before the process
+    /// starts). Later clients still connect to `attach.sock`.
+    #[serde(default)]
+    pub attach_stdin: bool,
     /// Present when this shim runs an exec process instead of the container's init.
     #[serde(default)]
     pub exec: Option<ShimExec>,

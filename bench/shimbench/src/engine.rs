@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use isula_core::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::LoadOptions;
+use isula_core::{CreateOptions, ListOptions, RemoveOptions};
 use isula_core::{Engine, EngineConfig};
 
 use crate::{checkpoint, parallel};
@@ -54,7 +54,10 @@ impl Bench {
     }
 
     fn remove(&self, id: &str, force: bool) -> Result<f64, String> {
-        let dt = timed(|| self.engine.containers().remove(id, &RemoveOptions { force, volumes: false }), &format!("remove {id}"))?;
+        let dt = timed(
+            || self.engine.containers().remove(id, &RemoveOptions { force, volumes: false }),
+            &format!("remove {id}"),
+        )?;
         self.live.lock().unwrap().retain(|x| x != id);
         Ok(dt)
     }
@@ -93,8 +96,10 @@ fn phases(
         ids.push(id);
         create.push(dt);
     }
-    let start =
-        ids.iter().map(|id| timed(|| b.engine.containers().start(id), &format!("start {id}"))).collect::<Result<Vec<_>, _>>()?;
+    let start = ids
+        .iter()
+        .map(|id| timed(|| b.engine.containers().start(id), &format!("start {id}")))
+        .collect::<Result<Vec<_>, _>>()?;
     checkpoint("serial");
     let stop = ids
         .iter()
@@ -122,6 +127,55 @@ fn phases(
         "latency": {"create": create, "start": start, "stop": stop, "rm": rm, "run -d": run_d, "rm -f": rm_f},
         "parallel_up_s": up, "parallel_rm_s": down,
     }))
+}
+
+/// `args`: `exec SHIM RUNTIME WORKDIR ARCHIVE N`: one running container (`sleep`, no network),
+/// three untimed execs of `true`, then N serial execs of `true`, each timed from the call to
+/// `Containers::exec` to the collected exit (what ExecSync does, without gRPC and crictl).
+pub fn exec_main(args: &[String]) {
+    if args.len() != 6 {
+        eprintln!("usage: shimbench exec SHIM RUNTIME WORKDIR ARCHIVE N");
+        std::process::exit(2);
+    }
+    let n: usize = args[5].parse().unwrap_or_else(|_| panic!("not a number: {}", args[5]));
+    let dir = PathBuf::from(&args[3]);
+    let cfg = EngineConfig {
+        graph: dir.join("root"),
+        state: dir.join("state"),
+        default_runtime: args[2].clone(),
+        shim_path: Some(PathBuf::from(&args[1])),
+        log_level: "warn".into(),
+        ..Default::default()
+    };
+    let engine = Engine::open(cfg).unwrap_or_else(|e| panic!("Engine::open: {e}"));
+    let mut f = std::fs::File::open(&args[4]).unwrap_or_else(|e| panic!("{}: {e}", args[4]));
+    engine.images().load(&mut f, &LoadOptions::default()).unwrap_or_else(|e| panic!("load {}: {e}", args[4]));
+    let b = Arc::new(Bench { engine, live: Mutex::new(Vec::new()) });
+    let r = (|| -> Result<Vec<f64>, String> {
+        let (id, _) = b.run("exec-target")?;
+        let opts = isula_core::ExecOptions { cmd: vec!["true".into()], ..Default::default() };
+        let one = || -> Result<f64, String> {
+            let t = Instant::now();
+            let out =
+                b.engine.containers().exec(&id, &opts).and_then(|e| e.collect()).map_err(|e| format!("exec: {e}"))?;
+            if out.exit_code != 0 {
+                return Err(format!("exec true exited with {}", out.exit_code));
+            }
+            Ok(t.elapsed().as_secs_f64())
+        };
+        for _ in 0..3 {
+            one()?;
+        }
+        (0..n).map(|_| one()).collect()
+    })();
+    b.cleanup();
+    match r {
+        Ok(v) => println!("{}", serde_json::json!({ "exec_s": v })),
+        Err(e) => {
+            println!("{}", serde_json::json!({ "error": e }));
+            std::process::exit(1);
+        }
+    }
 }
 
 /// `args`: `engine SHIM RUNTIME WORKDIR ARCHIVE PREFIX SERIAL PARALLEL THREADS`.

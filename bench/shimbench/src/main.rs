@@ -235,6 +235,10 @@ fn main() {
         }
         return;
     }
+    if a.get(1).map(String::as_str) == Some("exec") {
+        engine::exec_main(&a[1..]);
+        return;
+    }
     if a.get(1).map(String::as_str) == Some("engine") {
         engine::main(&a[1..]);
         return;

@@ -4,7 +4,8 @@
 //! configuration and fd 3 (optional) open for readiness messages. The protocol is
 //! documented in `isula_core::unstable::runtime::shim`; in short the shim
 //! 1. forks (the engine reaps the parent at once), calls `setsid`, becomes a child
-//!    subreaper and binds `attach.sock` in the state dir;
+//!    subreaper and binds `attach.sock` in the state dir; the first attach client is either
+//!    accepted there or, with `attach_stdin`, the socket the engine passed as stdin;
 //! 2. runs `<runtime> create` (or `exec --detach`) with its own pipes (or a pty got
 //!    through `console.sock`) as the process' stdio, writes `state.json` and reports
 //!    `created` (or an error carrying the runtime's message) on fd 3;
@@ -24,9 +25,9 @@ mod sys;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -55,8 +56,11 @@ fn main() {
         std::process::exit(1);
     }
     let _ = nix::unistd::setsid();
+    // Our stdin may be the first attach client (`attach_stdin`): keep a close-on-exec
+    // duplicate before stdin is pointed at /dev/null.
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok();
     redirect_stderr(&state_dir);
-    match run(&state_dir, &mut ready) {
+    match run(&state_dir, &mut ready, stdin) {
         Ok(()) => std::process::exit(0),
         Err(message) => {
             eprintln!("isulad-shim: {message}");
@@ -99,7 +103,7 @@ pub struct Stdio3 {
     pub master: Option<File>,
 }
 
-fn run(state_dir: &Path, ready: &mut Option<File>) -> Result<(), String> {
+fn run(state_dir: &Path, ready: &mut Option<File>, stdin: Option<OwnedFd>) -> Result<(), String> {
     let cfg_path = state_dir.join(proto::CONFIG_FILE);
     let data = fs::read(&cfg_path).map_err(|e| format!("read {}: {e}", cfg_path.display()))?;
     let cfg: ShimConfig = serde_json::from_slice(&data).map_err(|e| format!("parse {}: {e}", cfg_path.display()))?;
@@ -121,7 +125,12 @@ fn run(state_dir: &Path, ready: &mut Option<File>) -> Result<(), String> {
     let listener =
         UnixListener::bind(proto::ATTACH_SOCKET).map_err(|e| format!("bind {}: {e}", proto::ATTACH_SOCKET))?;
     let mut first_client = None;
-    if cfg.wait_attach {
+    if cfg.wait_attach && cfg.attach_stdin {
+        let client = UnixStream::from(stdin.ok_or("attach_stdin: stdin is closed")?);
+        // getpeername fails unless stdin really is a connected socket.
+        client.peer_addr().map_err(|e| format!("attach_stdin: stdin is not a connected socket: {e}"))?;
+        first_client = Some(client);
+    } else if cfg.wait_attach {
         report(ready, ReadyMessage::Listening);
         first_client = Some(accept_timeout(&listener, Duration::from_secs(60))?);
     }
@@ -158,7 +167,7 @@ fn run(state_dir: &Path, ready: &mut Option<File>) -> Result<(), String> {
     Ok(())
 }
 
-fn accept_timeout(listener: &UnixListener, timeout: Duration) -> Result<std::os::unix::net::UnixStream, String> {
+fn accept_timeout(listener: &UnixListener, timeout: Duration) -> Result<UnixStream, String> {
     let mut fds = [libc::pollfd { fd: listener.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
     let n = sys::poll(&mut fds, timeout.as_millis() as i32).map_err(|e| format!("poll: {e}"))?;
     if n == 0 {

@@ -123,6 +123,24 @@ impl Exec {
     }
 }
 
+impl Drop for Exec {
+    /// Once the exit has been collected (and `exec_die` published) nobody can ask this exec
+    /// anything again: remove its shim state directory (shim config, process spec, state,
+    /// exit status, logs), so that execs, such as kubelet's probes every few seconds, do not
+    /// pile up directories under the container's shim dir. A running or detached exec keeps
+    /// its directory (its shim still uses it); the container's removal takes it then.
+    fn drop(&mut self) {
+        if self.died.load(Ordering::SeqCst) {
+            self.stream = None;
+            if let Err(e) = std::fs::remove_dir_all(&self.handle.state_dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    log::warn!("exec {}: cannot remove {}: {e}", self.id, self.handle.state_dir.display());
+                }
+            }
+        }
+    }
+}
+
 fn env_key(e: &str) -> &str {
     e.split('=').next().unwrap_or(e)
 }

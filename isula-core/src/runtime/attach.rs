@@ -33,6 +33,12 @@ impl AttachStream {
         Ok(AttachStream { stream, dec: frame::Decoder::default() })
     }
 
+    /// An attach connection over an already connected socket (the engine's end of the
+    /// socketpair whose other end a shim got as its stdin, see `ShimConfig::attach_stdin`).
+    pub(crate) fn from_socket(stream: UnixStream) -> AttachStream {
+        AttachStream { stream, dec: frame::Decoder::default() }
+    }
+
     /// A stream with no process behind it: reads end at once, writes fail. For a container
     /// created without a process (its command cannot be run): attaching succeeds, as with
     /// Docker, and the start that follows reports the error.

@@ -159,6 +159,7 @@ impl Runtime for OciRuntime {
             terminal: req.terminal,
             open_stdin: req.open_stdin,
             wait_attach: req.attach,
+            attach_stdin: false,
             exec: None,
             start: req.start,
         };
@@ -260,6 +261,7 @@ impl Runtime for OciRuntime {
             terminal: req.terminal,
             open_stdin: req.open_stdin,
             wait_attach: req.attach,
+            attach_stdin: false,
             exec: Some(ShimExec { process }),
             start: false,
         };

@@ -21,7 +21,10 @@
 //! once (the engine reaps the parent, so no zombie stays behind and the real shim is
 //! re-parented away from the engine), calls `setsid`, becomes a child subreaper and
 //! binds `attach.sock`. With `wait_attach` it first writes `{"status":"listening"}`
-//! and waits for one attach client (so an exec's caller sees all its output). It then
+//! and waits for one attach client (so an exec's caller sees all its output); with
+//! `attach_stdin` as well, that client is already connected: the engine spawns the shim with
+//! one end of a unix socketpair as its stdin and keeps the other, so nothing is reported
+//! and nobody waits (what [`ShimSpawner::spawn_attached`] does). It then
 //! runs `<runtime> create --bundle B --pid-file init.pid [--console-socket console.sock] ID`
 //! (or `exec --process P --detach --pid-file …`), writes `state.json` and one line on
 //! that pipe: `{"status":"created","shim_pid":…,"pid":…}` or `{"status":"error","message":"runc create failed: <runtime's message>"}`.
@@ -145,10 +148,12 @@ impl ShimSpawner {
     }
 
     /// Like [`spawn`](Self::spawn) but attach before the process is created, so that
-    /// no output is missed (used for exec). Forces `wait_attach`.
+    /// no output is missed (used for exec). Forces `wait_attach` and `attach_stdin`: the
+    /// attach connection is a socketpair handed to the shim as its stdin.
     pub fn spawn_attached(&self, cfg: &ShimConfig) -> Result<(ShimHandle, super::AttachStream)> {
         let mut cfg = cfg.clone();
         cfg.wait_attach = true;
+        cfg.attach_stdin = true;
         let (handle, attach) = self.spawn_inner(&cfg, true)?;
         Ok((handle, attach.expect("attached spawn yields a stream")))
     }
@@ -172,21 +177,43 @@ impl ShimSpawner {
         crate::sys::fs::replace_file_json(&dir.join(CONFIG_FILE), cfg)?;
 
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+        // The attach connection, made before the shim exists: its other end is the shim's
+        // stdin (both ends close-on-exec here; the spawn dup2s the shim's end onto fd 0).
+        let (mut stream, shim_stdin) = if attach && cfg.attach_stdin {
+            let (ours, theirs) = UnixStream::pair()?;
+            (Some(super::AttachStream::from_socket(ours)), Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        } else {
+            (None, Stdio::null())
+        };
         // No pre-exec hook, so std spawns with posix_spawn (vfork-like, no copy of the
-        // engine's page tables); the pipe is the shim's stdout (READY_FD).
+        // engine's page tables); the pipe is the shim's stdout (READY_FD). The Command (and
+        // with it our copy of the shim's ends) is dropped at the end of the statement.
         let mut child = Command::new(&self.shim)
             .arg(dir)
-            .stdin(Stdio::null())
+            .stdin(shim_stdin)
             .stdout(Stdio::from(w))
             .stderr(Stdio::null())
             .current_dir("/")
             .spawn()
             .map_err(|e| Error::io(&self.shim, "run", e))?;
-        // The first shim process forks and exits at once; reap it.
+        // The first shim process forks and exits at once. It is reaped once the readiness
+        // lines are read, not before: waiting for it first would put one more wake-up of
+        // this thread on the path to the process' start.
+        let res = Self::await_ready(File::from(r), cfg, attach, stream.take());
         let _ = child.wait();
-        let mut reader = ReadyReader::new(File::from(r));
+        res
+    }
+
+    /// Read the shim's readiness lines until it reports the process created (or fails).
+    fn await_ready(
+        r: File,
+        cfg: &ShimConfig,
+        attach: bool,
+        mut stream: Option<super::AttachStream>,
+    ) -> Result<(ShimHandle, Option<super::AttachStream>)> {
+        let dir = &cfg.state_dir;
+        let mut reader = ReadyReader::new(r);
         let deadline = Instant::now() + READY_TIMEOUT;
-        let mut stream = None;
         loop {
             match reader.next(deadline, dir)? {
                 ReadyMessage::Listening if attach && stream.is_none() => {
