@@ -68,6 +68,7 @@ pub(super) fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOption
         entries: 0,
         opts,
         exceeded: &exceeded,
+        budget: space_budget(dest),
     };
     {
         let mut archive = tar::Archive::new(BufReader::with_capacity(HEADER_BUF, &mut stream));
@@ -146,6 +147,23 @@ struct Unpacker<'a> {
     entries: u64,
     opts: &'a ApplyOptions,
     exceeded: &'a Cell<bool>,
+    /// Bytes the layer may still write before the filesystem's reserve (refreshed lazily).
+    budget: Option<u64>,
+}
+
+/// Space left free on the filesystem of the layer store: 5% of it, at most 256 MiB. A layer
+/// that would eat into it (a decompression bomb, a full disk) is stopped before the
+/// filesystem is full, with a clear error.
+fn space_reserve(total: u64) -> u64 {
+    (total / 20).min(256 << 20)
+}
+
+/// Bytes writable on `dir`'s filesystem before its reserve; `None` when it cannot be asked.
+fn space_budget(dir: &Path) -> Option<u64> {
+    let st = nix::sys::statvfs::statvfs(dir).ok()?;
+    #[allow(clippy::unnecessary_cast)] // the field types differ between architectures
+    let (frsize, blocks, avail) = (st.fragment_size() as u64, st.blocks() as u64, st.blocks_available() as u64);
+    Some((avail * frsize).saturating_sub(space_reserve(blocks * frsize)))
 }
 
 #[derive(Clone, Copy)]
@@ -334,9 +352,31 @@ impl Unpacker<'_> {
         Ok(())
     }
 
+    /// Take `size` bytes from the space budget, asking the filesystem again when the
+    /// estimate runs short; refuse when even that leaves less than the reserve.
+    fn reserve_space(&mut self, size: u64, shown: &str) -> Result<()> {
+        let Some(b) = self.budget else { return Ok(()) };
+        if size > b {
+            self.budget = space_budget(self.dest);
+        }
+        match self.budget {
+            Some(b) if size > b => Err(Error::precondition(format!(
+                "not enough disk space for layer entry {shown:?} ({size} bytes): the filesystem of {} \
+                 would fall below its reserve (5%, at most 256 MiB)",
+                self.dest.display()
+            ))),
+            Some(b) => {
+                self.budget = Some(b - size);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
     fn file<R: Read>(&mut self, e: &mut tar::Entry<'_, R>, rel: &Path, shown: &str) -> Result<()> {
         let m = self.meta(e, shown)?;
         let size = e.size();
+        self.reserve_space(size, shown)?;
         let mut file = None;
         self.create(rel, false, |d, n| {
             file = Some(d.create_file(n, 0o600)?);

@@ -407,3 +407,47 @@ fn gnu_tar_archives_round_trip() {
         }
     }
 }
+
+/// Unmounts (lazily) on drop.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_layer_that_would_fill_the_disk_is_stopped_first() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // mounting a small filesystem needs root (the suite runs as root)
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    fs::create_dir(&mnt).unwrap();
+    let ok = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=32m", "tmpfs"]).arg(&mnt).status();
+    assert!(ok.unwrap().success(), "mount a 32 MiB tmpfs");
+    let _unmount = Unmount(mnt.clone());
+    // A decompression bomb: 64 MiB of zeros in well under 1 MiB of gzip.
+    let bomb = gzip(&TarBuilder::new().file("zeros", &vec![0u8; 64 << 20], 0o644).finish());
+    assert!(bomb.len() < 1 << 20);
+    let dest = mnt.join("bomb");
+    fs::create_dir(&dest).unwrap();
+    let err = apply_bytes(&bomb, &dest).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
+    assert!(err.to_string().contains("not enough disk space"), "{err}");
+    // Many files that fill it step by step are stopped too, with the reserve still free.
+    let mut t = TarBuilder::new();
+    let chunk = vec![7u8; 4 << 20];
+    for i in 0..12 {
+        t.file(&format!("f{i}"), &chunk, 0o644);
+    }
+    let dest = mnt.join("many");
+    fs::create_dir(&dest).unwrap();
+    let err = apply_bytes(&t.finish(), &dest).unwrap_err();
+    assert!(err.to_string().contains("not enough disk space"), "{err}");
+    let st = nix::sys::statvfs::statvfs(&mnt).unwrap();
+    #[allow(clippy::unnecessary_cast)]
+    let avail = st.blocks_available() as u64 * st.fragment_size() as u64;
+    assert!(avail >= 1 << 20, "the filesystem was filled: {avail} bytes left");
+}
