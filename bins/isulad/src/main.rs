@@ -15,8 +15,6 @@ mod memory;
 mod networks;
 mod notify;
 mod status;
-// Parts of the transports' toolkit are unused until both transports are in.
-#[allow(dead_code)]
 mod stream;
 mod system;
 mod volumes;

@@ -17,7 +17,7 @@ mod spdy;
 mod tls;
 mod websocket;
 
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,7 +45,6 @@ pub(crate) struct Ctx {
 pub(crate) struct StreamServer {
     cache: cache::Cache,
     base: String,
-    addr: SocketAddr,
     ctx: Ctx,
     active: AtomicUsize,
     tls: Option<tls::Acceptor>,
@@ -75,7 +74,6 @@ impl StreamServer {
         let server = Arc::new(StreamServer {
             cache: cache::Cache::default(),
             base: format!("{scheme}://{host}:{}", addr.port()),
-            addr,
             ctx: Ctx { engine },
             active: AtomicUsize::new(0),
             tls,
@@ -87,11 +85,6 @@ impl StreamServer {
             .map_err(|e| format!("streaming server thread: {e}"))?;
         log::info!("CRI streaming server on {}", server.base);
         Ok(server)
-    }
-
-    /// The address it listens on.
-    pub(crate) fn local_addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// The URL a client uses for `req` (valid once, for a minute).
