@@ -475,7 +475,7 @@ impl ContainerService for Containers {
         let out = tx.clone();
         tokio::task::spawn_blocking(move || {
             let mut w = ChunkWriter { tx: ctx, buf: Vec::new() };
-            let r = engine.containers().copy_from(&r.id, &r.path, false, &mut w).and_then(|st| {
+            let r = engine.containers().copy_from(&r.id, &r.path, r.follow_link, &mut w).and_then(|st| {
                 w.flush_chunk().map_err(|e| isula_core::Error::unavailable(format!("copy stream: {e}")))?;
                 Ok(st)
             });
@@ -506,6 +506,13 @@ impl ContainerService for Containers {
         Ok(Response::new(ReceiverStream::new(frx)))
     }
 
+    async fn stat_path(&self, r: Request<CopyFromRequest>) -> Result<Response<StatPathResponse>, Status> {
+        let r = r.into_inner();
+        let e = self.engine.clone();
+        let st = blocking(move || e.containers().stat_path(&r.id, &r.path)).await?;
+        Ok(Response::new(StatPathResponse { stat_json: to_json(&st)? }))
+    }
+
     async fn copy_to(&self, r: Request<Streaming<CopyToRequest>>) -> Result<Response<Empty>, Status> {
         let mut inbound = r.into_inner();
         let first = inbound
@@ -514,7 +521,9 @@ impl ContainerService for Containers {
             .ok_or_else(|| Status::invalid_argument("copy stream ended before the first message"))?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let _ = tx.send(first.data);
-        let opts = isula_core::CopyToOptions { owner: None, no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir };
+        // Without `cp -a` the entries belong to the container's root, as with Docker.
+        let owner = (!first.copy_uid_gid).then_some((0, 0));
+        let opts = isula_core::CopyToOptions { owner, no_overwrite_dir_non_dir: first.no_overwrite_dir_non_dir };
         let engine = self.engine.clone();
         let (id, path) = (first.id, first.path);
         let job = tokio::task::spawn_blocking(move || {

@@ -238,6 +238,11 @@ impl Daemon {
     pub(crate) fn isula_in(&self, args: &[&str], input: Option<&[u8]>) -> Run {
         isula(&self.host(), args, input)
     }
+
+    /// Run `isula ARGS` in the working directory `dir`.
+    pub(crate) fn isula_at(&self, dir: &Path, args: &[&str]) -> Run {
+        isula_cwd(&self.host(), args, None, Some(dir))
+    }
 }
 
 impl Daemon {
@@ -301,8 +306,16 @@ impl Run {
 
 /// Run `isula ARGS` with `-H host`, optional stdin.
 pub(crate) fn isula(host: &str, args: &[&str], input: Option<&[u8]>) -> Run {
+    isula_cwd(host, args, input, None)
+}
+
+/// [`isula`] in the working directory `cwd` (the test's own when `None`).
+fn isula_cwd(host: &str, args: &[&str], input: Option<&[u8]>, cwd: Option<&Path>) -> Run {
     let mut c = Command::new(bin("isula"));
     c.arg("-H").arg(host).args(args).env_remove("ISULAD_HOST");
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
     c.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn isula");
     let writer = input.map(|data| {

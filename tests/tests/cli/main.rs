@@ -7,6 +7,7 @@ mod network_common;
 
 mod authority;
 mod containers;
+mod cp;
 mod images;
 mod network;
 mod registry;
