@@ -27,7 +27,7 @@ pub struct RuntimeConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ContainerLogConfig {
-    /// Log driver: `json-file` or `none`.
+    /// Log driver: `json-file`, `syslog` or `none`.
     pub driver: String,
     /// Driver options (`max-size`, default 1MB; `max-file`, default 7).
     pub opts: BTreeMap<String, String>,
@@ -210,12 +210,18 @@ impl EngineConfig {
 
     /// Check values that types alone cannot.
     pub fn validate(&self) -> Result<()> {
-        if !matches!(self.container_log.driver.as_str(), "json-file" | "none" | "") {
+        if !matches!(self.container_log.driver.as_str(), "json-file" | "syslog" | "none" | "") {
             return Err(Error::invalid(format!(
-                "daemon config key \"container-log\": driver {:?} is not supported (json-file or none)",
+                "daemon config key \"container-log\": driver {:?} is not supported (json-file, syslog or none)",
                 self.container_log.driver
             )));
         }
+        let log = crate::container::options::LogConfig {
+            driver: self.container_log.driver.clone(),
+            config: self.container_log.opts.clone(),
+        };
+        crate::container::validate::check_log_config(&log)
+            .map_err(|e| e.context("daemon config key \"container-log\""))?;
         if !self.graph.is_absolute() {
             return Err(Error::invalid(format!(
                 "daemon config key \"graph\": {} is not an absolute path",

@@ -42,7 +42,7 @@ pub struct RuntimeCommand {
 }
 
 /// The format of a container log file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LogFormat {
     /// Docker's json-file, rotated by the shim ([`crate::jsonfile`]).
@@ -50,6 +50,8 @@ pub enum LogFormat {
     JsonFile,
     /// The CRI text format, never rotated by the shim; reopened on request ([`crate::crifile`]).
     Cri,
+    /// No file: each line goes to syslog ([`crate::syslog`]); `path` is unused.
+    Syslog(crate::syslog::SyslogConfig),
 }
 
 /// Log driver settings for the shim. `None` in [`ShimConfig::log`] means driver `none`.

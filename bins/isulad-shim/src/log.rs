@@ -1,5 +1,5 @@
-//! The container log the shim writes: Docker's json-file (rotated by size) or the CRI
-//! format (never rotated here; reopened on request after kubelet renamed it).
+//! The container log the shim writes: Docker's json-file (rotated by size), the CRI
+//! format (never rotated here; reopened on request after kubelet renamed it) or syslog.
 
 use std::io;
 use std::time::SystemTime;
@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use isula_shim_proto::crifile::{CriFileWriter, CriSplitter};
 use isula_shim_proto::jsonfile::{JsonFileWriter, LineSplitter};
 use isula_shim_proto::proto::{LogFormat, ShimLogConfig};
+use isula_shim_proto::syslog::SyslogWriter;
 
 /// Stream names by output index (0 = stdout or the pty, 1 = stderr).
 const STREAMS: [&str; 2] = ["stdout", "stderr"];
@@ -17,12 +18,14 @@ pub(crate) enum LogSink {
     Json(JsonFileWriter, [LineSplitter; 2]),
     /// CRI.
     Cri(CriFileWriter, [CriSplitter; 2]),
+    /// syslog: a message per line.
+    Syslog(SyslogWriter, [LineSplitter; 2]),
 }
 
 impl LogSink {
     /// Open the log `cfg` describes.
     pub(crate) fn open(cfg: &ShimLogConfig) -> io::Result<LogSink> {
-        Ok(match cfg.format {
+        Ok(match &cfg.format {
             LogFormat::JsonFile => LogSink::Json(
                 JsonFileWriter::open(&cfg.path, cfg.max_size, cfg.max_file)?,
                 [LineSplitter::default(), LineSplitter::default()],
@@ -30,6 +33,10 @@ impl LogSink {
             LogFormat::Cri => {
                 LogSink::Cri(CriFileWriter::open(&cfg.path)?, [CriSplitter::default(), CriSplitter::default()])
             }
+            LogFormat::Syslog(s) => LogSink::Syslog(
+                SyslogWriter::new(s.clone()).map_err(io::Error::other)?,
+                [LineSplitter::default(), LineSplitter::default()],
+            ),
         })
     }
 
@@ -48,6 +55,11 @@ impl LogSink {
                     eprintln!("isulad-shim: write log: {e}");
                 }
             }),
+            LogSink::Syslog(w, split) => split[i].push(data, &mut |line| {
+                if let Err(e) = w.write_line(i == 1, line, now) {
+                    eprintln!("isulad-shim: send to syslog: {e}");
+                }
+            }),
         }
     }
 
@@ -62,6 +74,9 @@ impl LogSink {
                 LogSink::Cri(w, split) => split[i].flush(&mut |msg, tag| {
                     let _ = w.write_record(stream, tag, msg, now);
                 }),
+                LogSink::Syslog(w, split) => split[i].flush(&mut |line| {
+                    let _ = w.write_line(i == 1, line, now);
+                }),
             }
         }
     }
@@ -71,6 +86,7 @@ impl LogSink {
         match self {
             LogSink::Json(..) => Err("the json-file log is rotated by the shim; it cannot be reopened".into()),
             LogSink::Cri(w, _) => w.reopen().map_err(|e| format!("reopen log: {e}")),
+            LogSink::Syslog(..) => Err("a syslog log has no file to reopen".into()),
         }
     }
 }

@@ -287,11 +287,9 @@ pub(crate) fn check_name(name: &str) -> Result<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ErrorKind;
-
-    fn rec(id: &str, name: &str) -> ContainerRecord {
+impl ContainerRecord {
+    /// A minimal record for unit tests.
+    pub(crate) fn for_test(id: &str, name: &str) -> ContainerRecord {
         ContainerRecord {
             id: id.into(),
             name: name.into(),
@@ -309,6 +307,16 @@ mod tests {
             mounts: vec![],
             anonymous_volumes: vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn rec(id: &str, name: &str) -> ContainerRecord {
+        ContainerRecord::for_test(id, name)
     }
 
     #[test]

@@ -433,19 +433,17 @@ impl ValidateParts for CreateOptions {
 }
 
 /// Log drivers the engine knows (`""` = the engine default).
-pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "none", "cri"];
+pub(crate) const LOG_DRIVERS: &[&str] = &["", "json-file", "none", "cri", "syslog"];
 
 /// Checks the log driver and its options (`max-size` a size, `max-file` a positive count;
-/// `cri` needs an absolute `path`).
+/// `cri` needs an absolute `path`; syslog's address, facility and format must parse).
 pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Result<()> {
-    if matches!(l.driver.as_str(), "syslog" | "journald") {
-        return Err(Error::unimplemented(format!(
-            "log driver {:?} is not supported (json-file, cri or none)",
-            l.driver
-        )));
+    use isula_shim_proto::syslog;
+    if l.driver == "journald" {
+        return Err(Error::unimplemented("log driver \"journald\" is not supported (json-file, syslog, cri or none)"));
     }
     if !LOG_DRIVERS.contains(&l.driver.as_str()) {
-        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, cri or none"));
+        return Err(bad("--log-driver", format!("{:?}", l.driver), "expected json-file, syslog, cri or none"));
     }
     if l.driver == "cri" {
         match l.config.get("path") {
@@ -465,6 +463,20 @@ pub(crate) fn check_log_config(l: &crate::container::options::LogConfig) -> Resu
                 }
             }
             ("cri", "path") => {}
+            ("syslog", "syslog-address") => {
+                syslog::Address::parse(v).map_err(|e| bad("--log-opt", format!("{k}={v}"), &e))?;
+            }
+            ("syslog", "syslog-facility") => {
+                if syslog::facility(v).is_none() {
+                    return Err(bad("--log-opt", format!("{k}={v}"), "unknown syslog facility"));
+                }
+            }
+            ("syslog", "syslog-format") => {
+                if syslog::SyslogFormat::parse(v).is_none() {
+                    return Err(bad("--log-opt", format!("{k}={v}"), "expected rfc5424, rfc5424micro or rfc3164"));
+                }
+            }
+            ("syslog", "tag" | "syslog-tag") => {}
             _ => {
                 return Err(bad(
                     "--log-opt",

@@ -133,7 +133,7 @@ fn logs_follow_since_until_tail_timestamps() {
 }
 
 #[test]
-fn json_file_logs_rotate_by_default_and_unsupported_drivers_are_refused() {
+fn json_file_logs_rotate_by_default_and_journald_is_refused() {
     let env = Env::new("runc");
     let e = env.e();
     // About 3 MB of log lines with no --log-opt: rotated at 1 MB, as iSulad does.
@@ -156,13 +156,118 @@ fn json_file_logs_rotate_by_default_and_unsupported_drivers_are_refused() {
     for f in &files {
         assert!(f.metadata().unwrap().len() <= (1 << 20) + 4096, "{:?} is over 1 MB", f.file_name());
     }
-    // syslog and journald are refused, not accepted and ignored.
-    for driver in ["syslog", "journald"] {
-        let mut o = env.opts(&["true"]);
-        o.log_config.driver = driver.into();
-        let err = e.containers().create(&o).unwrap_err();
-        assert_eq!(err.kind(), isula_core::ErrorKind::Unimplemented, "{driver}: {err}");
+    // journald is refused, not accepted and ignored.
+    let mut o = env.opts(&["true"]);
+    o.log_config.driver = "journald".into();
+    let err = e.containers().create(&o).unwrap_err();
+    assert_eq!(err.kind(), isula_core::ErrorKind::Unimplemented, "journald: {err}");
+}
+
+/// Options of a container logging to syslog with `opts`.
+fn syslog_opts(env: &Env, cmd: &str, opts: &[(&str, &str)]) -> isula_core::CreateOptions {
+    let mut o = env.opts(&["sh", "-c", cmd]);
+    o.log_config.driver = "syslog".into();
+    o.log_config.config = opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    o
+}
+
+/// Run `o` to its end and return its name.
+fn run_to_end(env: &Env, o: &isula_core::CreateOptions) -> (String, String) {
+    let e = env.e();
+    let id = e.containers().run(o).unwrap();
+    e.containers().wait(&id, WaitCondition::NotRunning).unwrap();
+    let name = e.containers().inspect(&id).unwrap().name.trim_start_matches('/').to_string();
+    (id, name)
+}
+
+/// The message text after the RFC 5424 header `<PRI>1 TS HOST APP PID - - `, with PRI and APP.
+fn rfc5424(m: &str) -> (String, String, String) {
+    let f: Vec<&str> = m.splitn(8, ' ').collect();
+    assert_eq!(f.len(), 8, "{m:?}");
+    assert!(f[0].ends_with(">1") && f[1].ends_with('Z') && f[5] == "-" && f[6] == "-", "{m:?}");
+    (f[0].trim_end_matches("1").to_string(), f[3].to_string(), f[7].to_string())
+}
+
+#[test]
+fn syslog_driver_sends_each_line_over_unix_udp_and_tcp() {
+    use std::io::Read;
+    use std::net::{TcpListener, UdpSocket};
+    use std::os::unix::net::UnixDatagram;
+    let env = Env::new("runc");
+    let e = env.e();
+    let cmd = "echo out-line; echo err-line >&2";
+    // unixgram, facility local3 (19), a templated tag: stdout is info (6), stderr err (3).
+    let sock = env.root.path().join("syslog.sock");
+    let rx = UnixDatagram::bind(&sock).unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let addr = format!("unixgram://{}", sock.display());
+    let o = syslog_opts(&env, cmd, &[("syslog-address", &addr), ("syslog-facility", "local3"), ("tag", "t-{{.Name}}")]);
+    let (id, name) = run_to_end(&env, &o);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let mut buf = [0u8; 2048];
+        let n = rx.recv(&mut buf).expect("a syslog datagram");
+        got.push(rfc5424(&String::from_utf8_lossy(&buf[..n])));
     }
+    got.sort();
+    let app = format!("t-{name}");
+    assert_eq!(got, [("<155>".into(), app.clone(), "err-line".into()), ("<158>".into(), app, "out-line".into())]);
+    // Nothing to read back: a clear refusal.
+    let err = e.containers().logs(&id, &LogOptions::default(), &mut |_| true).unwrap_err();
+    assert_eq!(err.kind(), isula_core::ErrorKind::FailedPrecondition, "{err}");
+    assert!(err.to_string().contains("syslog"), "{err}");
+
+    // udp, RFC 3164, the default tag (the short id) and facility (daemon, 3).
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let addr = format!("udp://{}", udp.local_addr().unwrap());
+    let (id, _) = run_to_end(
+        &env,
+        &syslog_opts(&env, "echo via-udp", &[("syslog-address", &addr), ("syslog-format", "rfc3164")]),
+    );
+    let mut buf = [0u8; 2048];
+    let n = udp.recv(&mut buf).expect("a syslog datagram over udp");
+    let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(m.starts_with("<30>"), "{m:?}");
+    assert!(m.contains(&format!(" {}[", &id[..12])) && m.ends_with("]: via-udp"), "{m:?}");
+
+    // tcp, RFC 5424 framed by octet counting.
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("tcp://{}", tcp.local_addr().unwrap());
+    let o = syslog_opts(&env, "echo via-tcp", &[("syslog-address", &addr)]);
+    let accept = std::thread::spawn(move || {
+        // The engine's start-up probe connects and closes; the shim's connection follows.
+        loop {
+            let (mut c, _) = tcp.accept().unwrap();
+            c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let mut s = String::new();
+            let _ = c.read_to_string(&mut s);
+            if !s.is_empty() {
+                return s;
+            }
+        }
+    });
+    run_to_end(&env, &o);
+    let text = accept.join().unwrap();
+    let (len, msg) = text.split_once(' ').unwrap();
+    assert_eq!(len.parse::<usize>().unwrap(), msg.len(), "{text:?}");
+    assert_eq!(rfc5424(msg).2, "via-tcp");
+}
+
+#[test]
+fn syslog_driver_refuses_bad_options_and_unreachable_collectors() {
+    let env = Env::new("runc");
+    let e = env.e();
+    for bad in
+        [("syslog-facility", "bogus"), ("syslog-address", "ftp://x"), ("syslog-format", "json"), ("max-size", "1m")]
+    {
+        let err = e.containers().create(&syslog_opts(&env, "true", &[bad])).unwrap_err();
+        assert_eq!(err.kind(), isula_core::ErrorKind::InvalidArgument, "{bad:?}: {err}");
+    }
+    let gone = format!("unixgram://{}/no-such.sock", env.root.path().display());
+    let err = e.containers().run(&syslog_opts(&env, "true", &[("syslog-address", &gone)])).unwrap_err();
+    assert_eq!(err.kind(), isula_core::ErrorKind::FailedPrecondition, "{err}");
+    assert!(err.to_string().contains("failed to initialize logging driver"), "{err}");
 }
 
 #[test]

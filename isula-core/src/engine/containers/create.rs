@@ -246,7 +246,7 @@ impl Engine {
             restart_count: 0,
             rootfs,
             log_path: match log_driver.as_str() {
-                "none" => PathBuf::new(),
+                "none" | "syslog" => PathBuf::new(),
                 "cri" => PathBuf::from(opts.log_config.config.get("path").map(String::as_str).unwrap_or_default()),
                 _ => dir.join(format!("{id}-json.log")),
             },

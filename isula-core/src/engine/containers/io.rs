@@ -36,8 +36,12 @@ impl Engine {
         let c = self.container(id)?;
         let rec = c.record();
         if rec.log_path.as_os_str().is_empty() {
+            let driver = match rec.host_config.log_config.driver.as_str() {
+                "" => self.inner.config.container_log.driver.as_str(),
+                d => d,
+            };
             return Err(Error::precondition(format!(
-                "configured logging driver does not support reading (container {} logs to none)",
+                "configured logging driver does not support reading (container {} logs to {driver})",
                 rec.id
             )));
         }

@@ -15,6 +15,7 @@ mod rename;
 mod reopen_log;
 mod start;
 mod stop;
+mod syslog;
 mod wait;
 
 use std::collections::BTreeMap;
@@ -131,10 +132,27 @@ impl Engine {
     /// The shim's log settings of a record (`None` = driver `none`). For driver `cri` the
     /// log file's parent directory is created when missing.
     fn log_config(&self, rec: &ContainerRecord) -> Result<Option<ShimLogConfig>> {
+        let o = &rec.host_config.log_config;
+        let defaults = &self.inner.config.container_log;
+        let (driver, opts) = if o.driver.is_empty() {
+            (defaults.driver.as_str(), &defaults.opts)
+        } else {
+            (o.driver.as_str(), &o.config)
+        };
+        if driver == "syslog" {
+            let cfg = syslog::config(rec, opts)?;
+            isula_shim_proto::syslog::SyslogWriter::probe(&cfg)
+                .map_err(|e| Error::precondition(format!("failed to initialize logging driver: {e}")))?;
+            return Ok(Some(ShimLogConfig {
+                path: PathBuf::new(),
+                max_size: 0,
+                max_file: 1,
+                format: LogFormat::Syslog(cfg),
+            }));
+        }
         if rec.log_path.as_os_str().is_empty() {
             return Ok(None);
         }
-        let o = &rec.host_config.log_config;
         if o.driver == "cri" {
             if let Some(parent) = rec.log_path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create log directory", e))?;
@@ -146,7 +164,6 @@ impl Engine {
                 format: LogFormat::Cri,
             }));
         }
-        let opts = if o.driver.is_empty() { &self.inner.config.container_log.opts } else { &o.config };
         // Rotated by default, as iSulad: 1 MB files, 7 of them.
         let max_size = match opts.get("max-size") {
             Some(s) => crate::logs::parse_size(s)?,
