@@ -104,6 +104,9 @@ pub struct EngineConfig {
     pub ingest_max_age: String,
     /// Address the CRI streaming server (exec, attach, port-forward URLs) listens on.
     pub stream_server_address: String,
+    /// A streaming connection with no traffic either way this long is closed (Go duration,
+    /// default `4h`, as containerd's `stream_idle_timeout`).
+    pub stream_idle_timeout: String,
     /// Port of the CRI streaming server; 0 picks a free port.
     pub stream_server_port: u16,
     /// PEM certificate of the streaming server; with `stream-server-tls-key` it serves https.
@@ -144,6 +147,7 @@ impl Default for EngineConfig {
             pause_path: None,
             ingest_max_age: "24h".into(),
             stream_server_address: "127.0.0.1".into(),
+            stream_idle_timeout: "4h".into(),
             stream_server_port: 10350,
             stream_server_tls_cert: None,
             stream_server_tls_key: None,
@@ -152,18 +156,26 @@ impl Default for EngineConfig {
     }
 }
 
+/// The Go duration `value` of daemon config key `key`; it must be positive.
+fn positive_duration(key: &str, value: &str) -> Result<std::time::Duration> {
+    let bad = |why: &str| Error::invalid(format!("daemon config key \"{key}\": {value:?} {why}"));
+    let ns =
+        isula_types::container::parse::parse_duration(value).map_err(|_| bad("is not a duration (e.g. 24h, 90m)"))?;
+    if ns <= 0 {
+        return Err(bad("must be positive"));
+    }
+    Ok(std::time::Duration::from_nanos(ns as u64))
+}
+
 impl EngineConfig {
     /// [`ingest_max_age`](Self::ingest_max_age) as a duration.
     pub fn ingest_max_age(&self) -> Result<std::time::Duration> {
-        let bad = |why: &str| {
-            Error::invalid(format!("daemon config key \"ingest-max-age\": {:?} {why}", self.ingest_max_age))
-        };
-        let ns = isula_types::container::parse::parse_duration(&self.ingest_max_age)
-            .map_err(|_| bad("is not a duration (e.g. 24h, 90m)"))?;
-        if ns <= 0 {
-            return Err(bad("must be positive"));
-        }
-        Ok(std::time::Duration::from_nanos(ns as u64))
+        positive_duration("ingest-max-age", &self.ingest_max_age)
+    }
+
+    /// [`stream_idle_timeout`](Self::stream_idle_timeout) as a duration.
+    pub fn stream_idle_timeout(&self) -> Result<std::time::Duration> {
+        positive_duration("stream-idle-timeout", &self.stream_idle_timeout)
     }
 
     /// A default config rooted at `graph` and `state` (handy for tests and embedding).
@@ -247,6 +259,7 @@ impl EngineConfig {
             )));
         }
         self.ingest_max_age()?;
+        self.stream_idle_timeout()?;
         if self.max_concurrent_downloads == 0 {
             return Err(Error::invalid("daemon config key \"max-concurrent-downloads\": must be at least 1"));
         }

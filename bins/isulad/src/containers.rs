@@ -288,7 +288,11 @@ impl ContainerService for Containers {
             .message()
             .await?
             .ok_or_else(|| Status::invalid_argument("exec stream ended before the first message"))?;
-        let opts: ExecOptions = parse_opts("options_json", &first.options_json)?;
+        let mut opts: ExecOptions = parse_opts("options_json", &first.options_json)?;
+        // The first message's size is the pty's from the start (resized again below, as before).
+        if opts.tty && opts.console_size.is_none() && first.height > 0 && first.width > 0 {
+            opts.console_size = Some([first.height as u16, first.width as u16]);
+        }
         let engine = self.engine.clone();
         let id = first.id.clone();
         let detach = opts.detach;

@@ -68,6 +68,9 @@ pub(crate) struct Flags {
     /// Address the CRI streaming server (exec, attach, port-forward) listens on (default 127.0.0.1).
     #[arg(long = "stream-server-address", value_name = "ADDR")]
     pub stream_server_address: Option<String>,
+    /// Close a streaming connection idle this long (Go duration, default 4h).
+    #[arg(long = "stream-idle-timeout", value_name = "DURATION")]
+    pub stream_idle_timeout: Option<String>,
     /// Port of the CRI streaming server (default 10350; 0 picks a free port).
     #[arg(long = "stream-server-port", value_name = "PORT")]
     pub stream_server_port: Option<u16>,
@@ -174,6 +177,9 @@ impl Flags {
         }
         if let Some(v) = &self.stream_server_address {
             cfg.stream_server_address = v.clone();
+        }
+        if let Some(v) = &self.stream_idle_timeout {
+            cfg.stream_idle_timeout = v.clone();
         }
         if let Some(v) = self.stream_server_port {
             cfg.stream_server_port = v;

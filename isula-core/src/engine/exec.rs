@@ -170,7 +170,10 @@ impl Engine {
         let mut p = spec.process().clone().ok_or_else(|| Error::internal("container spec has no process"))?;
         p.set_args(Some(opts.cmd.clone()));
         p.set_terminal(Some(opts.tty));
-        p.set_console_size(None);
+        let size = opts.console_size.filter(|_| opts.tty).filter(|[h, w]| *h > 0 && *w > 0);
+        p.set_console_size(size.and_then(|[h, w]| {
+            oci_spec::runtime::BoxBuilder::default().height(u64::from(h)).width(u64::from(w)).build().ok()
+        }));
         let mut env = p.env().clone().unwrap_or_default();
         for e in &opts.env {
             match env.iter_mut().find(|x| env_key(x) == env_key(e)) {

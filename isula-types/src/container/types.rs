@@ -138,6 +138,9 @@ pub struct ExecOptions {
     pub detach: bool,
     /// Keep stdin open for the attach stream.
     pub attach_stdin: bool,
+    /// The pty's size `[height, width]` when the process starts (Docker's `ConsoleSize`);
+    /// with `tty` only.
+    pub console_size: Option<[u16; 2]>,
 }
 
 /// Output of an exec collected to the end.

@@ -71,6 +71,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
         tty: a.tty,
         detach: a.detach,
         attach_stdin: a.interactive && !a.detach,
+        console_size: None,
     };
     let size = if a.tty { stdio::term_size() } else { None };
     let mut c = ctx.containers()?;

@@ -75,6 +75,8 @@ pub(crate) struct Conn {
     pub socket: Socket,
     /// Bytes the client sent after the head (already read from the socket).
     pub leftover: Vec<u8>,
+    /// Close the connection after this long with no traffic either way.
+    pub idle: std::time::Duration,
 }
 
 impl Conn {

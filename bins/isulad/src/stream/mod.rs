@@ -32,8 +32,6 @@ pub(crate) const MAX_CONNECTIONS: usize = 256;
 /// How long a client may take to send its request head, and then to open its streams
 /// (kubelet's and containerd's 30 s).
 pub(crate) const STREAM_CREATION_TIMEOUT: Duration = Duration::from_secs(30);
-/// A connection on which nothing arrives this long is closed (containerd's default).
-pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
 /// What a transport needs to serve a request.
 pub(crate) struct Ctx {
@@ -48,6 +46,8 @@ pub(crate) struct StreamServer {
     ctx: Ctx,
     active: AtomicUsize,
     tls: Option<tls::Acceptor>,
+    /// A connection with no traffic either way this long is closed (`stream-idle-timeout`).
+    idle: Duration,
 }
 
 impl StreamServer {
@@ -57,6 +57,7 @@ impl StreamServer {
             .stream_server_address
             .parse()
             .map_err(|_| format!("stream-server-address {:?} is not an IP address", cfg.stream_server_address))?;
+        let idle = cfg.stream_idle_timeout().map_err(|e| e.to_string())?;
         let tls = match (&cfg.stream_server_tls_cert, &cfg.stream_server_tls_key) {
             (Some(c), Some(k)) => Some(tls::Acceptor::from_files(c, k)?),
             _ => None,
@@ -77,6 +78,7 @@ impl StreamServer {
             ctx: Ctx { engine },
             active: AtomicUsize::new(0),
             tls,
+            idle,
         });
         let s = server.clone();
         std::thread::Builder::new()
@@ -156,7 +158,7 @@ impl StreamServer {
                 return;
             }
         };
-        let conn = Conn { socket, leftover };
+        let conn = Conn { socket, leftover, idle: self.idle };
         if head.upgrades_to("websocket") {
             websocket::serve(conn, &head, pending, &self.ctx);
         } else if head.upgrades_to("SPDY/3.1") {

@@ -202,14 +202,28 @@ struct Size {
     height: u16,
 }
 
-/// Apply the terminal sizes the client sends.
-fn spawn_resize(resize: Box<dyn Read + Send>, input: Input) {
+/// How long an exec with a tty waits for the client's first terminal size before it
+/// starts (kubelet's clients send it as soon as the streams are open).
+const FIRST_SIZE_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The terminal sizes the client sends (zero sizes dropped), read on a thread of their own.
+fn read_sizes(resize: Box<dyn Read + Send>) -> std::sync::mpsc::Receiver<Size> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for size in serde_json::Deserializer::from_reader(resize).into_iter::<Size>() {
             let Ok(s) = size else { return };
-            if s.width == 0 || s.height == 0 {
-                continue;
+            if s.width != 0 && s.height != 0 && tx.send(s).is_err() {
+                return;
             }
+        }
+    });
+    rx
+}
+
+/// Apply the terminal sizes the client sends.
+fn spawn_resize(sizes: std::sync::mpsc::Receiver<Size>, input: Input) {
+    std::thread::spawn(move || {
+        for s in sizes {
             if let Err(e) = input.lock().unwrap_or_else(|e| e.into_inner()).resize(s.height, s.width) {
                 log::debug!("stream: resize: {e}");
                 return;
@@ -247,7 +261,16 @@ fn pump(
 /// that goes away kills the process (and whatever it started).
 pub(crate) fn exec(engine: &Engine, cmd: &Command, s: Streams) {
     let Streams { protocol, stdin, mut stdout, mut stderr, resize, error, hangup } = s;
-    let opts = ExecOptions { cmd: cmd.cmd.clone(), tty: cmd.tty, attach_stdin: stdin.is_some(), ..Default::default() };
+    // The first size is the pty's from the start, so the process never sees a 0x0 terminal.
+    let sizes = resize.filter(|_| cmd.tty).map(read_sizes);
+    let first = sizes.as_ref().and_then(|rx| rx.recv_timeout(FIRST_SIZE_WAIT).ok());
+    let opts = ExecOptions {
+        cmd: cmd.cmd.clone(),
+        tty: cmd.tty,
+        attach_stdin: stdin.is_some(),
+        console_size: first.map(|s| [s.height, s.width]),
+        ..Default::default()
+    };
     let started = engine.containers().exec(&cmd.container_id, &opts).and_then(|mut e| {
         let stream = e.take_stream().ok_or_else(|| isula_core::Error::internal("exec started without a stream"))?;
         let input = stream.try_clone()?;
@@ -266,8 +289,8 @@ pub(crate) fn exec(engine: &Engine, cmd: &Command, s: Streams) {
             let _ = i.lock().unwrap_or_else(|e| e.into_inner()).close_stdin();
         });
     }
-    if let Some(r) = resize.filter(|_| cmd.tty) {
-        spawn_resize(r, input);
+    if let Some(rx) = sizes {
+        spawn_resize(rx, input);
     }
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -331,7 +354,7 @@ pub(crate) fn attach(engine: &Engine, cmd: &Command, s: Streams) {
         });
     }
     if let Some(r) = resize.filter(|_| cmd.tty) {
-        spawn_resize(r, input);
+        spawn_resize(read_sizes(r), input);
     }
     {
         let (hangup, stop) = (hangup.clone(), stop.clone());

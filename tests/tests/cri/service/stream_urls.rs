@@ -100,3 +100,53 @@ fn streaming_calls_check_their_request_and_tokens_are_single_use() {
     assert_eq!(pf(&pod, vec![]).unwrap_err().code(), Code::FailedPrecondition);
     c.remove_pod(&pod);
 }
+
+#[test]
+fn unused_tokens_expire_and_idle_connections_close() {
+    if !prerequisites() {
+        return;
+    }
+    let net = super::support::CniNet::new();
+    net.write();
+    let c = Cri::start_on(net, vec!["--stream-idle-timeout".into(), "2s".into()]);
+    let logs = c.daemon.root.path().join("logs");
+    let sandbox = pod_config("idle", &logs);
+    let pod = c.run_pod(&sandbox);
+    let pf = || {
+        let r = cri::PortForwardRequest { pod_sandbox_id: pod.clone(), port: vec![80] };
+        c.call(c.rs().port_forward(r)).unwrap().url
+    };
+    let unused = pf();
+    let issued = std::time::Instant::now();
+
+    // An upgraded connection on which nothing is sent is closed after the idle timeout.
+    let url = pf();
+    let host = url.strip_prefix("http://").unwrap().split('/').next().unwrap().to_string();
+    let mut s = std::net::TcpStream::connect(&host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "POST {} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n",
+        path_of(&url)
+    )
+    .unwrap();
+    let opened = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("the idle connection was not closed: {e}"),
+        }
+    }
+    let head = String::from_utf8_lossy(&got);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(opened.elapsed() >= Duration::from_millis(1500), "closed before the idle timeout");
+
+    // A token unused for more than a minute is gone.
+    std::thread::sleep(Duration::from_secs(61).saturating_sub(issued.elapsed()));
+    let r = plain_get(&unused, &path_of(&unused));
+    assert!(r.starts_with("HTTP/1.1 404"), "an expired token: {r}");
+    c.remove_pod(&pod);
+}

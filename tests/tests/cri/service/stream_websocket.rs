@@ -371,15 +371,15 @@ fn port_forward_two_ports_ten_mib_each_way() {
         return;
     }
     // Port 5000 sends /data (10 MiB) to whoever connects; port 5001 takes 10 MiB and
-    // answers their sha256; port 5002 never says anything.
+    // answers their sha256; port 5002 never says anything; 5003 sends /data again.
     let script = "head -c 10485760 /dev/urandom > /data && \
-                  (nc -l -p 5000 < /data &) && (sleep 1000 | nc -l -p 5002 &) && \
+                  (nc -l -p 5000 < /data &) && (sleep 1000 | nc -l -p 5002 &) && (nc -l -p 5003 < /data &) && \
                   (nc -l -p 5001 -e sh -c 'head -c 10485760 | sha256sum' &) && exec sleep 1000";
     let f = Fixture::new("wspf", &["sh", "-c", script], false);
     wait_for(Duration::from_secs(30), "both ports listen", || {
         let out = f.c.exec(&f.ctr, &["netstat", "-ltn"], 10).ok()?;
         let s = String::from_utf8_lossy(&out.stdout).into_owned();
-        (s.contains(":5000 ") && s.contains(":5001 ") && s.contains(":5002 ")).then_some(())
+        [":5000 ", ":5001 ", ":5002 ", ":5003 "].iter().all(|p| s.contains(p)).then_some(())
     });
     let want_down = f.c.exec_ok(&f.ctr, &["sha256sum", "/data"]);
     let up = ten_mib();
@@ -408,6 +408,14 @@ fn port_forward_two_ports_ten_mib_each_way() {
     let answer = String::from_utf8_lossy(&r.on(2)[2..]).into_owned();
     assert_eq!(answer.split(' ').next().unwrap(), sha_hex(&up), "the upload is byte-exact");
     assert!(r.closed);
+
+    // The same download over base64 text frames.
+    let (mut ws, proto) = connect(&f.port_forward_url(), "?port=5003", &["v4.base64.channel.k8s.io"]).unwrap();
+    assert_eq!(proto, "v4.base64.channel.k8s.io");
+    let r = read_all(&mut ws);
+    assert_eq!(r.on(0)[..2], 5003u16.to_le_bytes(), "{r:?}");
+    assert_eq!(r.on(0).len(), (10 << 20) + 2);
+    assert_eq!(want_down.split(' ').next().unwrap(), sha_hex(&r.on(0)[2..]), "the base64 download is byte-exact");
 
     // A port nobody listens on: the error channel says so.
     let url = f.port_forward_url();

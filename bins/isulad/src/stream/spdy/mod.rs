@@ -19,7 +19,7 @@ use super::cache::Pending;
 use super::conn::{Conn, Socket};
 use super::http::{self, Head};
 use super::remote::Protocol;
-use super::{Ctx, IDLE_TIMEOUT};
+use super::Ctx;
 
 // For the WebSocket transport (SPDY tunnelled in WebSocket for port-forward).
 pub(crate) use forward::port_forward_session;
@@ -39,7 +39,7 @@ pub(crate) fn serve(conn: Conn, head: &Head, pending: Pending, ctx: &Ctx) {
         let _ = http::respond(&mut socket, 400, "Bad Request", "unable to upgrade: missing upgrade headers\n");
         return;
     }
-    let conn = Conn { socket, leftover: conn.leftover };
+    let conn = Conn { socket, leftover: conn.leftover, idle: conn.idle };
     let (cmd, exec) = match pending {
         Pending::Exec(cmd) => (cmd, true),
         Pending::Attach(cmd) => (cmd, false),
@@ -126,14 +126,14 @@ fn upgrade<'a>(mut conn: Conn, head: &Head, server: &[&'a str]) -> Option<(Conn,
 }
 
 /// Start the server session on the upgraded connection. Returns it and a handle on the
-/// socket for shutting it down. The socket gets [`IDLE_TIMEOUT`] as its read timeout: a
+/// socket for shutting it down. The socket gets the idle timeout as its read timeout: a
 /// connection with no traffic either way for that long ends (see [`isula_spdy::Session`]).
 fn start_session(conn: Conn) -> Option<(Session, Socket)> {
     let setup = || -> std::io::Result<(Session, Socket)> {
         let ctl = conn.socket.try_clone()?;
         let probe = conn.socket.try_clone()?;
         // Set before the reader thread's first read (a timeout applies from a read's start).
-        ctl.set_read_timeout(Some(IDLE_TIMEOUT))?;
+        ctl.set_read_timeout(Some(conn.idle))?;
         let (reader, writer) = conn.split()?;
         let cfg = Config { stall_probe: Some(Arc::new(move || peer_gone(&probe))), ..Config::default() };
         let session = Session::with_config(reader, writer, Role::Server, cfg).map_err(std::io::Error::from)?;

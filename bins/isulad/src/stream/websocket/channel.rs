@@ -23,7 +23,6 @@ use tungstenite::{Message, WebSocket};
 
 use crate::stream::conn::{Conn, ConnReader, Socket};
 use crate::stream::remote::Hangup;
-use crate::stream::IDLE_TIMEOUT;
 
 /// The channel number of the close signal (`v5.channel.k8s.io`).
 pub(super) const CLOSE_SIGNAL: u8 = 255;
@@ -376,12 +375,13 @@ pub(super) struct Channels {
 impl Channels {
     /// Run the channels of `layout` on `conn` (the `101` is sent already).
     pub(super) fn start(conn: Conn, layout: Layout) -> std::io::Result<Channels> {
-        conn.socket.set_read_timeout(Some(IDLE_TIMEOUT))?;
+        let idle = conn.idle;
+        conn.socket.set_read_timeout(Some(idle))?;
         // A client that stops reading fails the writer after as long (kubelet's idle deadline
         // covers writes too), which ends the session.
         match &conn.socket {
-            Socket::Tcp(t) => t.set_write_timeout(Some(IDLE_TIMEOUT))?,
-            Socket::Unix(u) => u.set_write_timeout(Some(IDLE_TIMEOUT))?,
+            Socket::Tcp(t) => t.set_write_timeout(Some(idle))?,
+            Socket::Unix(u) => u.set_write_timeout(Some(idle))?,
         }
         let (r, w) = conn.split()?;
         let ctl = w.try_clone()?;
