@@ -27,6 +27,8 @@ mod mounts;
 mod repair;
 mod snapshots;
 
+pub(crate) use layers::StagedLayer;
+
 #[cfg(test)]
 mod tests;
 
@@ -130,6 +132,7 @@ impl Snapshotter {
 const EMPTY_DIR: &str = "empty";
 
 /// Removes a staging directory when dropped, unless disarmed.
+#[derive(Debug)]
 struct StagingGuard(Option<PathBuf>);
 
 impl StagingGuard {
