@@ -284,9 +284,11 @@ class Podman:
     def start(self, d):
         self.dir = d
         os.makedirs(d)
+        # podman refuses a runroot longer than 50 characters.
+        self.run = tempfile.mkdtemp(prefix="ibp-", dir="/run")
 
     def base(self):
-        return ["podman", "--root", os.path.join(self.dir, "root"), "--runroot", os.path.join(self.dir, "run"),
+        return ["podman", "--root", os.path.join(self.dir, "root"), "--runroot", self.run,
                 "--storage-driver", "overlay", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
                 "--tmpdir", os.path.join(self.dir, "tmp")]
 
@@ -299,8 +301,9 @@ class Podman:
     def stop(self):
         subprocess.run(self.base() + ["system", "reset", "--force"], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        for m in reversed(mounts_under(self.dir)):
+        for m in reversed(mounts_under(self.dir) + mounts_under(self.run)):
             subprocess.run(["umount", "-l", m], check=False)
+        shutil.rmtree(self.run, ignore_errors=True)
 
 
 def mounts_under(d):

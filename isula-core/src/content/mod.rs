@@ -385,6 +385,9 @@ impl Ingest {
     }
 }
 
+/// Bulk writes start the writeback of what they wrote every this many bytes.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
 /// A file writer that hashes what it writes.
 struct HashingWriter {
     file: File,
@@ -394,7 +397,11 @@ struct HashingWriter {
 impl Write for HashingWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
+        let before = self.hasher.len();
         self.hasher.update(&buf[..n]);
+        if before / WRITEBACK_STEP != self.hasher.len() / WRITEBACK_STEP {
+            sys::fs::start_writeback(&self.file);
+        }
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -405,7 +412,11 @@ impl Write for HashingWriter {
 impl Write for Ingest {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
+        let before = self.hasher.len();
         self.hasher.update(&buf[..n]);
+        if before / WRITEBACK_STEP != self.hasher.len() / WRITEBACK_STEP {
+            sys::fs::start_writeback(&self.file);
+        }
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {

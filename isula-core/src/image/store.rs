@@ -225,8 +225,8 @@ impl ImageStore {
 
     /// [`ImageStore::put`] for a new image whose data was just written unflushed: the
     /// records are written, then one `syncfs(2)` makes them and all the image's data durable
-    /// together, and only then are they renamed into place (and the renames flushed by a
-    /// second `syncfs`). A crash leaves either no record or a record whose data is all on disk.
+    /// together, and only then are they renamed into place (the renames flushed with their
+    /// directories). A crash leaves either no record or a record whose data is all on disk.
     pub(crate) fn put_flushed(&self, rec: ImageRecord) -> Result<ImageRecord> {
         self.put_with(rec, true)
     }
@@ -295,7 +295,7 @@ impl ImageStore {
     }
 
     /// Write `recs` as [`ImageStore::put_flushed`] describes: temp files, one syncfs, renames,
-    /// one more syncfs. On error no record is half-written (temp files are removed).
+    /// directory flushes. On error no record is half-written (temp files are removed).
     fn write_records_batched(&self, recs: &[&ImageRecord]) -> Result<()> {
         let mut tmps: Vec<(PathBuf, PathBuf)> = Vec::new();
         let res = (|| {
@@ -313,7 +313,12 @@ impl ImageStore {
             for (tmp, path) in &tmps {
                 fs::rename(tmp, path).map_err(|e| Error::io(path, "rename onto", e))?;
             }
-            self.syncfs()
+            // The renames (and new record directories): a few directory flushes, not another
+            // syncfs, which would also wait for whatever else the filesystem has dirty.
+            for (_, path) in &tmps {
+                sys::fsync_dir(path.parent().unwrap_or(&self.dir))?;
+            }
+            sys::fsync_dir(&self.dir)
         })();
         if res.is_err() {
             for (tmp, _) in &tmps {

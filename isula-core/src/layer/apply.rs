@@ -96,6 +96,9 @@ pub(super) fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOption
 }
 
 const COPY_BUF: usize = 1 << 20;
+/// Files at least this big get their writeback started when written (see
+/// [`crate::sys::fs::start_writeback`]); smaller ones wait for the flush.
+const WRITEBACK_MIN: u64 = 256 * 1024;
 const HEADER_BUF: usize = 128 * 1024;
 
 /// A one-entry cache of the last parent directory opened: tar entries come
@@ -402,6 +405,9 @@ impl Unpacker<'_> {
             )));
         }
         self.content_bytes += written;
+        if written >= WRITEBACK_MIN {
+            crate::sys::fs::start_writeback(&file);
+        }
         drop(file);
         self.set_meta(rel, &m, true, true)
     }

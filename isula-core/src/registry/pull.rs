@@ -151,9 +151,12 @@ impl<'t> Sessions<'t> {
         retries: u32,
         cancel: &AtomicBool,
         events: &dyn Fn(LayerProgress),
-        unpack: &dyn Fn(&mut dyn std::io::Read) -> Result<T>,
+        unpack: &(dyn Fn(&mut dyn std::io::Read) -> Result<T> + Sync),
         committed: &mut bool,
-    ) -> Result<T> {
+    ) -> Result<T>
+    where
+        T: Send,
+    {
         let mut i = 0;
         loop {
             let r = self

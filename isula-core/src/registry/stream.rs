@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use ureq::http::Method;
 
@@ -29,9 +30,12 @@ pub(crate) fn fetch_unpack<T>(
     retries: u32,
     cancel: &AtomicBool,
     events: &dyn Fn(LayerProgress),
-    unpack: &dyn Fn(&mut dyn Read) -> Result<T>,
+    unpack: &(dyn Fn(&mut dyn Read) -> Result<T> + Sync),
     committed: &mut bool,
-) -> Result<T> {
+) -> Result<T>
+where
+    T: Send,
+{
     let d = &desc.digest;
     let from_store = |events: &dyn Fn(LayerProgress)| -> Result<T> {
         events(LayerProgress::AlreadyExists);
@@ -47,7 +51,7 @@ pub(crate) fn fetch_unpack<T>(
         return from_store(events);
     }
     let mut stream = BlobStream::new(s, desc, ing, retries, cancel, events)?;
-    let unpacked = unpack(&mut stream);
+    let unpacked = pipelined(&mut stream, unpack);
     if let Some(f) = stream.failure.take() {
         return Err(f);
     }
@@ -57,6 +61,77 @@ pub(crate) fn fetch_unpack<T>(
     *committed = finished.is_ok();
     finished?;
     unpacked
+}
+
+/// Chunks handed from the download to the unpacker, and how many may wait between them.
+const CHUNK: usize = 256 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+/// Run `unpack` on its own thread, reading what this thread pulls from `stream`: the
+/// download (receive, hash, write the blob) and the unpacking (decompress, hash, write the
+/// files) of one layer overlap. A download failure reaches the unpacker as a read error
+/// (the real error stays in `stream.failure`).
+fn pipelined<T: Send>(stream: &mut BlobStream, unpack: &(dyn Fn(&mut dyn Read) -> Result<T> + Sync)) -> Result<T> {
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|sc| {
+        let unpacker = sc.spawn(move || {
+            let mut r = ChunkReader { rx, free: free_tx, cur: Vec::new(), pos: 0, done: false };
+            unpack(&mut r)
+        });
+        loop {
+            let mut buf = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
+            buf.resize(CHUNK, 0);
+            match stream.read(&mut buf) {
+                Ok(0) => {
+                    // The end marker: an empty chunk.
+                    let _ = tx.send(Vec::new());
+                    break;
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.send(buf).is_err() {
+                        break; // the unpacker stopped (failed)
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        drop(tx);
+        unpacker.join().unwrap_or_else(|_| Err(Error::internal("layer unpacker panicked")))
+    })
+}
+
+/// The unpacker's side of [`pipelined`].
+struct ChunkReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    free: mpsc::Sender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let next = self.rx.recv().map_err(|_| io::Error::other("blob download failed"))?;
+            if next.is_empty() {
+                self.done = true;
+                return Ok(0);
+            }
+            let old = std::mem::replace(&mut self.cur, next);
+            let _ = self.free.send(old);
+            self.pos = 0;
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// The reader side: replays the partial ingest, then the HTTP body (from `Range` where

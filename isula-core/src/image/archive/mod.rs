@@ -101,6 +101,10 @@ impl Unpacked {
                     f.write_all(&buf[..n]).map_err(|e| Error::io(&target, "write", e))?;
                 }
                 let size = h.len();
+                if size >= 256 * 1024 {
+                    // Layer files become blobs: start their way to the disk now.
+                    crate::sys::fs::start_writeback(&f);
+                }
                 files.insert(rel, (h.finish(), size));
             } else if kind.is_symlink() || kind.is_hard_link() {
                 let link =
