@@ -72,25 +72,24 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 /// files) of one layer overlap. A download failure reaches the unpacker as a read error
 /// (the real error stays in `stream.failure`).
 fn pipelined<T: Send>(stream: &mut BlobStream, unpack: &(dyn Fn(&mut dyn Read) -> Result<T> + Sync)) -> Result<T> {
-    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
+    let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(CHUNKS_IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|sc| {
         let unpacker = sc.spawn(move || {
-            let mut r = ChunkReader { rx, free: free_tx, cur: Vec::new(), pos: 0, done: false };
+            let mut r = ChunkReader { rx, free: free_tx, cur: Vec::new(), len: 0, pos: 0, done: false };
             unpack(&mut r)
         });
         loop {
+            // Buffers go back and forth at full length; a chunk is (buffer, bytes used).
             let mut buf = free_rx.try_recv().unwrap_or_else(|_| vec![0u8; CHUNK]);
-            buf.resize(CHUNK, 0);
             match stream.read(&mut buf) {
                 Ok(0) => {
                     // The end marker: an empty chunk.
-                    let _ = tx.send(Vec::new());
+                    let _ = tx.send((Vec::new(), 0));
                     break;
                 }
                 Ok(n) => {
-                    buf.truncate(n);
-                    if tx.send(buf).is_err() {
+                    if tx.send((buf, n)).is_err() {
                         break; // the unpacker stopped (failed)
                     }
                 }
@@ -105,29 +104,32 @@ fn pipelined<T: Send>(stream: &mut BlobStream, unpack: &(dyn Fn(&mut dyn Read) -
 
 /// The unpacker's side of [`pipelined`].
 struct ChunkReader {
-    rx: mpsc::Receiver<Vec<u8>>,
+    rx: mpsc::Receiver<(Vec<u8>, usize)>,
     free: mpsc::Sender<Vec<u8>>,
     cur: Vec<u8>,
+    len: usize,
     pos: usize,
     done: bool,
 }
 
 impl Read for ChunkReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
+        while self.pos == self.len {
             if self.done {
                 return Ok(0);
             }
-            let next = self.rx.recv().map_err(|_| io::Error::other("blob download failed"))?;
-            if next.is_empty() {
+            let (next, len) = self.rx.recv().map_err(|_| io::Error::other("blob download failed"))?;
+            if len == 0 {
                 self.done = true;
                 return Ok(0);
             }
             let old = std::mem::replace(&mut self.cur, next);
-            let _ = self.free.send(old);
-            self.pos = 0;
+            if !old.is_empty() {
+                let _ = self.free.send(old);
+            }
+            (self.len, self.pos) = (len, 0);
         }
-        let n = buf.len().min(self.cur.len() - self.pos);
+        let n = buf.len().min(self.len - self.pos);
         buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
