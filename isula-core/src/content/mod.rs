@@ -87,9 +87,8 @@ impl ContentStore {
             return Ok(d);
         }
         let tmp = self.scratch_path("put");
-        let res = fs::write(&tmp, data)
-            .map_err(|e| Error::io(&tmp, "write", e))
-            .and_then(|()| self.publish_file(&tmp, &d));
+        let res =
+            fs::write(&tmp, data).map_err(|e| Error::io(&tmp, "write", e)).and_then(|()| self.publish_file(&tmp, &d));
         if res.is_err() {
             let _ = fs::remove_file(&tmp);
         }
@@ -164,9 +163,7 @@ impl ContentStore {
             if let Some(want) = expected_size {
                 if want != n {
                     let shown = expected.unwrap_or(&got);
-                    return Err(Error::invalid(format!(
-                        "size mismatch for {shown}: expected {want} bytes, got {n}"
-                    )));
+                    return Err(Error::invalid(format!("size mismatch for {shown}: expected {want} bytes, got {n}")));
                 }
             }
             if let Some(want) = expected {

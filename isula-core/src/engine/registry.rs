@@ -3,16 +3,16 @@
 use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
+use crate::image::manifest::{self as image_manifest, ImageConfig};
 use crate::reference::Reference;
 use crate::registry::claims::BlobClaims;
 use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
 use crate::registry::manifest::{self, Descriptor, Manifest, Platform};
-use crate::image::manifest::{self as image_manifest, ImageConfig};
 use crate::registry::pull::{fetch_image, LayerUnpacker, PullSpec};
-use crate::snapshot::StagedLayer;
 use crate::registry::push::{push_image, PushImage, PushSpec};
 use crate::registry::session::Session;
 use crate::registry::{LayerProgress, RegistryOptions, Transport};
+use crate::snapshot::StagedLayer;
 
 pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
 

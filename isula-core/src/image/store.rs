@@ -251,7 +251,8 @@ impl ImageStore {
             r.seq = idx.seq;
         }
         let all: Vec<&ImageRecord> = std::iter::once(&rec).chain(touched.values()).collect();
-        let written = if batch { self.write_records_batched(&all) } else { all.iter().try_for_each(|r| self.write_record(r)) };
+        let written =
+            if batch { self.write_records_batched(&all) } else { all.iter().try_for_each(|r| self.write_record(r)) };
         if let Err(e) = written {
             idx.seq = seq0;
             return Err(e);

@@ -144,6 +144,7 @@ impl<'t> Sessions<'t> {
 
     /// Fetch blob `desc` from the first endpoint that serves it, unpacking it on the way.
     /// Returns the unpacked layer; `committed` is set when this call committed the blob.
+    #[allow(clippy::too_many_arguments)]
     fn fetch_unpack<T>(
         &self,
         store: &ContentStore,
@@ -159,9 +160,7 @@ impl<'t> Sessions<'t> {
     {
         let mut i = 0;
         loop {
-            let r = self
-                .get(i)
-                .and_then(|s| fetch_unpack(s, store, desc, retries, cancel, events, unpack, committed));
+            let r = self.get(i).and_then(|s| fetch_unpack(s, store, desc, retries, cancel, events, unpack, committed));
             match r {
                 Err(e) if !*committed && !cancel.load(Ordering::Relaxed) && self.falls_back(i, &e) => {
                     log::info!("blob {}: {e}; trying the next endpoint", desc.digest);

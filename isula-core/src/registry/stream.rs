@@ -274,7 +274,9 @@ impl<'a, 's> BlobStream<'a, 's> {
                 return Ok(0);
             }
             if self.cancel.load(Ordering::Relaxed) {
-                return Err(Error::unavailable(format!("{}: cancelled", self.what)).with_reason(crate::Reason::Cancelled));
+                return Err(
+                    Error::unavailable(format!("{}: cancelled", self.what)).with_reason(crate::Reason::Cancelled)
+                );
             }
             if self.body.is_none() {
                 self.open()?;
