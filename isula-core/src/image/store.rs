@@ -314,12 +314,13 @@ impl ImageStore {
             for (tmp, path) in &tmps {
                 fs::rename(tmp, path).map_err(|e| Error::io(path, "rename onto", e))?;
             }
-            // The renames (and new record directories): a few directory flushes, not another
-            // syncfs, which would also wait for whatever else the filesystem has dirty.
+            // Only the renames are left to flush (the record directories, made before the
+            // syncfs, are durable): one directory flush each, not another syncfs, which would
+            // also wait for whatever else the filesystem has dirty.
             for (_, path) in &tmps {
                 sys::fsync_dir(path.parent().unwrap_or(&self.dir))?;
             }
-            sys::fsync_dir(&self.dir)
+            Ok(())
         })();
         if res.is_err() {
             for (tmp, _) in &tmps {
