@@ -332,6 +332,7 @@ def measure(fs_name, work, engines, ref, big_archive, small_archives, rounds, sm
     res = {}
     n = 0
     for r in range(rounds):
+        before = {k: len(v) for k, v in res.items()}
         order = engines[r % len(engines):] + engines[:r % len(engines)]
         for e in order:
             # Pull.
@@ -363,7 +364,7 @@ def measure(fs_name, work, engines, ref, big_archive, small_archives, rounds, sm
                 e.stop()
                 shutil.rmtree(d, ignore_errors=True)
         print(f"[{fs_name}] round {r + 1}/{rounds}: " + ", ".join(
-            f"{k[0]} {k[1]} {v[-1]:.2f}s" for k, v in sorted(res.items()) if len(v) > 0), flush=True)
+            f"{k[0]} {k[1]} {v[-1]:.2f}s" for k, v in sorted(res.items()) if len(v) > before.get(k, 0)), flush=True)
     return res
 
 
