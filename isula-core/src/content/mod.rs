@@ -3,8 +3,14 @@
 //! Layout under `<root>/content`: `blobs/sha256/<hex>` for committed blobs and
 //! `ingest/<key>.data` (+ `.lock`) for writes in progress. A write becomes visible
 //! only after its digest (and size, when known) were verified: the ingest file is
-//! then fsynced and renamed into `blobs/`. A partial ingest survives an interrupted
-//! writer so a later one can resume from its offset (HTTP Range downloads).
+//! then renamed into `blobs/`. A partial ingest survives an interrupted writer so a
+//! later one can resume from its offset (HTTP Range downloads).
+//!
+//! Durability is batched: commits are not flushed one by one. The operation that will
+//! reference a blob from a durable record (an image registration) calls [`ContentStore::flush`]
+//! (one `syncfs(2)`) before writing that record, so a record never names data a power loss
+//! could take back. A blob visible but not yet flushed when the machine goes down is
+//! unreferenced after the reboot, and start-up garbage collection removes it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -29,6 +35,11 @@ impl ContentStore {
         sys::fs::ensure_dir(&blobs, 0o700)?;
         sys::fs::ensure_dir(&ingest, 0o700)?;
         Ok(ContentStore { blobs, ingest })
+    }
+
+    /// The directory of committed blobs.
+    pub fn blobs_dir(&self) -> &Path {
+        &self.blobs
     }
 
     /// Where the blob with digest `d` lives (whether or not it exists).
@@ -75,14 +86,56 @@ impl ContentStore {
         if self.contains(&d) {
             return Ok(d);
         }
-        let mut w = self.ingest(&format!("{NOT_RESUMABLE}put-{}", d.hex()))?;
-        w.reset()?;
-        if let Err(e) = w.write_all(data) {
-            let err = Error::io(&w.data_path, "write", e);
-            w.abort();
-            return Err(err);
+        let tmp = self.scratch_path("put");
+        let res =
+            fs::write(&tmp, data).map_err(|e| Error::io(&tmp, "write", e)).and_then(|()| self.publish_file(&tmp, &d));
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
         }
-        w.commit(Some(&d), Some(data.len() as u64))
+        res.map(|()| d)
+    }
+
+    /// A fresh scratch file name in the ingest directory (not resumable, so removed at
+    /// start-up when a crash leaves it).
+    fn scratch_path(&self, what: &str) -> PathBuf {
+        self.ingest.join(format!("{NOT_RESUMABLE}{what}-{}-{}.data", std::process::id(), unique()))
+    }
+
+    /// Rename the verified file `from` to the blob `d` (an existing blob, necessarily
+    /// identical, is kept and `from` removed).
+    fn publish_file(&self, from: &Path, d: &Digest) -> Result<()> {
+        let target = self.path(d);
+        if target.exists() {
+            let _ = fs::remove_file(from);
+            return Ok(());
+        }
+        fs::rename(from, &target).map_err(|e| Error::io(&target, "commit blob to", e))
+    }
+
+    /// Move `file`, whose digest `d` and size the caller has already computed while writing
+    /// it, into the store without copying (a rename; a copy when `file` is on another
+    /// filesystem). `file` must not change any more; it is gone afterwards. Returns true when
+    /// the blob is new.
+    pub fn adopt(&self, file: &Path, d: &Digest) -> Result<bool> {
+        if self.contains(d) {
+            return Ok(false);
+        }
+        match fs::rename(file, self.path(d)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+                let mut f = File::open(file).map_err(|e| Error::io(file, "open", e))?;
+                self.write_from(&mut f, Some(d), None)?;
+                Ok(true)
+            }
+            Err(e) => Err(Error::io(self.path(d), "commit blob to", e)),
+        }
+    }
+
+    /// Make every committed blob durable: one `syncfs(2)` of the store's filesystem.
+    pub fn flush(&self) -> Result<()> {
+        sys::openat::DirFd::open(&self.blobs)
+            .and_then(|d| d.syncfs())
+            .map_err(|e| Error::io(&self.blobs, "sync filesystem of", e))
     }
 
     /// Stream `reader` into the store, verifying digest and size when given.
@@ -92,30 +145,39 @@ impl ContentStore {
         expected: Option<&Digest>,
         expected_size: Option<u64>,
     ) -> Result<(Digest, u64)> {
-        // Not a pull's key (the digest): what is written here is never resumed.
-        let key = match expected {
-            Some(d) => format!("{NOT_RESUMABLE}load-{}", d.hex()),
-            None => format!("{NOT_RESUMABLE}anon-{}-{}", std::process::id(), unique()),
-        };
         if let Some(d) = expected {
             if self.contains(d) {
                 io::copy(reader, &mut io::sink())?;
                 return Ok((d.clone(), self.size(d)?));
             }
         }
-        let mut w = self.ingest(&key)?;
-        w.reset()?;
-        let n = match io::copy(reader, &mut w) {
-            Ok(n) => n,
+        // A private scratch file, not a resumable ingest: concurrent writers of one blob each
+        // write their own copy and the first rename wins.
+        let tmp = self.scratch_path("load");
+        let res = (|| {
+            let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "create", e))?;
+            let mut w = HashingWriter { file, hasher: Hasher::new() };
             // A failed load or import (full disk, bad input) leaves nothing behind.
-            Err(e) => {
-                let err = Error::io(&w.data_path, "write", e);
-                w.abort();
-                return Err(err);
+            let n = io::copy(reader, &mut w).map_err(|e| Error::io(&tmp, "write", e))?;
+            let got = w.hasher.finish();
+            if let Some(want) = expected_size {
+                if want != n {
+                    let shown = expected.unwrap_or(&got);
+                    return Err(Error::invalid(format!("size mismatch for {shown}: expected {want} bytes, got {n}")));
+                }
             }
-        };
-        let d = w.commit(expected, expected_size)?;
-        Ok((d, n))
+            if let Some(want) = expected {
+                if *want != got {
+                    return Err(mismatch(want, &got));
+                }
+            }
+            self.publish_file(&tmp, &got)?;
+            Ok((got, n))
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res
     }
 
     /// Open (or resume) the ingest named `key`, waiting while another writer holds it.
@@ -255,6 +317,11 @@ impl Ingest {
         self.hasher.len()
     }
 
+    /// A new read handle on the data written so far (from its start).
+    pub fn open_written(&self) -> Result<File> {
+        File::open(&self.data_path).map_err(|e| Error::io(&self.data_path, "open", e))
+    }
+
     /// Throw away partial data and start from offset 0.
     pub fn reset(&mut self) -> Result<()> {
         self.file.set_len(0).map_err(|e| Error::io(&self.data_path, "truncate", e))?;
@@ -298,13 +365,12 @@ impl Ingest {
                 return fail(mismatch(want, got));
             }
         }
-        self.file.sync_all().map_err(|e| Error::io(&self.data_path, "fsync", e))?;
+        // Not flushed here: see the module doc (durability is batched by the caller).
         let target = self.blobs.join(got.hex());
         if target.exists() {
             let _ = fs::remove_file(&self.data_path);
         } else {
             fs::rename(&self.data_path, &target).map_err(|e| Error::io(&target, "commit blob to", e))?;
-            sys::fsync_dir(&self.blobs)?;
         }
         Ok(got.clone())
     }
@@ -316,10 +382,38 @@ impl Ingest {
     }
 }
 
+/// Bulk writes start the writeback of what they wrote every this many bytes.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
+/// A file writer that hashes what it writes.
+struct HashingWriter {
+    file: File,
+    hasher: Hasher,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        let before = self.hasher.len();
+        self.hasher.update(&buf[..n]);
+        if before / WRITEBACK_STEP != self.hasher.len() / WRITEBACK_STEP {
+            sys::fs::start_writeback(&self.file);
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 impl Write for Ingest {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
+        let before = self.hasher.len();
         self.hasher.update(&buf[..n]);
+        if before / WRITEBACK_STEP != self.hasher.len() / WRITEBACK_STEP {
+            sys::fs::start_writeback(&self.file);
+        }
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {

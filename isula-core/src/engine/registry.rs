@@ -3,16 +3,44 @@
 use super::images::NewImage;
 use super::Engine;
 use crate::error::{Error, Result};
+use crate::image::manifest::{self as image_manifest, ImageConfig};
 use crate::reference::Reference;
 use crate::registry::claims::BlobClaims;
 use crate::registry::credentials::{normalize_server, CredentialStore, Credentials};
-use crate::registry::manifest::{self, Manifest, Platform};
-use crate::registry::pull::{fetch_image, PullSpec};
+use crate::registry::manifest::{self, Descriptor, Manifest, Platform};
+use crate::registry::pull::{fetch_image, LayerUnpacker, PullSpec};
 use crate::registry::push::{push_image, PushImage, PushSpec};
 use crate::registry::session::Session;
 use crate::registry::{LayerProgress, RegistryOptions, Transport};
+use crate::snapshot::StagedLayer;
 
 pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
+
+/// A pull unpacks the layers the snapshotter lacks into staging while they download;
+/// the registration commits them.
+struct SnapshotUnpacker<'e>(&'e Engine);
+
+impl LayerUnpacker for SnapshotUnpacker<'_> {
+    type Staged = StagedLayer;
+
+    fn plan(&self, config: &[u8], layers: &[Descriptor]) -> Result<Vec<bool>> {
+        let cfg = ImageConfig::parse(config)?;
+        let diff_ids = &cfg.rootfs.diff_ids;
+        if diff_ids.len() != layers.len() {
+            return Err(Error::invalid(format!(
+                "image config has {} diff ids but the manifest lists {} layers",
+                diff_ids.len(),
+                layers.len()
+            )));
+        }
+        let chains = image_manifest::chain_ids(diff_ids);
+        Ok(chains.iter().map(|c| !self.0.inner.snapshots.has_layer(c)).collect())
+    }
+
+    fn unpack(&self, r: &mut dyn std::io::Read) -> Result<StagedLayer> {
+        self.0.inner.snapshots.stage_layer(r)
+    }
+}
 
 impl Engine {
     /// Registry settings from the engine config: mirrors, insecure registries, the
@@ -88,8 +116,9 @@ impl Engine {
             &mut |d| pins.add(d),
             &mut new_blobs,
             progress,
+            &SnapshotUnpacker(self),
         );
-        let img = match fetched {
+        let (img, staged) = match fetched {
             Ok(img) => img,
             Err(e) => {
                 drop(pins);
@@ -109,7 +138,7 @@ impl Engine {
             names,
             repo_digest: Some(format!("{}@{}", r.repository(), img.repo_digest)),
         };
-        let rec = match self.register_image(new) {
+        let rec = match self.register_image_staged(new, staged) {
             Ok(rec) => rec,
             Err(e) => {
                 drop(pins);

@@ -217,15 +217,27 @@ impl ImageStore {
     }
 
     /// Write `rec` (new or updated) and index it; `rec.names` are taken from whichever images
-    /// held them, and those images are rewritten. Returns the stored record.
-    pub(crate) fn put(&self, mut rec: ImageRecord) -> Result<ImageRecord> {
+    /// held them, and those images are rewritten. Returns the stored record. Each record is
+    /// flushed on its own (fsync of file and directory).
+    pub(crate) fn put(&self, rec: ImageRecord) -> Result<ImageRecord> {
+        self.put_with(rec, false)
+    }
+
+    /// [`ImageStore::put`] for a new image whose data was just written unflushed: the
+    /// records are written, then one `syncfs(2)` makes them and all the image's data durable
+    /// together, and only then are they renamed into place (the renames flushed with their
+    /// directories). A crash leaves either no record or a record whose data is all on disk.
+    pub(crate) fn put_flushed(&self, rec: ImageRecord) -> Result<ImageRecord> {
+        self.put_with(rec, true)
+    }
+
+    fn put_with(&self, mut rec: ImageRecord, batch: bool) -> Result<ImageRecord> {
         let mut idx = self.write();
+        let seq0 = idx.seq;
         idx.seq += 1;
         rec.seq = idx.seq;
         dedup(&mut rec.names);
         dedup(&mut rec.repo_digests);
-        self.write_record(&rec)?;
-        self.broken.lock().unwrap_or_else(|p| p.into_inner()).remove(&rec.id);
         // Take the names away from their previous owners.
         let mut touched: BTreeMap<Digest, ImageRecord> = BTreeMap::new();
         for n in &rec.names {
@@ -234,10 +246,19 @@ impl ImageStore {
                 r.names.retain(|x| x != n);
             }
         }
-        for (_, mut r) in touched {
+        for r in touched.values_mut() {
             idx.seq += 1;
             r.seq = idx.seq;
-            self.write_record(&r)?;
+        }
+        let all: Vec<&ImageRecord> = std::iter::once(&rec).chain(touched.values()).collect();
+        let written =
+            if batch { self.write_records_batched(&all) } else { all.iter().try_for_each(|r| self.write_record(r)) };
+        if let Err(e) = written {
+            idx.seq = seq0;
+            return Err(e);
+        }
+        self.broken.lock().unwrap_or_else(|p| p.into_inner()).remove(&rec.id);
+        for (_, r) in touched {
             idx.images.insert(r.id.clone(), r);
         }
         if let Some(prev) = idx.images.get(&rec.id) {
@@ -272,6 +293,54 @@ impl ImageStore {
         let dir = self.dir.join(rec.id.hex());
         sys::fs::ensure_dir(&dir, 0o700)?;
         sys::atomic_write_json(&dir.join(RECORD_FILE), rec)
+    }
+
+    /// Write `recs` as [`ImageStore::put_flushed`] describes: temp files, one syncfs, renames,
+    /// directory flushes. On error no record is half-written (temp files are removed).
+    fn write_records_batched(&self, recs: &[&ImageRecord]) -> Result<()> {
+        let mut tmps: Vec<(PathBuf, PathBuf)> = Vec::new();
+        let res = (|| {
+            for rec in recs {
+                let dir = self.dir.join(rec.id.hex());
+                sys::fs::ensure_dir(&dir, 0o700)?;
+                let path = dir.join(RECORD_FILE);
+                let tmp = sys::fs::temp_sibling(&path);
+                let data = serde_json::to_vec_pretty(rec)
+                    .map_err(|e| Error::internal(format!("serialise {}: {e}", path.display())))?;
+                tmps.push((tmp.clone(), path));
+                fs::write(&tmp, data).map_err(|e| Error::io(&tmp, "write", e))?;
+            }
+            self.syncfs()?;
+            for (tmp, path) in &tmps {
+                fs::rename(tmp, path).map_err(|e| Error::io(path, "rename onto", e))?;
+            }
+            // Only the renames are left to flush (the record directories, made before the
+            // syncfs, are durable): one directory flush each, not another syncfs, which would
+            // also wait for whatever else the filesystem has dirty.
+            for (_, path) in &tmps {
+                sys::fsync_dir(path.parent().unwrap_or(&self.dir))?;
+            }
+            Ok(())
+        })();
+        if res.is_err() {
+            for (tmp, _) in &tmps {
+                let _ = fs::remove_file(tmp);
+            }
+        }
+        res
+    }
+
+    /// One `syncfs(2)` of the store's filesystem.
+    fn syncfs(&self) -> Result<()> {
+        sys::openat::DirFd::open(&self.dir)
+            .and_then(|d| d.syncfs())
+            .map_err(|e| Error::io(&self.dir, "sync filesystem of", e))
+    }
+
+    /// The filesystem (device) the records are on.
+    pub(crate) fn device(&self) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(&self.dir).ok().map(|m| m.dev())
     }
 }
 

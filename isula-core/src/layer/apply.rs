@@ -26,13 +26,14 @@ pub(super) struct ApplyOptions {
     pub max_size: u64,
     /// Maximum number of tar entries.
     pub max_entries: u64,
-    /// Flush the destination's filesystem (syncfs) once the layer is written.
+    /// Flush the destination's filesystem (syncfs) once the layer is written. Off by
+    /// default: the snapshotter's callers batch durability (one flush per image).
     pub sync: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { max_size: 64 << 30, max_entries: 10_000_000, sync: true }
+        ApplyOptions { max_size: 64 << 30, max_entries: 10_000_000, sync: false }
     }
 }
 
@@ -47,7 +48,8 @@ pub(crate) struct AppliedLayer {
     pub content_bytes: u64,
 }
 
-/// Apply a (possibly compressed) layer tar onto `dest` with default limits.
+/// Apply a (possibly compressed) layer tar onto `dest` with default limits, without
+/// flushing it to disk (the caller flushes once for a whole image).
 pub(crate) fn apply_layer(r: &mut dyn Read, dest: &Path) -> Result<AppliedLayer> {
     apply_layer_with(r, dest, &ApplyOptions::default())
 }
@@ -94,6 +96,9 @@ pub(super) fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOption
 }
 
 const COPY_BUF: usize = 1 << 20;
+/// Files at least this big get their writeback started when written (see
+/// [`crate::sys::fs::start_writeback`]); smaller ones wait for the flush.
+const WRITEBACK_MIN: u64 = 256 * 1024;
 const HEADER_BUF: usize = 128 * 1024;
 
 /// A one-entry cache of the last parent directory opened: tar entries come
@@ -400,6 +405,9 @@ impl Unpacker<'_> {
             )));
         }
         self.content_bytes += written;
+        if written >= WRITEBACK_MIN {
+            crate::sys::fs::start_writeback(&file);
+        }
         drop(file);
         self.set_meta(rel, &m, true, true)
     }

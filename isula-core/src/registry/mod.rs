@@ -39,6 +39,8 @@ pub(crate) mod push;
 #[cfg(feature = "registry")]
 pub(crate) mod session;
 #[cfg(feature = "registry")]
+pub(crate) mod stream;
+#[cfg(feature = "registry")]
 pub(crate) mod transport;
 
 #[cfg(feature = "registry")]

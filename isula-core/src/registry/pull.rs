@@ -12,11 +12,24 @@ use super::credentials::{CredentialStore, Credentials};
 use super::hosts::Caps;
 use super::manifest::{self, Descriptor, Manifest, Platform};
 use super::session::Session;
+use super::stream::fetch_unpack;
 use super::transport::{Endpoint, Transport};
 use super::{LayerProgress, PullEvent};
 use crate::content::ContentStore;
 use crate::digest::Digest;
 use crate::error::{Error, ErrorKind, Result};
+
+/// Unpacks layers while they download (the engine's snapshotter; the registry client knows
+/// no snapshotter).
+pub(crate) trait LayerUnpacker: Sync {
+    /// An unpacked layer, not yet committed.
+    type Staged: Send;
+    /// Given the image config (its bytes) and the manifest's layers, which layers need
+    /// unpacking (those the node does not have yet).
+    fn plan(&self, config: &[u8], layers: &[Descriptor]) -> Result<Vec<bool>>;
+    /// Unpack one layer from `r`, the stream of its (compressed) blob.
+    fn unpack(&self, r: &mut dyn std::io::Read) -> Result<Self::Staged>;
+}
 
 /// What to pull.
 #[derive(Debug, Clone)]
@@ -129,6 +142,35 @@ impl<'t> Sessions<'t> {
                     && matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied)))
     }
 
+    /// Fetch blob `desc` from the first endpoint that serves it, unpacking it on the way.
+    /// Returns the unpacked layer; `committed` is set when this call committed the blob.
+    #[allow(clippy::too_many_arguments)]
+    fn fetch_unpack<T>(
+        &self,
+        store: &ContentStore,
+        desc: &Descriptor,
+        retries: u32,
+        cancel: &AtomicBool,
+        events: &dyn Fn(LayerProgress),
+        unpack: &(dyn Fn(&mut dyn std::io::Read) -> Result<T> + Sync),
+        committed: &mut bool,
+    ) -> Result<T>
+    where
+        T: Send,
+    {
+        let mut i = 0;
+        loop {
+            let r = self.get(i).and_then(|s| fetch_unpack(s, store, desc, retries, cancel, events, unpack, committed));
+            match r {
+                Err(e) if !*committed && !cancel.load(Ordering::Relaxed) && self.falls_back(i, &e) => {
+                    log::info!("blob {}: {e}; trying the next endpoint", desc.digest);
+                    i += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
     /// Fetch blob `desc` from the first endpoint that serves it.
     fn fetch_blob(
         &self,
@@ -159,7 +201,11 @@ impl<'t> Sessions<'t> {
 ///
 /// A tag is resolved on the endpoints with both the pull and resolve capabilities, a digest
 /// on those with pull, in order; a failure moves on as [`Sessions::falls_back`] says.
-pub(crate) fn fetch_image(
+///
+/// Layers `unpacker` plans to unpack are unpacked while they download; their staged forms
+/// come back beside the image, in layer order (`None` for the others).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fetch_image<U: LayerUnpacker>(
     transport: &Transport,
     store: &ContentStore,
     spec: &PullSpec,
@@ -167,7 +213,8 @@ pub(crate) fn fetch_image(
     pin: &mut dyn FnMut(&Digest),
     new_blobs: &mut Vec<Digest>,
     progress: &mut dyn FnMut(PullEvent),
-) -> Result<FetchedImage> {
+    unpacker: &U,
+) -> Result<(FetchedImage, Vec<Option<U::Staged>>)> {
     let ctx = || format!("pull {}", spec.display);
     let endpoints = transport.endpoints(&spec.registry).map_err(|e| e.context(ctx()))?;
     let sessions = Sessions::new(transport, spec, endpoints).map_err(|e| e.context(ctx()))?;
@@ -188,7 +235,7 @@ pub(crate) fn fetch_image(
                     all.iter().for_each(&mut *pin);
                 }
                 log::debug!("pull {}: resolved on {}", spec.display, session.endpoint().api());
-                return download(transport, store, &sessions, spec, &top, chosen, new_blobs, progress);
+                return download(transport, store, &sessions, spec, &top, chosen, new_blobs, progress, unpacker);
             }
             Err(e) => {
                 let more = k + 1 < candidates.len();
@@ -240,7 +287,7 @@ fn resolve(s: &Session, spec: &PullSpec) -> Result<(FetchedManifest, FetchedMani
 }
 
 #[allow(clippy::too_many_arguments)]
-fn download(
+fn download<U: LayerUnpacker>(
     transport: &Transport,
     store: &ContentStore,
     s: &Sessions,
@@ -249,7 +296,8 @@ fn download(
     chosen: FetchedManifest,
     new_blobs: &mut Vec<Digest>,
     progress: &mut dyn FnMut(PullEvent),
-) -> Result<FetchedImage> {
+    unpacker: &U,
+) -> Result<(FetchedImage, Vec<Option<U::Staged>>)> {
     let Manifest::Image(m) = &chosen.manifest else {
         return Err(Error::internal("resolved manifest is not an image manifest"));
     };
@@ -276,18 +324,20 @@ fn download(
             )));
         }
     }
+    let need = unpacker.plan(&config, &m.layers)?;
     for l in &m.layers {
         progress(PullEvent::Layer { digest: l.digest.clone(), progress: LayerProgress::Waiting });
     }
+    type Outcome<S> = (bool, Result<Option<S>>);
     let queue: Mutex<VecDeque<usize>> = Mutex::new((0..m.layers.len()).collect());
-    let results: Mutex<Vec<Option<Result<bool>>>> = Mutex::new((0..m.layers.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Outcome<U::Staged>>>> = Mutex::new((0..m.layers.len()).map(|_| None).collect());
     let cancel = AtomicBool::new(false);
     let workers = spec.max_concurrent.max(1).min(m.layers.len());
     std::thread::scope(|sc| {
         let (tx, rx) = mpsc::channel::<(usize, LayerProgress)>();
         for _ in 0..workers {
             let tx = tx.clone();
-            let (queue, results, cancel, layers) = (&queue, &results, &cancel, &m.layers);
+            let (queue, results, cancel, layers, need) = (&queue, &results, &cancel, &m.layers, &need);
             sc.spawn(move || loop {
                 if cancel.load(Ordering::Relaxed) {
                     break;
@@ -298,11 +348,20 @@ fn download(
                 let send = |p: LayerProgress| {
                     let _ = tx.send((i, p));
                 };
-                let r = s.fetch_blob(store, &layers[i], retries, cancel, &send);
+                let mut committed = false;
+                let r = if need[i] {
+                    let unpack = |r: &mut dyn std::io::Read| unpacker.unpack(r);
+                    s.fetch_unpack(store, &layers[i], retries, cancel, &send, &unpack, &mut committed).map(Some)
+                } else {
+                    s.fetch_blob(store, &layers[i], retries, cancel, &send).map(|new| {
+                        committed = new;
+                        None
+                    })
+                };
                 if r.is_err() {
                     cancel.store(true, Ordering::Relaxed);
                 }
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some((committed, r));
             });
         }
         drop(tx);
@@ -311,11 +370,15 @@ fn download(
         }
     });
     let mut first_err: Option<Error> = None;
+    let mut staged = Vec::with_capacity(m.layers.len());
     for (i, r) in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().enumerate() {
+        if matches!(r, Some((true, _))) {
+            new_blobs.push(m.layers[i].digest.clone());
+        }
         match r {
-            Some(Ok(true)) => new_blobs.push(m.layers[i].digest.clone()),
-            Some(Ok(false)) => {}
-            Some(Err(e)) => {
+            Some((_, Ok(st))) => staged.push(st),
+            Some((_, Err(e))) => {
+                staged.push(None);
                 // Prefer the root cause over the "cancelled" errors it triggered.
                 let replace = match &first_err {
                     None => true,
@@ -326,6 +389,7 @@ fn download(
                 }
             }
             None => {
+                staged.push(None);
                 first_err.get_or_insert_with(|| {
                     Error::unavailable(format!("{}: download cancelled", spec.display))
                         .with_reason(crate::Reason::Cancelled)
@@ -340,11 +404,12 @@ fn download(
         store.put(&chosen.bytes, Some(&chosen.digest))?;
         new_blobs.push(chosen.digest.clone());
     }
-    Ok(FetchedImage {
+    let img = FetchedImage {
         manifest: chosen.digest.clone(),
         manifest_media_type: chosen.media_type.clone(),
         config: m.config.clone(),
         layers: m.layers.clone(),
         repo_digest: top.digest.clone(),
-    })
+    };
+    Ok((img, staged))
 }

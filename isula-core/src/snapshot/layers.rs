@@ -20,6 +20,15 @@ pub(super) fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     }
 }
 
+/// A layer unpacked into the snapshotter's staging area, not yet committed; removed when
+/// dropped uncommitted.
+#[derive(Debug)]
+pub(crate) struct StagedLayer {
+    staging: std::path::PathBuf,
+    applied: layer::AppliedLayer,
+    guard: StagingGuard,
+}
+
 /// A committed layer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct LayerInfo {
@@ -84,7 +93,9 @@ impl Snapshotter {
             match self.layer_meta(&chain) {
                 Ok(m) => out.push(m),
                 Err(e) if e.kind() == ErrorKind::NotFound => {} // being removed, or half-made
-                Err(e) => return Err(e),
+                // Written but not flushed before a power loss: no image uses it (records are
+                // written after the flush); made again when an image needs it.
+                Err(e) => log::warn!("layer {chain}: {e}; ignored"),
             }
         }
         out.sort_by(|a, b| a.info.chain_id.cmp(&b.info.chain_id));
@@ -96,11 +107,35 @@ impl Snapshotter {
         Ok(self.layer_metas()?.into_iter().map(|m| m.info).collect())
     }
 
+    /// The committed layer `chain_id`, if there is one. A layer whose metadata does not parse
+    /// (written but not flushed before a power loss) is removed and reported absent, so it
+    /// is made again.
+    fn existing(&self, chain_id: &Digest) -> Result<Option<LayerInfo>> {
+        if !self.has_layer(chain_id) {
+            return Ok(None);
+        }
+        match self.layer_meta(chain_id) {
+            Ok(m) => Ok(Some(m.info)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => {
+                log::warn!("layer {chain_id}: {e}; removing it to make it again");
+                let trash = {
+                    let _meta_lock = self.meta_lock()?;
+                    self.move_to_trash(&self.layer_home(chain_id), chain_id.hex())?
+                };
+                self.purge(&self.layer_home(chain_id), &trash)?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Apply `reader` (a possibly compressed layer tar) as the layer on top of
     /// `parent`; the computed diff id must equal `diff_id` (else `InvalidArgument`
     /// and nothing is left). An existing layer is returned as is, without reading
     /// `reader`. Safe against concurrent creation of the same layer by other threads
-    /// and processes.
+    /// and processes. Not flushed: see [`Snapshotter::flush`]. (Registrations stage layers
+    /// in parallel instead; this is the one-layer form the tests use.)
+    #[cfg(test)]
     pub(crate) fn create_layer(
         &self,
         parent: Option<&Digest>,
@@ -108,34 +143,72 @@ impl Snapshotter {
         reader: &mut dyn Read,
     ) -> Result<LayerInfo> {
         let chain = chain_id(parent, diff_id);
-        if self.has_layer(&chain) {
-            return self.layer(&chain);
+        if let Some(info) = self.existing(&chain)? {
+            return Ok(info);
         }
         let _creating = sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain.hex())))?;
-        if self.has_layer(&chain) {
-            return self.layer(&chain);
+        if let Some(info) = self.existing(&chain)? {
+            return Ok(info);
+        }
+        if let Some(p) = parent {
+            self.layer_meta(p).map_err(|e| e.context(format!("create layer {chain}: parent")))?;
+        }
+        let staged = self.stage_layer(reader)?;
+        self.commit_staged_locked(parent, diff_id, &chain, staged)
+    }
+
+    /// Unpack `reader` (a possibly compressed layer tar) into a private staging directory,
+    /// where nobody sees it until [`Snapshotter::commit_staged`]. Several layers of one
+    /// image can be staged at once (in any order, in parallel); dropping the result removes it.
+    pub(crate) fn stage_layer(&self, reader: &mut dyn Read) -> Result<StagedLayer> {
+        let staging = self.staging("layer");
+        sys::fs::ensure_dir(&staging.join("diff"), 0o755)?;
+        let guard = StagingGuard(Some(staging.clone()));
+        let applied = layer::apply_layer(reader, &staging.join("diff")).map_err(|e| e.context("apply layer"))?;
+        Ok(StagedLayer { staging, applied, guard })
+    }
+
+    /// Commit a staged layer as the layer on top of `parent` (committed already); its content
+    /// must have the diff id `diff_id` (else `InvalidArgument`, and it is removed). When the
+    /// layer exists meanwhile (a concurrent pull of the same image), the staged copy is
+    /// dropped and the existing layer returned.
+    pub(crate) fn commit_staged(
+        &self,
+        parent: Option<&Digest>,
+        diff_id: &Digest,
+        staged: StagedLayer,
+    ) -> Result<LayerInfo> {
+        let chain = chain_id(parent, diff_id);
+        let _creating = sys::FileLock::lock(&self.locks_dir().join(format!("{}.lock", chain.hex())))?;
+        if let Some(info) = self.existing(&chain)? {
+            return Ok(info);
+        }
+        self.commit_staged_locked(parent, diff_id, &chain, staged)
+    }
+
+    /// [`Snapshotter::commit_staged`] with the creation lock of `chain` held.
+    fn commit_staged_locked(
+        &self,
+        parent: Option<&Digest>,
+        diff_id: &Digest,
+        chain: &Digest,
+        staged: StagedLayer,
+    ) -> Result<LayerInfo> {
+        if staged.applied.diff_id != *diff_id {
+            return Err(Error::invalid(format!(
+                "layer diff id mismatch: expected {diff_id}, content has {}",
+                staged.applied.diff_id
+            )));
         }
         let parent_meta = match parent {
             None => None,
             Some(p) => Some(self.layer_meta(p).map_err(|e| e.context(format!("create layer {chain}: parent")))?),
         };
-
-        let staging = self.staging(chain.hex());
-        sys::fs::ensure_dir(&staging.join("diff"), 0o755)?;
-        let guard = StagingGuard(Some(staging.clone()));
-        let applied = layer::apply_layer(reader, &staging.join("diff"))
-            .map_err(|e| e.context(format!("apply layer {diff_id}")))?;
-        if applied.diff_id != *diff_id {
-            return Err(Error::invalid(format!(
-                "layer diff id mismatch: expected {diff_id}, content has {}",
-                applied.diff_id
-            )));
-        }
-        let link = links::create(&self.links_dir(), &chain)?;
-        let res = self.commit_layer(&staging, &chain, parent_meta.as_ref(), diff_id, &applied, &link);
+        let link = links::create(&self.links_dir(), chain)?;
+        let res = self.commit_layer(&staged.staging, chain, parent_meta.as_ref(), diff_id, &staged.applied, &link);
         match res {
             Ok(info) => {
-                guard.disarm();
+                staged.guard.disarm();
                 Ok(info)
             }
             Err(e) => {
@@ -143,6 +216,13 @@ impl Snapshotter {
                 Err(e)
             }
         }
+    }
+
+    /// Make every committed layer durable: one `syncfs(2)` of the snapshotter's filesystem.
+    pub(crate) fn flush(&self) -> Result<()> {
+        sys::openat::DirFd::open(&self.layers_root())
+            .and_then(|d| d.syncfs())
+            .map_err(|e| Error::io(self.layers_root(), "sync filesystem of", e))
     }
 
     fn commit_layer(
@@ -166,7 +246,8 @@ impl Snapshotter {
             Some(p) => std::iter::once(p.info.link.clone()).chain(p.lowers.iter().cloned()).collect(),
         };
         let meta = LayerMeta { info: info.clone(), lowers, tar_size: applied.size };
-        sys::atomic_write_json(&staging.join("meta.json"), &meta)?;
+        // Not flushed: the image registration flushes once for all its layers.
+        sys::fs::replace_file_json(&staging.join("meta.json"), &meta)?;
         let _meta_lock = self.meta_lock()?;
         if let Some(p) = parent {
             if !self.has_layer(&p.info.chain_id) {
@@ -178,7 +259,6 @@ impl Snapshotter {
         }
         let home = self.layer_home(chain);
         std::fs::rename(staging, &home).map_err(|e| Error::io(&home, "commit layer", e))?;
-        sys::fsync_dir(&self.layers_root())?;
         Ok(info)
     }
 

@@ -27,6 +27,8 @@ mod mounts;
 mod repair;
 mod snapshots;
 
+pub(crate) use layers::StagedLayer;
+
 #[cfg(test)]
 mod tests;
 
@@ -100,6 +102,28 @@ impl Snapshotter {
         sys::FileLock::lock(&self.locks_dir().join("meta.lock"))
     }
 
+    /// Remove everything in the staging area (layers being unpacked, trash being deleted)
+    /// that a killed process left. Only when no other user of the snapshotter is active
+    /// (engine start-up, with the root locked).
+    pub(crate) fn clean_staging(&self) -> Result<usize> {
+        let tmp = self.tmp_dir();
+        let mut n = 0;
+        for ent in std::fs::read_dir(&tmp).map_err(|e| Error::io(&tmp, "read", e))? {
+            let path = ent.map_err(|e| Error::io(&tmp, "read", e))?.path();
+            let res = match std::fs::symlink_metadata(&path) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&path),
+                Ok(_) => std::fs::remove_file(&path),
+                Err(e) => Err(e),
+            };
+            match res {
+                Ok(()) => n += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&path, "remove", e)),
+            }
+        }
+        Ok(n)
+    }
+
     /// A fresh staging path in `tmp/` (not created).
     fn staging(&self, what: &str) -> PathBuf {
         sys::fs::temp_sibling(&self.tmp_dir().join(what))
@@ -130,6 +154,7 @@ impl Snapshotter {
 const EMPTY_DIR: &str = "empty";
 
 /// Removes a staging directory when dropped, unless disarmed.
+#[derive(Debug)]
 struct StagingGuard(Option<PathBuf>);
 
 impl StagingGuard {

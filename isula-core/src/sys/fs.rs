@@ -134,7 +134,9 @@ fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<File> {
 }
 
 /// Ask the kernel to start writing `f`'s dirty pages now (no wait); a hint, errors ignored.
-fn start_writeback(f: &File) {
+/// Bulk writers (layers, blobs) call it as they go, so the one flush at the end of an image
+/// finds most of the data already on its way to the disk.
+pub(crate) fn start_writeback(f: &File) {
     use std::os::fd::AsRawFd;
     // SAFETY: a plain syscall on a valid descriptor; no memory is passed.
     unsafe {

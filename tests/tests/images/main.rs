@@ -4,6 +4,7 @@
 mod images_common;
 
 mod bad;
+mod crash;
 mod load;
 mod ops;
 mod perf;

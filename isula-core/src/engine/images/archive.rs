@@ -1,6 +1,5 @@
 //! `load` and `save`: image archives (docker-archive and OCI layouts) in and out.
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -66,12 +65,10 @@ impl Engine {
                 self.inner.content.put(cfg, Some(id))?;
                 new.note(existed, id);
                 for (d, path) in &p.layers {
-                    let existed = self.inner.content.contains(&d.digest);
-                    if !existed {
-                        let mut f = File::open(path).map_err(|e| Error::io(path, "open", e))?;
-                        self.inner.content.write_from(&mut f, Some(&d.digest), Some(d.size))?;
-                    }
-                    new.note(existed, &d.digest);
+                    // The archive reader hashed the file as it wrote it: move it into the
+                    // store instead of copying it.
+                    let added = self.inner.content.adopt(path, &d.digest)?;
+                    new.note(!added, &d.digest);
                 }
                 let layers: Vec<Descriptor> = p.layers.iter().map(|(d, _)| d.clone()).collect();
                 let (mbytes, mtype) = match &p.manifest {

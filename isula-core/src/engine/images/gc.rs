@@ -52,6 +52,11 @@ impl Engine {
             Ok(n) => log::info!("removed {n} partial downloads that cannot be resumed"),
             Err(e) => log::warn!("cleaning partial downloads: {e}"),
         }
+        match self.inner.snapshots.clean_staging() {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} half-unpacked layers left by an interrupted pull or load"),
+            Err(e) => log::warn!("cleaning the snapshotter's staging area: {e}"),
+        }
         for id in self.inner.images.broken() {
             match self.rebuild_record(&id) {
                 Ok(()) => log::error!(

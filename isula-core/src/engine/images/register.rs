@@ -8,6 +8,7 @@ use crate::image::archive::MAX_JSON;
 use crate::image::manifest::{self, ImageConfig};
 use crate::image::store::ImageRecord;
 use crate::reference::Reference;
+use crate::snapshot::StagedLayer;
 
 impl Engine {
     /// Register an image whose manifest, config and layer blobs are already in the content
@@ -15,12 +16,22 @@ impl Engine {
     /// moves `names` from other images. On failure the layers it created are removed and no
     /// record is written.
     pub(crate) fn register_image(&self, img: NewImage) -> Result<ImageRecord> {
+        self.register_image_staged(img, Vec::new())
+    }
+
+    /// [`register_image`](Self::register_image) with some layers already unpacked (a pull
+    /// unpacks them while they download): `staged[i]`, when present, is layer `i`.
+    pub(crate) fn register_image_staged(&self, img: NewImage, staged: Vec<Option<StagedLayer>>) -> Result<ImageRecord> {
         let _ops = self.inner.images.lock_ops();
-        self.register_locked(img)
+        self.register_staged_locked(img, staged)
     }
 
     /// [`register_image`](Self::register_image) with the image store's operation lock held.
     pub(super) fn register_locked(&self, img: NewImage) -> Result<ImageRecord> {
+        self.register_staged_locked(img, Vec::new())
+    }
+
+    fn register_staged_locked(&self, img: NewImage, mut staged: Vec<Option<StagedLayer>>) -> Result<ImageRecord> {
         for d in [&img.manifest, &img.config].into_iter().chain(img.layers.iter().map(|l| &l.digest)) {
             if !self.inner.content.contains(d) {
                 return Err(Error::not_found(format!("blob {d} of image {} is not in the content store", img.config)));
@@ -38,24 +49,34 @@ impl Engine {
             )));
         }
         let chain_ids = manifest::chain_ids(&diff_ids);
+        staged.resize_with(img.layers.len(), || None);
+        // Unpack the missing layers that are not staged yet, several at once.
+        let missing: Vec<usize> = (0..img.layers.len())
+            .filter(|&i| staged[i].is_none() && !self.inner.snapshots.has_layer(&chain_ids[i]))
+            .collect();
+        for (i, r) in self.stage_layers(&img, &missing) {
+            staged[i] = Some(r?);
+        }
         let mut created: Vec<Digest> = Vec::new();
         let mut sizes = Vec::new();
         let result = (|| -> Result<()> {
             for (i, (layer, diff_id)) in img.layers.iter().zip(&diff_ids).enumerate() {
                 let chain = &chain_ids[i];
-                if self.inner.snapshots.has_layer(chain) {
-                    sizes.push(self.inner.snapshots.layer(chain).map(|l| l.size).unwrap_or(layer.size));
-                    continue;
-                }
                 let parent = if i == 0 { None } else { Some(&chain_ids[i - 1]) };
-                // The snapshotter undoes the compression and checks the diff id.
-                let mut blob = self.inner.content.open_blob(&layer.digest)?;
+                let Some(st) = staged[i].take() else {
+                    let info = self.inner.snapshots.layer(chain);
+                    sizes.push(info.map(|l| l.size).unwrap_or(layer.size));
+                    continue;
+                };
+                let existed = self.inner.snapshots.has_layer(chain);
                 let info = self
                     .inner
                     .snapshots
-                    .create_layer(parent, diff_id, &mut blob)
+                    .commit_staged(parent, diff_id, st)
                     .map_err(|e| e.context(format!("layer {} of image {}", layer.digest, img.config)))?;
-                created.push(info.chain_id.clone());
+                if !existed {
+                    created.push(info.chain_id.clone());
+                }
                 sizes.push(info.size);
             }
             Ok(())
@@ -106,7 +127,9 @@ impl Engine {
             labels: cfg.labels(),
             seq: 0,
         };
-        match self.inner.images.put(rec) {
+        // One flush for everything the image wrote (blobs, layers), then the record.
+        let put = self.flush_image_data().and_then(|()| self.inner.images.put_flushed(rec));
+        match put {
             Ok(rec) => {
                 if let Some(o) = old {
                     if o.manifest != rec.manifest {
@@ -122,6 +145,60 @@ impl Engine {
         }
     }
 }
+
+impl Engine {
+    /// Unpack layers `which` of `img` from their blobs into staging, up to
+    /// [`UNPACK_THREADS`] at once; results in the order of `which`.
+    fn stage_layers(&self, img: &NewImage, which: &[usize]) -> Vec<(usize, Result<StagedLayer>)> {
+        let stage = |i: usize| -> Result<StagedLayer> {
+            let layer = &img.layers[i];
+            let mut blob = self.inner.content.open_blob(&layer.digest)?;
+            self.inner
+                .snapshots
+                .stage_layer(&mut blob)
+                .map_err(|e| e.context(format!("layer {} of image {}", layer.digest, img.config)))
+        };
+        if which.len() <= 1 {
+            return which.iter().map(|&i| (i, stage(i))).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results: std::sync::Mutex<Vec<(usize, Result<StagedLayer>)>> = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|sc| {
+            for _ in 0..UNPACK_THREADS.min(which.len()) {
+                sc.spawn(|| loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&i) = which.get(k) else { break };
+                    let r = stage(i);
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
+                });
+            }
+        });
+        let mut out = results.into_inner().unwrap_or_else(|p| p.into_inner());
+        out.sort_by_key(|(i, _)| *i);
+        out
+    }
+
+    /// Make the blobs and layers an image registration wrote durable before its record is
+    /// written: one `syncfs(2)` per filesystem, skipping the image store's own (its record
+    /// write flushes that one).
+    fn flush_image_data(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let records = self.inner.images.device();
+        let dev = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| m.dev());
+        let content_dev = dev(self.inner.content.blobs_dir());
+        if content_dev.is_none() || content_dev != records {
+            self.inner.content.flush()?;
+        }
+        let snap_dev = dev(self.inner.snapshots.dir());
+        if (snap_dev.is_none() || snap_dev != records) && snap_dev != content_dev {
+            self.inner.snapshots.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// Layers unpacked at once by a registration (and by a pull while downloading).
+pub(crate) const UNPACK_THREADS: usize = 3;
 
 #[cfg(test)]
 mod tests {

@@ -42,8 +42,14 @@ pub(crate) struct PendingImage {
 pub(crate) struct Unpacked {
     dir: PathBuf,
     files: HashMap<String, (Digest, u64)>,
+    /// Small files (JSON documents, tiny layers) kept in memory instead of on disk; written
+    /// out only when their path is asked for.
+    small: HashMap<String, Vec<u8>>,
     links: HashMap<String, String>,
 }
+
+/// Archive files up to this size stay in memory while loading.
+const IN_MEMORY_MAX: u64 = 64 * 1024;
 
 /// Normalise an archive path: relative, no `..`, no empty result. `InvalidArgument` otherwise.
 pub(crate) fn clean_path(p: &str) -> Result<String> {
@@ -70,6 +76,7 @@ impl Unpacked {
         let mut ar = tar::Archive::new(stream);
         let corrupt = |e: io::Error| Error::invalid(format!("corrupt or truncated archive: {e}"));
         let mut files = HashMap::new();
+        let mut small: HashMap<String, Vec<u8>> = HashMap::new();
         let mut links = HashMap::new();
         let mut entries = 0usize;
         for entry in ar.entries().map_err(corrupt)? {
@@ -85,10 +92,22 @@ impl Unpacked {
             }
             let rel = clean_path(&raw)?;
             let target = dir.join(&rel);
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))?;
+            if kind.is_file() && entry.size() <= IN_MEMORY_MAX {
+                let mut data = Vec::with_capacity(entry.size() as usize);
+                entry.read_to_end(&mut data).map_err(corrupt)?;
+                if files.contains_key(&rel) && !small.contains_key(&rel) {
+                    // A later entry of the same name replaces a file written earlier.
+                    let _ = fs::remove_file(&target);
+                }
+                files.insert(rel.clone(), (Digest::of(&data), data.len() as u64));
+                small.insert(rel, data);
+                continue;
             }
             if kind.is_file() {
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))?;
+                }
+                small.remove(&rel);
                 let mut f = File::create(&target).map_err(|e| Error::io(&target, "create", e))?;
                 let mut h = Hasher::new();
                 let mut buf = vec![0u8; 256 * 1024];
@@ -101,6 +120,10 @@ impl Unpacked {
                     f.write_all(&buf[..n]).map_err(|e| Error::io(&target, "write", e))?;
                 }
                 let size = h.len();
+                if size >= 256 * 1024 {
+                    // Layer files become blobs: start their way to the disk now.
+                    crate::sys::fs::start_writeback(&f);
+                }
                 files.insert(rel, (h.finish(), size));
             } else if kind.is_symlink() || kind.is_hard_link() {
                 let link =
@@ -117,20 +140,36 @@ impl Unpacked {
         if entries == 0 {
             return Err(Error::invalid("archive is empty or not a tar archive"));
         }
-        Ok(Unpacked { dir: dir.to_path_buf(), files, links })
+        Ok(Unpacked { dir: dir.to_path_buf(), files, small, links })
     }
 
     /// True when the archive has the file `rel`.
     pub(crate) fn has(&self, rel: &str) -> bool {
-        self.lookup(rel).is_ok()
+        self.resolve(rel).is_ok()
     }
 
-    /// The on-disk path, digest and size of archive file `rel` (links followed).
+    /// The on-disk path, digest and size of archive file `rel` (links followed); a file
+    /// kept in memory is written out first.
     pub(crate) fn lookup(&self, rel: &str) -> Result<(PathBuf, Digest, u64)> {
+        let (cur, d, n) = self.resolve(rel)?;
+        let path = self.dir.join(&cur);
+        if let Some(data) = self.small.get(&cur) {
+            if !path.exists() {
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent).map_err(|e| Error::io(parent, "create", e))?;
+                }
+                fs::write(&path, data).map_err(|e| Error::io(&path, "write", e))?;
+            }
+        }
+        Ok((path, d, n))
+    }
+
+    /// The archive file `rel` names (links followed), with its digest and size.
+    fn resolve(&self, rel: &str) -> Result<(String, Digest, u64)> {
         let mut cur = clean_path(rel)?;
         for _ in 0..16 {
             if let Some((d, n)) = self.files.get(&cur) {
-                return Ok((self.dir.join(&cur), d.clone(), *n));
+                return Ok((cur, d.clone(), *n));
             }
             match self.links.get(&cur) {
                 Some(next) => cur = next.clone(),
@@ -142,7 +181,11 @@ impl Unpacked {
 
     /// Read a small (JSON) file of the archive.
     pub(crate) fn read_small(&self, rel: &str) -> Result<Vec<u8>> {
-        let (path, _, size) = self.lookup(rel)?;
+        let (cur, _, size) = self.resolve(rel)?;
+        if let Some(data) = self.small.get(&cur) {
+            return Ok(data.clone());
+        }
+        let path = self.dir.join(&cur);
         if size > MAX_JSON {
             return Err(Error::invalid(format!("archive file {rel:?} is too large ({size} bytes)")));
         }
