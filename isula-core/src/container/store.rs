@@ -138,6 +138,11 @@ impl Container {
         relock(self.rec.lock()).clone()
     }
 
+    /// Run `f` on the record under its lock (no copy); keep `f` short.
+    pub(crate) fn with_record<R>(&self, f: impl FnOnce(&ContainerRecord) -> R) -> R {
+        f(&relock(self.rec.lock()))
+    }
+
     /// Current status.
     pub(crate) fn status(&self) -> Status {
         relock(self.rec.lock()).state.status
