@@ -79,13 +79,22 @@ def mib(kib):
 class ScaleIsula(ptcr.Isula):
     """ptcr's isulad driver plus restart and timing helpers."""
 
+    def setup(self):
+        os.makedirs(self.dir)
+        self.start_daemon()
+        time.sleep(1)
+        self.idle_fresh = mem_sum(self.daemon_pids())
+        self.cli("load", "-i", self.archive, timeout=300)
+
     def start_daemon(self):
         """Start isulad (again) on the same root; return the seconds from spawn until the first
-        `isula ps` is answered."""
+        `isula ps` is answered. The CRI streaming server gets a free port (`0`), so that runs
+        next to other daemons do not clash."""
         log = open(os.path.join(self.dir, "isulad.out"), "ab")
         cmd = [os.path.join(self.bindir, "isulad"), "-g", os.path.join(self.dir, "root"),
                "-S", os.path.join(self.dir, "state"), "-H", f"unix://{self.sock}",
                "-p", os.path.join(self.dir, "isulad.pid"), "--default-runtime", self.runtime,
+               "--stream-server-port", "0",
                "-l", "warn", "--log-file", os.path.join(self.dir, "isulad.log")]
         t0 = time.perf_counter()
         self.daemon = Procs.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
