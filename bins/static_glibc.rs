@@ -1,4 +1,4 @@
-//! Static linking against glibc for the build scripts of isula-pause and isulad-shim
+//! Static linking against glibc for the build scripts of isula-pause, isulad-shim and isula
 //! (included by each with `#[path]`).
 //!
 //! rustc links std's native libraries (`-lgcc_s -lc …`) in dynamic mode unless the whole build

@@ -10,6 +10,7 @@ where
     T: Send + 'static,
     F: FnOnce() -> isula_core::Result<T> + Send + 'static,
 {
+    let _busy = crate::memory::busy();
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => {

@@ -1,4 +1,5 @@
-//! Giving freed heap memory back to the system after large transfers.
+//! Giving freed heap memory back to the system: after large transfers, after bursts of
+//! removals, and once the daemon is idle after any burst of calls.
 
 /// Return the heap's free pages to the kernel (glibc's `malloc_trim`). An image load, import,
 /// pull, push or save moves megabytes through buffers that glibc would otherwise keep mapped
@@ -28,4 +29,90 @@ pub(crate) fn trim_after<T>(teardown: impl FnOnce() -> T) -> T {
         release_free_heap();
     }
     r
+}
+
+/// How long the daemon must have no engine call running before the idle trim.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Engine calls in flight and whether any ran since the last idle trim.
+#[derive(Default)]
+struct Idle {
+    /// (calls in flight, calls started since the last trim)
+    state: std::sync::Mutex<(usize, u64)>,
+    changed: std::sync::Condvar,
+}
+
+static IDLE: std::sync::OnceLock<&'static Idle> = std::sync::OnceLock::new();
+
+fn idle() -> &'static Idle {
+    IDLE.get_or_init(|| {
+        let idle: &'static Idle = Box::leak(Box::default());
+        let spawned =
+            std::thread::Builder::new().name("idle-trim".into()).stack_size(64 * 1024).spawn(move || trimmer(idle));
+        if let Err(e) = spawned {
+            log::warn!("no idle heap trimming: {e}");
+        }
+        idle
+    })
+}
+
+/// The idle trimmer: after a burst of calls (any engine call: creates and starts leave
+/// buffers in glibc's per-thread arenas too), once no call has run for [`QUIET`], return the
+/// free heap to the system. Measured: 100 parallel `run -d` + `rm -f` left ~10 MiB of
+/// free heap mapped without it.
+fn trimmer(idle: &'static Idle) {
+    let relock =
+        |r: std::sync::LockResult<std::sync::MutexGuard<'static, (usize, u64)>>| r.unwrap_or_else(|p| p.into_inner());
+    let mut g = relock(idle.state.lock());
+    loop {
+        // Wait for activity, then for the calls to end.
+        while g.1 == 0 || g.0 > 0 {
+            g = relock(idle.changed.wait(g));
+        }
+        let seen = g.1;
+        let (g2, timeout) =
+            idle.changed.wait_timeout_while(g, QUIET, |s| s.1 == seen && s.0 == 0).unwrap_or_else(|p| p.into_inner());
+        g = g2;
+        if timeout.timed_out() {
+            g.1 = 0;
+            drop(g);
+            release_free_heap();
+            g = relock(idle.state.lock());
+        }
+    }
+}
+
+/// Marks one engine call in flight (for the idle trim) until dropped.
+pub(crate) struct Busy(&'static Idle);
+
+/// Note an engine call starting; the returned guard notes its end.
+pub(crate) fn busy() -> Busy {
+    let idle = idle();
+    let mut g = idle.state.lock().unwrap_or_else(|p| p.into_inner());
+    g.0 += 1;
+    g.1 += 1;
+    Busy(idle)
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut g = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 -= 1;
+        if g.0 == 0 {
+            self.0.changed.notify_all();
+        }
+    }
+}
+
+/// Fewer glibc malloc arenas: by default glibc makes up to 8 per core, one per thread that
+/// allocates while another holds an arena, and each keeps its free memory. The daemon's
+/// blocking threads (up to 64) would spread a burst's garbage over all of them.
+pub(crate) fn limit_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // Allowed: libc::mallopt has no safe wrapper.
+    #[allow(unsafe_code)]
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

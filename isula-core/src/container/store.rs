@@ -1,5 +1,5 @@
-//! The container record ([`ContainerRecord`], persisted as `<root>/containers/<id>/config.v2.json`
-//! plus `hostconfig.json`) and the in-memory [`ContainerStore`]: lookup by id, unique id prefix
+//! The container record ([`ContainerRecord`], persisted as `<root>/containers/<id>/config.v2.json`,
+//! its create options included; records of older versions keep those in `hostconfig.json`) and the in-memory [`ContainerStore`]: lookup by id, unique id prefix
 //! or name, name reservation, and per-container locks.
 //!
 //! Locking: each [`Container`] has an *operation lock* (held for a whole lifecycle operation,
@@ -22,12 +22,14 @@ use crate::sys;
 
 /// File name of the record.
 pub(crate) const RECORD_FILE: &str = "config.v2.json";
-/// File name of the create options (Docker's HostConfig and more).
+/// File name of the create options (Docker's HostConfig and more) in records written by
+/// older versions; read when the record has no `HostConfig`, removed at the next save.
 pub(crate) const HOSTCONFIG_FILE: &str = "hostconfig.json";
 
 pub use isula_types::container::inspect::{ContainerConfig, MountPoint};
 
-/// The persisted record of one container (`config.v2.json`; `host_config` goes to `hostconfig.json`).
+/// The persisted record of one container (`config.v2.json`, with `host_config` as its
+/// `HostConfig`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerRecord {
@@ -46,7 +48,7 @@ pub struct ContainerRecord {
     pub args: Vec<String>,
     /// Effective configuration.
     pub config: ContainerConfig,
-    /// The create options (persisted separately in `hostconfig.json`).
+    /// The create options (`HostConfig` in the file, see [`ContainerRecord::save`]).
     #[serde(skip)]
     pub host_config: CreateOptions,
     /// OCI runtime name.
@@ -71,30 +73,53 @@ impl ContainerRecord {
         containers_root.join(id)
     }
 
-    /// Write `config.v2.json` and `hostconfig.json` atomically and durably into `dir`, with
-    /// `also_sync` (files of the container already written without a flush, such as the
-    /// bundle's `config.json`) made durable in the same batch.
+    /// Write the record (one file, `config.v2.json`, the create options included) atomically
+    /// and durably into `dir`, with `also_sync` (files of the container already written
+    /// without a flush, such as the bundle's `config.json`) made durable in the same batch.
+    /// One file per record: a container costs fewer file creations and flushes.
     pub fn save(&self, dir: &Path, also_sync: &[&Path]) -> Result<()> {
-        let host = json(&self.host_config)?;
-        let rec = json(self)?;
-        sys::fs::atomic_write_all(&[(&dir.join(HOSTCONFIG_FILE), &host), (&dir.join(RECORD_FILE), &rec)], also_sync)
+        let bytes = serde_json::to_vec(&RecordFile { rec: self, host_config: &self.host_config })
+            .map_err(|e| Error::internal(format!("serialise container record: {e}")))?;
+        sys::fs::atomic_write_all(&[(&dir.join(RECORD_FILE), &bytes)], also_sync)?;
+        // A record of an older version had its create options beside it: now stale.
+        match std::fs::remove_file(dir.join(HOSTCONFIG_FILE)) {
+            Ok(()) => sys::fs::fsync_dir(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(dir.join(HOSTCONFIG_FILE), "remove", e)),
+        }
     }
 
-    /// Write only `config.v2.json` (the host config is unchanged).
-    fn save_record(&self, dir: &Path) -> Result<()> {
-        sys::fs::atomic_write_all(&[(&dir.join(RECORD_FILE), &json(self)?)], &[])
-    }
-
-    /// Read a record from `dir`.
+    /// Read a record from `dir` (also the two-file layout of older versions).
     pub fn load(dir: &Path) -> Result<ContainerRecord> {
-        let mut rec: ContainerRecord = sys::read_json(&dir.join(RECORD_FILE))?;
-        rec.host_config = sys::read_json(&dir.join(HOSTCONFIG_FILE))?;
+        let path = dir.join(RECORD_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, "read", e))?;
+        let bad = |e: serde_json::Error| {
+            Error::internal(format!("corrupt record: parse {}: {e}", path.display())).with_source(e)
+        };
+        let mut rec: ContainerRecord = serde_json::from_slice(&bytes).map_err(bad)?;
+        let host: HostConfigOnly = serde_json::from_slice(&bytes).map_err(bad)?;
+        rec.host_config = match host.host_config {
+            Some(h) => h,
+            None => sys::read_json(&dir.join(HOSTCONFIG_FILE))?,
+        };
         Ok(rec)
     }
 }
 
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec_pretty(value).map_err(|e| crate::Error::internal(format!("serialise container record: {e}")))
+/// The record as written: its fields plus `HostConfig`.
+#[derive(Serialize)]
+struct RecordFile<'a> {
+    #[serde(flatten)]
+    rec: &'a ContainerRecord,
+    #[serde(rename = "HostConfig")]
+    host_config: &'a CreateOptions,
+}
+
+/// The `HostConfig` of a record file, if it has one (older versions wrote it apart).
+#[derive(Deserialize)]
+struct HostConfigOnly {
+    #[serde(rename = "HostConfig", default)]
+    host_config: Option<CreateOptions>,
 }
 
 /// One container in memory: its record behind locks (see the module doc).
@@ -138,6 +163,11 @@ impl Container {
         relock(self.rec.lock()).clone()
     }
 
+    /// Run `f` on the record under its lock (no copy); keep `f` short.
+    pub(crate) fn with_record<R>(&self, f: impl FnOnce(&ContainerRecord) -> R) -> R {
+        f(&relock(self.rec.lock()))
+    }
+
     /// Current status.
     pub(crate) fn status(&self) -> Status {
         relock(self.rec.lock()).state.status
@@ -150,11 +180,7 @@ impl Container {
         let mut next = g.clone();
         let r = f(&mut next);
         if next != *g {
-            if next.host_config == g.host_config {
-                next.save_record(&self.dir)?;
-            } else {
-                next.save(&self.dir, &[])?;
-            }
+            next.save(&self.dir, &[])?;
             *g = next;
             self.changed.notify_all();
         }
@@ -317,6 +343,32 @@ mod tests {
 
     fn rec(id: &str, name: &str) -> ContainerRecord {
         ContainerRecord::for_test(id, name)
+    }
+
+    #[test]
+    fn one_record_file_and_the_older_two_file_layout() {
+        let t = tempfile::tempdir().unwrap();
+        let mut r = rec("abc333", "three");
+        r.host_config.auto_remove = true;
+        r.save(t.path(), &[]).unwrap();
+        assert!(!t.path().join(HOSTCONFIG_FILE).exists());
+        assert_eq!(ContainerRecord::load(t.path()).unwrap(), r);
+        // An older version's record: host config apart, no HostConfig in the record.
+        let mut old = serde_json::to_value(&r).unwrap();
+        assert!(old.get("HostConfig").is_none());
+        old["Name"] = "old".into();
+        std::fs::write(t.path().join(RECORD_FILE), serde_json::to_vec(&old).unwrap()).unwrap();
+        std::fs::write(t.path().join(HOSTCONFIG_FILE), serde_json::to_vec(&r.host_config).unwrap()).unwrap();
+        let loaded = ContainerRecord::load(t.path()).unwrap();
+        assert_eq!(loaded.name, "old");
+        assert!(loaded.host_config.auto_remove);
+        // The next save writes one file and drops the stale one.
+        loaded.save(t.path(), &[]).unwrap();
+        assert!(!t.path().join(HOSTCONFIG_FILE).exists());
+        assert_eq!(ContainerRecord::load(t.path()).unwrap(), loaded);
+        // A record that does not parse is an error, not a default.
+        std::fs::write(t.path().join(RECORD_FILE), b"{\"trunc").unwrap();
+        assert!(ContainerRecord::load(t.path()).unwrap_err().to_string().contains("corrupt record"));
     }
 
     #[test]

@@ -18,17 +18,27 @@ impl Engine {
     /// Load and reconcile all containers (called once by `open`, before the monitor starts).
     pub(crate) fn restore_containers(&self) -> Result<()> {
         let root = self.inner.containers.root().to_path_buf();
-        let mut restored = Vec::new();
-        let mut cleaned = false;
+        let mut dirs = Vec::new();
         for ent in std::fs::read_dir(&root).map_err(|e| Error::io(&root, "read", e))? {
             let ent = ent.map_err(|e| Error::io(&root, "read", e))?;
             let Some(id) = ent.file_name().to_str().map(str::to_string) else { continue };
-            if !looks_like_id(&id) {
-                continue;
+            if looks_like_id(&id) {
+                dirs.push((id, ent.path()));
             }
-            let dir = ent.path();
-            let rec = match ContainerRecord::load(&dir) {
-                Ok(r) if r.id == id && dir.join("config.json").is_file() => r,
+        }
+        // Reading and parsing the records is most of a restart's work with many containers:
+        // done on all cores, then registered in id order.
+        dirs.sort();
+        let loaded = par_map(dirs, |(id, dir)| {
+            let rec = ContainerRecord::load(&dir);
+            let bundle = dir.join("config.json").is_file();
+            (id, dir, rec, bundle)
+        });
+        let mut restored = Vec::new();
+        let mut cleaned = false;
+        for (id, dir, rec, bundle) in loaded {
+            let rec = match rec {
+                Ok(r) if r.id == id && bundle => r,
                 other => {
                     // Half-created (crash before the record was written) or broken: remove it.
                     let runtime =
@@ -74,10 +84,11 @@ impl Engine {
                 cleaned = true;
             }
         }
-        for c in restored {
+        // Re-attaching checks each shim (its state file, /proc): in parallel too.
+        par_map(restored, |c| {
             self.health_load(&c.record());
             self.reconcile(&c);
-        }
+        });
         if cleaned {
             if let Err(e) = self.prune_image_layers() {
                 log::warn!("pruning layers after restore: {e}");
@@ -134,6 +145,39 @@ impl Engine {
         match c.update(|r| r.state.status = Status::Restarting) {
             Ok(()) => self.schedule_restart(&c.id, Duration::ZERO),
             Err(e) => log::error!("restart policy of {} at open: {e}", c.id),
+        }
+    }
+}
+
+/// `f` over `items` on up to one thread per core (at least 64 items per thread), results in
+/// the order of `items`.
+pub(super) fn par_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = cores.min(items.len() / 64).max(1);
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let per = items.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<T>> = Vec::new();
+    let mut it = items.into_iter().peekable();
+    while it.peek().is_some() {
+        chunks.push(it.by_ref().take(per).collect());
+    }
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> =
+            chunks.into_iter().map(|c| s.spawn(move || c.into_iter().map(f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn par_map_keeps_order() {
+        for n in [0, 1, 63, 64, 200, 1001] {
+            let v: Vec<usize> = (0..n).collect();
+            assert_eq!(super::par_map(v.clone(), |x| x * 2), v.iter().map(|x| x * 2).collect::<Vec<_>>());
         }
     }
 }

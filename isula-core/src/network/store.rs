@@ -7,7 +7,7 @@
 //! `ipam/` (host-local's allocation data). Results are cached under the state directory.
 //! Networks defined by the administrator in the CNI conf dir are usable but read-only.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -782,10 +782,33 @@ impl NetworkStore {
 
     /// The attachments of a container (for inspect), in interface order.
     pub fn attachments(&self, container_id: &str) -> Vec<AttachResult> {
-        let mut v: Vec<AttachmentRecord> =
-            self.all_records().into_iter().filter(|r| r.container_id == container_id).collect();
+        // One file per network at most (`attachments/<network>/<id>.json`), not every record.
+        let dir = self.cfg.dir.join("attachments");
+        let Ok(rd) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut v: Vec<AttachmentRecord> = rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                sys::read_json::<AttachmentRecord>(&self.record_path(&e.file_name().to_string_lossy(), container_id))
+                    .ok()
+            })
+            .filter(|r| r.container_id == container_id)
+            .collect();
         v.sort_by_key(|r| r.ifname.trim_start_matches("eth").parse::<u32>().unwrap_or(0));
         v.into_iter().filter_map(|r| r.result).collect()
+    }
+
+    /// [`attachments`](Self::attachments) of every container at once (one pass over the
+    /// records instead of one per container): for listing many containers.
+    pub fn attachments_by_container(&self) -> HashMap<String, Vec<AttachResult>> {
+        let mut recs = self.all_records();
+        recs.sort_by_key(|r| r.ifname.trim_start_matches("eth").parse::<u32>().unwrap_or(0));
+        let mut out: HashMap<String, Vec<AttachResult>> = HashMap::new();
+        for r in recs {
+            if let Some(res) = r.result {
+                out.entry(r.container_id).or_default().push(res);
+            }
+        }
+        out
     }
 
     /// Host ports promised to attached containers.

@@ -32,14 +32,13 @@ impl Engine {
             .map(|(_, v)| self.resolve_image(v).map(|i| i.id.to_string()).unwrap_or_else(|_| v.clone()))
             .collect();
         let all = opts.all || opts.last > 0 || filters.iter().any(|(k, _)| k == "status");
-        let mut recs: Vec<ContainerRecord> = self.inner.containers.list().iter().map(|c| c.record()).collect();
-        recs.retain(|r| all || r.state.status.is_active());
-        recs.retain(|r| {
+        let keep = |r: &ContainerRecord| {
             let group = |key: &str, f: &dyn Fn(&str) -> bool| {
-                let vals: Vec<&String> = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v).collect();
-                vals.is_empty() || vals.iter().any(|v| f(v))
+                let mut vals = filters.iter().filter(|(k, _)| k == key).map(|(_, v)| v).peekable();
+                vals.peek().is_none() || vals.any(|v| f(v))
             };
-            group("id", &|v| r.id.starts_with(v))
+            (all || r.state.status.is_active())
+                && group("id", &|v| r.id.starts_with(v))
                 && group("name", &|v| r.name.contains(v.trim_start_matches('/')))
                 && group("status", &|v| r.state.status.as_str() == v)
                 && group("ancestor", &|_| ancestors.iter().any(|a| *a == r.image || *a == r.config.image))
@@ -47,35 +46,49 @@ impl Engine {
                     Some((lk, lv)) => r.config.labels.get(lk).map(|x| x == lv).unwrap_or(false),
                     None => r.config.labels.contains_key(v.as_str()),
                 })
-        });
-        recs.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
-        if opts.last > 0 {
-            recs.truncate(opts.last);
-        }
+        };
+        // One pass over the network attachments for all containers; the summaries are made
+        // under each record's lock, without copying whole records (a node may hold thousands).
+        let mut attachments = self.inner.networks.attachments_by_container();
         let now = now();
-        Ok(recs.iter().map(|r| summary(r, now, self.published_ports(&r.id))).collect())
-    }
-
-    /// The ports the container publishes on its networks (host address `0.0.0.0` when it
-    /// binds every address), Docker's `Ports` of `ps`.
-    fn published_ports(&self, id: &str) -> Vec<Port> {
-        let mut ports: Vec<Port> = self
+        let mut rows: Vec<(Timestamp, ContainerSummary)> = self
             .inner
-            .networks
-            .attachments(id)
+            .containers
+            .list()
             .iter()
-            .flat_map(|a| a.port_mappings.iter())
-            .map(|p| Port {
-                ip: p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
-                private_port: p.container_port,
-                public_port: p.host_port,
-                kind: p.protocol.as_str().into(),
+            .filter_map(|c| {
+                c.with_record(|r| {
+                    keep(r).then(|| {
+                        let ports = published_ports(attachments.remove(&r.id).unwrap_or_default());
+                        (r.created, summary(r, now, ports))
+                    })
+                })
             })
             .collect();
-        ports.sort();
-        ports.dedup();
-        ports
+        rows.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.id.cmp(&b.id)));
+        if opts.last > 0 {
+            rows.truncate(opts.last);
+        }
+        Ok(rows.into_iter().map(|(_, s)| s).collect())
     }
+}
+
+/// The ports a container publishes on its networks (host address `0.0.0.0` when it binds
+/// every address), Docker's `Ports` of `ps`.
+fn published_ports(attachments: Vec<crate::network::AttachResult>) -> Vec<Port> {
+    let mut ports: Vec<Port> = attachments
+        .iter()
+        .flat_map(|a| a.port_mappings.iter())
+        .map(|p| Port {
+            ip: p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+            private_port: p.container_port,
+            public_port: p.host_port,
+            kind: p.protocol.as_str().into(),
+        })
+        .collect();
+    ports.sort();
+    ports.dedup();
+    ports
 }
 
 /// The `Status` column of `ps`.
