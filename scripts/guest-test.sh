@@ -14,7 +14,8 @@
 # the CPU exposes vmx/svm, else (a VM without nested virtualization, whose /dev/kvm hangs
 # qemu) the guest runs under TCG emulation, slower but the same guest. GUEST_FILTER runs only the suite's sections whose name contains it.
 # Prints the suite's output and a closing line "N passed, M failed"; exits non-zero on any
-# failure. Run as root.
+# failure. The per-test logs, the daemon logs and the guest console are copied to
+# $GUEST_RESULTS (default target/guest-results). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -103,6 +104,9 @@ done
 wait "$qemu_pid" || true
 qemu_pid=
 
+# The per-test logs and daemon logs stay for a look after the run.
+keep=${GUEST_RESULTS:-$repo/target/guest-results}
+rm -rf "$keep" && mkdir -p "$keep" && cp -r "$share/results/." "$share/console.log" "$keep/" 2>/dev/null || true
 [ -f "$share/results/boot-seconds" ] && echo "guest-test: guest booted in $(cat "$share/results/boot-seconds")s (to the suite's start)" >&2
 [ -f "$share/results/suite.log" ] && cat "$share/results/suite.log"
 echo "guest-test: boot + suite + shutdown took $(( $(date +%s) - t0 ))s" >&2

@@ -16,9 +16,9 @@ export ISULAD_HOST=unix://$sock
 mkdir -p "$work"
 
 # --- checks -------------------------------------------------------------------------------
-ck() { "$@" || { echo "FAILED: $*"; exit 1; }; }
-eq() { [ "$1" = "$2" ] || { echo "FAILED: $3: got '$1', want '$2'"; exit 1; }; }
-has() { case $1 in *"$2"*) ;; *) echo "FAILED: $3: '$2' not in: $1"; exit 1 ;; esac; }
+ck() { "$@" || { echo "FAILED: $*" >&2; exit 1; }; }
+eq() { [ "$1" = "$2" ] || { echo "FAILED: $3: got '$1', want '$2'" >&2; exit 1; }; }
+has() { case $1 in *"$2"*) ;; *) echo "FAILED: $3: '$2' not in: $1" >&2; exit 1 ;; esac; }
 # Retry a check for up to $1 seconds (state changes that the kernel makes asynchronously).
 within() { local n=$1; shift; local i; for ((i = 0; i < n * 5; i++)); do "$@" 2>/dev/null && return 0; sleep 0.2; done; "$@"; }
 
@@ -34,28 +34,37 @@ t() {
 }
 
 # --- daemon ---------------------------------------------------------------------------------
-daemon_pid=
-start_daemon() { # DRIVER RUNTIME [extra flags]
+# The daemon's pid is kept in a file: tests restart it from their subshells.
+pidfile=/run/isula-guest.pid
+start_daemon() { # DRIVER RUNTIME [isulad flags…]; "-" as DRIVER: the flags say it all
   local driver=$1 runtime=$2; shift 2
-  isulad -g "$work/root-$driver" -S "/run/isula-guest-$driver" -H "unix://$sock" -b none \
-    --cgroup-driver "$driver" --default-runtime "$runtime" "$@" >>"$res/isulad-$driver.log" 2>&1 &
-  daemon_pid=$!
+  local args=(-g "$work/root-$driver" -S "/run/isula-guest-$driver" -H "unix://$sock" -b none
+    --default-runtime "$runtime" --pidfile "$pidfile")
+  [ "$driver" = alias ] || args+=(--cgroup-driver "$driver")
+  isulad "${args[@]}" "$@" >>"$res/isulad-$driver.log" 2>&1 &
+  local pid=$!
   local i
   for ((i = 0; i < 300; i++)); do
-    isula version >/dev/null 2>&1 && return 0
-    kill -0 "$daemon_pid" 2>/dev/null || { echo "isulad exited; log:"; tail -n 20 "$res/isulad-$driver.log"; return 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "isulad exited; log:"; tail -n 20 "$res/isulad-$driver.log"; return 1; }
+    if isula version >/dev/null 2>&1; then
+      # The daemon that answers is this one: its root and runtime.
+      local info; info=$(isula info)
+      case $info in *"Root Dir: $work/root-$driver"*"Default Runtime: $runtime"* | *"Default Runtime: $runtime"*"Root Dir: $work/root-$driver"*) return 0 ;; esac
+      echo "another daemon answers on $sock:"; echo "$info"; return 1
+    fi
     sleep 0.2
   done
   echo "isulad did not answer within 60s"; return 1
 }
 stop_daemon() {
-  [ -n "$daemon_pid" ] || return 0
-  kill "$daemon_pid" 2>/dev/null
+  local pid; pid=$(cat "$pidfile" 2>/dev/null) || return 0
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null
   local i
-  for ((i = 0; i < 150; i++)); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.2; done
-  kill -9 "$daemon_pid" 2>/dev/null
-  wait "$daemon_pid" 2>/dev/null
-  daemon_pid=
+  for ((i = 0; i < 150; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null
+  for ((i = 0; i < 50; i++)); do [ -e "/proc/$pid" ] || break; sleep 0.2; done
+  rm -f "$pidfile"
 }
 
 # --- helpers --------------------------------------------------------------------------------
@@ -70,7 +79,8 @@ make_image() {
 }
 cid() { isula inspect -f '{{.Id}}' "$1"; }
 cpid() { isula inspect -f '{{.State.Pid}}' "$1"; }
-# The container's cgroup directory: what the driver should give, checked against the kernel's view.
+# The container's cgroup directory: what the driver should give, checked against the kernel's
+# view. crun's systemd manager puts the process in a `container` leaf of the scope.
 cgdir() {
   local id; id=$(cid "$1")
   local want
@@ -80,8 +90,14 @@ cgdir() {
     want=/sys/fs/cgroup/isulad/$id
   fi
   local got=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$(cpid "$1")/cgroup")
+  if [ "$DRIVER/$RT" = systemd/crun ] && [ "$got" = "$want/container" ]; then want=$got; fi
   eq "$got" "$want" "cgroup of $1"
   echo "$want"
+}
+# No isula-* unit left in systemd (loaded in any state).
+no_units() {
+  local left; left=$(systemctl list-units --all --no-legend 'isula-*')
+  [ -z "$left" ] || { echo "units left: $left" >&2; return 1; }
 }
 rd() { tr -d '\n' <"$1"; }
 rmall() { isula rm -f $(isula ps -aq) >/dev/null 2>&1 || true; }
@@ -194,18 +210,9 @@ test_systemd_units() {
   cgdir sd-$RT >/dev/null || exit 1
   eq "$(systemctl is-active "isula-$id.scope")" active "scope unit state"
   eq "$(systemctl show -P Slice "isula-$id.scope")" system.slice "scope's slice"
-  # A slice given as the cgroup parent, as kubelet passes pods'.
-  ck isula run -d --name sd2-$RT --cgroup-parent machine-isulatest.slice $IMG sleep 300 >/dev/null
-  local id2; id2=$(cid sd2-$RT)
-  cgdir sd2-$RT machine.slice/machine-isulatest.slice >/dev/null || exit 1
-  eq "$(systemctl show -P Slice "isula-$id2.scope")" machine-isulatest.slice "scope's slice"
-  local err; err=$(isula run -d --cgroup-parent /isulad $IMG true 2>&1) && { echo "FAILED: a cgroupfs parent was accepted"; exit 1; }
-  has "$err" "slice" "error for a non-slice parent"
-  ck isula rm -f sd-$RT sd2-$RT >/dev/null
-  rmall
-  systemctl stop machine-isulatest.slice 2>/dev/null
-  ck within 10 sh -c '[ -z "$(systemctl list-units --all --no-legend "isula-*")" ]'
-  systemctl list-units --all --no-legend 'isula-*'
+  ck isula stop -t 1 sd-$RT >/dev/null
+  ck isula rm sd-$RT >/dev/null
+  ck within 10 no_units
 }
 
 test_pod() {
@@ -213,7 +220,7 @@ test_pod() {
   local dir; dir=$(mktemp -d "$work/pod.XXXXXX")
   ck guest_pod "$dir" "$work/busybox.tar" "$slice" "$RT"
   systemctl stop "$slice" kubepods-besteffort.slice kubepods.slice 2>/dev/null
-  ck within 10 sh -c '[ -z "$(systemctl list-units --all --no-legend "isula-*")" ]'
+  ck within 10 no_units
   rm -rf "$dir"
 }
 
@@ -251,11 +258,7 @@ done
 # The systemd driver's alias in daemon.json.
 t_alias() {
   printf '{"systemd-cgroup": true}\n' >"$work/daemon.json"
-  DRIVER=systemd
-  isulad --config-file "$work/daemon.json" -g "$work/root-alias" -S /run/isula-guest-alias -H "unix://$sock" -b none \
-    >>"$res/isulad-alias.log" 2>&1 &
-  daemon_pid=$!
-  ck within 60 isula version >/dev/null
+  start_daemon alias runc --config-file "$work/daemon.json" || exit 1
   has "$(isula info)" "Cgroup Driver: systemd" "info with systemd-cgroup: true"
   stop_daemon
 }

@@ -90,10 +90,17 @@ impl Hierarchy {
     /// The cgroup of a container whose OCI spec says `linux.cgroupsPath = cgroups_path`:
     /// the cgroupfs form such as `/isulad/<id>` (a relative path is taken from the hierarchy
     /// root), or the systemd driver's `slice:prefix:name`, which is the unit's directory
-    /// (`system.slice:isula:<id>` → `/system.slice/isula-<id>.scope`).
+    /// (`system.slice:isula:<id>` → `/system.slice/isula-<id>.scope`, or its `container`
+    /// leaf where crun's systemd manager puts the process and its limits on cgroup v2).
     pub(crate) fn cgroup(&self, cgroups_path: &str) -> Result<Cgroup> {
         let rel = if super::systemd::split(cgroups_path).is_some() {
-            super::systemd::unit_dir(cgroups_path)?
+            let mut rel = super::systemd::unit_dir(cgroups_path)?;
+            if let Some(u) = self.unified.as_ref().filter(|_| self.mode == CgroupMode::Unified) {
+                if u.join(&rel).join(super::systemd::CRUN_LEAF).is_dir() {
+                    rel.push(super::systemd::CRUN_LEAF);
+                }
+            }
+            rel
         } else {
             clean(cgroups_path)?
         };
@@ -287,6 +294,19 @@ mod tests {
             Hierarchy::from_mountinfo("1 0 0:1 / / rw - ext4 /dev/sda rw\n").unwrap_err().kind(),
             crate::ErrorKind::Unavailable
         );
+    }
+
+    #[test]
+    fn systemd_scopes_and_crun_leaves_on_v2() {
+        let t = tempfile::tempdir().unwrap();
+        let h = Hierarchy::from_mountinfo(&format!("30 23 0:26 / {} rw - cgroup2 cgroup2 rw\n", t.path().display()))
+            .unwrap();
+        let scope = t.path().join("system.slice/isula-x.scope");
+        std::fs::create_dir_all(&scope).unwrap();
+        assert_eq!(h.cgroup("system.slice:isula:x").unwrap().unified_dir(), Some(scope.as_path()));
+        std::fs::create_dir(scope.join("container")).unwrap();
+        let leaf = scope.join("container");
+        assert_eq!(h.cgroup("system.slice:isula:x").unwrap().unified_dir(), Some(leaf.as_path()));
     }
 
     #[test]

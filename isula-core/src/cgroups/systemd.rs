@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 pub(crate) const DEFAULT_SLICE: &str = "system.slice";
 /// Prefix of the scope units of containers (`isula-<id>.scope`).
 pub(crate) const SCOPE_PREFIX: &str = "isula";
+/// The leaf cgroup crun's systemd manager creates in a delegated scope on cgroup v2 and puts
+/// the container (and its limits) in.
+pub(crate) const CRUN_LEAF: &str = "container";
 
 /// Whether the host was booted with systemd as init (`sd_booted()`: `/run/systemd/system`).
 pub(crate) fn systemd_booted() -> bool {
@@ -158,5 +161,22 @@ mod tests {
             slice_dir(&pod_slice("system.slice", "ab")).unwrap(),
             PathBuf::from("system.slice/system-isulapodab.slice")
         );
+    }
+
+    #[test]
+    fn engine_refuses_the_driver_only_without_systemd() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = crate::EngineConfig::with_dirs(dir.path().join("root"), dir.path().join("state"));
+        cfg.cgroup_driver = "systemd".into();
+        cfg.bridge = "none".into();
+        match crate::Engine::open(cfg) {
+            Ok(_) => assert!(systemd_booted(), "opened without systemd"),
+            Err(e) => {
+                assert!(!systemd_booted(), "refused on a systemd host: {e}");
+                assert_eq!(e.kind(), crate::ErrorKind::FailedPrecondition);
+                assert!(e.to_string().contains("systemd"), "{e}");
+                assert!(!dir.path().join("root").exists(), "the refusal changed nothing");
+            }
+        }
     }
 }
