@@ -94,9 +94,9 @@ cgdir() {
   eq "$got" "$want" "cgroup of $1"
   echo "$want"
 }
-# No isula-* unit left in systemd (loaded in any state).
+# No container scope or isula pod slice left in systemd (loaded in any state).
 no_units() {
-  local left; left=$(systemctl list-units --all --no-legend 'isula-*')
+  local left; left=$(systemctl list-units --all --no-legend 'isula-*.scope' '*isulapod*')
   [ -z "$left" ] || { echo "units left: $left" >&2; return 1; }
 }
 rd() { tr -d '\n' <"$1"; }
