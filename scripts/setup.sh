@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what isula needs on Debian bookworm (as root) and prepares the host:
 # OCI runtimes, busybox-static for test images, a registry, CNI plugins, cross-check tools,
-# protoc (the k8s-cri crate compiles the CRI protos at build time), openssl (test certificates).
+# protoc (the k8s-cri crate compiles the CRI protos at build time), openssl (test certificates),
+# debootstrap and qemu for the cgroup v2 + systemd guest of scripts/guest-test.sh.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static runc crun docker-registry containernetworking-plugins skopeo umoci
-      iptables iproute2 xz-utils zstd pkg-config gcc valgrind protobuf-compiler openssl)
+      iptables iproute2 xz-utils zstd pkg-config gcc valgrind protobuf-compiler openssl
+      debootstrap qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

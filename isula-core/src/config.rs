@@ -88,8 +88,15 @@ pub struct EngineConfig {
     pub bip: Option<String>,
     /// Container log driver settings.
     pub container_log: ContainerLogConfig,
-    /// Cgroup parent for containers.
+    /// Cgroup parent for containers: a cgroupfs path (default `/isulad`), or with the systemd
+    /// driver a slice name (containers without one go to `system.slice`).
     pub cgroup_parent: String,
+    /// Who creates container cgroups: `cgroupfs` (the runtime writes the hierarchy; the
+    /// default, also when empty) or `systemd` (the runtime asks systemd for an
+    /// `isula-<id>.scope` unit in a slice). See [`EngineConfig::cgroup_driver`].
+    pub cgroup_driver: String,
+    /// iSulad's spelling of `cgroup-driver: systemd` (`"systemd-cgroup": true`).
+    pub systemd_cgroup: bool,
     /// Network plugin of pod sandboxes (iSulad's `network-plugin`): `cni` sets pods up with the
     /// first network config in `cni-conf-dir`; empty gives pods a loopback-only namespace.
     pub network_plugin: String,
@@ -142,6 +149,8 @@ impl Default for EngineConfig {
             bip: None,
             container_log: ContainerLogConfig::default(),
             cgroup_parent: "/isulad".into(),
+            cgroup_driver: String::new(),
+            systemd_cgroup: false,
             network_plugin: String::new(),
             pod_sandbox_image: None,
             pause_path: None,
@@ -269,6 +278,7 @@ impl EngineConfig {
         ) {
             return Err(Error::invalid(format!("daemon config key \"log-level\": unknown level {:?}", self.log_level)));
         }
+        self.cgroup_driver()?;
         if self.bridge != BRIDGE_NONE && !valid_link_name(&self.bridge) {
             return Err(Error::invalid(format!(
                 "daemon config key \"bridge\": {:?} is not a valid interface name (1-15 characters, no '/', ':' or spaces) nor \"none\"",
@@ -304,12 +314,54 @@ impl EngineConfig {
         Ok(Some((ip, net)))
     }
 
+    /// The cgroup driver in use: `cgroup-driver`, with `systemd-cgroup: true` meaning
+    /// `systemd`. An unknown driver, or `systemd-cgroup` with `cgroup-driver: cgroupfs`, is an
+    /// InvalidArgument error.
+    pub fn cgroup_driver(&self) -> Result<CgroupDriver> {
+        let named = match self.cgroup_driver.as_str() {
+            "" => None,
+            "cgroupfs" => Some(CgroupDriver::Cgroupfs),
+            "systemd" => Some(CgroupDriver::Systemd),
+            other => {
+                return Err(Error::invalid(format!(
+                    "daemon config key \"cgroup-driver\": unknown driver {other:?} (cgroupfs or systemd)"
+                )))
+            }
+        };
+        match (named, self.systemd_cgroup) {
+            (Some(CgroupDriver::Cgroupfs), true) => Err(Error::invalid(
+                "conflicting daemon config: \"systemd-cgroup\": true and \"cgroup-driver\": \"cgroupfs\"",
+            )),
+            (_, true) => Ok(CgroupDriver::Systemd),
+            (d, false) => Ok(d.unwrap_or(CgroupDriver::Cgroupfs)),
+        }
+    }
+
     /// The binary and arguments for runtime `name` (a configured one, or a bare name like `runc`).
     pub fn runtime(&self, name: &str) -> RuntimeConfig {
         self.runtimes
             .get(name)
             .cloned()
             .unwrap_or_else(|| RuntimeConfig { path: name.to_string(), runtime_args: Vec::new() })
+    }
+}
+
+/// Who creates the cgroups of containers (`cgroup-driver` in daemon.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupDriver {
+    /// The runtime creates cgroup directories itself (`/isulad/<id>`).
+    Cgroupfs,
+    /// The runtime asks systemd for a transient scope unit (`system.slice/isula-<id>.scope`).
+    Systemd,
+}
+
+impl CgroupDriver {
+    /// The name used in daemon.json, flags and CRI (`cgroupfs`, `systemd`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgroupDriver::Cgroupfs => "cgroupfs",
+            CgroupDriver::Systemd => "systemd",
+        }
     }
 }
 
@@ -378,6 +430,22 @@ mod tests {
         let err = EngineConfig::from_json(r#"{"registry-config-dir": "certs.d"}"#).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
         assert!(err.to_string().contains("registry-config-dir"), "{err}");
+    }
+
+    #[test]
+    fn cgroup_driver_keys() {
+        assert_eq!(EngineConfig::default().cgroup_driver().unwrap(), CgroupDriver::Cgroupfs);
+        let cfg = EngineConfig::from_json(r#"{"cgroup-driver": "systemd"}"#).unwrap();
+        assert_eq!(cfg.cgroup_driver().unwrap(), CgroupDriver::Systemd);
+        let cfg = EngineConfig::from_json(r#"{"systemd-cgroup": true}"#).unwrap();
+        assert_eq!((cfg.cgroup_driver().unwrap(), cfg.warnings.len()), (CgroupDriver::Systemd, 0));
+        let cfg = EngineConfig::from_json(r#"{"cgroup-driver": "cgroupfs"}"#).unwrap();
+        assert_eq!(cfg.cgroup_driver().unwrap(), CgroupDriver::Cgroupfs);
+        for bad in [r#"{"cgroup-driver": "cgroupv2"}"#, r#"{"cgroup-driver": "cgroupfs", "systemd-cgroup": true}"#] {
+            let err = EngineConfig::from_json(bad).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{bad}");
+            assert!(err.to_string().contains("cgroup-driver"), "{err}");
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ pub mod time;
 pub mod unstable;
 mod volume;
 
-pub use config::{EngineConfig, RuntimeConfig, BRIDGE_NONE};
+pub use config::{CgroupDriver, EngineConfig, RuntimeConfig, BRIDGE_NONE};
 pub use digest::Digest;
 pub use engine::{Containers, Engine, Images, Networks, Pods, Volumes};
 pub use error::{Error, ErrorKind, Reason, Result, ResultExt};

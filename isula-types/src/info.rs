@@ -29,6 +29,8 @@ pub struct Info {
     pub logging_driver: String,
     /// `"1"` or `"2"`.
     pub cgroup_version: String,
+    /// Who creates container cgroups: `cgroupfs` or `systemd`.
+    pub cgroup_driver: String,
     /// Runtime used when a container names none.
     pub default_runtime: String,
     /// Names of the configured OCI runtimes, sorted.

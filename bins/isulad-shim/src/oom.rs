@@ -1,13 +1,22 @@
 //! OOM-kill detection: the `oom_kill` counter of the process' memory cgroup
 //! (`memory.oom_control` on cgroup v1, `memory.events` on v2), read at create and at exit.
+//!
+//! On v2 a thread also re-reads `memory.events` whenever the kernel signals a change
+//! (inotify): with the systemd driver the scope's cgroup can be gone by the time the
+//! process' exit is seen, and the last value read is what counts then.
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 /// The counter file and its value when the process was created.
 pub(crate) struct OomWatch {
     file: Option<PathBuf>,
     baseline: u64,
+    seen: Arc<AtomicU64>,
 }
 
 impl OomWatch {
@@ -15,13 +24,36 @@ impl OomWatch {
     pub(crate) fn new(pid: i32) -> OomWatch {
         let file = counter_file(pid);
         let baseline = file.as_ref().and_then(read_count).unwrap_or(0);
-        OomWatch { file, baseline }
+        let seen = Arc::new(AtomicU64::new(baseline));
+        if let Some(f) = file.as_ref().filter(|f| f.ends_with("memory.events")) {
+            follow(f.clone(), seen.clone());
+        }
+        OomWatch { file, baseline, seen }
     }
 
     /// Whether the kernel OOM-killed a process of the cgroup since [`OomWatch::new`].
     pub(crate) fn killed(&self) -> bool {
-        self.file.as_ref().and_then(read_count).is_some_and(|n| n > self.baseline)
+        let now = self.file.as_ref().and_then(read_count).unwrap_or(0);
+        now.max(self.seen.load(Ordering::SeqCst)) > self.baseline
     }
+}
+
+/// Re-read `file` into `seen` at each change until the cgroup goes away (best effort: without
+/// inotify only the reads at create and exit count).
+fn follow(file: PathBuf, seen: Arc<AtomicU64>) {
+    let Ok(ino) = Inotify::init(InitFlags::IN_CLOEXEC) else { return };
+    if ino.add_watch(&file, AddWatchFlags::IN_MODIFY).is_err() {
+        return;
+    }
+    let _ = std::thread::Builder::new().name("oom-watch".into()).spawn(move || loop {
+        let Ok(events) = ino.read_events() else { return };
+        if let Some(n) = read_count(&file) {
+            seen.fetch_max(n, Ordering::SeqCst);
+        }
+        if events.iter().any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED)) {
+            return;
+        }
+    });
 }
 
 fn counter_file(pid: i32) -> Option<PathBuf> {

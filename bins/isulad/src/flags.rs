@@ -80,6 +80,10 @@ pub(crate) struct Flags {
     /// PEM private key of the streaming server.
     #[arg(long = "stream-server-tls-key", value_name = "FILE")]
     pub stream_server_tls_key: Option<PathBuf>,
+    /// Who creates container cgroups: cgroupfs (default) or systemd (transient
+    /// isula-<id>.scope units; needs a host booted with systemd).
+    #[arg(long = "cgroup-driver", value_name = "DRIVER")]
+    pub cgroup_driver: Option<String>,
     /// Bridge device of the default network ("none": containers without --network get only lo).
     #[arg(short = 'b', long = "bridge", value_name = "DEVICE")]
     pub bridge: Option<String>,
@@ -190,6 +194,11 @@ impl Flags {
         if let Some(v) = &self.stream_server_tls_key {
             cfg.stream_server_tls_key = Some(v.clone());
         }
+        if let Some(v) = &self.cgroup_driver {
+            // The flag names the driver outright: the file's systemd-cgroup alias yields to it.
+            cfg.cgroup_driver = v.clone();
+            cfg.systemd_cgroup = false;
+        }
         if let Some(v) = &self.bridge {
             cfg.bridge = v.clone();
         }
@@ -247,6 +256,23 @@ mod tests {
         assert!(!cfg.default_bridge_enabled());
         let flags = Flags::parse_from(["isulad", "--config-file", f.to_str().unwrap(), "--bip", "10.0.0.0/24"]);
         assert!(flags.config().unwrap_err().to_string().contains("bip"));
+    }
+
+    #[test]
+    fn cgroup_driver_flag_overrides_the_alias() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("daemon.json");
+        std::fs::write(&f, r#"{"systemd-cgroup": true}"#).unwrap();
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["isulad", "--config-file", f.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            Flags::parse_from(args).config()
+        };
+        assert_eq!(parse(&[]).unwrap().cgroup_driver().unwrap(), isula_core::CgroupDriver::Systemd);
+        let cfg = parse(&["--cgroup-driver", "cgroupfs"]).unwrap();
+        assert_eq!(cfg.cgroup_driver().unwrap(), isula_core::CgroupDriver::Cgroupfs);
+        let err = parse(&["--cgroup-driver", "cgroupv9"]).unwrap_err();
+        assert!(err.to_string().contains("cgroup-driver"), "{err}");
     }
 
     #[test]

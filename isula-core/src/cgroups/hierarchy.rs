@@ -87,30 +87,56 @@ impl Hierarchy {
         self.unified.as_deref()
     }
 
-    /// The cgroup of a container whose OCI spec says `linux.cgroupsPath = cgroups_path`
-    /// (cgroupfs form such as `/isulad/<id>`; a relative path is taken from the hierarchy root).
-    /// The systemd form `slice:prefix:name` is refused.
+    /// The cgroup of a container whose OCI spec says `linux.cgroupsPath = cgroups_path`:
+    /// the cgroupfs form such as `/isulad/<id>` (a relative path is taken from the hierarchy
+    /// root), or the systemd driver's `slice:prefix:name`, which is the unit's directory
+    /// (`system.slice:isula:<id>` → `/system.slice/isula-<id>.scope`, or its `container`
+    /// leaf where crun's systemd manager puts the process and its limits on cgroup v2).
     pub(crate) fn cgroup(&self, cgroups_path: &str) -> Result<Cgroup> {
-        let rel = clean(cgroups_path)?;
+        let rel = if super::systemd::split(cgroups_path).is_some() {
+            let mut rel = super::systemd::unit_dir(cgroups_path)?;
+            if let Some(u) = self.unified.as_ref().filter(|_| self.mode == CgroupMode::Unified) {
+                if u.join(&rel).join(super::systemd::CRUN_LEAF).is_dir() {
+                    rel.push(super::systemd::CRUN_LEAF);
+                }
+            }
+            rel
+        } else {
+            clean(cgroups_path)?
+        };
+        Ok(self.at(rel))
+    }
+
+    /// The cgroup of systemd slice `slice` (`kubepods-besteffort-pod1.slice` →
+    /// `/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice`).
+    pub(crate) fn slice(&self, slice: &str) -> Result<Cgroup> {
+        let rel = super::systemd::slice_dir(slice)?;
+        if rel.as_os_str().is_empty() {
+            return Err(Error::invalid("the root slice is not a container's or pod's cgroup"));
+        }
+        Ok(self.at(rel))
+    }
+
+    fn at(&self, rel: PathBuf) -> Cgroup {
         let mut controllers = BTreeMap::new();
         if self.mode != CgroupMode::Unified {
             for (name, mount) in &self.v1 {
                 controllers.insert(name.clone(), mount.join(&rel));
             }
         }
-        Ok(Cgroup {
+        Cgroup {
             mode: self.mode,
             path: format!("/{}", rel.display()),
             controllers,
             unified: self.unified.as_ref().map(|u| u.join(&rel)),
-        })
+        }
     }
 }
 
 fn clean(cgroups_path: &str) -> Result<PathBuf> {
     if cgroups_path.contains(':') {
         return Err(Error::invalid(format!(
-            "cgroups path {cgroups_path:?}: the systemd cgroup driver form is not supported"
+            "cgroups path {cgroups_path:?}: neither a cgroupfs path nor the systemd form slice:prefix:name"
         )));
     }
     let mut rel = PathBuf::new();
@@ -243,9 +269,15 @@ mod tests {
         assert_eq!(c.unified_dir(), Some(Path::new("/sys/fs/cgroup/unified/isulad/abc")));
         assert!(!c.is_v2());
         assert_eq!(c.path(), "/isulad/abc");
-        for bad in ["/a/../../etc", "system.slice:isula:abc", "/", ""] {
+        for bad in ["/a/../../etc", "system:isula:abc", "a:b", "/", ""] {
             assert_eq!(h.cgroup(bad).unwrap_err().kind(), crate::ErrorKind::InvalidArgument, "{bad}");
         }
+        let c = h.cgroup("system.slice:isula:abc").unwrap();
+        assert_eq!(c.v1_dir("memory"), Some(Path::new("/sys/fs/cgroup/memory/system.slice/isula-abc.scope")));
+        assert_eq!(c.path(), "/system.slice/isula-abc.scope");
+        let c = h.slice("kubepods-pod1.slice").unwrap();
+        assert_eq!(c.unified_dir(), Some(Path::new("/sys/fs/cgroup/unified/kubepods.slice/kubepods-pod1.slice")));
+        assert!(h.slice("-.slice").is_err());
     }
 
     #[test]
@@ -262,6 +294,19 @@ mod tests {
             Hierarchy::from_mountinfo("1 0 0:1 / / rw - ext4 /dev/sda rw\n").unwrap_err().kind(),
             crate::ErrorKind::Unavailable
         );
+    }
+
+    #[test]
+    fn systemd_scopes_and_crun_leaves_on_v2() {
+        let t = tempfile::tempdir().unwrap();
+        let h = Hierarchy::from_mountinfo(&format!("30 23 0:26 / {} rw - cgroup2 cgroup2 rw\n", t.path().display()))
+            .unwrap();
+        let scope = t.path().join("system.slice/isula-x.scope");
+        std::fs::create_dir_all(&scope).unwrap();
+        assert_eq!(h.cgroup("system.slice:isula:x").unwrap().unified_dir(), Some(scope.as_path()));
+        std::fs::create_dir(scope.join("container")).unwrap();
+        let leaf = scope.join("container");
+        assert_eq!(h.cgroup("system.slice:isula:x").unwrap().unified_dir(), Some(leaf.as_path()));
     }
 
     #[test]

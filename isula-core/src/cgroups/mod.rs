@@ -2,10 +2,12 @@
 //! resource statistics, live resource updates and the processes inside.
 //!
 //! The engine never creates container cgroups itself (the OCI runtime does, from
-//! `linux.cgroupsPath`); it reads and tunes them afterwards.
+//! `linux.cgroupsPath`, directly or through systemd); it reads and tunes them afterwards.
+//! The layout is detected once per process ([`crate::host::cgroup_hierarchy`]).
 
 mod hierarchy;
 mod stats;
+pub(crate) mod systemd;
 mod top;
 mod update;
 

@@ -32,6 +32,7 @@ impl Engine {
             state_dir: c.state.display().to_string(),
             logging_driver: c.container_log.driver.clone(),
             cgroup_version: host::cgroup_version().to_string(),
+            cgroup_driver: c.cgroup_driver().unwrap_or(crate::CgroupDriver::Cgroupfs).as_str().to_string(),
             default_runtime: c.default_runtime.clone(),
             runtimes: runtimes.into_iter().cloned().collect(),
             registry_mirrors: c.registry_mirrors.clone(),

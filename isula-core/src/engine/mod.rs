@@ -126,6 +126,12 @@ impl Engine {
 
     fn open_inner(config: EngineConfig, fixed_runtime: Option<Arc<dyn Runtime>>) -> Result<Engine> {
         config.validate()?;
+        if config.cgroup_driver()? == crate::CgroupDriver::Systemd && !crate::cgroups::systemd::systemd_booted() {
+            return Err(Error::precondition(
+                "cgroup driver \"systemd\": this host was not booted with systemd (no /run/systemd/system); \
+                 use the cgroupfs driver",
+            ));
+        }
         let root = config.graph.clone();
         sys::fs::ensure_dir(&root, 0o700)?;
         sys::fs::ensure_dir(&config.state, 0o700)?;
@@ -165,6 +171,11 @@ impl Engine {
         engine.restore_pods()?;
         engine.monitor = Some(monitor::MonitorThread::spawn(Arc::downgrade(&engine.inner), monitor_rx)?);
         Ok(engine)
+    }
+
+    /// Whether containers get their cgroups from systemd (`cgroup-driver: systemd`).
+    pub(crate) fn systemd_cgroup(&self) -> bool {
+        self.inner.config.cgroup_driver().is_ok_and(|d| d == crate::CgroupDriver::Systemd)
     }
 
     /// The configuration this engine was opened with.

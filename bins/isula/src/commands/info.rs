@@ -34,6 +34,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: Args) -> CmdResult {
     println!("Server Version: {}", info.server_version);
     println!("Storage Driver: {}", info.driver);
     println!("Logging Driver: {}", info.logging_driver);
+    println!("Cgroup Driver: {}", info.cgroup_driver);
     println!("Cgroup Version: {}", info.cgroup_version);
     println!("Default Runtime: {}", info.default_runtime);
     println!("Kernel Version: {}", info.kernel_version);

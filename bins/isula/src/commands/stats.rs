@@ -39,17 +39,25 @@ fn bytes_iec(n: u64) -> String {
 /// One stats row.
 fn stats_row(s: &ContainerStats) -> String {
     let id: String = s.id.chars().take(12).collect();
-    let (usage, limit, pids) = match &s.stats {
-        Some(st) => (st.memory.usage_no_cache(), st.memory.limit.unwrap_or(0), st.pids.current),
-        None => (0, 0, 0),
+    let (usage, limit, pids, read, written) = match &s.stats {
+        Some(st) => (
+            st.memory.usage_no_cache(),
+            st.memory.limit.unwrap_or(0),
+            st.pids.current,
+            st.blkio.devices.iter().map(|d| d.read_bytes).sum(),
+            st.blkio.devices.iter().map(|d| d.write_bytes).sum(),
+        ),
+        None => (0, 0, 0, 0, 0),
     };
     format!(
-        "{id}\t{}\t{:.2}%\t{} / {}\t{:.2}%\t0B / 0B\t0B / 0B\t{pids}",
+        "{id}\t{}\t{:.2}%\t{} / {}\t{:.2}%\t0B / 0B\t{} / {}\t{pids}",
         s.name,
         s.cpu_percent,
         bytes_iec(usage),
         bytes_iec(limit),
         s.memory_percent,
+        bytes_iec(read),
+        bytes_iec(written),
     )
 }
 

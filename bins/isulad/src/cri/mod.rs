@@ -223,7 +223,7 @@ impl RuntimeService for Runtime {
     }
 
     async fn runtime_config(&self, _: Request<cri::RuntimeConfigRequest>) -> Rpc<cri::RuntimeConfigResponse> {
-        ok(runtime::runtime_config())
+        ok(runtime::runtime_config(&self.shared.config))
     }
 }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use isula_core::EngineConfig;
+use isula_core::{CgroupDriver, EngineConfig};
 use k8s_cri::v1 as cri;
 use tonic::Status;
 
@@ -88,7 +88,7 @@ pub(crate) fn effective_config(shared: &Shared) -> serde_json::Value {
         "defaultRuntime": cfg.default_runtime,
         "runtimeHandlers": handlers(cfg),
         "runtimes": cfg.runtimes,
-        "cgroupDriver": "cgroupfs",
+        "cgroupDriver": cgroup_driver(cfg).as_str(),
         "cgroupParent": cfg.cgroup_parent,
         "registryMirrors": cfg.registry_mirrors,
         "insecureRegistries": cfg.insecure_registries,
@@ -127,11 +127,18 @@ pub(crate) fn status(shared: &Shared, r: cri::StatusRequest) -> Result<cri::Stat
     })
 }
 
-/// RuntimeConfig: the engine drives cgroups directly (cgroupfs).
-pub(crate) fn runtime_config() -> cri::RuntimeConfigResponse {
-    cri::RuntimeConfigResponse {
-        linux: Some(cri::LinuxRuntimeConfiguration { cgroup_driver: cri::CgroupDriver::Cgroupfs as i32 }),
-    }
+/// The configured cgroup driver (`cgroupfs` unless `cgroup-driver`/`systemd-cgroup` say systemd).
+fn cgroup_driver(cfg: &EngineConfig) -> CgroupDriver {
+    cfg.cgroup_driver().unwrap_or(CgroupDriver::Cgroupfs)
+}
+
+/// RuntimeConfig: the cgroup driver in use, which kubelet must match.
+pub(crate) fn runtime_config(cfg: &EngineConfig) -> cri::RuntimeConfigResponse {
+    let driver = match cgroup_driver(cfg) {
+        CgroupDriver::Cgroupfs => cri::CgroupDriver::Cgroupfs,
+        CgroupDriver::Systemd => cri::CgroupDriver::Systemd,
+    };
+    cri::RuntimeConfigResponse { linux: Some(cri::LinuxRuntimeConfiguration { cgroup_driver: driver as i32 }) }
 }
 
 /// UpdateRuntimeConfig: remember the pod CIDR (the CNI config names its own ranges).

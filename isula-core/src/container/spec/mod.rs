@@ -82,8 +82,11 @@ impl NamespaceResolver for NoContainers {
 pub(crate) struct HostInfo {
     /// Unified cgroup v2 hierarchy (else v1 or hybrid).
     pub cgroup_v2: bool,
-    /// Parent cgroup for containers without `--cgroup-parent` (e.g. `/isulad`).
+    /// Parent cgroup for containers without `--cgroup-parent` (e.g. `/isulad`; a slice
+    /// such as `system.slice` with the systemd driver).
     pub cgroup_parent: String,
+    /// The systemd cgroup driver is in use: cgroups paths are `slice:isula:<id>`.
+    pub systemd_cgroup: bool,
     /// The memory cgroup accounts swap (`memory.memsw.*` on v1).
     pub swap_accounting: bool,
     /// Capabilities the kernel knows (what "all" means).
@@ -146,6 +149,17 @@ pub(crate) fn parse_proc_limits(s: &str) -> BTreeMap<String, (u64, u64)> {
 }
 
 impl HostInfo {
+    /// Reads the host facts for the systemd cgroup driver: `cgroup_parent` when it is a slice
+    /// name, else `system.slice`, is the default slice.
+    pub(crate) fn detect_systemd(cgroup_parent: &str) -> Self {
+        let slice = if crate::cgroups::systemd::is_slice_name(cgroup_parent) {
+            cgroup_parent
+        } else {
+            crate::cgroups::systemd::DEFAULT_SLICE
+        };
+        HostInfo { systemd_cgroup: true, ..HostInfo::detect(slice) }
+    }
+
     /// Reads the host facts; `cgroup_parent` is the engine's default parent cgroup.
     pub(crate) fn detect(cgroup_parent: &str) -> Self {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
@@ -158,6 +172,7 @@ impl HostInfo {
         HostInfo {
             cgroup_v2: crate::host::cgroup_v2(),
             cgroup_parent: cgroup_parent.to_string(),
+            systemd_cgroup: false,
             swap_accounting: crate::host::swap_accounting(),
             caps: host_caps(),
             rlimits: parse_proc_limits(&read("/proc/self/limits")),
@@ -308,12 +323,18 @@ pub(crate) fn effective_workdir(o: &CreateOptions, image: Option<&ImageConfig>) 
         .unwrap_or_else(|| "/".into())
 }
 
-/// The cgroups path: `<cgroup-parent>/<id>` (cgroupfs form, used on v1 and v2).
-pub(crate) fn cgroups_path(o: &CreateOptions, host: &HostInfo, id: &str) -> String {
+/// The cgroups path: `<cgroup-parent>/<id>` (cgroupfs driver, on v1 and v2), or
+/// `<slice>:isula:<id>` with the systemd driver, where a `--cgroup-parent` must be a slice name.
+pub(crate) fn cgroups_path(o: &CreateOptions, host: &HostInfo, id: &str) -> Result<String> {
     let parent = o.cgroup_parent.as_deref().filter(|p| !p.is_empty()).unwrap_or(&host.cgroup_parent);
+    if host.systemd_cgroup {
+        return crate::cgroups::systemd::container_path(parent, id).map_err(|e| {
+            e.context(format!("--cgroup-parent {parent:?}: the systemd cgroup driver needs a slice name"))
+        });
+    }
     let parent = parent.trim_end_matches('/');
     let parent = if parent.starts_with('/') || parent.is_empty() { parent.to_string() } else { format!("/{parent}") };
-    format!("{parent}/{id}")
+    Ok(format!("{parent}/{id}"))
 }
 
 fn ns(kind: &str, mode: &NamespaceMode, resolver: &dyn NamespaceResolver) -> Result<Option<Value>> {
@@ -593,7 +614,7 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
         "namespaces": namespaces,
         "devices": linux_devices,
         "resources": resources(o, host, rules),
-        "cgroupsPath": cgroups_path(o, host, input.id),
+        "cgroupsPath": cgroups_path(o, host, input.id)?,
         "sysctl": o.sysctls,
     });
     if !o.resources.hugepage_limits.is_empty() {

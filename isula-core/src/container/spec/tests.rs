@@ -422,3 +422,22 @@ fn apparmor_and_selinux_options_work_or_are_refused() {
     let e = with("label=type:svirt_lxc_net_t").unwrap_err();
     assert!(e.to_string().contains("SELinux"), "{e}");
 }
+
+#[test]
+fn systemd_driver_cgroups_paths() {
+    let mut f = Fixture::new();
+    f.host.cgroup_parent = "system.slice".into();
+    f.host.systemd_cgroup = true;
+    let s = build(&f, &opts(&["true"]), None).unwrap();
+    assert_eq!(s["linux"]["cgroupsPath"], format!("system.slice:isula:{ID}"));
+    let o = CreateOptions { cgroup_parent: Some("kubepods-besteffort-pod1.slice".into()), ..opts(&["true"]) };
+    let s = build(&f, &o, None).unwrap();
+    assert_eq!(s["linux"]["cgroupsPath"], format!("kubepods-besteffort-pod1.slice:isula:{ID}"));
+    let o = CreateOptions { cgroup_parent: Some("/isulad".into()), ..opts(&["true"]) };
+    let e = build(&f, &o, None).unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("slice"), "{e}");
+    let h = HostInfo::detect_systemd("/isulad");
+    assert_eq!((h.cgroup_parent.as_str(), h.systemd_cgroup), ("system.slice", true));
+    assert_eq!(HostInfo::detect_systemd("machine.slice").cgroup_parent, "machine.slice");
+}

@@ -62,7 +62,13 @@ impl Engine {
 
     /// Host facts for spec generation (read once).
     pub(crate) fn host_info(&self) -> &HostInfo {
-        self.inner.host.get_or_init(|| HostInfo::detect(&self.inner.config.cgroup_parent))
+        self.inner.host.get_or_init(|| {
+            if self.systemd_cgroup() {
+                HostInfo::detect_systemd(&self.inner.config.cgroup_parent)
+            } else {
+                HostInfo::detect(&self.inner.config.cgroup_parent)
+            }
+        })
     }
 
     /// The shim state directory of container `id`.
@@ -92,7 +98,12 @@ impl Engine {
         let path = if rc.path.is_empty() { name.to_string() } else { rc.path.clone() };
         let shim = locate_shim(self.inner.config.shim_path.as_deref())?;
         let root = self.inner.config.state.join("runtime").join(name);
-        let rt: Arc<dyn Runtime> = Arc::new(OciRuntime::new(name, &path, rc.runtime_args.clone(), &root, &shim)?);
+        let mut args = rc.runtime_args.clone();
+        // runc and crun take the systemd manager as a global flag.
+        if self.systemd_cgroup() && !args.iter().any(|a| a == "--systemd-cgroup") {
+            args.insert(0, "--systemd-cgroup".into());
+        }
+        let rt: Arc<dyn Runtime> = Arc::new(OciRuntime::new(name, &path, args, &root, &shim)?);
         cache.insert(name.to_string(), rt.clone());
         Ok(rt)
     }

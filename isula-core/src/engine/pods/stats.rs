@@ -8,7 +8,7 @@ impl Engine {
     /// cgroup does not exist (not running).
     pub(crate) fn pod_stats(&self, key: &str) -> Result<crate::Stats> {
         let rec = self.pod(key)?.record();
-        let cg = crate::host::cgroup_hierarchy()?.cgroup(&rec.cgroup_parent)?;
+        let cg = self.pod_cgroup(&rec)?;
         cg.stats().map_err(|e| match e.kind() {
             ErrorKind::NotFound => Error::precondition(format!("pod {} has no cgroup: it is not running", rec.id)),
             _ => e,
