@@ -37,7 +37,7 @@ fn main() {
         .unwrap_or_default()
         .lines()
         .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_once("@@").map(|(n, v)| (n.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| l.split_whitespace().next()?.split_once("@@").map(|(n, v)| (n.to_string(), v.to_string())))
         .collect();
 
     let src = dir.join("src");

@@ -11,13 +11,13 @@ use isula_tests::env::{require, require_root, run_ok, TestRoot};
 use isula_tests::images;
 
 /// The workspace root.
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Build libisula (same profile and target dir as this test) once; return the directory
 /// holding libisula.so and libisula.a.
-fn lib_dir() -> &'static Path {
+pub(crate) fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // this executable is <target>/<profile>/deps/ffi-<hash>
@@ -42,24 +42,24 @@ fn lib_dir() -> &'static Path {
 }
 
 /// A temp prefix with libisula installed by scripts/install-ffi.sh (removed on drop).
-struct Installed {
-    dir: tempfile::TempDir,
+pub(crate) struct Installed {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Installed {
-    fn new() -> Installed {
+    pub(crate) fn new() -> Installed {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("prefix");
         run_ok(Command::new(workspace().join("scripts/install-ffi.sh")).arg(&prefix).env("ISULA_LIB_DIR", lib_dir()));
         Installed { dir }
     }
 
-    fn prefix(&self) -> PathBuf {
+    pub(crate) fn prefix(&self) -> PathBuf {
         self.dir.path().join("prefix")
     }
 
     /// Compile one C file against the installed header and shared library with plain gcc.
-    fn compile(&self, src: &Path) -> PathBuf {
+    pub(crate) fn compile(&self, src: &Path) -> PathBuf {
         let out = self.dir.path().join(src.file_stem().unwrap());
         let p = self.prefix();
         run_ok(
@@ -75,7 +75,7 @@ impl Installed {
     }
 
     /// Run a compiled program with the installed library on LD_LIBRARY_PATH.
-    fn run(&self, prog: &Path, args: &[&Path], valgrind: bool) -> Output {
+    pub(crate) fn run(&self, prog: &Path, args: &[&Path], valgrind: bool) -> Output {
         let mut cmd = if valgrind {
             let mut c = Command::new("valgrind");
             c.args([
@@ -101,11 +101,11 @@ impl Installed {
     }
 }
 
-fn text(o: &Output) -> (String, String) {
+pub(crate) fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
-fn assert_no_definite_leaks(stderr: &str) {
+pub(crate) fn assert_no_definite_leaks(stderr: &str) {
     assert!(
         stderr.contains("definitely lost: 0 bytes") || stderr.contains("All heap blocks were freed"),
         "valgrind found definite leaks:\n{stderr}"
@@ -139,14 +139,14 @@ fn run_example(inst: &Installed, prog: &Path, archive: &Path, valgrind: bool) ->
 }
 
 /// The busybox test image as a `docker save` archive in `dir`.
-fn busybox_archive(dir: &Path) -> PathBuf {
+pub(crate) fn busybox_archive(dir: &Path) -> PathBuf {
     let data = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], images::DockerLayout::Blobs);
     let p = dir.join("busybox.tar");
     std::fs::write(&p, data).unwrap();
     p
 }
 
-fn prerequisites(valgrind: bool) -> bool {
+pub(crate) fn prerequisites(valgrind: bool) -> bool {
     require_root() && require("gcc") && (!valgrind || require("valgrind"))
 }
 
@@ -181,7 +181,7 @@ fn library_has_soname_and_install_layout() {
         .collect();
     assert!(declared.len() >= 25, "{declared:?}");
     for f in &declared {
-        assert!(syms.lines().any(|l| l.ends_with(&format!(" T {f}"))), "{f} is declared in isula.h but not exported");
+        assert!(syms.lines().any(|l| l.ends_with(&format!(" T {f}@@ISULA_1.0"))), "{f} is declared in isula.h but not exported");
     }
     // a program records the SONAME, not the unversioned name
     let prog = inst.compile(&example("list_images.c"));
