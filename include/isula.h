@@ -778,8 +778,8 @@ isula_status isula_container_rename(const isula_engine *engine,
  * - `engine` (borrowed, required): an open handle.
  * - `id` (borrowed, required): container id, unique id prefix or name.
  * - `options_json` (borrowed, required): `UpdateOptions`, e.g.
- *   `{"Memory":67108864,"CpuShares":512,"PidsLimit":100,"RestartPolicy":{"Name":"always"}}`
- *   (every key optional).
+ *   `{"Resources":{"Memory":67108864,"CpuShares":512,"PidsLimit":100},"RestartPolicy":{"Name":"always"}}`
+ *   (every key optional; resource keys left out keep their values).
  * - `err` (borrowed, optional): receives the error message on failure (free with
  *   `isula_string_free`), NULL on success.
  *

@@ -5,7 +5,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static runc crun docker-registry containernetworking-plugins skopeo umoci
-      iptables iproute2 xz-utils zstd pkg-config gcc valgrind protobuf-compiler openssl)
+      iptables iproute2 xz-utils zstd pkg-config gcc g++ valgrind protobuf-compiler openssl)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

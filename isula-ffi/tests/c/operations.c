@@ -200,11 +200,13 @@ static int streams_and_lifecycle(isula_engine *e, const char *dir)
     CALL("unpause", isula_container_unpause(e, id, &err));
     STATUS("unpause running", isula_container_unpause(e, id, &err));
 
-    CALL("update", isula_container_update(e, id, "{\"PidsLimit\":99}", &err));
-    CALL("inspect updated", isula_container_inspect(e, id, &json, &err));
-    printf("updated: %s\n", strstr(json, "\"PidsLimit\":99") ? "yes" : "no");
+    CALL("update", isula_container_update(e, id, "{\"Resources\":{\"PidsLimit\":99}}", &err));
+    CALL("read pids.max", isula_container_exec(e, id,
+        "{\"Cmd\":[\"sh\",\"-c\",\"cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max\"]}",
+        &json, &err));
+    printf("updated: %s\n", strstr(json, "\"Stdout\":\"99\\n\"") ? "yes" : json);
     isula_string_free(json);
-    STATUS("update bad json", isula_container_update(e, id, "{\"PidsLimit\":\"many\"}", &err));
+    STATUS("update bad json", isula_container_update(e, id, "{\"Resources\":{\"PidsLimit\":\"many\"}}", &err));
 
     CALL("rename", isula_container_rename(e, "ffi-app", "ffi-app2", &err));
     STATUS("inspect old name", isula_container_inspect(e, "ffi-app", &json, &err));
@@ -245,6 +247,7 @@ static int streams_and_lifecycle(isula_engine *e, const char *dir)
     CALL("attach wait", isula_stream_wait(s, 20000, &code, &err));
     printf("attach exit: %d\n", code);
     isula_stream_close(s);
+    CALL("wait cat", isula_container_wait(e, cat, &code, &err));
     CALL("remove cat", isula_container_remove(e, cat, NULL, &err));
     isula_string_free(cat);
 

@@ -21,13 +21,15 @@ fn operations(valgrind: bool) {
     let (out, err) = text(&o);
     assert!(
         o.status.success() && out.contains("0 failure(s)") && !out.contains("FAIL"),
-        "operations failed ({}):\n{out}\nstderr:\n{err}",
-        o.status
+        "operations failed ({}):\n{out}\nstderr:\n{}",
+        o.status,
+        err.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join("\n")
     );
     if valgrind {
         assert_no_definite_leaks(&err);
     }
     assert_eq!(root.unmount_all(), 0, "mounts left behind:\n{out}");
+    eprintln!("{out}"); // shown when a check below fails
     check(&out);
 }
 
