@@ -181,7 +181,10 @@ fn library_has_soname_and_install_layout() {
         .collect();
     assert!(declared.len() >= 25, "{declared:?}");
     for f in &declared {
-        assert!(syms.lines().any(|l| l.ends_with(&format!(" T {f}@@ISULA_1.0"))), "{f} is declared in isula.h but not exported");
+        assert!(
+            syms.lines().any(|l| l.ends_with(&format!(" T {f}@@ISULA_1.0"))),
+            "{f} is declared in isula.h but not exported"
+        );
     }
     // a program records the SONAME, not the unversioned name
     let prog = inst.compile(&example("list_images.c"));

@@ -3,7 +3,6 @@
 //! with stdin, copy and export through files and callbacks, networks, volumes, pods, and the
 //! engine closed while streams are open. Run normally and under valgrind.
 
-
 use isula_tests::env::TestRoot;
 
 use crate::c::{assert_no_definite_leaks, busybox_archive, prerequisites, text, workspace, Installed};
