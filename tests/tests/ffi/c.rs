@@ -41,6 +41,30 @@ pub(crate) fn lib_dir() -> &'static Path {
     })
 }
 
+/// The native libraries of libisula.a as rustc reports them (what install-ffi.sh records in
+/// isula.pc's Libs.private), asked once per test binary: the script would ask for every install.
+pub(crate) fn native_static_libs() -> &'static str {
+    static LIBS: OnceLock<String> = OnceLock::new();
+    LIBS.get_or_init(|| {
+        let profile_dir = lib_dir();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace())
+            .args(["rustc", "-p", "isula-ffi", "--lib", "--crate-type", "staticlib", "--target-dir"])
+            .arg(profile_dir.parent().unwrap());
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let o = cmd.args(["--", "--print", "native-static-libs"]).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "cargo rustc failed:\n{text}");
+        text.lines()
+            .filter_map(|l| l.split_once("native-static-libs:").map(|(_, r)| r.trim().to_string()))
+            .next_back()
+            .unwrap_or_else(|| panic!("rustc printed no native-static-libs:\n{text}"))
+    })
+}
+
 /// A temp prefix with libisula installed by scripts/install-ffi.sh (removed on drop).
 pub(crate) struct Installed {
     pub(crate) dir: tempfile::TempDir,
@@ -50,7 +74,12 @@ impl Installed {
     pub(crate) fn new() -> Installed {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("prefix");
-        run_ok(Command::new(workspace().join("scripts/install-ffi.sh")).arg(&prefix).env("ISULA_LIB_DIR", lib_dir()));
+        run_ok(
+            Command::new(workspace().join("scripts/install-ffi.sh"))
+                .arg(&prefix)
+                .env("ISULA_LIB_DIR", lib_dir())
+                .env("ISULA_NATIVE_LIBS", native_static_libs()),
+        );
         Installed { dir }
     }
 
@@ -170,6 +199,9 @@ fn library_has_soname_and_install_layout() {
     let pc = std::fs::read_to_string(lib.join("pkgconfig/isula.pc")).unwrap();
     assert!(pc.contains(&format!("prefix={}", inst.prefix().display())), "{pc}");
     assert!(pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))), "{pc}");
+    // Libs.private is rustc's static link line, not fixed text
+    assert!(pc.contains(&format!("Libs.private: {}\n", native_static_libs())), "{pc}");
+    assert!(native_static_libs().contains("-lpthread") || native_static_libs().contains("-lc"), "{pc}");
     let syms = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(lib.join("libisula.so.0")));
     // every function declared in the header is exported
     let declared: Vec<&str> = header
