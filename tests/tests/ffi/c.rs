@@ -113,6 +113,7 @@ impl Installed {
                 "--error-exitcode=9",
                 "--show-leak-kinds=definite",
             ])
+            .arg(format!("--suppressions={}", workspace().join("isula-ffi/tests/valgrind.supp").display()))
             .arg(prog);
             c
         } else {
