@@ -6,7 +6,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(busybox-static runc crun docker-registry containernetworking-plugins skopeo umoci
-      iptables iproute2 xz-utils zstd pkg-config gcc valgrind protobuf-compiler openssl
+      iptables iproute2 xz-utils zstd pkg-config gcc g++ valgrind protobuf-compiler openssl
       debootstrap qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

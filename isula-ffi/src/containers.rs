@@ -1,4 +1,5 @@
-//! Container operations: create, start, stop, kill, remove, wait, list, inspect, exec, logs.
+//! Container operations: create, run, start, stop, restart, kill, pause, unpause, rename,
+//! update, remove, wait, list, inspect, record, health, top, stats, exec, logs.
 //!
 //! JSON inputs and outputs use the engine's container types (`CreateOptions`, `ListOptions`,
 //! `RemoveOptions`, `ExecOptions`, `ContainerSummary`, `ContainerInspect`), which carry
@@ -8,13 +9,15 @@
 use std::ffi::c_char;
 
 use isula_core::Error;
-use isula_core::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, WaitCondition};
+use isula_core::{CreateOptions, ExecOptions, ListOptions, RemoveOptions, UpdateOptions, WaitCondition};
 use isula_core::{LogLine, LogOptions, LogStream};
 use serde::Serialize;
 
 use crate::boundary::{guard, json, json_or_default, opt_text, out_string, text, Out};
 use crate::engine::{engine, isula_engine};
 use crate::status::isula_status;
+
+include!(concat!(env!("OUT_DIR"), "/symver_containers.rs"));
 
 /// Create a container (`docker create`).
 ///
@@ -293,13 +296,13 @@ pub unsafe extern "C" fn isula_container_exec(
     })
 }
 
-/// One entry of `isula_container_logs`.
+/// One entry of `isula_container_logs` and `isula_container_logs_follow`.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct LogEntry {
-    stream: LogStream,
-    time: String,
-    log: String,
+pub(crate) struct LogEntry {
+    pub(crate) stream: LogStream,
+    pub(crate) time: String,
+    pub(crate) log: String,
 }
 
 /// Read a container's logs so far (`docker logs`, without follow).
@@ -337,4 +340,268 @@ pub unsafe extern "C" fn isula_container_logs(
         })?;
         out.set_json(&entries)
     })
+}
+
+/// Create and start a container (`docker run -d`); returns its id. When the start fails the
+/// container stays (as with Docker), with the error in its state.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `options_json` (borrowed, required): `CreateOptions` as for `isula_container_create`.
+/// - `out_id` (borrowed, required): receives the new container's id (plain text), owned by
+///   the caller (free with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_run(
+    engine: *const isula_engine,
+    options_json: *const c_char,
+    out_id: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_id, "out_id")?;
+        let e = self::engine(engine)?;
+        let opts: CreateOptions = json(options_json, "options_json")?;
+        out.set_string(e.containers().run(&opts)?);
+        Ok(())
+    })
+}
+
+/// Stop a container (as `isula_container_stop`) and start it again (`docker restart`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `timeout_secs`: seconds to wait before SIGKILL; negative for the container's default.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_restart(
+    engine: *const isula_engine,
+    id: *const c_char,
+    timeout_secs: i32,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let t = (timeout_secs >= 0).then_some(i64::from(timeout_secs));
+        self::engine(engine)?.containers().restart(text(id, "id")?, t)
+    })
+}
+
+/// Freeze every process of a running container (`docker pause`);
+/// `ISULA_FAILED_PRECONDITION` when it is not running.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_pause(
+    engine: *const isula_engine,
+    id: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || self::engine(engine)?.containers().pause(text(id, "id")?))
+}
+
+/// Thaw a paused container (`docker unpause`); `ISULA_FAILED_PRECONDITION` when it is not
+/// paused.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_unpause(
+    engine: *const isula_engine,
+    id: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || self::engine(engine)?.containers().unpause(text(id, "id")?))
+}
+
+/// Rename a container (`docker rename`): `ISULA_CONFLICT` when the new name is in use,
+/// `ISULA_INVALID_ARGUMENT` when it is invalid or unchanged.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `new_name` (borrowed, required): the new name.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_rename(
+    engine: *const isula_engine,
+    id: *const c_char,
+    new_name: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || self::engine(engine)?.containers().rename(text(id, "id")?, text(new_name, "new_name")?))
+}
+
+/// Change a container's resource limits and restart policy (`docker update`): written to the
+/// running container's cgroup at once, then kept in its record; nothing is kept when the
+/// live update fails.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `options_json` (borrowed, required): `UpdateOptions`, e.g.
+///   `{"Resources":{"Memory":67108864,"CpuShares":512,"PidsLimit":100},"RestartPolicy":{"Name":"always"}}`
+///   (every key optional; resource keys left out keep their values).
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_update(
+    engine: *const isula_engine,
+    id: *const c_char,
+    options_json: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let e = self::engine(engine)?;
+        let opts: UpdateOptions = json(options_json, "options_json")?;
+        e.containers().update(text(id, "id")?, &opts)
+    })
+}
+
+/// The processes of a running container (`docker top`).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `ps_args_json` (borrowed, optional): JSON array of `ps` arguments, e.g. `["-o","pid,comm"]`;
+///   NULL for `-ef`.
+/// - `out_json` (borrowed, required): receives a `TopResult`
+///   (`{"titles":["UID","PID",...],"processes":[["root","1234",...]]}`), owned by the caller
+///   (free with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_top(
+    engine: *const isula_engine,
+    id: *const c_char,
+    ps_args_json: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let args: Vec<String> = json_or_default(ps_args_json, "ps_args_json")?;
+        out.set_json(&e.containers().top(text(id, "id")?, &args)?)
+    })
+}
+
+/// One resource usage sample of a container (`docker stats --no-stream`): its CPU percentage
+/// covers the last second, so this takes about a second. A container that is not running
+/// gives a sample without counters (`"stats":null`). See `isula_container_stats_stream` for
+/// a stream.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `out_json` (borrowed, required): receives a `ContainerStats` JSON object
+///   (`{"id":...,"name":...,"stats":{"cpu":{...},"memory":{...},"pids":{...},...},
+///   "cpu_percent":1.5,"memory_percent":0.3}`), owned by the caller (free with
+///   `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_stats(
+    engine: *const isula_engine,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let mut sample = None;
+        e.containers().stats(text(id, "id")?, false, &mut |s| {
+            sample = Some(s.clone());
+            false
+        })?;
+        let s = sample.ok_or_else(|| Error::internal("the engine gave no stats sample"))?;
+        out.set_json(&s)
+    })
+}
+
+/// The full record of a container as the engine keeps it (config, state, paths), for tools
+/// built on the engine; `isula_container_inspect` is the Docker-shaped view.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `out_json` (borrowed, required): receives a `ContainerRecord` JSON object, owned by the
+///   caller (free with `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_record(
+    engine: *const isula_engine,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        out.set_json(&self::engine(engine)?.containers().record(text(id, "id")?)?)
+    })
+}
+
+/// The health of a container with a health check.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `out_json` (borrowed, required): receives a `HealthState` JSON object
+///   (`{"Status":"healthy","FailingStreak":0,"Log":[...]}`), or `null` when the container has
+///   no health check or it never ran; owned by the caller (free with `isula_string_free`);
+///   NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_health(
+    engine: *const isula_engine,
+    id: *const c_char,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        out.set_json(&self::engine(engine)?.containers().health(text(id, "id")?)?)
+    })
+}
+
+/// Reopen the log file of a running container with the `cri` log driver, after the caller
+/// moved the old one away (log rotation as kubelet does it).
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `id` (borrowed, required): container id, unique id prefix or name.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success. `ISULA_FAILED_PRECONDITION` when the container
+///   is not running or logs another way.
+///
+/// Thread safety: safe from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_container_reopen_log(
+    engine: *const isula_engine,
+    id: *const c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || self::engine(engine)?.containers().reopen_log(text(id, "id")?))
 }

@@ -17,6 +17,8 @@ use crate::engine::{engine, isula_engine};
 use crate::images::isula_json_cb;
 use crate::status::isula_status;
 
+include!(concat!(env!("OUT_DIR"), "/symver_events.rs"));
+
 /// A live event subscription: opaque to C. Release with `isula_subscription_close`.
 pub struct isula_subscription {
     stop: Arc<AtomicBool>,

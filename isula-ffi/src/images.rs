@@ -1,4 +1,4 @@
-//! Image operations: load, save, import, list, inspect, tag, remove, pull.
+//! Image operations: load, save, import, list, inspect, tag, remove, pull, push.
 //!
 //! Every function here is safe to call from many threads at once on one engine handle.
 
@@ -9,11 +9,13 @@ use std::time::Duration;
 use isula_core::Error;
 use isula_core::ResultExt as _;
 use isula_core::{ImportOptions, ListImagesOptions, LoadOptions, RemoveImageOptions};
-use isula_core::{PullEvent, PullOptions};
+use isula_core::{PullEvent, PullOptions, PushEvent};
 
 use crate::boundary::{guard, json, json_or_default, out_string, path, text};
 use crate::engine::{engine, isula_engine};
 use crate::status::isula_status;
+
+include!(concat!(env!("OUT_DIR"), "/symver_images.rs"));
 
 /// A callback that receives one JSON document (a progress or event record).
 ///
@@ -293,5 +295,46 @@ pub unsafe extern "C" fn isula_image_pull(
         };
         let result = e.images().pull(r, &opts, &mut report)?;
         out.set_json(&result)
+    })
+}
+
+/// Push a local image to its registry (`docker push`), reporting progress. Credentials saved
+/// by `isula_login` are used.
+///
+/// - `engine` (borrowed, required): an open handle.
+/// - `reference` (borrowed, required): the local image's name, e.g. `127.0.0.1:5000/test/app:1`.
+/// - `progress` (optional): called with each `PushEvent` as JSON; see `isula_json_cb`. NULL
+///   for none.
+/// - `user` (borrowed, optional): passed back to `progress` unchanged; never dereferenced.
+/// - `out_json` (borrowed, required): receives the `PushResult` JSON
+///   (`{"digest":"sha256:..."}`, the manifest's digest as pushed), owned by the caller (free with
+///   `isula_string_free`); NULL on failure.
+/// - `err` (borrowed, optional): receives the error message on failure (free with
+///   `isula_string_free`), NULL on success. `ISULA_UNIMPLEMENTED` in a build without the
+///   registry client.
+///
+/// Thread safety: safe from any thread; `progress` runs on the calling thread.
+#[no_mangle]
+pub unsafe extern "C" fn isula_image_push(
+    engine: *const isula_engine,
+    reference: *const c_char,
+    progress: isula_json_cb,
+    user: *mut c_void,
+    out_json: *mut *mut c_char,
+    err: *mut *mut c_char,
+) -> isula_status {
+    guard(err, || {
+        let out = out_string(out_json, "out_json")?;
+        let e = self::engine(engine)?;
+        let r = text(reference, "reference")?;
+        let mut report = |ev: PushEvent| {
+            if let (Some(cb), Ok(text)) = (progress, serde_json::to_string(&ev)) {
+                if let Ok(c) = CString::new(text) {
+                    // SAFETY: the caller's callback, with a NUL-terminated string valid during the call.
+                    unsafe { cb(c.as_ptr(), user) };
+                }
+            }
+        };
+        out.set_json(&e.images().push(r, &mut report)?)
     })
 }

@@ -31,8 +31,23 @@ pub mod containers;
 
 pub mod events;
 
+pub mod streams;
+
+pub mod transfer;
+
+pub mod networks;
+
+pub mod volumes;
+
+pub mod pods;
+
 pub use containers::*;
 pub use engine::*;
 pub use events::*;
 pub use images::*;
+pub use networks::*;
+pub use pods::*;
 pub use status::*;
+pub use streams::*;
+pub use transfer::*;
+pub use volumes::*;

@@ -4,6 +4,8 @@ use std::ffi::c_char;
 
 use isula_core::{ErrorKind, Reason};
 
+include!(concat!(env!("OUT_DIR"), "/symver_status.rs"));
+
 /// Result code of every libisula call. `ISULA_OK` (0) is success; every other value names
 /// the kind of failure (the same kinds drive the daemon's gRPC codes and the CLI's exit codes).
 /// A NULL pointer where one is required, a string that is not UTF-8, or malformed or

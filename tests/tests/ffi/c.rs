@@ -11,13 +11,13 @@ use isula_tests::env::{require, require_root, run_ok, TestRoot};
 use isula_tests::images;
 
 /// The workspace root.
-fn workspace() -> PathBuf {
+pub(crate) fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 /// Build libisula (same profile and target dir as this test) once; return the directory
 /// holding libisula.so and libisula.a.
-fn lib_dir() -> &'static Path {
+pub(crate) fn lib_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // this executable is <target>/<profile>/deps/ffi-<hash>
@@ -41,25 +41,54 @@ fn lib_dir() -> &'static Path {
     })
 }
 
+/// The native libraries of libisula.a as rustc reports them (what install-ffi.sh records in
+/// isula.pc's Libs.private), asked once per test binary: the script would ask for every install.
+pub(crate) fn native_static_libs() -> &'static str {
+    static LIBS: OnceLock<String> = OnceLock::new();
+    LIBS.get_or_init(|| {
+        let profile_dir = lib_dir();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace())
+            .args(["rustc", "-p", "isula-ffi", "--lib", "--crate-type", "staticlib", "--target-dir"])
+            .arg(profile_dir.parent().unwrap());
+        if profile_dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let o = cmd.args(["--", "--print", "native-static-libs"]).output().unwrap();
+        let text = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "cargo rustc failed:\n{text}");
+        text.lines()
+            .filter_map(|l| l.split_once("native-static-libs:").map(|(_, r)| r.trim().to_string()))
+            .next_back()
+            .unwrap_or_else(|| panic!("rustc printed no native-static-libs:\n{text}"))
+    })
+}
+
 /// A temp prefix with libisula installed by scripts/install-ffi.sh (removed on drop).
-struct Installed {
-    dir: tempfile::TempDir,
+pub(crate) struct Installed {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Installed {
-    fn new() -> Installed {
+    pub(crate) fn new() -> Installed {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("prefix");
-        run_ok(Command::new(workspace().join("scripts/install-ffi.sh")).arg(&prefix).env("ISULA_LIB_DIR", lib_dir()));
+        run_ok(
+            Command::new(workspace().join("scripts/install-ffi.sh"))
+                .arg(&prefix)
+                .env("ISULA_LIB_DIR", lib_dir())
+                .env("ISULA_NATIVE_LIBS", native_static_libs()),
+        );
         Installed { dir }
     }
 
-    fn prefix(&self) -> PathBuf {
+    pub(crate) fn prefix(&self) -> PathBuf {
         self.dir.path().join("prefix")
     }
 
     /// Compile one C file against the installed header and shared library with plain gcc.
-    fn compile(&self, src: &Path) -> PathBuf {
+    pub(crate) fn compile(&self, src: &Path) -> PathBuf {
         let out = self.dir.path().join(src.file_stem().unwrap());
         let p = self.prefix();
         run_ok(
@@ -75,7 +104,7 @@ impl Installed {
     }
 
     /// Run a compiled program with the installed library on LD_LIBRARY_PATH.
-    fn run(&self, prog: &Path, args: &[&Path], valgrind: bool) -> Output {
+    pub(crate) fn run(&self, prog: &Path, args: &[&Path], valgrind: bool) -> Output {
         let mut cmd = if valgrind {
             let mut c = Command::new("valgrind");
             c.args([
@@ -84,6 +113,7 @@ impl Installed {
                 "--error-exitcode=9",
                 "--show-leak-kinds=definite",
             ])
+            .arg(format!("--suppressions={}", workspace().join("isula-ffi/tests/valgrind.supp").display()))
             .arg(prog);
             c
         } else {
@@ -101,11 +131,11 @@ impl Installed {
     }
 }
 
-fn text(o: &Output) -> (String, String) {
+pub(crate) fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
 }
 
-fn assert_no_definite_leaks(stderr: &str) {
+pub(crate) fn assert_no_definite_leaks(stderr: &str) {
     assert!(
         stderr.contains("definitely lost: 0 bytes") || stderr.contains("All heap blocks were freed"),
         "valgrind found definite leaks:\n{stderr}"
@@ -139,14 +169,14 @@ fn run_example(inst: &Installed, prog: &Path, archive: &Path, valgrind: bool) ->
 }
 
 /// The busybox test image as a `docker save` archive in `dir`.
-fn busybox_archive(dir: &Path) -> PathBuf {
+pub(crate) fn busybox_archive(dir: &Path) -> PathBuf {
     let data = images::docker_archive(&[(&images::busybox(), &["busybox:latest"])], images::DockerLayout::Blobs);
     let p = dir.join("busybox.tar");
     std::fs::write(&p, data).unwrap();
     p
 }
 
-fn prerequisites(valgrind: bool) -> bool {
+pub(crate) fn prerequisites(valgrind: bool) -> bool {
     require_root() && require("gcc") && (!valgrind || require("valgrind"))
 }
 
@@ -170,6 +200,9 @@ fn library_has_soname_and_install_layout() {
     let pc = std::fs::read_to_string(lib.join("pkgconfig/isula.pc")).unwrap();
     assert!(pc.contains(&format!("prefix={}", inst.prefix().display())), "{pc}");
     assert!(pc.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))), "{pc}");
+    // Libs.private is rustc's static link line, not fixed text
+    assert!(pc.contains(&format!("Libs.private: {}\n", native_static_libs())), "{pc}");
+    assert!(native_static_libs().contains("-lpthread") || native_static_libs().contains("-lc"), "{pc}");
     let syms = run_ok(Command::new("nm").args(["-D", "--defined-only"]).arg(lib.join("libisula.so.0")));
     // every function declared in the header is exported
     let declared: Vec<&str> = header
@@ -181,7 +214,10 @@ fn library_has_soname_and_install_layout() {
         .collect();
     assert!(declared.len() >= 25, "{declared:?}");
     for f in &declared {
-        assert!(syms.lines().any(|l| l.ends_with(&format!(" T {f}"))), "{f} is declared in isula.h but not exported");
+        assert!(
+            syms.lines().any(|l| l.ends_with(&format!(" T {f}@@ISULA_1.0"))),
+            "{f} is declared in isula.h but not exported"
+        );
     }
     // a program records the SONAME, not the unversioned name
     let prog = inst.compile(&example("list_images.c"));
