@@ -391,15 +391,21 @@ struct HashingWriter {
     hasher: Hasher,
 }
 
+/// Write `buf` to `file` and hash what was written, starting the kernel's writeback every
+/// [`WRITEBACK_STEP`] bytes so that the final flush has little left to do.
+fn write_hashed(file: &mut File, hasher: &mut Hasher, buf: &[u8]) -> io::Result<usize> {
+    let n = file.write(buf)?;
+    let before = hasher.len();
+    hasher.update(&buf[..n]);
+    if before / WRITEBACK_STEP != hasher.len() / WRITEBACK_STEP {
+        sys::fs::start_writeback(file);
+    }
+    Ok(n)
+}
+
 impl Write for HashingWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        let before = self.hasher.len();
-        self.hasher.update(&buf[..n]);
-        if before / WRITEBACK_STEP != self.hasher.len() / WRITEBACK_STEP {
-            sys::fs::start_writeback(&self.file);
-        }
-        Ok(n)
+        write_hashed(&mut self.file, &mut self.hasher, buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
@@ -408,13 +414,7 @@ impl Write for HashingWriter {
 
 impl Write for Ingest {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        let before = self.hasher.len();
-        self.hasher.update(&buf[..n]);
-        if before / WRITEBACK_STEP != self.hasher.len() / WRITEBACK_STEP {
-            sys::fs::start_writeback(&self.file);
-        }
-        Ok(n)
+        write_hashed(&mut self.file, &mut self.hasher, buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
