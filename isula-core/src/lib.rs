@@ -24,6 +24,7 @@ mod digest;
 mod engine;
 mod error;
 mod events;
+mod failpoint;
 pub mod host;
 mod image;
 mod layer;

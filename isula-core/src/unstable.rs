@@ -19,6 +19,12 @@ pub use crate::logs::{follow_logs, read_logs};
 #[cfg(feature = "registry")]
 pub use crate::registry::CredentialStore;
 
+/// Crash points for the crash tests (feature `test-util`): the variable and every point's name.
+#[cfg(feature = "test-util")]
+pub mod failpoint {
+    pub use crate::failpoint::{ENV, POINTS};
+}
+
 /// Atomic file writes.
 pub mod fs {
     pub use crate::sys::fs::atomic_write;

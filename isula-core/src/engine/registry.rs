@@ -126,6 +126,7 @@ impl Engine {
                 return Err(e);
             }
         };
+        crate::failpoint::hit("image.pull.after-fetch");
         for l in &img.layers {
             progress(PullEvent::Layer { digest: l.digest.clone(), progress: LayerProgress::Extracting });
         }

@@ -183,6 +183,7 @@ pub(crate) fn fetch_blob(
     }
     events(LayerProgress::Verifying);
     ing.commit(Some(d), Some(desc.size)).map_err(|e| e.context(&what))?;
+    crate::failpoint::hit("image.pull.after-blob-commit");
     Ok(true)
 }
 

@@ -315,6 +315,9 @@ impl<'a, 's> BlobStream<'a, 's> {
             let ing = self.ingest()?;
             ing.write_all(&buf[..n]).map_err(|e| Error::io(&what, "write blob", e))?;
             let now = ing.offset();
+            if now * 2 >= size {
+                crate::failpoint::hit("image.pull.mid-download");
+            }
             if now - self.last_event >= 1 << 20 || now == size {
                 self.last_event = now;
                 (self.events)(LayerProgress::Downloading { current: now, total: size });

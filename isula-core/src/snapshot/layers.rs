@@ -205,6 +205,7 @@ impl Snapshotter {
             Some(p) => Some(self.layer_meta(p).map_err(|e| e.context(format!("create layer {chain}: parent")))?),
         };
         let link = links::create(&self.links_dir(), chain)?;
+        crate::failpoint::hit("image.register.after-layer-link");
         let res = self.commit_layer(&staged.staging, chain, parent_meta.as_ref(), diff_id, &staged.applied, &link);
         match res {
             Ok(info) => {

@@ -129,11 +129,13 @@ pub(crate) fn create(volumes_root: &Path, name: &str, meta: &VolumeMeta) -> Resu
     let res = (|| {
         ensure_dir(&tmp.join(DATA_DIR), 0o755)?;
         atomic_write_json(&tmp.join(META_FILE), meta)?;
+        crate::failpoint::hit("volume.create.after-tmp");
         if dir.exists() {
             // A directory without `_data` (left by a crash): replaced.
             remove_dir_all_if_exists(&dir)?;
         }
         std::fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, "rename onto", e))?;
+        crate::failpoint::hit("volume.create.after-rename");
         fsync_dir(volumes_root)
     })();
     if res.is_err() {

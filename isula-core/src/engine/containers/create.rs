@@ -153,6 +153,7 @@ impl Engine {
                 let rootfs = dir.join("rootfs");
                 sys::fs::ensure_dir(&rootfs, 0o755)?;
                 self.inner.snapshots.mount(&id, &rootfs)?;
+                crate::failpoint::hit("container.create.after-snapshot");
                 rootfs
             }
             (None, Some(r)) => r.clone(),
@@ -189,6 +190,7 @@ impl Engine {
             self.container_hosts(&id, opts, oci.hostname().as_deref().unwrap_or(""))?;
         }
         spec::write_bundle_config(&dir, &oci)?;
+        crate::failpoint::hit("container.create.after-bundle");
 
         let image_volumes: Vec<String> = image_cfg.as_ref().and_then(|i| i.volumes().clone()).unwrap_or_default();
         let planned = mounts::user_mounts(opts, &id, &image_volumes, &volumes_root)?;
@@ -285,10 +287,12 @@ impl Engine {
                 None => return Err(e),
             },
         }
+        crate::failpoint::hit("container.create.after-runtime-create");
         // The spec step's files (hosts, config.json, ...) were written unflushed: one batch
         // makes them durable together with the record.
         let written = files::container_files(&dir);
         rec.save(&dir, &written.iter().map(PathBuf::as_path).collect::<Vec<_>>())?;
+        crate::failpoint::hit("container.create.after-record");
         self.inner.containers.insert(Arc::new(Container::new(rec.clone(), dir)));
         undo.disarm();
         self.emit_volumes("create", &new_volumes);

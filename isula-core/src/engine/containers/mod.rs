@@ -208,6 +208,7 @@ impl Engine {
                 log::debug!("runtime delete of {id}: {e}");
             }
         }
+        crate::failpoint::hit("container.remove.after-runtime-delete");
         self.network_teardown(id)?;
         let shim_dir = self.shim_dir(id);
         if let Ok(h) = ShimHandle::load(&shim_dir) {
@@ -216,17 +217,20 @@ impl Engine {
             }
         }
         sys::fs::remove_dir_all_if_exists(&shim_dir)?;
+        crate::failpoint::hit("container.remove.after-shim-dir");
         match self.inner.snapshots.remove(id) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::NotFound || e.kind() == ErrorKind::InvalidArgument => {}
             Err(e) => return Err(e),
         }
+        crate::failpoint::hit("container.remove.after-snapshot");
         let dir = self.inner.containers.dir_of(id);
         let rootfs = dir.join("rootfs");
         if sys::mount::is_mountpoint(&rootfs) {
             sys::mount::unmount(&rootfs, true)?;
         }
         sys::fs::remove_dir_all_if_exists(&dir)?;
+        crate::failpoint::hit("container.remove.after-dir");
         for v in volumes {
             sys::fs::remove_dir_all_if_exists(&self.volumes_root().join(v))?;
         }

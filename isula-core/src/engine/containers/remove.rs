@@ -35,8 +35,10 @@ impl Engine {
                 .ok()
                 .and_then(|h| h.wait_exit(Some(KILL_WAIT)).ok().flatten());
             self.mark_exited(&c, rec.state.shim_pid, exit);
+            crate::failpoint::hit("container.remove.after-kill");
         }
         c.update(|r| r.state.status = Status::Removing)?;
+        crate::failpoint::hit("container.remove.after-mark-removing");
         let vols: &[String] = if opts.volumes { &rec.anonymous_volumes } else { &[] };
         if let Err(e) = self.destroy_files(&rec.id, &rec.runtime, vols) {
             let _ = c.update(|r| r.state.status = Status::Dead);

@@ -62,12 +62,14 @@ impl Engine {
                 Ok(s) => s,
                 Err(e) => return Err(self.start_failed(c, e)),
             };
+            crate::failpoint::hit("container.start.after-runtime-create");
             c.update(|r| {
                 r.state.status = Status::Created;
                 r.state.shim_pid = spawned.handle.shim_pid;
                 r.state.shim_start_time = spawned.handle.shim_start_time;
                 r.state.pid = spawned.handle.pid;
             })?;
+            crate::failpoint::hit("container.start.after-created-record");
         }
         // Stamped before the runtime starts the process, so that it never comes after the exit
         // time of a process that ends at once.
@@ -76,6 +78,7 @@ impl Engine {
             let _ = rt.delete(id, true);
             return Err(self.start_failed(c, e));
         }
+        crate::failpoint::hit("container.start.after-runtime-start");
         c.update(|r| {
             if !by_policy {
                 r.restart_count = 0;
@@ -92,6 +95,7 @@ impl Engine {
             r.state.error.clear();
             r.state.oom_killed = false;
         })?;
+        crate::failpoint::hit("container.start.after-record");
         self.started(&c.record());
         Ok(())
     }

@@ -44,6 +44,7 @@ impl Engine {
         }
         let scratch = ScratchDir::new(&self.tmp_dir()?, "load")?;
         let pending = archive::read_archive(reader, &scratch.0, &|c| self.inner.snapshots.has_layer(c))?;
+        crate::failpoint::hit("image.load.after-archive");
         if tag.is_some() && pending.len() != 1 {
             return Err(Error::invalid(format!(
                 "--tag needs an archive with exactly one image; this one has {}",
@@ -80,6 +81,7 @@ impl Engine {
                 let existed = self.inner.content.contains(&mdigest);
                 self.inner.content.put(&mbytes, Some(&mdigest))?;
                 new.note(existed, &mdigest);
+                crate::failpoint::hit("image.load.after-blobs");
                 let names = match &tag {
                     Some(t) => vec![t.clone()],
                     None => p.names.clone(),

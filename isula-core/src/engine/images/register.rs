@@ -57,6 +57,7 @@ impl Engine {
         for (i, r) in self.stage_layers(&img, &missing) {
             staged[i] = Some(r?);
         }
+        crate::failpoint::hit("image.register.after-stage");
         let mut created: Vec<Digest> = Vec::new();
         let mut sizes = Vec::new();
         let result = (|| -> Result<()> {
@@ -77,6 +78,7 @@ impl Engine {
                 if !existed {
                     created.push(info.chain_id.clone());
                 }
+                crate::failpoint::hit("image.register.after-layer-commit");
                 sizes.push(info.size);
             }
             Ok(())
@@ -128,9 +130,13 @@ impl Engine {
             seq: 0,
         };
         // One flush for everything the image wrote (blobs, layers), then the record.
-        let put = self.flush_image_data().and_then(|()| self.inner.images.put_flushed(rec));
+        let put = self.flush_image_data().and_then(|()| {
+            crate::failpoint::hit("image.register.after-flush");
+            self.inner.images.put_flushed(rec)
+        });
         match put {
             Ok(rec) => {
+                crate::failpoint::hit("image.register.after-record");
                 if let Some(o) = old {
                     if o.manifest != rec.manifest {
                         self.free_blobs(&[o.manifest]);

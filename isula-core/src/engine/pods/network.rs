@@ -109,6 +109,7 @@ impl Engine {
             }
         };
         let (ns, _) = self.network_setup(id, &[])?;
+        crate::failpoint::hit("pod.run.after-netns");
         let mut out = PodNetwork { netns: ns.display().to_string(), ..Default::default() };
         if let Some(list) = list {
             let rt = RuntimeConf {
@@ -121,6 +122,7 @@ impl Engine {
             let res = self.inner.networks.cni().add(&list, &rt).and_then(|v| result_ips(&v));
             match res {
                 Ok(ips) => {
+                    crate::failpoint::hit("pod.run.after-cni-add");
                     out.network = list.name.clone();
                     out.ips = ips;
                 }

@@ -105,6 +105,7 @@ impl Engine {
         let mut undo = RunUndo { engine: self, id: id.clone(), key, rec: None, armed: true };
         let dir = self.inner.pods.dir_of(&id);
         sys::fs::ensure_dir(&dir, 0o711)?;
+        crate::failpoint::hit("pod.run.after-dir");
         let (cgroup_parent, cgroup_owned) = self.pod_cgroup_parent(&id, &config.cgroup_parent);
         let net = self.pod_network_up(&id, config)?;
         let host_network = config.namespaces.host_network;
@@ -128,9 +129,12 @@ impl Engine {
         if !config.namespaces.host_ipc {
             mount_shm(&dir)?;
         }
+        crate::failpoint::hit("pod.run.after-files");
         self.infra_run(&rec, &dir, source)?;
+        crate::failpoint::hit("pod.run.after-infra");
         rec.created = now();
         rec.save(&dir)?;
+        crate::failpoint::hit("pod.run.after-record");
         self.inner.pods.insert(Arc::new(Pod::new(rec.clone(), dir)));
         undo.armed = false;
         self.emit_pod("start", &rec);
