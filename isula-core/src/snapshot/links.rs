@@ -54,7 +54,6 @@ pub(super) fn remove(links_dir: &Path, id: &str) -> Result<()> {
 }
 
 /// Entries of `links_dir` that are not symlinks to an existing directory.
-#[cfg(test)]
 pub(super) fn dangling(links_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(links_dir).map_err(|e| Error::io(links_dir, "read", e))?;

@@ -22,8 +22,7 @@
 mod layers;
 mod links;
 mod mounts;
-// Start-up repair of the snapshotter; today only its tests call it.
-#[cfg(test)]
+// Start-up repair of the snapshotter (`Engine::open`).
 mod repair;
 mod snapshots;
 

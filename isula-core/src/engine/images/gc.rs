@@ -85,6 +85,12 @@ impl Engine {
             let all = self.inner.content.list()?;
             self.free_blobs(&all);
         }
+        // Last, after the layers of no image went: half-made layers and snapshots, dangling
+        // short links (a crash between a layer's link and its rename), creation locks of
+        // layers that are gone.
+        if let Err(e) = self.inner.snapshots.repair() {
+            log::warn!("repairing the snapshotter: {e}");
+        }
         Ok(())
     }
 
