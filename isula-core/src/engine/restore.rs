@@ -12,7 +12,8 @@ use crate::container::restart::restart_on_open;
 use crate::container::state::Status;
 use crate::container::store::{Container, ContainerRecord};
 use crate::error::{Error, Result};
-use crate::runtime::ShimHandle;
+use crate::runtime::{RuntimeStatus, ShimHandle};
+use crate::time::now;
 
 impl Engine {
     /// Load and reconcile all containers (called once by `open`, before the monitor starts).
@@ -107,14 +108,15 @@ impl Engine {
                 let dir = self.shim_dir(&rec.id);
                 match ShimHandle::load(&dir) {
                     Ok(h) if h.shim_pid == rec.state.shim_pid && h.is_alive() => {
+                        let started = rec.state.status == Status::Created && self.record_started_meanwhile(c);
                         self.inner.monitor_tx.send(Msg::Watch {
                             id: rec.id.clone(),
                             shim_pid: h.shim_pid,
                             shim_start_time: h.shim_start_time,
                         });
-                        if rec.state.status == Status::Running {
+                        if rec.state.status == Status::Running || started {
                             // continue from the saved health (status, streak, results)
-                            self.health_resume(&rec);
+                            self.health_resume(&c.record());
                         }
                     }
                     _ => {
@@ -131,6 +133,36 @@ impl Engine {
             Status::Restarting => self.schedule_restart(&rec.id, Duration::ZERO),
             Status::Exited => self.restart_if_policy_on_open(c),
             _ => {}
+        }
+    }
+
+    /// A container recorded `Created` whose process runs: the engine stopped between the
+    /// runtime's start and the record. Records it running (from now: the real start time is
+    /// unknown); true when it did.
+    fn record_started_meanwhile(&self, c: &Container) -> bool {
+        let rec = c.record();
+        let Ok(rt) = self.runtime(&rec.runtime) else { return false };
+        let Ok(st) = rt.state(&rec.id) else { return false };
+        if st.status != RuntimeStatus::Running {
+            return false;
+        }
+        log::warn!("container {}: started while no engine recorded it; recording it running", rec.id);
+        let res = c.update(|r| {
+            r.state.status = Status::Running;
+            r.state.started_at = now();
+            if st.pid > 0 {
+                r.state.pid = st.pid;
+            }
+            r.state.exit_code = 0;
+            r.state.error.clear();
+            r.state.manually_stopped = false;
+        });
+        match res {
+            Ok(()) => true,
+            Err(e) => {
+                log::error!("container {}: record its start: {e}", rec.id);
+                false
+            }
         }
     }
 
