@@ -15,6 +15,10 @@ use crate::error::{Error, Result};
 use crate::runtime::{RuntimeStatus, ShimHandle};
 use crate::time::now;
 
+/// How long restore waits for the shim of an interrupted start to exit once its container
+/// was deleted.
+const STRAY_SHIM_WAIT: Duration = Duration::from_secs(5);
+
 impl Engine {
     /// Load and reconcile all containers (called once by `open`, before the monitor starts).
     pub(crate) fn restore_containers(&self) -> Result<()> {
@@ -102,8 +106,9 @@ impl Engine {
     fn reconcile(&self, c: &Container) {
         let rec = c.record();
         match rec.state.status {
-            // Created but never given a shim (its start failed): nothing runs, nothing to do.
-            Status::Created if rec.state.shim_pid == 0 => {}
+            // Created but never given a shim (its start failed): nothing runs, unless a
+            // start was cut short after the runtime's create.
+            Status::Created if rec.state.shim_pid == 0 => self.stop_unrecorded_shim(&rec),
             Status::Running | Status::Paused | Status::Created => {
                 let dir = self.shim_dir(&rec.id);
                 match ShimHandle::load(&dir) {
@@ -131,7 +136,10 @@ impl Engine {
                 }
             }
             Status::Restarting => self.schedule_restart(&rec.id, Duration::ZERO),
-            Status::Exited => self.restart_if_policy_on_open(c),
+            Status::Exited => {
+                self.stop_unrecorded_shim(&rec);
+                self.restart_if_policy_on_open(c);
+            }
             _ => {}
         }
     }
@@ -163,6 +171,27 @@ impl Engine {
                 log::error!("container {}: record its start: {e}", rec.id);
                 false
             }
+        }
+    }
+
+    /// A container recorded as not running whose shim directory names a live shim that its
+    /// record does not: the engine stopped between a start's runtime create and its record.
+    /// That process would run unmanaged: it is killed and deleted through the runtime (the
+    /// next start creates it again).
+    fn stop_unrecorded_shim(&self, rec: &ContainerRecord) {
+        let Ok(h) = ShimHandle::load(&self.shim_dir(&rec.id)) else { return };
+        if h.shim_pid == rec.state.shim_pid || !h.is_alive() {
+            return;
+        }
+        log::warn!("container {}: a start was cut short after the runtime's create; deleting it", rec.id);
+        if let Ok(rt) = self.runtime(&rec.runtime) {
+            if let Err(e) = rt.delete(&rec.id, true) {
+                log::error!("container {}: delete the interrupted start: {e}", rec.id);
+            }
+        }
+        let deadline = std::time::Instant::now() + STRAY_SHIM_WAIT;
+        while h.is_alive() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
