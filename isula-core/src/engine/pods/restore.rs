@@ -24,7 +24,11 @@ impl Engine {
                 Ok(r) if r.id == id => r,
                 _ => {
                     log::warn!("removing half-made pod {id}");
-                    let rec = PodRecord { id: id.clone(), ..Default::default() };
+                    // Its cgroup parent is unknown without the record: the one the engine
+                    // makes for a pod without its own (left alone when the pod had its own:
+                    // that path never existed then).
+                    let (cgroup_parent, cgroup_owned) = self.pod_cgroup_parent(&id, "");
+                    let rec = PodRecord { id: id.clone(), cgroup_parent, cgroup_owned, ..Default::default() };
                     if let Err(e) = self.pod_destroy(&rec) {
                         log::error!("removing half-made pod {id}: {e}");
                     }
