@@ -5,7 +5,9 @@ use std::time::Duration;
 use isula_core::{Engine, ErrorKind, RemoveOptions, Status, WaitCondition};
 use isula_tests::env::{require, require_root};
 
-use crate::support::{container_opts, run_op, run_points, Case, Op, CONTAINER};
+use crate::support::{
+    cgroup_dirs, container_opts, processes_mentioning, run_op, run_points, runc_list, Case, Op, CONTAINER,
+};
 
 /// The steps of `Containers::create`.
 pub(crate) const CREATE: &[&str] = &[
@@ -64,6 +66,19 @@ fn assert_running(e: &Engine, p: &str, when: &str) {
     assert!(!stat.is_empty() && !stat.contains(") Z"), "{p}: {when}: process {} is gone", r.state.pid);
 }
 
+/// The leak probes see a running container (so that their silence elsewhere means something).
+fn assert_probes_see(c: &Case, p: &str) {
+    let id = c.e().containers().record(CONTAINER).unwrap().id;
+    let dir = c.root.path();
+    assert!(runc_list(&dir.join("state/runtime/runc")).contains(&id), "{p}: runc list misses {id}");
+    assert!(processes_mentioning(dir).iter().any(|(_, cmd)| cmd.contains(&id)), "{p}: no shim of {id} found");
+    assert!(
+        cgroup_dirs(&c.cgroup_parent).iter().any(|d| d.ends_with(&id)),
+        "{p}: no cgroup of {id} below {}",
+        c.cgroup_parent
+    );
+}
+
 /// The end of every container case: the container runs (started again, or created anew),
 /// is removed, the name is free for a new one, and removing everything leaves nothing.
 fn finish(c: &mut Case) {
@@ -77,6 +92,8 @@ fn finish(c: &mut Case) {
         e.containers().start(CONTAINER).unwrap_or_else(|err| panic!("{p}: start {CONTAINER}: {err}"));
     }
     assert_running(e, p, "started after the crash");
+    assert_probes_see(c, p);
+    let e = c.e();
     let force = RemoveOptions { force: true, volumes: true };
     e.containers().remove(CONTAINER, &force).unwrap_or_else(|err| panic!("{p}: remove {CONTAINER}: {err}"));
     let id = e.containers().create(&container_opts()).unwrap_or_else(|err| panic!("{p}: name not free: {err}"));

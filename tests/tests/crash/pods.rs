@@ -6,7 +6,7 @@ use std::path::Path;
 use isula_core::PodState;
 use isula_tests::env::{require, require_root, skip_or_fail};
 
-use crate::support::{run_op, run_points, Case, Op, POD};
+use crate::support::{bridge_ports, cgroup_dirs, ipam_allocations, run_op, run_points, Case, Op, POD};
 
 /// The steps of `Pods::run`.
 pub(crate) const RUN: &[&str] = &[
@@ -34,6 +34,16 @@ fn assert_ready(c: &Case, when: &str) {
     assert_eq!(pod.state, PodState::Ready, "{p}: {when}: {pod:?}");
     assert!(pod.pid > 0 && Path::new(&format!("/proc/{}", pod.pid)).exists(), "{p}: {when}: infra pid {}", pod.pid);
     assert!(!pod.ip.is_empty(), "{p}: {when}: no address");
+    // The leak probes see it (so that their silence elsewhere means something).
+    let bridge = c.bridge.as_deref().expect("the case's bridge");
+    assert_eq!(bridge_ports(bridge).len(), 1, "{p}: {when}: ports of {bridge}");
+    assert_eq!(ipam_allocations(&c.root.path().join("ipam")).len(), 1, "{p}: {when}: IP allocations");
+    let infra = format!("pod-{}", pod.id);
+    assert!(
+        cgroup_dirs(&c.cgroup_parent).iter().any(|d| d.starts_with(&infra)),
+        "{p}: {when}: no cgroup {infra} below {}",
+        c.cgroup_parent
+    );
 }
 
 #[test]

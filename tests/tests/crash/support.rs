@@ -364,7 +364,11 @@ impl Case {
             });
             let leaf = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if !ok {
-                left.push(format!("cgroup {}", d.display()));
+                let procs = cgroup_procs(&self.cgroup_parent, &d);
+                let rel = Path::new(self.cgroup_parent.trim_start_matches('/')).join(&d);
+                let r#in: Vec<String> =
+                    cgroup_bases().iter().filter(|b| b.join(&rel).is_dir()).map(|b| b.display().to_string()).collect();
+                left.push(format!("cgroup {} (in {in:?}, processes {procs:?})", d.display()));
             } else if ids.contains(&leaf) && !live.contains(&leaf) {
                 let procs = cgroup_procs(&self.cgroup_parent, &d);
                 if !procs.is_empty() {
@@ -503,7 +507,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 }
 
 /// Ids of the containers runc knows under `root`.
-fn runc_list(root: &Path) -> Vec<String> {
+pub(crate) fn runc_list(root: &Path) -> Vec<String> {
     if !root.is_dir() {
         return Vec::new();
     }
@@ -524,7 +528,7 @@ fn runc_status(root: &Path, id: &str) -> String {
 
 /// Live processes (not zombies) other than this one whose command line mentions `dir`
 /// (the shims: their argument is their state directory).
-fn processes_mentioning(dir: &Path) -> Vec<(i32, String)> {
+pub(crate) fn processes_mentioning(dir: &Path) -> Vec<(i32, String)> {
     let needle = dir.to_string_lossy().into_owned();
     let me = std::process::id() as i32;
     let mut out = Vec::new();
@@ -559,7 +563,7 @@ fn cgroup_bases() -> Vec<PathBuf> {
 }
 
 /// Directories below cgroup `parent` in any hierarchy, relative to it (deepest last).
-fn cgroup_dirs(parent: &str) -> Vec<PathBuf> {
+pub(crate) fn cgroup_dirs(parent: &str) -> Vec<PathBuf> {
     let rel = parent.trim_start_matches('/');
     let mut out = BTreeSet::new();
     for b in cgroup_bases() {
@@ -593,12 +597,12 @@ fn cgroup_procs(parent: &str, rel: &Path) -> Vec<String> {
 }
 
 /// Interfaces enslaved to `bridge`.
-fn bridge_ports(bridge: &str) -> Vec<String> {
+pub(crate) fn bridge_ports(bridge: &str) -> Vec<String> {
     names_in(&Path::new("/sys/class/net").join(bridge).join("brif"))
 }
 
 /// Addresses host-local holds under `data_dir` (one file per address, per network).
-fn ipam_allocations(data_dir: &Path) -> Vec<String> {
+pub(crate) fn ipam_allocations(data_dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for net in names_in(data_dir) {
         for f in names_in(&data_dir.join(&net)) {
@@ -659,9 +663,11 @@ fn write_cni_config(root: &TestRoot, tag: &str) -> String {
 
 /// Run every case of `points` with `case` (each under `catch_unwind`, so that one failing
 /// point does not hide the others) and fail with the messages of all failed points.
+/// `ISULA_CRASH_ONLY=<substring>` runs only the points whose names contain it.
 pub(crate) fn run_points(points: &[&'static str], case: impl Fn(&'static str)) {
+    let only = std::env::var("ISULA_CRASH_ONLY").unwrap_or_default();
     let mut failed = Vec::new();
-    for &p in points {
+    for &p in points.iter().filter(|p| p.contains(only.as_str())) {
         let t = Instant::now();
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| case(p))) {
             Ok(()) => eprintln!("crash point {p}: ok ({:.1?})", t.elapsed()),
