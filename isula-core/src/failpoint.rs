@@ -13,12 +13,13 @@ pub const ENV: &str = "ISULA_FAILPOINT";
 /// Every crash point, in the order of the operations' steps.
 #[cfg(feature = "test-util")]
 pub const POINTS: &[&str] = &[
-    // Containers::create
+    // Containers::create (and Containers::run, the same steps with the runtime's run)
     "container.create.after-snapshot",
     "container.create.after-bundle",
     "container.create.after-runtime-create",
     "container.create.after-record",
     // Containers::start (a stopped container: the runtime's create, then its start)
+    "container.start.before-runtime-create",
     "container.start.after-runtime-create",
     "container.start.after-created-record",
     "container.start.after-runtime-start",

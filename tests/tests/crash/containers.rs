@@ -19,6 +19,7 @@ pub(crate) const CREATE: &[&str] = &[
 
 /// The steps of `Containers::start` of a stopped container.
 pub(crate) const START: &[&str] = &[
+    "container.start.before-runtime-create",
     "container.start.after-runtime-create",
     "container.start.after-created-record",
     "container.start.after-runtime-start",
@@ -120,6 +121,30 @@ fn create_killed_at_each_step() {
             }
         }
         first_run(c.e(), p);
+        finish(&mut c);
+    });
+}
+
+#[test]
+fn run_killed_at_each_step() {
+    if !prerequisites() {
+        return;
+    }
+    run_points(CREATE, |p| {
+        let mut c = Case::new(p, Op::Run, None);
+        c.crash(CONTAINER);
+        c.assert_no_leftovers("after the crash", false);
+        match status(c.e(), p) {
+            // Whole: it ran (its first run exits at once) or runs; finish starts it again.
+            Some(s) => assert!(matches!(s, Status::Running | Status::Exited), "{p}: a container left by run: {s:?}"),
+            None => run_op(c.e(), Op::Run, CONTAINER).unwrap_or_else(|err| panic!("{p}: retry run: {err}")),
+        }
+        let code = c
+            .e()
+            .containers()
+            .wait_timeout(CONTAINER, WaitCondition::NotRunning, Some(Duration::from_secs(30)))
+            .unwrap_or_else(|err| panic!("{p}: wait: {err}"));
+        assert_eq!(code, Some(0), "{p}: the first run exits 0");
         finish(&mut c);
     });
 }

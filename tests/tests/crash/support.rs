@@ -33,6 +33,8 @@ const CHILD_LIMIT: Duration = Duration::from_secs(120);
 pub(crate) enum Op {
     /// `Containers::create` of a busybox container named by the argument.
     Create,
+    /// `Containers::run` (create and start in one runtime call) of a container like `Create`'s.
+    Run,
     /// `Containers::start` of the (stopped) container named by the argument.
     Start,
     /// `Containers::remove` (forced) of the running container named by the argument.
@@ -51,6 +53,7 @@ impl Op {
     fn name(self) -> &'static str {
         match self {
             Op::Create => "create",
+            Op::Run => "run",
             Op::Start => "start",
             Op::Remove => "remove",
             Op::Load => "load",
@@ -61,7 +64,7 @@ impl Op {
     }
 
     fn parse(s: &str) -> Op {
-        [Op::Create, Op::Start, Op::Remove, Op::Load, Op::Pull, Op::Volume, Op::Pod]
+        [Op::Create, Op::Run, Op::Start, Op::Remove, Op::Load, Op::Pull, Op::Volume, Op::Pod]
             .into_iter()
             .find(|o| o.name() == s)
             .unwrap_or_else(|| panic!("unknown crash op {s:?}"))
@@ -101,6 +104,7 @@ pub(crate) fn pod_config() -> PodConfig {
 pub(crate) fn run_op(e: &Engine, op: Op, arg: &str) -> isula_core::Result<()> {
     match op {
         Op::Create => e.containers().create(&container_opts()).map(drop),
+        Op::Run => e.containers().run(&container_opts()).map(drop),
         Op::Start => e.containers().start(arg),
         Op::Remove => e.containers().remove(arg, &RemoveOptions { force: true, volumes: true }),
         Op::Load => {
@@ -183,7 +187,7 @@ impl Case {
             c.bridge = Some(write_cni_config(&c.root, &format!("{}{n}", pid % 100_000)));
         }
         let e = c.open();
-        if matches!(op, Op::Create | Op::Start | Op::Remove) {
+        if matches!(op, Op::Create | Op::Run | Op::Start | Op::Remove) {
             let tar = docker_archive(&[(&isula_tests::images::busybox(), &["busybox:latest"])], DockerLayout::Legacy);
             e.images().load(&mut &tar[..], &LoadOptions::default()).expect("load busybox");
         }

@@ -58,6 +58,7 @@ impl Engine {
             if let Err(e) = self.container_network_up(id, &rec.host_config, &rec.config.hostname) {
                 return Err(self.start_failed(c, e));
             }
+            crate::failpoint::hit("container.start.before-runtime-create");
             let spawned = match rt.create(&self.create_request(&rec)?) {
                 Ok(s) => s,
                 Err(e) => return Err(self.start_failed(c, e)),
