@@ -38,6 +38,8 @@ fn assert_ready(c: &Case, when: &str) {
     let bridge = c.bridge.as_deref().expect("the case's bridge");
     assert_eq!(bridge_ports(bridge).len(), 1, "{p}: {when}: ports of {bridge}");
     assert_eq!(ipam_allocations(&c.root.path().join("ipam")).len(), 1, "{p}: {when}: IP allocations");
+    let cache = std::fs::read_dir(c.root.path().join("state/cni/results")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(cache, 1, "{p}: {when}: CNI result cache entries");
     let infra = format!("pod-{}", pod.id);
     assert!(
         cgroup_dirs(&c.cgroup_parent).iter().any(|d| d.starts_with(&infra)),

@@ -386,6 +386,7 @@ impl Case {
             ("pod dir", root.join("pods")),
             ("netns", state.join("netns")),
             ("shim dir", state.join("shims")),
+            ("CNI result cache", state.join("cni/results")),
         ] {
             for name in names_in(&path) {
                 if !known(&name) {
