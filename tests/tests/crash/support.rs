@@ -170,7 +170,7 @@ pub(crate) struct Case {
 }
 
 impl Case {
-    /// A fresh root for `point` of `op` (busybox loaded for container and pod cases).
+    /// A fresh root for `point` of `op` (busybox loaded for the container cases).
     pub(crate) fn new(point: &'static str, op: Op, registry: Option<String>) -> Case {
         let n = N.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
