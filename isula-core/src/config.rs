@@ -59,6 +59,10 @@ pub struct EngineConfig {
     pub group: String,
     /// Storage driver; only `overlay2` is supported.
     pub storage_driver: String,
+    /// Storage driver options (`KEY=VALUE`): `overlay2.max-layer-size` and
+    /// `overlay2.max-image-size` limit the uncompressed size of each layer and of all the
+    /// layers one pull, load or import unpacks; `overlay2.override_kernel_check` is accepted.
+    pub storage_opts: Vec<String>,
     /// Registry mirrors tried in order for docker.io.
     pub registry_mirrors: Vec<String>,
     /// Registries reached over plain http or unverified TLS.
@@ -136,6 +140,7 @@ impl Default for EngineConfig {
             pidfile: None,
             group: "isula".into(),
             storage_driver: "overlay2".into(),
+            storage_opts: Vec::new(),
             registry_mirrors: Vec::new(),
             insecure_registries: Vec::new(),
             registry_config_dir: PathBuf::from("/etc/isulad/certs.d"),
@@ -185,6 +190,11 @@ impl EngineConfig {
     /// [`stream_idle_timeout`](Self::stream_idle_timeout) as a duration.
     pub fn stream_idle_timeout(&self) -> Result<std::time::Duration> {
         positive_duration("stream-idle-timeout", &self.stream_idle_timeout)
+    }
+
+    /// The layer and image size limits of [`storage_opts`](Self::storage_opts).
+    pub(crate) fn storage_limits(&self) -> Result<crate::layer::StorageLimits> {
+        crate::layer::StorageLimits::parse(&self.storage_opts)
     }
 
     /// A default config rooted at `graph` and `state` (handy for tests and embedding).
@@ -261,6 +271,7 @@ impl EngineConfig {
                 self.storage_driver
             )));
         }
+        self.storage_limits()?;
         if !self.registry_config_dir.is_absolute() {
             return Err(Error::invalid(format!(
                 "daemon config key \"registry-config-dir\": {} is not an absolute path",

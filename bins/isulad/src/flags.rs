@@ -49,6 +49,10 @@ pub(crate) struct Flags {
     /// searched after `<graph>/certs.d` (default /etc/isulad/certs.d).
     #[arg(long = "registry-config-dir", value_name = "DIR")]
     pub registry_config_dir: Option<PathBuf>,
+    /// Storage driver option (`overlay2.max-layer-size=SIZE`, `overlay2.max-image-size=SIZE`);
+    /// repeatable; replaces daemon.json's `storage-opts`.
+    #[arg(long = "storage-opt", value_name = "KEY=VALUE")]
+    pub storage_opt: Vec<String>,
     /// Runtime used when a container names none.
     #[arg(long = "default-runtime", value_name = "NAME")]
     pub default_runtime: Option<String>,
@@ -163,6 +167,9 @@ impl Flags {
         }
         if let Some(v) = &self.registry_config_dir {
             cfg.registry_config_dir = v.clone();
+        }
+        if !self.storage_opt.is_empty() {
+            cfg.storage_opts = self.storage_opt.clone();
         }
         if let Some(v) = &self.default_runtime {
             cfg.default_runtime = v.clone();

@@ -142,7 +142,7 @@ impl Engine {
             ))
         })?;
         let content = ContentStore::open(&root.join("content"))?;
-        let snapshots = Snapshotter::open(&root.join("snapshots"))?;
+        let snapshots = Snapshotter::open_limited(&root.join("snapshots"), config.storage_limits()?)?;
         let images = ImageStore::open(&root.join("images"))?;
         let networks = NetworkStore::open(network::network_store_config(&config))?;
         let containers = ContainerStore::open(&root.join("containers"))?;

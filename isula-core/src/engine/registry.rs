@@ -17,8 +17,8 @@ use crate::snapshot::StagedLayer;
 pub(crate) use crate::registry::{PullEvent, PullOptions, PullResult, PushEvent, PushResult};
 
 /// A pull unpacks the layers the snapshotter lacks into staging while they download;
-/// the registration commits them.
-struct SnapshotUnpacker<'e>(&'e Engine);
+/// the registration commits them. The layers of one pull share one image size budget.
+struct SnapshotUnpacker<'e>(&'e Engine, Option<std::sync::Arc<crate::layer::ImageBudget>>);
 
 impl LayerUnpacker for SnapshotUnpacker<'_> {
     type Staged = StagedLayer;
@@ -38,7 +38,7 @@ impl LayerUnpacker for SnapshotUnpacker<'_> {
     }
 
     fn unpack(&self, r: &mut dyn std::io::Read) -> Result<StagedLayer> {
-        self.0.inner.snapshots.stage_layer(r)
+        self.0.inner.snapshots.stage_layer(r, self.1.as_ref())
     }
 }
 
@@ -116,7 +116,7 @@ impl Engine {
             &mut |d| pins.add(d),
             &mut new_blobs,
             progress,
-            &SnapshotUnpacker(self),
+            &SnapshotUnpacker(self, self.inner.snapshots.image_budget()),
         );
         let (img, staged) = match fetched {
             Ok(img) => img,

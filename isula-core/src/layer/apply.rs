@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use tar::EntryType;
 
 use super::compression::decompress;
+use super::limits::{ImageBudget, IMAGE_SIZE_OPT, LAYER_SIZE_OPT};
 use super::path::{clean_entry_path, split_parent};
-use super::stream::TarStream;
+use super::stream::{Exceeded, TarStream};
 use super::whiteout::{self, Whiteout};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -21,9 +22,13 @@ use crate::sys::openat::DirFd;
 
 /// Limits guarding against tar bombs.
 #[derive(Debug, Clone)]
-pub(super) struct ApplyOptions {
+pub(crate) struct ApplyOptions {
     /// Maximum uncompressed tar size in bytes.
     pub max_size: u64,
+    /// True when `max_size` is the configured `overlay2.max-layer-size` (errors name it).
+    pub configured_max: bool,
+    /// The budget shared with the other layers of the same image operation, if limited.
+    pub image: Option<std::sync::Arc<ImageBudget>>,
     /// Maximum number of tar entries.
     pub max_entries: u64,
     /// Flush the destination's filesystem (syncfs) once the layer is written. Off by
@@ -33,7 +38,29 @@ pub(super) struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { max_size: 64 << 30, max_entries: 10_000_000, sync: false }
+        ApplyOptions {
+            max_size: BUILTIN_MAX_SIZE,
+            configured_max: false,
+            image: None,
+            max_entries: 10_000_000,
+            sync: false,
+        }
+    }
+}
+
+/// The largest uncompressed layer accepted without a configured limit.
+const BUILTIN_MAX_SIZE: u64 = 64 << 30;
+
+impl ApplyOptions {
+    /// The defaults with the configured limits: `max_layer_size` (when below the built-in
+    /// maximum) and the image operation's shared budget.
+    pub(crate) fn limited(max_layer_size: Option<u64>, image: Option<std::sync::Arc<ImageBudget>>) -> Self {
+        let mut o = ApplyOptions { image, ..ApplyOptions::default() };
+        if let Some(m) = max_layer_size.filter(|m| *m < BUILTIN_MAX_SIZE) {
+            o.max_size = m;
+            o.configured_max = true;
+        }
+        o
     }
 }
 
@@ -48,19 +75,14 @@ pub(crate) struct AppliedLayer {
     pub content_bytes: u64,
 }
 
-/// Apply a (possibly compressed) layer tar onto `dest` with default limits, without
-/// flushing it to disk (the caller flushes once for a whole image).
-pub(crate) fn apply_layer(r: &mut dyn Read, dest: &Path) -> Result<AppliedLayer> {
-    apply_layer_with(r, dest, &ApplyOptions::default())
-}
-
 /// Apply a (possibly compressed) layer tar onto `dest`, converting whiteouts to
-/// overlay form. On error `dest` may hold part of the layer: callers unpack into
-/// a scratch directory and delete it on failure.
-pub(super) fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOptions) -> Result<AppliedLayer> {
+/// overlay form, without flushing it to disk unless `opts.sync` (callers flush once for a
+/// whole image). On error `dest` may hold part of the layer: callers unpack into a scratch
+/// directory and delete it on failure.
+pub(crate) fn apply_layer_with(r: &mut dyn Read, dest: &Path, opts: &ApplyOptions) -> Result<AppliedLayer> {
     let root = DirFd::open(dest).map_err(|e| Error::io(dest, "open layer directory", e))?;
-    let exceeded = Cell::new(false);
-    let mut stream = TarStream::new(decompress(Box::new(r))?, opts.max_size, &exceeded);
+    let exceeded = Cell::new(None);
+    let mut stream = TarStream::new(decompress(Box::new(r))?, opts.max_size, opts.image.as_deref(), &exceeded);
     let mut un = Unpacker {
         dest,
         dirs: DirCache { root, cached: None },
@@ -151,7 +173,7 @@ struct Unpacker<'a> {
     content_bytes: u64,
     entries: u64,
     opts: &'a ApplyOptions,
-    exceeded: &'a Cell<bool>,
+    exceeded: &'a Cell<Option<Exceeded>>,
     /// Bytes the layer may still write before the filesystem's reserve (refreshed lazily).
     budget: Option<u64>,
 }
@@ -206,10 +228,19 @@ fn parse_pax_time(v: &[u8]) -> Option<(i64, u32)> {
 
 impl Unpacker<'_> {
     fn read_error(&self, e: io::Error) -> Error {
-        if self.exceeded.get() {
-            Error::invalid(format!("layer exceeds the maximum uncompressed size of {} bytes", self.opts.max_size))
-        } else {
-            Error::invalid(format!("corrupt layer tar: {e}")).with_source(e)
+        match self.exceeded.get() {
+            Some(Exceeded::Layer) if self.opts.configured_max => Error::precondition(format!(
+                "layer exceeds the maximum uncompressed size of {} bytes (storage option {LAYER_SIZE_OPT})",
+                self.opts.max_size
+            )),
+            Some(Exceeded::Layer) => {
+                Error::invalid(format!("layer exceeds the maximum uncompressed size of {} bytes", self.opts.max_size))
+            }
+            Some(Exceeded::Image) => Error::precondition(format!(
+                "image exceeds the maximum uncompressed size of {} bytes (storage option {IMAGE_SIZE_OPT})",
+                self.opts.image.as_ref().map_or(0, |b| b.limit())
+            )),
+            None => Error::invalid(format!("corrupt layer tar: {e}")).with_source(e),
         }
     }
 

@@ -8,13 +8,15 @@
 mod apply;
 mod compression;
 mod devnum;
+mod limits;
 mod path;
 mod stream;
 mod whiteout;
 
-pub(crate) use apply::{apply_layer, AppliedLayer};
+pub(crate) use apply::{apply_layer_with, AppliedLayer, ApplyOptions};
 pub(crate) use compression::{decompress, detect_compression, Compression};
 pub(crate) use devnum::device_numbers;
+pub(crate) use limits::{ImageBudget, StorageLimits};
 
 #[cfg(test)]
 mod tests;

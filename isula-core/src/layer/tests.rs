@@ -6,7 +6,6 @@ use std::path::Path;
 
 use tar::EntryType;
 
-use super::apply::{apply_layer_with, ApplyOptions};
 use super::testutil::{gzip, xz, zstd, TarBuilder};
 use super::whiteout::OPAQUE_XATTR;
 use super::*;
@@ -15,7 +14,7 @@ use crate::sys::xattr;
 use crate::ErrorKind;
 
 fn apply_bytes(data: &[u8], dest: &Path) -> crate::Result<AppliedLayer> {
-    apply_layer(&mut &data[..], dest)
+    apply_layer_with(&mut &data[..], dest, &ApplyOptions::default())
 }
 
 /// A scratch area with a destination and a sentinel directory beside it.

@@ -153,18 +153,26 @@ impl Snapshotter {
         if let Some(p) = parent {
             self.layer_meta(p).map_err(|e| e.context(format!("create layer {chain}: parent")))?;
         }
-        let staged = self.stage_layer(reader)?;
+        let staged = self.stage_layer(reader, None)?;
         self.commit_staged_locked(parent, diff_id, &chain, staged)
     }
 
     /// Unpack `reader` (a possibly compressed layer tar) into a private staging directory,
     /// where nobody sees it until [`Snapshotter::commit_staged`]. Several layers of one
     /// image can be staged at once (in any order, in parallel); dropping the result removes it.
-    pub(crate) fn stage_layer(&self, reader: &mut dyn Read) -> Result<StagedLayer> {
+    /// The layer is held to the configured layer size limit, and counted against `image`, the
+    /// budget its image operation shares (see [`Snapshotter::image_budget`]).
+    pub(crate) fn stage_layer(
+        &self,
+        reader: &mut dyn Read,
+        image: Option<&std::sync::Arc<layer::ImageBudget>>,
+    ) -> Result<StagedLayer> {
         let staging = self.staging("layer");
         sys::fs::ensure_dir(&staging.join("diff"), 0o755)?;
         let guard = StagingGuard(Some(staging.clone()));
-        let applied = layer::apply_layer(reader, &staging.join("diff")).map_err(|e| e.context("apply layer"))?;
+        let opts = layer::ApplyOptions::limited(self.limits.max_layer_size, image.cloned());
+        let applied =
+            layer::apply_layer_with(reader, &staging.join("diff"), &opts).map_err(|e| e.context("apply layer"))?;
         Ok(StagedLayer { staging, applied, guard })
     }
 

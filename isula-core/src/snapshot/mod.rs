@@ -41,17 +41,30 @@ use crate::sys;
 #[derive(Debug)]
 pub(crate) struct Snapshotter {
     dir: PathBuf,
+    limits: crate::layer::StorageLimits,
 }
 
 impl Snapshotter {
-    /// Open (creating if needed) the snapshotter at `dir`.
+    /// Open (creating if needed) the snapshotter at `dir`, with no size limits beyond the
+    /// built-in ones.
+    #[cfg(test)]
     pub(crate) fn open(dir: &Path) -> Result<Self> {
+        Self::open_limited(dir, crate::layer::StorageLimits::default())
+    }
+
+    /// Open (creating if needed) the snapshotter at `dir`; layers it unpacks are held to `limits`.
+    pub(crate) fn open_limited(dir: &Path, limits: crate::layer::StorageLimits) -> Result<Self> {
         sys::fs::ensure_dir(dir, 0o700)?;
-        let s = Snapshotter { dir: dir.to_path_buf() };
+        let s = Snapshotter { dir: dir.to_path_buf(), limits };
         for sub in [s.layers_root(), s.links_dir(), s.snapshots_root(), s.tmp_dir(), s.locks_dir(), s.empty_dir()] {
             sys::fs::ensure_dir(&sub, 0o700)?;
         }
         Ok(s)
+    }
+
+    /// A fresh budget for the layers one image operation unpacks (`None`: no image limit).
+    pub(crate) fn image_budget(&self) -> Option<std::sync::Arc<crate::layer::ImageBudget>> {
+        self.limits.image_budget()
     }
 
     /// The snapshotter's directory.

@@ -329,8 +329,8 @@ fn staged_layers_are_invisible_until_committed_and_bad_metadata_is_remade() {
     let (g1, g2) = (gzip(&t1), gzip(&t2));
     // Staged in parallel, the upper layer first.
     let (s2, s1) = std::thread::scope(|sc| {
-        let h2 = sc.spawn(|| fx.snap.stage_layer(&mut &g2[..]).unwrap());
-        let h1 = sc.spawn(|| fx.snap.stage_layer(&mut &g1[..]).unwrap());
+        let h2 = sc.spawn(|| fx.snap.stage_layer(&mut &g2[..], None).unwrap());
+        let h1 = sc.spawn(|| fx.snap.stage_layer(&mut &g1[..], None).unwrap());
         (h2.join().unwrap(), h1.join().unwrap())
     });
     assert!(fx.snap.layers().unwrap().is_empty(), "staged layers are not listed");

@@ -283,3 +283,45 @@ fn compressed_layer_not_matching_its_diff_id() {
         "gzip layer with a wrong diff id (existing chain)",
     );
 }
+
+/// `storage-opts` size limits: a layer over `overlay2.max-layer-size` (here a gzip bomb), or
+/// layers that are each small but together over `overlay2.max-image-size`, are refused with an
+/// error naming the option, and leave the store as it was; an image within both loads.
+#[test]
+fn storage_opts_limit_layer_and_image_sizes() {
+    let root = isula_tests::env::TestRoot::new();
+    let mut cfg = root.config();
+    cfg.storage_opts = vec!["overlay2.max-layer-size=1m".into(), "overlay2.max-image-size=3m".into()];
+    let e = Engine::open(cfg).unwrap();
+    let zeros = |n: usize| {
+        let mut b = images::LayerBuilder::new();
+        b.file("zeros", 0o644, &vec![0u8; n]);
+        b.finish()
+    };
+    let bomb = docker_archive_of(&[gzip(&zeros(2 << 20))], &["bomb:1"]);
+    assert!(bomb.len() < 64 << 10, "the bomb is small: {}", bomb.len());
+    let before = state(&e);
+    let err = e.images().load(&mut &bomb[..], &LoadOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
+    assert!(err.to_string().contains("overlay2.max-layer-size"), "{err}");
+    assert_eq!(state(&e), before, "the refused layer changed the store");
+
+    let layers: Vec<Vec<u8>> = (0..4).map(|i| zeros((900 << 10) + i)).collect();
+    let wide = docker_archive_of(&layers, &["wide:1"]);
+    let err = e.images().load(&mut &wide[..], &LoadOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
+    assert!(err.to_string().contains("overlay2.max-image-size"), "{err}");
+    assert_eq!(state(&e), before, "the refused image changed the store");
+    let left: Vec<_> = std::fs::read_dir(e.root().join("snapshots/tmp")).unwrap().map(|x| x.unwrap().path()).collect();
+    assert!(left.is_empty(), "staged layers left behind: {left:?}");
+
+    let fits = docker_archive_of(&layers[..3], &["fits:1"]);
+    e.images().load(&mut &fits[..], &LoadOptions::default()).unwrap();
+    assert!(all_tags(&e).contains(&"fits:1".to_string()), "{:?}", all_tags(&e));
+
+    let mut cfg = root.config();
+    cfg.storage_opts = vec!["overlay2.size=10G".into()];
+    drop(e);
+    let Err(err) = Engine::open(cfg) else { panic!("overlay2.size is refused") };
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+}

@@ -290,6 +290,29 @@ fn server_ignoring_range_restarts_from_zero() {
 }
 
 #[test]
+fn pull_over_the_image_size_limit_is_refused_and_store_unchanged() {
+    let img = images::sized(3 << 20, 3);
+    let content = Content::image(&img, "latest");
+    let srv = FakeRegistry::start(move |req| content.serve(req));
+    let root = TestRoot::new();
+    let mut cfg = root.config();
+    cfg.insecure_registries = vec![srv.addr.clone()];
+    cfg.storage_opts = vec!["overlay2.max-image-size=2m".into()];
+    let e = isula_core::Engine::open(cfg).unwrap();
+    let before = store_state(&e);
+    let err = pull(&e, &format!("{}/r/big", srv.addr)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FailedPrecondition, "{err}");
+    assert!(err.to_string().contains("overlay2.max-image-size"), "{err}");
+    // Downloads cancelled midway stay as partial ingests for a later pull to resume (as after
+    // any failed pull); no blob, image or layer is added.
+    let after = store_state(&e);
+    assert_eq!((&after.0, &after.2), (&before.0, &before.2), "the refused pull changed the store");
+    assert!(e.image_layers_for_test().unwrap().is_empty());
+    let left: Vec<_> = std::fs::read_dir(e.root().join("snapshots/tmp")).unwrap().map(|x| x.unwrap().path()).collect();
+    assert!(left.is_empty(), "staged layers left behind: {left:?}");
+}
+
+#[test]
 fn corrupt_blob_is_refused_and_store_unchanged() {
     let img = images::busybox();
     let mut content = Content::image(&img, "latest");

@@ -156,12 +156,13 @@ impl Engine {
     /// Unpack layers `which` of `img` from their blobs into staging, up to
     /// [`UNPACK_THREADS`] at once; results in the order of `which`.
     fn stage_layers(&self, img: &NewImage, which: &[usize]) -> Vec<(usize, Result<StagedLayer>)> {
+        let budget = self.inner.snapshots.image_budget();
         let stage = |i: usize| -> Result<StagedLayer> {
             let layer = &img.layers[i];
             let mut blob = self.inner.content.open_blob(&layer.digest)?;
             self.inner
                 .snapshots
-                .stage_layer(&mut blob)
+                .stage_layer(&mut blob, budget.as_ref())
                 .map_err(|e| e.context(format!("layer {} of image {}", layer.digest, img.config)))
         };
         if which.len() <= 1 {
