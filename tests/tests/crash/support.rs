@@ -25,6 +25,9 @@ const CGROUP: &str = "ISULA_CRASH_CGROUP";
 const CNI: &str = "ISULA_CRASH_CNI";
 const REGISTRY: &str = "ISULA_CRASH_REGISTRY";
 
+/// How long the engine gets to record an exit its runtime already reports.
+const RECORD_CATCH_UP: Duration = Duration::from_secs(10);
+
 /// How long a child gets to reach its crash point.
 const CHILD_LIMIT: Duration = Duration::from_secs(120);
 
@@ -344,16 +347,28 @@ impl Case {
                 left.push(format!("runc container {id} runs, but its container is recorded as not running"));
             }
         }
-        // What the record says of a live container is what the runtime says.
-        for r in containers.iter().filter(|r| live.contains(&r.id)) {
+        // What the record says of a live container is what the runtime says (given a moment:
+        // the runtime sees an exit before the engine's monitor records it).
+        let disagreement = |id: &str| -> Option<String> {
+            let r = e.containers().record(id).ok()?;
             let want = match r.state.status {
                 Status::Running => "running",
                 Status::Paused => "paused",
-                _ => "created",
+                Status::Created if r.state.shim_pid > 0 => "created",
+                _ => return None,
             };
-            let got = runc_status(&runc_root, &r.id);
-            if got != want {
-                left.push(format!("container {} recorded {:?} but the runtime says {got:?}", r.id, r.state.status));
+            let got = runc_status(&runc_root, id);
+            (got != want).then(|| format!("container {id} recorded {:?} but the runtime says {got:?}", r.state.status))
+        };
+        for id in &live {
+            let mut last = disagreement(id);
+            if last.is_some()
+                && !isula_tests::poll::poll(RECORD_CATCH_UP, || {
+                    last = disagreement(id);
+                    last.is_none()
+                })
+            {
+                left.extend(last);
             }
         }
         for (pid, cmdline) in processes_mentioning(dir) {
