@@ -25,8 +25,8 @@ const CGROUP: &str = "ISULA_CRASH_CGROUP";
 const CNI: &str = "ISULA_CRASH_CNI";
 const REGISTRY: &str = "ISULA_CRASH_REGISTRY";
 
-/// How long the engine gets to record an exit its runtime already reports.
-const RECORD_CATCH_UP: Duration = Duration::from_secs(10);
+/// How long what a crash left gets to settle before it counts as left behind.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// How long a child gets to reach its crash point.
 const CHILD_LIMIT: Duration = Duration::from_secs(120);
@@ -295,8 +295,16 @@ impl Case {
     }
 
     /// Assert that nothing is left that the engine does not show (see [`Case::leftovers`]).
+    /// Given a moment ([`SETTLE`]): the runtime sees an exit before the engine's monitor
+    /// records it, a killed process leaves its cgroup as it exits.
     pub(crate) fn assert_no_leftovers(&self, when: &str, partial_pull_ok: bool) {
-        let left = self.leftovers(partial_pull_ok);
+        let mut left = self.leftovers(partial_pull_ok);
+        if !left.is_empty() {
+            isula_tests::poll::poll(SETTLE, || {
+                left = self.leftovers(partial_pull_ok);
+                left.is_empty()
+            });
+        }
         assert!(left.is_empty(), "{}: {when}: left behind:\n  {}", self.point, left.join("\n  "));
     }
 
@@ -347,28 +355,16 @@ impl Case {
                 left.push(format!("runc container {id} runs, but its container is recorded as not running"));
             }
         }
-        // What the record says of a live container is what the runtime says (given a moment:
-        // the runtime sees an exit before the engine's monitor records it).
-        let disagreement = |id: &str| -> Option<String> {
-            let r = e.containers().record(id).ok()?;
+        // What the record says of a live container is what the runtime says.
+        for r in containers.iter().filter(|r| live.contains(&r.id)) {
             let want = match r.state.status {
                 Status::Running => "running",
                 Status::Paused => "paused",
-                Status::Created if r.state.shim_pid > 0 => "created",
-                _ => return None,
+                _ => "created",
             };
-            let got = runc_status(&runc_root, id);
-            (got != want).then(|| format!("container {id} recorded {:?} but the runtime says {got:?}", r.state.status))
-        };
-        for id in &live {
-            let mut last = disagreement(id);
-            if last.is_some()
-                && !isula_tests::poll::poll(RECORD_CATCH_UP, || {
-                    last = disagreement(id);
-                    last.is_none()
-                })
-            {
-                left.extend(last);
+            let got = runc_status(&runc_root, &r.id);
+            if got != want {
+                left.push(format!("container {} recorded {:?} but the runtime says {got:?}", r.id, r.state.status));
             }
         }
         for (pid, cmdline) in processes_mentioning(dir) {
