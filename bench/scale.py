@@ -94,7 +94,7 @@ class ScaleIsula(ptcr.Isula):
         cmd = [os.path.join(self.bindir, "isulad"), "-g", os.path.join(self.dir, "root"),
                "-S", os.path.join(self.dir, "state"), "-H", f"unix://{self.sock}",
                "-p", os.path.join(self.dir, "isulad.pid"), "--default-runtime", self.runtime,
-               "--stream-server-port", "0",
+               "--stream-server-port", "0", *getattr(self, "daemon_flags", []),
                "-l", "warn", "--log-file", os.path.join(self.dir, "isulad.log")]
         t0 = time.perf_counter()
         self.daemon = Procs.popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

@@ -63,7 +63,7 @@ fn run(flags: &Flags) -> Result<(), String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(64)
-        .thread_keep_alive(Duration::from_secs(10))
+        .thread_keep_alive(memory::BLOCKING_KEEP_ALIVE)
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let engine = Arc::new(Engine::open(cfg.clone()).map_err(|e| e.to_string())?);

@@ -4,22 +4,24 @@
 //! Event shapes follow Docker's `/events` (Type, Action, Actor{ID, Attributes}, time,
 //! timeNano; plus the legacy `status`, `id`, `from`).
 
-use std::collections::{BTreeMap, VecDeque};
+mod history;
+
+use std::collections::BTreeMap;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Mutex;
 use std::time::Duration;
 
 pub use isula_types::event::{Actor, Event, EventFilter};
 
-/// How many past events the bus keeps for `since`.
-pub(crate) const HISTORY_SIZE: usize = 1000;
+#[cfg(test)]
+use history::HISTORY_SIZE;
 
 /// The bus's state: history and subscribers under one lock, so that an event is recorded
 /// and delivered in one critical section and a subscription copies the history and joins the
 /// live feed in another: each subscriber meets every event exactly once, in publish order.
 #[derive(Debug, Default)]
 struct Hub {
-    history: VecDeque<Event>,
+    history: history::History,
     subscribers: Vec<(EventFilter, Sender<Event>)>,
 }
 
@@ -80,10 +82,7 @@ impl EventBus {
     /// dropped (their receiver then reports the end).
     pub(crate) fn publish(&self, e: Event) {
         let mut hub = self.hub();
-        if hub.history.len() >= HISTORY_SIZE {
-            hub.history.pop_front();
-        }
-        hub.history.push_back(e.clone());
+        hub.history.push(&e);
         hub.subscribers.retain(|(f, tx)| {
             if f.until.is_some_and(|u| e.time_nano > u) {
                 return false;
@@ -104,7 +103,7 @@ impl EventBus {
         let (tx, rx) = channel();
         let mut hub = self.hub();
         let past: Vec<Event> = if filter.since.is_some() {
-            hub.history.iter().filter(|e| filter.matches(e) && filter.in_time(e)).cloned().collect()
+            hub.history.select(|e| filter.matches(e) && filter.in_time(e))
         } else {
             Vec::new()
         };
