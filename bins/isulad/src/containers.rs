@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::blocking::blocking;
+use crate::blocking::{blocking, spawn_stream};
 use crate::status::{parse_opts, status, to_json};
 
 /// The container service.
@@ -250,13 +250,13 @@ impl ContainerService for Containers {
         };
         let (tx, rx) = mpsc::channel(1);
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || {
+        spawn_stream("wait", move || {
             let m = match engine.containers().wait(&r.id, cond) {
                 Ok(code) => Ok(WaitContainerResponse { exit_code: code, error: String::new() }),
                 Err(e) => Err(status(&e)),
             };
             let _ = tx.blocking_send(m);
-        });
+        })?;
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
@@ -269,7 +269,7 @@ impl ContainerService for Containers {
         let e2 = engine.clone();
         blocking(move || e2.containers().record(&id).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(64);
-        tokio::task::spawn_blocking(move || {
+        spawn_stream("logs", move || {
             let mut sink = |l: isula_core::LogLine| {
                 let stream = if l.stream == LogStream::Stderr { 2 } else { 1 };
                 let time = if opts.timestamps { l.time.clone() } else { String::new() };
@@ -278,7 +278,7 @@ impl ContainerService for Containers {
             if let Err(e) = engine.containers().logs(&r.id, &opts, &mut sink) {
                 let _ = tx.blocking_send(Err(status(&e)));
             }
-        });
+        })?;
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
@@ -308,11 +308,11 @@ impl ContainerService for Containers {
         for i in input_of(first.stdin, first.close_stdin, first.height, first.width) {
             let _ = input.send(Some(i));
         }
-        tokio::task::spawn_blocking(move || {
+        spawn_stream("exec", move || {
             pump_output(stream, tx, |code| match code {
                 Some(_) | None => exec.wait().ok().or(code),
             })
-        });
+        })?;
         tokio::spawn(async move {
             while let Ok(Some(m)) = inbound.message().await {
                 for i in input_of(m.stdin, m.close_stdin, m.height, m.width) {
@@ -345,7 +345,7 @@ impl ContainerService for Containers {
         let (want_out, want_err) = (first.stdout || !first.stderr, first.stderr || !first.stdout);
         let (ftx, mut frx) = mpsc::channel::<Result<StdioResponse, Status>>(64);
         let (engine, id) = (self.engine.clone(), first.id.clone());
-        tokio::task::spawn_blocking(move || {
+        spawn_stream("attach", move || {
             // As Docker: once the client hears the exit, the container's record says so too
             // (an `rm` right after a foreground `run` must not find it running). The record
             // shows it by a new finish time (status alone could still be `created` here).
@@ -357,7 +357,7 @@ impl ContainerService for Containers {
                 }
                 code
             })
-        });
+        })?;
         // Filter the streams the client did not ask for.
         let out = tx.clone();
         tokio::spawn(async move {
@@ -429,7 +429,7 @@ impl ContainerService for Containers {
         blocking(move || e2.containers().record(&id2).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(4);
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || {
+        spawn_stream("stats", move || {
             let mut sink = |s: &isula_core::ContainerStats| match serde_json::to_string(s) {
                 Ok(j) => tx.blocking_send(Ok(StatsResponse { stats_json: j })).is_ok(),
                 Err(_) => false,
@@ -437,7 +437,7 @@ impl ContainerService for Containers {
             if let Err(e) = engine.containers().stats(&id, r.stream, &mut sink) {
                 let _ = tx.blocking_send(Err(status(&e)));
             }
-        });
+        })?;
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 

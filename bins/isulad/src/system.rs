@@ -10,7 +10,7 @@ use isula_core::{Event, EventFilter};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::blocking::blocking;
+use crate::blocking::{blocking, spawn_stream};
 use crate::status::{parse_opts, to_json};
 
 /// The system service.
@@ -82,7 +82,7 @@ impl SystemService for System {
         let filter: EventFilter = parse_opts("options_json", &r.into_inner().options_json)?;
         let (history, live) = self.engine.events(&filter);
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        tokio::task::spawn_blocking(move || forward_events(&filter, history, live, tx));
+        spawn_stream("events", move || forward_events(&filter, history, live, tx))?;
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

@@ -470,3 +470,63 @@ fn attach_and_start_attached() {
     let err = env.isula(&["attach", &c]).fails(1).to_string();
     assert!(err.contains("You cannot attach to a stopped container"), "{err}");
 }
+
+/// Child processes killed (and reaped) when dropped, so a failing test leaves none behind.
+struct Children(Vec<std::process::Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Threads of process `pid` now.
+fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// More clients waiting on streams (`wait`, `logs -f`) than the daemon's blocking pool has
+/// threads (64) must not stall other calls: each stream gets a thread of its own.
+#[test]
+fn many_waiting_clients_do_not_stall_the_daemon() {
+    const WAITERS: usize = 70;
+    const FOLLOWERS: usize = 10;
+    let env = Env::new();
+    let id = env.isula(&["run", "-d", "busybox", "sleep", "1000"]).ok().trim().to_string();
+    let before = thread_count(env.d.pid());
+    let spawn = |args: &[&str]| {
+        Command::new(bin("isula"))
+            .arg("-H")
+            .arg(env.d.host())
+            .args(args)
+            .env_remove("ISULAD_HOST")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn isula")
+    };
+    let mut waiters = Children((0..WAITERS).map(|_| spawn(&["wait", &id])).collect());
+    let followers = Children((0..FOLLOWERS).map(|_| spawn(&["logs", "-f", &id])).collect());
+    // Every stream has been taken up by the daemon once it runs a thread for each.
+    wait_until(Duration::from_secs(60), "the daemon to take every stream", || {
+        thread_count(env.d.pid()) >= before + WAITERS + FOLLOWERS
+    });
+    // Other calls are answered meanwhile (before, the 64 pool threads were all taken and
+    // these hung until the waits ended).
+    let mut ps = Children(vec![spawn(&["ps", "-q"])]);
+    let answered = isula_tests::poll::poll(Duration::from_secs(60), || ps.0[0].try_wait().unwrap().is_some());
+    assert!(answered, "`isula ps` got no answer with {WAITERS} waits and {FOLLOWERS} log followers open");
+    let out = ps.0.pop().unwrap().wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id[..12]), "{out:?}");
+    env.isula(&["stop", "-t", "0", &id]).ok();
+    for (i, w) in waiters.0.drain(..).enumerate() {
+        let out = w.wait_with_output().unwrap();
+        assert!(out.status.success(), "wait {i}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "137", "wait {i}");
+    }
+    drop(followers);
+}

@@ -56,7 +56,7 @@ pub(crate) fn subscribe(shared: &Shared) -> EventStream {
     let (_history, live) = shared.engine.events(&filter);
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let engine = shared.engine.clone();
-    tokio::task::spawn_blocking(move || {
+    let spawned = crate::blocking::spawn_stream("cri-events", move || {
         while !tx.is_closed() {
             match next_live(&live, &filter, std::time::Duration::from_millis(500)) {
                 Live::Event(e) => {
@@ -71,6 +71,9 @@ pub(crate) fn subscribe(shared: &Shared) -> EventStream {
             }
         }
     });
+    if let Err(e) = spawned {
+        log::warn!("GetContainerEvents: {}", e.message());
+    }
     ReceiverStream::new(rx)
 }
 
