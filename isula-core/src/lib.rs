@@ -24,6 +24,9 @@ mod digest;
 mod engine;
 mod error;
 mod events;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 mod image;
 mod layer;
