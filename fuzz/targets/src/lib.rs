@@ -29,8 +29,11 @@ pub use spdy::spdy;
 pub use template::template;
 pub use websocket::websocket;
 
+/// A target body.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as the corpus directories and the harnesses are named.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("reference", reference),
     ("manifest", manifest),
     ("archive", archive),
