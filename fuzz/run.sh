@@ -13,10 +13,12 @@ mkdir -p "$work" "corpus/$t" "artifacts/$t"
 cp -n corpus/"$t"/* "$work"/ 2>/dev/null || true
 nice -n 10 "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="artifacts/$t/" "$@" "$work" || true
-# Minimise: merge the grown corpus into an empty directory, then replace the checked-in one.
+# Minimise: the smallest set of inputs (up to MERGE_MAX_LEN bytes, default 1024, to keep the
+# checked-in corpus small) covering what the grown corpus covers; it replaces the checked-in one.
 min=$(mktemp -d)
-nice -n 10 "$bin" -merge=1 -rss_limit_mb=1024 -timeout=10 "$@" "$min" "$work" >/dev/null 2>&1
+nice -n 10 "$bin" -set_cover_merge=1 -max_len="${MERGE_MAX_LEN:-1024}" -rss_limit_mb=1024 -timeout=10 \
+  "$min" "$work" >/dev/null 2>&1
 rm -f corpus/"$t"/*
 cp "$min"/* corpus/"$t"/
 rm -rf "$min"
-echo "corpus/$t: $(ls corpus/"$t" | wc -l) files, $(du -sk corpus/"$t" | cut -f1) KB"
+echo "corpus/$t: $(ls corpus/"$t" | wc -l) files, $(du -sk --apparent-size corpus/"$t" | cut -f1) KB"
