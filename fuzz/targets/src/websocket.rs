@@ -47,14 +47,16 @@ pub fn websocket(data: &[u8]) {
         };
         assert!(bytes.len() <= codec::MAX_MESSAGE, "a message over the limit was delivered");
         if let Ok(Some(m)) = decode(codec, close_signal, &bytes, text) {
-            // What we decode, encoded by our side, decodes to the same.
+            // What we decode, encoded by our side, decodes to the same, for the channels we
+            // can write on (base64 names them with one ASCII digit).
+            let writable = |ch: u8| codec != Codec::Base64 || ch < 10;
             if let Incoming::Data(ch, payload) = &m {
                 let again = match encode(codec, *ch, payload) {
                     Message::Binary(b) => decode(codec, close_signal, &b, false),
                     Message::Text(t) => decode(codec, close_signal, t.as_bytes(), true),
                     other => panic!("encode gave {other:?}"),
                 };
-                if !(close_signal && *ch == codec::CLOSE_SIGNAL) {
+                if !(close_signal && *ch == codec::CLOSE_SIGNAL) && writable(*ch) {
                     assert_eq!(again, Ok(Some(m)), "channel message does not survive encode/decode");
                 }
             }
