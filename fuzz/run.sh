@@ -13,10 +13,11 @@ mkdir -p "$work" "corpus/$t" "artifacts/$t"
 cp -n corpus/"$t"/* "$work"/ 2>/dev/null || true
 nice -n 10 "$bin" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
   -artifact_prefix="artifacts/$t/" "$@" "$work" || true
-# Minimise: the smallest set of inputs (up to MERGE_MAX_LEN bytes, default 1024, to keep the
-# checked-in corpus small) covering what the grown corpus covers; it replaces the checked-in one.
+# Minimise: the smallest set of inputs (up to MERGE_MAX_LEN bytes, default 4096) covering every
+# edge the grown corpus covers (edges only, not hit counts: -use_counters=0 keeps the checked-in
+# corpus small); it replaces the checked-in one.
 min=$(mktemp -d)
-nice -n 10 "$bin" -set_cover_merge=1 -max_len="${MERGE_MAX_LEN:-1024}" -rss_limit_mb=1024 -timeout=10 \
+nice -n 10 "$bin" -set_cover_merge=1 -use_counters=0 -max_len="${MERGE_MAX_LEN:-4096}" -rss_limit_mb=1024 -timeout=10 \
   "$min" "$work" >/dev/null 2>&1
 rm -f corpus/"$t"/*
 cp "$min"/* corpus/"$t"/
