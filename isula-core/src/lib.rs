@@ -25,6 +25,9 @@ mod engine;
 mod error;
 mod events;
 mod failpoint;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 mod image;
 mod layer;

@@ -63,9 +63,6 @@ impl Reference {
         if name.is_empty() {
             return Err(bad("empty repository name"));
         }
-        if name.len() > MAX_NAME_LEN {
-            return Err(bad(&format!("repository name longer than {MAX_NAME_LEN} characters")));
-        }
         let (domain, path) = split_domain(name);
         if let Some(d) = domain {
             if !valid_domain(d) {
@@ -87,6 +84,10 @@ impl Reference {
         } else {
             path.to_string()
         };
+        // The limit applies to the normalised name (as Docker's), so that what we print parses.
+        if domain.len() + 1 + path.len() > MAX_NAME_LEN {
+            return Err(bad(&format!("repository name longer than {MAX_NAME_LEN} characters")));
+        }
         Ok(Reference { domain, path, tag: tag.map(str::to_string), digest })
     }
 
@@ -332,6 +333,9 @@ mod tests {
     fn rejects_invalid() {
         let too_long_tag = format!("x:{}", "a".repeat(129));
         let too_long_name = "a/".repeat(130) + "a";
+        // Short enough as typed, too long once it reads docker.io/library/… (found by fuzzing:
+        // it was accepted and then printed as a reference that does not parse).
+        let too_long_normalised = "a".repeat(240);
         let bad = [
             "",
             "Busybox",
@@ -342,6 +346,7 @@ mod tests {
             "busybox:a b",
             too_long_tag.as_str(),
             too_long_name.as_str(),
+            too_long_normalised.as_str(),
             "a//b",
             "/a",
             "a/",

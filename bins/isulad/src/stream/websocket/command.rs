@@ -7,7 +7,8 @@ use crate::stream::http::Head;
 use crate::stream::remote::{self, Protocol, Streams};
 use crate::stream::Ctx;
 
-use super::channel::{Channels, Codec, Layout};
+use super::channel::{Channels, Layout};
+use super::codec::Codec;
 use super::handshake::{self, Refusal};
 
 const STDIN: u8 = 0;

@@ -11,7 +11,8 @@ use crate::stream::http::Head;
 use crate::stream::portforward;
 use crate::stream::Ctx;
 
-use super::channel::{Channels, Codec, Layout};
+use super::channel::{Channels, Layout};
+use super::codec::Codec;
 use super::handshake::{self, Refusal};
 
 /// The subprotocols served: kubelet's (`v4.`, `v4.base64.`, none) and `portforward.k8s.io`

@@ -4,6 +4,7 @@
 //! tunnelled in binary messages (`SPDY/3.1+portforward.k8s.io`; [`tunnel`]).
 
 mod channel;
+mod codec;
 mod command;
 mod forward;
 mod handshake;

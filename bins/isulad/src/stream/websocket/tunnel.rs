@@ -9,7 +9,8 @@ use crate::stream::http::Head;
 use crate::stream::spdy;
 use crate::stream::Ctx;
 
-use super::channel::{Channels, Codec, Layout};
+use super::channel::{Channels, Layout};
+use super::codec::Codec;
 use super::handshake;
 
 /// The tunnelling subprotocol of port-forward.
