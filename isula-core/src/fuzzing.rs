@@ -51,7 +51,8 @@ pub fn read_archive(reader: &mut dyn Read, scratch: &Path) -> Result<Vec<String>
 /// Apply a (possibly compressed) layer tar onto the directory `dest`, as the snapshotter
 /// does. Returns the diff id.
 pub fn apply_layer(reader: &mut dyn Read, dest: &Path) -> Result<String> {
-    Ok(crate::layer::apply_layer(reader, dest)?.diff_id.to_string())
+    let opts = crate::layer::ApplyOptions::default();
+    Ok(crate::layer::apply_layer_with(reader, dest, &opts)?.diff_id.to_string())
 }
 
 /// A CNI plugin's ADD result, read as attach reads it: the addresses, gateway and MAC of
