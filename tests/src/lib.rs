@@ -8,6 +8,7 @@
 //! * [`registry`]: a real `docker-registry` on 127.0.0.1 (http, TLS, basic auth) with `push()`.
 //! * [`poll`]: `wait_until(timeout, what, || cond)` and friends, instead of sleep-then-assert.
 //! * [`pause`]: the `isula-pause` binary (built on demand), the infra process of pods.
+//! * [`net`]: `free_subnet()`, a random 10.x.y.0/24 clear of the host's routes.
 //! * [`shim`]: the `isulad-shim` binary (built on demand) and the runtimes to test (runc, crun).
 //!
 //! ```no_run
@@ -26,6 +27,7 @@
 
 pub mod env;
 pub mod images;
+pub mod net;
 pub mod pause;
 pub mod poll;
 pub mod registry;

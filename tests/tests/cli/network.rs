@@ -9,11 +9,9 @@
 use crate::cli_support;
 use crate::network_common;
 
-use std::net::Ipv4Addr;
 use std::process::Command;
 
 use cli_support::{Daemon, Run};
-use isula_core::unstable::network::host_routes;
 use isula_core::Ipv4Net;
 use isula_tests::env::free_port;
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
@@ -92,19 +90,6 @@ impl Drop for Env {
     }
 }
 
-/// A random 10.x /24 clear of the host's routes.
-fn free_subnet() -> Ipv4Net {
-    let routes = host_routes();
-    loop {
-        let b = u8::from_str_radix(&rand_hex(1), 16).unwrap();
-        let c = u8::from_str_radix(&rand_hex(1), 16).unwrap();
-        let s = Ipv4Net::new(Ipv4Addr::new(10, 100 + b % 150, c, 0), 24).unwrap();
-        if !routes.iter().any(|r| r.dest.overlaps(&s)) {
-            return s;
-        }
-    }
-}
-
 /// `10.a.b.` of a /24, to find rules and addresses of the subnet in text.
 fn prefix_of(s: &Ipv4Net) -> String {
     let o = s.addr().octets();
@@ -119,7 +104,7 @@ fn network_create_ls_inspect_rm() {
     let mut env = Env::new(&[]);
     let tag = rand_hex(3);
     let (n1, n2) = (format!("front{tag}"), format!("back{tag}"));
-    let subnet = free_subnet();
+    let subnet = isula_tests::net::free_subnet();
     let gw = subnet.nth(1).unwrap().to_string();
     let id1 = env
         .create_net(&n1, &["-d", "bridge", "--subnet", &subnet.to_string(), "--gateway", &gw, "--label", "tier=web"]);
@@ -204,7 +189,7 @@ fn containers_on_one_network_ping_and_rm_in_use_is_refused() {
     }
     let mut env = Env::new(&[]);
     let net = format!("n{}", rand_hex(3));
-    let subnet = free_subnet();
+    let subnet = isula_tests::net::free_subnet();
     env.create_net(&net, &["--subnet", &subnet.to_string()]);
     let bridge = env.inspect_net(&net)["Options"]["com.docker.network.bridge.name"].as_str().unwrap().to_string();
     env.links.push(bridge.clone());
@@ -252,7 +237,7 @@ fn default_bridge_publishes_ports_and_host_none_opt_out() {
     }
     let tag = rand_hex(3);
     let dev = format!("isb{tag}");
-    let subnet = free_subnet();
+    let subnet = isula_tests::net::free_subnet();
     let bip = format!("{}/24", subnet.nth(1).unwrap());
     let mut env = Env::new(&["--bridge", &dev, "--bip", &bip]);
     env.links.push(dev.clone());
@@ -407,7 +392,7 @@ fn publish_all_ip_hosts_and_resolv_conf_on_a_network() {
     }
     let mut env = Env::new(&[]);
     let net = format!("w{}", rand_hex(3));
-    let subnet = free_subnet();
+    let subnet = isula_tests::net::free_subnet();
     env.create_net(&net, &["--subnet", &subnet.to_string()]);
     let bridge = env.inspect_net(&net)["Options"]["com.docker.network.bridge.name"].as_str().unwrap().to_string();
     env.links.push(bridge.clone());

@@ -4,7 +4,6 @@
 //! opened again.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -630,34 +629,6 @@ pub(crate) fn ipam_allocations(data_dir: &Path) -> Vec<String> {
     out
 }
 
-/// A /24 of 10.x.y.0 clear of the host's routes (random, so parallel tests differ).
-fn free_subnet() -> String {
-    let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    let taken: Vec<isula_core::Ipv4Net> = routes
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
-            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
-            let net = std::net::Ipv4Addr::from(u32::from_be(dest));
-            isula_core::Ipv4Net::new(net, u32::from_be(mask).count_ones() as u8).ok()
-        })
-        .filter(|n| n.prefix() > 0)
-        .collect();
-    let mut seed = [0u8; 2];
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut seed).unwrap();
-    for i in 0..256u32 {
-        let x = 64 + ((seed[0] as u32 + i * 7) % 180) as u8;
-        let y = ((seed[1] as u32 + i * 13) % 256) as u8;
-        let n = isula_core::Ipv4Net::new(std::net::Ipv4Addr::new(10, x, y, 0), 24).unwrap();
-        if !taken.iter().any(|t| t.overlaps(&n)) {
-            return n.to_string();
-        }
-    }
-    panic!("no free 10.x subnet");
-}
-
 /// A bridge + host-local network config in the case's own CNI directory (bridge name and
 /// subnet unique to it, IPAM data in the case's directory); returns the bridge name.
 fn write_cni_config(root: &TestRoot, tag: &str) -> String {
@@ -669,7 +640,7 @@ fn write_cni_config(root: &TestRoot, tag: &str) -> String {
         "name": format!("crash{tag}"),
         "plugins": [
             {"type": "bridge", "bridge": bridge, "isGateway": true, "ipMasq": false,
-             "ipam": {"type": "host-local", "ranges": [[{"subnet": free_subnet()}]],
+             "ipam": {"type": "host-local", "ranges": [[{"subnet": isula_tests::net::free_subnet().to_string()}]],
                       "dataDir": root.path().join("ipam").display().to_string()}}
         ]
     });

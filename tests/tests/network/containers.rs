@@ -8,7 +8,6 @@ use crate::network_common;
 use std::time::{Duration, Instant};
 
 use containers_common::Env;
-use isula_core::unstable::network::host_routes;
 use isula_core::{Ipv4Net, NetworkCreateOptions};
 use isula_core::{ListOptions, RemoveOptions, WaitCondition};
 use network_common::{bridge_ports, http_get, iptables_lines, link_exists, rand_hex};
@@ -47,25 +46,13 @@ impl Drop for Guard {
     }
 }
 
-fn free_subnet() -> Ipv4Net {
-    let routes = host_routes();
-    loop {
-        let b = u8::from_str_radix(&rand_hex(1), 16).unwrap();
-        let c = u8::from_str_radix(&rand_hex(1), 16).unwrap();
-        let s = Ipv4Net::new(std::net::Ipv4Addr::new(10, 100 + b % 150, c, 0), 24).unwrap();
-        if !routes.iter().any(|r| r.dest.overlaps(&s)) {
-            return s;
-        }
-    }
-}
-
 fn setup() -> Option<(Guard, String, Ipv4Net)> {
     if !containers_common::prerequisites() || !network_common::prerequisites() {
         return None;
     }
     let env = Env::new("runc");
     let name = format!("n{}", rand_hex(3));
-    let subnet = free_subnet();
+    let subnet = isula_tests::net::free_subnet();
     let info = env
         .e()
         .networks()

@@ -14,38 +14,10 @@ use isula_tests::env::free_port;
 
 const T: Duration = Duration::from_secs(20);
 
-/// A /24 of 10.x.y.0 clear of the host's routes (random, so parallel tests differ).
-fn free_subnet() -> Ipv4Net {
-    let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    let taken: Vec<Ipv4Net> = routes
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
-            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
-            let net = std::net::Ipv4Addr::from(u32::from_be(dest));
-            Ipv4Net::new(net, u32::from_be(mask).count_ones() as u8).ok()
-        })
-        .filter(|n| n.prefix() > 0)
-        .collect();
-    let mut seed = [0u8; 2];
-    std::fs::File::open("/dev/urandom").unwrap().read_exact(&mut seed).unwrap();
-    for i in 0..256u32 {
-        let x = 64 + ((seed[0] as u32 + i * 7) % 180) as u8;
-        let y = ((seed[1] as u32 + i * 13) % 256) as u8;
-        let n = Ipv4Net::new(std::net::Ipv4Addr::new(10, x, y, 0), 24).unwrap();
-        if !taken.iter().any(|t| t.overlaps(&n)) {
-            return n;
-        }
-    }
-    panic!("no free 10.x subnet");
-}
-
 /// Writes the test's network config (`10-<name>.conflist`) and a later one that must not be
 /// used; returns (network name, bridge, subnet).
 fn write_config(env: &mut PodEnv) -> (String, String, Ipv4Net) {
-    let subnet = free_subnet();
+    let subnet = isula_tests::net::free_subnet();
     let tag = format!("{}{}", std::process::id() % 100_000, env.n);
     let (name, bridge) = (format!("podtest{tag}"), format!("ipt{tag}"));
     env.bridge = Some(bridge.clone());
