@@ -270,12 +270,15 @@ impl ContainerService for Containers {
         blocking(move || e2.containers().record(&id).map(|_| ())).await?;
         let (tx, rx) = mpsc::channel(64);
         spawn_stream("logs", move || {
+            // A follower of a quiet container ends when its client leaves, not at the next line.
+            let probe = tx.clone();
+            let wanted = move || !probe.is_closed();
             let mut sink = |l: isula_core::LogLine| {
                 let stream = if l.stream == LogStream::Stderr { 2 } else { 1 };
                 let time = if opts.timestamps { l.time.clone() } else { String::new() };
                 tx.blocking_send(Ok(LogsResponse { stream, data: l.log.into_bytes(), time })).is_ok()
             };
-            if let Err(e) = engine.containers().logs(&r.id, &opts, &mut sink) {
+            if let Err(e) = engine.containers().logs_while(&r.id, &opts, &wanted, &mut sink) {
                 let _ = tx.blocking_send(Err(status(&e)));
             }
         })?;

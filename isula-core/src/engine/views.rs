@@ -184,7 +184,20 @@ impl Containers<'_> {
     /// Read the container's json-file log into `sink` (which returns false to stop). With
     /// `opts.follow`, keeps reading until the container stops (or `sink` says stop).
     pub fn logs(&self, id: &str, opts: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
-        self.engine.logs(id, opts, sink)
+        self.engine.logs(id, opts, &|| true, sink)
+    }
+
+    /// [`logs`](Self::logs) for a reader that may go away while nothing is written: with
+    /// `opts.follow`, following also ends once `wanted` returns false (asked between looks at
+    /// the log, a few times a second), not only at the next line.
+    pub fn logs_while(
+        &self,
+        id: &str,
+        opts: &LogOptions,
+        wanted: &dyn Fn() -> bool,
+        sink: &mut dyn FnMut(LogLine) -> bool,
+    ) -> Result<()> {
+        self.engine.logs(id, opts, wanted, sink)
     }
 
     /// Run `opts.cmd` in running container `id` under a new shim and return the started

@@ -489,7 +489,8 @@ fn thread_count(pid: u32) -> usize {
 }
 
 /// More clients waiting on streams (`wait`, `logs -f`) than the daemon's blocking pool has
-/// threads (64) must not stall other calls: each stream gets a thread of its own.
+/// threads (64) must not stall other calls: each stream gets a thread of its own, which ends
+/// when its client leaves.
 #[test]
 fn many_waiting_clients_do_not_stall_the_daemon() {
     const WAITERS: usize = 70;
@@ -510,7 +511,7 @@ fn many_waiting_clients_do_not_stall_the_daemon() {
             .expect("spawn isula")
     };
     let mut waiters = Children((0..WAITERS).map(|_| spawn(&["wait", &id])).collect());
-    let followers = Children((0..FOLLOWERS).map(|_| spawn(&["logs", "-f", &id])).collect());
+    let mut followers = Children((0..FOLLOWERS).map(|_| spawn(&["logs", "-f", &id])).collect());
     // Every stream has been taken up by the daemon once it runs a thread for each.
     wait_until(Duration::from_secs(60), "the daemon to take every stream", || {
         thread_count(env.d.pid()) >= before + WAITERS + FOLLOWERS
@@ -522,11 +523,18 @@ fn many_waiting_clients_do_not_stall_the_daemon() {
     assert!(answered, "`isula ps` got no answer with {WAITERS} waits and {FOLLOWERS} log followers open");
     let out = ps.0.pop().unwrap().wait_with_output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(&id[..12]), "{out:?}");
+    // Followers that leave while the container prints nothing give their threads back.
+    for mut f in followers.0.drain(..) {
+        f.kill().unwrap();
+        f.wait().unwrap();
+    }
+    wait_until(Duration::from_secs(30), "the log followers' threads to end", || {
+        thread_count(env.d.pid()) <= before + WAITERS + 2
+    });
     env.isula(&["stop", "-t", "0", &id]).ok();
     for (i, w) in waiters.0.drain(..).enumerate() {
         let out = w.wait_with_output().unwrap();
         assert!(out.status.success(), "wait {i}: {out:?}");
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "137", "wait {i}");
     }
-    drop(followers);
 }

@@ -31,8 +31,14 @@ impl Engine {
         Ok(s)
     }
 
-    /// [`Containers::logs`]: see there.
-    pub(crate) fn logs(&self, id: &str, opts: &LogOptions, sink: &mut dyn FnMut(LogLine) -> bool) -> Result<()> {
+    /// [`Containers::logs_while`]: see there.
+    pub(crate) fn logs(
+        &self,
+        id: &str,
+        opts: &LogOptions,
+        wanted: &dyn Fn() -> bool,
+        sink: &mut dyn FnMut(LogLine) -> bool,
+    ) -> Result<()> {
         let c = self.container(id)?;
         let rec = c.record();
         if rec.log_path.as_os_str().is_empty() {
@@ -45,7 +51,7 @@ impl Engine {
                 rec.id
             )));
         }
-        let keep = || c.status().is_active() || c.status() == Status::Restarting;
+        let keep = || wanted() && (c.status().is_active() || c.status() == Status::Restarting);
         follow_logs(&rec.log_path, opts, &keep, sink)
     }
 
