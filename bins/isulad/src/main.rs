@@ -124,9 +124,16 @@ async fn serve(
     tls: Option<ServerTlsConfig>,
 ) -> Result<(), String> {
     let signals = terminated()?;
+    // The streaming server first: a start that fails there leaves no socket behind.
+    let stream = stream::StreamServer::start(cfg, engine.clone())?;
+    let mut sockets = SocketFiles(Vec::new());
     let mut listeners = Vec::new();
     for a in &addrs {
-        listeners.push(listen::bind(a, &cfg.group, insecure_tcp, tls.is_some()).await?);
+        let l = listen::bind(a, &cfg.group, insecure_tcp, tls.is_some()).await?;
+        if let Listener::Unix(_, path) = &l {
+            sockets.0.push(path.clone());
+        }
+        listeners.push(l);
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let images = ImageServiceServer::new(images::Images::new(engine.clone()));
@@ -134,10 +141,8 @@ async fn serve(
     let containers = ContainerServiceServer::new(containers::Containers::new(engine.clone()));
     let networks = NetworkServiceServer::new(networks::Networks::new(engine.clone()));
     let volumes = VolumeServiceServer::new(volumes::Volumes::new(engine.clone()));
-    let stream = stream::StreamServer::start(cfg, engine.clone())?;
     let (cri_runtime, cri_images) = cri::services(engine.clone(), cfg.clone(), stream);
     let mut servers = tokio::task::JoinSet::new();
-    let mut sockets = Vec::new();
     for l in listeners {
         let mut builder = Server::builder();
         if let (Listener::Tcp(_), Some(t)) = (&l, &tls) {
@@ -156,8 +161,7 @@ async fn serve(
             let _ = rx.wait_for(|s| *s).await;
         };
         match l {
-            Listener::Unix(l, path) => {
-                sockets.push(path);
+            Listener::Unix(l, _) => {
                 // Older gRPC clients send the socket path as :authority, which h2 rejects.
                 let inc = tokio_stream::wrappers::UnixListenerStream::new(l).map(|c| c.map(AuthorityFixed::new));
                 servers.spawn(router.serve_with_incoming_shutdown(inc, stop));
@@ -200,8 +204,18 @@ async fn serve(
         log::warn!("connections still open {}s after the stop signal: closing them", SHUTDOWN_GRACE.as_secs());
         servers.abort_all();
     }
-    for s in sockets {
-        let _ = std::fs::remove_file(s);
-    }
+    drop(sockets);
     failure.map_or(Ok(()), Err)
+}
+
+/// The unix socket files the daemon listens on; removed when it stops, and when a start fails
+/// after some were made.
+struct SocketFiles(Vec<std::path::PathBuf>);
+
+impl Drop for SocketFiles {
+    fn drop(&mut self) {
+        for s in &self.0 {
+            let _ = std::fs::remove_file(s);
+        }
+    }
 }

@@ -194,6 +194,7 @@ fn unknown_default_runtime_and_taken_stream_port_fail_startup() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("streaming server") && err.contains(&port), "{err}");
+    assert!(!d.sock.exists(), "a failed start left its socket");
     // A storage option that would be ignored (a per-container quota) is refused at start-up.
     d.flags = vec!["--storage-opt".into(), "overlay2.size=10G".into()];
     let out = d.command().output().unwrap();
