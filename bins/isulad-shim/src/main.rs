@@ -137,6 +137,9 @@ fn run(state_dir: &Path, ready: &mut Option<File>, stdin: Option<OwnedFd>) -> Re
     listener.set_nonblocking(true).map_err(|e| format!("attach socket: {e}"))?;
 
     let (stdio, pid) = create_process(&cfg)?;
+    // The OOM baseline before the engine hears of the container (it starts it then): a
+    // process killed at once must not be counted in the baseline.
+    let oom = oom::OomWatch::new(pid);
     let state = ShimState { shim_pid: std::process::id() as i32, shim_start_time: own_start_time(), pid };
     write_atomic(Path::new(proto::STATE_FILE), &serde_json::to_vec(&state).unwrap_or_default())
         .map_err(|e| format!("write {}: {e}", proto::STATE_FILE))?;
@@ -157,7 +160,6 @@ fn run(state_dir: &Path, ready: &mut Option<File>, stdin: Option<OwnedFd>) -> Re
     if let Some(c) = first_client {
         sup.add_client(c);
     }
-    let oom = oom::OomWatch::new(pid);
     let mut status = sup.run();
     status.oom_killed = oom.killed();
     write_atomic(Path::new(proto::EXIT_FILE), &serde_json::to_vec(&status).unwrap_or_default())
