@@ -90,17 +90,23 @@ impl Installed {
     /// Compile one C file against the installed header and shared library with plain gcc.
     pub(crate) fn compile(&self, src: &Path) -> PathBuf {
         let out = self.dir.path().join(src.file_stem().unwrap());
+        self.compile_with("gcc", "-std=c11", src, &out);
+        out
+    }
+
+    /// Compile `src` with `compiler` (C or C++, standard `std`) against the installed header
+    /// and shared library into `out`, warnings as errors.
+    pub(crate) fn compile_with(&self, compiler: &str, std: &str, src: &Path, out: &Path) {
         let p = self.prefix();
         run_ok(
-            Command::new("gcc")
-                .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-o"])
-                .arg(&out)
+            Command::new(compiler)
+                .args([std, "-Wall", "-Wextra", "-Werror", "-g", "-o"])
+                .arg(out)
                 .arg(format!("-I{}", p.join("include").display()))
                 .arg(src)
                 .arg(format!("-L{}", p.join("lib").display()))
                 .args(["-lisula", "-lpthread"]),
         );
-        out
     }
 
     /// Run a compiled program with the installed library on LD_LIBRARY_PATH.

@@ -3,24 +3,14 @@
 //! real engine root, normally and under valgrind (no definitely-lost bytes).
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use isula_tests::env::{require, run_ok, TestRoot};
+use isula_tests::env::{require, TestRoot};
 
 use crate::c::{assert_no_definite_leaks, busybox_archive, prerequisites, text, workspace, Installed};
 
 fn compile(inst: &Installed) -> PathBuf {
     let out = inst.dir.path().join("run_container_cpp");
-    let p = inst.prefix();
-    run_ok(
-        Command::new("g++")
-            .args(["-std=c++17", "-Wall", "-Wextra", "-Werror", "-g", "-o"])
-            .arg(&out)
-            .arg(format!("-I{}", p.join("include").display()))
-            .arg(workspace().join("examples/cpp/run_container.cpp"))
-            .arg(format!("-L{}", p.join("lib").display()))
-            .args(["-lisula", "-lpthread"]),
-    );
+    inst.compile_with("g++", "-std=c++17", &workspace().join("examples/cpp/run_container.cpp"), &out);
     out
 }
 
