@@ -9,10 +9,14 @@
 # reads the results back from the share. The guest has no network device at all.
 #
 # Binaries: $GUEST_BIN_DIR (default target/debug, what scripts/test.sh builds) must hold
-# isulad, isula, isulad-shim, isula-pause and examples/guest_pod (a pod through isula_core). GUEST_TIMEOUT (seconds, default 900) bounds the
-# whole boot + suite. GUEST_ACCEL=kvm|tcg forces the accelerator; by default KVM is used when
-# the CPU exposes vmx/svm, else (a VM without nested virtualization, whose /dev/kvm hangs
-# qemu) the guest runs under TCG emulation, slower but the same guest. GUEST_FILTER runs only the suite's sections whose name contains it.
+# isulad, isula, isulad-shim, isula-pause and examples/guest_pod (a pod through isula_core).
+# GUEST_TIMEOUT (seconds, default 900) bounds the whole boot + suite; GUEST_BOOT_TIMEOUT
+# (default 300) one boot: a guest that never reaches the suite is booted a second time; each
+# test in the guest gets GUEST_TEST_LIMIT seconds (default 300; a hung test fails with its
+# log). GUEST_ACCEL=kvm|tcg forces the accelerator; by default KVM is used when the CPU
+# exposes vmx/svm, else (a VM without nested virtualization, whose /dev/kvm hangs qemu) the
+# guest runs under TCG emulation, slower but the same guest. GUEST_FILTER runs only the
+# suite's sections whose name contains it. The suite's lines also go to the guest console.
 # Prints the suite's output and a closing line "N passed, M failed"; exits non-zero on any
 # failure. The per-test logs, the daemon logs and the guest console are copied to
 # $GUEST_RESULTS (default target/guest-results). Run as root.
@@ -64,6 +68,7 @@ mkdir -p "$share/bin" "$share/results"
 cp "$bin_dir"/{isulad,isula,isulad-shim,isula-pause,examples/guest_pod} "$share/bin/"
 cp tests/guest/run-in-guest.sh tests/guest/suite.sh "$share/"
 printf '%s\n' "${GUEST_FILTER:-}" >"$share/filter"
+printf '%s\n' "${GUEST_TEST_LIMIT:-300}" >"$share/test-limit"
 
 accel=${GUEST_ACCEL:-}
 if [ -z "$accel" ]; then
@@ -80,29 +85,60 @@ case $accel in
   *) fail "GUEST_ACCEL must be kvm or tcg, not $accel" ;;
 esac
 
-t0=$(date +%s)
-qemu-system-x86_64 "${accel_args[@]}" -smp 2 -m 2048 \
-  -display none -vga none -monitor none -nic none -no-reboot \
-  -serial "file:$share/console.log" \
-  -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-  -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet loglevel=3 systemd.show_status=false" \
-  -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on" \
-  -virtfs "local,path=$share,mount_tag=isula,security_model=none,id=isula" &
-qemu_pid=$!
-deadline=$(( t0 + timeout ))
-while kill -0 "$qemu_pid" 2>/dev/null; do
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "guest-test: the guest did not finish within ${timeout}s; console:" >&2
-    tail -n 40 "$share/console.log" >&2 || true
-    cleanup
-    trap - EXIT
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
+boot_timeout=${GUEST_BOOT_TIMEOUT:-300}
+start_guest() {
+  qemu-system-x86_64 "${accel_args[@]}" -smp 2 -m 2048 \
+    -display none -vga none -monitor none -nic none -no-reboot \
+    -serial "file:$share/console.log" \
+    -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
+    -append "root=/dev/vda rw console=ttyS0 panic=-1 quiet loglevel=3 systemd.show_status=false" \
+    -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on" \
+    -virtfs "local,path=$share,mount_tag=isula,security_model=none,id=isula" &
+  qemu_pid=$!
+}
+stop_guest() {
+  kill "$qemu_pid" 2>/dev/null || true
   sleep 1
+  kill -9 "$qemu_pid" 2>/dev/null || true
+  wait "$qemu_pid" 2>/dev/null || true
+  qemu_pid=
+}
+t0=$(date +%s)
+deadline=$(( t0 + timeout ))
+# A guest that has not reached the suite (run-in-guest.sh writes boot-seconds first) within
+# $GUEST_BOOT_TIMEOUT seconds (it takes 20-30 s under TCG) is booted once more.
+for attempt in 1 2; do
+  boot_deadline=$(( $(date +%s) + boot_timeout ))
+  start_guest
+  outcome=finished
+  while kill -0 "$qemu_pid" 2>/dev/null; do
+    now=$(date +%s)
+    if [ ! -f "$share/results/boot-seconds" ] && [ "$now" -ge "$boot_deadline" ]; then outcome=no-boot; break; fi
+    if [ "$now" -ge "$deadline" ]; then outcome=timeout; break; fi
+    sleep 1
+  done
+  case $outcome in
+    finished)
+      wait "$qemu_pid" || true
+      qemu_pid=
+      break ;;
+    no-boot)
+      echo "guest-test: boot $attempt did not reach the suite within ${boot_timeout}s; console:" >&2
+      tail -n 40 "$share/console.log" >&2 || true
+      stop_guest
+      [ "$attempt" = 1 ] || fail "the guest never reached the suite" ;;
+    timeout)
+      echo "guest-test: the guest did not finish within ${timeout}s; console:" >&2
+      tail -n 40 "$share/console.log" >&2 || true
+      # The test that was running: its log so far, and the daemon's.
+      last=$(ls -t "$share/results"/*.log 2>/dev/null | grep -v '/suite.log$' | head -n 2 || true)
+      for f in $last; do echo "guest-test: ${f##*/}:" >&2; tail -n 20 "$f" >&2; done
+      cleanup
+      trap - EXIT
+      echo "0 passed, 1 failed"
+      exit 1 ;;
+  esac
 done
-wait "$qemu_pid" || true
-qemu_pid=
 
 # The per-test logs and daemon logs stay for a look after the run.
 keep=${GUEST_RESULTS:-$repo/target/guest-results}

@@ -22,11 +22,26 @@ has() { case $1 in *"$2"*) ;; *) echo "FAILED: $3: '$2' not in: $1" >&2; exit 1 
 # Retry a check for up to $1 seconds (state changes that the kernel makes asynchronously).
 within() { local n=$1; shift; local i; for ((i = 0; i < n * 5; i++)); do "$@" 2>/dev/null && return 0; sleep 0.2; done; "$@"; }
 
+# Each test gets at most $GUEST_TEST_LIMIT seconds (default 300): a hung test is killed with
+# everything it started (its own process group: job control is on) and counts as failed, so
+# one hang cannot use up the whole run's time with nothing to show for it.
+set -m
+test_limit=${GUEST_TEST_LIMIT:-300}
 t() {
   local name=$1; shift
   if [ -n "${GUEST_FILTER:-}" ] && [[ $name != *"$GUEST_FILTER"* ]]; then return; fi
   local t0=$SECONDS
-  if ( set -u; "$@" ) >"$res/$name.log" 2>&1; then
+  ( set -u; "$@" ) >"$res/$name.log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS - t0 >= test_limit)); then
+      echo "FAILED: still running after ${test_limit}s; killed" >>"$res/$name.log"
+      kill -KILL -- "-$pid" 2>/dev/null
+      break
+    fi
+    sleep 0.2
+  done
+  if wait "$pid"; then
     passed=$((passed + 1)); echo "ok   $name ($((SECONDS - t0))s)"
   else
     failed=$((failed + 1)); echo "FAIL $name ($((SECONDS - t0))s)"; sed 's/^/    /' "$res/$name.log" | tail -n 30
