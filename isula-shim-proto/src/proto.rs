@@ -20,9 +20,7 @@ pub const ATTACH_SOCKET: &str = "attach.sock";
 pub const CONSOLE_SOCKET: &str = "console.sock";
 /// Pid file written by the runtime (`--pid-file`).
 pub const PID_FILE: &str = "init.pid";
-/// JSON log of the OCI runtime for the create/exec call (`--log`).
-pub const RUNTIME_LOG: &str = "runtime.log";
-/// The shim's own diagnostics (its stderr).
+/// The shim's own diagnostics, made by the first line written.
 pub const SHIM_LOG: &str = "shim.log";
 /// The file descriptor on which the shim receives the pipe for its readiness messages: its
 /// stdout. (A standard descriptor lets the engine spawn the shim with `posix_spawn`, without

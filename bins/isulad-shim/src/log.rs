@@ -1,6 +1,7 @@
 //! The container log the shim writes: Docker's json-file (rotated by size), the CRI
 //! format (never rotated here; reopened on request after kubelet renamed it) or syslog.
 
+use crate::diag::diag;
 use std::io;
 use std::time::SystemTime;
 
@@ -47,17 +48,17 @@ impl LogSink {
         match self {
             LogSink::Json(w, split) => split[i].push(data, &mut |line| {
                 if let Err(e) = w.write_entry(stream, line, now) {
-                    eprintln!("isulad-shim: write log: {e}");
+                    diag!("write log: {e}");
                 }
             }),
             LogSink::Cri(w, split) => split[i].push(data, &mut |msg, tag| {
                 if let Err(e) = w.write_record(stream, tag, msg, now) {
-                    eprintln!("isulad-shim: write log: {e}");
+                    diag!("write log: {e}");
                 }
             }),
             LogSink::Syslog(w, split) => split[i].push(data, &mut |line| {
                 if let Err(e) = w.write_line(i == 1, line, now) {
-                    eprintln!("isulad-shim: send to syslog: {e}");
+                    diag!("send to syslog: {e}");
                 }
             }),
         }

@@ -16,8 +16,10 @@
 //!    the exit frame to clients and exits. It never runs `<runtime> delete`: the engine
 //!    does that when the container is removed, so the runtime state is kept.
 
+mod diag;
 mod log;
 mod oom;
+mod runtime_log;
 mod supervise;
 // Syscall wrappers (each `unsafe` with a SAFETY comment): allowed to use `unsafe`.
 #[allow(unsafe_code)]
@@ -59,11 +61,12 @@ fn main() {
     // Our stdin may be the first attach client (`attach_stdin`): keep a close-on-exec
     // duplicate before stdin is pointed at /dev/null.
     let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok();
-    redirect_stderr(&state_dir);
+    detach_stdio();
+    diag::init(&state_dir);
     match run(&state_dir, &mut ready, stdin) {
         Ok(()) => std::process::exit(0),
         Err(message) => {
-            eprintln!("isulad-shim: {message}");
+            diag::diag!("{message}");
             report(&mut ready, ReadyMessage::Error { message });
             std::process::exit(1);
         }
@@ -79,15 +82,13 @@ fn report(ready: &mut Option<File>, msg: ReadyMessage) {
     }
 }
 
-/// Point stdin/stdout at /dev/null and stderr at `shim.log` so nothing ties us to the engine.
-fn redirect_stderr(state_dir: &Path) {
+/// Point stdin, stdout and stderr at /dev/null so nothing ties us to the engine
+/// (diagnostics go to `shim.log`: [`diag`]).
+fn detach_stdio() {
     if let Ok(null) = File::open("/dev/null") {
-        let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
-        let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
-    }
-    let log = OpenOptions::new().create(true).append(true).open(state_dir.join(proto::SHIM_LOG));
-    if let Ok(f) = log {
-        let _ = nix::unistd::dup2(f.as_raw_fd(), 2);
+        for fd in 0..=2 {
+            let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+        }
     }
 }
 
@@ -150,7 +151,7 @@ fn run(state_dir: &Path, ready: &mut Option<File>, stdin: Option<OwnedFd>) -> Re
         Some(l) => match log::LogSink::open(l) {
             Ok(w) => Some(w),
             Err(e) => {
-                eprintln!("isulad-shim: open log {}: {e}", l.path.display());
+                diag::diag!("open log {}: {e}", l.path.display());
                 None
             }
         },
@@ -197,14 +198,16 @@ fn create_process(cfg: &ShimConfig) -> Result<(Stdio3, i32), String> {
     let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
     let pid_file = cwd.join(proto::PID_FILE);
     let _ = fs::remove_file(&pid_file);
-    let rt_log = cwd.join(proto::RUNTIME_LOG);
-    let _ = fs::remove_file(&rt_log);
+    // The runtime's JSON log goes to a pipe the shim reads while it waits (no file per
+    // container): the runtime opens it as /proc/self/fd/N, N being the inherited write end.
+    let (log_r, log_w) = runtime_log::pipe()?;
+    let mut rt_log = Vec::new();
     let mut cmd = Command::new(&cfg.runtime.binary);
     cmd.args(&cfg.runtime.args)
         .arg("--root")
         .arg(&cfg.runtime.root)
         .arg("--log")
-        .arg(&rt_log)
+        .arg(format!("/proc/self/fd/{}", log_w.as_raw_fd()))
         .arg("--log-format")
         .arg("json");
     let verb = if let Some(exec) = &cfg.exec {
@@ -257,17 +260,19 @@ fn create_process(cfg: &ShimConfig) -> Result<(Stdio3, i32), String> {
     let binary = cfg.runtime.binary.display().to_string();
     let mut child = cmd.spawn().map_err(|e| format!("run {binary}: {e}"))?;
     drop(cmd); // closes our copies of the child's pipe ends
+    drop(log_w);
     let mut master = None;
     if let Some(l) = &console {
-        master = receive_master(l, &mut child)?;
+        master = receive_master(l, &mut child, &log_r, &mut rt_log)?;
     }
-    let status = child.wait().map_err(|e| format!("wait for {binary}: {e}"))?;
+    let status =
+        runtime_log::wait_reading(&mut child, &log_r, &mut rt_log).map_err(|e| format!("wait for {binary}: {e}"))?;
     if let Some(l) = console {
         drop(l);
         let _ = fs::remove_file(proto::CONSOLE_SOCKET);
     }
     if !status.success() {
-        let mut msg = runtime_log_errors(&rt_log);
+        let mut msg = runtime_log::errors(&rt_log);
         if msg.is_empty() {
             if let Some(mut er) = err_reader.take() {
                 let mut buf = Vec::new();
@@ -295,13 +300,21 @@ fn create_process(cfg: &ShimConfig) -> Result<(Stdio3, i32), String> {
     Ok((stdio, pid))
 }
 
-/// Accept the runtime's connection on the console socket and take the pty master (SCM_RIGHTS).
-fn receive_master(l: &UnixListener, child: &mut std::process::Child) -> Result<Option<OwnedFd>, String> {
+/// Accept the runtime's connection on the console socket and take the pty master (SCM_RIGHTS),
+/// reading the runtime's log meanwhile.
+fn receive_master(
+    l: &UnixListener,
+    child: &mut std::process::Child,
+    log: &File,
+    log_out: &mut Vec<u8>,
+) -> Result<Option<OwnedFd>, String> {
     use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut fds = [libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
-        if sys::poll(&mut fds, 50).map_err(|e| format!("poll console socket: {e}"))? > 0 {
+        let ready = sys::poll(&mut fds, 50).map_err(|e| format!("poll console socket: {e}"))?;
+        runtime_log::read_available(log, log_out);
+        if ready > 0 {
             break;
         }
         if child.try_wait().map_err(|e| format!("wait runtime: {e}"))?.is_some() || Instant::now() > deadline {
@@ -324,28 +337,6 @@ fn receive_master(l: &UnixListener, child: &mut std::process::Child) -> Result<O
         }
     }
     Ok(None)
-}
-
-/// The error messages of the runtime's JSON log (`{"level":"error","msg":...}` lines).
-fn runtime_log_errors(path: &Path) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let mut msgs = Vec::new();
-    for line in text.lines() {
-        match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(v) => {
-                let level = v.get("level").and_then(|l| l.as_str()).unwrap_or("");
-                if level == "error" || level == "fatal" {
-                    if let Some(m) = v.get("msg").and_then(|m| m.as_str()) {
-                        msgs.push(m.to_string());
-                    }
-                }
-            }
-            Err(_) if !line.trim().is_empty() => msgs.push(line.trim().to_string()),
-            Err(_) => {}
-        }
-    }
-    msgs.dedup();
-    msgs.join("; ")
 }
 
 /// Write a file atomically (temp file, rename): readers see the old or the new content.

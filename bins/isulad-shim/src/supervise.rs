@@ -1,6 +1,7 @@
 //! The shim's event loop: one thread, poll(2) over the signalfd, the process' output,
 //! its stdin, the attach listener and the attach clients.
 
+use crate::diag::diag;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -137,7 +138,7 @@ impl Supervisor {
             let n = match sys::poll(&mut fds, timeout) {
                 Ok(n) => n,
                 Err(e) => {
-                    eprintln!("isulad-shim: poll: {e}");
+                    diag!("poll: {e}");
                     std::thread::sleep(Duration::from_millis(10));
                     0
                 }
@@ -311,7 +312,7 @@ impl Supervisor {
         let lossless = self.log.is_none();
         for c in &mut self.clients {
             if !lossless && c.out.len() + f.len() > CLIENT_BUF_LIMIT {
-                eprintln!("isulad-shim: dropping an attach client that does not read");
+                diag!("dropping an attach client that does not read");
                 c.dead = true;
             } else {
                 c.out.extend_from_slice(&f);
@@ -329,7 +330,7 @@ impl Supervisor {
         let now = Instant::now();
         for c in &mut self.clients {
             if !c.out.is_empty() && now.duration_since(c.progress) >= CLIENT_STALL {
-                eprintln!("isulad-shim: dropping an attach client that took no output for {CLIENT_STALL:?}");
+                diag!("dropping an attach client that took no output for {CLIENT_STALL:?}");
                 c.dead = true;
             }
         }
@@ -351,7 +352,7 @@ impl Supervisor {
         let payload = match res {
             Ok(()) => Vec::new(),
             Err(e) => {
-                eprintln!("isulad-shim: {e}");
+                diag!("{e}");
                 e.into_bytes()
             }
         };
@@ -378,7 +379,7 @@ impl Supervisor {
                 Ok(Some((kind, payload))) => self.client_frame(kind, &payload),
                 Ok(None) => break,
                 Err(e) => {
-                    eprintln!("isulad-shim: {e}");
+                    diag!("{e}");
                     self.clients[i].dead = true;
                     break;
                 }
@@ -409,7 +410,7 @@ impl Supervisor {
                 let cols = u16::from_be_bytes([payload[2], payload[3]]);
                 if let Some(m) = &self.master {
                     if let Err(e) = sys::set_winsize(m, rows, cols) {
-                        eprintln!("isulad-shim: resize pty: {e}");
+                        diag!("resize pty: {e}");
                     }
                 }
             }

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// A close-on-exec duplicate of the readiness fd (a standard descriptor the shim later points
 /// at /dev/null), if the engine passed one; the runtime and the container never inherit it.
@@ -73,4 +73,15 @@ pub(crate) fn clear_signal_mask_on_exec(cmd: &mut std::process::Command) {
             Ok(())
         });
     }
+}
+
+/// A pidfd for `pid` (pidfd_open(2), Linux 5.3+): readable once the process has exited.
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and a flags word and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this descriptor (close-on-exec); nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }

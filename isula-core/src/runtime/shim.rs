@@ -13,8 +13,10 @@
 //! | `state.json` | shim, atomically, once the process exists | [`ShimState`]: shim pid + start time, process pid |
 //! | `exit.json` | shim, atomically, when the process exited | [`ExitStatus`]: code (128+signal), signal, finished_at |
 //! | `attach.sock` | shim (listening while the process lives) | attach clients, framing below |
-//! | `init.pid`, `runtime.log` | the OCI runtime (`--pid-file`, `--log` JSON) | |
-//! | `shim.log` | shim's stderr | diagnostics |
+//! | `init.pid` | the OCI runtime (`--pid-file`) | |
+//! | `shim.log` | shim, made by its first line only | diagnostics |
+//!
+//! The runtime's JSON log (`--log`) is a pipe the shim reads, not a file.
 //!
 //! **Spawn.** The engine runs `isulad-shim <state-dir>` with stdin and stderr on
 //! /dev/null and the write end of a pipe as stdout ([`READY_FD`]). The shim forks at
