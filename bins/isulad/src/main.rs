@@ -38,7 +38,7 @@ use crate::flags::Flags;
 use crate::listen::{AuthorityFixed, Listener};
 
 fn main() {
-    memory::limit_arenas();
+    memory::tune_allocator();
     let flags = Flags::parse();
     let code = match run(&flags) {
         Ok(()) => 0,

@@ -122,7 +122,7 @@ impl Drop for Busy {
 /// Fewer glibc malloc arenas: by default glibc makes up to 8 per core, one per thread that
 /// allocates while another holds an arena, and each keeps its free memory. The daemon's
 /// blocking threads (up to 64) would spread a burst's garbage over all of them.
-pub(crate) fn limit_arenas() {
+fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // Allowed: libc::mallopt has no safe wrapper.
     #[allow(unsafe_code)]
@@ -130,4 +130,55 @@ pub(crate) fn limit_arenas() {
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
     }
+}
+
+/// The glibc tunable isulad runs with: no per-thread malloc caches. Each thread's cache keeps
+/// up to 7 freed chunks of every small size, scattered over the heap, and `malloc_trim`
+/// cannot return the pages they sit on. Measured: after 1000 containers were run and removed,
+/// an idle daemon kept 3.3 MiB of anonymous memory with the caches and 2.2 MiB without.
+const TUNABLE: &str = "glibc.malloc.tcache_count=0";
+/// The name that [`TUNABLE`] sets.
+const TUNABLE_NAME: &[u8] = b"glibc.malloc.tcache_count";
+/// Set (to the caller's own GLIBC_TUNABLES, maybe empty) across the re-exec that applies
+/// [`TUNABLE`], so that the re-executed daemon gives its children the caller's value back.
+const CALLER_TUNABLES: &str = "ISULAD_CALLER_GLIBC_TUNABLES";
+
+/// Apply [`TUNABLE`] and limit the arenas ([`limit_arenas`]). glibc reads tunables only when
+/// a process starts, so unless the environment already names `glibc.malloc.tcache_count`, the
+/// daemon executes itself again (same pid and arguments) with it added. Children (runtimes,
+/// shims, CNI plugins) get the caller's environment back. Call first thing in `main`, while
+/// the process has one thread.
+pub(crate) fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        use std::os::unix::process::CommandExt;
+        let current = std::env::var_os("GLIBC_TUNABLES").unwrap_or_default();
+        if let Some(caller) = std::env::var_os(CALLER_TUNABLES) {
+            // The re-executed daemon: the tunable applies; hand the caller's value on.
+            std::env::remove_var(CALLER_TUNABLES);
+            if caller.is_empty() {
+                std::env::remove_var("GLIBC_TUNABLES");
+            } else {
+                std::env::set_var("GLIBC_TUNABLES", caller);
+            }
+        } else if !current.as_bytes().windows(TUNABLE_NAME.len()).any(|w| w == TUNABLE_NAME) {
+            let mut tuned = current.clone().into_vec();
+            if !tuned.is_empty() {
+                tuned.push(b':');
+            }
+            tuned.extend_from_slice(TUNABLE.as_bytes());
+            let mut args = std::env::args_os();
+            let argv0 = args.next().unwrap_or_default();
+            let err = std::process::Command::new("/proc/self/exe")
+                .arg0(argv0)
+                .args(args)
+                .env("GLIBC_TUNABLES", std::ffi::OsString::from_vec(tuned))
+                .env(CALLER_TUNABLES, &current)
+                .exec();
+            // Only on failure: go on with the caches.
+            eprintln!("isulad: warning: cannot re-execute with {TUNABLE}: {err}");
+        }
+    }
+    limit_arenas();
 }

@@ -12,8 +12,10 @@ use super::Event;
 
 /// How many past events the history keeps at most.
 pub(crate) const HISTORY_SIZE: usize = 1000;
-/// How many bytes of encoded events the history keeps at most.
-const HISTORY_BYTES: usize = 512 << 10;
+/// How many bytes of encoded events the history keeps at most. A container event is 200-300
+/// bytes, so 1000 of them fit. The buffer is a ring: after a burst every page of it is
+/// resident, so this bound is memory the daemon keeps.
+const HISTORY_BYTES: usize = 320 << 10;
 
 /// Past events, oldest first, bounded by count and by encoded size.
 #[derive(Debug)]
@@ -129,5 +131,19 @@ mod tests {
         h.push(&event("huge", HISTORY_BYTES + 1));
         assert_eq!(h.select(|_| true).last().unwrap().actor.id, "big99");
         assert_eq!(h.select(|e| e.actor.id == "big98").len(), 1);
+    }
+
+    #[test]
+    fn a_thousand_ordinary_container_events_fit_the_byte_bound() {
+        let mut h = History::default();
+        for i in 0..HISTORY_SIZE {
+            let attrs = BTreeMap::from([
+                ("image".into(), "registry.example.com/library/busybox:latest".into()),
+                ("name".into(), format!("container-{i}")),
+                ("exitCode".into(), "137".into()),
+            ]);
+            h.push(&Event::new("container", "die", &format!("{i:064x}"), attrs));
+        }
+        assert_eq!(h.len(), HISTORY_SIZE);
     }
 }

@@ -538,3 +538,29 @@ fn many_waiting_clients_do_not_stall_the_daemon() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "137", "wait {i}");
     }
 }
+
+/// The `NAME=value` entries of `/proc/PID/environ`.
+fn environ(pid: u32) -> Vec<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    raw.split(|&b| b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect()
+}
+
+#[test]
+fn daemon_runs_without_malloc_thread_caches_and_its_children_get_the_callers_environment() {
+    let env = Env::new();
+    // isulad re-executed itself (same pid) with the tunable added to the caller's value.
+    let tunables: Vec<String> = environ(env.d.pid()).into_iter().filter(|v| v.starts_with("GLIBC_TUNABLES=")).collect();
+    assert_eq!(tunables.len(), 1, "{tunables:?}");
+    assert!(tunables[0].split([':', '=']).any(|t| t == "glibc.malloc.tcache_count"), "{tunables:?}");
+    // A container's shim (the parent of its init) has the test's own GLIBC_TUNABLES, if any.
+    let id = env.isula(&["run", "-d", "busybox", "sleep", "1000"]).ok().trim().to_string();
+    let pid: u32 = env.isula(&["inspect", "-f", "{{.State.Pid}}", &id]).ok().trim().parse().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let shim: u32 = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let shim_env = environ(shim);
+    assert!(!shim_env.is_empty(), "no environment read for shim {shim}");
+    let ours = std::env::var("GLIBC_TUNABLES").ok().map(|v| format!("GLIBC_TUNABLES={v}"));
+    let theirs: Vec<&String> = shim_env.iter().filter(|v| v.starts_with("GLIBC_TUNABLES=")).collect();
+    assert_eq!(theirs.first().map(|s| s.as_str()), ours.as_deref(), "{shim_env:?}");
+    assert!(!shim_env.iter().any(|v| v.starts_with("ISULAD_CALLER_GLIBC_TUNABLES=")), "{shim_env:?}");
+}
