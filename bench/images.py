@@ -371,8 +371,8 @@ def measure(fs_name, work, engines, ref, big_archive, small_archives, rounds, sm
 def report(all_res, pull_bytes, big_bytes, facts, rounds, small_rounds):
     lines = ["## Images (pull and load throughput)", ""]
     lines.append(f"Measured {facts['date']} by `python3 bench/images.py` on {facts['cpus']} CPUs; load average "
-                 f"before: {' '.join(facts['load_before'])}, after: {' '.join(facts['load_after'])} (a shared machine: other builds "
-                 f"were running, so figures are noisy). Median of {rounds} rounds (100 small images: "
+                 f"before: {' '.join(facts['load_before'])}, after: {' '.join(facts['load_after'])} (more than the CPU count "
+                 f"means other work shared the machine and the figures are noisy). Median of {rounds} rounds (100 small images: "
                  f"{small_rounds}), engines interleaved. Pull: the ~{pull_bytes / 1e6:.0f} MB 4-layer gzip image "
                  f"from docker-registry on 127.0.0.1, unpacked (MB/s = compressed bytes / wall time). Load: "
                  f"a docker-archive of the same image ({big_bytes / 1e6:.0f} MB, uncompressed layers) and 100 small "

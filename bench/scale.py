@@ -244,6 +244,17 @@ def bench_runtime(args, work, archive, runtime):
                 time.sleep(1)
                 e.stop_daemon()
         r["restart_s"] = [round(x, 3) for x in restart]
+        if args.perf_restart:
+            # One more restart under a system-wide `perf record -g` (not among the timed ones).
+            time.sleep(1)
+            e.stop_daemon()
+            perf = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "4999", "-o",
+                                     f"{args.perf_restart}.{runtime}"], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            r["restart_profiled_s"] = round(e.start_daemon(), 3)
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=60)
         after = e.out("ps", "-q").split()
         r["running_after_restart"] = len(after)
         sample = names[:: max(1, len(names) // 5)][:5]
@@ -347,6 +358,9 @@ def main():
     ap.add_argument("--batch", type=int, default=20)
     ap.add_argument("--reps", type=int, default=30)
     ap.add_argument("--restarts", type=int, default=3)
+    ap.add_argument("--perf-restart", default=None, metavar="PATH",
+                    help="after the timed restarts, one more under `perf record -a -g`, "
+                         "written to PATH.RUNTIME (for `perf report -i`)")
     ap.add_argument("--settle", type=int, default=15)
     ap.add_argument("--bindir", default="target/release")
     ap.add_argument("--fs", choices=("loop", "host"), default="host")
