@@ -170,7 +170,9 @@ pub(crate) fn tune_allocator() {
             tuned.extend_from_slice(TUNABLE.as_bytes());
             let mut args = std::env::args_os();
             let argv0 = args.next().unwrap_or_default();
-            let err = std::process::Command::new("/proc/self/exe")
+            // The binary's own path, not /proc/self/exe: the process name (comm) comes from it.
+            let exe = std::env::current_exe().unwrap_or_else(|_| "/proc/self/exe".into());
+            let err = std::process::Command::new(exe)
                 .arg0(argv0)
                 .args(args)
                 .env("GLIBC_TUNABLES", std::ffi::OsString::from_vec(tuned))

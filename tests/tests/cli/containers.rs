@@ -548,7 +548,9 @@ fn environ(pid: u32) -> Vec<String> {
 #[test]
 fn daemon_runs_without_malloc_thread_caches_and_its_children_get_the_callers_environment() {
     let env = Env::new();
-    // isulad re-executed itself (same pid) with the tunable added to the caller's value.
+    // isulad re-executed itself (same pid and name) with the tunable added to the caller's value.
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", env.d.pid())).unwrap();
+    assert_eq!(comm.trim(), "isulad");
     let tunables: Vec<String> = environ(env.d.pid()).into_iter().filter(|v| v.starts_with("GLIBC_TUNABLES=")).collect();
     assert_eq!(tunables.len(), 1, "{tunables:?}");
     assert!(tunables[0].split([':', '=']).any(|t| t == "glibc.malloc.tcache_count"), "{tunables:?}");
