@@ -7,6 +7,7 @@ mod blocking;
 mod bridge;
 mod containers;
 mod cri;
+mod deadline;
 mod flags;
 mod images;
 mod listen;
@@ -144,7 +145,7 @@ async fn serve(
     let (cri_runtime, cri_images) = cri::services(engine.clone(), cfg.clone(), stream);
     let mut servers = tokio::task::JoinSet::new();
     for l in listeners {
-        let mut builder = Server::builder();
+        let mut builder = Server::builder().layer(deadline::DeadlineLayer);
         if let (Listener::Tcp(_), Some(t)) = (&l, &tls) {
             builder = builder.tls_config(t.clone()).map_err(|e| format!("TLS configuration: {e}"))?;
         }

@@ -1,7 +1,10 @@
-//! isulad's unix socket serves gRPC clients that send the socket path as the HTTP/2
-//! `:authority` (kubelet 1.29's gRPC client, grpc-java, …), which h2 alone resets with
-//! PROTOCOL_ERROR. The requests are written frame by frame, since tonic's client cannot send
-//! an invalid authority; the answers are decoded with an HPACK decoder.
+//! gRPC requests written frame by frame, for what tonic's client cannot do, with the answers
+//! decoded with an HPACK decoder:
+//! - isulad's unix socket serves gRPC clients that send the socket path as the HTTP/2
+//!   `:authority` (kubelet 1.29's gRPC client, grpc-java, …), which h2 alone resets with
+//!   PROTOCOL_ERROR; tonic's client cannot send an invalid authority;
+//! - a call whose `grpc-timeout` passes ends with DEADLINE_EXCEEDED; tonic's client would
+//!   end it itself (with CANCELLED) before the server's answer could be seen.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -162,4 +165,35 @@ fn a_socket_path_authority_is_served() {
         assert_eq!(v.runtime_name, "isulad");
         assert_eq!(v.runtime_api_version, "v1");
     }
+}
+
+#[test]
+fn a_call_past_its_grpc_timeout_ends_with_deadline_exceeded() {
+    let d = Daemon::start();
+    // A "registry" that accepts connections and never answers: the pull hangs.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let image = format!("{}/slow/image:1", silent.local_addr().unwrap());
+    let mut s = UnixStream::connect(&d.sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut w = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    w.extend(frame(SETTINGS, 0, 0, &[]));
+    let mut b = vec![0x83, 0x86];
+    plain_literal(&mut b, 4, b"/runtime.v1.ImageService/PullImage");
+    indexed_literal(&mut b, b":authority", b"localhost");
+    indexed_literal(&mut b, b"content-type", b"application/grpc");
+    indexed_literal(&mut b, b"te", b"trailers");
+    indexed_literal(&mut b, b"grpc-timeout", b"300m");
+    w.extend(frame(HEADERS, END_HEADERS, 1, &b));
+    let req =
+        cri::PullImageRequest { image: Some(cri::ImageSpec { image, ..Default::default() }), ..Default::default() };
+    w.extend(frame(DATA, END_STREAM, 1, &grpc_message(&req)));
+    let t0 = std::time::Instant::now();
+    s.write_all(&w).unwrap();
+    let got = answers(&mut s, &[1]);
+    let a = &got[&1];
+    let status = a.headers.iter().find_map(|h| h.get("grpc-status")).map(String::as_str);
+    assert_eq!(status, Some("4"), "DEADLINE_EXCEEDED wanted: {a:?}");
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(10), "{took:?}");
+    drop(silent);
 }
