@@ -18,18 +18,12 @@ import argparse
 import io
 import json
 import os
-import statistics
 import sys
 import tarfile
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ptcr  # noqa: E402
-
-
-def p90(xs):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
 
 
 def measure(work, args, runtime, archive, rootfs, tag):
@@ -104,9 +98,9 @@ def main():
     print("| filesystem | runtime | isula median / p90 (ms) | bare median / p90 (ms) | ratio of medians |")
     print("|---|---|---:|---:|---:|")
     for fs, rt, a, b in rows:
-        ma, mb = statistics.median(a), statistics.median(b)
-        print(f"| {fs} | {rt} | {ma * 1000:.1f} / {p90(a) * 1000:.1f} | {mb * 1000:.1f} / {p90(b) * 1000:.1f} "
-              f"| {ma / mb:.2f}× |")
+        sa, sb = ptcr.stats(a), ptcr.stats(b)
+        print(f"| {fs} | {rt} | {sa['median_ms']:.1f} / {sa['p90_ms']:.1f} | {sb['median_ms']:.1f} / "
+              f"{sb['p90_ms']:.1f} | {sa['median_ms'] / sb['median_ms']:.2f}× |")
 
 
 if __name__ == "__main__":

@@ -55,12 +55,18 @@ flock -u 9
 
 share=$(mktemp -d /tmp/isula-guest.XXXXXX)
 qemu_pid=
-cleanup() {
-  if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+# Stop the guest's qemu (SIGTERM, then SIGKILL after a second) and reap it.
+stop_guest() {
+  if kill -0 "$qemu_pid" 2>/dev/null; then
     kill "$qemu_pid" 2>/dev/null || true
     sleep 1
     kill -9 "$qemu_pid" 2>/dev/null || true
   fi
+  wait "$qemu_pid" 2>/dev/null || true
+  qemu_pid=
+}
+cleanup() {
+  [ -z "$qemu_pid" ] || stop_guest
   rm -rf "$share"
 }
 trap cleanup EXIT
@@ -95,13 +101,6 @@ start_guest() {
     -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on" \
     -virtfs "local,path=$share,mount_tag=isula,security_model=none,id=isula" &
   qemu_pid=$!
-}
-stop_guest() {
-  kill "$qemu_pid" 2>/dev/null || true
-  sleep 1
-  kill -9 "$qemu_pid" 2>/dev/null || true
-  wait "$qemu_pid" 2>/dev/null || true
-  qemu_pid=
 }
 t0=$(date +%s)
 deadline=$(( t0 + timeout ))

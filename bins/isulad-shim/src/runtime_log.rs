@@ -14,12 +14,12 @@ use crate::sys;
 /// the runtime inherits.
 pub(crate) fn pipe() -> Result<(File, OwnedFd), String> {
     use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let (r, w) = crate::pipe()?;
     // The runtime inherits the write end, blocking (it must not lose log lines); the shim
     // reads without blocking.
     fcntl(r.as_raw_fd(), FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(|e| format!("pipe: {e}"))?;
     fcntl(w.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())).map_err(|e| format!("pipe: {e}"))?;
-    Ok((File::from(r), w))
+    Ok((r, OwnedFd::from(w)))
 }
 
 /// Most of the runtime log kept (its last bytes: the errors come last).
