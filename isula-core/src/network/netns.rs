@@ -9,8 +9,10 @@ use crate::sys;
 /// `statfs` magic of nsfs (namespace files).
 const NSFS_MAGIC: i64 = 0x6e73_6673;
 
-/// Creates a new network namespace pinned at `path` (the parent directory is created).
-/// Fails with `AlreadyExists` when `path` exists. Nothing is left behind on failure.
+/// Creates a new network namespace pinned at `path` (the parent directory is created), with
+/// its loopback interface up (the kernel then gives it 127.0.0.1/8 and ::1, as the CNI
+/// `loopback` plugin would, without running it). Fails with `AlreadyExists` when `path`
+/// exists. Nothing is left behind on failure.
 pub fn create(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         sys::fs::ensure_dir(dir, 0o755)?;
@@ -26,6 +28,7 @@ pub fn create(path: &Path) -> Result<()> {
     let res = std::thread::spawn(move || -> Result<()> {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
             .map_err(|e| Error::from(e).context("unshare(CLONE_NEWNET)"))?;
+        sys::netif::set_up("lo").map_err(|e| Error::from(e).context("bring up lo"))?;
         sys::mount::bind(Path::new("/proc/thread-self/ns/net"), &target, false)
     })
     .join()
@@ -103,6 +106,17 @@ mod tests {
         let meta = std::fs::metadata(&p).unwrap();
         use std::os::unix::fs::MetadataExt;
         assert_ne!(format!("net:[{}]", meta.ino()), mine.to_string_lossy(), "a new namespace, not ours");
+        // lo is up, with the loopback address: a TCP connection to 127.0.0.1 works inside.
+        let ns = std::fs::File::open(&p).unwrap();
+        let served = std::thread::spawn(move || {
+            nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+            // With lo down, binding 127.0.0.1 works but connecting fails (ENETUNREACH).
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            std::net::TcpStream::connect(l.local_addr().unwrap()).map(drop)
+        })
+        .join()
+        .unwrap();
+        assert!(served.is_ok(), "127.0.0.1 answers in the new namespace: {served:?}");
         assert_eq!(create(&p).unwrap_err().kind(), crate::ErrorKind::AlreadyExists);
         remove(&p).unwrap();
         assert!(!p.exists() && !is_netns(&p));

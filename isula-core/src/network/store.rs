@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::cni::{self, config::valid_network_name, Cni, CniCommand, InvokeArgs, NetworkConfigList, RuntimeConf};
+use super::cni::{self, config::valid_network_name, Cni, NetworkConfigList, RuntimeConf};
 use super::ports::{self, PortMapping};
 use super::subnet::{self, Ipv4Net};
 use super::types::*;
@@ -606,10 +606,8 @@ impl NetworkStore {
         }
         drop(_g);
         let mut results = Vec::new();
-        let outcome = self.loopback_up(container_id, netns).and_then(|_| {
-            for (req, list, ifname, ports) in &plans {
-                results.push(self.attach_one(container_id, netns, req, list, ifname, ports.clone())?);
-            }
+        let outcome = plans.iter().try_for_each(|(req, list, ifname, ports)| -> Result<()> {
+            results.push(self.attach_one(container_id, netns, req, list, ifname, ports.clone())?);
             Ok(())
         });
         if let Err(e) = outcome {
@@ -625,17 +623,6 @@ impl NetworkStore {
             return Err(e.context(format!("attach container {container_id}")));
         }
         Ok(results)
-    }
-
-    fn loopback_up(&self, container_id: &str, netns: &Path) -> Result<()> {
-        let conf = br#"{"cniVersion":"1.0.0","name":"lo","type":"loopback"}"#;
-        let args = InvokeArgs {
-            container_id: container_id.to_string(),
-            netns: netns.display().to_string(),
-            ifname: "lo".into(),
-            args: vec![],
-        };
-        self.cni.exec().run("lo", "loopback", CniCommand::Add, &args, conf).map(drop)
     }
 
     fn attach_one(

@@ -5,6 +5,7 @@
 pub(crate) mod fs;
 pub(crate) mod lock;
 pub(crate) mod mount;
+pub(crate) mod netif;
 pub(crate) mod openat;
 pub(crate) mod process;
 pub(crate) mod xattr;

@@ -1,5 +1,5 @@
 //! Measurements (never asserted): what networking costs per container — netns creation plus
-//! attach to a bridge network (loopback, bridge+host-local, portmap, firewall), and detach plus
+//! attach to a bridge network (lo up in process, bridge+host-local, portmap, firewall), and detach plus
 //! netns removal. Run with
 //! `cargo test --release -p isula-tests --test network perf:: -- --ignored --nocapture`.
 
