@@ -198,6 +198,9 @@ pub(crate) struct SpecInput<'a> {
     pub rootfs: &'a Path,
     /// The container directory holding `hosts`, `resolv.conf` and `hostname`.
     pub container_dir: &'a Path,
+    /// Whether [`prepare_container`] writes those three files: false for a pod's containers,
+    /// which bind-mount the pod's copies instead.
+    pub etc_files: bool,
     /// Root of named volumes (`<root>/volumes`).
     pub volumes_root: &'a Path,
     /// Host facts.
@@ -660,7 +663,7 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
 }
 
 /// Writes what the spec refers to, inside the container dir, the volumes root and the rootfs:
-/// `hosts`, `resolv.conf` and `hostname` files, volume data directories, and the working
+/// `hosts`, `resolv.conf` and `hostname` files (with `etc_files`), volume data directories, and the working
 /// directory (owned by the process user). New volumes get the image's content at their
 /// destination (unless `nocopy`). Call after [`build_spec`] succeeded.
 pub(crate) fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
@@ -671,11 +674,13 @@ pub(crate) fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     let extra: Vec<(String, String)> =
         o.extra_hosts.iter().map(|h| parse_add_host(h)).collect::<isula_types::Result<_>>()?;
     let dir = input.container_dir;
-    let private_net = m.net != NamespaceMode::Host;
-    let base_hosts = (!private_net).then_some(input.host.etc_hosts.as_str());
-    files::write_hosts(dir, &hostname, &domain, None, &extra, base_hosts)?;
-    files::write_resolv_conf(dir, &input.host.resolv_conf, &o.dns, &o.dns_search, &o.dns_options, private_net)?;
-    files::write_hostname(dir, &hostname)?;
+    if input.etc_files {
+        let private_net = m.net != NamespaceMode::Host;
+        let base_hosts = (!private_net).then_some(input.host.etc_hosts.as_str());
+        files::write_hosts(dir, &hostname, &domain, None, &extra, base_hosts)?;
+        files::write_resolv_conf(dir, &input.host.resolv_conf, &o.dns, &o.dns_search, &o.dns_options, private_net)?;
+        files::write_hostname(dir, &hostname)?;
+    }
     let image_volumes: Vec<String> = input.image.and_then(|i| i.volumes().clone()).unwrap_or_default();
     for pm in mounts::user_mounts(o, input.id, &image_volumes, input.volumes_root)? {
         if let Some(v) = &pm.volume {

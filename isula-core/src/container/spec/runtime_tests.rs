@@ -120,6 +120,7 @@ fn run(runtime: &'static str, o: &CreateOptions) -> Run {
         image: None,
         rootfs: &rootfs,
         container_dir: &ctr,
+        etc_files: true,
         volumes_root: &vols,
         host: &host,
         namespaces: &NoContainers,

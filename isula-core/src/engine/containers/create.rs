@@ -170,6 +170,7 @@ impl Engine {
             image: image_cfg.as_ref(),
             rootfs: &rootfs,
             container_dir: &dir,
+            etc_files: extra.join.is_none(),
             volumes_root: &volumes_root,
             host,
             namespaces: &resolver,

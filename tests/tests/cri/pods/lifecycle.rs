@@ -63,6 +63,14 @@ fn pod_lifecycle_and_joined_containers() {
         );
         let hosts = env.exec(&a, &["cat", "/etc/hosts"]);
         assert!(hosts.contains("127.0.0.1\tlocalhost"), "{rt}: {hosts}");
+        // Those are the pod's files, bind-mounted: its containers keep no copies of their own.
+        for c in [&id, &a, &b] {
+            let dir = env.root.path().join("root/containers").join(c);
+            assert!(dir.join("config.json").is_file(), "{rt}: {}", dir.display());
+            for f in ["hosts", "resolv.conf", "hostname"] {
+                assert!(!dir.join(f).exists(), "{rt}: {} has its own {f}", dir.display());
+            }
+        }
         let links = env.exec(&a, &["ip", "-o", "link"]);
         assert_eq!(links.lines().count(), 1, "{rt}: only lo: {links}");
         assert!(links.contains("lo:") && links.contains("UP"), "{rt}: lo is up: {links}");
