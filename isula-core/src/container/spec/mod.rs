@@ -663,9 +663,9 @@ pub(crate) fn build_spec(input: &SpecInput) -> Result<Spec> {
 }
 
 /// Writes what the spec refers to, inside the container dir, the volumes root and the rootfs:
-/// `hosts`, `resolv.conf` and `hostname` files (with `etc_files`), volume data directories, and the working
-/// directory (owned by the process user). New volumes get the image's content at their
-/// destination (unless `nocopy`). Call after [`build_spec`] succeeded.
+/// `hosts`, `resolv.conf` and `hostname` files (with `etc_files`), volume data directories,
+/// and the working directory (owned by the process user). New volumes get the image's
+/// content at their destination (unless `nocopy`). Call after [`build_spec`] succeeded.
 pub(crate) fn prepare_container(input: &SpecInput, spec: &Spec) -> Result<()> {
     let o = input.options;
     let m = modes(o)?;
