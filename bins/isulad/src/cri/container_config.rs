@@ -119,34 +119,43 @@ pub(crate) fn cri_propagation(p: Option<&str>) -> i32 {
     }
 }
 
-/// The seccomp `--security-opt` for a CRI profile (`None`: the engine's default profile).
+/// The engine's name of a CRI seccomp profile: `runtime/default`, `unconfined` or the
+/// absolute path of a Localhost profile; from the profile, else the deprecated path field.
 ///
 /// As containerd, no profile at all means unconfined (kubelet always sends one).
-fn seccomp(profile: Option<&cri::SecurityProfile>, legacy_path: &str) -> Result<Option<String>, Status> {
+pub(super) fn seccomp_profile(profile: Option<&cri::SecurityProfile>, legacy_path: &str) -> Result<String, Status> {
     use cri::security_profile::ProfileType;
     if let Some(p) = profile {
         return match ProfileType::try_from(p.profile_type) {
-            Ok(ProfileType::RuntimeDefault) => Ok(None),
-            Ok(ProfileType::Unconfined) => Ok(Some("seccomp=unconfined".into())),
-            Ok(ProfileType::Localhost) => localhost(&p.localhost_ref).map(Some),
+            Ok(ProfileType::RuntimeDefault) => Ok("runtime/default".into()),
+            Ok(ProfileType::Unconfined) => Ok("unconfined".into()),
+            Ok(ProfileType::Localhost) => localhost(&p.localhost_ref),
             Err(_) => Err(Status::invalid_argument(format!("unknown seccomp profile type {}", p.profile_type))),
         };
     }
     match legacy_path {
-        "" | "unconfined" => Ok(Some("seccomp=unconfined".into())),
-        "runtime/default" | "docker/default" => Ok(None),
+        "" | "unconfined" => Ok("unconfined".into()),
+        "runtime/default" | "docker/default" => Ok("runtime/default".into()),
         p => match p.strip_prefix("localhost/") {
-            Some(path) => localhost(path).map(Some),
+            Some(path) => localhost(path),
             None => Err(Status::invalid_argument(format!("unknown seccomp profile {p:?}"))),
         },
     }
+}
+
+/// The seccomp `--security-opt` for a CRI profile (`None`: the engine's default profile).
+fn seccomp(profile: Option<&cri::SecurityProfile>, legacy_path: &str) -> Result<Option<String>, Status> {
+    Ok(match seccomp_profile(profile, legacy_path)?.as_str() {
+        "runtime/default" => None,
+        p => Some(format!("seccomp={p}")),
+    })
 }
 
 fn localhost(path: &str) -> Result<String, Status> {
     if !path.starts_with('/') {
         return Err(Status::invalid_argument(format!("seccomp Localhost profile {path:?} must be an absolute path")));
     }
-    Ok(format!("seccomp={path}"))
+    Ok(path.to_string())
 }
 
 /// The engine user of a security context: `uid`, `uid:gid`, `name`, `name:gid` (`None`: the image's).

@@ -7,6 +7,7 @@ use isula_core::{Bandwidth, DnsConfig, PodConfig, PodInspect, PodNamespaces, Pod
 use k8s_cri::v1 as cri;
 use tonic::Status;
 
+use super::container_config::seccomp_profile;
 use super::meta::{self, ignore_not_found, nanos, require_id};
 use super::runtime::runtime_for_handler;
 use super::Shared;
@@ -93,22 +94,12 @@ pub(crate) fn pod_config(c: &cri::PodSandboxConfig, runtime: String) -> Result<P
     let sc = linux.security_context.clone().unwrap_or_default();
     let ns = sc.namespace_options.clone().unwrap_or_default();
     let node = cri::NamespaceMode::Node as i32;
-    let seccomp_profile = match &sc.seccomp {
-        None => String::new(),
-        Some(p) => match cri::security_profile::ProfileType::try_from(p.profile_type) {
-            Ok(cri::security_profile::ProfileType::RuntimeDefault) => "runtime/default".into(),
-            Ok(cri::security_profile::ProfileType::Unconfined) => "unconfined".into(),
-            Ok(cri::security_profile::ProfileType::Localhost) if p.localhost_ref.starts_with('/') => {
-                p.localhost_ref.clone()
-            }
-            _ => {
-                return Err(Status::invalid_argument(format!(
-                    "pod seccomp profile: type {} with {:?} (Localhost needs an absolute path)",
-                    p.profile_type, p.localhost_ref
-                )))
-            }
-        },
-    };
+    // As for containers: no profile means unconfined (kubelet always sends one); the
+    // deprecated path field is still honoured (older kubelets send only it).
+    #[allow(deprecated)]
+    let legacy_seccomp = sc.seccomp_profile_path.as_str();
+    let seccomp_profile = seccomp_profile(sc.seccomp.as_ref(), legacy_seccomp)
+        .map_err(|e| Status::invalid_argument(format!("pod {}", e.message())))?;
     Ok(PodConfig {
         name: md.name,
         namespace: md.namespace,
@@ -345,6 +336,31 @@ mod tests {
         let mut c = config();
         c.annotations.insert("kubernetes.io/egress-bandwidth".into(), "fast".into());
         assert_eq!(pod_config(&c, String::new()).unwrap_err().code(), tonic::Code::InvalidArgument);
+        // Seccomp of the sandbox: none means unconfined (as containerd); RuntimeDefault, an
+        // absolute Localhost profile and the deprecated path field are mapped; bad ones refused.
+        assert_eq!(pod_config(&config(), String::new()).unwrap().seccomp_profile, "unconfined");
+        let with = |seccomp: Option<cri::SecurityProfile>, legacy: &str| {
+            let mut c = config();
+            let sc = c.linux.as_mut().unwrap().security_context.as_mut().unwrap();
+            sc.seccomp = seccomp;
+            #[allow(deprecated)]
+            {
+                sc.seccomp_profile_path = legacy.into();
+            }
+            pod_config(&c, String::new())
+        };
+        let profile = |t: cri::security_profile::ProfileType, r: &str| {
+            Some(cri::SecurityProfile { profile_type: t as i32, localhost_ref: r.into() })
+        };
+        use cri::security_profile::ProfileType::{Localhost, RuntimeDefault};
+        assert_eq!(with(profile(RuntimeDefault, ""), "").unwrap().seccomp_profile, "runtime/default");
+        assert_eq!(with(profile(Localhost, "/p.json"), "").unwrap().seccomp_profile, "/p.json");
+        assert_eq!(with(None, "runtime/default").unwrap().seccomp_profile, "runtime/default");
+        assert_eq!(with(None, "localhost//p.json").unwrap().seccomp_profile, "/p.json");
+        for bad in [with(profile(Localhost, "p.json"), ""), with(None, "nonsense")] {
+            let e = bad.unwrap_err();
+            assert!(e.code() == tonic::Code::InvalidArgument && e.message().starts_with("pod "), "{e:?}");
+        }
         assert_eq!(quantity("1Mi"), Some(1 << 20));
         assert_eq!(quantity("1e3"), Some(1000));
         assert_eq!(quantity("2.5k"), Some(2500));

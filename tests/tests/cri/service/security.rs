@@ -21,6 +21,13 @@ fn proc_status(c: &Cri, id: &str, key: &str) -> String {
         .to_string()
 }
 
+/// The `Seccomp` mode (0 none, 2 filter) of pod `id`'s infra process.
+fn infra_seccomp(c: &Cri, id: &str) -> String {
+    let pid = pod_info(c, id)["pid"].as_i64().expect("infra pid");
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines().find_map(|l| l.strip_prefix("Seccomp:")).expect("Seccomp line").trim().to_string()
+}
+
 #[test]
 fn security_context_users_caps_paths_and_mounts() {
     if !prerequisites() {
@@ -30,6 +37,17 @@ fn security_context_users_caps_paths_and_mounts() {
     let pc = pod_config("secure", &c.daemon.root.path().join("logs"));
     let pod = c.run_pod(&pc);
     let sleep = &["sleep", "1000"];
+    // The sandbox's seccomp: none given means unconfined (as containerd); RuntimeDefault filters.
+    assert_eq!(infra_seccomp(&c, &pod), "0", "a sandbox without a profile");
+    let mut pc2 = pod_config("secure-default", &c.daemon.root.path().join("logs"));
+    pc2.linux.get_or_insert_with(Default::default).security_context.get_or_insert_with(Default::default).seccomp =
+        Some(cri::SecurityProfile {
+            profile_type: cri::security_profile::ProfileType::RuntimeDefault as i32,
+            ..Default::default()
+        });
+    let pod2 = c.run_pod(&pc2);
+    assert_eq!(infra_seccomp(&c, &pod2), "2", "a RuntimeDefault sandbox");
+    c.remove_pod(&pod2);
 
     // Users and groups, read-only rootfs, no caps, no_new_privs, masked and read-only paths.
     let sc = cri::LinuxContainerSecurityContext {
