@@ -100,6 +100,14 @@ mod tests {
         }
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("netns/c1");
+        // Unpins the namespace even when an assertion below fails (dropped before `d`).
+        struct Unpin<'a>(&'a Path);
+        impl Drop for Unpin<'_> {
+            fn drop(&mut self) {
+                let _ = remove(self.0);
+            }
+        }
+        let _unpin = Unpin(&p);
         create(&p).unwrap();
         assert!(is_netns(&p));
         let mine = std::fs::read_link("/proc/self/ns/net").unwrap();
